@@ -1,0 +1,39 @@
+"""`bridge-token`: mints a development token signed with the development secret.
+
+Example: bridge-token --role hr_regional --regions EMEA,APAC --sub hr-emea-1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from bridge_shared.auth.principal import Role
+from bridge_shared.auth.tokens import mint_token
+from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--role", action="append", choices=[r.value for r in Role], default=None)
+    parser.add_argument("--sub", default="dev-hr-admin", help="subject: an employee id or a service name")
+    parser.add_argument("--regions", default="", help="comma-separated regions (for hr_regional)")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    args = parser.parse_args()
+    print(
+        mint_token(
+            secret=os.environ.get("BRIDGE_JWT_SECRET", DEV_JWT_SECRET),
+            subject=args.sub,
+            roles=args.role or [Role.HR_ADMIN.value],
+            regions=[r for r in args.regions.split(",") if r],
+            issuer=os.environ.get("BRIDGE_JWT_ISSUER", DEFAULT_JWT_ISSUER),
+            audience=os.environ.get("BRIDGE_JWT_AUDIENCE", DEFAULT_JWT_AUDIENCE),
+            name=args.name,
+            ttl_seconds=args.ttl,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

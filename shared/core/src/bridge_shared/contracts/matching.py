@@ -1,0 +1,137 @@
+"""Events published by the matching service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from bridge_shared.contracts.common import (
+    Identifier,
+    Locale,
+    Region,
+    Role,
+    Seniority,
+    TimeZoneName,
+)
+from bridge_shared.events import topics
+from bridge_shared.events.registry import EventPayload, event
+
+
+class ParticipantRef(BaseModel):
+    """Who someone is, as other services need it to address and report on them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    participant_id: Identifier
+    employee_id: Identifier
+    display_name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    region: Region
+    department: str = Field(min_length=1, max_length=120)
+    seniority_level: Seniority
+    timezone: TimeZoneName
+    locale: Locale = "en"
+
+
+@event("matching.cohort.created", version=1, topic=topics.MATCHING_COHORT, key="cohort_id")
+class CohortCreatedV1(EventPayload):
+    cohort_id: Identifier
+    name: str
+    regions: list[Region]
+    hr_contact_email: EmailStr
+    enrolment_opens: date | None = None
+    enrolment_closes: date | None = None
+    programme_start: date | None = None
+    programme_end: date | None = None
+    inactivity_threshold_days: int = 21
+
+
+@event("matching.cohort.phase_changed", version=1, topic=topics.MATCHING_COHORT, key="cohort_id")
+class CohortPhaseChangedV1(EventPayload):
+    cohort_id: Identifier
+    from_phase: str
+    to_phase: str
+    changed_at: datetime
+
+
+@event("matching.participant.enrolled", version=1, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+class ParticipantEnrolledV1(EventPayload):
+    participant_id: Identifier
+    cohort_id: Identifier
+    role: Role
+    profile: ParticipantRef
+
+
+@event("matching.participant.updated", version=1, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+class ParticipantUpdatedV1(EventPayload):
+    participant_id: Identifier
+    cohort_id: Identifier
+    role: Role
+    profile: ParticipantRef
+
+
+@event("matching.participant.withdrawn", version=1, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+class ParticipantWithdrawnV1(EventPayload):
+    participant_id: Identifier
+    cohort_id: Identifier
+    reason: str | None = None
+
+
+class MatchExplanation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score: float
+    breakdown: dict[str, float]
+    summary: str
+
+
+@event("matching.match.proposed", version=1, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
+class MatchProposedV1(EventPayload):
+    proposal_id: Identifier
+    cohort_id: Identifier
+    mentor: ParticipantRef
+    mentee: ParticipantRef
+    explanation: MatchExplanation
+    expires_at: datetime
+
+
+@event("matching.match.accepted", version=1, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
+class MatchAcceptedV1(EventPayload):
+    proposal_id: Identifier
+    cohort_id: Identifier
+    participant_id: Identifier
+
+
+@event("matching.match.declined", version=1, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
+class MatchDeclinedV1(EventPayload):
+    proposal_id: Identifier
+    cohort_id: Identifier
+    participant_id: Identifier
+    reason: str | None = None
+
+
+@event("matching.match.expired", version=1, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
+class MatchExpiredV1(EventPayload):
+    proposal_id: Identifier
+    cohort_id: Identifier
+
+
+@event("matching.pair.formed", version=1, topic=topics.MATCHING_PAIR, key="pair_id")
+class PairFormedV1(EventPayload):
+    pair_id: Identifier
+    cohort_id: Identifier
+    mentor: ParticipantRef
+    mentee: ParticipantRef
+    explanation: MatchExplanation
+    formed_at: datetime
+    programme_end: date | None = None
+    hr_contact_email: EmailStr | None = None
+
+
+@event("matching.pair.dissolved", version=1, topic=topics.MATCHING_PAIR, key="pair_id")
+class PairDissolvedV1(EventPayload):
+    pair_id: Identifier
+    cohort_id: Identifier
+    reason: str
+    dissolved_by: Identifier

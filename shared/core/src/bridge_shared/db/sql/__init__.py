@@ -1,0 +1,1 @@
+"""Migrations every service schema gets: the outbox and the inbox."""

@@ -1,0 +1,146 @@
+"""CloudEvents 1.0 envelope, carried in Kafka binary mode (`ce_*` headers, data as the value)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bridge_shared.events.registry import EventPayload, spec_for, upcast
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+_CE = "ce_"
+
+
+class EnvelopeError(ValueError):
+    """A record that is not a valid Bridge CloudEvent; the reason goes to the dead-letter header."""
+
+
+class CloudEventAttributes(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(pattern=r"^[a-z0-9]+(\.[a-z0-9_-]+)+$")
+    specversion: str = Field(pattern=r"^1\.0$")
+    time: datetime
+    subject: str | None = None
+    datacontenttype: str = CONTENT_TYPE
+    dataschema: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """A fully formed event, ready for the outbox or the broker."""
+
+    id: str
+    topic: str
+    key: str
+    type: str
+    headers: dict[str, str]
+    value: bytes
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """A decoded, validated event as handlers see it."""
+
+    attributes: CloudEventAttributes
+    payload: EventPayload
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+
+    @property
+    def id(self) -> str:
+        return self.attributes.id
+
+    @property
+    def type(self) -> str:
+        return self.attributes.type
+
+
+def build_event(
+    payload: EventPayload,
+    *,
+    source: str,
+    subject: str | None = None,
+    time: datetime | None = None,
+    event_id: str | None = None,
+) -> OutgoingEvent:
+    spec = spec_for(payload.event_type)
+    if spec is None:
+        raise ValueError(f"unregistered event payload {type(payload).__name__}")
+    eid = event_id or str(uuid.uuid4())
+    when = (time or datetime.now(UTC)).astimezone(UTC)
+    headers = {
+        "ce_specversion": SPECVERSION,
+        "ce_id": eid,
+        "ce_source": source,
+        "ce_type": spec.type,
+        "ce_time": when.isoformat().replace("+00:00", "Z"),
+        "ce_dataschema": spec.dataschema,
+        "content-type": CONTENT_TYPE,
+    }
+    if subject is not None:
+        headers["ce_subject"] = subject
+    value = payload.model_dump_json().encode()
+    return OutgoingEvent(eid, spec.topic, payload.partition_key(), spec.type, headers, value)
+
+
+def _text_headers(headers: Mapping[str, Any] | list[tuple[str, bytes]]) -> dict[str, str]:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out: dict[str, str] = {}
+    for k, v in items:
+        out[k] = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v)
+    return out
+
+
+def parse_attributes(headers: Mapping[str, Any] | list[tuple[str, bytes]]) -> CloudEventAttributes:
+    h = _text_headers(headers)
+    attrs = {k[len(_CE) :]: v for k, v in h.items() if k.startswith(_CE)}
+    if "content-type" in h:
+        attrs["datacontenttype"] = h["content-type"]
+    missing = {"id", "source", "type", "specversion", "time"} - attrs.keys()
+    if missing:
+        raise EnvelopeError(f"missing CloudEvents attributes: {', '.join(sorted(missing))}")
+    try:
+        return CloudEventAttributes.model_validate(
+            {k: attrs[k] for k in CloudEventAttributes.model_fields if k in attrs}
+        )
+    except ValidationError as exc:
+        raise EnvelopeError(f"invalid CloudEvents attributes: {_brief(exc)}") from exc
+
+
+def decode_payload(attributes: CloudEventAttributes, value: bytes | None) -> EventPayload:
+    if attributes.datacontenttype.split(";")[0].strip() != CONTENT_TYPE:
+        raise EnvelopeError(f"unsupported datacontenttype {attributes.datacontenttype!r}")
+    try:
+        data = json.loads(value or b"")
+    except ValueError as exc:
+        raise EnvelopeError(f"data is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EnvelopeError("data must be a JSON object")
+    etype, data = upcast(attributes.type, data)
+    spec = spec_for(etype)
+    if spec is None:
+        raise EnvelopeError(f"unknown event type {attributes.type!r}")
+    try:
+        return spec.model.model_validate(data)
+    except ValidationError as exc:
+        raise EnvelopeError(f"payload does not match {etype}: {_brief(exc)}") from exc
+
+
+def _brief(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,39 @@
+"""One topic-naming convention: `bridge.<producing service>.<aggregate>`.
+
+Every event of an aggregate goes to its aggregate's topic, keyed by the aggregate id, so Kafka keeps
+per-aggregate order. Dead letters go to `bridge.dlq.<consuming service>`.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def topic_name(service: str, aggregate: str) -> str:
+    for part in (service, aggregate):
+        if not _PART.match(part):
+            raise ValueError(f"invalid topic part: {part!r}")
+    return f"bridge.{service}.{aggregate}"
+
+
+def dead_letter_topic(consuming_service: str) -> str:
+    return topic_name("dlq", consuming_service)
+
+
+MATCHING_COHORT = topic_name("matching", "cohort")
+MATCHING_PARTICIPANT = topic_name("matching", "participant")
+MATCHING_PROPOSAL = topic_name("matching", "proposal")
+MATCHING_PAIR = topic_name("matching", "pair")
+SESSIONS_RELATIONSHIP = topic_name("sessions", "relationship")
+NOTIFICATIONS_NOTIFICATION = topic_name("notifications", "notification")
+
+ALL_EVENT_TOPICS = (
+    MATCHING_COHORT,
+    MATCHING_PARTICIPANT,
+    MATCHING_PROPOSAL,
+    MATCHING_PAIR,
+    SESSIONS_RELATIONSHIP,
+    NOTIFICATIONS_NOTIFICATION,
+)

@@ -1,0 +1,1 @@
+"""Kafka plumbing: the broker, topics, the event consumer with retries and dead letters."""

@@ -1,0 +1,49 @@
+"""The FastStream Kafka broker every service uses, with W3C trace context in message headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+
+from bridge_shared.observability.tracing import tracer_provider
+
+log = logging.getLogger(__name__)
+
+
+def create_broker(bootstrap_servers: str, *, service: str) -> KafkaBroker:
+    # Idempotent producers are off: Tansu rejects InitProducerId. Consumers dedupe through the inbox.
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=f"bridge-{service}",
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
+        description=f"Bridge {service} service events",
+        logger=logging.getLogger(f"bridge.{service}.broker"),
+    )
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], *, partitions: int) -> None:
+    """Create missing topics; production clusters usually disable auto-creation."""
+    wanted = sorted(set(topics))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="bridge-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass  # another instance won the race
+            log.info("created topics", extra={"topics": missing})
+    finally:
+        await admin.close()

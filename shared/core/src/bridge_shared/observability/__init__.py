@@ -1,0 +1,1 @@
+"""Traces, logs and health checks, configured once per process."""

@@ -1,0 +1,1 @@
+"""Transactional outbox: events are stored with the state change, then relayed to Kafka in order."""

@@ -1,0 +1,192 @@
+"""Builds a Bridge service: FastAPI + FastStream + asyncpg + OpenTelemetry, wired the same way everywhere.
+
+A service declares its settings, migrations, routers, consumers, produced topics and background
+tasks; this module owns start-up and shut-down order:
+pool -> migrations -> topics -> broker (consumers) -> outbox relay -> background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.specification import AsyncAPI, get_asyncapi_html
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from bridge_shared.auth.dependencies import authenticate
+from bridge_shared.auth.tokens import TokenValidator
+from bridge_shared.db.migrations import migrate
+from bridge_shared.db.pool import create_pool
+from bridge_shared.events.registry import EventPayload
+from bridge_shared.events.topics import dead_letter_topic
+from bridge_shared.http.problems import install_problem_handlers
+from bridge_shared.messaging.broker import create_broker, ensure_topics
+from bridge_shared.messaging.consumer import EventConsumer
+from bridge_shared.observability import health
+from bridge_shared.observability.logging import configure_logging
+from bridge_shared.observability.tracing import configure_tracing
+from bridge_shared.outbox.relay import OutboxRelay, PendingRow
+from bridge_shared.outbox.writer import Outbox
+from bridge_shared.runtime import Runtime
+from bridge_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+BackgroundTask = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    settings: ServiceSettings
+    title: str
+    description: str
+    migrations_package: str
+    routers: Sequence[APIRouter] = ()
+    consumers: Sequence[Callable[[Runtime], EventConsumer]] = ()
+    publishes: Sequence[type[EventPayload]] = ()
+    background: Sequence[BackgroundTask] = ()
+    public_routers: Sequence[APIRouter] = ()
+    on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _document_publications(runtime: Runtime, publishes: Sequence[type[EventPayload]]) -> None:
+    """Registers publishers only so AsyncAPI documents what the outbox relay sends."""
+    by_topic: dict[str, list[type[EventPayload]]] = {}
+    for model in publishes:
+        by_topic.setdefault(model.topic, []).append(model)
+    for topic, models in sorted(by_topic.items()):
+        for model in models:
+            runtime.broker.publisher(
+                topic,
+                title=f"{topic}:{model.event_type}",
+                description=f"CloudEvents type {model.event_type}, keyed by {model.key_field}",
+                schema=model,
+                include_in_schema=True,
+            )
+
+
+def build_app(definition: ServiceDefinition) -> FastAPI:
+    settings = definition.settings
+    configure_logging(settings.service_name, level=settings.log_level, json_output=settings.log_json)
+    configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_otlp_endpoint)
+
+    broker = create_broker(settings.kafka_bootstrap_servers, service=settings.service_name)
+    runtime = Runtime(
+        settings=settings,
+        broker=broker,
+        outbox=Outbox(schema=settings.db_schema, source=f"/bridge/{settings.service_name}"),
+        extras=dict(definition.extras),
+    )
+    consumers = [factory(runtime) for factory in definition.consumers]
+    for consumer in consumers:
+        consumer.attach(broker)
+    _document_publications(runtime, definition.publishes)
+    runtime.extras["consumers"] = consumers
+
+    async def send(row: PendingRow) -> Awaitable[Any]:
+        fut: Awaitable[Any] = await broker.publish(
+            row.payload, row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
+        )
+        return fut
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime._pool = await create_pool(
+            settings.database_url,
+            schema=settings.db_schema,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+        )
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            async with runtime.pool.acquire() as conn:
+                applied = await migrate(conn, settings.db_schema, definition.migrations_package)
+            if applied:
+                log.info("applied migrations %s", applied)
+            topics = {m.topic for m in definition.publishes}
+            topics.update(t for c in consumers for t in c.topics)
+            topics.add(dead_letter_topic(settings.service_name))
+            await ensure_topics(
+                settings.kafka_bootstrap_servers, topics, partitions=settings.kafka_topic_partitions
+            )
+            for hook in definition.on_startup:
+                await hook(runtime)
+            await broker.start()
+            runtime.relay = OutboxRelay(
+                dsn=settings.database_url,
+                pool=runtime.pool,
+                schema=settings.db_schema,
+                send=send,
+                batch_size=settings.outbox_batch_size,
+                idle_poll_seconds=settings.outbox_idle_poll_seconds,
+            )
+            tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
+            for bg in definition.background:
+                tasks.append(asyncio.create_task(bg(runtime), name=getattr(bg, "__name__", "background")))
+            log.info("%s ready on %s", settings.service_name, settings.base_url)
+            yield
+        finally:
+            if runtime.relay is not None:
+                await runtime.relay.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
+            await runtime.pool.close()
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = runtime
+    app.state.token_validator = TokenValidator(
+        algorithms=settings.jwt_algorithms,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+        public_key=settings.jwt_public_key,
+    )
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    for router in definition.public_routers:
+        app.include_router(router)
+    for router in definition.routers:
+        app.include_router(router, dependencies=[Depends(authenticate)])
+
+    spec = AsyncAPI(broker, title=f"{definition.title} events", version="1.0.0",
+                    description=definition.description)
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_json() -> JSONResponse:
+        return JSONResponse(spec.to_specification().to_jsonable())
+
+    @app.get("/asyncapi", include_in_schema=False)
+    async def asyncapi_html() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(spec.to_specification()))
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    return app
+
+
+def run(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        app_factory(),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

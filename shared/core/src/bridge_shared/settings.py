@@ -1,0 +1,74 @@
+"""Settings every Bridge service reads; each service subclasses with its own env prefix.
+
+Defaults live here, in one place. Production refuses the development JWT secret.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "bridge-dev-secret-change-me-0123456789abcdef"
+DEFAULT_JWT_ISSUER = "https://auth.bridge.local"
+DEFAULT_JWT_AUDIENCE = "bridge"
+DEFAULT_KAFKA = "127.0.0.1:9092"
+
+SERVICE_PORTS = {"matching": 8001, "sessions": 8002, "notifications": 8003, "reporting": 8004}
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. Subclasses set `env_prefix` (e.g. BRIDGE_MATCHING_) and the defaults below."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    service_name: str
+    environment: Literal["development", "test", "production"] = "development"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    public_base_url: str | None = None
+
+    database_url: str = Field(description="DSN of this service's own database role")
+    db_schema: str
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+
+    kafka_bootstrap_servers: str = DEFAULT_KAFKA
+    kafka_topic_partitions: int = 3
+
+    jwt_algorithms: list[str] = ["HS256"]
+    jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)
+    jwt_public_key: str | None = None
+    jwt_issuer: str = DEFAULT_JWT_ISSUER
+    jwt_audience: str = DEFAULT_JWT_AUDIENCE
+
+    otel_exporter_otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    outbox_batch_size: int = 500
+    outbox_idle_poll_seconds: float = 5.0
+    consumer_max_attempts: int = 5
+    consumer_backoff_initial_seconds: float = 0.2
+    consumer_backoff_max_seconds: float = 5.0
+    consumer_batch_max_records: int = 500
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
+        if self.environment == "production":
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else None
+            if secret == DEV_JWT_SECRET:
+                raise ValueError("jwt_secret: the development secret is refused in production")
+            if secret is None and not self.jwt_public_key:
+                raise ValueError("jwt_secret or jwt_public_key is required in production")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.http_host}:{self.http_port}"
+
+
+def env_prefix(service: str) -> str:
+    return f"BRIDGE_{service.upper()}_"

@@ -1,0 +1,1 @@
+"""Local and CI infrastructure without Docker: embedded PostgreSQL, the Tansu broker, an SMTP sink."""
