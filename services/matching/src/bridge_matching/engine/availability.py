@@ -1,0 +1,122 @@
+"""Weekly availability in UTC minutes-of-week, exact, with fast bitsets.
+
+Local windows are converted to UTC using a fixed *reference week* so DST is
+resolved deterministically. The week is a ring of 10080 minutes: a window that
+crosses the week boundary (e.g. Sunday 23:00 local in Tokyo is Sunday 14:00 UTC,
+but Monday 01:00 in Chatham is Sunday 11:15 UTC) is split in two intervals.
+
+For vectorised overlap we pick the coarsest slot size that divides every
+interval boundary (usually 15 minutes, thanks to +5:30/+12:45 offsets), so the
+bitset overlap is *exact*, not an approximation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from .model import AvailabilityWindow
+
+WEEK_MINUTES = 7 * 24 * 60
+Interval = tuple[int, int]  # half-open [start, end) in UTC minutes-of-week
+
+U64 = npt.NDArray[np.uint64]
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=65536)
+def _window_to_utc(window: AvailabilityWindow, tz: str, reference_week: date) -> tuple[Interval, ...]:
+    zone = _zone(tz)
+    start_minute = window.start_minute
+    day = reference_week + timedelta(days=window.weekday)
+    local_start = datetime.combine(day, time(start_minute // 60, start_minute % 60), tzinfo=zone)
+    # Wall-clock end, then convert: elapsed time differs from wall time across DST.
+    naive_end = local_start.replace(tzinfo=None) + timedelta(minutes=window.duration_minutes)
+    local_end = naive_end.replace(tzinfo=zone)
+    week_origin = datetime.combine(reference_week, time(0, 0), tzinfo=UTC)
+    start = int((local_start.astimezone(UTC) - week_origin).total_seconds() // 60)
+    end = int((local_end.astimezone(UTC) - week_origin).total_seconds() // 60)
+    if end <= start:
+        return ()
+    length = min(end - start, WEEK_MINUTES)
+    start %= WEEK_MINUTES
+    if start + length <= WEEK_MINUTES:
+        return ((start, start + length),)
+    return ((start, WEEK_MINUTES), (0, start + length - WEEK_MINUTES))
+
+
+def merge_intervals(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
+    merged: list[list[int]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return tuple((s, e) for s, e in merged)
+
+
+def utc_intervals(
+    windows: Sequence[AvailabilityWindow], tz: str, reference_week: date
+) -> tuple[Interval, ...]:
+    """Sorted, merged UTC minute-of-week intervals for a participant's windows."""
+    parts: list[Interval] = []
+    for window in windows:
+        parts.extend(_window_to_utc(window, tz, reference_week))
+    return merge_intervals(parts)
+
+
+def overlap_minutes(a: Sequence[Interval], b: Sequence[Interval]) -> int:
+    """Exact overlap of two merged interval lists (linear merge)."""
+    i = j = total = 0
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if hi > lo:
+            total += hi - lo
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
+class AvailabilityBits:
+    """Per-participant availability as packed uint64 bitsets over equal slots."""
+
+    def __init__(self, intervals: Sequence[tuple[Interval, ...]]) -> None:
+        slot = WEEK_MINUTES
+        for ivs in intervals:
+            for start, end in ivs:
+                slot = math.gcd(slot, start, end)
+        self.slot_minutes = slot
+        n_slots = WEEK_MINUTES // slot
+        self.words = (n_slots + 63) // 64
+        self.bits: U64 = np.zeros((len(intervals), self.words), dtype=np.uint64)
+        cache: dict[tuple[Interval, ...], U64] = {}
+        for row, ivs in enumerate(intervals):
+            packed = cache.get(ivs)
+            if packed is None:
+                dense = np.zeros(self.words * 64, dtype=np.bool_)
+                for start, end in ivs:
+                    dense[start // slot : end // slot] = True
+                packed = np.packbits(dense, bitorder="little").view(np.uint64)
+                cache[ivs] = packed
+            self.bits[row] = packed
+
+    def overlap_minutes(
+        self, left: npt.NDArray[np.intp], right: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.int64]:
+        """Exact overlap in minutes for each (left[k], right[k]) row pair."""
+        both = self.bits[left] & self.bits[right]
+        counts = np.bitwise_count(both).sum(axis=1, dtype=np.int64)
+        return counts * self.slot_minutes

@@ -1,0 +1,252 @@
+"""Public entry points: ``run_matching`` and ``suggest``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .candidates import CandidateGraph, build_candidate_graph
+from .constraints import pair_violations
+from .explain import ReasonFinder, breakdown_of, explain_pair
+from .index import PopulationIndex
+from .model import (
+    MatchedPair,
+    MatchResult,
+    MatchStats,
+    Pair,
+    PairOrigin,
+    Participant,
+    Suggestion,
+    UnmatchedParticipant,
+)
+from .policy import MatchingPolicy
+from .scoring import SCORE_SCALE, feasible, score
+from .solver import solve
+
+Idx = npt.NDArray[np.intp]
+I64 = npt.NDArray[np.int64]
+PairLike = Pair | tuple[str, str]
+
+
+def _as_pair(p: PairLike) -> Pair:
+    return p if isinstance(p, Pair) else Pair(p[0], p[1])
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedCohort:
+    """Everything the solver needs; exposed so benchmarks can time stages apart."""
+
+    index: PopulationIndex
+    graph: CandidateGraph
+    mentor_cap: I64  # remaining capacity per position (0 = cannot mentor now)
+    mentee_cap: I64  # 1 if the position can still be matched as a mentee
+    kept: tuple[tuple[int, int, PairOrigin], ...]
+
+
+def prepare(
+    participants: Iterable[Participant],
+    policy: MatchingPolicy,
+    *,
+    pinned_pairs: Iterable[PairLike] = (),
+    fixed_pairs: Iterable[PairLike] = (),
+    history: Iterable[PairLike] = (),
+    excluded_pairs: Iterable[PairLike] = (),
+    org_chart: Mapping[str, str | None] | None = None,
+) -> PreparedCohort:
+    index = PopulationIndex(
+        participants, policy, history=history, excluded_pairs=excluded_pairs, org_chart=org_chart
+    )
+    kept: list[tuple[int, int, PairOrigin]] = []
+    for origin, pairs in (("pinned", pinned_pairs), ("fixed", fixed_pairs)):
+        for raw in pairs:
+            pair = _as_pair(raw)
+            m, e = index.pos.get(pair.mentor_id), index.pos.get(pair.mentee_id)
+            if m is None or e is None:
+                raise ValueError(f"{origin} pair {pair} references an unknown participant")
+            kept.append((m, e, origin))  # type: ignore[arg-type]
+    n = index.n
+    kept_m = np.array([k[0] for k in kept], dtype=np.intp)
+    kept_e = np.array([k[1] for k in kept], dtype=np.intp)
+    used_as_mentor = np.bincount(kept_m, minlength=n)
+    used_as_mentee = np.bincount(kept_e, minlength=n)
+    # Kept pairs consume capacity and fix the role of "either" participants.
+    mentor_cap = np.where(used_as_mentee > 0, 0, np.maximum(index.mentor_capacity - used_as_mentor, 0))
+    mentee_cap = (index.can_mentee & (used_as_mentee == 0) & (used_as_mentor == 0)).astype(np.int64)
+    requested = [
+        (index.pos[p.id], index.pos[r]) for p in index.people for r in p.requested_partner_ids if r in index.pos
+    ]
+    req = np.array(requested, dtype=np.intp).reshape(-1, 2)
+    # Requests count in either orientation; the solver decides who mentors whom.
+    extra = (np.concatenate([req[:, 0], req[:, 1]]), np.concatenate([req[:, 1], req[:, 0]]))
+    graph = build_candidate_graph(index, mentor_cap > 0, mentee_cap > 0, extra_pairs=extra)
+    return PreparedCohort(index, graph, mentor_cap.astype(np.int64), mentee_cap, tuple(kept))
+
+
+def run_matching(
+    participants: Iterable[Participant],
+    policy: MatchingPolicy,
+    *,
+    pinned_pairs: Iterable[PairLike] = (),
+    fixed_pairs: Iterable[PairLike] = (),
+    history: Iterable[PairLike] = (),
+    excluded_pairs: Iterable[PairLike] = (),
+    org_chart: Mapping[str, str | None] | None = None,
+) -> MatchResult:
+    """Globally optimal (on the sparse candidate graph) cohort matching.
+
+    Pinned and fixed pairs are kept as given and consume capacity; everyone else
+    is (re)matched. ``excluded_pairs`` forbids pairs in either orientation.
+    ``org_chart`` optionally adds managers who are not participants.
+    """
+    t0 = time.perf_counter()
+    history = tuple(history)
+    excluded_pairs = tuple(excluded_pairs)
+    prep = prepare(
+        participants,
+        policy,
+        pinned_pairs=pinned_pairs,
+        fixed_pairs=fixed_pairs,
+        history=history,
+        excluded_pairs=excluded_pairs,
+        org_chart=org_chart,
+    )
+    t1 = time.perf_counter()
+    index, graph = prep.index, prep.graph
+    outcome = solve(
+        graph.mentors,
+        graph.mentees,
+        graph.cost_units(),
+        prep.mentor_cap,
+        prep.mentee_cap,
+        branch_budget=policy.either_branch_budget,
+    )
+    t2 = time.perf_counter()
+    sel = np.flatnonzero(outcome.selected)
+    pairs: list[MatchedPair] = []
+    comps, totals, overlaps = graph.scores.components, graph.scores.total, graph.scores.overlap_minutes
+    for k, m, e in zip(sel.tolist(), graph.mentors[sel].tolist(), graph.mentees[sel].tolist(), strict=True):
+        bd = breakdown_of(comps[:, k], float(totals[k]), int(overlaps[k]))
+        pairs.append(
+            MatchedPair(index.people[m].id, index.people[e].id, bd.total, bd, explain_pair(index, m, e, bd))
+        )
+    pairs.extend(_kept_pairs(prep, history, excluded_pairs, org_chart))
+    pairs.sort(key=lambda p: (p.mentor_id, p.mentee_id))
+
+    new_m, new_e = graph.mentors[sel], graph.mentees[sel]
+    n = index.n
+    as_mentor = np.bincount(new_m, minlength=n)
+    as_mentee = np.bincount(new_e, minlength=n)
+    spare_mentor = np.where(as_mentee > 0, 0, prep.mentor_cap - as_mentor)
+    spare_mentee = np.where(as_mentor > 0, 0, prep.mentee_cap - as_mentee)
+    in_pair = np.zeros(n, dtype=np.bool_)
+    for m, e, _ in prep.kept:
+        in_pair[m] = in_pair[e] = True
+    in_pair[new_m] = True
+    in_pair[new_e] = True
+    finder = ReasonFinder(index, spare_mentor, spare_mentee)
+    unmatched: list[UnmatchedParticipant] = [finder.explain(p) for p in np.flatnonzero(~in_pair).tolist()]
+    t3 = time.perf_counter()
+    total = float(totals[sel].sum())
+    stats = MatchStats(
+        participants=n,
+        free_participants=int(n - len({x for m, e, _ in prep.kept for x in (m, e)})),
+        candidate_edges=graph.size,
+        total_score=round(total, 6),
+        matched_participants=int(in_pair.sum()),
+        upper_bound=round(outcome.upper_bound / SCORE_SCALE, 6),
+        proven_optimal=outcome.proven_optimal,
+        solver_calls=outcome.solver_calls,
+        timings_s={"prepare": t1 - t0, "solve": t2 - t1, "explain": t3 - t2},
+    )
+    return MatchResult(tuple(pairs), tuple(unmatched), stats)
+
+
+def _kept_pairs(
+    prep: PreparedCohort,
+    history: Sequence[PairLike],
+    excluded: Sequence[PairLike],
+    org_chart: Mapping[str, str | None] | None,
+) -> list[MatchedPair]:
+    index = prep.index
+    if not prep.kept:
+        return []
+    manager_of: dict[str, str | None] = dict(org_chart or {})
+    manager_of.update({p.id: p.manager_id for p in index.people})
+    m = np.array([k[0] for k in prep.kept], dtype=np.intp)
+    e = np.array([k[1] for k in prep.kept], dtype=np.intp)
+    sc = score(index, m, e)
+    out = []
+    for k, (mi, ei, origin) in enumerate(prep.kept):
+        bd = breakdown_of(sc.components[:, k], float(sc.total[k]), int(sc.overlap_minutes[k]))
+        mentor, mentee = index.people[mi], index.people[ei]
+        violations = pair_violations(
+            mentor, mentee, index.policy, manager_of=manager_of, history=history, excluded_pairs=excluded
+        )
+        out.append(
+            MatchedPair(
+                mentor.id, mentee.id, bd.total, bd, explain_pair(index, mi, ei, bd), origin, tuple(violations)
+            )
+        )
+    return out
+
+
+def suggest(
+    participant_id: str,
+    participants: Iterable[Participant],
+    policy: MatchingPolicy,
+    k: int = 5,
+    *,
+    current_pairs: Iterable[PairLike] = (),
+    history: Iterable[PairLike] = (),
+    excluded_pairs: Iterable[PairLike] = (),
+    org_chart: Mapping[str, str | None] | None = None,
+) -> list[Suggestion]:
+    """Top-k compatible partners for one participant (self-service programmes).
+
+    Scans the whole population for this one person (O(N), vectorised); partners
+    whose capacity is used up by ``current_pairs`` are skipped.
+    """
+    index = PopulationIndex(
+        participants, policy, history=history, excluded_pairs=excluded_pairs, org_chart=org_chart
+    )
+    p = index.pos.get(participant_id)
+    if p is None:
+        raise KeyError(participant_id)
+    used_m = np.zeros(index.n, dtype=np.int64)
+    used_e = np.zeros(index.n, dtype=np.int64)
+    for raw in current_pairs:
+        pair = _as_pair(raw)
+        if pair.mentor_id in index.pos and pair.mentee_id in index.pos:
+            used_m[index.pos[pair.mentor_id]] += 1
+            used_e[index.pos[pair.mentee_id]] += 1
+    mentor_free = (index.mentor_capacity - used_m > 0) & (used_e == 0)
+    mentee_free = index.can_mentee & (used_e == 0) & (used_m == 0)
+    everyone = np.arange(index.n, dtype=np.intp)
+    mine = np.full(index.n, p, dtype=np.intp)
+    options: list[tuple[int, str, Suggestion]] = []
+    for as_role, m, e, partners in (
+        ("mentor", everyone, mine, everyone[mentor_free]),
+        ("mentee", mine, everyone, everyone[mentee_free]),
+    ):
+        mm, ee = (partners, mine[: partners.size]) if as_role == "mentor" else (mine[: partners.size], partners)
+        ok = feasible(index, mm, ee)
+        mm, ee, partners = mm[ok], ee[ok], partners[ok]
+        sc = score(index, mm, ee)
+        units = sc.cost_units()
+        for j in range(partners.size):
+            bd = breakdown_of(sc.components[:, j], float(sc.total[j]), int(sc.overlap_minutes[j]))
+            sugg = Suggestion(
+                index.people[int(partners[j])].id,
+                as_role,  # type: ignore[arg-type]
+                bd.total,
+                bd,
+                explain_pair(index, int(mm[j]), int(ee[j]), bd),
+            )
+            options.append((-int(units[j]), sugg.partner_id, sugg))
+        del m, e
+    options.sort(key=lambda t: (t[0], t[1], t[2].as_role))
+    return [t[2] for t in options[:k]]

@@ -1,0 +1,133 @@
+"""Columnar (numpy) view of a population, built once per run.
+
+Participants are sorted by id so every array order - and therefore the solver's
+arc order and its tie-breaking - is independent of the caller's input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .availability import AvailabilityBits, Interval, utc_intervals
+from .chains import ancestors
+from .model import Pair, Participant
+from .policy import MatchingPolicy
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+BoolA = npt.NDArray[np.bool_]
+
+
+def _codes(values: Sequence[str]) -> tuple[npt.NDArray[np.int32], list[str]]:
+    vocab = sorted(set(values))
+    lookup = {v: i for i, v in enumerate(vocab)}
+    return np.fromiter((lookup[v] for v in values), dtype=np.int32, count=len(values)), vocab
+
+
+def _set_bits(sets: Sequence[frozenset[str]], vocab: list[str]) -> U64:
+    lookup = {v: i for i, v in enumerate(vocab)}
+    words = max(1, (len(vocab) + 63) // 64)
+    bits = np.zeros((len(sets), words), dtype=np.uint64)
+    for row, values in enumerate(sets):
+        for value in values:
+            code = lookup[value]
+            bits[row, code >> 6] |= np.uint64(1 << (code & 63))
+    return bits
+
+
+def pair_keys(a: npt.NDArray[np.intp], b: npt.NDArray[np.intp], n: int) -> I64:
+    return a.astype(np.int64) * n + b.astype(np.int64)
+
+
+class PopulationIndex:
+    def __init__(
+        self,
+        participants: Iterable[Participant],
+        policy: MatchingPolicy,
+        *,
+        history: Iterable[Pair | tuple[str, str]] = (),
+        excluded_pairs: Iterable[Pair | tuple[str, str]] = (),
+        org_chart: Mapping[str, str | None] | None = None,
+    ) -> None:
+        people = sorted(participants, key=lambda p: p.id)
+        ids = [p.id for p in people]
+        if len(set(ids)) != len(ids):
+            raise ValueError("participant ids must be unique")
+        self.policy = policy
+        self.people = people
+        self.n = n = len(people)
+        self.pos = {pid: i for i, pid in enumerate(ids)}
+        self.can_mentor: BoolA = np.array([p.can_mentor for p in people], dtype=np.bool_)
+        self.can_mentee: BoolA = np.array([p.can_be_mentee for p in people], dtype=np.bool_)
+        self.either: BoolA = self.can_mentor & self.can_mentee
+        self.seniority: I64 = np.array([p.seniority for p in people], dtype=np.int64)
+        self.mentor_capacity: I64 = np.where(
+            self.can_mentor,
+            np.minimum(np.array([p.capacity for p in people], dtype=np.int64), policy.max_mentees_per_mentor),
+            0,
+        )
+        self.region, self.regions = _codes([p.region for p in people])
+        self.department, self.departments = _codes([p.department for p in people])
+        self.languages: list[str] = sorted(set().union(*(p.languages for p in people)))
+        self.lang_bits = _set_bits([p.languages for p in people], self.languages)
+        share = [p.skills_to_share for p in people]
+        learn = [p.skills_to_learn for p in people]
+        # Share and learn use one vocabulary so their bitsets are comparable.
+        self.skills: list[str] = sorted(set().union(*share, *learn))
+        self.share_bits = _set_bits(share, self.skills)
+        self.learn_bits = _set_bits(learn, self.skills)
+        self.learn_count: I64 = np.array([len(s) for s in learn], dtype=np.int64)
+        self.intervals: list[tuple[Interval, ...]] = [
+            utc_intervals(p.availability, p.time_zone, policy.reference_week) for p in people
+        ]
+        self.avail = AvailabilityBits(self.intervals)
+        self._build_chains(org_chart)
+        self.forbidden: I64 = self._pair_set(
+            [(p.id, b) for p in people for b in p.blocked_partner_ids]
+            + [_as_tuple(x) for x in excluded_pairs]
+            + ([] if policy.allow_repeat_partners else [_as_tuple(x) for x in history])
+        )
+        self.requested: I64 = self._pair_set(
+            [(p.id, r) for p in people for r in p.requested_partner_ids]
+        )
+
+    def _build_chains(self, org_chart: Mapping[str, str | None] | None) -> None:
+        depth = self.policy.management_exclusion_depth
+        manager_of: dict[str, str | None] = dict(org_chart or {})
+        for p in self.people:
+            manager_of.setdefault(p.id, p.manager_id)
+        # Ancestors may be non-participants: code them in a shared employee space,
+        # where participants keep their participant position as their code.
+        extra: dict[str, int] = {}
+        self.ancestors: I64 = np.full((self.n, max(depth, 1)), -1, dtype=np.int64)
+        for row, p in enumerate(self.people):
+            for k, emp in enumerate(ancestors(p.id, manager_of, depth)):
+                code = self.pos.get(emp)
+                if code is None:
+                    code = extra.setdefault(emp, self.n + len(extra))
+                self.ancestors[row, k] = code
+
+    def _pair_set(self, pairs: Iterable[tuple[str, str]]) -> I64:
+        """Sorted unordered-pair keys (both orientations) for ids in the population."""
+        keys: list[int] = []
+        for a, b in pairs:
+            ia, ib = self.pos.get(a), self.pos.get(b)
+            if ia is not None and ib is not None:
+                keys.append(ia * self.n + ib)
+                keys.append(ib * self.n + ia)
+        return np.unique(np.array(keys, dtype=np.int64))
+
+    def contains(self, keys_sorted: I64, mentors: npt.NDArray[np.intp], mentees: npt.NDArray[np.intp]) -> BoolA:
+        if keys_sorted.size == 0:
+            return np.zeros(mentors.shape, dtype=np.bool_)
+        keys = pair_keys(mentors, mentees, self.n)
+        at = np.searchsorted(keys_sorted, keys)
+        at = np.minimum(at, keys_sorted.size - 1)
+        return keys_sorted[at] == keys
+
+
+def _as_tuple(pair: Pair | tuple[str, str]) -> tuple[str, str]:
+    return (pair.mentor_id, pair.mentee_id) if isinstance(pair, Pair) else pair

@@ -1,0 +1,111 @@
+"""Vectorised hard-constraint checks and soft scores for arrays of oriented pairs.
+
+Every function takes parallel arrays ``mentors[k]``/``mentees[k]`` of population
+positions, so work is proportional to the number of *candidate* pairs, never N x M.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .index import PopulationIndex
+
+Idx = npt.NDArray[np.intp]
+BoolA = npt.NDArray[np.bool_]
+F64 = npt.NDArray[np.float64]
+
+# Integer cost scale for the solver: scores are rounded to 1e-6.
+SCORE_SCALE = 1_000_000
+
+# Hard constraints in the order used to explain why someone stays unmatched.
+CHECK_ORDER = (
+    "role",
+    "language",
+    "region",
+    "seniority",
+    "management",
+    "forbidden",
+    "availability",
+)
+
+
+def _any_common(bits: npt.NDArray[np.uint64], a: Idx, b: Idx) -> BoolA:
+    result: BoolA = (bits[a] & bits[b]).any(axis=1)
+    return result
+
+
+def check(index: PopulationIndex, name: str, m: Idx, e: Idx) -> BoolA:
+    """Boolean mask: which pairs satisfy hard constraint ``name``."""
+    policy = index.policy
+    if name == "role":
+        out: BoolA = index.can_mentor[m] & index.can_mentee[e] & (m != e)
+        return out
+    if name == "language":
+        return _any_common(index.lang_bits, m, e)
+    if name == "region":
+        if policy.region_mode == "same_region":
+            return np.asarray(index.region[m] == index.region[e])
+        if policy.region_mode == "cross_region":
+            return np.asarray(index.region[m] != index.region[e])
+        return np.ones(m.shape, dtype=np.bool_)
+    if name == "seniority":
+        return np.asarray(index.seniority[m] < index.seniority[e])
+    if name == "management":
+        if policy.management_exclusion_depth == 0:
+            return np.ones(m.shape, dtype=np.bool_)
+        bad = (index.ancestors[e] == m[:, None]).any(axis=1) | (
+            index.ancestors[m] == e[:, None]
+        ).any(axis=1)
+        return ~bad
+    if name == "forbidden":
+        return ~index.contains(index.forbidden, m, e)
+    if name == "availability":
+        minutes = index.avail.overlap_minutes(m, e)
+        return np.asarray(minutes >= policy.min_overlap_hours * 60)
+    raise ValueError(f"unknown check {name!r}")
+
+
+def feasible(index: PopulationIndex, m: Idx, e: Idx) -> BoolA:
+    """All hard constraints except capacity. Filters progressively: cheap checks
+    first so the costly availability popcount only runs on survivors."""
+    alive = np.arange(m.size)
+    for name in CHECK_ORDER:
+        ok = check(index, name, m[alive], e[alive])
+        alive = alive[ok]
+    mask = np.zeros(m.shape, dtype=np.bool_)
+    mask[alive] = True
+    return mask
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    components: F64  # shape (5, E), each in [0, 1]
+    total: F64  # shape (E,)
+    overlap_minutes: npt.NDArray[np.int64]
+
+    def cost_units(self) -> npt.NDArray[np.int64]:
+        # +1 so a feasible zero-score pair still beats leaving both people unmatched.
+        return np.rint(self.total * SCORE_SCALE).astype(np.int64) + 1
+
+
+def _coverage(give: npt.NDArray[np.uint64], want: npt.NDArray[np.uint64], count: npt.NDArray[np.int64], a: Idx, b: Idx) -> F64:
+    hits = np.bitwise_count(give[a] & want[b]).sum(axis=1, dtype=np.int64)
+    denom = count[b]
+    return np.where(denom > 0, hits / np.maximum(denom, 1), 0.0)
+
+
+def score(index: PopulationIndex, m: Idx, e: Idx) -> Scores:
+    policy = index.policy
+    w = np.array(policy.weights.as_tuple(), dtype=np.float64)
+    overlap = index.avail.overlap_minutes(m, e)
+    comps = np.empty((5, m.size), dtype=np.float64)
+    comps[0] = _coverage(index.share_bits, index.learn_bits, index.learn_count, m, e)
+    comps[1] = _coverage(index.share_bits, index.learn_bits, index.learn_count, e, m)
+    comps[2] = np.minimum(overlap / (policy.overlap_target_hours * 60.0), 1.0)
+    comps[3] = index.department[m] != index.department[e]
+    comps[4] = index.contains(index.requested, m, e)
+    total = w @ comps
+    return Scores(comps, total, overlap)
