@@ -35,7 +35,9 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @lru_cache(maxsize=65536)
-def _window_to_utc(window: AvailabilityWindow, tz: str, reference_week: date) -> tuple[Interval, ...]:
+def _window_to_utc(
+    window: AvailabilityWindow, tz: str, reference_week: date
+) -> tuple[Interval, ...]:
     zone = _zone(tz)
     start_minute = window.start_minute
     day = reference_week + timedelta(days=window.weekday)
@@ -69,6 +71,13 @@ def utc_intervals(
     windows: Sequence[AvailabilityWindow], tz: str, reference_week: date
 ) -> tuple[Interval, ...]:
     """Sorted, merged UTC minute-of-week intervals for a participant's windows."""
+    return _utc_intervals(tuple(windows), tz, reference_week)
+
+
+@lru_cache(maxsize=65536)
+def _utc_intervals(
+    windows: tuple[AvailabilityWindow, ...], tz: str, reference_week: date
+) -> tuple[Interval, ...]:
     parts: list[Interval] = []
     for window in windows:
         parts.extend(_window_to_utc(window, tz, reference_week))
@@ -90,33 +99,45 @@ def overlap_minutes(a: Sequence[Interval], b: Sequence[Interval]) -> int:
     return total
 
 
+def raw_utc_intervals(
+    windows: Sequence[AvailabilityWindow], tz: str, reference_week: date
+) -> list[Interval]:
+    """UTC intervals, possibly overlapping (fine for bitsets; skips the merge)."""
+    parts: list[Interval] = []
+    for window in windows:
+        parts.extend(_window_to_utc(window, tz, reference_week))
+    return parts
+
+
 class AvailabilityBits:
     """Per-participant availability as packed uint64 bitsets over equal slots."""
 
-    def __init__(self, intervals: Sequence[tuple[Interval, ...]]) -> None:
-        slot = WEEK_MINUTES
-        for ivs in intervals:
-            for start, end in ivs:
-                slot = math.gcd(slot, start, end)
+    _ROWS_PER_CHUNK = 4096
+
+    def __init__(self, intervals: Sequence[Sequence[Interval]]) -> None:
+        rows = np.repeat(np.arange(len(intervals)), [len(ivs) for ivs in intervals])
+        flat = np.array([iv for ivs in intervals for iv in ivs], dtype=np.int64).reshape(-1, 2)
+        slot = math.gcd(WEEK_MINUTES, *np.unique(flat).tolist()) if flat.size else WEEK_MINUTES
         self.slot_minutes = slot
         n_slots = WEEK_MINUTES // slot
         self.words = (n_slots + 63) // 64
         self.bits: U64 = np.zeros((len(intervals), self.words), dtype=np.uint64)
-        cache: dict[tuple[Interval, ...], U64] = {}
-        for row, ivs in enumerate(intervals):
-            packed = cache.get(ivs)
-            if packed is None:
-                dense = np.zeros(self.words * 64, dtype=np.bool_)
-                for start, end in ivs:
-                    dense[start // slot : end // slot] = True
-                packed = np.packbits(dense, bitorder="little").view(np.uint64)
-                cache[ivs] = packed
-            self.bits[row] = packed
+        starts, ends = flat[:, 0] // slot, flat[:, 1] // slot
+        # Difference array + cumsum marks covered slots for many rows at once.
+        for lo in range(0, len(intervals), self._ROWS_PER_CHUNK):
+            hi = min(lo + self._ROWS_PER_CHUNK, len(intervals))
+            pick = (rows >= lo) & (rows < hi)
+            diff = np.zeros((hi - lo, self.words * 64 + 1), dtype=np.int16)
+            np.add.at(diff, (rows[pick] - lo, starts[pick]), 1)
+            np.add.at(diff, (rows[pick] - lo, ends[pick]), -1)
+            dense = np.cumsum(diff[:, :-1], axis=1) > 0
+            packed = np.packbits(dense, axis=1, bitorder="little")
+            self.bits[lo:hi] = packed.view(np.uint64).reshape(hi - lo, self.words)
 
     def overlap_minutes(
         self, left: npt.NDArray[np.intp], right: npt.NDArray[np.intp]
     ) -> npt.NDArray[np.int64]:
         """Exact overlap in minutes for each (left[k], right[k]) row pair."""
         both = self.bits[left] & self.bits[right]
-        counts = np.bitwise_count(both).sum(axis=1, dtype=np.int64)
+        counts: npt.NDArray[np.int64] = np.bitwise_count(both).sum(axis=1, dtype=np.int64)
         return counts * self.slot_minutes

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .index import PopulationIndex
-from .scoring import Scores, feasible, score
+from .scoring import Scores, feasible_with_overlap, score
 
 Idx = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
@@ -36,7 +36,7 @@ CHUNK_MENTEES = 4096
 
 @dataclass(frozen=True, slots=True)
 class CandidateGraph:
-    """Feasible oriented edges, sorted by (mentee, -score, mentor)."""
+    """Feasible oriented edges, sorted by (mentee, mentor)."""
 
     mentors: Idx
     mentees: Idx
@@ -74,8 +74,18 @@ class _Blocks:
         sizes = np.array([len(lists[k]) for k in keys], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.sizes = sizes
-        flat = [m for k in keys for m in lists[k]]  # lists are already ascending
-        self.flat: Idx = np.array(flat, dtype=np.intp)
+        flat = np.array([m for k in keys for m in lists[k]], dtype=np.intp)
+        # Sort each list by (seniority, position): the mentors less senior than a
+        # mentee are then a prefix, so pools never waste slots on the seniority rule.
+        list_of = np.repeat(np.arange(len(keys)), sizes)
+        order = np.lexsort((flat, index.seniority[flat], list_of))
+        self.flat: Idx = flat[order]
+        self.levels = np.unique(index.seniority)
+        level_of_flat = np.searchsorted(self.levels, index.seniority[self.flat])
+        # below[l, j] = entries of list l whose seniority level is < j
+        counts = np.zeros((len(keys), self.levels.size + 1), dtype=np.int64)
+        np.add.at(counts, (list_of, level_of_flat + 1), 1)
+        self.below = np.cumsum(counts, axis=1)
         self.lang_lookup = lang_lookup
         self.skill_lookup = skill_lookup
 
@@ -110,9 +120,13 @@ class _Blocks:
                     segs.append((lid, POOL_REVERSE))
         return segs
 
-    def gather(self, owners: I64, list_ids: I64, takes: I64) -> tuple[Idx, Idx]:
-        """Expand segments into (mentor, mentee) arrays with rotating offsets."""
-        sizes = self.sizes[list_ids]
+    def gather(
+        self, index: PopulationIndex, owners: I64, list_ids: I64, takes: I64
+    ) -> tuple[Idx, Idx]:
+        """Expand segments into (mentor, mentee) arrays with rotating offsets,
+        drawing only from each list's less-senior-than-the-mentee prefix."""
+        level = np.searchsorted(self.levels, index.seniority[owners])
+        sizes = self.below[list_ids, level]
         takes = np.minimum(takes, sizes)
         # Deterministic per-(mentee, list) rotation (Knuth multiplicative hash).
         rot = (owners * 2654435761 + list_ids * 40503) % np.maximum(sizes, 1)
@@ -124,15 +138,33 @@ class _Blocks:
 
 
 def _dedupe(m: Idx, e: Idx, n: int) -> tuple[Idx, Idx]:
-    keys = np.unique(e.astype(np.int64) * n + m)
+    """Unique edges ordered by (mentee, mentor); a plain sort beats hash-unique here."""
+    keys = e.astype(np.int64) * n + m
+    keys.sort()
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
     return (keys % n).astype(np.intp), (keys // n).astype(np.intp)
 
 
-def _rank_within(group: Idx, neg_score: I64, other: Idx) -> tuple[Idx, I64]:
-    """Order by (group, best score, other id) and each edge's rank in its group."""
-    order = np.lexsort((other, neg_score, group))
+def _dedupe_carry(m: Idx, e: Idx, carry: I64, n: int) -> tuple[Idx, Idx, I64]:
+    keys = e.astype(np.int64) * n + m
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    first = np.r_[True, keys[1:] != keys[:-1]] if keys.size else np.zeros(0, dtype=np.bool_)
+    keep = order[first]
+    return m[keep], e[keep], carry[keep]
+
+
+def _rank_within(group: Idx, units: I64) -> tuple[Idx, Idx]:
+    """Order by (group, best score first) and each edge's rank in its group.
+
+    Stable sort on one composite int64 key: ties keep the input order, which is
+    (mentee, mentor) ascending, so tie-breaking is deterministic by id.
+    """
+    span = int(units.max()) + 1 if units.size else 1
+    key = group.astype(np.int64) * span + (span - 1 - units)
+    order = np.argsort(key, kind="stable")
     g = group[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, dtype=np.intp)
     rank = np.arange(g.size) - np.repeat(starts, np.diff(np.r_[starts, g.size]))
     return order, rank
 
@@ -152,8 +184,12 @@ def build_candidate_graph(
     policy = index.policy
     blocks = _Blocks(index, mentor_ok)
     mentees = np.flatnonzero(mentee_ok)
-    found_m: list[Idx] = []
-    found_e: list[Idx] = []
+    found: list[tuple[Idx, Idx, I64]] = []
+
+    def keep_feasible(m: Idx, e: Idx) -> None:
+        ok, minutes = feasible_with_overlap(index, m, e)
+        found.append((m[ok], e[ok], minutes))
+
     for lo in range(0, mentees.size, CHUNK_MENTEES):
         owners: list[int] = []
         lids: list[int] = []
@@ -163,52 +199,46 @@ def build_candidate_graph(
                 owners.append(e)
                 lids.append(lid)
                 takes.append(take)
-        m, ee = blocks.gather(
-            np.array(owners, dtype=np.int64), np.array(lids, dtype=np.int64), np.array(takes, dtype=np.int64)
-        )
-        m, ee = _dedupe(m, ee, n)
-        ok = feasible(index, m, ee)
-        found_m.append(m[ok])
-        found_e.append(ee[ok])
+        arrays = (np.array(x, dtype=np.int64) for x in (owners, lids, takes))
+        keep_feasible(*_dedupe(*blocks.gather(index, *arrays), n))
     if extra_pairs is not None:
         xm, xe = extra_pairs
         allowed = mentor_ok[xm] & mentee_ok[xe]
-        xm, xe = xm[allowed], xe[allowed]
-        ok = feasible(index, xm, xe)
-        found_m.append(xm[ok])
-        found_e.append(xe[ok])
-    m = np.concatenate(found_m) if found_m else np.zeros(0, dtype=np.intp)
-    e = np.concatenate(found_e) if found_e else np.zeros(0, dtype=np.intp)
-    m, e = _dedupe(m, e, n)
+        keep_feasible(*_dedupe(xm[allowed], xe[allowed], n))
 
     # Exhaustive scan for mentees whose pool yielded too few feasible mentors.
-    per_mentee = np.bincount(e, minlength=n)
+    per_mentee = np.zeros(n, dtype=np.int64)
+    for _, fe, _ in found:
+        per_mentee += np.bincount(fe, minlength=n)
     starved = mentees[per_mentee[mentees] < STARVED_BELOW]
-    if starved.size:
-        owners_l: list[int] = []
-        lids_l: list[int] = []
-        for s in starved.tolist():
-            for lid in blocks.block_ids(index, s):
-                owners_l.append(s)
-                lids_l.append(lid)
-        if owners_l:
-            lid_arr = np.array(lids_l, dtype=np.int64)
-            sm, se = blocks.gather(np.array(owners_l, dtype=np.int64), lid_arr, blocks.sizes[lid_arr])
-            sm, se = _dedupe(sm, se, n)
-            ok = feasible(index, sm, se)
-            m, e = _dedupe(np.concatenate([m, sm[ok]]), np.concatenate([e, se[ok]]), n)
+    scan_owners: list[int] = []
+    scan_lids: list[int] = []
+    for s in starved.tolist():
+        for lid in blocks.block_ids(index, s):
+            scan_owners.append(s)
+            scan_lids.append(lid)
+    if scan_owners:
+        lid_arr = np.array(scan_lids, dtype=np.int64)
+        owners_arr = np.array(scan_owners, dtype=np.int64)
+        keep_feasible(
+            *_dedupe(*blocks.gather(index, owners_arr, lid_arr, blocks.sizes[lid_arr]), n)
+        )
 
-    scores = score(index, m, e)
-    neg = -scores.cost_units()
-    order_e, rank_e = _rank_within(e, neg, m)
+    m = np.concatenate([f[0] for f in found]) if found else np.zeros(0, dtype=np.intp)
+    e = np.concatenate([f[1] for f in found]) if found else np.zeros(0, dtype=np.intp)
+    minutes = np.concatenate([f[2] for f in found]) if found else np.zeros(0, dtype=np.int64)
+    m, e, minutes = _dedupe_carry(m, e, minutes, n)
+
+    scores = score(index, m, e, minutes)
+    units = scores.cost_units()
     keep = np.zeros(m.size, dtype=np.bool_)
+    order_e, rank_e = _rank_within(e, units)
     keep[order_e[rank_e < policy.candidates_per_mentee]] = True
     if policy.candidates_per_mentor > 0:
-        order_m, rank_m = _rank_within(m, neg, e)
+        order_m, rank_m = _rank_within(m, units)
         keep[order_m[rank_m < policy.candidates_per_mentor]] = True
     # Always keep requested pairs: the bonus is the point of requesting.
     keep |= scores.components[4] > 0
-    sel = np.flatnonzero(keep)
-    sel = sel[np.lexsort((m[sel], neg[sel], e[sel]))]
+    sel = np.flatnonzero(keep)  # still ordered by (mentee, mentor)
     sub = Scores(scores.components[:, sel], scores.total[sel], scores.overlap_minutes[sel])
     return CandidateGraph(m[sel], e[sel], sub)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-def ancestors(employee_id: str, manager_of: Mapping[str, str | None], depth: int) -> tuple[str, ...]:
+def ancestors(
+    employee_id: str, manager_of: Mapping[str, str | None], depth: int
+) -> tuple[str, ...]:
     """Up to ``depth`` managers above ``employee_id``, nearest first."""
     chain: list[str] = []
     seen = {employee_id}

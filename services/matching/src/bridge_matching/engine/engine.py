@@ -74,10 +74,15 @@ def prepare(
     used_as_mentor = np.bincount(kept_m, minlength=n)
     used_as_mentee = np.bincount(kept_e, minlength=n)
     # Kept pairs consume capacity and fix the role of "either" participants.
-    mentor_cap = np.where(used_as_mentee > 0, 0, np.maximum(index.mentor_capacity - used_as_mentor, 0))
+    mentor_cap = np.where(
+        used_as_mentee > 0, 0, np.maximum(index.mentor_capacity - used_as_mentor, 0)
+    )
     mentee_cap = (index.can_mentee & (used_as_mentee == 0) & (used_as_mentor == 0)).astype(np.int64)
     requested = [
-        (index.pos[p.id], index.pos[r]) for p in index.people for r in p.requested_partner_ids if r in index.pos
+        (index.pos[p.id], index.pos[r])
+        for p in index.people
+        for r in p.requested_partner_ids
+        if r in index.pos
     ]
     req = np.array(requested, dtype=np.intp).reshape(-1, 2)
     # Requests count in either orientation; the solver decides who mentors whom.
@@ -127,11 +132,19 @@ def run_matching(
     t2 = time.perf_counter()
     sel = np.flatnonzero(outcome.selected)
     pairs: list[MatchedPair] = []
-    comps, totals, overlaps = graph.scores.components, graph.scores.total, graph.scores.overlap_minutes
-    for k, m, e in zip(sel.tolist(), graph.mentors[sel].tolist(), graph.mentees[sel].tolist(), strict=True):
+    comps, totals, overlaps = (
+        graph.scores.components,
+        graph.scores.total,
+        graph.scores.overlap_minutes,
+    )
+    for k, m, e in zip(
+        sel.tolist(), graph.mentors[sel].tolist(), graph.mentees[sel].tolist(), strict=True
+    ):
         bd = breakdown_of(comps[:, k], float(totals[k]), int(overlaps[k]))
         pairs.append(
-            MatchedPair(index.people[m].id, index.people[e].id, bd.total, bd, explain_pair(index, m, e, bd))
+            MatchedPair(
+                index.people[m].id, index.people[e].id, bd.total, bd, explain_pair(index, m, e, bd)
+            )
         )
     pairs.extend(_kept_pairs(prep, history, excluded_pairs, org_chart))
     pairs.sort(key=lambda p: (p.mentor_id, p.mentee_id))
@@ -147,8 +160,13 @@ def run_matching(
         in_pair[m] = in_pair[e] = True
     in_pair[new_m] = True
     in_pair[new_e] = True
-    finder = ReasonFinder(index, spare_mentor, spare_mentee)
-    unmatched: list[UnmatchedParticipant] = [finder.explain(p) for p in np.flatnonzero(~in_pair).tolist()]
+    # has_edge["mentor"][p]: p has a candidate mentor, i.e. p appears as a mentee.
+    has_mentor_edge = np.bincount(graph.mentees, minlength=n) > 0
+    has_mentee_edge = np.bincount(graph.mentors, minlength=n) > 0
+    finder = ReasonFinder(index, spare_mentor, spare_mentee, has_mentor_edge, has_mentee_edge)
+    unmatched: list[UnmatchedParticipant] = [
+        finder.explain(p) for p in np.flatnonzero(~in_pair).tolist()
+    ]
     t3 = time.perf_counter()
     total = float(totals[sel].sum())
     stats = MatchStats(
@@ -184,11 +202,22 @@ def _kept_pairs(
         bd = breakdown_of(sc.components[:, k], float(sc.total[k]), int(sc.overlap_minutes[k]))
         mentor, mentee = index.people[mi], index.people[ei]
         violations = pair_violations(
-            mentor, mentee, index.policy, manager_of=manager_of, history=history, excluded_pairs=excluded
+            mentor,
+            mentee,
+            index.policy,
+            manager_of=manager_of,
+            history=history,
+            excluded_pairs=excluded,
         )
         out.append(
             MatchedPair(
-                mentor.id, mentee.id, bd.total, bd, explain_pair(index, mi, ei, bd), origin, tuple(violations)
+                mentor.id,
+                mentee.id,
+                bd.total,
+                bd,
+                explain_pair(index, mi, ei, bd),
+                origin,
+                tuple(violations),
             )
         )
     return out
@@ -232,7 +261,11 @@ def suggest(
         ("mentor", everyone, mine, everyone[mentor_free]),
         ("mentee", mine, everyone, everyone[mentee_free]),
     ):
-        mm, ee = (partners, mine[: partners.size]) if as_role == "mentor" else (mine[: partners.size], partners)
+        mm, ee = (
+            (partners, mine[: partners.size])
+            if as_role == "mentor"
+            else (mine[: partners.size], partners)
+        )
         ok = feasible(index, mm, ee)
         mm, ee, partners = mm[ok], ee[ok], partners[ok]
         sc = score(index, mm, ee)

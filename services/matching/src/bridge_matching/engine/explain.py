@@ -48,7 +48,9 @@ def explain_pair(index: PopulationIndex, m: int, e: int, breakdown: ScoreBreakdo
     return "; ".join(parts)
 
 
-def breakdown_of(components: npt.NDArray[np.float64], total: float, overlap_minutes: int) -> ScoreBreakdown:
+def breakdown_of(
+    components: npt.NDArray[np.float64], total: float, overlap_minutes: int
+) -> ScoreBreakdown:
     c = components.tolist()
     return ScoreBreakdown(
         skills_mentor_to_mentee=round(c[0], 6),
@@ -70,13 +72,21 @@ def _messages(index: PopulationIndex, seeking: Side) -> dict[str, str]:
         "language": f"no {other} shares a language with this participant",
         "region": f"region policy ({index.policy.region_mode}) excludes all candidates",
         "seniority": f"no {other} is {senior}",
-        "management": f"every otherwise-compatible {other} is in a management chain with this participant",
-        "forbidden": f"every otherwise-compatible {other} is blocked, excluded or a previous partner",
-        "availability": f"availability overlaps by less than {hours} h/week with every otherwise-compatible {other}",
+        "management": (
+            f"every otherwise-compatible {other} is in a management chain with this participant"
+        ),
+        "forbidden": (
+            f"every otherwise-compatible {other} is blocked, excluded or a previous partner"
+        ),
+        "availability": (
+            f"availability overlaps by less than {hours} h/week"
+            f" with every otherwise-compatible {other}"
+        ),
         "capacity": f"all compatible {other}s are at capacity",
         "not_selected": (
             f"compatible {other}s with free capacity exist but none was in this participant's"
-            " sparse candidate list (top-K pruning or an 'either' participant locked to the other role)"
+            " sparse candidate list (top-K pruning, or an 'either' participant locked"
+            " to the other role)"
         ),
     }
 
@@ -85,20 +95,32 @@ class ReasonFinder:
     """Finds *why* a participant is unmatched, looking only at what is needed.
 
     1. any compatible partner with spare capacity?  -> "not_selected"
-    2. any compatible partner at all (early exit)?  -> "capacity"
+    2. any compatible partner at all (a candidate edge, else an early-exit scan)?
+       -> "capacity"
     3. otherwise the first hard constraint, in CHECK_ORDER, that eliminates every
        remaining candidate is the reason (only for genuinely stuck people).
     """
 
-    def __init__(self, index: PopulationIndex, spare_mentor: I64, spare_mentee: I64) -> None:
+    def __init__(
+        self,
+        index: PopulationIndex,
+        spare_mentor: I64,
+        spare_mentee: I64,
+        has_mentor_edge: npt.NDArray[np.bool_],
+        has_mentee_edge: npt.NDArray[np.bool_],
+    ) -> None:
         self.index = index
+        # Candidate-graph edges are feasible pairs: having one proves a compatible
+        # partner exists without scanning the population again.
+        self.has_edge = {"mentor": has_mentor_edge, "mentee": has_mentee_edge}
         self.spare = {"mentor": spare_mentor, "mentee": spare_mentee}
         self.universe = {
             "mentor": np.flatnonzero(index.can_mentor),
             "mentee": np.flatnonzero(index.can_mentee),
         }
         self.spare_pool = {
-            side: self.universe[side][self.spare[side][self.universe[side]] > 0] for side in ("mentor", "mentee")
+            side: self.universe[side][self.spare[side][self.universe[side]] > 0]
+            for side in ("mentor", "mentee")
         }
 
     def _orient(self, p: int, others: Idx, seeking: Side) -> tuple[Idx, Idx]:
@@ -123,7 +145,7 @@ class ReasonFinder:
         if self._any_compatible(p, self.spare_pool[seeking], seeking):
             return "not_selected"
         others = self.universe[seeking]
-        if self._any_compatible(p, others, seeking):
+        if self.has_edge[seeking][p] or self._any_compatible(p, others, seeking):
             return "capacity"
         m, e = self._orient(p, others, seeking)
         for name in CHECK_ORDER:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .availability import AvailabilityBits, Interval, utc_intervals
+from .availability import AvailabilityBits, raw_utc_intervals
 from .chains import ancestors
 from .model import Pair, Participant
 from .policy import MatchingPolicy
@@ -58,7 +58,7 @@ class PopulationIndex:
             raise ValueError("participant ids must be unique")
         self.policy = policy
         self.people = people
-        self.n = n = len(people)
+        self.n = len(people)
         self.pos = {pid: i for i, pid in enumerate(ids)}
         self.can_mentor: BoolA = np.array([p.can_mentor for p in people], dtype=np.bool_)
         self.can_mentee: BoolA = np.array([p.can_be_mentee for p in people], dtype=np.bool_)
@@ -66,7 +66,10 @@ class PopulationIndex:
         self.seniority: I64 = np.array([p.seniority for p in people], dtype=np.int64)
         self.mentor_capacity: I64 = np.where(
             self.can_mentor,
-            np.minimum(np.array([p.capacity for p in people], dtype=np.int64), policy.max_mentees_per_mentor),
+            np.minimum(
+                np.array([p.capacity for p in people], dtype=np.int64),
+                policy.max_mentees_per_mentor,
+            ),
             0,
         )
         self.region, self.regions = _codes([p.region for p in people])
@@ -80,10 +83,10 @@ class PopulationIndex:
         self.share_bits = _set_bits(share, self.skills)
         self.learn_bits = _set_bits(learn, self.skills)
         self.learn_count: I64 = np.array([len(s) for s in learn], dtype=np.int64)
-        self.intervals: list[tuple[Interval, ...]] = [
-            utc_intervals(p.availability, p.time_zone, policy.reference_week) for p in people
-        ]
-        self.avail = AvailabilityBits(self.intervals)
+        ref = policy.reference_week
+        self.avail = AvailabilityBits(
+            [raw_utc_intervals(p.availability, p.time_zone, ref) for p in people]
+        )
         self._build_chains(org_chart)
         self.forbidden: I64 = self._pair_set(
             [(p.id, b) for p in people for b in p.blocked_partner_ids]
@@ -120,13 +123,16 @@ class PopulationIndex:
                 keys.append(ib * self.n + ia)
         return np.unique(np.array(keys, dtype=np.int64))
 
-    def contains(self, keys_sorted: I64, mentors: npt.NDArray[np.intp], mentees: npt.NDArray[np.intp]) -> BoolA:
+    def contains(
+        self, keys_sorted: I64, mentors: npt.NDArray[np.intp], mentees: npt.NDArray[np.intp]
+    ) -> BoolA:
         if keys_sorted.size == 0:
             return np.zeros(mentors.shape, dtype=np.bool_)
         keys = pair_keys(mentors, mentees, self.n)
         at = np.searchsorted(keys_sorted, keys)
         at = np.minimum(at, keys_sorted.size - 1)
-        return keys_sorted[at] == keys
+        found: BoolA = keys_sorted[at] == keys
+        return found
 
 
 def _as_tuple(pair: Pair | tuple[str, str]) -> tuple[str, str]:

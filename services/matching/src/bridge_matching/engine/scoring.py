@@ -33,8 +33,7 @@ CHECK_ORDER = (
 
 
 def _any_common(bits: npt.NDArray[np.uint64], a: Idx, b: Idx) -> BoolA:
-    result: BoolA = (bits[a] & bits[b]).any(axis=1)
-    return result
+    return np.asarray((bits[a] & bits[b]).any(axis=1), dtype=np.bool_)
 
 
 def check(index: PopulationIndex, name: str, m: Idx, e: Idx) -> BoolA:
@@ -59,7 +58,7 @@ def check(index: PopulationIndex, name: str, m: Idx, e: Idx) -> BoolA:
         bad = (index.ancestors[e] == m[:, None]).any(axis=1) | (
             index.ancestors[m] == e[:, None]
         ).any(axis=1)
-        return ~bad
+        return np.asarray(~bad, dtype=np.bool_)
     if name == "forbidden":
         return ~index.contains(index.forbidden, m, e)
     if name == "availability":
@@ -69,15 +68,27 @@ def check(index: PopulationIndex, name: str, m: Idx, e: Idx) -> BoolA:
 
 
 def feasible(index: PopulationIndex, m: Idx, e: Idx) -> BoolA:
-    """All hard constraints except capacity. Filters progressively: cheap checks
-    first so the costly availability popcount only runs on survivors."""
+    """All hard constraints except capacity."""
+    return feasible_with_overlap(index, m, e)[0]
+
+
+def feasible_with_overlap(
+    index: PopulationIndex, m: Idx, e: Idx
+) -> tuple[BoolA, npt.NDArray[np.int64]]:
+    """Feasibility mask plus overlap minutes of the feasible pairs (in order).
+
+    Filters progressively: cheap checks first so the costly availability popcount
+    runs only on survivors, and its result is reused for scoring.
+    """
     alive = np.arange(m.size)
-    for name in CHECK_ORDER:
+    for name in CHECK_ORDER[:-1]:
         ok = check(index, name, m[alive], e[alive])
         alive = alive[ok]
+    minutes = index.avail.overlap_minutes(m[alive], e[alive])
+    ok = minutes >= index.policy.min_overlap_hours * 60
     mask = np.zeros(m.shape, dtype=np.bool_)
-    mask[alive] = True
-    return mask
+    mask[alive[ok]] = True
+    return mask, minutes[ok]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +102,25 @@ class Scores:
         return np.rint(self.total * SCORE_SCALE).astype(np.int64) + 1
 
 
-def _coverage(give: npt.NDArray[np.uint64], want: npt.NDArray[np.uint64], count: npt.NDArray[np.int64], a: Idx, b: Idx) -> F64:
+def _coverage(
+    give: npt.NDArray[np.uint64],
+    want: npt.NDArray[np.uint64],
+    count: npt.NDArray[np.int64],
+    a: Idx,
+    b: Idx,
+) -> F64:
     hits = np.bitwise_count(give[a] & want[b]).sum(axis=1, dtype=np.int64)
     denom = count[b]
     return np.where(denom > 0, hits / np.maximum(denom, 1), 0.0)
 
 
-def score(index: PopulationIndex, m: Idx, e: Idx) -> Scores:
+def score(
+    index: PopulationIndex, m: Idx, e: Idx, overlap: npt.NDArray[np.int64] | None = None
+) -> Scores:
     policy = index.policy
     w = np.array(policy.weights.as_tuple(), dtype=np.float64)
-    overlap = index.avail.overlap_minutes(m, e)
+    if overlap is None:
+        overlap = index.avail.overlap_minutes(m, e)
     comps = np.empty((5, m.size), dtype=np.float64)
     comps[0] = _coverage(index.share_bits, index.learn_bits, index.learn_count, m, e)
     comps[1] = _coverage(index.share_bits, index.learn_bits, index.learn_count, e, m)

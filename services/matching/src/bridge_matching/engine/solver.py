@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+BRANCH_MAX_CONFLICTS = 16
+
 Idx = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
 BoolA = npt.NDArray[np.bool_]
@@ -55,7 +57,10 @@ def max_weight_bmatching(
     costs = np.concatenate([-weights, np.zeros(left.size + right.size + 1, dtype=np.int64)])
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(
-        tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs.astype(np.int64)
+        tails.astype(np.int32),
+        heads.astype(np.int32),
+        caps.astype(np.int64),
+        costs.astype(np.int64),
     )
     supplies = np.zeros(2 + left.size + right.size, dtype=np.int64)
     supplies[source], supplies[sink] = flow_units, -flow_units
@@ -89,7 +94,9 @@ class _Problem:
         self.calls += 1
         idx = np.flatnonzero(allowed)
         sel = np.zeros(self.m.size, dtype=np.bool_)
-        sub = max_weight_bmatching(self.m[idx], self.e[idx], self.w[idx], self.mentor_cap, self.mentee_cap)
+        sub = max_weight_bmatching(
+            self.m[idx], self.e[idx], self.w[idx], self.mentor_cap, self.mentee_cap
+        )
         sel[idx[sub]] = True
         return sel
 
@@ -150,6 +157,10 @@ def solve(
         return SolveOutcome(sel, bound, bound, True, problem.calls)
     best = problem.repair(sel, root)
     best_value = problem.value(best)
+    if problem.conflicts(sel).size > BRANCH_MAX_CONFLICTS:
+        # Far too many conflicts for branch & bound to close the gap within any
+        # sensible budget: return the repaired incumbent and the relaxation bound.
+        branch_budget = 0
     # Best-first branch & bound; heap entries: (-bound, tie, allowed mask, solution).
     heap: list[tuple[int, int, BoolA, BoolA]] = [(-bound, 0, root, sel)]
     tie = 1
