@@ -10,15 +10,14 @@ from collections.abc import Iterable, Mapping
 
 from .availability import overlap_minutes, utc_intervals
 from .chains import ancestors
-from .model import Pair, Participant
+from .model import PairLike, Participant, pair_ids
 from .policy import MatchingPolicy
 
 
-def _unordered(pairs: Iterable[Pair | tuple[str, str]]) -> set[frozenset[str]]:
+def _unordered(pairs: Iterable[PairLike]) -> set[frozenset[str]]:
     out: set[frozenset[str]] = set()
     for p in pairs:
-        a, b = (p.mentor_id, p.mentee_id) if isinstance(p, Pair) else p
-        out.add(frozenset((a, b)))
+        out.add(frozenset(pair_ids(p)))
     return out
 
 
@@ -28,8 +27,8 @@ def pair_violations(
     policy: MatchingPolicy,
     *,
     manager_of: Mapping[str, str | None],
-    history: Iterable[Pair | tuple[str, str]] = (),
-    excluded_pairs: Iterable[Pair | tuple[str, str]] = (),
+    history: Iterable[PairLike] = (),
+    excluded_pairs: Iterable[PairLike] = (),
 ) -> list[str]:
     """Names of the hard constraints that ``mentor`` mentoring ``mentee`` breaks."""
     out: list[str] = []

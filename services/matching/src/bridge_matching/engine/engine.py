@@ -18,10 +18,12 @@ from .model import (
     MatchResult,
     MatchStats,
     Pair,
+    PairLike,
     PairOrigin,
     Participant,
     Suggestion,
     UnmatchedParticipant,
+    pair_ids,
 )
 from .policy import MatchingPolicy
 from .scoring import SCORE_SCALE, feasible, score
@@ -29,11 +31,10 @@ from .solver import solve
 
 Idx = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
-PairLike = Pair | tuple[str, str]
 
 
 def _as_pair(p: PairLike) -> Pair:
-    return p if isinstance(p, Pair) else Pair(p[0], p[1])
+    return Pair(*pair_ids(p))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,10 +249,11 @@ def suggest(
     used_m = np.zeros(index.n, dtype=np.int64)
     used_e = np.zeros(index.n, dtype=np.int64)
     for raw in current_pairs:
-        pair = _as_pair(raw)
-        if pair.mentor_id in index.pos and pair.mentee_id in index.pos:
-            used_m[index.pos[pair.mentor_id]] += 1
-            used_e[index.pos[pair.mentee_id]] += 1
+        mentor_id, mentee_id = pair_ids(raw)
+        if mentor_id in index.pos:
+            used_m[index.pos[mentor_id]] += 1
+        if mentee_id in index.pos:
+            used_e[index.pos[mentee_id]] += 1
     mentor_free = (index.mentor_capacity - used_m > 0) & (used_e == 0)
     mentee_free = index.can_mentee & (used_e == 0) & (used_m == 0)
     everyone = np.arange(index.n, dtype=np.intp)

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from .availability import AvailabilityBits, raw_utc_intervals
 from .chains import ancestors
-from .model import Pair, Participant
+from .model import PairLike, Participant, pair_ids
 from .policy import MatchingPolicy
 
 I64 = npt.NDArray[np.int64]
@@ -48,8 +48,8 @@ class PopulationIndex:
         participants: Iterable[Participant],
         policy: MatchingPolicy,
         *,
-        history: Iterable[Pair | tuple[str, str]] = (),
-        excluded_pairs: Iterable[Pair | tuple[str, str]] = (),
+        history: Iterable[PairLike] = (),
+        excluded_pairs: Iterable[PairLike] = (),
         org_chart: Mapping[str, str | None] | None = None,
     ) -> None:
         people = sorted(participants, key=lambda p: p.id)
@@ -90,8 +90,8 @@ class PopulationIndex:
         self._build_chains(org_chart)
         self.forbidden: I64 = self._pair_set(
             [(p.id, b) for p in people for b in p.blocked_partner_ids]
-            + [_as_tuple(x) for x in excluded_pairs]
-            + ([] if policy.allow_repeat_partners else [_as_tuple(x) for x in history])
+            + [pair_ids(x) for x in excluded_pairs]
+            + ([] if policy.allow_repeat_partners else [pair_ids(x) for x in history])
         )
         self.requested: I64 = self._pair_set(
             [(p.id, r) for p in people for r in p.requested_partner_ids]
@@ -133,7 +133,3 @@ class PopulationIndex:
         at = np.minimum(at, keys_sorted.size - 1)
         found: BoolA = keys_sorted[at] == keys
         return found
-
-
-def _as_tuple(pair: Pair | tuple[str, str]) -> tuple[str, str]:
-    return (pair.mentor_id, pair.mentee_id) if isinstance(pair, Pair) else pair

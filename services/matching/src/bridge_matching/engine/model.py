@@ -172,3 +172,13 @@ class MatchResult:
     @property
     def total_score(self) -> float:
         return self.stats.total_score
+
+
+PairLike = Pair | MatchedPair | tuple[str, str]
+
+
+def pair_ids(pair: PairLike) -> tuple[str, str]:
+    """(mentor_id, mentee_id) from a Pair, a MatchedPair or a plain tuple."""
+    if isinstance(pair, tuple):
+        return pair
+    return pair.mentor_id, pair.mentee_id
