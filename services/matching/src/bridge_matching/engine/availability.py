@@ -34,10 +34,18 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-@lru_cache(maxsize=65536)
 def _window_to_utc(
     window: AvailabilityWindow, tz: str, reference_week: date
 ) -> tuple[Interval, ...]:
+    # Cache on plain strings: hashing them is much cheaper than hashing the dataclass.
+    return _convert(window.weekday, window.start, window.end, tz, reference_week)
+
+
+@lru_cache(maxsize=65536)
+def _convert(
+    weekday: int, start: str, end: str, tz: str, reference_week: date
+) -> tuple[Interval, ...]:
+    window = AvailabilityWindow(weekday, start, end)
     zone = _zone(tz)
     start_minute = window.start_minute
     day = reference_week + timedelta(days=window.weekday)
@@ -46,15 +54,15 @@ def _window_to_utc(
     naive_end = local_start.replace(tzinfo=None) + timedelta(minutes=window.duration_minutes)
     local_end = naive_end.replace(tzinfo=zone)
     week_origin = datetime.combine(reference_week, time(0, 0), tzinfo=UTC)
-    start = int((local_start.astimezone(UTC) - week_origin).total_seconds() // 60)
-    end = int((local_end.astimezone(UTC) - week_origin).total_seconds() // 60)
-    if end <= start:
+    start_utc = int((local_start.astimezone(UTC) - week_origin).total_seconds() // 60)
+    end_utc = int((local_end.astimezone(UTC) - week_origin).total_seconds() // 60)
+    if end_utc <= start_utc:
         return ()
-    length = min(end - start, WEEK_MINUTES)
-    start %= WEEK_MINUTES
-    if start + length <= WEEK_MINUTES:
-        return ((start, start + length),)
-    return ((start, WEEK_MINUTES), (0, start + length - WEEK_MINUTES))
+    length = min(end_utc - start_utc, WEEK_MINUTES)
+    start_utc %= WEEK_MINUTES
+    if start_utc + length <= WEEK_MINUTES:
+        return ((start_utc, start_utc + length),)
+    return ((start_utc, WEEK_MINUTES), (0, start_utc + length - WEEK_MINUTES))
 
 
 def merge_intervals(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
@@ -104,8 +112,8 @@ def raw_utc_intervals(
 ) -> list[Interval]:
     """UTC intervals, possibly overlapping (fine for bitsets; skips the merge)."""
     parts: list[Interval] = []
-    for window in windows:
-        parts.extend(_window_to_utc(window, tz, reference_week))
+    for w in windows:
+        parts.extend(_convert(w.weekday, w.start, w.end, tz, reference_week))
     return parts
 
 

@@ -28,13 +28,14 @@ def _codes(values: Sequence[str]) -> tuple[npt.NDArray[np.int32], list[str]]:
 
 
 def _set_bits(sets: Sequence[frozenset[str]], vocab: list[str]) -> U64:
-    lookup = {v: i for i, v in enumerate(vocab)}
+    """Rows of packed bitsets; built as Python ints (fast) then split into words."""
+    lookup = {v: 1 << i for i, v in enumerate(vocab)}
     words = max(1, (len(vocab) + 63) // 64)
+    masks = [sum(lookup[v] for v in values) for values in sets]
     bits = np.zeros((len(sets), words), dtype=np.uint64)
-    for row, values in enumerate(sets):
-        for value in values:
-            code = lookup[value]
-            bits[row, code >> 6] |= np.uint64(1 << (code & 63))
+    low = (1 << 64) - 1
+    for w in range(words):
+        bits[:, w] = np.array([(x >> (64 * w)) & low for x in masks], dtype=np.uint64)
     return bits
 
 
