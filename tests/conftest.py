@@ -13,9 +13,18 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from bridge_devstack.infra import Infra, start_infra
 from bridge_shared.db.provision import provision
+from bridge_shared.observability.tracing import configure_tracing
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+
+@pytest.fixture(scope="session", autouse=True)
+def span_exporter() -> InMemorySpanExporter:
+    """Spans of in-process code, for trace-propagation assertions."""
+    exporter = InMemorySpanExporter()
+    configure_tracing("tests", extra_exporter=exporter)
+    return exporter
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,10 @@ class InfrastructureUnavailable(Exception):
     """The record was not processed because a dependency is down; it will be read again."""
 
 
+async def _raw_body(msg: Any) -> Any:
+    return msg.body
+
+
 class EventConsumer:
     """One consumer group of one service: handlers per event type, an inbox name, a DLQ."""
 
@@ -109,6 +113,9 @@ class EventConsumer:
             "auto_offset_reset": "earliest",
             "ack_policy": AckPolicy.NACK_ON_ERROR,
             "title": f"{self.service}.{self.name}",
+            "description": "Handles: " + ", ".join(sorted(self._handlers)),
+            # Decoding happens here, so a malformed body reaches the dead-letter path, not FastStream.
+            "decoder": _raw_body,
         }
         if self.batch:
             sub = broker.subscriber(

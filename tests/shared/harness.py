@@ -1,0 +1,80 @@
+"""In-process wiring of the shared mechanisms against the real database and broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+from faststream.kafka import KafkaBroker
+
+from bridge_shared.db.migrations import migrate
+from bridge_shared.db.pool import create_pool
+from bridge_shared.events.topics import dead_letter_topic
+from bridge_shared.messaging.broker import create_broker, ensure_topics
+from bridge_shared.outbox.relay import OutboxRelay, PendingRow
+from bridge_shared.outbox.writer import Outbox
+
+
+@dataclass
+class Harness:
+    schema: str
+    dsn: str
+    pool: asyncpg.Pool
+    broker: KafkaBroker
+    outbox: Outbox
+
+
+@asynccontextmanager
+async def harness(scratch: tuple[str, str], bootstrap: str, topics: list[str]) -> AsyncIterator[Harness]:
+    schema, dsn = scratch
+    pool = await create_pool(dsn, schema=schema)
+    async with pool.acquire() as conn:
+        await migrate(conn, schema, None)
+        await conn.execute(
+            "CREATE TABLE effects (event_id text PRIMARY KEY, thing_id text, seq int, "
+            "at timestamptz DEFAULT clock_timestamp())"
+        )
+    await ensure_topics(bootstrap, topics, partitions=3)
+    await ensure_topics(bootstrap, [dead_letter_topic(schema)], partitions=1)
+    broker = create_broker(bootstrap, service=schema)
+    try:
+        yield Harness(schema, dsn, pool, broker, Outbox(schema=schema, source=f"/bridge/{schema}"))
+    finally:
+        await broker.stop()
+        await pool.close()
+
+
+def broker_send(broker: KafkaBroker) -> Callable[[PendingRow], Awaitable[Any]]:
+    async def send(row: PendingRow) -> Any:
+        return await broker.publish(row.payload, row.topic, key=row.key.encode(), headers=row.headers,
+                                    no_confirm=True)
+
+    return send
+
+
+def make_relay(h: Harness, send: Callable[[PendingRow], Awaitable[Any]], **kw: Any) -> OutboxRelay:
+    return OutboxRelay(dsn=h.dsn, pool=h.pool, schema=h.schema, send=send, **kw)
+
+
+async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 15.0) -> list[Any]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    out: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(out) < count:
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    out.extend(records)
+    except TimeoutError:
+        pass
+    finally:
+        await consumer.stop()
+    return out
