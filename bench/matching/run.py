@@ -23,11 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from population import generate  # noqa: E402
-
-from bridge_matching.engine import MatchingPolicy, prepare, run_matching  # noqa: E402
-from bridge_matching.engine.greedy import greedy_bmatching  # noqa: E402
-from bridge_matching.engine.solver import max_weight_bmatching  # noqa: E402
+from bridge_matching.engine import MatchingPolicy, prepare, run_matching
+from bridge_matching.engine.greedy import greedy_bmatching
+from bridge_matching.engine.solver import max_weight_bmatching
+from population import generate
 
 
 def _policy(region_mode: str) -> MatchingPolicy:
@@ -97,7 +96,7 @@ def main() -> None:
             for mode in runs:
                 runs[mode].append(_measure(mode, size, args.seed, args.region_mode))
 
-        def med(mode: str, key: str) -> float:
+        def med(mode: str, key: str, runs: dict[str, list[dict[str, float]]] = runs) -> float:
             return statistics.median(r[key] for r in runs[mode])
 
         eng, gre, sol = med("engine", "seconds"), med("greedy", "seconds"), med("solver", "seconds")

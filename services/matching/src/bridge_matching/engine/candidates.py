@@ -54,15 +54,21 @@ class _Blocks:
     """Inverted lists of mentor positions, flattened into one array."""
 
     def __init__(self, index: PopulationIndex, mentor_ok: npt.NDArray[np.bool_]) -> None:
-        same_region = index.policy.region_mode == "same_region"
+        mode = index.policy.region_mode
+        same_region = mode == "same_region"
         lists: dict[tuple[int, ...], list[int]] = defaultdict(list)
         lang_lookup = {v: i for i, v in enumerate(index.languages)}
         skill_lookup = {v: i for i, v in enumerate(index.skills)}
         self.same_region = same_region
+        # With region_mode "any", pools also draw from the mentee's own region:
+        # nearby time zones overlap far more often, so these slices are rarely
+        # wasted on the availability rule (the global lists keep far pairs possible).
+        self.own_region_too = mode == "any"
         for m in np.flatnonzero(mentor_ok).tolist():
             p = index.people[m]
-            region = int(index.region[m]) if same_region else -1
-            for lang in p.languages:
+            own = int(index.region[m])
+            regions = [own] if same_region else ([-1, own] if self.own_region_too else [-1])
+            for lang, region in ((lang, r) for lang in p.languages for r in regions):
                 lc = lang_lookup[lang]
                 lists[(0, region, lc)].append(m)
                 for s in p.skills_to_share:
@@ -102,9 +108,10 @@ class _Blocks:
     def segments(self, index: PopulationIndex, e: int) -> list[tuple[int, int]]:
         """(list id, how many to take) for one mentee's pool."""
         p = index.people[e]
-        region = int(index.region[e]) if self.same_region else -1
+        own = int(index.region[e])
+        regions = [own] if self.same_region else ([-1, own] if self.own_region_too else [-1])
         segs: list[tuple[int, int]] = []
-        for lang in p.languages:
+        for lang, region in ((lang, r) for lang in p.languages for r in regions):
             lc = self.lang_lookup[lang]
             lid = self.list_id.get((0, region, lc))
             if lid is None:
