@@ -105,7 +105,7 @@ def create_web_app(box: mailbox.Maildir) -> FastAPI:
 
 
 async def serve(smtp_port: int, http_port: int, maildir: Path, reject: set[str]) -> None:
-    maildir.mkdir(parents=True, exist_ok=True)
+    maildir.parent.mkdir(parents=True, exist_ok=True)
     box = mailbox.Maildir(maildir, create=True)
     controller = Controller(MaildirHandler(box, reject), hostname="127.0.0.1", port=smtp_port)
     controller.start()

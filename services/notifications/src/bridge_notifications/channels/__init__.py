@@ -1,0 +1,1 @@
+"""Delivery channels. Each raises TransientDeliveryError or PermanentDeliveryError on failure."""

@@ -1,0 +1,23 @@
+"""Builds a service's consumers with the retry settings from its configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bridge_shared.messaging.consumer import EventConsumer
+from bridge_shared.runtime import Runtime
+
+
+def consumer_for(rt: Runtime, name: str, topics: Sequence[str], *, batch: bool = False) -> EventConsumer:
+    s = rt.settings
+    return EventConsumer(
+        service=s.service_name,
+        name=name,
+        topics=topics,
+        pool=lambda: rt.pool,
+        max_attempts=s.consumer_max_attempts,
+        backoff_initial=s.consumer_backoff_initial_seconds,
+        backoff_max=s.consumer_backoff_max_seconds,
+        batch=batch,
+        batch_max_records=s.consumer_batch_max_records,
+    )

@@ -1,0 +1,88 @@
+"""`make up`: the whole platform on this machine, no Docker needed.
+
+Starts embedded PostgreSQL, the Tansu broker and an SMTP sink (or uses DATABASE_URL,
+KAFKA_BOOTSTRAP_SERVERS and BRIDGE_NOTIFICATIONS_SMTP_HOST when set), provisions each service's
+database role, starts the four services, waits until they are ready, then prints their URLs and a
+development token. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bridge_shared.auth.tokens import mint_token
+from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
+
+from bridge_devstack.infra import start_infra
+from bridge_devstack.platform import Platform, SmtpSink
+
+RUN_DIR = Path(os.environ.get("BRIDGE_RUN_DIR", ".run"))
+PG_PORT = int(os.environ.get("BRIDGE_UP_PG_PORT", "54329"))
+KAFKA_PORT = int(os.environ.get("BRIDGE_UP_KAFKA_PORT", "9092"))
+SMTP_PORT = int(os.environ.get("BRIDGE_UP_SMTP_PORT", "1025"))
+MAIL_UI_PORT = int(os.environ.get("BRIDGE_UP_MAIL_UI_PORT", "8025"))
+
+
+def dev_token() -> str:
+    return mint_token(secret=DEV_JWT_SECRET, subject="dev-hr-admin", roles=["hr_admin"],
+                      issuer=DEFAULT_JWT_ISSUER, audience=DEFAULT_JWT_AUDIENCE, name="Dev HR Admin")
+
+
+async def main_async() -> None:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    print("Starting infrastructure ...", flush=True)
+    infra = start_infra(RUN_DIR, pg_port=PG_PORT, kafka_port=KAFKA_PORT)
+    sink: SmtpSink | None = None
+    smtp: dict[str, str] = {}
+    if "BRIDGE_NOTIFICATIONS_SMTP_HOST" not in os.environ:
+        sink = SmtpSink(SMTP_PORT, MAIL_UI_PORT, RUN_DIR / "mail").start(RUN_DIR / "smtp-sink.log")
+        smtp = {"smtp_host": "127.0.0.1", "smtp_port": str(SMTP_PORT)}
+    platform = Platform(infra.admin_dsn, infra.bootstrap_servers, RUN_DIR, smtp=smtp)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await platform.provision()
+        platform.start()
+        print(f"  {infra.description}", flush=True)
+        await platform.wait_ready()
+        (RUN_DIR / "dev-token").write_text(dev_token())
+        lines = ["", "Bridge is up.", ""]
+        for svc in ("matching", "sessions", "notifications", "reporting"):
+            url = platform.url(svc)
+            lines.append(f"  {svc:<14} {url}   docs {url}/docs   events {url}/asyncapi")
+        lines.append(f"  {'dashboard':<14} {platform.url('reporting')}/dashboard")
+        if sink:
+            lines.append(f"  {'mail sink':<14} {sink.web_url}   (SMTP on 127.0.0.1:{SMTP_PORT})")
+        lines += ["", f"  logs: {RUN_DIR}/logs/", "", "Development token (hr_admin), also in .run/dev-token:",
+                  f"  {dev_token()}", "", "Try: make demo        Stop: Ctrl-C", ""]
+        print("\n".join(lines), flush=True)
+        while not stop.is_set():
+            for svc, proc in platform.procs.items():
+                if proc.poll() is not None:
+                    print(f"{svc} exited with {proc.returncode}; see {platform.log_path(svc)}", file=sys.stderr)
+                    stop.set()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=1)
+            except TimeoutError:
+                pass
+    finally:
+        print("Stopping ...", flush=True)
+        platform.stop()
+        if sink:
+            sink.stop()
+        infra.stop()
+        print("Stopped.", flush=True)
+
+
+def main() -> None:
+    asyncio.run(main_async())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The platform as separate processes: the four services plus an SMTP sink, on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bridge_devstack.infra import Infra
+from bridge_devstack.platform import Platform, SmtpSink
+from bridge_devstack.ports import free_port
+from bridge_devstack.up import dev_token
+
+
+@pytest.fixture(scope="session")
+def smtp_sink(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SmtpSink]:
+    workdir: Path = tmp_path_factory.mktemp("mail")
+    sink = SmtpSink(free_port(), free_port(), workdir / "maildir", reject="bounce@invalid.example")
+    sink.start(workdir / "sink.log")
+    yield sink  # type: ignore[misc]
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+async def platform(infra: Infra, smtp_sink: SmtpSink,
+                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    workdir = tmp_path_factory.mktemp("platform")
+    plat = Platform(
+        infra.admin_dsn, infra.bootstrap_servers, workdir,
+        ports={s: free_port() for s in ("matching", "sessions", "notifications", "reporting")},
+        smtp={"smtp_host": "127.0.0.1", "smtp_port": str(smtp_sink.smtp_port)},
+    )
+    await plat.provision()
+    plat.start()
+    try:
+        await plat.wait_ready(timeout=120)
+        yield plat
+    finally:
+        plat.stop()
+
+
+@pytest.fixture(scope="session")
+def hr_token() -> str:
+    return dev_token()
+
+
+@pytest.fixture
+async def hr(hr_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {hr_token}"}, timeout=30) as client:
+        yield client
