@@ -1,20 +1,199 @@
-"""Events published by the sessions service."""
+"""Events published by the sessions service.
+
+Every event is about one relationship: all go to `bridge.sessions.relationship`, keyed by
+relationship_id, so consumers see a relationship's history in order. Each carries pair_id and
+cohort_id so read models can aggregate without lookups.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bridge_shared.contracts.common import Identifier
 from bridge_shared.events import topics
 from bridge_shared.events.registry import EventPayload, event
 
+T = topics.SESSIONS_RELATIONSHIP
+Side = Literal["mentor", "mentee"]
+Direction = Literal["mentor_to_mentee", "mentee_to_mentor"]
 
-@event("sessions.relationship.started", version=1, topic=topics.SESSIONS_RELATIONSHIP, key="relationship_id")
-class RelationshipStartedV1(EventPayload):
+
+class RelationshipEvent(EventPayload):
     relationship_id: Identifier
     pair_id: Identifier
     cohort_id: Identifier
+
+
+@event("sessions.relationship.started", version=1, topic=T, key="relationship_id")
+class RelationshipStartedV1(RelationshipEvent):
     mentor_id: Identifier
     mentee_id: Identifier
     started_at: datetime
     planned_end: date | None = None
+
+
+# -- agreement -------------------------------------------------------------------------------
+
+class AgreementEvent(RelationshipEvent):
+    agreement_version: int = Field(ge=1)
+    by_participant_id: Identifier
+
+
+@event("sessions.agreement.drafted", version=1, topic=T, key="relationship_id")
+class AgreementDraftedV1(AgreementEvent):
+    pass
+
+
+@event("sessions.agreement.confirmed", version=1, topic=T, key="relationship_id")
+class AgreementConfirmedV1(AgreementEvent):
+    """Emitted when the second side confirms: the agreement (version) is now active."""
+
+    cadence_days: int
+    start_date: date
+    end_date: date
+
+
+@event("sessions.agreement.amended", version=1, topic=T, key="relationship_id")
+class AgreementAmendedV1(AgreementEvent):
+    previous_version: int
+
+
+# -- sessions --------------------------------------------------------------------------------
+
+class SessionEvent(RelationshipEvent):
+    session_id: Identifier
+    mentor_id: Identifier
+    mentee_id: Identifier
+
+
+class CalendarInvite(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uid: str
+    sequence: int = Field(ge=0)
+    method: Literal["REQUEST", "CANCEL"]
+    ics: str = Field(description="The RFC 5545 calendar object, ready to attach")
+
+
+@event("sessions.session.scheduled", version=1, topic=T, key="relationship_id")
+class SessionScheduledV1(SessionEvent):
+    starts_at: datetime
+    duration_minutes: int
+    location: str | None = None
+    invite: CalendarInvite
+
+
+@event("sessions.session.rescheduled", version=1, topic=T, key="relationship_id")
+class SessionRescheduledV1(SessionEvent):
+    previous_starts_at: datetime
+    starts_at: datetime
+    duration_minutes: int
+    location: str | None = None
+    invite: CalendarInvite
+
+
+@event("sessions.session.cancelled", version=1, topic=T, key="relationship_id")
+class SessionCancelledV1(SessionEvent):
+    starts_at: datetime
+    cancelled_by: Identifier
+    reason: str | None = None
+    invite: CalendarInvite
+
+
+class TopicCovered(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: str
+    direction: Direction
+
+
+@event("sessions.session.held", version=1, topic=T, key="relationship_id")
+class SessionHeldV1(SessionEvent):
+    held_at: datetime
+    actual_duration_minutes: int
+    topics: list[TopicCovered]
+    action_items: int = 0
+
+
+# -- goals -----------------------------------------------------------------------------------
+
+class GoalEvent(RelationshipEvent):
+    goal_id: Identifier
+    owner_participant_id: Identifier
+    owner_side: Side
+
+
+@event("sessions.goal.set", version=1, topic=T, key="relationship_id")
+class GoalSetV1(GoalEvent):
+    title: str
+
+
+@event("sessions.goal.progressed", version=1, topic=T, key="relationship_id")
+class GoalProgressedV1(GoalEvent):
+    rating: int = Field(ge=1, le=5)
+
+
+@event("sessions.goal.achieved", version=1, topic=T, key="relationship_id")
+class GoalAchievedV1(GoalEvent):
+    pass
+
+
+@event("sessions.goal.abandoned", version=1, topic=T, key="relationship_id")
+class GoalAbandonedV1(GoalEvent):
+    reason: str | None = None
+
+
+# -- feedback --------------------------------------------------------------------------------
+
+@event("sessions.feedback.submitted", version=1, topic=T, key="relationship_id")
+class FeedbackSubmittedV1(RelationshipEvent):
+    feedback_id: Identifier
+    kind: Literal["pulse", "midpoint", "closing"]
+    by_participant_id: Identifier
+    by_side: Side
+    session_id: Identifier | None = None
+    rating: int | None = Field(default=None, ge=1, le=5, description="pulse rating / survey satisfaction")
+    recommend_score: int | None = Field(default=None, ge=0, le=10, description="NPS: 0-10")
+    submitted_at: datetime
+
+
+# -- health and closure ----------------------------------------------------------------------
+
+AtRiskReason = Literal["inactive", "cadence_slipping", "one_directional"]
+
+
+@event("sessions.pair.at_risk", version=1, topic=T, key="relationship_id")
+class PairAtRiskV1(RelationshipEvent):
+    """Signalled once when a condition starts; `pair.risk_resolved` when it ends."""
+
+    reason: AtRiskReason
+    detail: str
+    detected_at: datetime
+    mentor_id: Identifier
+    mentee_id: Identifier
+
+
+@event("sessions.pair.risk_resolved", version=1, topic=T, key="relationship_id")
+class PairRiskResolvedV1(RelationshipEvent):
+    reason: AtRiskReason
+    resolved_at: datetime
+
+
+@event("sessions.relationship.ending_soon", version=1, topic=T, key="relationship_id")
+class RelationshipEndingSoonV1(RelationshipEvent):
+    end_date: date
+    mentor_id: Identifier
+    mentee_id: Identifier
+
+
+@event("sessions.pair.closed", version=1, topic=T, key="relationship_id")
+class PairClosedV1(RelationshipEvent):
+    outcome: Literal["completed", "ended_early"]
+    reason: str | None = None
+    closed_at: datetime
+    sessions_held: int
+    mentor_id: Identifier
+    mentee_id: Identifier
