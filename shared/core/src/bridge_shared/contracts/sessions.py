@@ -37,6 +37,7 @@ class RelationshipStartedV1(RelationshipEvent):
 
 # -- agreement -------------------------------------------------------------------------------
 
+
 class AgreementEvent(RelationshipEvent):
     agreement_version: int = Field(ge=1)
     by_participant_id: Identifier
@@ -63,10 +64,13 @@ class AgreementAmendedV1(AgreementEvent):
 
 # -- sessions --------------------------------------------------------------------------------
 
+
 class SessionEvent(RelationshipEvent):
     session_id: Identifier
     mentor_id: Identifier
     mentee_id: Identifier
+    mentor_timezone: str | None = Field(default=None, description="IANA zone, to render local times")
+    mentee_timezone: str | None = Field(default=None, description="IANA zone, to render local times")
 
 
 class CalendarInvite(BaseModel):
@@ -104,6 +108,14 @@ class SessionCancelledV1(SessionEvent):
 
 
 class TopicCovered(BaseModel):
+    """One topic of a held session and who taught whom.
+
+    Balance index (the one definition sessions and reporting share): over the topics of a set of
+    held sessions (sessions uses the last N held), with a = topics mentor_to_mentee and
+    b = topics mentee_to_mentor, `balance = 2 * min(a, b) / (a + b)` in [0, 1]: 1 is an even
+    exchange, 0 is entirely one-directional; undefined (None) when there are no topics.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     topic: str
@@ -112,6 +124,8 @@ class TopicCovered(BaseModel):
 
 @event("sessions.session.held", version=1, topic=T, key="relationship_id")
 class SessionHeldV1(SessionEvent):
+    """`topics` feed the balance index (see TopicCovered)."""
+
     held_at: datetime
     actual_duration_minutes: int
     topics: list[TopicCovered]
@@ -119,6 +133,7 @@ class SessionHeldV1(SessionEvent):
 
 
 # -- goals -----------------------------------------------------------------------------------
+
 
 class GoalEvent(RelationshipEvent):
     goal_id: Identifier
@@ -148,6 +163,7 @@ class GoalAbandonedV1(GoalEvent):
 
 # -- feedback --------------------------------------------------------------------------------
 
+
 @event("sessions.feedback.submitted", version=1, topic=T, key="relationship_id")
 class FeedbackSubmittedV1(RelationshipEvent):
     feedback_id: Identifier
@@ -174,6 +190,12 @@ class PairAtRiskV1(RelationshipEvent):
     detected_at: datetime
     mentor_id: Identifier
     mentee_id: Identifier
+    hr_contact_email: str | None = None
+    metric: float | None = Field(
+        default=None,
+        description="inactive: days since the last held session (or the start); cadence_slipping: "
+                    "sessions behind the agreed cadence; one_directional: the balance index",
+    )
 
 
 @event("sessions.pair.risk_resolved", version=1, topic=T, key="relationship_id")
@@ -187,6 +209,7 @@ class RelationshipEndingSoonV1(RelationshipEvent):
     end_date: date
     mentor_id: Identifier
     mentee_id: Identifier
+    days_left: int | None = None
 
 
 @event("sessions.pair.closed", version=1, topic=T, key="relationship_id")
@@ -197,3 +220,11 @@ class PairClosedV1(RelationshipEvent):
     sessions_held: int
     mentor_id: Identifier
     mentee_id: Identifier
+    closed_by: Identifier | None = Field(default=None, description="employee id, or 'scheduler'/'matching'")
+    hr_contact_email: str | None = None
+    closing_survey_path: str | None = Field(
+        default=None,
+        description="API path where each participant submits the closing survey "
+                    "(POST, relative to the sessions service), to link from the request",
+    )
+    closing_survey_due: date | None = None
