@@ -16,18 +16,28 @@ from typing import Any, TypeVar
 
 import httpx
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-
 from bridge_shared.auth.tokens import mint_token
 from bridge_shared.db.provision import provision
-from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, ServiceSettings
+from bridge_shared.settings import (
+    DEFAULT_JWT_AUDIENCE,
+    DEFAULT_JWT_ISSUER,
+    DEV_JWT_SECRET,
+    ServiceSettings,
+)
+from fastapi import FastAPI
 
 S = TypeVar("S", bound=ServiceSettings)
 
 
 def token(*roles: str, sub: str = "tester", regions: tuple[str, ...] = ()) -> str:
-    return mint_token(secret=DEV_JWT_SECRET, subject=sub, roles=list(roles), regions=list(regions),
-                      issuer=DEFAULT_JWT_ISSUER, audience=DEFAULT_JWT_AUDIENCE)
+    return mint_token(
+        secret=DEV_JWT_SECRET,
+        subject=sub,
+        roles=list(roles),
+        regions=list(regions),
+        issuer=DEFAULT_JWT_ISSUER,
+        audience=DEFAULT_JWT_AUDIENCE,
+    )
 
 
 def auth(*roles: str, sub: str = "tester", regions: tuple[str, ...] = ()) -> dict[str, str]:
@@ -58,8 +68,13 @@ async def running_service(
     name = f"{base}_{uuid.uuid4().hex[:8]}"
     dsn = await provision(admin_dsn, name, secrets.token_hex(8))
     settings = settings_cls(
-        service_name=name, db_schema=name, database_url=dsn, kafka_bootstrap_servers=bootstrap_servers,
-        environment="test", log_json=False, **overrides,
+        service_name=name,
+        db_schema=name,
+        database_url=dsn,
+        kafka_bootstrap_servers=bootstrap_servers,
+        environment="test",
+        log_json=False,
+        **overrides,
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:

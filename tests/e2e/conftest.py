@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from bridge_devstack.infra import Infra
 from bridge_devstack.platform import Platform, SmtpSink
 from bridge_devstack.ports import free_port
@@ -24,11 +23,14 @@ def smtp_sink(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SmtpSin
 
 
 @pytest.fixture(scope="session")
-async def platform(infra: Infra, smtp_sink: SmtpSink,
-                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+async def platform(
+    infra: Infra, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
     workdir = tmp_path_factory.mktemp("platform")
     plat = Platform(
-        infra.admin_dsn, infra.bootstrap_servers, workdir,
+        infra.admin_dsn,
+        infra.bootstrap_servers,
+        workdir,
         ports={s: free_port() for s in ("matching", "sessions", "notifications", "reporting")},
         smtp={"smtp_host": "127.0.0.1", "smtp_port": str(smtp_sink.smtp_port)},
     )
@@ -48,5 +50,7 @@ def hr_token() -> str:
 
 @pytest.fixture
 async def hr(hr_token: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {hr_token}"}, timeout=30) as client:
+    async with httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {hr_token}"}, timeout=30
+    ) as client:
         yield client

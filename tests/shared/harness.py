@@ -11,14 +11,13 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
-from faststream.kafka import KafkaBroker
-
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.outbox.relay import OutboxRelay, PendingRow
 from bridge_shared.outbox.writer import Outbox
+from faststream.kafka import KafkaBroker
 
 
 @dataclass
@@ -31,7 +30,9 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(scratch: tuple[str, str], bootstrap: str, topics: list[str]) -> AsyncIterator[Harness]:
+async def harness(
+    scratch: tuple[str, str], bootstrap: str, topics: list[str]
+) -> AsyncIterator[Harness]:
     schema, dsn = scratch
     pool = await create_pool(dsn, schema=schema)
     async with pool.acquire() as conn:
@@ -52,8 +53,9 @@ async def harness(scratch: tuple[str, str], bootstrap: str, topics: list[str]) -
 
 def broker_send(broker: KafkaBroker) -> Callable[[PendingRow], Awaitable[Any]]:
     async def send(row: PendingRow) -> Any:
-        return await broker.publish(row.payload, row.topic, key=row.key.encode(), headers=row.headers,
-                                    no_confirm=True)
+        return await broker.publish(
+            row.payload, row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
+        )
 
     return send
 
@@ -63,8 +65,13 @@ def make_relay(h: Harness, send: Callable[[PendingRow], Awaitable[Any]], **kw: A
 
 
 async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 15.0) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     out: list[Any] = []
     try:

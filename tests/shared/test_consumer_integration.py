@@ -9,13 +9,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from bridge_shared.events.envelope import InboundEvent, build_event
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
 from tests.shared.harness import Harness, broker_send, harness, make_relay, read_topic
 
@@ -24,7 +24,9 @@ pytestmark = pytest.mark.integration
 
 async def _effects(h: Harness, prefix: str) -> list[asyncpg.Record]:
     async with h.pool.acquire() as conn:
-        return await conn.fetch("SELECT * FROM effects WHERE thing_id LIKE $1 || '%' ORDER BY seq", prefix)
+        return await conn.fetch(
+            "SELECT * FROM effects WHERE thing_id LIKE $1 || '%' ORDER BY seq", prefix
+        )
 
 
 async def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
@@ -33,19 +35,35 @@ async def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
             await asyncio.sleep(0.05)
 
 
-def _consumer(h: Harness, *, fail_on: set[int] | None = None, batch: bool = False,
-              calls: list[tuple[str, int]] | None = None) -> EventConsumer:
-    consumer = EventConsumer(service=h.schema, name=f"c{uuid.uuid4().hex[:6]}", topics=[THING_TOPIC],
-                             pool=lambda: h.pool, max_attempts=3, backoff_initial=0.01, backoff_max=0.05,
-                             batch=batch)
+def _consumer(
+    h: Harness,
+    *,
+    fail_on: set[int] | None = None,
+    batch: bool = False,
+    calls: list[tuple[str, int]] | None = None,
+) -> EventConsumer:
+    consumer = EventConsumer(
+        service=h.schema,
+        name=f"c{uuid.uuid4().hex[:6]}",
+        topics=[THING_TOPIC],
+        pool=lambda: h.pool,
+        max_attempts=3,
+        backoff_initial=0.01,
+        backoff_max=0.05,
+        batch=batch,
+    )
 
     @consumer.on(ThingHappened)
     async def record(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
         assert isinstance(event.payload, ThingHappened)
         if calls is not None:
             calls.append((event.payload.thing_id, event.payload.seq))
-        await conn.execute("INSERT INTO effects (event_id, thing_id, seq) VALUES ($1, $2, $3)",
-                           event.id, event.payload.thing_id, event.payload.seq)
+        await conn.execute(
+            "INSERT INTO effects (event_id, thing_id, seq) VALUES ($1, $2, $3)",
+            event.id,
+            event.payload.thing_id,
+            event.payload.seq,
+        )
         if fail_on and event.payload.seq in fail_on and event.payload.thing_id.endswith("-retry"):
             raise ValueError(f"cannot handle seq {event.payload.seq}")
 
@@ -59,7 +77,9 @@ async def _publish(h: Harness, payload: ThingHappened, *, event_id: str | None =
     return evt.id
 
 
-async def test_redelivered_event_has_one_effect(scratch_service: tuple[str, str], bootstrap_servers: str) -> None:
+async def test_redelivered_event_has_one_effect(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
     async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
         _consumer(h)
         await h.broker.start()
@@ -88,18 +108,29 @@ async def test_invalid_event_goes_to_dead_letter_with_reason_and_partition_moves
         good = build_event(ThingHappened(thing_id=prefix, seq=1), source="/tests")
         bad_headers = dict(good.headers, ce_id=str(uuid.uuid4()))
         # Same key, so the poison record sits in front of a good one on the same partition.
-        await h.broker.publish(json.dumps({"thing_id": prefix, "seq": "not-a-number"}).encode(), THING_TOPIC,
-                               key=prefix.encode(), headers=bad_headers)
-        await h.broker.publish(b"{not json", THING_TOPIC, key=prefix.encode(),
-                               headers=dict(good.headers, ce_id=str(uuid.uuid4())))
+        await h.broker.publish(
+            json.dumps({"thing_id": prefix, "seq": "not-a-number"}).encode(),
+            THING_TOPIC,
+            key=prefix.encode(),
+            headers=bad_headers,
+        )
+        await h.broker.publish(
+            b"{not json",
+            THING_TOPIC,
+            key=prefix.encode(),
+            headers=dict(good.headers, ce_id=str(uuid.uuid4())),
+        )
         await h.broker.publish(good.value, THING_TOPIC, key=prefix.encode(), headers=good.headers)
 
         async def processed() -> bool:
             return len(await _effects(h, prefix)) == 1
 
         await _wait_for(processed)
-        letters = [r for r in await read_topic(bootstrap_servers, dead_letter_topic(h.schema), 2)
-                   if r.key == prefix.encode()]
+        letters = [
+            r
+            for r in await read_topic(bootstrap_servers, dead_letter_topic(h.schema), 2)
+            if r.key == prefix.encode()
+        ]
         assert len(letters) == 2
         hdrs = [{k: v.decode() for k, v in rec.headers} for rec in letters]
         for hd in hdrs:
@@ -130,10 +161,17 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_effects(
             return len(await _effects(h, prefix)) == 1
 
         await _wait_for(second_done)
-        assert [r["seq"] for r in await _effects(h, prefix)] == [2], "failed attempts must roll back"
+        assert [r["seq"] for r in await _effects(h, prefix)] == [2], (
+            "failed attempts must roll back"
+        )
         assert calls.count((prefix, 1)) == 3
-        letters = [r for r in await read_topic(bootstrap_servers, dead_letter_topic(h.schema), 100, timeout=3)
-                   if r.key == prefix.encode()]
+        letters = [
+            r
+            for r in await read_topic(
+                bootstrap_servers, dead_letter_topic(h.schema), 100, timeout=3
+            )
+            if r.key == prefix.encode()
+        ]
         assert len(letters) == 1
         hd = {k: v.decode() for k, v in letters[0].headers}
         assert hd["dlq_error_class"] == "ValueError" and hd["dlq_attempts"] == "3"
@@ -162,7 +200,9 @@ async def test_batch_path_handles_many_events_per_transaction_and_dedupes(
         assert len(rows) == 200 and min(r["seq"] for r in rows) == 0
         async with h.pool.acquire() as conn:
             tx_count = await conn.fetchval(
-                "SELECT count(DISTINCT xmin::text) FROM effects WHERE thing_id LIKE $1 || '%'", prefix)
+                "SELECT count(DISTINCT xmin::text) FROM effects WHERE thing_id LIKE $1 || '%'",
+                prefix,
+            )
         assert tx_count < 100, f"expected batched transactions, got {tx_count} for 200 events"
 
 
@@ -188,5 +228,9 @@ async def test_consumer_span_continues_the_producers_trace_across_the_outbox(
         await asyncio.sleep(0.3)
         spans = [s for s in span_exporter.get_finished_spans() if s.context.trace_id == trace_id]
         kinds = {s.kind for s in spans}
-        assert trace.SpanKind.PRODUCER in kinds and trace.SpanKind.CONSUMER in kinds, [s.name for s in spans]
-        assert any(s.name.startswith("INSERT") or "effects" in s.name for s in spans), [s.name for s in spans]
+        assert trace.SpanKind.PRODUCER in kinds and trace.SpanKind.CONSUMER in kinds, [
+            s.name for s in spans
+        ]
+        assert any(s.name.startswith("INSERT") or "effects" in s.name for s in spans), [
+            s.name for s in spans
+        ]

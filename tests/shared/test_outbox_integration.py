@@ -7,18 +7,19 @@ import time
 from typing import Any
 
 import pytest
-
 from bridge_devstack.kafka import EmbeddedKafka
 from bridge_devstack.ports import free_port
 from bridge_shared.messaging.broker import create_broker, ensure_topics
+
 from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
 from tests.shared.harness import broker_send, harness, make_relay, read_topic
 
 pytestmark = pytest.mark.integration
 
 
-async def test_rolled_back_transaction_leaves_no_event(scratch_service: tuple[str, str],
-                                                       bootstrap_servers: str) -> None:
+async def test_rolled_back_transaction_leaves_no_event(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
     async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
         with pytest.raises(RuntimeError, match="boom"):
             async with h.pool.acquire() as conn, conn.transaction():
@@ -39,16 +40,26 @@ async def test_relay_publishes_in_order_per_key_with_cloudevents_headers(
         async with h.pool.acquire() as conn:
             for seq in range(40):
                 async with conn.transaction():
-                    await h.outbox.add(conn, ThingHappened(thing_id=things[seq % 5], seq=seq),
-                                       subject=f"thing/{things[seq % 5]}")
+                    await h.outbox.add(
+                        conn,
+                        ThingHappened(thing_id=things[seq % 5], seq=seq),
+                        subject=f"thing/{things[seq % 5]}",
+                    )
         relay = make_relay(h, broker_send(h.broker), batch_size=7)
         while await relay.drain_once():
             pass
-        records = [r for r in await read_topic(bootstrap_servers, THING_TOPIC, 10_000, timeout=4)
-                   if r.key.decode() in things]
+        records = [
+            r
+            for r in await read_topic(bootstrap_servers, THING_TOPIC, 10_000, timeout=4)
+            if r.key.decode() in things
+        ]
         assert len(records) == 40
         for key in things:
-            seqs = [int(__import__("json").loads(r.value)["seq"]) for r in records if r.key.decode() == key]
+            seqs = [
+                int(__import__("json").loads(r.value)["seq"])
+                for r in records
+                if r.key.decode() == key
+            ]
             assert seqs == sorted(seqs) and len(seqs) == 8
         headers = dict(records[0].headers)
         assert headers["ce_specversion"] == b"1.0"
@@ -56,13 +67,17 @@ async def test_relay_publishes_in_order_per_key_with_cloudevents_headers(
         assert headers["ce_source"] == f"/bridge/{h.schema}".encode()
         assert headers["ce_subject"].startswith(b"thing/")
         assert headers["content-type"] == b"application/json"
-        assert b"ce_dataschema" in dict(records[0].headers).keys() or "ce_dataschema" in headers
+        assert b"ce_dataschema" in dict(records[0].headers) or "ce_dataschema" in headers
         assert "traceparent" in headers
         async with h.pool.acquire() as conn:
-            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+            assert (
+                await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+            )
 
 
-async def test_relay_wakes_on_notify_not_on_poll(scratch_service: tuple[str, str], bootstrap_servers: str) -> None:
+async def test_relay_wakes_on_notify_not_on_poll(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
     async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
         await h.broker.start()
         relay = make_relay(h, broker_send(h.broker), idle_poll_seconds=60)
@@ -99,8 +114,9 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
             if not hasattr(send, "started"):
                 await down_broker.start()  # fails while nothing listens on the port
                 send.started = True  # type: ignore[attr-defined]
-            return await down_broker.publish(row.payload, row.topic, key=row.key.encode(),
-                                             headers=row.headers, no_confirm=True)
+            return await down_broker.publish(
+                row.payload, row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
+            )
 
         relay = make_relay(h, send, idle_poll_seconds=0.5)
         async with h.pool.acquire() as conn:
@@ -111,7 +127,10 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
         try:
             await asyncio.sleep(2.0)
             async with h.pool.acquire() as conn:
-                assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 10
+                assert (
+                    await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                    == 10
+                )
                 assert await conn.fetchval("SELECT max(attempts) FROM outbox") >= 1
             assert relay.last_error is not None
             kafka = EmbeddedKafka(port).start()
@@ -119,10 +138,17 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
                 await ensure_topics(kafka.bootstrap_servers, [topic], partitions=3)
                 async with h.pool.acquire() as conn:
                     for _ in range(300):
-                        if not await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+                        if not await conn.fetchval(
+                            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                        ):
                             break
                         await asyncio.sleep(0.1)
-                    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+                    assert (
+                        await conn.fetchval(
+                            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                        )
+                        == 0
+                    )
                 records = await read_topic(kafka.bootstrap_servers, topic, 10)
                 seqs = [int(__import__("json").loads(r.value)["seq"]) for r in records]
                 assert seqs == list(range(10))

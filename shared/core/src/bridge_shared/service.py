@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from bridge_shared.auth.dependencies import authenticate
 from bridge_shared.auth.tokens import TokenValidator
+from bridge_shared.db.connection import as_connection
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.events.registry import EventPayload
@@ -38,7 +39,7 @@ from bridge_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-BackgroundTask = Callable[[Runtime], Awaitable[None]]
+BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -75,7 +76,11 @@ def _document_publications(runtime: Runtime, publishes: Sequence[type[EventPaylo
 def build_app(definition: ServiceDefinition) -> FastAPI:
     settings = definition.settings
     configure_logging(settings.service_name, level=settings.log_level, json_output=settings.log_json)
-    configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_otlp_endpoint)
+    configure_tracing(
+        settings.service_name,
+        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+        environment=settings.environment,
+    )
 
     broker = create_broker(settings.kafka_bootstrap_servers, service=settings.service_name)
     runtime = Runtime(
@@ -107,14 +112,19 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         tasks: list[asyncio.Task[None]] = []
         try:
             async with runtime.pool.acquire() as conn:
-                applied = await migrate(conn, settings.db_schema, definition.migrations_package)
+                applied = await migrate(
+                    as_connection(conn), settings.db_schema, definition.migrations_package
+                )
             if applied:
                 log.info("applied migrations %s", applied)
             topics = {m.topic for m in definition.publishes}
             topics.update(t for c in consumers for t in c.topics)
             topics.add(dead_letter_topic(settings.service_name))
             await ensure_topics(
-                settings.kafka_bootstrap_servers, topics, partitions=settings.kafka_topic_partitions
+                settings.kafka_bootstrap_servers,
+                topics,
+                partitions=settings.kafka_topic_partitions,
+                replication_factor=settings.kafka_topic_replication_factor,
             )
             for hook in definition.on_startup:
                 await hook(runtime)
@@ -164,8 +174,12 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
     for router in definition.routers:
         app.include_router(router, dependencies=[Depends(authenticate)])
 
-    spec = AsyncAPI(broker, title=f"{definition.title} events", version="1.0.0",
-                    description=definition.description)
+    spec = AsyncAPI(
+        broker,
+        title=f"{definition.title} events",
+        version="1.0.0",
+        description=definition.description,
+    )
 
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi_json() -> JSONResponse:

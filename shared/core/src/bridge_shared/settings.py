@@ -37,6 +37,7 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = DEFAULT_KAFKA
     kafka_topic_partitions: int = 3
+    kafka_topic_replication_factor: int = 1
 
     jwt_algorithms: list[str] = ["HS256"]
     jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)

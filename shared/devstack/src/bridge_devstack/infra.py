@@ -31,8 +31,9 @@ def _docker_available() -> bool:
     return shutil.which("docker") is not None and Path("/var/run/docker.sock").exists()
 
 
-def start_infra(workdir: Path, *, fast: bool = False, pg_port: int | None = None,
-                kafka_port: int | None = None) -> Infra:
+def start_infra(
+    workdir: Path, *, fast: bool = False, pg_port: int | None = None, kafka_port: int | None = None
+) -> Infra:
     env_db = os.environ.get("DATABASE_URL")
     env_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     mode = os.environ.get("BRIDGE_INFRA", "auto")

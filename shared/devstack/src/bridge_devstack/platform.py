@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from bridge_shared.db.provision import SERVICES, provision
 from bridge_shared.settings import SERVICE_PORTS
 
@@ -33,9 +32,22 @@ class SmtpSink:
 
     def start(self, log: Path) -> SmtpSink:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge_devstack.smtp_sink", "--smtp-port", str(self.smtp_port),
-             "--http-port", str(self.http_port), "--maildir", str(self.maildir), "--reject", self.reject],
-            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "bridge_devstack.smtp_sink",
+                "--smtp-port",
+                str(self.smtp_port),
+                "--http-port",
+                str(self.http_port),
+                "--maildir",
+                str(self.maildir),
+                "--reject",
+                self.reject,
+            ],
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for_port(self.smtp_port)
         wait_for_port(self.http_port)
@@ -75,8 +87,11 @@ class Platform:
 
     async def provision(self) -> None:
         secrets_file = self.workdir / "db-passwords"
-        stored = dict(line.split("=", 1) for line in secrets_file.read_text().split()) \
-            if secrets_file.exists() else {}
+        stored = (
+            dict(line.split("=", 1) for line in secrets_file.read_text().split())
+            if secrets_file.exists()
+            else {}
+        )
         for svc in SERVICES:
             password = stored.setdefault(svc, secrets.token_urlsafe(16))
             self.dsns[svc] = await provision(self.admin_dsn, svc, password)
@@ -86,12 +101,14 @@ class Platform:
     def env_for(self, svc: str) -> dict[str, str]:
         prefix = f"BRIDGE_{svc.upper()}_"
         env = dict(os.environ)
-        env.update({
-            f"{prefix}DATABASE_URL": self.dsns[svc],
-            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
-            f"{prefix}HTTP_PORT": str(self.ports[svc]),
-            f"{prefix}HTTP_HOST": "127.0.0.1",
-        })
+        env.update(
+            {
+                f"{prefix}DATABASE_URL": self.dsns[svc],
+                f"{prefix}KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+                f"{prefix}HTTP_PORT": str(self.ports[svc]),
+                f"{prefix}HTTP_HOST": "127.0.0.1",
+            }
+        )
         if svc == "notifications":
             env.update({f"{prefix}{k.upper()}": v for k, v in self.smtp.items()})
             env.setdefault(f"{prefix}PREFERENCES_BASE_URL", f"{self.url('notifications')}/preferences")
@@ -102,8 +119,11 @@ class Platform:
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         for svc in services:
             self.procs[svc] = subprocess.Popen(
-                [sys.executable, "-m", f"bridge_{svc}"], env=self.env_for(svc),
-                stdout=self.log_path(svc).open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", f"bridge_{svc}"],
+                env=self.env_for(svc),
+                stdout=self.log_path(svc).open("ab"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     async def wait_ready(self, timeout: float = 90.0, services: tuple[str, ...] | None = None) -> None:

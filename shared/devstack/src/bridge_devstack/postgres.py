@@ -6,6 +6,7 @@ wheel's own launcher does. Test clusters trade durability for speed (fsync off).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -71,17 +72,42 @@ class EmbeddedPostgres:
         if fresh:
             if self.user:
                 shutil.chown(self.data_dir, self.user, self.user)
-            self._exec("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                       "--encoding=UTF8", "--locale=C")
+            self._exec(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+            )
         if self.user:
             self.log_file.touch()
             shutil.chown(self.log_file, self.user, self.user)
-        opts = [f"-p {self.port}", "-h 127.0.0.1", f"-k {self.data_dir}", "-c max_connections=300",
-                "-c timezone=UTC"]
+        opts = [
+            f"-p {self.port}",
+            "-h 127.0.0.1",
+            f"-k {self.data_dir}",
+            "-c max_connections=300",
+            "-c timezone=UTC",
+        ]
         if self.fast:
             opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        self._exec("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-                   "-o", " ".join(opts), "start", timeout=90)
+        self._exec(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            " ".join(opts),
+            "start",
+            timeout=90,
+        )
         wait_for_port(self.port)
         if fresh:
             self._exec("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bridge")
@@ -89,7 +115,5 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(subprocess.CalledProcessError):
                 self._exec("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
-            except subprocess.CalledProcessError:
-                pass

@@ -31,7 +31,12 @@ class MaildirHandler:
         self.reject = reject
 
     async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
     ) -> str:
         if address.lower() in self.reject or address.lower().endswith("@invalid.example"):
             return "550 5.1.1 mailbox unavailable"
@@ -70,7 +75,7 @@ def _summaries(box: mailbox.Maildir) -> list[dict[str, Any]]:
                 "headers": {k: str(v) for k, v in msg.items()},
             }
         )
-    out.sort(key=lambda m: m["received"], reverse=True)
+    out.sort(key=lambda m: str(m["received"]), reverse=True)
     return out
 
 
@@ -117,7 +122,9 @@ async def serve(smtp_port: int, http_port: int, maildir: Path, reject: set[str])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--smtp-port", type=int, default=1025)
     parser.add_argument("--http-port", type=int, default=8025)
     parser.add_argument("--maildir", type=Path, default=Path(".run/mail"))

@@ -9,6 +9,7 @@ development token. Ctrl-C stops everything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -28,12 +29,17 @@ MAIL_UI_PORT = int(os.environ.get("BRIDGE_UP_MAIL_UI_PORT", "8025"))
 
 
 def dev_token() -> str:
-    return mint_token(secret=DEV_JWT_SECRET, subject="dev-hr-admin", roles=["hr_admin"],
-                      issuer=DEFAULT_JWT_ISSUER, audience=DEFAULT_JWT_AUDIENCE, name="Dev HR Admin")
+    return mint_token(
+        secret=DEV_JWT_SECRET,
+        subject="dev-hr-admin",
+        roles=["hr_admin"],
+        issuer=DEFAULT_JWT_ISSUER,
+        audience=DEFAULT_JWT_AUDIENCE,
+        name="Dev HR Admin",
+    )
 
 
 async def main_async() -> None:
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
     print("Starting infrastructure ...", flush=True)
     infra = start_infra(RUN_DIR, pg_port=PG_PORT, kafka_port=KAFKA_PORT)
     sink: SmtpSink | None = None
@@ -59,18 +65,27 @@ async def main_async() -> None:
         lines.append(f"  {'dashboard':<14} {platform.url('reporting')}/dashboard")
         if sink:
             lines.append(f"  {'mail sink':<14} {sink.web_url}   (SMTP on 127.0.0.1:{SMTP_PORT})")
-        lines += ["", f"  logs: {RUN_DIR}/logs/", "", "Development token (hr_admin), also in .run/dev-token:",
-                  f"  {dev_token()}", "", "Try: make demo        Stop: Ctrl-C", ""]
+        lines += [
+            "",
+            f"  logs: {RUN_DIR}/logs/",
+            "",
+            "Development token (hr_admin), also in .run/dev-token:",
+            f"  {dev_token()}",
+            "",
+            "Try: make demo        Stop: Ctrl-C",
+            "",
+        ]
         print("\n".join(lines), flush=True)
         while not stop.is_set():
             for svc, proc in platform.procs.items():
                 if proc.poll() is not None:
-                    print(f"{svc} exited with {proc.returncode}; see {platform.log_path(svc)}", file=sys.stderr)
+                    print(
+                        f"{svc} exited with {proc.returncode}; see {platform.log_path(svc)}",
+                        file=sys.stderr,
+                    )
                     stop.set()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1)
-            except TimeoutError:
-                pass
     finally:
         print("Stopping ...", flush=True)
         platform.stop()
@@ -81,6 +96,7 @@ async def main_async() -> None:
 
 
 def main() -> None:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
     asyncio.run(main_async())
 
 

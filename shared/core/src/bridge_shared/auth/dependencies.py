@@ -18,14 +18,22 @@ async def authenticate(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Problem(401, "Authentication required", "Send an Authorization: Bearer <JWT> header.",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "Authentication required",
+            "Send an Authorization: Bearer <JWT> header.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     validator: TokenValidator = request.app.state.token_validator
     try:
         principal = validator.validate(credentials.credentials)
     except InvalidToken as exc:
-        raise Problem(401, "Invalid token", str(exc),
-                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+        raise Problem(
+            401,
+            "Invalid token",
+            str(exc),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
     request.state.principal = principal
     return principal
 

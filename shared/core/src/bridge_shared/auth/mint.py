@@ -14,7 +14,9 @@ from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--role", action="append", choices=[r.value for r in Role], default=None)
     parser.add_argument("--sub", default="dev-hr-admin", help="subject: an employee id or a service name")
     parser.add_argument("--regions", default="", help="comma-separated regions (for hr_regional)")

@@ -45,6 +45,9 @@ class CohortCreatedV1(EventPayload):
     programme_start: date | None = None
     programme_end: date | None = None
     inactivity_threshold_days: int = 21
+    matching_date: date | None = None
+    phase: str = "draft"
+    skill_taxonomy: list[str] = Field(default_factory=list)
 
 
 @event("matching.cohort.phase_changed", version=1, topic=topics.MATCHING_COHORT, key="cohort_id")
@@ -53,9 +56,25 @@ class CohortPhaseChangedV1(EventPayload):
     from_phase: str
     to_phase: str
     changed_at: datetime
+    changed_by: str | None = None
 
 
-@event("matching.participant.enrolled", version=1, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+@event("matching.cohort.policy_updated", version=1, topic=topics.MATCHING_COHORT, key="cohort_id")
+class CohortPolicyUpdatedV1(EventPayload):
+    """The cohort's matching policy (criterion weights and hard-constraint settings) changed."""
+
+    cohort_id: Identifier
+    policy: dict[str, float | int | bool | str | dict[str, float]]
+    updated_by: str
+    updated_at: datetime
+
+
+@event(
+    "matching.participant.enrolled",
+    version=1,
+    topic=topics.MATCHING_PARTICIPANT,
+    key="participant_id",
+)
 class ParticipantEnrolledV1(EventPayload):
     participant_id: Identifier
     cohort_id: Identifier
@@ -63,7 +82,12 @@ class ParticipantEnrolledV1(EventPayload):
     profile: ParticipantRef
 
 
-@event("matching.participant.updated", version=1, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+@event(
+    "matching.participant.updated",
+    version=1,
+    topic=topics.MATCHING_PARTICIPANT,
+    key="participant_id",
+)
 class ParticipantUpdatedV1(EventPayload):
     participant_id: Identifier
     cohort_id: Identifier
@@ -71,7 +95,12 @@ class ParticipantUpdatedV1(EventPayload):
     profile: ParticipantRef
 
 
-@event("matching.participant.withdrawn", version=1, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+@event(
+    "matching.participant.withdrawn",
+    version=1,
+    topic=topics.MATCHING_PARTICIPANT,
+    key="participant_id",
+)
 class ParticipantWithdrawnV1(EventPayload):
     participant_id: Identifier
     cohort_id: Identifier
@@ -94,6 +123,9 @@ class MatchProposedV1(EventPayload):
     mentee: ParticipantRef
     explanation: MatchExplanation
     expires_at: datetime
+    source: str = "matching_run"
+    run_id: Identifier | None = None
+    requested_by: Identifier | None = None
 
 
 @event("matching.match.accepted", version=1, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
@@ -115,6 +147,9 @@ class MatchDeclinedV1(EventPayload):
 class MatchExpiredV1(EventPayload):
     proposal_id: Identifier
     cohort_id: Identifier
+    mentor_id: Identifier | None = None
+    mentee_id: Identifier | None = None
+    expired_at: datetime | None = None
 
 
 @event("matching.pair.formed", version=1, topic=topics.MATCHING_PAIR, key="pair_id")
@@ -127,6 +162,8 @@ class PairFormedV1(EventPayload):
     formed_at: datetime
     programme_end: date | None = None
     hr_contact_email: EmailStr | None = None
+    proposal_id: Identifier | None = None
+    origin: str = "proposal"
 
 
 @event("matching.pair.dissolved", version=1, topic=topics.MATCHING_PAIR, key="pair_id")
@@ -135,3 +172,5 @@ class PairDissolvedV1(EventPayload):
     cohort_id: Identifier
     reason: str
     dissolved_by: Identifier
+    mentor_id: Identifier | None = None
+    mentee_id: Identifier | None = None

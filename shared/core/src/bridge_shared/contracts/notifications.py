@@ -12,7 +12,12 @@ from bridge_shared.events.registry import EventPayload, event
 Channel = Literal["email", "chat", "inbox"]
 
 
-@event("notifications.notification.sent", version=1, topic=topics.NOTIFICATIONS_NOTIFICATION, key="notification_id")
+@event(
+    "notifications.notification.sent",
+    version=1,
+    topic=topics.NOTIFICATIONS_NOTIFICATION,
+    key="notification_id",
+)
 class NotificationSentV1(EventPayload):
     notification_id: Identifier
     recipient_id: Identifier
@@ -23,7 +28,12 @@ class NotificationSentV1(EventPayload):
     sent_at: datetime
 
 
-@event("notifications.notification.failed", version=1, topic=topics.NOTIFICATIONS_NOTIFICATION, key="notification_id")
+@event(
+    "notifications.notification.failed",
+    version=1,
+    topic=topics.NOTIFICATIONS_NOTIFICATION,
+    key="notification_id",
+)
 class NotificationFailedV1(EventPayload):
     notification_id: Identifier
     recipient_id: Identifier

@@ -73,9 +73,7 @@ async def migrate(conn: asyncpg.Connection[Any], schema: str, package: str | Non
                     applied_at timestamptz NOT NULL DEFAULT now(),
                     PRIMARY KEY (component, version))"""
         )
-        rows = await conn.fetch(
-            f'SELECT component, version, checksum FROM "{schema}".schema_migrations'
-        )
+        rows = await conn.fetch(f'SELECT component, version, checksum FROM "{schema}".schema_migrations')
         done = {(r["component"], r["version"]): r["checksum"] for r in rows}
         for component, migrations in components:
             for m in migrations:

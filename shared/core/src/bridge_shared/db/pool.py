@@ -14,7 +14,7 @@ _instrumented = False
 def _instrument_once() -> None:
     global _instrumented
     if not _instrumented:
-        AsyncPGInstrumentor().instrument()
+        AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
         _instrumented = True
 
 

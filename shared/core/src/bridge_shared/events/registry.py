@@ -6,6 +6,7 @@ model and type, and an upcaster lets consumers read the old one as the new one.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -33,7 +34,7 @@ class EventPayload(BaseModel):
 class EventSpec:
     type: str
     version: int
-    model: type[EventPayload]
+    model: builtins.type[EventPayload]
     topic: str
     key_field: str
 
@@ -55,7 +56,7 @@ def event(name: str, *, version: int, topic: str, key: str) -> Callable[[P], P]:
         etype = f"{TYPE_PREFIX}.{name}.v{version}"
         if etype in _REGISTRY:
             raise ValueError(f"event type registered twice: {etype}")
-        if key not in model.model_fields:
+        if key not in model.__pydantic_fields__:
             raise ValueError(f"{model.__name__} has no key field {key!r}")
         model.event_type = etype
         model.topic = topic
@@ -71,7 +72,9 @@ def upcaster(
 ) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]]:
     """Register a function turning an old payload (as a dict) into the new type's payload."""
 
-    def register(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def register(
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
         _UPCASTERS[old_type] = (new_type, fn)
         return fn
 

@@ -46,7 +46,12 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "instance": request.url.path}
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title,
+        "status": status,
+        "instance": request.url.path,
+    }
     if detail:
         body["detail"] = detail
     body.update(extensions)
@@ -64,13 +69,23 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
-            request, exc.status, exc.title, exc.detail, type_=exc.type, headers=exc.headers, **exc.extensions
+            request,
+            exc.status,
+            exc.title,
+            exc.detail,
+            type_=exc.type,
+            headers=exc.headers,
+            **exc.extensions,
         )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+            {
+                "field": _field(e.get("loc", ())),
+                "message": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
             for e in exc.errors()
         ]
         return problem_response(
@@ -84,9 +99,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+        title = (
+            HTTPStatus(exc.status_code).phrase
+            if exc.status_code in HTTPStatus._value2member_map_
+            else "Error"
+        )
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-        return problem_response(request, exc.status_code, title, detail, headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(request, exc.status_code, title, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

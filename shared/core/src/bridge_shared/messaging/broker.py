@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -29,7 +30,9 @@ def create_broker(bootstrap_servers: str, *, service: str) -> KafkaBroker:
     )
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], *, partitions: int) -> None:
+async def ensure_topics(
+    bootstrap_servers: str, topics: Iterable[str], *, partitions: int, replication_factor: int = 1
+) -> None:
     """Create missing topics; production clusters usually disable auto-creation."""
     wanted = sorted(set(topics))
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="bridge-admin")
@@ -38,12 +41,14 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], *, partit
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t not in existing]
         if missing:
-            try:
+            # Another instance may win the race to create them.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                    [
+                        NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+                        for t in missing
+                    ]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another instance won the race
             log.info("created topics", extra={"topics": missing})
     finally:
         await admin.close()

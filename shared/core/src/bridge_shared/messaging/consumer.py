@@ -22,9 +22,20 @@ from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
-from bridge_shared.events.envelope import EnvelopeError, InboundEvent, decode_payload, parse_attributes
+from bridge_shared.db.connection import as_connection
+from bridge_shared.events.envelope import (
+    EnvelopeError,
+    InboundEvent,
+    decode_payload,
+    parse_attributes,
+)
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.inbox.store import claim, claim_many
 from bridge_shared.messaging.dead_letter import DeadLetter, DeadLetterPublisher
@@ -119,7 +130,11 @@ class EventConsumer:
         }
         if self.batch:
             sub = broker.subscriber(
-                *self.topics, batch=True, max_records=self.batch_max_records, batch_timeout_ms=50, **common
+                *self.topics,
+                batch=True,
+                max_records=self.batch_max_records,
+                batch_timeout_ms=50,
+                **common,
             )
 
             async def on_batch(msg: KafkaMessage) -> None:
@@ -181,8 +196,8 @@ class EventConsumer:
 
     async def _apply(self, handler: Handler, event: InboundEvent) -> None:
         async with self._pool().acquire() as conn, conn.transaction():
-            if await claim(conn, self.inbox_name, event):
-                await handler(conn, event)
+            if await claim(as_connection(conn), self.inbox_name, event):
+                await handler(as_connection(conn), event)
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -200,12 +215,12 @@ class EventConsumer:
             return
         try:
             async with self._pool().acquire() as conn, conn.transaction():
-                fresh = await claim_many(conn, self.inbox_name, [e for _, e in decoded])
+                fresh = await claim_many(as_connection(conn), self.inbox_name, [e for _, e in decoded])
                 if self._batch_handler is not None:
-                    await self._batch_handler(conn, fresh)
+                    await self._batch_handler(as_connection(conn), fresh)
                 else:
                     for event in fresh:
-                        await self._handlers[event.type](conn, event)
+                        await self._handlers[event.type](as_connection(conn), event)
             return
         except INFRASTRUCTURE_ERRORS as exc:
             await self._pause_for_infrastructure(exc)
@@ -219,11 +234,13 @@ class EventConsumer:
     async def _dead_letter(self, rec: Record, exc: BaseException, *, attempts: int) -> None:
         assert self._dead_letters is not None, "attach() the consumer to a broker first"
         log.warning(
-            "dead-lettering %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, exc,
+            "dead-lettering %s[%d]@%d: %s",
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            exc,
         )
-        await self._dead_letters.send(
-            DeadLetter(rec, f"{exc}", type(exc).__name__, attempts)
-        )
+        await self._dead_letters.send(DeadLetter(rec, f"{exc}", type(exc).__name__, attempts))
 
     async def _pause_for_infrastructure(self, exc: BaseException) -> None:
         log.error("dependency unavailable, record will be read again: %s", exc)

@@ -36,8 +36,13 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception as exc:
         checks["broker"] = f"down: {type(exc).__name__}"
     if runtime.relay is not None and checks["database"] == "ok":
-        checks["outbox"] = {**(await runtime.relay.backlog()), "leader": runtime.relay.is_leader,
-                            "last_error": runtime.relay.last_error}
+        checks["outbox"] = {
+            **(await runtime.relay.backlog()),
+            "leader": runtime.relay.is_leader,
+            "last_error": runtime.relay.last_error,
+        }
     ready = checks["database"] == "ok" and checks["broker"] == "ok"
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -19,6 +19,7 @@ def configure_tracing(
     service_name: str,
     *,
     otlp_endpoint: str | None = None,
+    environment: str = "development",
     extra_exporter: SpanExporter | None = None,
 ) -> TracerProvider:
     """Idempotent per process. `extra_exporter` lets tests collect spans in memory."""
@@ -31,7 +32,7 @@ def configure_tracing(
             {
                 "service.name": f"bridge-{service_name}",
                 "service.namespace": "bridge",
-                "deployment.environment": os.environ.get("BRIDGE_ENVIRONMENT", "development"),
+                "deployment.environment.name": environment,
             }
         )
         _provider = TracerProvider(resource=resource)

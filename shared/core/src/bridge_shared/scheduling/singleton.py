@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from bridge_shared.db.connection import as_connection
 from bridge_shared.scheduling.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,12 @@ async def run_once(pool: asyncpg.Pool, name: str, job: Job, clock: Clock | None 
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock_key(name)):
             return False, None
-        return True, await job(conn, clock or SystemClock())
+        return True, await job(as_connection(conn), clock or SystemClock())
 
 
-async def run_periodically(pool: asyncpg.Pool, name: str, job: Job, *, interval_seconds: float,
-                           clock: Clock | None = None) -> None:
+async def run_periodically(
+    pool: asyncpg.Pool, name: str, job: Job, *, interval_seconds: float, clock: Clock | None = None
+) -> None:
     while True:
         try:
             await run_once(pool, name, job, clock)
