@@ -30,9 +30,7 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(
-    scratch: tuple[str, str], bootstrap: str, topics: list[str]
-) -> AsyncIterator[Harness]:
+async def harness(scratch: tuple[str, str], bootstrap: str, topics: list[str]) -> AsyncIterator[Harness]:
     schema, dsn = scratch
     pool = await create_pool(dsn, schema=schema)
     async with pool.acquire() as conn:

@@ -24,9 +24,7 @@ pytestmark = pytest.mark.integration
 
 async def _effects(h: Harness, prefix: str) -> list[asyncpg.Record]:
     async with h.pool.acquire() as conn:
-        return await conn.fetch(
-            "SELECT * FROM effects WHERE thing_id LIKE $1 || '%' ORDER BY seq", prefix
-        )
+        return await conn.fetch("SELECT * FROM effects WHERE thing_id LIKE $1 || '%' ORDER BY seq", prefix)
 
 
 async def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
@@ -161,15 +159,11 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_effects(
             return len(await _effects(h, prefix)) == 1
 
         await _wait_for(second_done)
-        assert [r["seq"] for r in await _effects(h, prefix)] == [2], (
-            "failed attempts must roll back"
-        )
+        assert [r["seq"] for r in await _effects(h, prefix)] == [2], "failed attempts must roll back"
         assert calls.count((prefix, 1)) == 3
         letters = [
             r
-            for r in await read_topic(
-                bootstrap_servers, dead_letter_topic(h.schema), 100, timeout=3
-            )
+            for r in await read_topic(bootstrap_servers, dead_letter_topic(h.schema), 100, timeout=3)
             if r.key == prefix.encode()
         ]
         assert len(letters) == 1
@@ -228,9 +222,5 @@ async def test_consumer_span_continues_the_producers_trace_across_the_outbox(
         await asyncio.sleep(0.3)
         spans = [s for s in span_exporter.get_finished_spans() if s.context.trace_id == trace_id]
         kinds = {s.kind for s in spans}
-        assert trace.SpanKind.PRODUCER in kinds and trace.SpanKind.CONSUMER in kinds, [
-            s.name for s in spans
-        ]
-        assert any(s.name.startswith("INSERT") or "effects" in s.name for s in spans), [
-            s.name for s in spans
-        ]
+        assert trace.SpanKind.PRODUCER in kinds and trace.SpanKind.CONSUMER in kinds, [s.name for s in spans]
+        assert any(s.name.startswith("INSERT") or "effects" in s.name for s in spans), [s.name for s in spans]

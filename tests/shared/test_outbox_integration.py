@@ -55,11 +55,7 @@ async def test_relay_publishes_in_order_per_key_with_cloudevents_headers(
         ]
         assert len(records) == 40
         for key in things:
-            seqs = [
-                int(__import__("json").loads(r.value)["seq"])
-                for r in records
-                if r.key.decode() == key
-            ]
+            seqs = [int(__import__("json").loads(r.value)["seq"]) for r in records if r.key.decode() == key]
             assert seqs == sorted(seqs) and len(seqs) == 8
         headers = dict(records[0].headers)
         assert headers["ce_specversion"] == b"1.0"
@@ -70,9 +66,7 @@ async def test_relay_publishes_in_order_per_key_with_cloudevents_headers(
         assert b"ce_dataschema" in dict(records[0].headers) or "ce_dataschema" in headers
         assert "traceparent" in headers
         async with h.pool.acquire() as conn:
-            assert (
-                await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
-            )
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
 
 
 async def test_relay_wakes_on_notify_not_on_poll(
@@ -127,10 +121,7 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
         try:
             await asyncio.sleep(2.0)
             async with h.pool.acquire() as conn:
-                assert (
-                    await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-                    == 10
-                )
+                assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 10
                 assert await conn.fetchval("SELECT max(attempts) FROM outbox") >= 1
             assert relay.last_error is not None
             kafka = EmbeddedKafka(port).start()
@@ -138,17 +129,10 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
                 await ensure_topics(kafka.bootstrap_servers, [topic], partitions=3)
                 async with h.pool.acquire() as conn:
                     for _ in range(300):
-                        if not await conn.fetchval(
-                            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-                        ):
+                        if not await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
                             break
                         await asyncio.sleep(0.1)
-                    assert (
-                        await conn.fetchval(
-                            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-                        )
-                        == 0
-                    )
+                    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
                 records = await read_topic(kafka.bootstrap_servers, topic, 10)
                 seqs = [int(__import__("json").loads(r.value)["seq"]) for r in records]
                 assert seqs == list(range(10))

@@ -1,0 +1,136 @@
+"""JWT validation with pinned algorithm, issuer and audience; roles; problem+json on failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+import jwt
+import pytest
+from fastapi import Depends, FastAPI
+
+from bridge_shared.auth.dependencies import authenticate, require
+from bridge_shared.auth.principal import Principal, Role
+from bridge_shared.auth.tokens import InvalidToken, TokenValidator, mint_token
+from bridge_shared.http.problems import install_problem_handlers
+
+SECRET = "unit-test-secret-0123456789abcdef0123456789"
+ISS, AUD = "https://issuer.test", "bridge"
+
+
+def validator() -> TokenValidator:
+    return TokenValidator(algorithms=["HS256"], issuer=ISS, audience=AUD, secret=SECRET)
+
+
+def claims(**over: object) -> dict[str, object]:
+    now = int(time.time())
+    base: dict[str, object] = {
+        "sub": "E1",
+        "roles": ["participant"],
+        "iss": ISS,
+        "aud": AUD,
+        "iat": now,
+        "exp": now + 60,
+    }
+    base.update(over)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def test_valid_token_gives_a_principal() -> None:
+    tok = mint_token(
+        secret=SECRET, subject="hr-1", roles=["hr_regional"], regions=["EMEA"], issuer=ISS, audience=AUD
+    )
+    p = validator().validate(tok)
+    assert p.subject == "hr-1"
+    assert p.roles == {Role.HR_REGIONAL}
+    assert p.can_see_region("EMEA")
+    assert not p.can_see_region("APAC")
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (jwt.encode(claims(), SECRET, algorithm="HS512"), "alg"),
+        (jwt.encode(claims(), "another-secret-0123456789abcdef0123456789", algorithm="HS256"), "Signature"),
+        (jwt.encode(claims(iss="https://evil"), SECRET, algorithm="HS256"), "issuer"),
+        (jwt.encode(claims(aud="other"), SECRET, algorithm="HS256"), "audience"),
+        (jwt.encode(claims(exp=int(time.time()) - 3600), SECRET, algorithm="HS256"), "expired"),
+        (jwt.encode(claims(exp=None), SECRET, algorithm="HS256"), "exp"),
+        (jwt.encode(claims(roles=[]), SECRET, algorithm="HS256"), "no role"),
+        (jwt.encode(claims(roles=["god"]), SECRET, algorithm="HS256"), "unknown role"),
+        (jwt.encode(claims(roles=["hr_regional"]), SECRET, algorithm="HS256"), "regions"),
+        (jwt.encode(claims(), None, algorithm="none"), "alg"),
+    ],
+)
+def test_bad_tokens_are_refused(token: str, reason: str) -> None:
+    with pytest.raises(InvalidToken, match=f"(?i){reason}"):
+        validator().validate(token)
+
+
+def test_validator_refuses_to_be_configured_without_a_real_algorithm() -> None:
+    with pytest.raises(ValueError, match="pin"):
+        TokenValidator(algorithms=["none"], issuer=ISS, audience=AUD, secret=SECRET)
+    with pytest.raises(ValueError, match="no key"):
+        TokenValidator(algorithms=["RS256"], issuer=ISS, audience=AUD, secret=SECRET)
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    app.state.token_validator = validator()
+    install_problem_handlers(app)
+
+    @app.get("/me")
+    async def me(p: Principal = Depends(authenticate)) -> dict[str, str]:
+        return {"sub": p.subject}
+
+    @app.get("/hr-only")
+    async def hr_only(p: Principal = Depends(require(Role.HR_ADMIN))) -> dict[str, str]:
+        return {"sub": p.subject}
+
+    return app
+
+
+async def test_endpoints_answer_401_and_403_as_problem_json() -> None:
+    participant = mint_token(secret=SECRET, subject="E1", roles=["participant"], issuer=ISS, audience=AUD)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url="http://t") as c:
+        r = await c.get("/me")
+        assert r.status_code == 401
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        assert r.json()["title"] == "Authentication required"
+        r = await c.get("/me", headers={"Authorization": "Bearer not.a.jwt"})
+        assert r.status_code == 401
+        assert r.json()["title"] == "Invalid token"
+        r = await c.get("/me", headers={"Authorization": f"Bearer {participant}"})
+        assert r.json() == {"sub": "E1"}
+        r = await c.get("/hr-only", headers={"Authorization": f"Bearer {participant}"})
+        assert r.status_code == 403
+        assert r.json()["status"] == 403
+
+
+def test_dev_token_command_mints_a_token_the_services_accept() -> None:
+    from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bridge_shared.auth.mint",
+            "--role",
+            "hr_regional",
+            "--regions",
+            "EMEA,APAC",
+            "--sub",
+            "hr-emea",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    p = TokenValidator(
+        algorithms=["HS256"], issuer=DEFAULT_JWT_ISSUER, audience=DEFAULT_JWT_AUDIENCE, secret=DEV_JWT_SECRET
+    ).validate(out)
+    assert p.subject == "hr-emea"
+    assert p.regions == {"EMEA", "APAC"}

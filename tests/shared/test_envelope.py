@@ -1,0 +1,138 @@
+"""CloudEvents envelope, registry and topic naming (pure unit tests)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bridge_shared.events.envelope import EnvelopeError, build_event, decode_payload, parse_attributes
+from bridge_shared.events.registry import EventPayload, event, spec_for, upcaster
+from bridge_shared.events.topics import dead_letter_topic, topic_name
+from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
+
+
+def test_build_event_sets_every_cloudevents_attribute_and_keys_by_aggregate() -> None:
+    when = datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
+    evt = build_event(
+        ThingHappened(thing_id="t-1", seq=3), source="/bridge/tests", subject="thing/t-1", time=when
+    )
+    h = evt.headers
+    assert h["ce_specversion"] == "1.0"
+    assert h["ce_source"] == "/bridge/tests"
+    assert h["ce_type"] == ThingHappened.event_type
+    assert h["ce_type"].startswith("com.bridge.") and h["ce_type"].endswith(".v1")
+    assert h["ce_time"] == "2027-03-28T01:30:00Z"
+    assert h["ce_subject"] == "thing/t-1"
+    assert h["ce_dataschema"].endswith(f"/{ThingHappened.event_type}.json")
+    assert h["content-type"] == "application/json"
+    assert h["ce_id"] == evt.id
+    assert evt.key == "t-1"
+    assert evt.topic == THING_TOPIC
+    assert json.loads(evt.value) == {"thing_id": "t-1", "seq": 3, "note": ""}
+
+
+def test_round_trip_through_kafka_headers() -> None:
+    evt = build_event(ThingHappened(thing_id="t-2", seq=1), source="/x")
+    raw = [(k, v.encode()) for k, v in evt.headers.items()]
+    attrs = parse_attributes(raw)
+    payload = decode_payload(attrs, evt.value)
+    assert payload == ThingHappened(thing_id="t-2", seq=1)
+    assert attrs.id == evt.id
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda h: h.pop("ce_type"), "missing CloudEvents attributes: type"),
+        (lambda h: h.update(ce_specversion="0.3"), "invalid CloudEvents attributes"),
+        (lambda h: h.update(ce_time="yesterday"), "invalid CloudEvents attributes"),
+        (lambda h: h.update(ce_type="com.bridge.nobody.knows.v1"), "unknown event type"),
+        (lambda h: h.update({"content-type": "application/avro"}), "unsupported datacontenttype"),
+    ],
+)
+def test_bad_envelopes_are_rejected_with_a_reason(mutate: Any, message: str) -> None:
+    evt = build_event(ThingHappened(thing_id="t", seq=1), source="/x")
+    headers = dict(evt.headers)
+    mutate(headers)
+    with pytest.raises(EnvelopeError, match=message):
+        decode_payload(parse_attributes(headers), evt.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{oops", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"thing_id": "t", "seq": "three"}', "seq"),
+        (b'{"thing_id": "t", "seq": 1, "surprise": true}', "surprise"),
+    ],
+)
+def test_bad_payloads_are_rejected_with_field_level_reasons(body: bytes, message: str) -> None:
+    evt = build_event(ThingHappened(thing_id="t", seq=1), source="/x")
+    with pytest.raises(EnvelopeError, match=message):
+        decode_payload(parse_attributes(evt.headers), body)
+
+
+def test_upcaster_lets_consumers_read_an_old_version_as_the_new_one() -> None:
+    @event("testupcast.widget.made", version=1, topic="bridge.test.widget", key="widget_id")
+    class WidgetMadeV1(EventPayload):
+        widget_id: str
+        colour: str
+
+    @event("testupcast.widget.made", version=2, topic="bridge.test.widget", key="widget_id")
+    class WidgetMadeV2(EventPayload):
+        widget_id: str
+        colours: list[str]
+
+    @upcaster(WidgetMadeV1.event_type, WidgetMadeV2.event_type)
+    def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+        return {"widget_id": data["widget_id"], "colours": [data["colour"]]}
+
+    old = build_event(WidgetMadeV1(widget_id="w", colour="red"), source="/x")
+    assert decode_payload(parse_attributes(old.headers), old.value) == WidgetMadeV2(
+        widget_id="w", colours=["red"]
+    )
+    assert spec_for(WidgetMadeV2.event_type) is not None
+
+
+def test_registry_refuses_duplicates_and_missing_keys() -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+
+        @event(
+            ThingHappened.event_type.removeprefix("com.bridge.").removesuffix(".v1"),
+            version=1,
+            topic=THING_TOPIC,
+            key="thing_id",
+        )
+        class Again(EventPayload):
+            thing_id: str
+
+    with pytest.raises(ValueError, match="no key field"):
+
+        @event("testkeys.x.y", version=1, topic=THING_TOPIC, key="nope")
+        class NoKey(EventPayload):
+            thing_id: str
+
+
+def test_topic_naming_convention() -> None:
+    assert topic_name("matching", "pair") == "bridge.matching.pair"
+    assert dead_letter_topic("sessions") == "bridge.dlq.sessions"
+    with pytest.raises(ValueError, match="invalid topic part"):
+        topic_name("Matching", "pair")
+
+
+def test_every_contract_event_is_keyed_by_an_aggregate_id_on_its_producers_topic() -> None:
+    import bridge_shared.contracts  # noqa: F401
+    from bridge_shared.events.registry import all_specs
+
+    for spec in all_specs():
+        if not spec.type.startswith("com.bridge.") or spec.topic.startswith("bridge.test."):
+            continue
+        producer = spec.type.split(".")[2]
+        if producer.startswith("test"):
+            continue
+        assert spec.topic.startswith(f"bridge.{producer}."), spec
+        assert spec.key_field.endswith("_id"), spec
