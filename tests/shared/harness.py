@@ -11,13 +11,14 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
+from faststream.kafka import KafkaBroker
+
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.outbox.relay import OutboxRelay, PendingRow
 from bridge_shared.outbox.writer import Outbox
-from faststream.kafka import KafkaBroker
 
 
 @dataclass

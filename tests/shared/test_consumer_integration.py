@@ -9,13 +9,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from bridge_shared.events.envelope import InboundEvent, build_event
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
-from opentelemetry import trace
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
 from tests.shared.harness import Harness, broker_send, harness, make_relay, read_topic
 

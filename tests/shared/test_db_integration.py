@@ -6,6 +6,7 @@ import secrets
 
 import asyncpg
 import pytest
+
 from bridge_shared.db.migrations import MigrationError, migrate
 from bridge_shared.db.provision import provision
 

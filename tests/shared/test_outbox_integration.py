@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 import pytest
+
 from bridge_devstack.kafka import EmbeddedKafka
 from bridge_devstack.ports import free_port
 from bridge_shared.messaging.broker import create_broker, ensure_topics
-
 from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
 from tests.shared.harness import broker_send, harness, make_relay, read_topic
 
