@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
 from bridge_devstack.infra import Infra
 from bridge_devstack.platform import Platform, SmtpSink
 from bridge_devstack.ports import free_port
 from bridge_devstack.up import dev_token
+from bridge_shared.db.provision import SERVICES
+from tests.e2e.otlp_capture import OtlpCapture
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +26,15 @@ def smtp_sink(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SmtpSin
 
 
 @pytest.fixture(scope="session")
+def otlp() -> Iterator[OtlpCapture]:
+    capture = OtlpCapture().start()
+    yield capture
+    capture.stop()
+
+
+@pytest.fixture(scope="session")
 async def platform(
-    infra: Infra, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+    infra: Infra, smtp_sink: SmtpSink, otlp: OtlpCapture, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
     workdir = tmp_path_factory.mktemp("platform")
     plat = Platform(
@@ -33,6 +43,13 @@ async def platform(
         workdir,
         ports={s: free_port() for s in ("matching", "sessions", "notifications", "reporting")},
         smtp={"smtp_host": "127.0.0.1", "smtp_port": str(smtp_sink.smtp_port)},
+        extra_env={
+            svc: {
+                f"BRIDGE_{svc.upper()}_OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+                "OTEL_BSP_SCHEDULE_DELAY": "200",
+            }
+            for svc in SERVICES
+        },
     )
     await plat.provision()
     plat.start()
@@ -50,7 +67,5 @@ def hr_token() -> str:
 
 @pytest.fixture
 async def hr(hr_token: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        headers={"Authorization": f"Bearer {hr_token}"}, timeout=30
-    ) as client:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {hr_token}"}, timeout=30) as client:
         yield client

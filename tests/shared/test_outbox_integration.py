@@ -145,3 +145,17 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
             if not task.done():
                 await relay.stop()
                 await task
+
+
+async def test_add_many_keeps_the_callers_order_in_one_statement(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        async with h.pool.acquire() as conn, conn.transaction():
+            events = await h.outbox.add_many(
+                conn, [(ThingHappened(thing_id=f"bulk-{i % 3}", seq=i), f"thing/{i}") for i in range(500)]
+            )
+        async with h.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT event_id, headers FROM outbox ORDER BY id")
+        assert [r["event_id"] for r in rows] == [e.id for e in events]
+        assert rows[7]["headers"]["ce_subject"] == "thing/7"
