@@ -1,8 +1,8 @@
 """Runs the sessions service: `python -m bridge_sessions` (or the `bridge-sessions` script)."""
 
-from bridge_shared.service import run
 from bridge_sessions.main import create_app
 from bridge_sessions.settings import SessionsSettings
+from bridge_shared.service import run
 
 
 def main() -> None:

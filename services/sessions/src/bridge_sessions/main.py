@@ -4,22 +4,51 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bridge_sessions.api import relationships
+from bridge_sessions.api import agreements, feedback, goals, relationships, sessions
+from bridge_sessions.handlers.cohorts import cohort_consumer
 from bridge_sessions.handlers.pairs import pair_consumer
+from bridge_sessions.jobs.health import health_scheduler
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts import sessions as contracts
+from bridge_shared.events.registry import EventPayload
+from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.service import ServiceDefinition, build_app
 
+PUBLISHES: tuple[type[EventPayload], ...] = (
+    contracts.RelationshipStartedV1,
+    contracts.AgreementDraftedV1,
+    contracts.AgreementConfirmedV1,
+    contracts.AgreementAmendedV1,
+    contracts.SessionScheduledV1,
+    contracts.SessionRescheduledV1,
+    contracts.SessionCancelledV1,
+    contracts.SessionHeldV1,
+    contracts.GoalSetV1,
+    contracts.GoalProgressedV1,
+    contracts.GoalAchievedV1,
+    contracts.GoalAbandonedV1,
+    contracts.FeedbackSubmittedV1,
+    contracts.PairAtRiskV1,
+    contracts.PairRiskResolvedV1,
+    contracts.RelationshipEndingSoonV1,
+    contracts.PairClosedV1,
+)
 
-def create_app(settings: SessionsSettings | None = None) -> FastAPI:
-    return build_app(
+
+def create_app(settings: SessionsSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """`clock` is the service's notion of now (API and scheduler); tests pass a FrozenClock."""
+    app: FastAPI = build_app(
         ServiceDefinition(
             settings=settings or SessionsSettings(),
             title="Bridge sessions",
-            description="Mentoring relationships from formed pairs: agreements, sessions, goals, feedback.",
+            description="Mentoring relationships from formed pairs: agreements, sessions, goals, feedback, "
+            "health and closure.",
             migrations_package="bridge_sessions.db.migrations",
-            routers=[relationships.router],
-            consumers=[pair_consumer],
-            publishes=(contracts.RelationshipStartedV1,),
+            routers=[relationships.router, agreements.router, sessions.router, goals.router, feedback.router],
+            consumers=[pair_consumer, cohort_consumer],
+            publishes=PUBLISHES,
+            background=[health_scheduler],
+            extras={"clock": clock or SystemClock()},
         )
     )
+    return app

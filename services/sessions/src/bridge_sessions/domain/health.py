@@ -1,0 +1,102 @@
+"""Relationship health: which conditions hold for one relationship at one instant (pure).
+
+- inactive: no held session for `inactivity_threshold_days` (since the last held session, or since
+  the pair was formed when none has been held). metric = days.
+- cadence_slipping: with an active agreement, expected = whole cadence periods elapsed since its
+  start date; slipping when expected - held_since_start > cadence_slack_sessions. metric = behind.
+- one_directional: balance index (see domain.balance) over the last `balance_window_sessions` held
+  sessions below `balance_threshold`, judged once at least `balance_min_sessions` are held.
+- ending_soon: the effective end date is within `ending_soon_days` (signalled once, never resolved).
+- due_to_complete: the end date has passed (UTC): the scheduler completes the relationship.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from bridge_sessions.domain.balance import balance_index, dominant_direction
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    inactivity_threshold_days: int = 21
+    cadence_slack_sessions: int = 1
+    balance_window_sessions: int = 6
+    balance_min_sessions: int = 3
+    balance_threshold: float = 0.3
+    ending_soon_days: int = 14
+
+
+@dataclass(frozen=True)
+class Inputs:
+    now: datetime
+    started_at: datetime
+    last_held_at: datetime | None = None
+    agreement_start: date | None = None
+    cadence_days: int | None = None
+    held_since_agreement_start: int = 0
+    end_date: date | None = None
+    recent_held_sessions: int = 0
+    recent_mentor_to_mentee: int = 0
+    recent_mentee_to_mentor: int = 0
+
+
+@dataclass(frozen=True)
+class Condition:
+    detail: str
+    metric: float | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    risks: dict[str, Condition] = field(default_factory=dict)
+    ending_soon: Condition | None = None
+    days_left: int | None = None
+    due_to_complete: bool = False
+
+
+def assess(i: Inputs, p: Policy) -> Assessment:
+    today = i.now.date()
+    if i.end_date is not None and today > i.end_date:
+        return Assessment(due_to_complete=True)
+    risks: dict[str, Condition] = {}
+
+    since = i.last_held_at or i.started_at
+    idle_days = (i.now - since).total_seconds() / DAY
+    if idle_days >= p.inactivity_threshold_days:
+        what = "the last held session" if i.last_held_at else "the pair was formed, with none held"
+        risks["inactive"] = Condition(
+            f"{int(idle_days)} days since {what} (threshold {p.inactivity_threshold_days} days)",
+            round(idle_days, 2),
+        )
+
+    if i.cadence_days and i.agreement_start is not None and today >= i.agreement_start:
+        expected = (today - i.agreement_start).days // i.cadence_days
+        behind = expected - i.held_since_agreement_start
+        if behind > p.cadence_slack_sessions:
+            risks["cadence_slipping"] = Condition(
+                f"{i.held_since_agreement_start} sessions held since {i.agreement_start}, "
+                f"{expected} expected at one every {i.cadence_days} days",
+                float(behind),
+            )
+
+    if i.recent_held_sessions >= p.balance_min_sessions:
+        a, b = i.recent_mentor_to_mentee, i.recent_mentee_to_mentor
+        idx = balance_index(a, b)
+        if idx is not None and idx < p.balance_threshold:
+            risks["one_directional"] = Condition(
+                f"balance index {idx:.2f} over the last {i.recent_held_sessions} sessions: "
+                f"{a} topics mentor_to_mentee, {b} mentee_to_mentor; mostly {dominant_direction(a, b)}",
+                round(idx, 4),
+            )
+
+    ending: Condition | None = None
+    days_left: int | None = None
+    if i.end_date is not None:
+        days_left = (i.end_date - today).days
+        if days_left <= p.ending_soon_days:
+            ending = Condition(f"ends on {i.end_date} ({days_left} days left)", float(days_left))
+    return Assessment(risks=risks, ending_soon=ending, days_left=days_left)
