@@ -224,3 +224,53 @@ async def test_consumer_span_continues_the_producers_trace_across_the_outbox(
         kinds = {s.kind for s in spans}
         assert trace.SpanKind.PRODUCER in kinds and trace.SpanKind.CONSUMER in kinds, [s.name for s in spans]
         assert any(s.name.startswith("INSERT") or "effects" in s.name for s in spans), [s.name for s in spans]
+
+
+async def test_database_outage_is_not_the_events_fault_it_is_retried_not_dead_lettered(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        outage = {"left": 2}
+
+        def flaky_pool() -> Any:
+            if outage["left"] > 0:
+                outage["left"] -= 1
+                raise ConnectionRefusedError("database unreachable")
+            return h.pool
+
+        consumer = EventConsumer(
+            service=h.schema,
+            name="outage",
+            topics=[THING_TOPIC],
+            pool=flaky_pool,
+            max_attempts=2,
+            backoff_initial=0.01,
+            backoff_max=0.05,
+        )
+
+        @consumer.on(ThingHappened)
+        async def record(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
+            assert isinstance(event.payload, ThingHappened)
+            await conn.execute(
+                "INSERT INTO effects (event_id, thing_id, seq) VALUES ($1, $2, $3)",
+                event.id,
+                event.payload.thing_id,
+                event.payload.seq,
+            )
+
+        consumer.attach(h.broker)
+        await h.broker.start()
+        prefix = f"{h.schema}-outage"
+        await _publish(h, ThingHappened(thing_id=prefix, seq=1))
+
+        async def done() -> bool:
+            return len(await _effects(h, prefix)) == 1
+
+        await _wait_for(done, timeout=30)
+        assert outage["left"] == 0
+        letters = [
+            r
+            for r in await read_topic(bootstrap_servers, dead_letter_topic(h.schema), 10, timeout=2)
+            if r.key == prefix.encode()
+        ]
+        assert letters == []

@@ -159,3 +159,28 @@ async def test_add_many_keeps_the_callers_order_in_one_statement(
             rows = await conn.fetch("SELECT event_id, headers FROM outbox ORDER BY id")
         assert [r["event_id"] for r in rows] == [e.id for e in events]
         assert rows[7]["headers"]["ce_subject"] == "thing/7"
+
+
+async def test_only_one_relay_per_service_is_active(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        await h.broker.start()
+        first = make_relay(h, broker_send(h.broker), idle_poll_seconds=0.2)
+        second = make_relay(h, broker_send(h.broker), idle_poll_seconds=0.2)
+        tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
+        try:
+            await asyncio.sleep(1.0)
+            assert [first.is_leader, second.is_leader].count(True) == 1
+            leader, standby = (first, second) if first.is_leader else (second, first)
+            await leader.stop()
+            await tasks[0 if leader is first else 1]
+            for _ in range(50):  # the standby takes over once the leader's session lock is released
+                if standby.is_leader:
+                    break
+                await asyncio.sleep(0.1)
+            assert standby.is_leader
+        finally:
+            await first.stop()
+            await second.stop()
+            await asyncio.gather(*tasks)
