@@ -1,17 +1,22 @@
-"""The matching service: cohorts, participants, matching runs and pairs."""
+"""The matching service: cohorts, participants, HRIS imports, matching runs, proposals and pairs."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bridge_matching.api import cohorts, matching_runs
+from bridge_matching import jobs
+from bridge_matching.api import cohorts, imports, matching_runs, pairs, participants, proposals
+from bridge_matching.domain.importer import fail_interrupted_jobs
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.contracts import matching as contracts
+from bridge_shared.runtime import Runtime
+from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.service import ServiceDefinition, build_app
 
 PUBLISHES = (
     contracts.CohortCreatedV1,
     contracts.CohortPhaseChangedV1,
+    contracts.CohortPolicyUpdatedV1,
     contracts.ParticipantEnrolledV1,
     contracts.ParticipantUpdatedV1,
     contracts.ParticipantWithdrawnV1,
@@ -24,14 +29,30 @@ PUBLISHES = (
 )
 
 
-def create_app(settings: MatchingSettings | None = None) -> FastAPI:
-    return build_app(
+async def _fail_interrupted_imports(rt: Runtime) -> None:
+    await fail_interrupted_jobs(rt.pool)
+
+
+def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    app: FastAPI = build_app(
         ServiceDefinition(
             settings=settings or MatchingSettings(),
             title="Bridge matching",
-            description="Cohorts, participant profiles and optimal constrained mentor pairing.",
+            description="Cohorts, participant profiles, HRIS imports, optimal constrained mentor pairing, "
+            "review and the proposal loop.",
             migrations_package="bridge_matching.db.migrations",
-            routers=[cohorts.router, matching_runs.router],
+            routers=[
+                cohorts.router,
+                participants.router,
+                imports.router,
+                matching_runs.router,
+                proposals.router,
+                pairs.router,
+            ],
             publishes=PUBLISHES,
+            background=[jobs.expiry_loop, jobs.import_reaper],
+            on_startup=[_fail_interrupted_imports],
+            extras={"clock": clock or SystemClock()},
         )
     )
+    return app

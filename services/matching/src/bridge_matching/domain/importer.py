@@ -1,0 +1,184 @@
+"""Runs an HRIS import job: validate in a worker thread, COPY into a staging table, one set-based upsert,
+participant events written to the outbox in bulk, the job row updated with progress and the report.
+
+Everything that touches participants happens in one transaction, so a failure leaves stored data as it
+was; rejected rows never touch the stored participant with the same employee id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+import asyncpg
+
+from bridge_matching.db import repository as repo
+from bridge_matching.db.connection import connection, transaction
+from bridge_matching.domain.csv_import import FileError, Parsed, parse_csv
+from bridge_matching.domain.events import participant_event, participant_subject
+from bridge_matching.domain.phases import ENROLMENT_PHASES
+from bridge_shared.outbox.writer import Outbox
+from bridge_shared.scheduling.clock import Clock
+
+log = logging.getLogger(__name__)
+MAX_ERRORS_IN_REPORT = 10_000
+
+_STAGING_COLS = ("employee_id", *repo.PROFILE_FIELDS)
+_STAGING_DDL = """CREATE TEMP TABLE import_staging (
+    employee_id text, role text, display_name text, email text, seniority_level integer, department text,
+    manager_employee_id text, region text, languages text[], timezone text, locale text, availability text,
+    skills_to_share text[], skills_to_learn text[], meeting_preference text, capacity integer,
+    requested_partners text[], blocked_partners text[]) ON COMMIT DROP"""
+_PROFILE_SELECT = ", ".join("availability::jsonb" if f == "availability" else f for f in repo.PROFILE_FIELDS)
+_UPSERT = f"""
+INSERT INTO participants (id, cohort_id, employee_id, created_at, updated_at,
+                          {", ".join(repo.PROFILE_FIELDS)})
+SELECT gen_random_uuid(), $1, employee_id, $2, $2, {_PROFILE_SELECT} FROM import_staging
+ON CONFLICT (cohort_id, employee_id) DO UPDATE SET
+    {", ".join(f"{f} = EXCLUDED.{f}" for f in repo.PROFILE_FIELDS)}, updated_at = EXCLUDED.updated_at
+WHERE ({", ".join(f"participants.{f}" for f in repo.PROFILE_FIELDS)})
+      IS DISTINCT FROM ({", ".join(f"EXCLUDED.{f}" for f in repo.PROFILE_FIELDS)})
+RETURNING id, cohort_id, employee_id, role, display_name, email, region, department, seniority_level,
+          timezone, locale, (xmax = 0) AS inserted"""
+
+
+def _record(p: Any) -> tuple[Any, ...]:
+    return (
+        p.employee_id,
+        p.role,
+        p.display_name,
+        str(p.email),
+        p.seniority_level,
+        p.department,
+        p.manager_employee_id,
+        p.region,
+        p.languages,
+        p.timezone,
+        p.locale,
+        json.dumps([w.model_dump() for w in p.availability]),
+        p.skills_to_share,
+        p.skills_to_learn,
+        p.meeting_preference,
+        p.capacity,
+        p.requested_partners,
+        p.blocked_partners,
+    )
+
+
+async def create_job(conn: repo.Conn, cohort_id: uuid.UUID, created_by: str, clock: Clock) -> repo.Record:
+    return await repo.fetch_one(
+        conn,
+        "INSERT INTO import_jobs (id, cohort_id, status, created_by, created_at) "
+        "VALUES ($1, $2, 'queued', $3, $4) RETURNING *",
+        uuid.uuid4(),
+        cohort_id,
+        created_by,
+        clock.now(),
+    )
+
+
+async def fail_interrupted_jobs(pool: asyncpg.Pool) -> None:
+    """Jobs run in the process that accepted them; after a restart, unfinished ones are reported failed."""
+    await pool.execute(
+        "UPDATE import_jobs SET status = 'failed', error = 'interrupted by a service restart; upload again', "
+        "finished_at = now() WHERE status IN ('queued', 'running')"
+    )
+
+
+async def store_and_publish(
+    conn: repo.Conn, outbox: Outbox, cohort_id: uuid.UUID, parsed: Parsed, clock: Clock
+) -> dict[str, int]:
+    """The database half of an import, inside the caller's transaction."""
+    await conn.execute(_STAGING_DDL)
+    await conn.copy_records_to_table(
+        "import_staging", records=[_record(p) for _, p in parsed.accepted], columns=list(_STAGING_COLS)
+    )
+    now = clock.now()
+    changed = await conn.fetch(_UPSERT, cohort_id, now)
+    events = [
+        (participant_event(r, inserted=r["inserted"], trusted=True), participant_subject(r)) for r in changed
+    ]
+    await outbox.add_many(conn, events, time=now)
+    inserted = sum(1 for r in changed if r["inserted"])
+    return {
+        "inserted": inserted,
+        "updated": len(changed) - inserted,
+        "unchanged": len(parsed.accepted) - len(changed),
+    }
+
+
+async def run_import(
+    pool: asyncpg.Pool, outbox: Outbox, job_id: uuid.UUID, cohort_id: uuid.UUID, text: str, clock: Clock
+) -> None:
+    try:
+        await _run(pool, outbox, job_id, cohort_id, text, clock)
+    except Exception as exc:  # the job row must say what happened; the data is untouched
+        log.exception("import %s failed", job_id)
+        await pool.execute(
+            "UPDATE import_jobs SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1",
+            job_id,
+            f"{type(exc).__name__}: {exc}",
+            clock.now(),
+        )
+
+
+async def _run(
+    pool: asyncpg.Pool, outbox: Outbox, job_id: uuid.UUID, cohort_id: uuid.UUID, text: str, clock: Clock
+) -> None:
+    total = max(text.count("\n") - 1, 0)
+    await pool.execute("UPDATE import_jobs SET status = 'running', total = $2 WHERE id = $1", job_id, total)
+    async with connection(pool) as conn:
+        cohort = await repo.get_cohort(conn, cohort_id)
+        assert cohort is not None
+        existing = {emp: mgr for emp, (_, mgr) in (await repo.cohort_employees(conn, cohort_id)).items()}
+    seen = [0]
+    parse = asyncio.create_task(
+        asyncio.to_thread(
+            parse_csv,
+            text,
+            cohort_regions=cohort["regions"],
+            existing_managers=existing,
+            progress=lambda n: seen.__setitem__(0, n),
+        )
+    )
+    while not parse.done():
+        await asyncio.wait({parse}, timeout=0.5)
+        await pool.execute("UPDATE import_jobs SET processed = $2 WHERE id = $1", job_id, seen[0])
+    try:
+        parsed = parse.result()
+    except FileError as exc:
+        await pool.execute(
+            "UPDATE import_jobs SET status = 'failed', error = $2, finished_at = $3, report = $4 "
+            "WHERE id = $1",
+            job_id,
+            str(exc),
+            clock.now(),
+            {"total": 0, "accepted": 0, "rejected": 0, "errors": []},
+        )
+        return
+    async with transaction(pool) as conn:
+        locked = await repo.get_cohort(conn, cohort_id, for_update=True)
+        assert locked is not None
+        if locked["phase"] not in ENROLMENT_PHASES:
+            raise RuntimeError(f"cohort moved to phase {locked['phase']!r}; imports need draft or enrolling")
+        counts = await store_and_publish(conn, outbox, cohort_id, parsed, clock)
+        rejected_lines = {e.line for e in parsed.rejected}
+        report = {
+            "total": parsed.total,
+            "accepted": len(parsed.accepted),
+            "rejected": len(rejected_lines),
+            **counts,
+            "errors": [e.as_dict() for e in parsed.rejected[:MAX_ERRORS_IN_REPORT]],
+            "errors_truncated": len(parsed.rejected) > MAX_ERRORS_IN_REPORT,
+        }
+        await conn.execute(
+            """UPDATE import_jobs SET status = 'completed', total = $2, processed = $2, report = $3,
+                      finished_at = $4 WHERE id = $1""",
+            job_id,
+            parsed.total,
+            report,
+            clock.now(),
+        )

@@ -1,0 +1,230 @@
+"""Between stored rows and the pure engine: who is free, what is kept, what is excluded, and the results.
+
+The engine works on employee ids within one cohort; the service stores participant UUIDs. The engine is
+CPU-bound, so callers run `solve` / `suggestions` with `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bridge_matching.db import repository as repo
+from bridge_matching.domain.policy import to_engine_policy
+from bridge_matching.engine import (
+    AvailabilityWindow,
+    MatchingPolicy,
+    MatchResult,
+    Participant,
+    ScoreBreakdown,
+    Suggestion,
+    pair_violations,
+    run_matching,
+    suggest,
+)
+from bridge_matching.engine.explain import breakdown_of, explain_pair
+from bridge_matching.engine.index import PopulationIndex
+from bridge_matching.engine.scoring import score
+
+EmpPair = tuple[str, str]
+
+
+def to_engine(row: Any) -> Participant:
+    return Participant(
+        id=row["employee_id"],
+        role=row["role"],
+        seniority=row["seniority_level"],
+        department=row["department"],
+        manager_id=row["manager_employee_id"],
+        region=row["region"],
+        languages=frozenset(row["languages"]),
+        time_zone=row["timezone"],
+        availability=tuple(
+            AvailabilityWindow(w["weekday"], w["start"], w["end"]) for w in row["availability"]
+        ),
+        skills_to_share=frozenset(row["skills_to_share"]),
+        skills_to_learn=frozenset(row["skills_to_learn"]),
+        capacity=row["capacity"],
+        requested_partner_ids=frozenset(row["requested_partners"]),
+        blocked_partner_ids=frozenset(row["blocked_partners"]),
+        display_name=row["display_name"],
+    )
+
+
+def breakdown_dict(b: ScoreBreakdown) -> dict[str, float]:
+    return {
+        "skills_mentor_to_mentee": b.skills_mentor_to_mentee,
+        "skills_mentee_to_mentor": b.skills_mentee_to_mentor,
+        "availability": b.availability,
+        "cross_department": b.cross_department,
+        "requested_partner": b.requested_partner,
+        "overlap_hours": b.overlap_hours,
+        "total": b.total,
+    }
+
+
+@dataclass
+class CohortState:
+    """A snapshot of one cohort, as the engine needs it."""
+
+    cohort: Any
+    policy: MatchingPolicy
+    rows: list[Any]
+    by_id: dict[uuid.UUID, Any]
+    by_emp: dict[str, Any]
+    occupied: list[EmpPair]  # accepted pairs and open proposals: fixed
+    excluded: list[EmpPair]  # declined/expired/cancelled proposals, dissolved pairs
+    history: list[EmpPair]  # partners from earlier cohorts
+    people: list[Participant] = field(default_factory=list)
+
+    def emp(self, participant_id: uuid.UUID) -> str:
+        return str(self.by_id[participant_id]["employee_id"])
+
+    def manager_of(self) -> dict[str, str | None]:
+        return {r["employee_id"]: r["manager_employee_id"] for r in self.rows}
+
+
+async def load_state(conn: repo.Conn, cohort: Any) -> CohortState:
+    rows = await repo.enrolled_participants(conn, cohort["id"])
+    by_id = {r["id"]: r for r in rows}
+
+    def emp_pairs(records: Iterable[Any]) -> list[EmpPair]:
+        return [
+            (by_id[r["mentor_id"]]["employee_id"], by_id[r["mentee_id"]]["employee_id"])
+            for r in records
+            if r["mentor_id"] in by_id and r["mentee_id"] in by_id
+        ]
+
+    return CohortState(
+        cohort=cohort,
+        policy=to_engine_policy(cohort["policy"]),
+        rows=rows,
+        by_id=by_id,
+        by_emp={r["employee_id"]: r for r in rows},
+        occupied=emp_pairs(await repo.occupied_pairs(conn, cohort["id"])),
+        excluded=emp_pairs(await repo.excluded_pairs(conn, cohort["id"])),
+        history=await repo.history_pairs(conn, cohort["id"]),
+        people=[to_engine(r) for r in rows],
+    )
+
+
+def solve(
+    state: CohortState, pinned: Sequence[EmpPair] = (), extra_excluded: Sequence[EmpPair] = ()
+) -> MatchResult:
+    """Everyone not in an accepted pair or open proposal is (re)matched; pins are kept as drafted."""
+    return run_matching(
+        state.people,
+        state.policy,
+        pinned_pairs=pinned,
+        fixed_pairs=state.occupied,
+        history=state.history,
+        excluded_pairs=[*state.excluded, *extra_excluded],
+    )
+
+
+def draft_rows(state: CohortState, result: MatchResult) -> list[dict[str, Any]]:
+    """The engine's new and pinned pairs as draft_pairs rows (fixed pairs are not part of a draft)."""
+    out = []
+    for p in result.pairs:
+        if p.origin == "fixed":
+            continue
+        out.append(
+            {
+                "mentor_id": state.by_emp[p.mentor_id]["id"],
+                "mentee_id": state.by_emp[p.mentee_id]["id"],
+                "score": p.score,
+                "breakdown": breakdown_dict(p.breakdown),
+                "explanation": p.explanation,
+                "violations": list(p.hard_violations),
+                "pinned": p.origin == "pinned",
+                "origin": p.origin,
+            }
+        )
+    return out
+
+
+def unmatched_rows(state: CohortState, result: MatchResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "participant_id": str(state.by_emp[u.participant_id]["id"]),
+            "employee_id": u.participant_id,
+            "reason_code": u.reason_code,
+            "reason": u.reason,
+        }
+        for u in result.unmatched
+    ]
+
+
+def run_stats(result: MatchResult, kept: int) -> dict[str, Any]:
+    s = result.stats
+    return {
+        "participants": s.participants,
+        "free_participants": s.free_participants,
+        "pairs": sum(1 for p in result.pairs if p.origin != "fixed"),
+        "kept_pairs": kept,
+        "unmatched": len(result.unmatched),
+        "total_score": round(s.total_score, 4),
+        "upper_bound": round(s.upper_bound, 4),
+        "proven_optimal": s.proven_optimal,
+        "candidate_edges": s.candidate_edges,
+        "timings_s": {k: round(v, 4) for k, v in s.timings_s.items()},
+    }
+
+
+def suggestions(state: CohortState, employee_id: str, k: int) -> list[Suggestion]:
+    return suggest(
+        employee_id,
+        state.people,
+        state.policy,
+        k,
+        current_pairs=state.occupied,
+        history=state.history,
+        excluded_pairs=state.excluded,
+        org_chart=state.manager_of(),
+    )
+
+
+@dataclass(frozen=True)
+class PairAssessment:
+    score: float
+    breakdown: dict[str, float]
+    explanation: str
+    violations: list[str]
+
+
+def assess_pair(state: CohortState, mentor_emp: str, mentee_emp: str) -> PairAssessment:
+    """Score, explanation and broken hard constraints of one oriented pair (score is pairwise)."""
+    mentor, mentee = to_engine(state.by_emp[mentor_emp]), to_engine(state.by_emp[mentee_emp])
+    index = PopulationIndex([mentor, mentee], state.policy, org_chart=state.manager_of())
+    m, e = index.pos[mentor_emp], index.pos[mentee_emp]
+    sc = score(index, np.array([m], dtype=np.intp), np.array([e], dtype=np.intp))
+    bd = breakdown_of(sc.components[:, 0], float(sc.total[0]), int(sc.overlap_minutes[0]))
+    violations = pair_violations(
+        mentor,
+        mentee,
+        state.policy,
+        manager_of=state.manager_of(),
+        history=state.history,
+        excluded_pairs=state.excluded,
+    )
+    return PairAssessment(bd.total, breakdown_dict(bd), explain_pair(index, m, e, bd), violations)
+
+
+def capacity_problems(state: CohortState, mentor_emp: str, mentee_emp: str) -> list[str]:
+    """Why adding mentor->mentee would overbook someone, given accepted pairs and open proposals."""
+    problems = []
+    as_mentor = sum(1 for m, _ in state.occupied if m == mentor_emp)
+    cap = min(state.by_emp[mentor_emp]["capacity"], state.policy.max_mentees_per_mentor)
+    if any(e == mentor_emp for _, e in state.occupied):
+        problems.append("the mentor is already a mentee in a pair or open proposal")
+    if as_mentor >= cap:
+        problems.append(f"the mentor already has {as_mentor} of {cap} mentees (pairs or open proposals)")
+    if any(mentee_emp in pair for pair in state.occupied):
+        problems.append("the mentee is already in a pair or open proposal")
+    if (mentor_emp, mentee_emp) in state.occupied:
+        problems.append("these two are already paired or proposed")
+    return problems
