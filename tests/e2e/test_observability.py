@@ -74,3 +74,25 @@ async def test_services_export_spans_with_their_names(platform: Platform, otlp: 
     names = {s.service for s in otlp.snapshot()}
     assert {"bridge-matching", "bridge-sessions", "bridge-notifications", "bridge-reporting"} <= names
     assert len(PARTICIPANTS) > 0
+
+
+async def test_metrics_endpoint_shows_http_outbox_and_kafka_figures(
+    platform: Platform, hr: httpx.AsyncClient
+) -> None:
+    r = await hr.post(f"{platform.url('matching')}/cohorts", json=dict(COHORT, name="Metrics cohort"))
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 20
+    async with httpx.AsyncClient() as c:
+        while True:
+            matching = (await c.get(f"{platform.url('matching')}/metrics")).text
+            reporting = (await c.get(f"{platform.url('reporting')}/metrics")).text
+            published = [
+                line for line in matching.splitlines() if line.startswith("bridge_outbox_published_total")
+            ]
+            if published and float(published[0].split()[-1]) >= 1 and "bridge_kafka_" in reporting:
+                break
+            assert time.monotonic() < deadline, "metrics did not show the published and consumed event"
+            await asyncio.sleep(0.3)
+    assert 'bridge_http_requests_total{method="POST",route="/cohorts",status="201"}' in matching
+    assert "bridge_outbox_pending" in matching
+    assert "bridge_kafka_received_messages_total" in reporting

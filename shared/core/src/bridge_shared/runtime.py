@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import Request
 from faststream.kafka import KafkaBroker
 
+from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.outbox.relay import OutboxRelay
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.settings import ServiceSettings
@@ -21,6 +22,7 @@ class Runtime:
     outbox: Outbox
     _pool: asyncpg.Pool | None = None
     relay: OutboxRelay | None = None
+    metrics: ServiceMetrics | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -31,6 +31,7 @@ from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.observability import health
 from bridge_shared.observability.logging import configure_logging
+from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.observability.tracing import configure_tracing
 from bridge_shared.outbox.relay import OutboxRelay, PendingRow
 from bridge_shared.outbox.writer import Outbox
@@ -82,12 +83,18 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         environment=settings.environment,
     )
 
-    broker = create_broker(settings.kafka_bootstrap_servers, service=settings.service_name)
+    metrics = ServiceMetrics(settings.service_name)
+    broker = create_broker(
+        settings.kafka_bootstrap_servers,
+        service=settings.service_name,
+        middlewares=[metrics.broker_middleware(settings.service_name)],
+    )
     runtime = Runtime(
         settings=settings,
         broker=broker,
         outbox=Outbox(schema=settings.db_schema, source=f"/bridge/{settings.service_name}"),
         extras=dict(definition.extras),
+        metrics=metrics,
     )
     consumers = [factory(runtime) for factory in definition.consumers]
     for consumer in consumers:
@@ -136,6 +143,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
                 send=send,
                 batch_size=settings.outbox_batch_size,
                 idle_poll_seconds=settings.outbox_idle_poll_seconds,
+                metrics=metrics,
             )
             tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
             for bg in definition.background:
@@ -168,6 +176,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         public_key=settings.jwt_public_key,
     )
     install_problem_handlers(app)
+    metrics.install(app)
     app.include_router(health.router)
     for router in definition.public_routers:
         app.include_router(router)

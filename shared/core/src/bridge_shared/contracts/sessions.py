@@ -194,7 +194,7 @@ class PairAtRiskV1(RelationshipEvent):
     metric: float | None = Field(
         default=None,
         description="inactive: days since the last held session (or the start); cadence_slipping: "
-                    "sessions behind the agreed cadence; one_directional: the balance index",
+        "sessions behind the agreed cadence; one_directional: the balance index",
     )
 
 
@@ -225,6 +225,6 @@ class PairClosedV1(RelationshipEvent):
     closing_survey_path: str | None = Field(
         default=None,
         description="API path where each participant submits the closing survey "
-                    "(POST, relative to the sessions service), to link from the request",
+        "(POST, relative to the sessions service), to link from the request",
     )
     closing_survey_due: date | None = None

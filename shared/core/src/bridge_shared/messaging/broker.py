@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -16,7 +17,7 @@ from bridge_shared.observability.tracing import tracer_provider
 log = logging.getLogger(__name__)
 
 
-def create_broker(bootstrap_servers: str, *, service: str) -> KafkaBroker:
+def create_broker(bootstrap_servers: str, *, service: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
     # Idempotent producers are off: Tansu rejects InitProducerId. Consumers dedupe through the inbox.
     return KafkaBroker(
         bootstrap_servers,
@@ -24,7 +25,7 @@ def create_broker(bootstrap_servers: str, *, service: str) -> KafkaBroker:
         acks="all",
         enable_idempotence=False,
         linger_ms=5,
-        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider()), *middlewares],
         description=f"Bridge {service} service events",
         logger=logging.getLogger(f"bridge.{service}.broker"),
     )

@@ -83,6 +83,7 @@ class EventConsumer:
         backoff_max: float = 5.0,
         batch: bool = False,
         batch_max_records: int = 500,
+        on_dead_letter: Callable[[str], None] | None = None,
     ) -> None:
         self.service = service
         self.name = name
@@ -95,6 +96,7 @@ class EventConsumer:
         self.backoff_max = backoff_max
         self.batch = batch
         self.batch_max_records = batch_max_records
+        self._on_dead_letter = on_dead_letter
         self._handlers: dict[str, Handler] = {}
         self._batch_handler: BatchHandler | None = None
         self._dead_letters: DeadLetterPublisher | None = None
@@ -241,6 +243,8 @@ class EventConsumer:
             exc,
         )
         await self._dead_letters.send(DeadLetter(rec, f"{exc}", type(exc).__name__, attempts))
+        if self._on_dead_letter is not None:
+            self._on_dead_letter(type(exc).__name__)
 
     async def _pause_for_infrastructure(self, exc: BaseException) -> None:
         log.error("dependency unavailable, record will be read again: %s", exc)

@@ -10,6 +10,7 @@ from bridge_shared.runtime import Runtime
 
 def consumer_for(rt: Runtime, name: str, topics: Sequence[str], *, batch: bool = False) -> EventConsumer:
     s = rt.settings
+    metrics = rt.metrics
     return EventConsumer(
         service=s.service_name,
         name=name,
@@ -20,4 +21,5 @@ def consumer_for(rt: Runtime, name: str, topics: Sequence[str], *, batch: bool =
         backoff_max=s.consumer_backoff_max_seconds,
         batch=batch,
         batch_max_records=s.consumer_batch_max_records,
+        on_dead_letter=(lambda cls: metrics.dead_letters.labels(name, cls).inc()) if metrics else None,
     )

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from opentelemetry import propagate, trace
 
+from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.outbox.writer import notify_channel
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_poll_seconds: float = 5.0,
         retention_days: int = 7,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.dsn = dsn
         self.pool = pool
@@ -63,6 +65,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
         self.retention_days = retention_days
+        self.metrics = metrics
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.is_leader = False
@@ -101,6 +104,7 @@ class OutboxRelay:
                 try:
                     while await self.drain_once() == self.batch_size:
                         pass
+                    await self._observe_backlog()
                     send_backoff = 0.2
                     self.last_error = None
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
@@ -175,6 +179,8 @@ class OutboxRelay:
                     failed,
                     f"{type(error).__name__}: {error}"[:2000],
                 )
+        if self.metrics is not None:
+            self.metrics.outbox_published.inc(len(published))
         if error is not None:
             raise error
         return len(published)
@@ -191,6 +197,12 @@ class OutboxRelay:
             attributes={"messaging.message.id": row.event_id, "bridge.outbox.id": row.id},
         ):
             return await self.send(clean)
+
+    async def _observe_backlog(self) -> None:
+        if self.metrics is not None:
+            b = await self.backlog()
+            self.metrics.outbox_pending.set(b["pending"])
+            self.metrics.outbox_oldest_seconds.set(b["oldest_pending_seconds"] or 0)
 
     async def prune(self) -> int:
         async with self.pool.acquire() as conn:

@@ -1,0 +1,78 @@
+"""Prometheus metrics for SRE dashboards: HTTP, Kafka (FastStream), outbox backlog, dead letters.
+
+Served at /metrics (unauthenticated, like the health checks; expose it only inside the cluster).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+
+class ServiceMetrics:
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        labels = {"service": service}
+        self.http_requests = Counter(
+            "bridge_http_requests",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "bridge_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["route", "method"],
+            registry=self.registry,
+        )
+        self.outbox_pending = Gauge(
+            "bridge_outbox_pending", "Outbox rows not yet published", registry=self.registry
+        )
+        self.outbox_oldest_seconds = Gauge(
+            "bridge_outbox_oldest_pending_seconds",
+            "Age of the oldest unpublished outbox row",
+            registry=self.registry,
+        )
+        self.outbox_published = Counter(
+            "bridge_outbox_published", "Events the relay published", registry=self.registry
+        )
+        self.dead_letters = Counter(
+            "bridge_dead_letters",
+            "Records sent to the dead-letter topic",
+            ["consumer", "error_class"],
+            registry=self.registry,
+        )
+        self.info = Gauge("bridge_service_info", "Service identity", list(labels), registry=self.registry)
+        self.info.labels(**labels).set(1)
+
+    def broker_middleware(self, service: str) -> KafkaPrometheusMiddleware:
+        return KafkaPrometheusMiddleware(
+            registry=self.registry, app_name=f"bridge-{service}", metrics_prefix="bridge_kafka"
+        )
+
+    def install(self, app: FastAPI) -> None:
+        @app.middleware("http")
+        async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            if path not in {"/metrics", "/healthz", "/readyz"}:
+                self.http_requests.labels(path, request.method, str(response.status_code)).inc()
+                self.http_latency.labels(path, request.method).observe(time.perf_counter() - started)
+            return response
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
