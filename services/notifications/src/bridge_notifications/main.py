@@ -4,25 +4,40 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bridge_notifications.api import deliveries
+from bridge_notifications.api import deliveries, inbox, preferences
 from bridge_notifications.domain.dispatcher import run_dispatcher
-from bridge_notifications.handlers.pairs import pair_consumer
+from bridge_notifications.domain.jobs import run_jobs
+from bridge_notifications.handlers.events import routing_consumer
 from bridge_notifications.handlers.participants import participant_consumer
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import notifications as contracts
+from bridge_shared.scheduling.clock import Clock
 from bridge_shared.service import ServiceDefinition, build_app
 
 
-def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
-    return build_app(
+def create_app(
+    settings: NotificationsSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    dispatcher: bool = True,
+    jobs: bool = True,
+) -> FastAPI:
+    """`clock` replaces the system clock (tests); `dispatcher`/`jobs` can be switched off to drive
+    them by hand."""
+    background = ([run_dispatcher] if dispatcher else []) + ([run_jobs] if jobs else [])
+    app: FastAPI = build_app(
         ServiceDefinition(
             settings=settings or NotificationsSettings(),
             title="Bridge notifications",
-            description="Email, chat webhooks and an in-app inbox; localised, time-zone aware, delivered once.",
+            description=(
+                "Email, chat webhooks and an in-app inbox; localised, time-zone aware, delivered once."
+            ),
             migrations_package="bridge_notifications.db.migrations",
-            routers=[deliveries.router],
-            consumers=[participant_consumer, pair_consumer],
+            routers=[deliveries.router, inbox.router, preferences.router],
+            consumers=[participant_consumer, routing_consumer],
             publishes=(contracts.NotificationSentV1, contracts.NotificationFailedV1),
-            background=[run_dispatcher],
+            background=background,
+            extras={"clock": clock} if clock is not None else {},
         )
     )
+    return app

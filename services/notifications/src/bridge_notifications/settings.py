@@ -1,12 +1,16 @@
 """Notifications settings; every field can be set as BRIDGE_NOTIFICATIONS_<FIELD>."""
 
+from typing import Literal
+
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from bridge_shared.settings import ServiceSettings
 
+ChannelName = Literal["email", "chat", "inbox"]
 
-class NotificationsSettings(ServiceSettings):
+
+class NotificationsSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
     model_config = SettingsConfigDict(env_prefix="BRIDGE_NOTIFICATIONS_", extra="ignore")
 
     service_name: str = "notifications"
@@ -14,6 +18,7 @@ class NotificationsSettings(ServiceSettings):
     db_schema: str = "notifications"
     database_url: str = "postgresql://bridge_notifications:bridge_notifications@127.0.0.1:5432/bridge"
 
+    # -- email (SMTP) ---------------------------------------------------------------------------
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_starttls: bool = False
@@ -22,9 +27,34 @@ class NotificationsSettings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "Bridge Mentoring <no-reply@bridge.example>"
-    preferences_base_url: str = "http://127.0.0.1:8003/preferences"
 
+    # -- chat (Slack / Teams incoming webhooks) -------------------------------------------------
+    chat_timeout_seconds: float = 10.0
+
+    # -- links in messages ----------------------------------------------------------------------
+    preferences_base_url: str = "http://127.0.0.1:8003/preferences"
+    app_base_url: str = "http://127.0.0.1:8080"
+
+    # -- routing defaults (HR overrides per cohort, participants per person) ---------------------
+    default_channels: list[ChannelName] = ["email", "inbox"]
+    reminder_hours_before: float = 24.0
+    escalate_after_days: int = 7
+    digest_local_hour: int = 8
+    weekly_digest_weekday: int = 0  # Monday
+    weekly_digest_local_hour: int = 8
+    hr_default_timezone: str = "UTC"
+    hr_default_locale: str = "en"
+
+    # -- dispatcher -----------------------------------------------------------------------------
     dispatch_batch_size: int = 50
     dispatch_poll_seconds: float = 2.0
     dispatch_max_attempts: int = 8
     dispatch_lease_seconds: float = 60.0
+    retry_base_seconds: float = 5.0
+    retry_cap_seconds: float = 3600.0
+    # Token buckets, per channel and PER INSTANCE: N instances may send N x this rate in total.
+    email_rate_per_second: float = 50.0
+    email_burst: int = 50
+    chat_rate_per_second: float = 5.0
+    chat_burst: int = 10
+    jobs_poll_seconds: float = 60.0

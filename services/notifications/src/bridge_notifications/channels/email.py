@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 import aiosmtplib
@@ -13,13 +13,23 @@ from bridge_notifications.channels.errors import PermanentDeliveryError, Transie
 from bridge_notifications.settings import NotificationsSettings
 
 
-def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None,
-                  attachments: list[dict[str, Any]], dedup_key: str) -> EmailMessage:
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    attachments: list[dict[str, Any]],
+    dedup_key: str,
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="bridge.example")
+    # Derived from the dedup key: should a send be repeated after a crash between the SMTP reply and
+    # recording it, receiving systems see the same Message-ID and can drop the copy.
+    msg["Message-ID"] = f"<{hashlib.sha256(dedup_key.encode()).hexdigest()[:40]}@bridge.example>"
     # Lets mail tooling (and tests) tie a message to its delivery row.
     msg["X-Bridge-Dedup-Key"] = dedup_key
     msg.set_content(text)
@@ -27,8 +37,14 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
         msg.add_alternative(html, subtype="html")
     for att in attachments:
         maintype, subtype = att["content_type"].split("/", 1)
-        msg.add_attachment(base64.b64decode(att["content_b64"]), maintype=maintype, subtype=subtype,
-                           filename=att["filename"])
+        params = {"method": att["method"]} if att.get("method") else None
+        msg.add_attachment(
+            base64.b64decode(att["content_b64"]),
+            maintype=maintype,
+            subtype=subtype,
+            filename=att["filename"],
+            params=params,
+        )
     return msg
 
 

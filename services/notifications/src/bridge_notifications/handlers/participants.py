@@ -6,7 +6,11 @@ from typing import Any
 
 import asyncpg
 
-from bridge_shared.contracts.matching import ParticipantEnrolledV1, ParticipantUpdatedV1, ParticipantWithdrawnV1
+from bridge_shared.contracts.matching import (
+    ParticipantEnrolledV1,
+    ParticipantUpdatedV1,
+    ParticipantWithdrawnV1,
+)
 from bridge_shared.events.envelope import InboundEvent
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.messaging.factory import consumer_for
@@ -16,7 +20,6 @@ from bridge_shared.runtime import Runtime
 def participant_consumer(rt: Runtime) -> EventConsumer:
     consumer = consumer_for(rt, "directory", [ParticipantEnrolledV1.topic], batch=True)
 
-    @consumer.on(ParticipantEnrolledV1, ParticipantUpdatedV1)
     async def upsert(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
         p = event.payload
         assert isinstance(p, ParticipantEnrolledV1 | ParticipantUpdatedV1)
@@ -27,15 +30,23 @@ def participant_consumer(rt: Runtime) -> EventConsumer:
                ON CONFLICT (participant_id) DO UPDATE SET employee_id = EXCLUDED.employee_id,
                    display_name = EXCLUDED.display_name, email = EXCLUDED.email, locale = EXCLUDED.locale,
                    timezone = EXCLUDED.timezone, active = true, updated_at = now()""",
-            p.participant_id, p.profile.employee_id, p.cohort_id, p.profile.display_name, str(p.profile.email),
-            p.profile.locale, p.profile.timezone,
+            p.participant_id,
+            p.profile.employee_id,
+            p.cohort_id,
+            p.profile.display_name,
+            str(p.profile.email),
+            p.profile.locale,
+            p.profile.timezone,
         )
 
-    @consumer.on(ParticipantWithdrawnV1)
     async def withdraw(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
         p = event.payload
         assert isinstance(p, ParticipantWithdrawnV1)
-        await conn.execute("UPDATE recipients SET active = false, updated_at = now() WHERE participant_id = $1",
-                           p.participant_id)
+        await conn.execute(
+            "UPDATE recipients SET active = false, updated_at = now() WHERE participant_id = $1",
+            p.participant_id,
+        )
 
+    consumer.on(ParticipantEnrolledV1, ParticipantUpdatedV1)(upsert)
+    consumer.on(ParticipantWithdrawnV1)(withdraw)
     return consumer

@@ -1,0 +1,52 @@
+"""Chat over Slack- and Teams-compatible incoming webhooks (HTTP POST of a JSON payload).
+
+2xx is success; 408, 429 and 5xx (and network errors) are transient; any other 4xx is permanent
+(the webhook was removed or the payload refused), so it is recorded, not retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from bridge_notifications.channels.errors import PermanentDeliveryError, TransientDeliveryError
+
+
+def slack_payload(subject: str, text: str) -> dict[str, Any]:
+    return {"text": f"*{subject}*\n\n{text}"}
+
+
+def teams_payload(subject: str, text: str) -> dict[str, Any]:
+    """Office 365 connector MessageCard (accepted by Teams incoming webhooks and Workflows)."""
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": subject,
+        "title": subject,
+        "text": text.replace("\n", "\n\n"),
+    }
+
+
+def payload_for(fmt: str | None, subject: str, text: str) -> dict[str, Any]:
+    return teams_payload(subject, text) if fmt == "teams" else slack_payload(subject, text)
+
+
+class ChatChannel:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def send(self, url: str, fmt: str | None, subject: str, text: str, *, dedup_key: str) -> None:
+        try:
+            response = await self.client.post(
+                url, json=payload_for(fmt, subject, text), headers={"X-Bridge-Dedup-Key": dedup_key}
+            )
+        except httpx.HTTPError as exc:
+            raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        code = response.status_code
+        if 200 <= code < 300:
+            return
+        detail = f"webhook HTTP {code}: {response.text[:200]}"
+        if code in (408, 425, 429) or code >= 500:
+            raise TransientDeliveryError(detail)
+        raise PermanentDeliveryError(detail)
