@@ -223,6 +223,12 @@ async def test_consumer_span_continues_the_producers_trace_across_the_outbox(
         spans = [s for s in span_exporter.get_finished_spans() if s.context.trace_id == trace_id]
         kinds = {s.kind for s in spans}
         assert trace.SpanKind.PRODUCER in kinds and trace.SpanKind.CONSUMER in kinds, [s.name for s in spans]
+        consume = [s for s in spans if s.kind == trace.SpanKind.CONSUMER]
+        assert all(s.name.startswith(("process ", "receive ")) for s in consume), [s.name for s in consume]
+        assert any(
+            (s.attributes or {}).get("messaging.consumer.group.name", "").startswith(f"bridge-{h.schema}.")
+            for s in consume
+        )
         assert any(s.name.startswith("INSERT") or "effects" in s.name for s in spans), [s.name for s in spans]
 
 

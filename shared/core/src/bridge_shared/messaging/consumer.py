@@ -22,6 +22,7 @@ from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import trace
 from tenacity import (
     AsyncRetrying,
     retry_if_not_exception_type,
@@ -168,6 +169,7 @@ class EventConsumer:
     # -- one at a time ------------------------------------------------------------------------
 
     async def process(self, rec: Record) -> None:
+        trace.get_current_span().set_attribute("messaging.consumer.group.name", self.group_id)
         try:
             event = self.decode(rec)
         except EnvelopeError as exc:
@@ -204,6 +206,7 @@ class EventConsumer:
     # -- batches ------------------------------------------------------------------------------
 
     async def process_batch(self, records: list[Record]) -> None:
+        trace.get_current_span().set_attribute("messaging.consumer.group.name", self.group_id)
         decoded: list[tuple[Record, InboundEvent]] = []
         for rec in records:
             try:

@@ -12,6 +12,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from bridge_shared.observability.semconv import MessagingSpanNames
+
 _provider: TracerProvider | None = None
 
 
@@ -36,6 +38,7 @@ def configure_tracing(
             }
         )
         _provider = TracerProvider(resource=resource)
+        _provider.add_span_processor(MessagingSpanNames())
         trace.set_tracer_provider(_provider)
         endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         if endpoint:
