@@ -1,8 +1,8 @@
 """Runs the reporting service: `python -m bridge_reporting` (or the `bridge-reporting` script)."""
 
-from bridge_shared.service import run
 from bridge_reporting.main import create_app
 from bridge_reporting.settings import ReportingSettings
+from bridge_shared.service import run
 
 
 def main() -> None:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bridge_reporting.api import cohorts
+from bridge_reporting.api import cohorts, reports
 from bridge_reporting.handlers.projections import projection_consumer
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.service import ServiceDefinition, build_app
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
-    return build_app(
+    app: FastAPI = build_app(
         ServiceDefinition(
             settings=settings or ReportingSettings(),
             title="Bridge reporting",
             description="Programme health by cohort, region, department and seniority band, from events.",
             migrations_package="bridge_reporting.db.migrations",
-            routers=[cohorts.router],
+            routers=[cohorts.router, reports.router],
             consumers=[projection_consumer],
         )
     )
+    return app
