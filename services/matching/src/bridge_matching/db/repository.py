@@ -318,7 +318,7 @@ async def insert_draft_pairs(conn: Conn, run_id: uuid.UUID, pairs: Sequence[dict
     await conn.execute(
         """INSERT INTO draft_pairs (id, run_id, mentor_id, mentee_id, score, breakdown, explanation,
                                     violations, pinned, origin)
-           SELECT gen_random_uuid(), $1, m, e, s, b::jsonb, x, string_to_array(v, ','), pin, o
+           SELECT gen_random_uuid(), $1, m, e, s, b::jsonb, x, coalesce(string_to_array(v, ','), '{}'), pin, o
              FROM unnest($2::uuid[], $3::uuid[], $4::float8[], $5::text[], $6::text[], $7::text[],
                          $8::bool[], $9::text[]) AS t(m, e, s, b, x, v, pin, o)""",
         run_id,

@@ -1,0 +1,132 @@
+"""Helpers for the matching API tests: people, CSV, polling, reading events back from the topics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from bridge_matching.domain.csv_import import to_csv
+from bridge_shared.events import topics
+
+MATCHING_TOPICS = [
+    topics.MATCHING_COHORT,
+    topics.MATCHING_PARTICIPANT,
+    topics.MATCHING_PROPOSAL,
+    topics.MATCHING_PAIR,
+]
+WEEK = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
+
+
+def person(
+    emp: str,
+    role: str,
+    level: int,
+    *,
+    region: str = "EMEA",
+    dept: str | None = None,
+    manager: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "employee_id": emp,
+        "role": role,
+        "display_name": f"Person {emp}",
+        "email": f"{emp.lower()}@corp.example",
+        "seniority_level": level,
+        "department": dept or ("Engineering" if role == "mentor" else "Finance"),
+        "manager_employee_id": manager,
+        "region": region,
+        "languages": ["en"],
+        "timezone": "Europe/London",
+        "availability": WEEK,
+        "skills_to_share": ["generative ai"] if role == "mentor" else ["strategy"],
+        "skills_to_learn": ["strategy"] if role == "mentor" else ["generative ai", "tiktok"],
+        **extra,
+    }
+
+
+def cohort_people(n_pairs: int = 6, prefix: str = "E") -> list[dict[str, Any]]:
+    mentors = [person(f"{prefix}M{i:02d}", "mentor", 2 + i % 2) for i in range(n_pairs)]
+    mentees = [person(f"{prefix}L{i:02d}", "mentee", 9 + i % 3) for i in range(n_pairs)]
+    return mentors + mentees
+
+
+def csv_of(rows: Iterable[dict[str, Any]]) -> str:
+    return to_csv(rows)
+
+
+def cohort_body(**over: Any) -> dict[str, Any]:
+    body = {
+        "name": f"Cohort {uuid.uuid4().hex[:6]}",
+        "regions": ["EMEA", "AMER"],
+        "hr_contact_email": "hr@corp.example",
+        "programme_start": "2027-02-01",
+        "programme_end": "2027-07-30",
+        "skill_taxonomy": ["generative ai", "strategy"],
+        "policy": {
+            "weights": {"skills_mentor_to_mentee": 3, "cross_department": 1},
+            "min_overlap_hours": 1,
+            "region_mode": "any",
+            "max_mentees_per_mentor": 1,
+            "management_exclusion_depth": 2,
+        },
+    }
+    body.update(over)
+    return body
+
+
+async def wait_import(
+    client: httpx.AsyncClient, job_id: str, headers: dict[str, str], timeout: float = 60
+) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            job: dict[str, Any] = (await client.get(f"/imports/{job_id}", headers=headers)).json()
+            if job["status"] in ("completed", "failed"):
+                return job
+            await asyncio.sleep(0.05)
+
+
+async def read_events(
+    bootstrap: str, cohort_id: str, expect: dict[str, int], timeout: float = 20.0
+) -> list[tuple[str, dict[str, Any]]]:
+    """Reads the matching topics from the beginning until the cohort's events include `expect` (type suffix ->
+    minimum count), e.g. {"pair.formed": 2}. Returns (type, payload) in topic order."""
+    consumer = AIOKafkaConsumer(
+        *MATCHING_TOPICS,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def done() -> bool:
+        return all(sum(1 for t, _ in out if t.endswith(f".{k}.v1")) >= n for k, n in expect.items())
+
+    try:
+        async with asyncio.timeout(timeout):
+            while not done():
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    for r in records:
+                        payload = json.loads(r.value)
+                        if payload.get("cohort_id") != cohort_id:
+                            continue
+                        etype = dict(r.headers)["ce_type"].decode()
+                        out.append((etype, payload))
+    except TimeoutError:
+        pass
+    finally:
+        await consumer.stop()
+    return out
+
+
+def count(events: list[tuple[str, dict[str, Any]]], kind: str) -> int:
+    return sum(1 for t, _ in events if t.endswith(f".{kind}.v1"))
