@@ -134,7 +134,7 @@ async def test_full_flow(svc: RunningService, clock: FrozenClock, bootstrap_serv
     assert (await c.post(f"/matching-runs/{rid}/publish", headers=HR)).status_code == 409
     proposals = (await c.get(f"/cohorts/{cid}/proposals", headers=HR)).json()
     emp = {v: k for k, v in ids.items()}
-    pa, pb, pc, pd, pe, pf = proposals
+    pa, pb, pc, pd, pe, _pf = proposals
 
     # Both sides accept A -> pair formed; only the mentor accepts B; C and D are declined.
     for side in ("mentor", "mentee"):

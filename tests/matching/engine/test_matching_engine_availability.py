@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bridge_matching.engine import AvailabilityWindow as W
 from bridge_matching.engine.availability import (
     WEEK_MINUTES,
@@ -13,8 +16,6 @@ from bridge_matching.engine.availability import (
     raw_utc_intervals,
     utc_intervals,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 JAN = date(2025, 1, 6)  # northern winter: no DST in the US/EU, DST in Sydney/NZ
 MAR = date(2025, 3, 17)  # US already on DST, EU not yet

@@ -6,6 +6,8 @@ import random
 
 import numpy as np
 import pytest
+from matching_engine_support import W, assert_valid, person, random_population
+
 from bridge_matching.engine import (
     MatchingPolicy,
     Pair,
@@ -18,7 +20,6 @@ from bridge_matching.engine import (
 )
 from bridge_matching.engine.greedy import greedy_bmatching
 from bridge_matching.engine.solver import max_weight_bmatching
-from matching_engine_support import W, assert_valid, person, random_population
 
 POLICY = MatchingPolicy(min_overlap_hours=2)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bridge_matching.engine import AvailabilityWindow, MatchingPolicy, Participant, run_matching
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matching_engine_support import ZONES, assert_valid, brute_force_best, person
+
+from bridge_matching.engine import AvailabilityWindow, MatchingPolicy, Participant, run_matching
 
 
 @st.composite
