@@ -1,0 +1,190 @@
+// Bridge HR dashboard. Reads the authenticated /reports API with the token the user provides
+// (?token=… or the sign-in box; kept in sessionStorage), so every number is scoped like the API.
+// window.bridgeDashboard exposes the state for tests: {ready, error, data}.
+"use strict";
+(function () {
+  const state = { ready: false, error: null, data: null };
+  window.bridgeDashboard = state;
+
+  const KPIS = [
+    ["enrolled", "Enrolled", "int"], ["matched", "Matched", "int"], ["match_rate", "Match rate", "pct"],
+    ["pairs_active", "Pairs active", "int"], ["pairs_at_risk", "Pairs at risk", "int"],
+    ["pairs_closed", "Pairs closed", "int"], ["sessions_held", "Sessions held", "int"],
+    ["median_days_between_sessions", "Median days between sessions", "num"],
+    ["agreement_confirmation_rate", "Agreements confirmed", "pct"],
+    ["goal_completion_rate", "Goal completion", "pct"], ["average_rating", "Average rating (1–5)", "num"],
+    ["nps", "NPS", "num"], ["balance_index", "Two-way balance", "num"],
+    ["notifications_failed", "Failed notifications", "int"],
+  ];
+
+  function fmt(value, kind) {
+    if (value === null || value === undefined) return "—";
+    if (kind === "pct") return (value * 100).toFixed(1) + "%";
+    if (kind === "num") return Number(value).toFixed(2).replace(/\.?0+$/, "");
+    return String(value);
+  }
+
+  function token() {
+    const url = new URL(window.location.href);
+    const fromUrl = url.searchParams.get("token");
+    if (fromUrl) {
+      sessionStorage.setItem("bridgeToken", fromUrl);
+      url.searchParams.delete("token");  // keep it out of history and screenshots
+      window.history.replaceState(null, "", url.toString());
+    }
+    return sessionStorage.getItem("bridgeToken");
+  }
+
+  function filters() {
+    const url = new URL(window.location.href);
+    const params = new URLSearchParams();
+    for (const key of ["cohort_id", "region", "from", "to"]) {
+      const v = url.searchParams.get(key);
+      if (v) params.set(key, v);
+      const input = document.querySelector(`#filters [name="${key}"]`);
+      if (input && v) input.value = v;
+    }
+    return params;
+  }
+
+  async function get(path, params, tok) {
+    const r = await fetch(`${path}?${params.toString()}`, { headers: { Authorization: `Bearer ${tok}` } });
+    if (r.status === 401) { sessionStorage.removeItem("bridgeToken"); throw new Error("Sign-in expired or invalid token"); }
+    if (!r.ok) {
+      let detail = r.statusText;
+      try { const p = await r.json(); detail = p.detail || p.title || detail; } catch (e) { /* not json */ }
+      throw new Error(`${path}: ${detail}`);
+    }
+    return r.json();
+  }
+
+  function renderKpis(k) {
+    const box = document.getElementById("kpis");
+    box.replaceChildren();
+    for (const [key, label, kind] of KPIS) {
+      const div = document.createElement("div");
+      div.className = "kpi";
+      div.dataset.kpi = key;
+      const l = document.createElement("div"); l.className = "label"; l.textContent = label;
+      const v = document.createElement("div"); v.className = "value"; v.textContent = fmt(k[key], kind);
+      v.dataset.raw = k[key] === null ? "" : String(k[key]);
+      div.append(l, v);
+      box.append(div);
+    }
+  }
+
+  function renderAtRisk(pairs) {
+    const body = document.querySelector("#atrisk tbody");
+    body.replaceChildren();
+    if (!pairs.length) {
+      const tr = document.createElement("tr"); const td = document.createElement("td");
+      td.colSpan = 8; td.textContent = "No pair is at risk."; tr.append(td); body.append(tr); return;
+    }
+    for (const p of pairs) {
+      const tr = document.createElement("tr");
+      tr.dataset.pairId = p.pair_id;
+      const since = p.risks.map((r) => r.since).sort()[0];
+      const cells = [p.pair_id, p.cohort_id, p.region || "?", p.mentor_name || "?", p.mentee_name || "?", null,
+                     since ? since.slice(0, 10) : "", String(p.sessions_held)];
+      cells.forEach((text, i) => {
+        const td = document.createElement("td");
+        if (i === 5) {
+          for (const r of p.risks) {
+            const span = document.createElement("span"); span.className = "reason";
+            span.textContent = r.reason; span.title = r.detail || ""; td.append(span);
+          }
+        } else { td.textContent = text; }
+        tr.append(td);
+      });
+      body.append(tr);
+    }
+  }
+
+  const charts = [];
+  function chart(id, config) {
+    config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false }, config.options || {});
+    charts.push(new window.Chart(document.getElementById(id), config));
+  }
+
+  function renderCharts(overview, weekly, regions) {
+    charts.splice(0).forEach((c) => c.destroy());
+    chart("funnel", {
+      type: "bar",
+      data: { labels: overview.funnel.map((s) => s.stage),
+              datasets: [{ label: "participants", data: overview.funnel.map((s) => s.count), backgroundColor: "#3b6fd8" }] },
+      options: { plugins: { legend: { display: false } } },
+    });
+    chart("weekly", {
+      type: "bar",
+      data: { labels: weekly.weeks.map((w) => w.week),
+              datasets: [{ label: "sessions held", data: weekly.weeks.map((w) => w.sessions_held), backgroundColor: "#2f9e77" },
+                         { label: "active pairs (week end)", type: "line", data: weekly.weeks.map((w) => w.pairs_active_at_week_end),
+                           borderColor: "#d97706", backgroundColor: "#d97706" }] },
+    });
+    const rows = regions.rows;
+    chart("balance", {
+      type: "bar",
+      data: { labels: rows.map((r) => r.group),
+              datasets: [{ label: "balance index", data: rows.map((r) => r.balance_index), backgroundColor: "#7c3aed" }] },
+      options: { scales: { y: { min: 0, max: 1 } }, plugins: { legend: { display: false } } },
+    });
+    chart("satisfaction", {
+      type: "bar",
+      data: { labels: rows.map((r) => r.group),
+              datasets: [{ label: "average rating (1–5)", data: rows.map((r) => r.average_rating), backgroundColor: "#0ea5e9", yAxisID: "y" },
+                         { label: "NPS (−100…100)", data: rows.map((r) => r.nps), backgroundColor: "#f43f5e", yAxisID: "y1" }] },
+      options: { scales: { y: { min: 0, max: 5, position: "left" }, y1: { min: -100, max: 100, position: "right", grid: { drawOnChartArea: false } } } },
+    });
+  }
+
+  async function load() {
+    const status = document.getElementById("status");
+    const tok = token();
+    if (!tok) {
+      document.getElementById("signin").hidden = false;
+      status.textContent = "Sign in to see the dashboard.";
+      return;
+    }
+    const params = filters();
+    status.textContent = "Loading…";
+    try {
+      const byRegion = new URLSearchParams(params); byRegion.set("by", "region");
+      const [overview, weekly, regions, atRisk] = await Promise.all([
+        get("/reports/overview", params, tok), get("/reports/weekly", params, tok),
+        get("/reports/breakdown", byRegion, tok), get("/reports/at-risk-pairs", params, tok),
+      ]);
+      state.data = { overview, weekly, regions, atRisk };
+      renderKpis(overview.kpis);
+      renderAtRisk(atRisk);
+      document.getElementById("content").hidden = false;
+      renderCharts(overview, weekly, regions);
+      const scope = overview.filters.regions ? overview.filters.regions.join(", ") : "all regions";
+      status.textContent = `Scope: ${overview.filters.cohort_id || "all cohorts"} · ${scope} · updated ${new Date().toLocaleTimeString()}`;
+      state.ready = true;
+    } catch (err) {
+      state.error = String(err.message || err);
+      status.textContent = state.error;
+      status.className = "error";
+      if (!sessionStorage.getItem("bridgeToken")) document.getElementById("signin").hidden = false;
+    }
+  }
+
+  document.getElementById("signin-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem("bridgeToken", document.getElementById("token").value.trim());
+    document.getElementById("signin").hidden = true;
+    load();
+  });
+  document.getElementById("filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const url = new URL(window.location.href);
+    for (const el of e.target.elements) {
+      if (!el.name) continue;
+      if (el.value) url.searchParams.set(el.name, el.value); else url.searchParams.delete(el.name);
+    }
+    window.history.replaceState(null, "", url.toString());
+    state.ready = false;
+    load();
+  });
+  load();
+})();
