@@ -1,0 +1,236 @@
+"""Relationship health scheduler: each condition is signalled once when it starts and resolved
+when it ends; state lives in the database, so a restarted or second instance does not repeat a
+signal; concurrent ticks from two instances signal once. The clock is a FrozenClock - no sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from asgi_lifespan import LifespanManager
+
+from bridge_sessions.jobs.health import health_tick, run_health_tick
+from bridge_sessions.main import create_app
+from bridge_sessions.settings import SessionsSettings
+from bridge_shared.db.pool import create_pool
+from bridge_shared.runtime import Runtime
+from bridge_shared.scheduling.clock import FrozenClock
+from tests.service_harness import RunningService
+from tests.sessions.conftest import START, Bus, activate_agreement, create_cohort, form_pair, hold_session
+
+pytestmark = pytest.mark.integration
+AT_RISK = "sessions.pair.at_risk.v1"
+RESOLVED = "sessions.pair.risk_resolved.v1"
+
+
+async def tick(svc: RunningService, clock: FrozenClock, at: datetime) -> Any:
+    clock.set(at)
+    ran, result = await run_health_tick(svc.runtime)
+    assert ran
+    return result
+
+
+def reasons(bus: Bus, rid: str, short_type: str) -> list[str]:
+    return [e.reason for e in bus.of(rid, short_type)]
+
+
+@asynccontextmanager
+async def second_instance(svc: RunningService, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    """Another sessions instance on the same database schema (as a second pod would be)."""
+    assert isinstance(svc.settings, SessionsSettings)
+    app = create_app(svc.settings, clock=clock)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+        yield app.state.runtime
+
+
+async def test_inactivity_uses_cohort_threshold_signalled_once_and_resolved(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    await create_cohort(svc, "cohort-fast-10d", threshold=10)
+    async with asyncio.timeout(15):
+        while not await svc.runtime.pool.fetchval("SELECT 1 FROM cohorts WHERE cohort_id = 'cohort-fast-10d'"):
+            await asyncio.sleep(0.1)
+    fast = await form_pair(svc, cohort_id="cohort-fast-10d")
+    default = await form_pair(svc)  # cohort never announced: falls back to the 21-day setting
+
+    await tick(svc, clock, START + timedelta(days=9, hours=23))
+    await tick(svc, clock, START + timedelta(days=10))
+    await tick(svc, clock, START + timedelta(days=11))
+    await tick(svc, clock, START + timedelta(days=12))
+    signalled = await bus.wait(fast.id, AT_RISK)
+    assert signalled[0].reason == "inactive" and signalled[0].metric == 10.0
+    assert signalled[0].detected_at == START + timedelta(days=10)
+    assert "threshold 10 days" in signalled[0].detail and signalled[0].hr_contact_email == "hr@bridge.example"
+    assert "inactive" not in reasons(bus, default.id, AT_RISK)
+    rel = (await svc.client.get(fast.base, headers=fast.as_mentor)).json()
+    assert rel["open_risks"] == ["inactive"]
+
+    clock.set(START + timedelta(days=13))
+    await hold_session(svc, fast, START + timedelta(days=12, hours=3))
+    await tick(svc, clock, START + timedelta(days=13))
+    await tick(svc, clock, START + timedelta(days=14))
+    resolved = await bus.wait(fast.id, RESOLVED)
+    assert resolved[0].reason == "inactive" and resolved[0].resolved_at == START + timedelta(days=13)
+    await tick(svc, clock, START + timedelta(days=22))  # 9.9 days after the held session
+    await bus.settle(fast.id, 0.5)
+    assert reasons(bus, fast.id, AT_RISK) == ["inactive"]
+    await tick(svc, clock, START + timedelta(days=22, hours=3))
+    await tick(svc, clock, START + timedelta(days=22, hours=4))
+    await bus.settle(fast.id)
+    # 10 days after the held session, a new spell of inactivity: a second signal, once
+    assert reasons(bus, fast.id, AT_RISK) == ["inactive", "inactive"]
+    assert reasons(bus, fast.id, RESOLVED) == ["inactive"]
+    assert reasons(bus, default.id, AT_RISK) == ["inactive"]  # 21 days passed for the default pair
+    health = (await svc.client.get(f"{fast.base}/health", headers=fast.as_mentee)).json()
+    resolved_flags = [(s["reason"], s["resolved_at"] is not None) for s in health["signals"]]
+    assert resolved_flags == [("inactive", True), ("inactive", False)]
+
+
+async def test_cadence_slipping_against_the_agreement(svc: RunningService, bus: Bus, clock: FrozenClock) -> None:
+    clock.set(START)
+    await create_cohort(svc, "cohort-relaxed-90d", threshold=90)
+    async with asyncio.timeout(15):
+        while not await svc.runtime.pool.fetchval("SELECT 1 FROM cohorts WHERE cohort_id = 'cohort-relaxed-90d'"):
+            await asyncio.sleep(0.1)
+    pair = await form_pair(svc, cohort_id="cohort-relaxed-90d")
+    await activate_agreement(svc, pair)  # every 14 days from 2025-03-03
+    await tick(svc, clock, datetime(2025, 3, 30, tzinfo=UTC))  # 1 expected, 0 held: within slack
+    await tick(svc, clock, datetime(2025, 3, 31, tzinfo=UTC))  # 2 expected, 0 held
+    await tick(svc, clock, datetime(2025, 4, 1, tzinfo=UTC))
+    event = (await bus.wait(pair.id, AT_RISK))[0]
+    assert event.reason == "cadence_slipping" and event.metric == 2.0
+    assert "0 sessions held since 2025-03-03, 2 expected" in event.detail
+    clock.set(datetime(2025, 4, 2, 12, tzinfo=UTC))
+    await hold_session(svc, pair, datetime(2025, 4, 1, 9, tzinfo=UTC))
+    await tick(svc, clock, datetime(2025, 4, 2, 12, tzinfo=UTC))  # 2 expected, 1 held: within slack
+    assert (await bus.wait(pair.id, RESOLVED))[0].reason == "cadence_slipping"
+    assert reasons(bus, pair.id, AT_RISK) == ["cadence_slipping"]
+
+
+async def test_one_directional_exchange_by_balance_index(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    clock.set(START)
+    pair = await form_pair(svc)
+    one_way = [("Career advice", "mentee_to_mentor"), ("Promotion case", "mentee_to_mentor")]
+    clock.set(START + timedelta(days=20))
+    for day in (1, 5, 9):  # the leader advising the junior, three times over
+        await hold_session(svc, pair, START + timedelta(days=day), one_way)
+    await tick(svc, clock, START + timedelta(days=20))
+    await tick(svc, clock, START + timedelta(days=20, hours=1))
+    event = (await bus.wait(pair.id, AT_RISK))[0]
+    assert event.reason == "one_directional" and event.metric == 0.0
+    assert "mostly mentee_to_mentor" in event.detail
+    health = (await svc.client.get(f"{pair.base}/health", headers=pair.as_mentor)).json()
+    assert health["balance_index"] == 0.0 and health["topics_mentee_to_mentor"] == 6
+    two_way = [("GenAI for reports", "mentor_to_mentee"), ("Social listening", "mentor_to_mentee")]
+    clock.set(START + timedelta(days=30))
+    for day in (14, 18):
+        await hold_session(svc, pair, START + timedelta(days=day), two_way)
+    await tick(svc, clock, START + timedelta(days=30))  # a=4, b=6 over the last 5 -> 0.8
+    assert (await bus.wait(pair.id, RESOLVED))[0].reason == "one_directional"
+    health = (await svc.client.get(f"{pair.base}/health", headers=pair.as_mentor)).json()
+    assert health["balance_index"] == pytest.approx(0.8)
+    assert reasons(bus, pair.id, AT_RISK) == ["one_directional"]
+
+
+async def test_ending_soon_once_then_completed_at_end_date(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    clock.set(START)
+    pair = await form_pair(svc)
+    await activate_agreement(svc, pair, end_date="2025-09-01", cadence_days=60)
+    later = (await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor,
+                                   json={"starts_at": "2025-09-10T09:00:00Z"})).json()
+    await tick(svc, clock, datetime(2025, 8, 17, 23, tzinfo=UTC))  # 15 days left
+    await bus.settle(pair.id, 0.5)
+    assert bus.of(pair.id, "sessions.relationship.ending_soon.v1") == []
+    for day in (18, 19, 25):
+        await tick(svc, clock, datetime(2025, 8, day, 1, tzinfo=UTC))
+    soon = await bus.wait(pair.id, "sessions.relationship.ending_soon.v1")
+    assert soon[0].end_date == date(2025, 9, 1) and soon[0].days_left == 14
+    await tick(svc, clock, datetime(2025, 9, 1, 23, tzinfo=UTC))  # the end date itself: still open
+    assert (await svc.client.get(pair.base, headers=pair.as_mentor)).json()["status"] == "active"
+    result = await tick(svc, clock, datetime(2025, 9, 2, 0, 5, tzinfo=UTC))
+    assert pair.id in result.closed
+    await tick(svc, clock, datetime(2025, 9, 3, tzinfo=UTC))
+    closed = await bus.wait(pair.id, "sessions.pair.closed.v1")
+    assert len(closed) == 1 and closed[0].outcome == "completed" and closed[0].closed_by == "scheduler"
+    assert closed[0].closing_survey_due == date(2025, 9, 16)
+    cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v1"))[0]
+    assert cancelled.session_id == later["id"] and cancelled.invite.method == "CANCEL"
+    assert sorted(reasons(bus, pair.id, AT_RISK)) == sorted(reasons(bus, pair.id, RESOLVED)), \
+        "open risks are resolved at closure"
+    assert len(bus.of(pair.id, "sessions.relationship.ending_soon.v1")) == 1
+
+
+async def test_restarted_instance_does_not_signal_again(svc: RunningService, bus: Bus, clock: FrozenClock) -> None:
+    clock.set(START)
+    pair = await form_pair(svc)
+    await tick(svc, clock, START + timedelta(days=22))
+    await bus.wait(pair.id, AT_RISK)
+    async with second_instance(svc, clock) as rt_b:  # a fresh process: only the database remembers
+        ran, _ = await run_health_tick(rt_b)
+        assert ran
+    await tick(svc, clock, START + timedelta(days=23))
+    await bus.settle(pair.id)
+    assert reasons(bus, pair.id, AT_RISK) == ["inactive"]
+
+
+async def test_two_instances_ticking_concurrently_signal_once(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    clock.set(START)
+    pair = await form_pair(svc)
+    clock.set(START + timedelta(days=25))
+    async with second_instance(svc, clock) as rt_b:
+        outcomes = []
+        for _ in range(5):
+            outcomes += await asyncio.gather(run_health_tick(svc.runtime), run_health_tick(rt_b))
+    assert any(ran for ran, _ in outcomes)
+    await bus.wait(pair.id, AT_RISK)
+    await bus.settle(pair.id)
+    assert reasons(bus, pair.id, AT_RISK) == ["inactive"]
+
+
+async def test_unique_rows_hold_even_when_ticks_overlap_without_the_lock(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    """Two pools ("instances") run the tick body at once, bypassing the advisory lock: the second
+    blocks on the first's uncommitted signal row, then finds it and signals nothing."""
+    clock.set(START)
+    pair = await form_pair(svc)
+    clock.set(START + timedelta(days=26))
+    assert isinstance(svc.settings, SessionsSettings)
+    settings, outbox = svc.settings, svc.runtime.outbox
+    pools = [await create_pool(settings.database_url, schema=settings.db_schema) for _ in range(2)]
+    try:
+        async with pools[0].acquire() as c1, pools[1].acquire() as c2:
+            t1, t2 = c1.transaction(), c2.transaction()
+            await t1.start()
+            await t2.start()
+            first = await health_tick(c1, clock, settings, outbox)
+            second = asyncio.create_task(health_tick(c2, clock, settings, outbox))
+            pid2 = c2.get_server_pid()
+            async with asyncio.timeout(10):  # wait until the second is blocked on the first's row
+                while not await svc.runtime.pool.fetchval(
+                        "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted", pid2):
+                    await asyncio.sleep(0.02)
+            await t1.commit()
+            result2 = await second
+            await t2.commit()
+    finally:
+        for p in pools:
+            await p.close()
+    assert (pair.id, "inactive") in first.signalled
+    assert (pair.id, "inactive") not in result2.signalled
+    open_rows = await svc.runtime.pool.fetchval(
+        "SELECT count(*) FROM health_signals WHERE relationship_id = $1 AND resolved_at IS NULL", pair.rel["id"])
+    assert open_rows == 1
+    await bus.wait(pair.id, AT_RISK)
+    await bus.settle(pair.id)
+    assert reasons(bus, pair.id, AT_RISK) == ["inactive"]
