@@ -96,7 +96,7 @@ async def upsert_cohort(
 ) -> None:
     await conn.execute(
         """INSERT INTO cohorts (cohort_id, name, hr_contact_email, regions)
-           VALUES ($1,$2,$3,coalesce($4,'{}'))
+           VALUES ($1,$2,$3,coalesce($4::text[],'{}'::text[]))
            ON CONFLICT (cohort_id) DO UPDATE SET name = coalesce(EXCLUDED.name, cohorts.name),
                hr_contact_email = coalesce(EXCLUDED.hr_contact_email, cohorts.hr_contact_email),
                regions = CASE WHEN $4::text[] IS NULL THEN cohorts.regions ELSE EXCLUDED.regions END,

@@ -1,0 +1,156 @@
+"""Real local servers for the notifications tests: an SMTP sink (aiosmtpd + Maildir, in-process)
+and a scriptable chat-webhook HTTP server; event builders; waiting on the service's tables."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import json
+import mailbox
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from bridge_devstack.ports import free_port
+from bridge_devstack.smtp_sink import MaildirHandler
+from bridge_shared.contracts import sessions as s
+from bridge_shared.contracts.matching import MatchExplanation, ParticipantRef
+from bridge_shared.events.envelope import build_event
+from bridge_shared.events.registry import EventPayload
+
+
+class Sink:
+    """The devstack SMTP sink's handler (550 for rejected / @invalid.example) on a real port."""
+
+    def __init__(self, maildir: Path, reject: set[str] | None = None) -> None:
+        self.box = mailbox.Maildir(maildir, create=True)
+        self.port = free_port()
+        self.controller = Controller(MaildirHandler(self.box, reject or set()), hostname="127.0.0.1",
+                                     port=self.port)
+
+    def start(self) -> Sink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def messages(self, to: str | None = None) -> list[email.message.EmailMessage]:
+        out = []
+        for key in self.box.keys():
+            msg = email.message_from_bytes(self.box.get_bytes(key), policy=email.policy.default)
+            assert isinstance(msg, email.message.EmailMessage)
+            if to is None or to.lower() in msg.get("X-Sink-Rcpt", "").lower():
+                out.append(msg)
+        return out
+
+
+class Webhooks:
+    """A chat-webhook server: records every POST per path and answers with scripted statuses
+    (a list per path, consumed in order; 200 once it is empty)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.answered: dict[str, list[int]] = defaultdict(list)
+        self.script: dict[str, list[int]] = defaultdict(list)
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with outer.lock:
+                    outer.received[self.path].append(json.loads(body or b"{}"))
+                    code = outer.script[self.path].pop(0) if outer.script[self.path] else 200
+                    outer.answered[self.path].append(code)
+                self.send_response(code)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if code == 200 else b"invalid_payload" if code < 500 else b"oops")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> Webhooks:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def uid(prefix: str = "") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def ref(name: str, *, locale: str = "en", tz: str = "Europe/Berlin", email_addr: str | None = None,
+        pid: str | None = None, employee: str | None = None) -> ParticipantRef:
+    return ParticipantRef(
+        participant_id=pid or uid("p-"), employee_id=employee or uid("E"), display_name=name,
+        email=email_addr or f"{uid(name.split()[0].lower() + '.')}@bridge.example", region="EMEA",
+        department="Finance", seniority_level=5, timezone=tz, locale=locale)
+
+
+def explanation() -> MatchExplanation:
+    return MatchExplanation(score=0.8, breakdown={"skills": 0.9}, summary="Shared interest in data skills")
+
+
+def invite(method: str = "REQUEST", seq: int = 0) -> s.CalendarInvite:
+    ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Bridge//EN\r\nMETHOD:" + method +
+           "\r\nBEGIN:VEVENT\r\nUID:sess@bridge\r\nSEQUENCE:" + str(seq) + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    return s.CalendarInvite(uid="sess@bridge", sequence=seq, method=method, ics=ics)  # type: ignore[arg-type]
+
+
+async def publish(svc: Any, payload: EventPayload, *, event_id: str | None = None) -> str:
+    evt = build_event(payload, source="/tests/notifications", event_id=event_id)
+    await svc.runtime.broker.publish(evt.value, evt.topic, key=evt.key.encode(), headers=evt.headers)
+    return evt.id
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def processed(svc: Any, event_id: str) -> None:
+    """Waits until the routing consumer has handled (committed) the event."""
+    async def done() -> bool:
+        async with svc.runtime.pool.acquire() as conn:
+            return bool(await conn.fetchval("SELECT 1 FROM inbox WHERE event_id = $1", event_id))
+    await eventually(done, f"event {event_id} to be processed")
+
+
+async def rows(svc: Any, sql: str, *args: Any) -> list[dict[str, Any]]:
+    async with svc.runtime.pool.acquire() as conn:
+        return [dict(r) for r in await conn.fetch(sql, *args)]
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
