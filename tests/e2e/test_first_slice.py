@@ -17,11 +17,16 @@ async def test_cohort_to_pairs_to_relationships_emails_and_report(
 ) -> None:
     urls = {s: platform.url(s) for s in ("matching", "sessions", "notifications", "reporting")}
     out = await run_demo(urls, mail_url=smtp_sink.web_url, token=hr_token, say=lambda _: None)
-    pairs = out["run"]["pairs"]
+    pairs = out["pairs"]
     assert len(pairs) >= 4, "the demo cohort is built so that most people can be matched"
+    # Every pair went through the proposal loop: proposed, then accepted by both people.
+    assert len(out["proposals"]) == len(out["run"]["pairs"]) == len(pairs)
+    assert {p["proposal_id"] for p in pairs} == {p["id"] for p in out["proposals"]}
     # Amara reports to Catherine: the management-chain constraint must keep them apart.
-    ids = {p["id"]: p["employee_id"] for p in (await _participants(urls["matching"], out["cohort"]["id"],
-                                                                   hr_token))}
+    ids = {
+        p["id"]: p["employee_id"]
+        for p in (await _participants(urls["matching"], out["cohort"]["id"], hr_token))
+    }
     formed = {(ids[p["mentor_id"]], ids[p["mentee_id"]]) for p in pairs}
     assert ("E2002", "E1004") not in formed
     assert all(p["explanation"] for p in pairs)
@@ -32,8 +37,9 @@ async def test_cohort_to_pairs_to_relationships_emails_and_report(
     received = [m for m in out["mails"] if m["to"] in emails]
     assert sorted(m["to"] for m in received) == sorted(emails)
     for mail in received:
-        assert "matched" in mail["subject"].lower() or "partner" in mail["subject"].lower() \
-            or mail["subject"], mail
+        assert (
+            "matched" in mail["subject"].lower() or "partner" in mail["subject"].lower() or mail["subject"]
+        ), mail
         assert mail["text"] and mail["html"] and "/preferences/" in mail["text"]
 
     report = out["report"]
