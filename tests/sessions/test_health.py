@@ -168,33 +168,28 @@ async def test_ending_soon_once_then_completed_at_end_date(
     assert len(bus.of(pair.id, "sessions.relationship.ending_soon.v1")) == 1
 
 
-async def test_restarted_instance_does_not_signal_again(svc: RunningService, bus: Bus, clock: FrozenClock) -> None:
-    clock.set(START)
-    pair = await form_pair(svc)
-    await tick(svc, clock, START + timedelta(days=22))
-    await bus.wait(pair.id, AT_RISK)
-    async with second_instance(svc, clock) as rt_b:  # a fresh process: only the database remembers
-        ran, _ = await run_health_tick(rt_b)
-        assert ran
-    await tick(svc, clock, START + timedelta(days=23))
-    await bus.settle(pair.id)
-    assert reasons(bus, pair.id, AT_RISK) == ["inactive"]
-
-
-async def test_two_instances_ticking_concurrently_signal_once(
+async def test_second_instance_after_restart_and_concurrent_ticks_signal_once(
     svc: RunningService, bus: Bus, clock: FrozenClock
 ) -> None:
+    """A second full sessions instance (own pool, same schema, as a second pod or a restarted one):
+    it does not repeat what the first signalled (state is in the database), and when both tick at
+    the same moment, a condition is still signalled once."""
     clock.set(START)
-    pair = await form_pair(svc)
-    clock.set(START + timedelta(days=25))
+    earlier, later = await form_pair(svc), await form_pair(svc, formed_at=START + timedelta(days=5))
+    await tick(svc, clock, START + timedelta(days=22))
+    await bus.wait(earlier.id, AT_RISK)
     async with second_instance(svc, clock) as rt_b:
+        ran, _ = await run_health_tick(rt_b)  # "after a restart": only the database remembers
+        assert ran
+        clock.set(START + timedelta(days=27))  # now `later` is inactive too
         outcomes = []
         for _ in range(5):
             outcomes += await asyncio.gather(run_health_tick(svc.runtime), run_health_tick(rt_b))
     assert any(ran for ran, _ in outcomes)
-    await bus.wait(pair.id, AT_RISK)
-    await bus.settle(pair.id)
-    assert reasons(bus, pair.id, AT_RISK) == ["inactive"]
+    await bus.wait(later.id, AT_RISK)
+    await bus.settle(later.id)
+    assert reasons(bus, earlier.id, AT_RISK) == ["inactive"]
+    assert reasons(bus, later.id, AT_RISK) == ["inactive"]
 
 
 async def test_unique_rows_hold_even_when_ticks_overlap_without_the_lock(
