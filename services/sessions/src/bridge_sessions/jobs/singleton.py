@@ -48,7 +48,7 @@ async def _run_periodically(
 
 
 try:
-    from bridge_shared.scheduling import singleton as _shared
+    import bridge_shared.scheduling.singleton as _shared
 
     run_once: Callable[..., Awaitable[tuple[bool, Any]]] = _shared.run_once
     run_periodically: Callable[..., Awaitable[None]] = _shared.run_periodically
