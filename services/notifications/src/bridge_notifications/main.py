@@ -20,10 +20,11 @@ def create_app(
     *,
     clock: Clock | None = None,
     dispatcher: bool = True,
+    consumers: bool = True,
     jobs: bool = True,
 ) -> FastAPI:
     """`clock` replaces the system clock (tests); `dispatcher`/`jobs` can be switched off to drive
-    them by hand."""
+    them by hand; `consumers=False` makes a send-only worker (no event intake)."""
     background = ([run_dispatcher] if dispatcher else []) + ([run_jobs] if jobs else [])
     app: FastAPI = build_app(
         ServiceDefinition(
@@ -34,7 +35,7 @@ def create_app(
             ),
             migrations_package="bridge_notifications.db.migrations",
             routers=[deliveries.router, inbox.router, preferences.router],
-            consumers=[participant_consumer, routing_consumer],
+            consumers=[participant_consumer, routing_consumer] if consumers else [],
             publishes=(contracts.NotificationSentV1, contracts.NotificationFailedV1),
             background=background,
             extras={"clock": clock} if clock is not None else {},

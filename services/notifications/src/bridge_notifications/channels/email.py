@@ -68,7 +68,9 @@ class EmailChannel:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [err.code for err in exc.recipients]
             if all(500 <= c < 600 for c in codes):
-                raise PermanentDeliveryError(f"recipient refused: {exc.recipients[0].message}") from exc
+                raise PermanentDeliveryError(
+                    f"recipient refused: SMTP {exc.recipients[0].code} {exc.recipients[0].message}"
+                ) from exc
             raise TransientDeliveryError(str(exc)) from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:

@@ -1,0 +1,126 @@
+"""Pure tests: every template in every locale, no English left in translations, times in the
+recipient's zone and locale across a DST change, and quiet hours / local-time rules across DST."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge_notifications.domain.rendering import render
+from bridge_notifications.domain.timing import in_quiet_hours, next_allowed, next_local_time, week_start, zone
+from tests.notifications.support import at
+
+TEMPLATES = Path(__file__).parents[2] / "services/notifications/src/bridge_notifications/templates"
+KINDS = sorted(p.stem for p in (TEMPLATES / "en").glob("*.j2") if not p.stem.startswith("_"))
+LOCALES = ["en", "de", "fr", "es", "ja"]
+
+CTX = dict(
+    recipient_name="Aiko Tanaka", partner_name="Lena Vogel", role="mentor", explanation=None,
+    expires_at=at(2025, 3, 30, 8), accept_url="https://x.test/a", decline_url="https://x.test/d",
+    programme_end=date(2025, 12, 31), relationship_url="https://x.test/r", starts_at=at(2025, 3, 30, 8),
+    previous_starts_at=at(2025, 3, 29, 8), duration_minutes=60, location="B-204", reason="inactive",
+    mentor_name="Aiko Tanaka", mentee_name="Lena Vogel", cohort_name="K-7", detected_at=at(2025, 3, 1), days=7,
+    end_date=date(2025, 6, 30), days_left=14, survey_url="https://x.test/s", survey_due=date(2025, 7, 14),
+    items=[{"subject": "Z-1"}, {"subject": "Z-2"}], inbox_url="https://x.test/i", period_start=at(2025, 3, 24),
+    period_end=at(2025, 3, 31), sent=5, failed=1, waiting=2, escalations_open=1, escalations_sent=0,
+    failed_recipients=["q@x.test"], log_url="https://x.test/l", preferences_url="https://x.test/p",
+)
+ENGLISH = re.compile(r"\b(the|your|you|with|please|hello|meeting|reminder|manage|matched|goals|"
+                     r"preferences|week|ends?|tomorrow|when|where|reply|survey|time)\b", re.I)
+
+
+def test_every_kind_has_a_template_in_every_locale() -> None:
+    assert len(KINDS) == 13
+    for loc in LOCALES:
+        assert sorted(p.stem for p in (TEMPLATES / loc).glob("*.j2")) == sorted([*KINDS, "_common"]), loc
+
+
+@pytest.mark.parametrize("loc", LOCALES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("role", ["mentor", "mentee"])
+def test_renders_subject_text_and_html_without_english_in_translations(kind: str, loc: str, role: str) -> None:
+    for reason in ("inactive", "cadence_slipping", "one_directional"):
+        r = render(kind, loc, "Europe/Paris", {**CTX, "role": role, "reason": reason})
+        assert r.subject and "\n" not in r.subject
+        assert "https://x.test/p" in r.text and 'href="https://x.test/p"' in r.html
+        assert r.html.startswith("<!doctype html>") and f'lang="{loc}"' in r.html
+        if loc != "en":
+            stripped = re.sub(r"https?://\S+|Aiko Tanaka|Lena Vogel", "", f"{r.subject}\n{r.text}")
+            assert not ENGLISH.search(stripped), (kind, loc, ENGLISH.search(stripped))
+
+
+def test_html_part_escapes_user_content() -> None:
+    r = render("session_cancelled", "en", "UTC", {**CTX, "reason": "<script>alert(1)</script>"})
+    assert "<script>" not in r.html and "&lt;script&gt;" in r.html
+    assert "<script>alert(1)</script>" in r.text
+
+
+def test_times_in_recipient_zone_and_locale_across_the_dst_change() -> None:
+    # Berlin moves to summer time on 30 March 2025; 08:00 UTC is 09:00 before, 10:00 after.
+    before = render("session_scheduled", "de", "Europe/Berlin", {**CTX, "starts_at": at(2025, 3, 29, 8)}).text
+    after = render("session_scheduled", "de", "Europe/Berlin", {**CTX, "starts_at": at(2025, 3, 30, 8)}).text
+    assert "Samstag, 29. März 2025 09:00 (Mitteleuropäische Normalzeit)" in before
+    assert "Sonntag, 30. März 2025 10:00 (Mitteleuropäische Sommerzeit)" in after
+    fr = render("session_reminder", "fr", "Europe/Paris", {**CTX, "starts_at": at(2025, 3, 30, 8)})
+    assert "dimanche 30 mars 2025 10:00" in fr.text and "demain à 10:00" in fr.subject
+    ja = render("session_reminder", "ja", "Asia/Tokyo", {**CTX, "starts_at": at(2025, 3, 30, 8)})
+    assert "2025年3月30日日曜日 17:00" in ja.text
+    en = render("session_rescheduled", "en", "America/New_York",
+                {**CTX, "previous_starts_at": at(2025, 3, 8, 15), "starts_at": at(2025, 3, 10, 15)}).text
+    assert "10:00\u202fAM (Eastern Standard Time)" in en and "11:00\u202fAM (Eastern Daylight Time)" in en
+
+
+BERLIN = zone("Europe/Berlin")
+
+
+def test_quiet_hours_wrap_midnight_and_hold_until_local_end() -> None:
+    q = (time(22), time(7))
+    assert in_quiet_hours(at(2025, 1, 10, 22), BERLIN, *q)  # 23:00 local
+    assert not in_quiet_hours(at(2025, 1, 10, 20), BERLIN, *q)  # 21:00 local
+    assert next_allowed(at(2025, 1, 10, 22), BERLIN, *q) == at(2025, 1, 11, 6)  # 07:00 CET
+    assert next_allowed(at(2025, 1, 11, 3), BERLIN, *q) == at(2025, 1, 11, 6)
+    assert next_allowed(at(2025, 1, 11, 12), BERLIN, *q) == at(2025, 1, 11, 12)
+    assert next_allowed(at(2025, 1, 11, 12), BERLIN, None, None) == at(2025, 1, 11, 12)
+
+
+def test_quiet_hours_across_spring_forward_and_fall_back() -> None:
+    q = (time(22), time(7))
+    # Night of 29->30 March: 07:00 is CEST (UTC+2), so 05:00 UTC, not 06:00.
+    assert next_allowed(at(2025, 3, 29, 22), BERLIN, *q) == at(2025, 3, 30, 5)
+    # Night of 25->26 October: 07:00 is CET again (UTC+1), so 06:00 UTC.
+    assert next_allowed(at(2025, 10, 25, 21), BERLIN, *q) == at(2025, 10, 26, 6)
+    # Quiet hours that end inside the skipped hour (02:30 does not exist on 30 March): the first
+    # allowed instant is the jump itself, 03:00 CEST = 01:00 UTC.
+    assert next_allowed(at(2025, 3, 29, 23), BERLIN, time(23), time(2, 30)) == at(2025, 3, 30, 1)
+    # Ending inside the repeated hour: the first 02:30 (CEST) = 00:30 UTC.
+    assert next_allowed(at(2025, 10, 25, 22), BERLIN, time(23), time(2, 30)) == at(2025, 10, 26, 0, 30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 1, 1)),
+       st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Tokyo", "UTC"]),
+       st.times(), st.times())
+def test_next_allowed_is_outside_quiet_hours_and_never_early(naive: datetime, tz: str, start: time, end: time) -> None:
+    start, end = start.replace(microsecond=0), end.replace(microsecond=0)
+    now = at(2000, 1, 1) + (naive - datetime(2000, 1, 1))
+    result = next_allowed(now, zone(tz), start, end)
+    assert result >= now
+    assert not in_quiet_hours(result, zone(tz), start, end)
+    assert result - now <= timedelta(hours=26)
+    # Nothing earlier (at minute resolution) was allowed.
+    if result > now:
+        assert in_quiet_hours(max(now, result - timedelta(minutes=1)), zone(tz), start, end)
+
+
+def test_next_local_time_and_week_start_across_dst() -> None:
+    assert next_local_time(at(2025, 3, 29, 12), BERLIN, time(8)) == at(2025, 3, 30, 6)  # 08:00 CEST
+    assert next_local_time(at(2025, 3, 28, 12), BERLIN, time(8)) == at(2025, 3, 29, 7)  # 08:00 CET
+    assert next_local_time(at(2025, 3, 29, 7), BERLIN, time(8)) == at(2025, 3, 29, 7)
+    # Monday 08:00 Berlin: the week of 31 March starts in summer time.
+    assert week_start(at(2025, 4, 2, 12), BERLIN, 0, time(8)) == at(2025, 3, 31, 6)
+    assert week_start(at(2025, 3, 31, 5), BERLIN, 0, time(8)) == at(2025, 3, 24, 7)
