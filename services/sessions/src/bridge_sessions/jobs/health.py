@@ -19,12 +19,12 @@ from bridge_sessions.api.common import rel_fields, subject
 from bridge_sessions.closure import close_relationship
 from bridge_sessions.domain.balance import direction_counts
 from bridge_sessions.domain.health import Inputs, Policy, assess
-from bridge_sessions.jobs.singleton import Job, run_once, run_periodically
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts.sessions import PairAtRiskV1, PairRiskResolvedV1, RelationshipEndingSoonV1
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import Clock, SystemClock
+from bridge_shared.scheduling.singleton import Job, run_once, run_periodically
 
 log = logging.getLogger(__name__)
 JOB_NAME = "sessions.health"

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -21,7 +21,7 @@ from bridge_shared.scheduling.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[asyncpg.Connection[Any], Clock], Awaitable[Any]]
+Job: TypeAlias = "Callable[[asyncpg.Connection[Any], Clock], Awaitable[Any]]"
 
 
 def lock_key(name: str) -> int:
