@@ -11,13 +11,7 @@ from bridge_matching.domain.workflow import EXPIRY_JOB, expire_due
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import Clock, SystemClock
-
-try:
-    from bridge_shared.scheduling.singleton import run_once, run_periodically
-except (
-    TypeError
-):  # pragma: no cover - shared bug: the module's Job alias subscripts asyncpg.Connection at import
-    from bridge_matching._singleton_fallback import run_once, run_periodically
+from bridge_shared.scheduling.singleton import run_once, run_periodically
 
 
 def clock_of(rt: Runtime) -> Clock:
