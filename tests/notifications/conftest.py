@@ -50,10 +50,16 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture(scope="session")
-async def svc(admin_dsn: str, bootstrap_servers: str, clock: FrozenClock, sink: Sink) -> AsyncIterator[RunningService]:
+async def svc(
+    admin_dsn: str, bootstrap_servers: str, clock: FrozenClock, sink: Sink
+) -> AsyncIterator[RunningService]:
     async with running_service(
-        lambda st: create_app(st, clock=clock, dispatcher=False, jobs=False), NotificationsSettings,
-        admin_dsn=admin_dsn, bootstrap_servers=bootstrap_servers, smtp_port=sink.port, **SERVICE_OVERRIDES,
+        lambda st: create_app(st, clock=clock, dispatcher=False, jobs=False),
+        NotificationsSettings,
+        admin_dsn=admin_dsn,
+        bootstrap_servers=bootstrap_servers,
+        smtp_port=sink.port,
+        **SERVICE_OVERRIDES,
     ) as running:
         yield running
 

@@ -34,8 +34,9 @@ class Sink:
     def __init__(self, maildir: Path, reject: set[str] | None = None) -> None:
         self.box = mailbox.Maildir(maildir, create=True)
         self.port = free_port()
-        self.controller = Controller(MaildirHandler(self.box, reject or set()), hostname="127.0.0.1",
-                                     port=self.port)
+        self.controller = Controller(
+            MaildirHandler(self.box, reject or set()), hostname="127.0.0.1", port=self.port
+        )
 
     def start(self) -> Sink:
         self.controller.start()
@@ -46,7 +47,7 @@ class Sink:
 
     def messages(self, to: str | None = None) -> list[email.message.EmailMessage]:
         out = []
-        for key in self.box.keys():
+        for key in self.box.iterkeys():
             msg = email.message_from_bytes(self.box.get_bytes(key), policy=email.policy.default)
             assert isinstance(msg, email.message.EmailMessage)
             if to is None or to.lower() in msg.get("X-Sink-Rcpt", "").lower():
@@ -67,7 +68,7 @@ class Webhooks:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with outer.lock:
                     outer.received[self.path].append(json.loads(body or b"{}"))
@@ -100,12 +101,26 @@ def uid(prefix: str = "") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-def ref(name: str, *, locale: str = "en", tz: str = "Europe/Berlin", email_addr: str | None = None,
-        pid: str | None = None, employee: str | None = None) -> ParticipantRef:
+def ref(
+    name: str,
+    *,
+    locale: str = "en",
+    tz: str = "Europe/Berlin",
+    email_addr: str | None = None,
+    pid: str | None = None,
+    employee: str | None = None,
+) -> ParticipantRef:
     return ParticipantRef(
-        participant_id=pid or uid("p-"), employee_id=employee or uid("E"), display_name=name,
-        email=email_addr or f"{uid(name.split()[0].lower() + '.')}@bridge.example", region="EMEA",
-        department="Finance", seniority_level=5, timezone=tz, locale=locale)
+        participant_id=pid or uid("p-"),
+        employee_id=employee or uid("E"),
+        display_name=name,
+        email=email_addr or f"{uid(name.split()[0].lower() + '.')}@bridge.example",
+        region="EMEA",
+        department="Finance",
+        seniority_level=5,
+        timezone=tz,
+        locale=locale,
+    )
 
 
 def explanation() -> MatchExplanation:
@@ -113,8 +128,13 @@ def explanation() -> MatchExplanation:
 
 
 def invite(method: str = "REQUEST", seq: int = 0) -> s.CalendarInvite:
-    ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Bridge//EN\r\nMETHOD:" + method +
-           "\r\nBEGIN:VEVENT\r\nUID:sess@bridge\r\nSEQUENCE:" + str(seq) + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Bridge//EN\r\nMETHOD:"
+        + method
+        + "\r\nBEGIN:VEVENT\r\nUID:sess@bridge\r\nSEQUENCE:"
+        + str(seq)
+        + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
     return s.CalendarInvite(uid="sess@bridge", sequence=seq, method=method, ics=ics)  # type: ignore[arg-type]
 
 
@@ -137,9 +157,11 @@ async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: fl
 
 async def processed(svc: Any, event_id: str) -> None:
     """Waits until the routing consumer has handled (committed) the event."""
+
     async def done() -> bool:
         async with svc.runtime.pool.acquire() as conn:
             return bool(await conn.fetchval("SELECT 1 FROM inbox WHERE event_id = $1", event_id))
+
     await eventually(done, f"event {event_id} to be processed")
 
 

@@ -28,7 +28,18 @@ from bridge_shared.db.provision import provision
 from bridge_shared.events.envelope import InboundEvent, build_event, decode_payload, parse_attributes
 from bridge_shared.scheduling.clock import FrozenClock
 from tests.notifications.conftest import SERVICE_OVERRIDES
-from tests.notifications.support import Sink, Webhooks, at, eventually, explanation, processed, publish, ref, rows, uid
+from tests.notifications.support import (
+    Sink,
+    Webhooks,
+    at,
+    eventually,
+    explanation,
+    processed,
+    publish,
+    ref,
+    rows,
+    uid,
+)
 from tests.service_harness import RunningService, auth
 
 pytestmark = pytest.mark.integration
@@ -46,20 +57,30 @@ async def outbox_events(pool: Any, notification_id: Any) -> list[tuple[str, dict
 
 
 async def chat_only(svc: RunningService, employee: str, url: str, fmt: str = "slack") -> None:
-    r = await svc.client.put("/me/preferences", headers=auth("participant", sub=employee),
-                             json={"channels": ["chat"], "chat_webhook_url": url, "chat_format": fmt})
+    r = await svc.client.put(
+        "/me/preferences",
+        headers=auth("participant", sub=employee),
+        json={"channels": ["chat"], "chat_webhook_url": url, "chat_format": fmt},
+    )
     assert r.status_code == 200, r.text
 
 
 async def test_transient_webhook_failures_back_off_then_succeed(
-        svc: RunningService, hooks: Webhooks, clock: FrozenClock, dispatcher: Dispatcher) -> None:
+    svc: RunningService, hooks: Webhooks, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
     clock.set(at(2025, 6, 2, 9))
     path = f"/retry-{uid()}"
     hooks.script[path] = [500, 503]
     mentor, mentee = ref("Aiko Tanaka"), ref("Lena Vogel")
     await chat_only(svc, mentor.employee_id, hooks.url(path))
-    p = m.PairFormedV1(pair_id=uid(), cohort_id=uid(), mentor=mentor, mentee=mentee, explanation=explanation(),
-                       formed_at=at(2025, 6, 2))
+    p = m.PairFormedV1(
+        pair_id=uid(),
+        cohort_id=uid(),
+        mentor=mentor,
+        mentee=mentee,
+        explanation=explanation(),
+        formed_at=at(2025, 6, 2),
+    )
     await processed(svc, await publish(svc, p))
     [row] = await rows(svc, "SELECT * FROM deliveries WHERE recipient_id = $1", mentor.participant_id)
     assert row["channel"] == "chat" and row["to_address"] == hooks.url(path)
@@ -88,18 +109,27 @@ async def test_transient_webhook_failures_back_off_then_succeed(
 
 
 async def test_permanent_failures_are_recorded_and_emitted(
-        svc: RunningService, sink: Sink, hooks: Webhooks, clock: FrozenClock, dispatcher: Dispatcher) -> None:
+    svc: RunningService, sink: Sink, hooks: Webhooks, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
     clock.set(at(2025, 6, 3, 9))
     bounced = ref("Aiko Tanaka", email_addr=f"{uid()}@invalid.example")  # the sink answers 550
     gone = ref("Lena Vogel")
     path = f"/gone-{uid()}"
     hooks.script[path] = [400]
     await chat_only(svc, gone.employee_id, hooks.url(path), fmt="teams")
-    p = m.PairFormedV1(pair_id=uid(), cohort_id=uid(), mentor=bounced, mentee=gone, explanation=explanation(),
-                       formed_at=at(2025, 6, 3))
+    p = m.PairFormedV1(
+        pair_id=uid(),
+        cohort_id=uid(),
+        mentor=bounced,
+        mentee=gone,
+        explanation=explanation(),
+        formed_at=at(2025, 6, 3),
+    )
     await processed(svc, await publish(svc, p))
     await dispatcher.drain()
-    got = {r["channel"]: r for r in await rows(svc, "SELECT * FROM deliveries WHERE cohort_id = $1", p.cohort_id)}
+    got = {
+        r["channel"]: r for r in await rows(svc, "SELECT * FROM deliveries WHERE cohort_id = $1", p.cohort_id)
+    }
     assert (got["email"]["status"], got["email"]["attempts"]) == ("failed", 1)
     assert "550" in got["email"]["last_error"]
     assert (got["chat"]["status"], got["chat"]["attempts"]) == ("failed", 1)
@@ -110,17 +140,27 @@ async def test_permanent_failures_are_recorded_and_emitted(
         [(kind, body)] = await outbox_events(svc.runtime.pool, r["id"])
         assert kind == "failed" and body["permanent"] is True and body["cohort_id"] == p.cohort_id
     assert sink.messages(str(bounced.email)) == []
-    log = (await svc.client.get("/deliveries", params={"cohort_id": p.cohort_id, "status": "failed"},
-                                headers=auth("hr_admin"))).json()
+    log = (
+        await svc.client.get(
+            "/deliveries", params={"cohort_id": p.cohort_id, "status": "failed"}, headers=auth("hr_admin")
+        )
+    ).json()
     assert {d["channel"] for d in log} == {"email", "chat"}
     assert all(d["to_address"].endswith("/…") for d in log if d["channel"] == "chat")  # webhook URL redacted
 
 
 async def test_the_same_event_twice_gives_one_notification(
-        svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher) -> None:
+    svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
     clock.set(at(2025, 6, 4, 9))
-    p = m.PairFormedV1(pair_id=uid(), cohort_id=uid(), mentor=ref("Aiko Tanaka"), mentee=ref("Lena Vogel"),
-                       explanation=explanation(), formed_at=at(2025, 6, 4))
+    p = m.PairFormedV1(
+        pair_id=uid(),
+        cohort_id=uid(),
+        mentor=ref("Aiko Tanaka"),
+        mentee=ref("Lena Vogel"),
+        explanation=explanation(),
+        formed_at=at(2025, 6, 4),
+    )
     eid = str(uuid.uuid4())
     await publish(svc, p, event_id=eid)
     await publish(svc, p, event_id=eid)  # a redelivery
@@ -137,10 +177,12 @@ async def test_the_same_event_twice_gives_one_notification(
     assert len(sink.messages(str(p.mentor.email))) == 1 and len(sink.messages(str(p.mentee.email))) == 1
     got = await rows(svc, "SELECT dedup_key FROM deliveries WHERE source_event_id = $1", eid)
     assert sorted(r["dedup_key"] for r in got) == sorted(
-        f"{eid}:{x.participant_id}:email" for x in (p.mentor, p.mentee))
+        f"{eid}:{x.participant_id}:email" for x in (p.mentor, p.mentee)
+    )
 
 
 # -- restarts --------------------------------------------------------------------------------
+
 
 @asynccontextmanager
 async def instance(settings: NotificationsSettings, clock: FrozenClock) -> AsyncIterator[Any]:
@@ -155,9 +197,16 @@ async def own_settings(admin_dsn: str, bootstrap_servers: str, sink: Sink) -> No
     name = f"notifications_{uuid.uuid4().hex[:8]}"
     dsn = await provision(admin_dsn, name, secrets.token_hex(8))
     return NotificationsSettings(
-        service_name=name, db_schema=name, database_url=dsn, kafka_bootstrap_servers=bootstrap_servers,
-        environment="test", log_json=False, smtp_port=sink.port, dispatch_poll_seconds=0.05,
-        **SERVICE_OVERRIDES)
+        service_name=name,
+        db_schema=name,
+        database_url=dsn,
+        kafka_bootstrap_servers=bootstrap_servers,
+        environment="test",
+        log_json=False,
+        smtp_port=sink.port,
+        dispatch_poll_seconds=0.05,
+        **SERVICE_OVERRIDES,
+    )
 
 
 async def _row(pool: Any, rid: Any) -> dict[str, Any]:
@@ -166,16 +215,27 @@ async def _row(pool: Any, rid: Any) -> dict[str, Any]:
 
 
 async def test_restart_in_the_middle_of_a_retry_completes_exactly_once(
-        own_settings: NotificationsSettings, hooks: Webhooks) -> None:
+    own_settings: NotificationsSettings, hooks: Webhooks
+) -> None:
     clock = FrozenClock(at(2025, 6, 5, 9))
     path = f"/restart-{uid()}"
     hooks.script[path] = [503]
     async with instance(own_settings, clock) as rt:
         async with rt.pool.acquire() as conn:
             rid = await deliveries.create(
-                conn, now=clock.now(), source_event_id=uid("evt-"), recipient_id="p-1", cohort_id="c-1",
-                channel="chat", kind="pair_formed", to_address=hooks.url(path), subject="S", body_text="B",
-                body_html=None, chat_format="slack")
+                conn,
+                now=clock.now(),
+                source_event_id=uid("evt-"),
+                recipient_id="p-1",
+                cohort_id="c-1",
+                channel="chat",
+                kind="pair_formed",
+                to_address=hooks.url(path),
+                subject="S",
+                body_text="B",
+                body_html=None,
+                chat_format="slack",
+            )
         await eventually(lambda: _attempted(rt.pool, rid), "the first attempt to fail and be rescheduled")
     # Stopped with the row rescheduled. Time passes while it is down; a new instance finishes it.
     clock.advance(timedelta(minutes=5))
@@ -189,24 +249,37 @@ async def test_restart_in_the_middle_of_a_retry_completes_exactly_once(
 
 
 async def test_restart_with_a_row_leased_by_a_dead_instance(
-        own_settings: NotificationsSettings, sink: Sink) -> None:
+    own_settings: NotificationsSettings, sink: Sink
+) -> None:
     clock = FrozenClock(at(2025, 6, 6, 9))
     to = f"{uid('lease.')}@bridge.example"
-    async with instance(own_settings, clock) as rt:
-        async with rt.pool.acquire() as conn:
-            # Another instance leases the row and dies before sending: simulated by leasing it here
-            # in the same transaction that creates it, so the running dispatcher never sees it free.
-            async with conn.transaction():
-                rid = await deliveries.create(
-                    conn, now=clock.now(), source_event_id=uid("evt-"), recipient_id="p-2", cohort_id="c-2",
-                    channel="email", kind="pair_formed", to_address=to, subject="Leased", body_text="B",
-                    body_html=None)
-                await conn.execute(  # what lease_due does to a row, for this row only
-                    "UPDATE deliveries SET status = 'sending', attempts = 1, lease_until = $2 WHERE id = $1",
-                    rid, clock.now() + timedelta(seconds=60))
+    async with instance(own_settings, clock) as rt, rt.pool.acquire() as conn:
+        # Another instance leases the row and dies before sending: simulated by leasing it here
+        # in the same transaction that creates it, so the running dispatcher never sees it free.
+        async with conn.transaction():
+            rid = await deliveries.create(
+                conn,
+                now=clock.now(),
+                source_event_id=uid("evt-"),
+                recipient_id="p-2",
+                cohort_id="c-2",
+                channel="email",
+                kind="pair_formed",
+                to_address=to,
+                subject="Leased",
+                body_text="B",
+                body_html=None,
+            )
+            await conn.execute(  # what lease_due does to a row, for this row only
+                "UPDATE deliveries SET status = 'sending', attempts = 1, lease_until = $2 WHERE id = $1",
+                rid,
+                clock.now() + timedelta(seconds=60),
+            )
     async with instance(own_settings, clock) as rt:
         await asyncio.sleep(0.5)
-        assert sink.messages(to) == [] and (await _row(rt.pool, rid))["status"] == "sending"  # lease still held
+        assert (
+            sink.messages(to) == [] and (await _row(rt.pool, rid))["status"] == "sending"
+        )  # lease still held
         clock.advance(timedelta(seconds=61))
         await eventually(lambda: _status(rt.pool, rid, "sent"), "the expired lease to be taken over")
         await asyncio.sleep(0.3)
@@ -224,19 +297,32 @@ async def _status(pool: Any, rid: Any, status: str) -> bool:
 
 # -- two instances ---------------------------------------------------------------------------
 
+
 async def test_two_dispatchers_at_once_deliver_each_notification_once(
-        svc: RunningService, sink: Sink, clock: FrozenClock) -> None:
+    svc: RunningService, sink: Sink, clock: FrozenClock
+) -> None:
     clock.set(at(2025, 6, 7, 9))
     batch = uid("two-")
     async with svc.runtime.pool.acquire() as conn:
         for i in range(120):
             await deliveries.create(
-                conn, now=clock.now(), source_event_id=f"{batch}-{i}", recipient_id=f"r{i}", cohort_id=batch,
-                channel="email", kind="pair_formed", to_address=f"{batch}-{i}@bridge.example", subject=f"n{i}",
-                body_text="x", body_html=None)
+                conn,
+                now=clock.now(),
+                source_event_id=f"{batch}-{i}",
+                recipient_id=f"r{i}",
+                cohort_id=batch,
+                channel="email",
+                kind="pair_formed",
+                to_address=f"{batch}-{i}@bridge.example",
+                subject=f"n{i}",
+                body_text="x",
+                body_html=None,
+            )
     settings = svc.settings.model_copy(update={"dispatch_batch_size": 10})
-    pools = [await create_pool(svc.settings.database_url, schema=svc.settings.db_schema, min_size=1, max_size=12)
-             for _ in range(2)]
+    pools = [
+        await create_pool(svc.settings.database_url, schema=svc.settings.db_schema, min_size=1, max_size=12)
+        for _ in range(2)
+    ]
     dispatchers = [Dispatcher(p, svc.runtime.outbox, settings, clock) for p in pools]  # type: ignore[arg-type]
     try:
         counts = await asyncio.gather(*(d.drain(max_rounds=1000) for d in dispatchers))
@@ -245,8 +331,9 @@ async def test_two_dispatchers_at_once_deliver_each_notification_once(
             await d.aclose()
             await p.close()
     assert all(c > 0 for c in counts), f"both instances should have taken work: {counts}"
-    received = Counter(msg["X-Bridge-Dedup-Key"] for msg in sink.messages() if
-                       msg["X-Bridge-Dedup-Key"].startswith(batch))
+    received = Counter(
+        msg["X-Bridge-Dedup-Key"] for msg in sink.messages() if msg["X-Bridge-Dedup-Key"].startswith(batch)
+    )
     assert len(received) == 120 and set(received.values()) == {1}
     got = await rows(svc, "SELECT status, attempts FROM deliveries WHERE cohort_id = $1", batch)
     assert {(r["status"], r["attempts"]) for r in got} == {("sent", 1)}

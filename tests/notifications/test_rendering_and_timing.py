@@ -20,18 +20,47 @@ KINDS = sorted(p.stem for p in (TEMPLATES / "en").glob("*.j2") if not p.stem.sta
 LOCALES = ["en", "de", "fr", "es", "ja"]
 
 CTX = dict(
-    recipient_name="Aiko Tanaka", partner_name="Lena Vogel", role="mentor", explanation=None,
-    expires_at=at(2025, 3, 30, 8), accept_url="https://x.test/a", decline_url="https://x.test/d",
-    programme_end=date(2025, 12, 31), relationship_url="https://x.test/r", starts_at=at(2025, 3, 30, 8),
-    previous_starts_at=at(2025, 3, 29, 8), duration_minutes=60, location="B-204", reason="inactive",
-    mentor_name="Aiko Tanaka", mentee_name="Lena Vogel", cohort_name="K-7", detected_at=at(2025, 3, 1), days=7,
-    end_date=date(2025, 6, 30), days_left=14, survey_url="https://x.test/s", survey_due=date(2025, 7, 14),
-    items=[{"subject": "Z-1"}, {"subject": "Z-2"}], inbox_url="https://x.test/i", period_start=at(2025, 3, 24),
-    period_end=at(2025, 3, 31), sent=5, failed=1, waiting=2, escalations_open=1, escalations_sent=0,
-    failed_recipients=["q@x.test"], log_url="https://x.test/l", preferences_url="https://x.test/p",
+    recipient_name="Aiko Tanaka",
+    partner_name="Lena Vogel",
+    role="mentor",
+    explanation=None,
+    expires_at=at(2025, 3, 30, 8),
+    accept_url="https://x.test/a",
+    decline_url="https://x.test/d",
+    programme_end=date(2025, 12, 31),
+    relationship_url="https://x.test/r",
+    starts_at=at(2025, 3, 30, 8),
+    previous_starts_at=at(2025, 3, 29, 8),
+    duration_minutes=60,
+    location="B-204",
+    reason="inactive",
+    mentor_name="Aiko Tanaka",
+    mentee_name="Lena Vogel",
+    cohort_name="K-7",
+    detected_at=at(2025, 3, 1),
+    days=7,
+    end_date=date(2025, 6, 30),
+    days_left=14,
+    survey_url="https://x.test/s",
+    survey_due=date(2025, 7, 14),
+    items=[{"subject": "Z-1"}, {"subject": "Z-2"}],
+    inbox_url="https://x.test/i",
+    period_start=at(2025, 3, 24),
+    period_end=at(2025, 3, 31),
+    sent=5,
+    failed=1,
+    waiting=2,
+    escalations_open=1,
+    escalations_sent=0,
+    failed_recipients=["q@x.test"],
+    log_url="https://x.test/l",
+    preferences_url="https://x.test/p",
 )
-ENGLISH = re.compile(r"\b(the|your|you|with|please|hello|meeting|reminder|manage|matched|goals|"
-                     r"preferences|week|ends?|tomorrow|when|where|reply|survey|time)\b", re.I)
+ENGLISH = re.compile(
+    r"\b(the|your|you|with|please|hello|meeting|reminder|manage|matched|goals|"
+    r"preferences|week|ends?|tomorrow|when|where|reply|survey|time)\b",
+    re.I,
+)
 
 
 def test_every_kind_has_a_template_in_every_locale() -> None:
@@ -43,7 +72,9 @@ def test_every_kind_has_a_template_in_every_locale() -> None:
 @pytest.mark.parametrize("loc", LOCALES)
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("role", ["mentor", "mentee"])
-def test_renders_subject_text_and_html_without_english_in_translations(kind: str, loc: str, role: str) -> None:
+def test_renders_subject_text_and_html_without_english_in_translations(
+    kind: str, loc: str, role: str
+) -> None:
     for reason in ("inactive", "cadence_slipping", "one_directional"):
         r = render(kind, loc, "Europe/Paris", {**CTX, "role": role, "reason": reason})
         assert r.subject and "\n" not in r.subject
@@ -70,8 +101,12 @@ def test_times_in_recipient_zone_and_locale_across_the_dst_change() -> None:
     assert "dimanche 30 mars 2025 10:00" in fr.text and "demain à 10:00" in fr.subject
     ja = render("session_reminder", "ja", "Asia/Tokyo", {**CTX, "starts_at": at(2025, 3, 30, 8)})
     assert "2025年3月30日日曜日 17:00" in ja.text
-    en = render("session_rescheduled", "en", "America/New_York",
-                {**CTX, "previous_starts_at": at(2025, 3, 8, 15), "starts_at": at(2025, 3, 10, 15)}).text
+    en = render(
+        "session_rescheduled",
+        "en",
+        "America/New_York",
+        {**CTX, "previous_starts_at": at(2025, 3, 8, 15), "starts_at": at(2025, 3, 10, 15)},
+    ).text
     assert "10:00\u202fAM (Eastern Standard Time)" in en and "11:00\u202fAM (Eastern Daylight Time)" in en
 
 
@@ -102,10 +137,15 @@ def test_quiet_hours_across_spring_forward_and_fall_back() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 1, 1)),
-       st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Tokyo", "UTC"]),
-       st.times(), st.times())
-def test_next_allowed_is_outside_quiet_hours_and_never_early(naive: datetime, tz: str, start: time, end: time) -> None:
+@given(
+    st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 1, 1)),
+    st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Tokyo", "UTC"]),
+    st.times(),
+    st.times(),
+)
+def test_next_allowed_is_outside_quiet_hours_and_never_early(
+    naive: datetime, tz: str, start: time, end: time
+) -> None:
     start, end = start.replace(microsecond=0), end.replace(microsecond=0)
     now = at(2000, 1, 1) + (naive - datetime(2000, 1, 1))
     result = next_allowed(now, zone(tz), start, end)

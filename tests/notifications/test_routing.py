@@ -28,23 +28,38 @@ from tests.service_harness import RunningService, auth
 pytestmark = pytest.mark.integration
 
 
-async def formed_pair(svc: RunningService, *, mentor_locale: str = "en", mentee_locale: str = "de",
-                      hr: str | None = None) -> tuple[m.PairFormedV1, str]:
+async def formed_pair(
+    svc: RunningService, *, mentor_locale: str = "en", mentee_locale: str = "de", hr: str | None = None
+) -> tuple[m.PairFormedV1, str]:
     mentor = ref("Aiko Tanaka", locale=mentor_locale, tz="Asia/Tokyo")
     mentee = ref("Lena Vogel", locale=mentee_locale, tz="Europe/Berlin")
-    p = m.PairFormedV1(pair_id=uid("pair-"), cohort_id=uid("c-"), mentor=mentor, mentee=mentee,
-                       explanation=explanation(), formed_at=at(2025, 3, 3), hr_contact_email=hr)
+    p = m.PairFormedV1(
+        pair_id=uid("pair-"),
+        cohort_id=uid("c-"),
+        mentor=mentor,
+        mentee=mentee,
+        explanation=explanation(),
+        formed_at=at(2025, 3, 3),
+        hr_contact_email=hr,
+    )
     eid = await publish(svc, p)
     await processed(svc, eid)
     return p, eid
 
 
-async def test_match_proposed_asks_both_to_accept_or_decline(svc: RunningService, sink: Sink, clock: FrozenClock,
-                                                             dispatcher: Dispatcher) -> None:
+async def test_match_proposed_asks_both_to_accept_or_decline(
+    svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
     clock.set(at(2025, 3, 3, 9))
     mentor, mentee = ref("Aiko Tanaka", locale="ja", tz="Asia/Tokyo"), ref("Lena Vogel", locale="fr")
-    p = m.MatchProposedV1(proposal_id=uid("prop-"), cohort_id=uid("c-"), mentor=mentor, mentee=mentee,
-                          explanation=explanation(), expires_at=at(2025, 3, 10, 9))
+    p = m.MatchProposedV1(
+        proposal_id=uid("prop-"),
+        cohort_id=uid("c-"),
+        mentor=mentor,
+        mentee=mentee,
+        explanation=explanation(),
+        expires_at=at(2025, 3, 10, 9),
+    )
     await processed(svc, await publish(svc, p))
     await dispatcher.drain()
     [ja] = sink.messages(str(mentor.email))
@@ -56,14 +71,16 @@ async def test_match_proposed_asks_both_to_accept_or_decline(svc: RunningService
         assert f"/proposals/{p.proposal_id}?response=accept" in text
         assert f"/proposals/{p.proposal_id}?response=decline" in text
     assert "18:00" in ja.get_body(("plain",)).get_content()  # 09:00 UTC in Tokyo
-    inbox = (await svc.client.get("/me/notifications",
-                                  headers=auth("participant", sub=mentor.employee_id))).json()
+    inbox = (
+        await svc.client.get("/me/notifications", headers=auth("participant", sub=mentor.employee_id))
+    ).json()
     assert [i["kind"] for i in inbox] == ["match_proposed"]
     assert inbox[0]["link"].endswith("response=accept")
 
 
-async def test_pair_formed_sends_kickoff_guidance_to_both(svc: RunningService, sink: Sink, clock: FrozenClock,
-                                                          dispatcher: Dispatcher) -> None:
+async def test_pair_formed_sends_kickoff_guidance_to_both(
+    svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
     clock.set(at(2025, 3, 3, 9))
     p, _ = await formed_pair(svc)
     await dispatcher.drain()
@@ -78,15 +95,26 @@ async def test_pair_formed_sends_kickoff_guidance_to_both(svc: RunningService, s
     assert de.get_body(("html",)) is not None and "<li>" in de.get_body(("html",)).get_content()
 
 
-async def _session(svc: RunningService, p: m.PairFormedV1, starts: object, **kw: object) -> s.SessionScheduledV1:
-    return s.SessionScheduledV1(relationship_id=kw.pop("rid", uid("rel-")), pair_id=p.pair_id,  # type: ignore[arg-type]
-                                cohort_id=p.cohort_id, session_id=uid("sess-"), mentor_id=p.mentor.participant_id,
-                                mentee_id=p.mentee.participant_id, starts_at=starts, duration_minutes=60,  # type: ignore[arg-type]
-                                location="Room 4", invite=invite())
+async def _session(
+    svc: RunningService, p: m.PairFormedV1, starts: object, **kw: object
+) -> s.SessionScheduledV1:
+    return s.SessionScheduledV1(
+        relationship_id=kw.pop("rid", uid("rel-")),
+        pair_id=p.pair_id,  # type: ignore[arg-type]
+        cohort_id=p.cohort_id,
+        session_id=uid("sess-"),
+        mentor_id=p.mentor.participant_id,
+        mentee_id=p.mentee.participant_id,
+        starts_at=starts,
+        duration_minutes=60,  # type: ignore[arg-type]
+        location="Room 4",
+        invite=invite(),
+    )
 
 
 async def test_session_scheduled_rescheduled_cancelled_with_ics_and_reminders(
-        svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher) -> None:
+    svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
     clock.set(at(2025, 3, 3, 9))
     p, _ = await formed_pair(svc)
     await dispatcher.drain()
@@ -99,20 +127,33 @@ async def test_session_scheduled_rescheduled_cancelled_with_ics_and_reminders(
     [ics] = list(scheduled[0].iter_attachments())
     assert ics.get_content_type() == "text/calendar" and ics.get_param("method") == "REQUEST"
     assert "BEGIN:VCALENDAR" in ics.get_content()
-    reminders = await rows(svc, "SELECT * FROM deliveries WHERE kind = 'session_reminder' AND group_key LIKE $1",
-                           f"reminder:{sched.relationship_id}:%")
+    reminders = await rows(
+        svc,
+        "SELECT * FROM deliveries WHERE kind = 'session_reminder' AND group_key LIKE $1",
+        f"reminder:{sched.relationship_id}:%",
+    )
     assert len(reminders) == 2 and {r["due_at"] for r in reminders} == {at(2025, 3, 9, 10)}
 
     # Moved by a day: the first reminders are cancelled, new ones are due 24 h before the new time.
-    moved = s.SessionRescheduledV1(**{**sched.model_dump(exclude={"invite", "location"}),
-                                      "previous_starts_at": sched.starts_at, "starts_at": at(2025, 3, 11, 10),
-                                      "invite": invite(seq=1)})
+    moved = s.SessionRescheduledV1(
+        **{
+            **sched.model_dump(exclude={"invite", "location"}),
+            "previous_starts_at": sched.starts_at,
+            "starts_at": at(2025, 3, 11, 10),
+            "invite": invite(seq=1),
+        }
+    )
     await processed(svc, await publish(svc, moved))
     await dispatcher.drain()
-    reminders = await rows(svc, "SELECT status, due_at FROM deliveries WHERE kind = 'session_reminder' "
-                                "AND group_key LIKE $1 ORDER BY due_at", f"reminder:{sched.relationship_id}:%")
-    assert [(r["status"], r["due_at"]) for r in reminders] == [
-        ("cancelled", at(2025, 3, 9, 10))] * 2 + [("pending", at(2025, 3, 10, 10))] * 2
+    reminders = await rows(
+        svc,
+        "SELECT status, due_at FROM deliveries WHERE kind = 'session_reminder' "
+        "AND group_key LIKE $1 ORDER BY due_at",
+        f"reminder:{sched.relationship_id}:%",
+    )
+    assert [(r["status"], r["due_at"]) for r in reminders] == [("cancelled", at(2025, 3, 9, 10))] * 2 + [
+        ("pending", at(2025, 3, 10, 10))
+    ] * 2
     assert any("moved" in x["Subject"] for x in sink.messages(str(p.mentor.email)))
 
     # At the reminder's time it goes out, once per person, in their language.
@@ -125,14 +166,24 @@ async def test_session_scheduled_rescheduled_cancelled_with_ics_and_reminders(
     clock.set(at(2025, 3, 12, 9))
     second = await _session(svc, p, at(2025, 3, 20, 10), rid=sched.relationship_id)
     await processed(svc, await publish(svc, second))
-    cancelled = s.SessionCancelledV1(relationship_id=sched.relationship_id, pair_id=p.pair_id, cohort_id=p.cohort_id,
-                                     session_id=second.session_id, mentor_id=p.mentor.participant_id,
-                                     mentee_id=p.mentee.participant_id, starts_at=second.starts_at,
-                                     cancelled_by=p.mentee.participant_id, invite=invite("CANCEL", 1))
+    cancelled = s.SessionCancelledV1(
+        relationship_id=sched.relationship_id,
+        pair_id=p.pair_id,
+        cohort_id=p.cohort_id,
+        session_id=second.session_id,
+        mentor_id=p.mentor.participant_id,
+        mentee_id=p.mentee.participant_id,
+        starts_at=second.starts_at,
+        cancelled_by=p.mentee.participant_id,
+        invite=invite("CANCEL", 1),
+    )
     await processed(svc, await publish(svc, cancelled))
     await dispatcher.drain()
-    left = await rows(svc, "SELECT status FROM deliveries WHERE kind = 'session_reminder' AND group_key = $1",
-                      f"reminder:{sched.relationship_id}:{second.session_id}")
+    left = await rows(
+        svc,
+        "SELECT status FROM deliveries WHERE kind = 'session_reminder' AND group_key = $1",
+        f"reminder:{sched.relationship_id}:{second.session_id}",
+    )
     assert [r["status"] for r in left] == ["cancelled", "cancelled"]
     [c] = [x for x in sink.messages(str(p.mentee.email)) if "abgesagt" in x["Subject"]]
     assert next(iter(c.iter_attachments())).get_param("method") == "CANCEL"
@@ -142,13 +193,20 @@ async def test_session_scheduled_rescheduled_cancelled_with_ics_and_reminders(
 
 
 async def test_at_risk_nudges_then_escalates_to_hr_unless_resolved(
-        svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher) -> None:
+    svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
     clock.set(at(2025, 4, 1, 9))
     hr = f"{uid('hr.')}@bridge.example"
     p, _ = await formed_pair(svc, hr=hr)
     rid, rid2 = uid("rel-"), uid("rel-")
-    common = dict(pair_id=p.pair_id, cohort_id=p.cohort_id, mentor_id=p.mentor.participant_id,
-                  mentee_id=p.mentee.participant_id, detected_at=at(2025, 4, 1, 9), detail="x")
+    common = dict(
+        pair_id=p.pair_id,
+        cohort_id=p.cohort_id,
+        mentor_id=p.mentor.participant_id,
+        mentee_id=p.mentee.participant_id,
+        detected_at=at(2025, 4, 1, 9),
+        detail="x",
+    )
     inactive = s.PairAtRiskV1(relationship_id=rid, reason="inactive", **common)  # type: ignore[arg-type]
     one_way = s.PairAtRiskV1(relationship_id=rid2, reason="one_directional", **common)  # type: ignore[arg-type]
     await processed(svc, await publish(svc, inactive))
@@ -160,8 +218,13 @@ async def test_at_risk_nudges_then_escalates_to_hr_unless_resolved(
     assert any("Lernen in beide Richtungen" in x["Subject"] for x in sink.messages(str(p.mentee.email)))
 
     # The one-directional risk is resolved within the window: its escalation is withdrawn.
-    resolved = s.PairRiskResolvedV1(relationship_id=rid2, pair_id=p.pair_id, cohort_id=p.cohort_id,
-                                    reason="one_directional", resolved_at=at(2025, 4, 3))
+    resolved = s.PairRiskResolvedV1(
+        relationship_id=rid2,
+        pair_id=p.pair_id,
+        cohort_id=p.cohort_id,
+        reason="one_directional",
+        resolved_at=at(2025, 4, 3),
+    )
     await processed(svc, await publish(svc, resolved))
     clock.set(at(2025, 4, 7, 9))
     await dispatcher.drain()
@@ -169,29 +232,47 @@ async def test_at_risk_nudges_then_escalates_to_hr_unless_resolved(
     clock.set(at(2025, 4, 8, 9))
     await dispatcher.drain()
     [esc] = sink.messages(hr)
-    assert "Aiko Tanaka" in esc["Subject"] and "no session has been held" in esc.get_body(("plain",)).get_content()
-    statuses = await rows(svc, "SELECT group_key, status FROM deliveries WHERE kind = 'at_risk_escalation' "
-                               "AND cohort_id = $1 ORDER BY group_key", p.cohort_id)
+    assert (
+        "Aiko Tanaka" in esc["Subject"]
+        and "no session has been held" in esc.get_body(("plain",)).get_content()
+    )
+    statuses = await rows(
+        svc,
+        "SELECT group_key, status FROM deliveries WHERE kind = 'at_risk_escalation' "
+        "AND cohort_id = $1 ORDER BY group_key",
+        p.cohort_id,
+    )
     assert {(r["group_key"], r["status"]) for r in statuses} == {
-        (f"escalation:{rid}:inactive", "sent"), (f"escalation:{rid2}:one_directional", "cancelled")}
+        (f"escalation:{rid}:inactive", "sent"),
+        (f"escalation:{rid2}:one_directional", "cancelled"),
+    }
 
 
 async def test_ending_soon_and_closing_survey_and_closure_cancels_pending(
-        svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher) -> None:
+    svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
     clock.set(at(2025, 5, 1, 9))
     p, _ = await formed_pair(svc, hr=f"{uid('hr.')}@bridge.example", mentee_locale="es")
     rid = uid("rel-")
-    ids = dict(pair_id=p.pair_id, cohort_id=p.cohort_id, mentor_id=p.mentor.participant_id,
-               mentee_id=p.mentee.participant_id)
-    ending = s.RelationshipEndingSoonV1(relationship_id=rid, end_date=at(2025, 5, 15).date(), days_left=14, **ids)
+    ids = dict(
+        pair_id=p.pair_id,
+        cohort_id=p.cohort_id,
+        mentor_id=p.mentor.participant_id,
+        mentee_id=p.mentee.participant_id,
+    )
+    ending = s.RelationshipEndingSoonV1(
+        relationship_id=rid, end_date=at(2025, 5, 15).date(), days_left=14, **ids
+    )
     await processed(svc, await publish(svc, ending))
     sched = await _session(svc, p, at(2025, 5, 20, 10), rid=rid)
     await processed(svc, await publish(svc, sched))
-    risk = s.PairAtRiskV1(relationship_id=rid, reason="cadence_slipping", detected_at=at(2025, 5, 1), detail="x",
-                          **ids)
+    risk = s.PairAtRiskV1(
+        relationship_id=rid, reason="cadence_slipping", detected_at=at(2025, 5, 1), detail="x", **ids
+    )
     await processed(svc, await publish(svc, risk))
-    closed = s.PairClosedV1(relationship_id=rid, outcome="completed", closed_at=at(2025, 5, 2), sessions_held=6,
-                            **ids)
+    closed = s.PairClosedV1(
+        relationship_id=rid, outcome="completed", closed_at=at(2025, 5, 2), sessions_held=6, **ids
+    )
     await processed(svc, await publish(svc, closed))
     await dispatcher.drain()
     subjects = [x["Subject"] for x in sink.messages(str(p.mentee.email))]
@@ -199,8 +280,12 @@ async def test_ending_soon_and_closing_survey_and_closure_cancels_pending(
     assert any(x.startswith("Cuéntenos") for x in subjects)
     [survey] = [x for x in sink.messages(str(p.mentor.email)) if x["Subject"].startswith("Tell us")]
     assert f"/relationships/{rid}/closing-survey" in survey.get_body(("plain",)).get_content()
-    pending = await rows(svc, "SELECT kind, status FROM deliveries WHERE group_key LIKE $1 OR group_key LIKE $2",
-                         f"reminder:{rid}:%", f"escalation:{rid}:%")
+    pending = await rows(
+        svc,
+        "SELECT kind, status FROM deliveries WHERE group_key LIKE $1 OR group_key LIKE $2",
+        f"reminder:{rid}:%",
+        f"escalation:{rid}:%",
+    )
     assert pending and all(r["status"] == "cancelled" for r in pending)
 
 
@@ -208,9 +293,21 @@ async def test_routing_table_is_served_and_covers_every_routed_event(svc: Runnin
     table = (await svc.client.get("/routing", headers=auth("hr_admin"))).json()
     assert {r["event"] for r in table} >= set(routing.ROUTES)
     kinds = {r["kind"] for r in table if r["action"] == "notify"}
-    assert kinds == {"match_proposed", "pair_formed", "session_scheduled", "session_rescheduled",
-                     "session_cancelled", "session_reminder", "at_risk_nudge", "one_directional_nudge",
-                     "at_risk_escalation", "ending_soon", "closing_survey", "daily_digest", "weekly_digest"}
+    assert kinds == {
+        "match_proposed",
+        "pair_formed",
+        "session_scheduled",
+        "session_rescheduled",
+        "session_cancelled",
+        "session_reminder",
+        "at_risk_nudge",
+        "one_directional_nudge",
+        "at_risk_escalation",
+        "ending_soon",
+        "closing_survey",
+        "daily_digest",
+        "weekly_digest",
+    }
     assert (await svc.client.get("/routing", headers=auth("participant"))).status_code == 403
 
 
