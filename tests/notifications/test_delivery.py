@@ -253,28 +253,27 @@ async def test_restart_with_a_row_leased_by_a_dead_instance(
 ) -> None:
     clock = FrozenClock(at(2025, 6, 6, 9))
     to = f"{uid('lease.')}@bridge.example"
-    async with instance(own_settings, clock) as rt, rt.pool.acquire() as conn:
-        # Another instance leases the row and dies before sending: simulated by leasing it here
-        # in the same transaction that creates it, so the running dispatcher never sees it free.
-        async with conn.transaction():
-            rid = await deliveries.create(
-                conn,
-                now=clock.now(),
-                source_event_id=uid("evt-"),
-                recipient_id="p-2",
-                cohort_id="c-2",
-                channel="email",
-                kind="pair_formed",
-                to_address=to,
-                subject="Leased",
-                body_text="B",
-                body_html=None,
-            )
-            await conn.execute(  # what lease_due does to a row, for this row only
-                "UPDATE deliveries SET status = 'sending', attempts = 1, lease_until = $2 WHERE id = $1",
-                rid,
-                clock.now() + timedelta(seconds=60),
-            )
+    # Another instance leases the row and dies before sending: simulated by leasing it here in the
+    # same transaction that creates it, so the running dispatcher never sees it free.
+    async with instance(own_settings, clock) as rt, rt.pool.acquire() as conn, conn.transaction():
+        rid = await deliveries.create(
+            conn,
+            now=clock.now(),
+            source_event_id=uid("evt-"),
+            recipient_id="p-2",
+            cohort_id="c-2",
+            channel="email",
+            kind="pair_formed",
+            to_address=to,
+            subject="Leased",
+            body_text="B",
+            body_html=None,
+        )
+        await conn.execute(  # what lease_due does to a row, for this row only
+            "UPDATE deliveries SET status = 'sending', attempts = 1, lease_until = $2 WHERE id = $1",
+            rid,
+            clock.now() + timedelta(seconds=60),
+        )
     async with instance(own_settings, clock) as rt:
         await asyncio.sleep(0.5)
         assert (
