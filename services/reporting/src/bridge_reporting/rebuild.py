@@ -33,7 +33,6 @@ from bridge_reporting.domain.tables import ALL_TABLES
 from bridge_reporting.handlers.projections import HANDLED_TYPES, TOPICS, apply_events
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.db.migrations import migrate
-from bridge_shared.db.pool import create_pool
 from bridge_shared.events.envelope import EnvelopeError, InboundEvent, decode_payload, parse_attributes
 
 log = logging.getLogger("bridge_reporting.rebuild")
@@ -171,50 +170,52 @@ async def rebuild(
     suffix = f"__r{time.time_ns() // 1_000_000}"
     result = RebuildResult(generation=suffix)
     t0 = time.perf_counter()
-    pool = await create_pool(settings.database_url, schema=settings.db_schema, min_size=1, max_size=2)
+    conn: asyncpg.Connection[Any] = await asyncpg.connect(
+        settings.database_url,
+        server_settings={"search_path": settings.db_schema, "application_name": "bridge-reporting-rebuild"},
+    )
     reader = _Reader(settings.kafka_bootstrap_servers, result)
     try:
-        async with pool.acquire() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK):
-                raise RuntimeError("another rebuild is running against this schema")
-            try:
-                await migrate(conn, settings.db_schema, MIGRATIONS)
-                await _shadow(conn, suffix)
-                await reader.start()
-                first = await reader.end_offsets()
-                async for events in reader.batches(first, batch_size):
-                    async with conn.transaction():
-                        await apply_events(conn, events, suffix)
-                    result.events += len(events)
-                    if progress is not None:
-                        progress(result)
-                t_swap = time.perf_counter()
-                for attempt in range(5):
-                    mark = {tp: await reader.consumer.position(tp) for tp in reader.partitions}
-                    try:
-                        await _swap(conn, reader, suffix, result, batch_size, lock_timeout)
-                        break
-                    except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
-                        log.warning("swap attempt %d could not lock the live tables; retrying", attempt + 1)
-                        result.caught_up = 0
-                        for tp, pos in mark.items():  # the caught-up events were rolled back
-                            reader.consumer.seek(tp, pos)
-                        await asyncio.sleep(0.5 * (attempt + 1))
-                else:
-                    raise RuntimeError("could not swap the rebuilt tables in (live tables stayed locked)")
-                result.events += result.caught_up
-                result.swap_seconds = time.perf_counter() - t_swap
-                for t in ALL_TABLES:
-                    result.rows[t.name] = int(await conn.fetchval(f"SELECT count(*) FROM {t.name}"))
-            except BaseException:
-                for t in ALL_TABLES:
-                    await conn.execute(f"DROP TABLE IF EXISTS {t.name}{suffix}")
-                raise
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK):
+            raise RuntimeError("another rebuild is running against this schema")
+        try:
+            await migrate(conn, settings.db_schema, MIGRATIONS)
+            await _shadow(conn, suffix)
+            await reader.start()
+            first = await reader.end_offsets()
+            async for events in reader.batches(first, batch_size):
+                async with conn.transaction():
+                    await apply_events(conn, events, suffix)
+                result.events += len(events)
+                if progress is not None:
+                    progress(result)
+            t_swap = time.perf_counter()
+            for attempt in range(5):
+                mark = {tp: await reader.consumer.position(tp) for tp in reader.partitions}
+                try:
+                    await _swap(conn, reader, suffix, result, batch_size, lock_timeout)
+                    break
+                except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+                    log.warning("swap attempt %d could not lock the live tables; retrying", attempt + 1)
+                    result.caught_up = 0
+                    for tp, pos in mark.items():  # the caught-up events were rolled back
+                        reader.consumer.seek(tp, pos)
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            else:
+                raise RuntimeError("could not swap the rebuilt tables in (live tables stayed locked)")
+            result.events += result.caught_up
+            result.swap_seconds = time.perf_counter() - t_swap
+            for t in ALL_TABLES:
+                result.rows[t.name] = int(await conn.fetchval(f"SELECT count(*) FROM {t.name}"))
+        except BaseException:
+            for t in ALL_TABLES:
+                await conn.execute(f"DROP TABLE IF EXISTS {t.name}{suffix}")
+            raise
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)
     finally:
         await reader.stop()
-        await pool.close()
+        await conn.close()
     result.seconds = time.perf_counter() - t0
     return result
 

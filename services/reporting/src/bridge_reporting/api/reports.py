@@ -264,7 +264,7 @@ async def pair_timeline(
         ):
             raise Problem(404, "Pair not found", f"No pair {pair_id!r} in your scope.")
         open_risk = await conn.fetchval(
-            f"SELECT reasons FROM ({queries.OPEN_RISKS}) r WHERE pair_id = $1", pair_id
+            f"SELECT reasons FROM ({queries.open_risks(pair_param='$1')}) r", pair_id
         )
         events = await conn.fetch(
             "SELECT * FROM rm_timeline WHERE pair_id = $1 ORDER BY occurred_at, event_id", pair_id

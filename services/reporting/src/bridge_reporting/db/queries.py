@@ -84,12 +84,21 @@ _RECIPIENT_DIMS = {
     "cohort": "nt.cohort_id",
 }
 
-OPEN_RISKS = """
+
+def open_risks(q: Params | None = None, scope: Scope | None = None, *, pair_param: str | None = None) -> str:
+    """Open risk reasons per pair: the latest signal/resolution per (pair, reason) is a signal."""
+    conds = []
+    if q is not None and scope is not None and scope.cohort_id is not None:
+        conds.append(f"cohort_id = {q(scope.cohort_id)}")
+    if pair_param is not None:
+        conds.append(f"pair_id = {pair_param}")
+    w = ("WHERE " + " AND ".join(conds)) if conds else ""
+    return f"""
     SELECT pair_id, array_agg(reason ORDER BY reason) AS reasons,
            jsonb_agg(jsonb_build_object('reason', reason, 'detail', detail, 'since', at)
                      ORDER BY reason) AS risks
     FROM (SELECT DISTINCT ON (pair_id, reason) pair_id, reason, signal, detail, at
-          FROM rm_risk_events ORDER BY pair_id, reason, at DESC, signal ASC) latest
+          FROM rm_risk_events {w} ORDER BY pair_id, reason, at DESC, signal ASC) latest
     WHERE signal GROUP BY pair_id"""
 
 
@@ -100,6 +109,7 @@ def _g(dims: dict[str, str], by: str | None) -> str:
 async def _participants(conn: Conn, scope: Scope, by: str | None) -> list[Any]:
     q = Params()
     cohort_pairs = "" if scope.cohort_id is None else f"WHERE cohort_id = {q(scope.cohort_id)}"
+    held_cohort = cohort_pairs.replace("WHERE", "AND")
     w = where(
         q,
         scope,
@@ -109,7 +119,7 @@ async def _participants(conn: Conn, scope: Scope, by: str | None) -> list[Any]:
         extra=["p.enrolled_at IS NOT NULL"],
     )
     sql = f"""
-    WITH held AS (SELECT DISTINCT pair_id FROM rm_sessions WHERE held_at IS NOT NULL),
+    WITH held AS (SELECT DISTINCT pair_id FROM rm_sessions WHERE held_at IS NOT NULL {held_cohort}),
     pp AS (SELECT pid, bool_or(h.pair_id IS NOT NULL) AS met FROM (
               SELECT mentor_id AS pid, pair_id FROM rm_pairs {cohort_pairs}
               UNION ALL SELECT mentee_id, pair_id FROM rm_pairs {cohort_pairs}) x
@@ -142,7 +152,7 @@ async def _pairs(conn: Conn, scope: Scope, by: str | None) -> list[Any]:
         extra=["pr.formed_at IS NOT NULL"],
     )
     sql = f"""
-    WITH open_risk AS ({OPEN_RISKS})
+    WITH open_risk AS ({open_risks(q, scope)})
     SELECT {_g(_PAIR_DIMS, by)} AS g,
            count(*) AS pairs_formed,
            count(*) FILTER (WHERE pr.closed_at IS NULL AND pr.dissolved_at IS NULL) AS pairs_active,
@@ -537,7 +547,7 @@ async def at_risk_pairs(conn: Conn, scope: Scope, limit: int = 500) -> list[Any]
         extra=["pr.closed_at IS NULL", "pr.dissolved_at IS NULL"],
     )
     sql = f"""
-    WITH open_risk AS ({OPEN_RISKS})
+    WITH open_risk AS ({open_risks(q, scope)})
     SELECT pr.pair_id, pr.cohort_id, pr.relationship_id, pr.region, pr.department, pr.band,
            pr.mentor_name, pr.mentee_name, pr.formed_at, r.reasons, r.risks,
            (SELECT max(held_at) FROM rm_sessions s WHERE s.pair_id = pr.pair_id) AS last_session_at,
@@ -581,7 +591,8 @@ def export_query(dataset: str, scope: Scope) -> tuple[str, list[Any]]:
     q = Params()
     if dataset == "pairs":
         w = where(q, scope, region="pr.region", cohort="pr.cohort_id", at="pr.formed_at")
-        return PAIR_EXPORT_SQL.format(open_risks=OPEN_RISKS, where=w), q.args
+        risks = open_risks(q, scope)
+        return PAIR_EXPORT_SQL.format(open_risks=risks, where=w), q.args
     if dataset == "participants":
         w = where(
             q,

@@ -1,0 +1,108 @@
+"""Replay throughput: rebuild-by-replay vs raw aiokafka consumption of the same topics, same run.
+
+    .tools/bin/uv run python bench/reporting/replay.py --events 100000 --repeats 3
+    .tools/bin/uv run python bench/reporting/replay.py --events 1000000 --repeats 1 --live
+
+Starts its own embedded PostgreSQL + Tansu broker (or uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS),
+produces `--events` synthetic programme events (bench/reporting/events.py), then per repeat:
+  raw  — plain AIOKafkaConsumer reading every event topic from offset 0 to the end (no decoding);
+  rebuild — `bridge_reporting.rebuild.rebuild()`: read + decode + set-based projection into shadow
+           tables + atomic swap.
+With --live, also the service's own batch consumer path: a fresh reporting service (new consumer
+group, inbox and schema) replays the topics from the start; timed until its inbox holds every event.
+Prints medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import end_total, infra, median, produce, raw_consume, reporting_settings, wait_stored
+from events import programme
+
+from bridge_reporting.rebuild import rebuild
+
+
+async def live_replay(inf, expected: int, timeout: float) -> float:  # type: ignore[no-untyped-def]
+    from asgi_lifespan import LifespanManager
+
+    from bridge_reporting.main import create_app
+
+    settings = await reporting_settings(inf, consumer_batch_max_records=2000, db_pool_max=4)
+    app = create_app(settings)
+    t0 = time.perf_counter()
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=30):
+        pool = app.state.runtime.pool
+        while time.perf_counter() - t0 < timeout:
+            async with pool.acquire() as conn:
+                n = await conn.fetchval("SELECT count(*) FROM inbox")
+            if n >= expected:
+                return time.perf_counter() - t0
+            await asyncio.sleep(1.0)
+    raise TimeoutError(f"live replay did not finish in {timeout}s ({n}/{expected})")
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--live", action="store_true", help="also time the live batch consumer's replay")
+    ap.add_argument("--json", type=Path, help="write the results here too")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bridge-bench-") as tmp:
+        inf = infra(Path(tmp))
+        try:
+            print(f"infrastructure: {inf.description}", flush=True)
+            run = f"b{int(time.time())}"
+            before = await end_total(inf.bootstrap_servers)
+            n, secs = await produce(inf.bootstrap_servers, programme(args.events, run=run))
+            stored = await wait_stored(inf.bootstrap_servers, before + n) - before
+            print(
+                f"produced {n} events in {secs:.1f}s ({n / secs:.0f}/s); the broker stored {stored}",
+                flush=True,
+            )
+            settings = await reporting_settings(inf)
+            raw_rates, rebuild_rates, rebuild_secs = [], [], []
+            for i in range(args.repeats):
+                got, t = await raw_consume(inf.bootstrap_servers)
+                raw_rates.append(got / t)
+                res = await rebuild(settings, batch_size=args.batch_size)
+                rebuild_rates.append(res.records / res.seconds)
+                rebuild_secs.append(res.seconds)
+                print(
+                    f"  repeat {i + 1}: raw consume {got} in {t:.1f}s ({got / t:.0f}/s); "
+                    f"rebuild {res.records} in {res.seconds:.1f}s ({res.events_per_second:.0f}/s, "
+                    f"swap {res.swap_seconds * 1000:.0f} ms); rows {sum(res.rows.values())}",
+                    flush=True,
+                )
+            result = {
+                "events_produced": n,
+                "events_stored": stored,
+                "raw_consume_events_per_s_median": round(median(raw_rates)),
+                "rebuild_events_per_s_median": round(median(rebuild_rates)),
+                "rebuild_seconds_median": round(median(rebuild_secs), 1),
+                "rebuild_vs_raw": round(median(rebuild_rates) / median(raw_rates), 3),
+            }
+            if args.live:
+                secs = await live_replay(inf, stored, timeout=3600)
+                result["live_batch_replay_seconds"] = round(secs, 1)
+                result["live_batch_replay_events_per_s"] = round(stored / secs)
+            print(json.dumps(result, indent=2))
+            if args.json:
+                args.json.write_text(json.dumps(result, indent=2) + "\n")
+        finally:
+            inf.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
