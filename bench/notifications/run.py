@@ -107,6 +107,10 @@ async def through_service(pool: object, dispatcher: Dispatcher, channel: str, n:
     return n / elapsed
 
 
+def spawn(cmd: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=300)
@@ -116,7 +120,7 @@ async def main() -> None:
     infra = start_infra(work, fast=True)
     smtp_port, http_port, hook_port = free_port(), free_port(), free_port()
     procs = [
-        subprocess.Popen(
+        spawn(
             [
                 sys.executable,
                 "-m",
@@ -127,15 +131,9 @@ async def main() -> None:
                 str(http_port),
                 "--maildir",
                 str(work / "maildir"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            ]
         ),
-        subprocess.Popen(
-            [sys.executable, "-c", WEBHOOK, str(hook_port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
+        spawn([sys.executable, "-c", WEBHOOK, str(hook_port)]),
     ]
     try:
         wait_for_port(smtp_port)
