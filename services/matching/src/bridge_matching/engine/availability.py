@@ -28,6 +28,9 @@ Interval = tuple[int, int]  # half-open [start, end) in UTC minutes-of-week
 
 U64 = npt.NDArray[np.uint64]
 
+# Pairs per chunk in vectorised overlap: keeps temporaries cache-sized.
+_PAIR_CHUNK = 1 << 16
+
 
 @lru_cache(maxsize=1024)
 def _zone(name: str) -> ZoneInfo:
@@ -141,11 +144,22 @@ class AvailabilityBits:
             dense = np.cumsum(diff[:, :-1], axis=1) > 0
             packed = np.packbits(dense, axis=1, bitorder="little")
             self.bits[lo:hi] = packed.view(np.uint64).reshape(hi - lo, self.words)
+        # Word-major copy: one 1-D gather per word is much faster than gathering
+        # whole rows (no (E, words) temporaries), see ``overlap_minutes``.
+        self.cols: U64 = np.ascontiguousarray(self.bits.T)
 
     def overlap_minutes(
         self, left: npt.NDArray[np.intp], right: npt.NDArray[np.intp]
     ) -> npt.NDArray[np.int64]:
         """Exact overlap in minutes for each (left[k], right[k]) row pair."""
-        both = self.bits[left] & self.bits[right]
-        counts: npt.NDArray[np.int64] = np.bitwise_count(both).sum(axis=1, dtype=np.int64)
-        return counts * self.slot_minutes
+        out = np.empty(left.shape, dtype=np.int64)
+        for lo in range(0, left.size, _PAIR_CHUNK):
+            a, b = left[lo : lo + _PAIR_CHUNK], right[lo : lo + _PAIR_CHUNK]
+            acc = np.zeros(a.shape, dtype=np.int64)
+            for col in self.cols:
+                both = np.take(col, a)
+                both &= np.take(col, b)
+                acc += np.bitwise_count(both)
+            out[lo : lo + _PAIR_CHUNK] = acc
+        out *= self.slot_minutes
+        return out

@@ -12,7 +12,6 @@ import numpy as np
 import numpy.typing as npt
 
 from .availability import AvailabilityBits, raw_utc_intervals
-from .chains import ancestors
 from .model import PairLike, Participant, pair_ids
 from .policy import MatchingPolicy
 
@@ -58,6 +57,7 @@ class PopulationIndex:
         if len(set(ids)) != len(ids):
             raise ValueError("participant ids must be unique")
         self.policy = policy
+        self._member_cache: list[tuple[I64, BoolA]] = []
         self.people = people
         self.n = len(people)
         self.pos = {pid: i for i, pid in enumerate(ids)}
@@ -99,20 +99,42 @@ class PopulationIndex:
         )
 
     def _build_chains(self, org_chart: Mapping[str, str | None] | None) -> None:
+        """Depth-limited management chains for everyone, vectorised over people.
+
+        Same semantics as :func:`chains.ancestors` (nearest manager first, stop at
+        the first repeated id): parent pointers are coded in a shared employee
+        space where participants keep their position and other managers get
+        codes >= n, then all chains are walked one level at a time.
+        """
         depth = self.policy.management_exclusion_depth
         manager_of: dict[str, str | None] = dict(org_chart or {})
         for p in self.people:
             manager_of.setdefault(p.id, p.manager_id)
-        # Ancestors may be non-participants: code them in a shared employee space,
-        # where participants keep their participant position as their code.
-        extra: dict[str, int] = {}
-        self.ancestors: I64 = np.full((self.n, max(depth, 1)), -1, dtype=np.int64)
-        for row, p in enumerate(self.people):
-            for k, emp in enumerate(ancestors(p.id, manager_of, depth)):
-                code = self.pos.get(emp)
-                if code is None:
-                    code = extra.setdefault(emp, self.n + len(extra))
-                self.ancestors[row, k] = code
+        code = dict(self.pos)
+        for emp, boss in manager_of.items():
+            for x in (emp, boss):
+                if x is not None and x not in code:
+                    code[x] = len(code)
+        parent = np.full(len(code) + 1, -1, dtype=np.int64)  # last slot: "no one"
+        emps = np.fromiter((code[k] for k in manager_of), dtype=np.int64, count=len(manager_of))
+        bosses = np.fromiter(
+            (-1 if b is None else code[b] for b in manager_of.values()),
+            dtype=np.int64,
+            count=len(manager_of),
+        )
+        parent[emps] = bosses
+        chains = np.full((max(depth, 1), self.n), -1, dtype=np.int64)
+        current = np.arange(self.n, dtype=np.int64)
+        for k in range(depth):
+            nxt = parent[current]  # current == -1 reads the "no one" slot
+            repeated = nxt == np.arange(self.n)
+            for prev in chains[:k]:
+                repeated |= nxt == prev
+            nxt[repeated] = -1
+            chains[k] = nxt
+            current = nxt
+        self.ancestor_cols: I64 = chains  # [k, p] = k-th manager above p, or -1
+        self.ancestors: I64 = np.ascontiguousarray(chains.T)
 
     def _pair_set(self, pairs: Iterable[tuple[str, str]]) -> I64:
         """Sorted unordered-pair keys (both orientations) for ids in the population."""
@@ -127,10 +149,26 @@ class PopulationIndex:
     def contains(
         self, keys_sorted: I64, mentors: npt.NDArray[np.intp], mentees: npt.NDArray[np.intp]
     ) -> BoolA:
+        found: BoolA = np.zeros(mentors.shape, dtype=np.bool_)
         if keys_sorted.size == 0:
-            return np.zeros(mentors.shape, dtype=np.bool_)
-        keys = pair_keys(mentors, mentees, self.n)
+            return found
+        # Pair sets hold both orientations, so a pair can only be present if both
+        # people appear in some pair: a cheap per-person mask skips most lookups.
+        member = self._members(keys_sorted)
+        maybe = np.flatnonzero(member[mentors] & member[mentees])
+        if maybe.size == 0:
+            return found
+        keys = pair_keys(mentors[maybe], mentees[maybe], self.n)
         at = np.searchsorted(keys_sorted, keys)
         at = np.minimum(at, keys_sorted.size - 1)
-        found: BoolA = keys_sorted[at] == keys
+        found[maybe] = keys_sorted[at] == keys
         return found
+
+    def _members(self, keys_sorted: I64) -> BoolA:
+        for keys, member in self._member_cache:
+            if keys is keys_sorted:
+                return member
+        member = np.zeros(self.n, dtype=np.bool_)
+        member[keys_sorted // self.n] = True
+        self._member_cache.append((keys_sorted, member))
+        return member

@@ -55,10 +55,11 @@ def check(index: PopulationIndex, name: str, m: Idx, e: Idx) -> BoolA:
     if name == "management":
         if policy.management_exclusion_depth == 0:
             return np.ones(m.shape, dtype=np.bool_)
-        bad = (index.ancestors[e] == m[:, None]).any(axis=1) | (
-            index.ancestors[m] == e[:, None]
-        ).any(axis=1)
-        return np.asarray(~bad, dtype=np.bool_)
+        bad = np.zeros(m.shape, dtype=np.bool_)
+        for col in index.ancestor_cols:  # k-th manager up, for everyone
+            bad |= col[e] == m
+            bad |= col[m] == e
+        return ~bad
     if name == "forbidden":
         return ~index.contains(index.forbidden, m, e)
     if name == "availability":
@@ -73,18 +74,24 @@ def feasible(index: PopulationIndex, m: Idx, e: Idx) -> BoolA:
 
 
 def feasible_with_overlap(
-    index: PopulationIndex, m: Idx, e: Idx
+    index: PopulationIndex, m: Idx, e: Idx, *, known: frozenset[str] = frozenset()
 ) -> tuple[BoolA, npt.NDArray[np.int64]]:
     """Feasibility mask plus overlap minutes of the feasible pairs (in order).
 
     Filters progressively: cheap checks first so the costly availability popcount
-    runs only on survivors, and its result is reused for scoring.
+    runs only on survivors, and its result is reused for scoring. ``known`` names
+    checks that the caller guarantees by construction (e.g. pools drawn from
+    language blocks of less senior mentors); they are skipped.
     """
     alive = np.arange(m.size)
+    mm, ee = m, e
     for name in CHECK_ORDER[:-1]:
-        ok = check(index, name, m[alive], e[alive])
-        alive = alive[ok]
-    minutes = index.avail.overlap_minutes(m[alive], e[alive])
+        if name in known:
+            continue
+        ok = check(index, name, mm, ee)
+        if not ok.all():
+            alive, mm, ee = alive[ok], mm[ok], ee[ok]
+    minutes = index.avail.overlap_minutes(mm, ee)
     ok = minutes >= index.policy.min_overlap_hours * 60
     mask = np.zeros(m.shape, dtype=np.bool_)
     mask[alive[ok]] = True
@@ -109,7 +116,11 @@ def _coverage(
     a: Idx,
     b: Idx,
 ) -> F64:
-    hits = np.bitwise_count(give[a] & want[b]).sum(axis=1, dtype=np.int64)
+    hits = np.zeros(a.shape, dtype=np.int64)
+    for g, w in zip(give.T, want.T, strict=True):  # one 1-D gather per word
+        both = np.take(g, a)
+        both &= np.take(w, b)
+        hits += np.bitwise_count(both)
     denom = count[b]
     return np.where(denom > 0, hits / np.maximum(denom, 1), 0.0)
 
