@@ -18,6 +18,7 @@ class CapturedSpan:
     span_id: str
     parent_span_id: str
     attributes: dict[str, str]
+    linked_trace_ids: tuple[str, ...] = ()
 
 
 class OtlpCapture:
@@ -50,6 +51,7 @@ class OtlpCapture:
                                     s.span_id.hex(),
                                     s.parent_span_id.hex(),
                                     attrs,
+                                    tuple(link.trace_id.hex() for link in s.links),
                                 )
                             )
                 with capture._lock:

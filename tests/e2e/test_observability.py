@@ -45,16 +45,21 @@ async def test_one_trace_follows_a_request_from_http_through_kafka_into_other_se
             and s.attributes.get("http.request.method", s.attributes.get("http.method")) == "POST"
         ]
         candidates = {s.trace_id for s in http_spans}
-        # cohort.created is consumed by reporting; its consume span must sit in the same trace.
-        for service in ("reporting",):
-            consumed = traces_of(service, CONSUMER)
-            hit = candidates & consumed.keys()
-            if hit:
-                request_trace = hit.pop()
-    assert request_trace is not None, "no reporting consume span joined matching's POST /cohorts trace"
+        # cohort.created is consumed one by one by sessions: its consume span continues the same trace.
+        hit = candidates & traces_of("sessions", CONSUMER).keys()
+        if hit:
+            request_trace = hit.pop()
+    assert request_trace is not None, "no sessions consume span joined matching's POST /cohorts trace"
     in_trace = [s for s in otlp.snapshot() if s.trace_id == request_trace]
     services = {s.service for s in in_trace}
-    assert {"bridge-matching", "bridge-reporting"} <= services
+    assert {"bridge-matching", "bridge-sessions"} <= services
+    # Reporting consumes in batches: its batch span links to each message's trace instead.
+    deadline = time.monotonic() + 10
+    while not any(
+        request_trace in s.linked_trace_ids for s in otlp.snapshot() if s.service == "bridge-reporting"
+    ):
+        assert time.monotonic() < deadline, "reporting's batch span does not link to the request's trace"
+        await asyncio.sleep(0.3)
     assert any(s.kind == PRODUCER and s.service == "bridge-matching" for s in in_trace)
     # The database work of both services is traced too.
     assert any(

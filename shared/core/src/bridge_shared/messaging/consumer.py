@@ -206,7 +206,11 @@ class EventConsumer:
     # -- batches ------------------------------------------------------------------------------
 
     async def process_batch(self, records: list[Record]) -> None:
+        # FastStream's batch span links to every record's producer trace; we add the group name.
         trace.get_current_span().set_attribute("messaging.consumer.group.name", self.group_id)
+        await self._process_batch(records)
+
+    async def _process_batch(self, records: list[Record]) -> None:
         decoded: list[tuple[Record, InboundEvent]] = []
         for rec in records:
             try:
