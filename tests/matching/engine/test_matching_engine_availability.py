@@ -12,6 +12,7 @@ from bridge_matching.engine import AvailabilityWindow as W
 from bridge_matching.engine.availability import (
     WEEK_MINUTES,
     AvailabilityBits,
+    encode_availability,
     overlap_minutes,
     raw_utc_intervals,
     utc_intervals,
@@ -117,3 +118,35 @@ def test_bitset_overlap_is_exact(people: list[tuple[tuple[W, ...], str]]) -> Non
         for i, j in zip(left.ravel(), right.ravel(), strict=True)
     ]
     assert got.tolist() == expected
+
+
+DST_WEEKS = [JAN, MAR, date(2025, 3, 3), date(2025, 3, 24), date(2025, 4, 7), date(2025, 10, 27)]
+ZONES = [
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "America/St_Johns",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Asia/Kolkata",
+    "UTC",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(window_lists(), st.sampled_from(ZONES)), min_size=1, max_size=8),
+    st.sampled_from(DST_WEEKS),
+)
+def test_vectorised_encoding_matches_per_person_conversion(
+    people: list[tuple[tuple[tuple[W, ...], str], str]], week: date
+) -> None:
+    # Zone offsets are cached per (zone, wall minute, week) and applied with numpy;
+    # the bits must equal the per-window datetime conversion, DST weeks included.
+    windows = [ws for (ws, _), _ in people]
+    zones = [tz for _, tz in people]
+    fast = encode_availability(windows, zones, week)
+    slow = AvailabilityBits([raw_utc_intervals(ws, tz, week) for (ws, _), tz in people])
+    assert fast.slot_minutes == slow.slot_minutes
+    assert fast.bits.tolist() == slow.bits.tolist()

@@ -21,12 +21,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from .model import AvailabilityWindow
+from .model import AvailabilityWindow, _hhmm_to_minutes
 
-WEEK_MINUTES = 7 * 24 * 60
+DAY = 24 * 60
+WEEK_MINUTES = 7 * DAY
 Interval = tuple[int, int]  # half-open [start, end) in UTC minutes-of-week
 
 U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
 
 # Pairs per chunk in vectorised overlap: keeps temporaries cache-sized.
 _PAIR_CHUNK = 1 << 16
@@ -120,6 +122,66 @@ def raw_utc_intervals(
     return parts
 
 
+@lru_cache(maxsize=65536)
+def _utc_minute(tz: str, reference_week: date, wall_minute: int) -> int:
+    """UTC minute (from the reference Monday 00:00 UTC) of a local wall-clock minute
+    counted from the reference Monday 00:00 local; same rules as ``_convert``."""
+    naive = datetime.combine(reference_week, time(0, 0)) + timedelta(minutes=wall_minute)
+    week_origin = datetime.combine(reference_week, time(0, 0), tzinfo=UTC)
+    utc = naive.replace(tzinfo=_zone(tz)).astimezone(UTC)
+    return int((utc - week_origin).total_seconds() // 60)
+
+
+def encode_availability(
+    windows: Sequence[Sequence[AvailabilityWindow]], zones: Sequence[str], reference_week: date
+) -> AvailabilityBits:
+    """Bitsets for many people at once; same bits as ``AvailabilityBits`` over
+    ``raw_utc_intervals`` per person.
+
+    Time-zone offsets are computed once per distinct (zone, local wall minute of
+    the reference week), not once per participant window; the rest is numpy.
+    """
+    n = len(windows)
+    counts = np.fromiter(map(len, windows), dtype=np.int64, count=n)
+    flat = [w for ws in windows for w in ws]
+    rows = np.repeat(np.arange(n, dtype=np.int64), counts)
+    zone_vocab = sorted(set(zones))
+    zone_lookup = {z: i for i, z in enumerate(zone_vocab)}
+    zone_of = np.fromiter(map(zone_lookup.__getitem__, zones), dtype=np.int64, count=n)[rows]
+    starts = [w.start for w in flat]
+    ends = [w.end for w in flat]
+    minutes = {v: _hhmm_to_minutes(v) for v in {*starts, *ends}}
+    k = len(flat)
+    start_min = np.fromiter(map(minutes.__getitem__, starts), dtype=np.int64, count=k)
+    end_min = np.fromiter(map(minutes.__getitem__, ends), dtype=np.int64, count=k)
+    weekday = np.fromiter((w.weekday for w in flat), dtype=np.int64, count=k)
+    duration = np.where(end_min > start_min, end_min - start_min, end_min + DAY - start_min)
+    wall_start = weekday * DAY + start_min
+    wall_end = wall_start + duration
+    span = 9 * DAY  # > any wall minute (Sunday start + a day)
+    keys, inverse = np.unique(
+        np.concatenate([zone_of * span + wall_start, zone_of * span + wall_end]),
+        return_inverse=True,
+    )
+    utc = np.array(
+        [_utc_minute(zone_vocab[x // span], reference_week, x % span) for x in keys.tolist()],
+        dtype=np.int64,
+    )
+    start_utc, end_utc = utc[inverse[:k]], utc[inverse[k:]]
+    valid = end_utc > start_utc
+    rows, start_utc, end_utc = rows[valid], start_utc[valid], end_utc[valid]
+    length = np.minimum(end_utc - start_utc, WEEK_MINUTES)
+    start_utc %= WEEK_MINUTES
+    stop = start_utc + length
+    wraps = stop > WEEK_MINUTES
+    return AvailabilityBits.from_arrays(
+        n,
+        np.concatenate([rows, rows[wraps]]),
+        np.concatenate([start_utc, np.zeros(int(wraps.sum()), dtype=np.int64)]),
+        np.concatenate([np.minimum(stop, WEEK_MINUTES), stop[wraps] - WEEK_MINUTES]),
+    )
+
+
 class AvailabilityBits:
     """Per-participant availability as packed uint64 bitsets over equal slots."""
 
@@ -128,22 +190,39 @@ class AvailabilityBits:
     def __init__(self, intervals: Sequence[Sequence[Interval]]) -> None:
         rows = np.repeat(np.arange(len(intervals)), [len(ivs) for ivs in intervals])
         flat = np.array([iv for ivs in intervals for iv in ivs], dtype=np.int64).reshape(-1, 2)
-        slot = math.gcd(WEEK_MINUTES, *np.unique(flat).tolist()) if flat.size else WEEK_MINUTES
+        self._fill(len(intervals), rows, flat[:, 0], flat[:, 1])
+
+    @classmethod
+    def from_arrays(
+        cls, n: int, rows: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], ends: I64
+    ) -> AvailabilityBits:
+        """Bitsets from flat interval arrays: row ``rows[k]`` has [starts[k], ends[k])."""
+        self = cls.__new__(cls)
+        self._fill(n, rows, starts, ends)
+        return self
+
+    def _fill(self, n: int, rows: I64, start_min: I64, end_min: I64) -> None:
+        bounds = np.unique(np.concatenate([start_min, end_min]))
+        slot = math.gcd(WEEK_MINUTES, *bounds.tolist()) if bounds.size else WEEK_MINUTES
         self.slot_minutes = slot
         n_slots = WEEK_MINUTES // slot
         self.words = (n_slots + 63) // 64
-        self.bits: U64 = np.zeros((len(intervals), self.words), dtype=np.uint64)
-        starts, ends = flat[:, 0] // slot, flat[:, 1] // slot
+        width = self.words * 64 + 1
+        self.bits: U64 = np.zeros((n, self.words), dtype=np.uint64)
+        starts, ends = start_min // slot, end_min // slot
+        order = np.argsort(rows, kind="stable")
+        rows, starts, ends = rows[order], starts[order], ends[order]
         # Difference array + cumsum marks covered slots for many rows at once.
-        for lo in range(0, len(intervals), self._ROWS_PER_CHUNK):
-            hi = min(lo + self._ROWS_PER_CHUNK, len(intervals))
-            pick = (rows >= lo) & (rows < hi)
-            diff = np.zeros((hi - lo, self.words * 64 + 1), dtype=np.int16)
-            np.add.at(diff, (rows[pick] - lo, starts[pick]), 1)
-            np.add.at(diff, (rows[pick] - lo, ends[pick]), -1)
-            dense = np.cumsum(diff[:, :-1], axis=1) > 0
+        for lo in range(0, n, self._ROWS_PER_CHUNK):
+            hi = min(lo + self._ROWS_PER_CHUNK, n)
+            a, b = np.searchsorted(rows, [lo, hi])
+            base = (rows[a:b] - lo) * width
+            size = (hi - lo) * width
+            diff = np.bincount(base + starts[a:b], minlength=size)
+            diff -= np.bincount(base + ends[a:b], minlength=size)
+            dense = np.cumsum(diff.reshape(hi - lo, width)[:, :-1], axis=1) > 0
             packed = np.packbits(dense, axis=1, bitorder="little")
-            self.bits[lo:hi] = packed.view(np.uint64).reshape(hi - lo, self.words)
+            self.bits[lo:hi] = packed.view("<u8").reshape(hi - lo, self.words)
         # Word-major copy: one 1-D gather per word is much faster than gathering
         # whole rows (no (E, words) temporaries), see ``overlap_minutes``.
         self.cols: U64 = np.ascontiguousarray(self.bits.T)

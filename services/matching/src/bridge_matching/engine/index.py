@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .availability import AvailabilityBits, raw_utc_intervals
+from .availability import encode_availability
 from .model import PairLike, Participant, pair_ids
 from .policy import MatchingPolicy
 
@@ -27,15 +27,17 @@ def _codes(values: Sequence[str]) -> tuple[npt.NDArray[np.int32], list[str]]:
 
 
 def _set_bits(sets: Sequence[frozenset[str]], vocab: list[str]) -> U64:
-    """Rows of packed bitsets; built as Python ints (fast) then split into words."""
-    lookup = {v: 1 << i for i, v in enumerate(vocab)}
+    """Rows of packed bitsets (bit i of word w = vocab[64 * w + i]), via numpy."""
+    lookup = {v: i for i, v in enumerate(vocab)}
     words = max(1, (len(vocab) + 63) // 64)
-    masks = [sum(lookup[v] for v in values) for values in sets]
-    bits = np.zeros((len(sets), words), dtype=np.uint64)
-    low = (1 << 64) - 1
-    for w in range(words):
-        bits[:, w] = np.array([(x >> (64 * w)) & low for x in masks], dtype=np.uint64)
-    return bits
+    counts = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+    codes = np.fromiter(
+        (lookup[v] for values in sets for v in values), dtype=np.int64, count=int(counts.sum())
+    )
+    dense = np.zeros((len(sets), words * 64), dtype=np.bool_)
+    dense[np.repeat(np.arange(len(sets)), counts), codes] = True
+    packed = np.packbits(dense, axis=1, bitorder="little")
+    return np.ascontiguousarray(packed.view("<u8").astype(np.uint64))
 
 
 def pair_keys(a: npt.NDArray[np.intp], b: npt.NDArray[np.intp], n: int) -> I64:
@@ -85,8 +87,8 @@ class PopulationIndex:
         self.learn_bits = _set_bits(learn, self.skills)
         self.learn_count: I64 = np.array([len(s) for s in learn], dtype=np.int64)
         ref = policy.reference_week
-        self.avail = AvailabilityBits(
-            [raw_utc_intervals(p.availability, p.time_zone, ref) for p in people]
+        self.avail = encode_availability(
+            [p.availability for p in people], [p.time_zone for p in people], ref
         )
         self._build_chains(org_chart)
         self.forbidden: I64 = self._pair_set(
