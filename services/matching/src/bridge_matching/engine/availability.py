@@ -39,17 +39,13 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _window_to_utc(
-    window: AvailabilityWindow, tz: str, reference_week: date
-) -> tuple[Interval, ...]:
+def _window_to_utc(window: AvailabilityWindow, tz: str, reference_week: date) -> tuple[Interval, ...]:
     # Cache on plain strings: hashing them is much cheaper than hashing the dataclass.
     return _convert(window.weekday, window.start, window.end, tz, reference_week)
 
 
 @lru_cache(maxsize=65536)
-def _convert(
-    weekday: int, start: str, end: str, tz: str, reference_week: date
-) -> tuple[Interval, ...]:
+def _convert(weekday: int, start: str, end: str, tz: str, reference_week: date) -> tuple[Interval, ...]:
     window = AvailabilityWindow(weekday, start, end)
     zone = _zone(tz)
     start_minute = window.start_minute
@@ -112,9 +108,7 @@ def overlap_minutes(a: Sequence[Interval], b: Sequence[Interval]) -> int:
     return total
 
 
-def raw_utc_intervals(
-    windows: Sequence[AvailabilityWindow], tz: str, reference_week: date
-) -> list[Interval]:
+def raw_utc_intervals(windows: Sequence[AvailabilityWindow], tz: str, reference_week: date) -> list[Interval]:
     """UTC intervals, possibly overlapping (fine for bitsets; skips the merge)."""
     parts: list[Interval] = []
     for w in windows:

@@ -15,7 +15,6 @@ hides a compatible partner from someone who has few.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,86 +49,128 @@ class CandidateGraph:
         return self.scores.cost_units()
 
 
+def _members(bits: npt.NDArray[np.uint64], size: int, who: Idx) -> tuple[Idx, Idx]:
+    """(row, code) for every set bit of ``bits[who]``, ordered by row then code."""
+    dense = np.unpackbits(bits[who].astype("<u8").view(np.uint8), axis=1, bitorder="little")
+    rows, codes = np.nonzero(dense[:, :size])
+    return who[rows], codes.astype(np.intp)
+
+
+def _cross(a_owner: Idx, b_owner: Idx, n: int) -> tuple[Idx, Idx]:
+    """All (i, j) with a_owner[i] == b_owner[j]; ``b_owner`` must be sorted."""
+    count_b = np.bincount(b_owner, minlength=n)
+    start_b = np.cumsum(count_b) - count_b
+    reps = count_b[a_owner]
+    i = np.repeat(np.arange(a_owner.size), reps)
+    within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    return i, start_b[a_owner][i] + within
+
+
 class _Blocks:
-    """Inverted lists of mentor positions, flattened into one array."""
+    """Inverted lists of mentor positions, flattened into one array.
+
+    List keys are (kind, region, language[, skill]): kind 0 = everyone speaking
+    the language, 1 = those sharing the skill, 2 = those wanting it; region -1 is
+    the global list. List ids follow the sorted key order. Built with numpy from
+    the index bitsets (a packed int64 per key keeps the tuple order).
+    """
 
     def __init__(self, index: PopulationIndex, mentor_ok: npt.NDArray[np.bool_]) -> None:
         mode = index.policy.region_mode
-        same_region = mode == "same_region"
-        lists: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        lang_lookup = {v: i for i, v in enumerate(index.languages)}
-        skill_lookup = {v: i for i, v in enumerate(index.skills)}
-        self.same_region = same_region
+        self.n = index.n
+        self.same_region = mode == "same_region"
         # With region_mode "any", pools also draw from the mentee's own region:
         # nearby time zones overlap far more often, so these slices are rarely
         # wasted on the availability rule (the global lists keep far pairs possible).
         self.own_region_too = mode == "any"
-        for m in np.flatnonzero(mentor_ok).tolist():
-            p = index.people[m]
-            own = int(index.region[m])
-            regions = [own] if same_region else ([-1, own] if self.own_region_too else [-1])
-            for lang, region in ((lang, r) for lang in p.languages for r in regions):
-                lc = lang_lookup[lang]
-                lists[(0, region, lc)].append(m)
-                for s in p.skills_to_share:
-                    lists[(1, region, lc, skill_lookup[s])].append(m)
-                for s in p.skills_to_learn:
-                    lists[(2, region, lc, skill_lookup[s])].append(m)
-        keys = sorted(lists)
-        self.list_id = {k: i for i, k in enumerate(keys)}
-        sizes = np.array([len(lists[k]) for k in keys], dtype=np.int64)
+        self.index = index
+        self.n_regions = len(index.regions) + 1
+        self.n_langs = max(len(index.languages), 1)
+        self.n_skills = len(index.skills) + 1
+        mentors = np.flatnonzero(mentor_ok)
+        who, key_parts = self._expand(mentors, share_kind=1, learn_kind=2)
+        keys = np.concatenate(key_parts) if key_parts else np.zeros(0, dtype=np.int64)
+        flat = np.concatenate(who) if who else np.zeros(0, dtype=np.intp)
+        self.keys, list_of = np.unique(keys, return_inverse=True)
+        list_of = list_of.astype(np.intp)
+        sizes = np.bincount(list_of, minlength=self.keys.size).astype(np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.sizes = sizes
-        flat = np.array([m for k in keys for m in lists[k]], dtype=np.intp)
         # Sort each list by (seniority, position): the mentors less senior than a
         # mentee are then a prefix, so pools never waste slots on the seniority rule.
-        list_of = np.repeat(np.arange(len(keys)), sizes)
         order = np.lexsort((flat, index.seniority[flat], list_of))
         self.flat: Idx = flat[order]
+        list_of = list_of[order]
         self.levels = np.unique(index.seniority)
         level_of_flat = np.searchsorted(self.levels, index.seniority[self.flat])
         # below[l, j] = entries of list l whose seniority level is < j
-        counts = np.zeros((len(keys), self.levels.size + 1), dtype=np.int64)
+        counts = np.zeros((self.keys.size, self.levels.size + 1), dtype=np.int64)
         np.add.at(counts, (list_of, level_of_flat + 1), 1)
         self.below = np.cumsum(counts, axis=1)
-        self.lang_lookup = lang_lookup
-        self.skill_lookup = skill_lookup
 
-    def block_ids(self, index: PopulationIndex, e: int) -> list[int]:
-        p = index.people[e]
-        region = int(index.region[e]) if self.same_region else -1
-        out = []
-        for lang in p.languages:
-            lid = self.list_id.get((0, region, self.lang_lookup[lang]))
-            if lid is not None:
-                out.append(lid)
-        return out
+    def _key(self, kind: int, region: Idx, lang: Idx, skill: Idx | int) -> I64:
+        k = (kind * self.n_regions + (region + 1)) * self.n_langs + lang
+        return np.asarray(k * self.n_skills + (skill if isinstance(skill, int) else skill + 1))
 
-    def segments(self, index: PopulationIndex, e: int) -> list[tuple[int, int]]:
-        """(list id, how many to take) for one mentee's pool."""
-        p = index.people[e]
-        own = int(index.region[e])
-        regions = [own] if self.same_region else ([-1, own] if self.own_region_too else [-1])
-        segs: list[tuple[int, int]] = []
-        for lang, region in ((lang, r) for lang in p.languages for r in regions):
-            lc = self.lang_lookup[lang]
-            lid = self.list_id.get((0, region, lc))
-            if lid is None:
-                continue
-            segs.append((lid, POOL_FILL))
-            for s in p.skills_to_learn:
-                lid = self.list_id.get((1, region, lc, self.skill_lookup[s]))
-                if lid is not None:
-                    segs.append((lid, POOL_SKILL))
-            for s in p.skills_to_share:
-                lid = self.list_id.get((2, region, lc, self.skill_lookup[s]))
-                if lid is not None:
-                    segs.append((lid, POOL_REVERSE))
-        return segs
+    def _regions(self, people: Idx, langs: Idx) -> tuple[Idx, Idx, Idx]:
+        """(person, region, language) rows: own region and/or the global list (-1)."""
+        own = self.index.region[people].astype(np.intp)
+        if self.same_region:
+            return people, own, langs
+        glob = np.full(people.size, -1, dtype=np.intp)
+        if not self.own_region_too:
+            return people, glob, langs
+        return np.r_[people, people], np.r_[glob, own], np.r_[langs, langs]
 
-    def gather(
-        self, index: PopulationIndex, owners: I64, list_ids: I64, takes: I64
-    ) -> tuple[Idx, Idx]:
+    def _expand(
+        self, people: Idx, *, share_kind: int, learn_kind: int
+    ) -> tuple[list[Idx], list[I64]]:
+        """Keys of every (kind, region, language[, skill]) list ``people`` belong to
+        (or, for mentees, look in), with the owner of each key."""
+        index = self.index
+        who, lang = _members(index.lang_bits, len(index.languages), people)
+        who, region, lang = self._regions(who, lang)
+        owners: list[Idx] = [who]
+        keys: list[I64] = [self._key(0, region, lang, 0)]
+        for kind, bits in ((share_kind, index.share_bits), (learn_kind, index.learn_bits)):
+            s_who, skill = _members(bits, len(index.skills), people)
+            i, j = _cross(who, s_who, index.n)
+            owners.append(who[i])
+            keys.append(self._key(kind, region[i], lang[i], skill[j]))
+        return owners, keys
+
+    def lookup(self, keys: I64) -> I64:
+        """List id of each key, or -1 where no such list exists."""
+        at = np.minimum(np.searchsorted(self.keys, keys), max(self.keys.size - 1, 0))
+        found = self.keys[at] == keys if self.keys.size else np.zeros(keys.shape, np.bool_)
+        return np.where(found, at, -1).astype(np.int64)
+
+    def block_ids(self, index: PopulationIndex, mentees: Idx) -> tuple[I64, I64]:
+        """(owner, list id) of the whole language blocks of ``mentees``."""
+        who, lang = _members(index.lang_bits, len(index.languages), mentees)
+        region = (
+            index.region[who].astype(np.intp) if self.same_region else np.full(who.size, -1)
+        )
+        lid = self.lookup(self._key(0, region, lang, 0))
+        return who[lid >= 0].astype(np.int64), lid[lid >= 0]
+
+    def segments(self, mentees: Idx) -> tuple[I64, I64, I64]:
+        """(owner, list id, how many to take) of every mentee's pool slices: the
+        fill slice of each language block, mentors sharing a skill the mentee
+        wants, mentors wanting a skill the mentee shares."""
+        # A mentee's wanted skills meet the mentors' *shared* ones (kind 1) and vice versa.
+        owners, keys = self._expand(mentees, share_kind=2, learn_kind=1)
+        takes = (POOL_FILL, POOL_REVERSE, POOL_SKILL)
+        lids = [self.lookup(k) for k in keys]
+        found = [lid >= 0 for lid in lids]
+        parts = list(zip(owners, lids, found, takes, strict=True))
+        return (
+            np.concatenate([o[f] for o, _, f, _ in parts]).astype(np.int64),
+            np.concatenate([lid[f] for _, lid, f, _ in parts]),
+            np.concatenate([np.full(int(f.sum()), t, dtype=np.int64) for _, _, f, t in parts]),
+        )
+
+    def gather(self, index: PopulationIndex, owners: I64, list_ids: I64, takes: I64) -> tuple[Idx, Idx]:
         """Expand segments into (mentor, mentee) arrays with rotating offsets,
         drawing only from each list's less-senior-than-the-mentee prefix."""
         level = np.searchsorted(self.levels, index.seniority[owners])
@@ -216,17 +257,14 @@ def build_candidate_graph(
         ok, minutes = feasible_with_overlap(index, m, e, known=known)
         found.append((m[ok], e[ok], minutes))
 
+    seg_owner, seg_list, seg_take = blocks.segments(mentees)
+    order = np.argsort(seg_owner, kind="stable")
+    seg_owner, seg_list, seg_take = seg_owner[order], seg_list[order], seg_take[order]
     for lo in range(0, mentees.size, CHUNK_MENTEES):
-        owners: list[int] = []
-        lids: list[int] = []
-        takes: list[int] = []
-        for e in mentees[lo : lo + CHUNK_MENTEES].tolist():
-            for lid, take in blocks.segments(index, e):
-                owners.append(e)
-                lids.append(lid)
-                takes.append(take)
-        arrays = (np.array(x, dtype=np.int64) for x in (owners, lids, takes))
-        keep_feasible(*_dedupe(*blocks.gather(index, *arrays), n), pool_known)
+        first, last = mentees[lo], mentees[min(lo + CHUNK_MENTEES, mentees.size) - 1]
+        a, b = np.searchsorted(seg_owner, [first, last + 1])
+        pool = blocks.gather(index, seg_owner[a:b], seg_list[a:b], seg_take[a:b])
+        keep_feasible(*_dedupe(*pool, n), pool_known)
     if extra_pairs is not None:
         xm, xe = extra_pairs
         allowed = mentor_ok[xm] & mentee_ok[xe]
@@ -237,15 +275,8 @@ def build_candidate_graph(
     for _, fe, _ in found:
         per_mentee += np.bincount(fe, minlength=n)
     starved = mentees[per_mentee[mentees] < STARVED_BELOW]
-    scan_owners: list[int] = []
-    scan_lids: list[int] = []
-    for s in starved.tolist():
-        for lid in blocks.block_ids(index, s):
-            scan_owners.append(s)
-            scan_lids.append(lid)
-    if scan_owners:
-        lid_arr = np.array(scan_lids, dtype=np.int64)
-        owners_arr = np.array(scan_owners, dtype=np.int64)
+    if starved.size:
+        owners_arr, lid_arr = blocks.block_ids(index, starved)
         keep_feasible(
             *_dedupe(*blocks.gather(index, owners_arr, lid_arr, blocks.sizes[lid_arr]), n),
             pool_known,

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-def ancestors(
-    employee_id: str, manager_of: Mapping[str, str | None], depth: int
-) -> tuple[str, ...]:
+def ancestors(employee_id: str, manager_of: Mapping[str, str | None], depth: int) -> tuple[str, ...]:
     """Up to ``depth`` managers above ``employee_id``, nearest first."""
     chain: list[str] = []
     seen = {employee_id}
@@ -23,8 +21,6 @@ def ancestors(
     return tuple(chain)
 
 
-def management_chains(
-    manager_of: Mapping[str, str | None], depth: int
-) -> dict[str, tuple[str, ...]]:
+def management_chains(manager_of: Mapping[str, str | None], depth: int) -> dict[str, tuple[str, ...]]:
     """Depth-limited ancestors for every employee in ``manager_of``."""
     return {emp: ancestors(emp, manager_of, depth) for emp in manager_of}

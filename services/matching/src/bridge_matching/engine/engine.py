@@ -75,9 +75,7 @@ def prepare(
     used_as_mentor = np.bincount(kept_m, minlength=n)
     used_as_mentee = np.bincount(kept_e, minlength=n)
     # Kept pairs consume capacity and fix the role of "either" participants.
-    mentor_cap = np.where(
-        used_as_mentee > 0, 0, np.maximum(index.mentor_capacity - used_as_mentor, 0)
-    )
+    mentor_cap = np.where(used_as_mentee > 0, 0, np.maximum(index.mentor_capacity - used_as_mentor, 0))
     mentee_cap = (index.can_mentee & (used_as_mentee == 0) & (used_as_mentor == 0)).astype(np.int64)
     requested = [
         (index.pos[p.id], index.pos[r])
@@ -138,14 +136,10 @@ def run_matching(
         graph.scores.total,
         graph.scores.overlap_minutes,
     )
-    for k, m, e in zip(
-        sel.tolist(), graph.mentors[sel].tolist(), graph.mentees[sel].tolist(), strict=True
-    ):
+    for k, m, e in zip(sel.tolist(), graph.mentors[sel].tolist(), graph.mentees[sel].tolist(), strict=True):
         bd = breakdown_of(comps[:, k], float(totals[k]), int(overlaps[k]))
         pairs.append(
-            MatchedPair(
-                index.people[m].id, index.people[e].id, bd.total, bd, explain_pair(index, m, e, bd)
-            )
+            MatchedPair(index.people[m].id, index.people[e].id, bd.total, bd, explain_pair(index, m, e, bd))
         )
     pairs.extend(_kept_pairs(prep, history, excluded_pairs, org_chart))
     pairs.sort(key=lambda p: (p.mentor_id, p.mentee_id))
@@ -165,9 +159,7 @@ def run_matching(
     has_mentor_edge = np.bincount(graph.mentees, minlength=n) > 0
     has_mentee_edge = np.bincount(graph.mentors, minlength=n) > 0
     finder = ReasonFinder(index, spare_mentor, spare_mentee, has_mentor_edge, has_mentee_edge)
-    unmatched: list[UnmatchedParticipant] = [
-        finder.explain(p) for p in np.flatnonzero(~in_pair).tolist()
-    ]
+    unmatched: list[UnmatchedParticipant] = [finder.explain(p) for p in np.flatnonzero(~in_pair).tolist()]
     t3 = time.perf_counter()
     total = float(totals[sel].sum())
     stats = MatchStats(
@@ -264,9 +256,7 @@ def suggest(
         ("mentee", mine, everyone, everyone[mentee_free]),
     ):
         mm, ee = (
-            (partners, mine[: partners.size])
-            if as_role == "mentor"
-            else (mine[: partners.size], partners)
+            (partners, mine[: partners.size]) if as_role == "mentor" else (mine[: partners.size], partners)
         )
         ok = feasible(index, mm, ee)
         mm, ee, partners = mm[ok], ee[ok], partners[ok]

@@ -48,9 +48,7 @@ def explain_pair(index: PopulationIndex, m: int, e: int, breakdown: ScoreBreakdo
     return "; ".join(parts)
 
 
-def breakdown_of(
-    components: npt.NDArray[np.float64], total: float, overlap_minutes: int
-) -> ScoreBreakdown:
+def breakdown_of(components: npt.NDArray[np.float64], total: float, overlap_minutes: int) -> ScoreBreakdown:
     c = components.tolist()
     return ScoreBreakdown(
         skills_mentor_to_mentee=round(c[0], 6),
@@ -72,15 +70,10 @@ def _messages(index: PopulationIndex, seeking: Side) -> dict[str, str]:
         "language": f"no {other} shares a language with this participant",
         "region": f"region policy ({index.policy.region_mode}) excludes all candidates",
         "seniority": f"no {other} is {senior}",
-        "management": (
-            f"every otherwise-compatible {other} is in a management chain with this participant"
-        ),
-        "forbidden": (
-            f"every otherwise-compatible {other} is blocked, excluded or a previous partner"
-        ),
+        "management": (f"every otherwise-compatible {other} is in a management chain with this participant"),
+        "forbidden": (f"every otherwise-compatible {other} is blocked, excluded or a previous partner"),
         "availability": (
-            f"availability overlaps by less than {hours} h/week"
-            f" with every otherwise-compatible {other}"
+            f"availability overlaps by less than {hours} h/week with every otherwise-compatible {other}"
         ),
         "capacity": f"all compatible {other}s are at capacity",
         "not_selected": (

@@ -87,18 +87,14 @@ class PopulationIndex:
         self.learn_bits = _set_bits(learn, self.skills)
         self.learn_count: I64 = np.array([len(s) for s in learn], dtype=np.int64)
         ref = policy.reference_week
-        self.avail = encode_availability(
-            [p.availability for p in people], [p.time_zone for p in people], ref
-        )
+        self.avail = encode_availability([p.availability for p in people], [p.time_zone for p in people], ref)
         self._build_chains(org_chart)
         self.forbidden: I64 = self._pair_set(
             [(p.id, b) for p in people for b in p.blocked_partner_ids]
             + [pair_ids(x) for x in excluded_pairs]
             + ([] if policy.allow_repeat_partners else [pair_ids(x) for x in history])
         )
-        self.requested: I64 = self._pair_set(
-            [(p.id, r) for p in people for r in p.requested_partner_ids]
-        )
+        self.requested: I64 = self._pair_set([(p.id, r) for p in people for r in p.requested_partner_ids])
 
     def _build_chains(self, org_chart: Mapping[str, str | None] | None) -> None:
         """Depth-limited management chains for everyone, vectorised over people.

@@ -125,9 +125,7 @@ def _coverage(
     return np.where(denom > 0, hits / np.maximum(denom, 1), 0.0)
 
 
-def score(
-    index: PopulationIndex, m: Idx, e: Idx, overlap: npt.NDArray[np.int64] | None = None
-) -> Scores:
+def score(index: PopulationIndex, m: Idx, e: Idx, overlap: npt.NDArray[np.int64] | None = None) -> Scores:
     policy = index.policy
     w = np.array(policy.weights.as_tuple(), dtype=np.float64)
     if overlap is None:

@@ -32,9 +32,7 @@ I64 = npt.NDArray[np.int64]
 BoolA = npt.NDArray[np.bool_]
 
 
-def max_weight_bmatching(
-    mentors: Idx, mentees: Idx, weights: I64, mentor_cap: I64, mentee_cap: I64
-) -> BoolA:
+def max_weight_bmatching(mentors: Idx, mentees: Idx, weights: I64, mentor_cap: I64, mentee_cap: I64) -> BoolA:
     """Selected-edge mask of a max-weight b-matching (weights > 0; caps by position)."""
     selected = np.zeros(mentors.size, dtype=np.bool_)
     if mentors.size == 0:
@@ -49,9 +47,7 @@ def max_weight_bmatching(
     flow_units = int(min(lcap.sum(), rcap.sum()))
     if flow_units == 0:
         return selected
-    tails = np.concatenate(
-        [left_nodes[left_inv], np.full(left.size, source), right_nodes, [source]]
-    )
+    tails = np.concatenate([left_nodes[left_inv], np.full(left.size, source), right_nodes, [source]])
     heads = np.concatenate([right_nodes[right_inv], left_nodes, np.full(right.size, sink), [sink]])
     caps = np.concatenate([np.ones(mentors.size, dtype=np.int64), lcap, rcap, [flow_units]])
     costs = np.concatenate([-weights, np.zeros(left.size + right.size + 1, dtype=np.int64)])
@@ -83,9 +79,7 @@ class SolveOutcome:
 
 
 class _Problem:
-    def __init__(
-        self, mentors: Idx, mentees: Idx, weights: I64, mentor_cap: I64, mentee_cap: I64
-    ) -> None:
+    def __init__(self, mentors: Idx, mentees: Idx, weights: I64, mentor_cap: I64, mentee_cap: I64) -> None:
         self.m, self.e, self.w = mentors, mentees, weights
         self.mentor_cap, self.mentee_cap = mentor_cap, mentee_cap
         self.calls = 0
@@ -94,9 +88,7 @@ class _Problem:
         self.calls += 1
         idx = np.flatnonzero(allowed)
         sel = np.zeros(self.m.size, dtype=np.bool_)
-        sub = max_weight_bmatching(
-            self.m[idx], self.e[idx], self.w[idx], self.mentor_cap, self.mentee_cap
-        )
+        sub = max_weight_bmatching(self.m[idx], self.e[idx], self.w[idx], self.mentor_cap, self.mentee_cap)
         sel[idx[sub]] = True
         return sel
 
