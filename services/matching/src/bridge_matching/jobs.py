@@ -10,13 +10,8 @@ import asyncpg
 from bridge_matching.domain.workflow import EXPIRY_JOB, expire_due
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.runtime import Runtime
-from bridge_shared.scheduling.clock import Clock, SystemClock
+from bridge_shared.scheduling.clock import Clock
 from bridge_shared.scheduling.singleton import run_once, run_periodically
-
-
-def clock_of(rt: Runtime) -> Clock:
-    clock: Clock = rt.extras.get("clock") or SystemClock()
-    return clock
 
 
 async def expire_once(rt: Runtime) -> int:
@@ -25,7 +20,7 @@ async def expire_once(rt: Runtime) -> int:
     async def job(conn: asyncpg.Connection[Any], clock: Clock) -> int:
         return await expire_due(conn, rt.outbox, clock)
 
-    ran, expired = await run_once(rt.pool, EXPIRY_JOB, job, clock_of(rt))
+    ran, expired = await run_once(rt.pool, EXPIRY_JOB, job, rt.clock)
     return int(expired) if ran else 0
 
 
@@ -39,7 +34,7 @@ async def expiry_loop(rt: Runtime) -> None:
         return await expire_due(conn, rt.outbox, clock)
 
     await run_periodically(
-        rt.pool, EXPIRY_JOB, job, interval_seconds=settings.expiry_interval_seconds, clock=clock_of(rt)
+        rt.pool, EXPIRY_JOB, job, interval_seconds=settings.expiry_interval_seconds, clock=rt.clock
     )
 
 

@@ -52,7 +52,7 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
             publishes=PUBLISHES,
             background=[jobs.expiry_loop, jobs.import_reaper],
             on_startup=[_fail_interrupted_imports],
-            extras={"clock": clock or SystemClock()},
+            clock=clock or SystemClock(),
         )
     )
     return app

@@ -11,7 +11,7 @@ from bridge_notifications.handlers.events import routing_consumer
 from bridge_notifications.handlers.participants import participant_consumer
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import notifications as contracts
-from bridge_shared.scheduling.clock import Clock
+from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.service import ServiceDefinition, build_app
 
 
@@ -38,7 +38,7 @@ def create_app(
             consumers=[participant_consumer, routing_consumer] if consumers else [],
             publishes=(contracts.NotificationSentV1, contracts.NotificationFailedV1),
             background=background,
-            extras={"clock": clock} if clock is not None else {},
+            clock=clock or SystemClock(),
         )
     )
     return app

@@ -48,7 +48,7 @@ def create_app(settings: SessionsSettings | None = None, *, clock: Clock | None 
             consumers=[pair_consumer, cohort_consumer],
             publishes=PUBLISHES,
             background=[health_scheduler],
-            extras={"clock": clock or SystemClock()},
+            clock=clock or SystemClock(),
         )
     )
     return app

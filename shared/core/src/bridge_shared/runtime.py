@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.outbox.relay import OutboxRelay
 from bridge_shared.outbox.writer import Outbox
+from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.settings import ServiceSettings
 
 
@@ -23,6 +24,7 @@ class Runtime:
     _pool: asyncpg.Pool | None = None
     relay: OutboxRelay | None = None
     metrics: ServiceMetrics | None = None
+    clock: Clock = field(default_factory=SystemClock)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

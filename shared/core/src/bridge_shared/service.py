@@ -36,6 +36,7 @@ from bridge_shared.observability.tracing import configure_tracing
 from bridge_shared.outbox.relay import OutboxRelay, PendingRow
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
+from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class ServiceDefinition:
     public_routers: Sequence[APIRouter] = ()
     on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
     extras: dict[str, Any] = field(default_factory=dict)
+    clock: Clock = field(default_factory=SystemClock)
 
 
 def _document_publications(runtime: Runtime, publishes: Sequence[type[EventPayload]]) -> None:
@@ -95,6 +97,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         outbox=Outbox(schema=settings.db_schema, source=f"/bridge/{settings.service_name}"),
         extras=dict(definition.extras),
         metrics=metrics,
+        clock=definition.clock,
     )
     consumers = [factory(runtime) for factory in definition.consumers]
     for consumer in consumers:

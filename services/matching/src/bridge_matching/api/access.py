@@ -17,7 +17,7 @@ from bridge_shared.auth.dependencies import require
 from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.http.problems import Problem
 from bridge_shared.runtime import Runtime, get_runtime
-from bridge_shared.scheduling.clock import Clock, SystemClock
+from bridge_shared.scheduling.clock import Clock
 
 HR_WRITE = (Role.HR_ADMIN, Role.HR_REGIONAL)
 HR_READ = (Role.HR_ADMIN, Role.HR_REGIONAL, Role.SERVICE)
@@ -29,7 +29,7 @@ anyone = require(*ANYONE)
 
 
 def get_clock(rt: Runtime = Depends(get_runtime)) -> Clock:
-    clock: Clock = rt.extras.get("clock") or SystemClock()
+    clock: Clock = rt.clock
     return clock
 
 

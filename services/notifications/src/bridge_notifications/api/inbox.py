@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from bridge_notifications.db import inbox
-from bridge_notifications.domain.dispatcher import clock_of
 from bridge_shared.auth.dependencies import require
 from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.http.problems import Problem
@@ -52,7 +51,7 @@ async def list_notifications(
         rows = await inbox.list_items(
             conn,
             principal.subject,
-            now=clock_of(rt).now(),
+            now=rt.clock.now(),
             unread_only=unread_only,
             limit=limit,
             before=before,
@@ -65,7 +64,7 @@ async def unread_count(
     principal: Principal = Depends(participant), rt: Runtime = Depends(get_runtime)
 ) -> UnreadCount:
     async with rt.pool.acquire() as conn:
-        return UnreadCount(unread=await inbox.unread_count(conn, principal.subject, now=clock_of(rt).now()))
+        return UnreadCount(unread=await inbox.unread_count(conn, principal.subject, now=rt.clock.now()))
 
 
 @router.post("/{item_id}/read", response_model=Marked)
@@ -73,7 +72,7 @@ async def mark_read(
     item_id: UUID, principal: Principal = Depends(participant), rt: Runtime = Depends(get_runtime)
 ) -> Marked:
     async with rt.pool.acquire() as conn:
-        if not await inbox.mark_read(conn, principal.subject, item_id, now=clock_of(rt).now()):
+        if not await inbox.mark_read(conn, principal.subject, item_id, now=rt.clock.now()):
             raise Problem(404, "Not found", f"no notification {item_id} in your inbox")
     return Marked(marked=1)
 
@@ -83,4 +82,4 @@ async def mark_all_read(
     principal: Principal = Depends(participant), rt: Runtime = Depends(get_runtime)
 ) -> Marked:
     async with rt.pool.acquire() as conn:
-        return Marked(marked=await inbox.mark_all_read(conn, principal.subject, now=clock_of(rt).now()))
+        return Marked(marked=await inbox.mark_all_read(conn, principal.subject, now=rt.clock.now()))

@@ -238,13 +238,8 @@ class Dispatcher:
 _UNLIMITED = TokenBucket(0, 1)
 
 
-def clock_of(rt: Runtime) -> Clock:
-    clock: Clock = rt.extras.get("clock") or SystemClock()
-    return clock
-
-
 async def run_dispatcher(rt: Runtime) -> None:
     settings: NotificationsSettings = rt.settings  # type: ignore[assignment, unused-ignore]
-    dispatcher = Dispatcher(rt.pool, rt.outbox, settings, clock_of(rt))
+    dispatcher = Dispatcher(rt.pool, rt.outbox, settings, rt.clock)
     rt.extras["dispatcher"] = dispatcher
     await dispatcher.run()

@@ -10,10 +10,8 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from typing import Any, TypeAlias
 
@@ -25,7 +23,8 @@ from bridge_notifications.domain.rendering import render
 from bridge_notifications.domain.timing import week_start, zone
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.runtime import Runtime
-from bridge_shared.scheduling.clock import Clock, SystemClock
+from bridge_shared.scheduling.clock import Clock
+from bridge_shared.scheduling.singleton import run_periodically
 
 log = logging.getLogger(__name__)
 Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
@@ -174,51 +173,22 @@ async def weekly_hr_digest(conn: Conn, now: datetime, settings: NotificationsSet
     return made
 
 
-def _lock_key(name: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"job:{name}".encode()).digest()[:8], "big", signed=True)
-
-
-async def run_once(pool: asyncpg.Pool, name: str, job: Callable[[Conn], Awaitable[int]]) -> int | None:
-    """One tick on one instance: a transaction-level advisory lock named after the job (the same
-    scheme as bridge_shared.scheduling.singleton, which cannot be imported at runtime today: its
-    `Job` alias subscripts asyncpg.Connection). Returns None when another instance holds the tick."""
-    async with pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _lock_key(name)):
-            return None
-        return await job(conn)
-
-
-async def run_periodically(
-    pool: asyncpg.Pool, name: str, job: Callable[[Conn], Awaitable[int]], interval_seconds: float
-) -> None:
-    while True:
-        try:
-            await run_once(pool, name, job)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("periodic job %s failed; will retry next tick", name)
-        await asyncio.sleep(interval_seconds)
-
-
-def clock_of(rt: Runtime) -> Clock:
-    clock: Clock = rt.extras.get("clock") or SystemClock()
-    return clock
-
-
 async def run_jobs(rt: Runtime) -> None:
     settings: NotificationsSettings = rt.settings  # type: ignore[assignment, unused-ignore]
-    clock = clock_of(rt)
+    clock = rt.clock
 
-    async def daily(conn: Conn) -> int:
+    async def daily(conn: Conn, clock: Clock) -> int:
         return await daily_digest(conn, clock.now(), settings)
 
-    async def weekly(conn: Conn) -> int:
+    async def weekly(conn: Conn, clock: Clock) -> int:
         return await weekly_hr_digest(conn, clock.now(), settings)
 
+    every = settings.jobs_poll_seconds
     await asyncio.gather(
-        run_periodically(rt.pool, f"{settings.service_name}.daily_digest", daily, settings.jobs_poll_seconds),
         run_periodically(
-            rt.pool, f"{settings.service_name}.weekly_hr_digest", weekly, settings.jobs_poll_seconds
+            rt.pool, f"{settings.service_name}.daily_digest", daily, interval_seconds=every, clock=clock
+        ),
+        run_periodically(
+            rt.pool, f"{settings.service_name}.weekly_hr_digest", weekly, interval_seconds=every, clock=clock
         ),
     )

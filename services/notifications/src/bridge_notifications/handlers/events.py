@@ -8,7 +8,6 @@ import asyncpg
 
 from bridge_notifications.db import directory
 from bridge_notifications.domain import routing
-from bridge_notifications.domain.dispatcher import clock_of
 from bridge_notifications.domain.planner import Planner
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts.matching import CohortCreatedV1
@@ -23,7 +22,7 @@ def routing_consumer(rt: Runtime) -> EventConsumer:
     consumer = consumer_for(rt, "routing", topics)
     settings: NotificationsSettings = rt.settings  # type: ignore[assignment, unused-ignore]
     planner = Planner(settings)
-    clock = clock_of(rt)
+    clock = rt.clock
 
     async def on_cohort(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
         p = event.payload

@@ -16,7 +16,7 @@ from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.db.connection import as_connection
 from bridge_shared.http.problems import Problem
 from bridge_shared.runtime import Runtime, get_runtime
-from bridge_shared.scheduling.clock import Clock, SystemClock
+from bridge_shared.scheduling.clock import Clock
 
 Side = Literal["mentor", "mentee"]
 
@@ -34,7 +34,7 @@ async def transaction(rt: Runtime) -> AsyncIterator[asyncpg.Connection[Any]]:
 
 
 def get_clock(rt: Runtime = Depends(get_runtime)) -> Clock:
-    clock: Clock = rt.extras.get("clock") or SystemClock()
+    clock: Clock = rt.clock
     return clock
 
 

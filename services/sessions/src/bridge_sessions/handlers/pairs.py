@@ -17,7 +17,7 @@ from bridge_shared.events.envelope import InboundEvent
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.messaging.factory import consumer_for
 from bridge_shared.runtime import Runtime
-from bridge_shared.scheduling.clock import Clock, SystemClock
+from bridge_shared.scheduling.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def pair_consumer(rt: Runtime) -> EventConsumer:
             return
         settings = rt.settings
         assert isinstance(settings, SessionsSettings)
-        clock: Clock = rt.extras.get("clock") or SystemClock()
+        clock: Clock = rt.clock
         await close_relationship(
             conn,
             rt.outbox,

@@ -23,7 +23,7 @@ from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts.sessions import PairAtRiskV1, PairRiskResolvedV1, RelationshipEndingSoonV1
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
-from bridge_shared.scheduling.clock import Clock, SystemClock
+from bridge_shared.scheduling.clock import Clock
 from bridge_shared.scheduling.singleton import Job, run_once, run_periodically
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ def health_job(rt: Runtime) -> Job:
 
 async def run_health_tick(rt: Runtime, clock: Clock | None = None) -> tuple[bool, TickResult | None]:
     """One tick on this instance, if no other instance is running one (tests and operators)."""
-    ran, out = await run_once(rt.pool, JOB_NAME, health_job(rt), clock or rt.extras.get("clock"))
+    ran, out = await run_once(rt.pool, JOB_NAME, health_job(rt), clock or rt.clock)
     return ran, out
 
 
@@ -216,5 +216,5 @@ async def health_scheduler(rt: Runtime) -> None:
         JOB_NAME,
         health_job(rt),
         interval_seconds=settings.health_check_interval_seconds,
-        clock=rt.extras.get("clock") or SystemClock(),
+        clock=rt.clock,
     )
