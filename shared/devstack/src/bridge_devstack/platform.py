@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from bridge_shared.db.provision import SERVICES, provision
-from bridge_shared.settings import SERVICE_PORTS
 
 from bridge_devstack.ports import wait_for_port
+from bridge_shared.db.provision import SERVICES, provision
+from bridge_shared.settings import SERVICE_PORTS
 
 
 @dataclass

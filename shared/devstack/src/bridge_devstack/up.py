@@ -15,11 +15,10 @@ import signal
 import sys
 from pathlib import Path
 
-from bridge_shared.auth.tokens import mint_token
-from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
-
 from bridge_devstack.infra import start_infra
 from bridge_devstack.platform import Platform, SmtpSink
+from bridge_shared.auth.tokens import mint_token
+from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
 
 RUN_DIR = Path(os.environ.get("BRIDGE_RUN_DIR", ".run"))
 PG_PORT = int(os.environ.get("BRIDGE_UP_PG_PORT", "54329"))
