@@ -57,6 +57,29 @@ async def _ok(response: Awaitable[httpx.Response]) -> Any:
     return r.json()
 
 
+async def wait_until_ready(urls: dict[str, str], *, timeout: float = 90.0) -> None:
+    """`make demo` may be typed while `make up` is still starting: wait for every /readyz."""
+    pending = dict(urls)
+    deadline = time.monotonic() + timeout
+    announced = False
+    async with httpx.AsyncClient(timeout=2) as http:
+        while pending:
+            for name, url in list(pending.items()):
+                try:
+                    if (await http.get(f"{url}/readyz")).status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise httpx.ConnectError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+            if not announced:
+                print(f"Waiting for {', '.join(sorted(pending))} to be ready ...", flush=True)
+                announced = True
+            await asyncio.sleep(0.5)
+
+
 async def run_demo(
     urls: dict[str, str], *, mail_url: str | None, token: str, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
@@ -176,12 +199,14 @@ def main() -> None:
     }
     token_file = Path(os.environ.get("BRIDGE_RUN_DIR", ".run")) / "dev-token"
     token = token_file.read_text().strip() if token_file.exists() else dev_token()
+    mail_url = os.environ.get("BRIDGE_DEMO_MAIL_URL", "http://127.0.0.1:8025")
+
+    async def demo() -> None:
+        await wait_until_ready(urls)
+        await run_demo(urls, mail_url=mail_url, token=token)
+
     try:
-        asyncio.run(
-            run_demo(
-                urls, mail_url=os.environ.get("BRIDGE_DEMO_MAIL_URL", "http://127.0.0.1:8025"), token=token
-            )
-        )
+        asyncio.run(demo())
     except httpx.ConnectError as exc:
         print(f"Cannot reach the platform ({exc}). Start it first with: make up", file=sys.stderr)
         sys.exit(1)

@@ -216,7 +216,7 @@ class OutboxRelay:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
                 """SELECT count(*) AS pending,
-                          extract(epoch FROM now() - min(created_at)) AS oldest_seconds
+                          extract(epoch FROM now() - min(created_at))::float8 AS oldest_seconds
                    FROM outbox WHERE published_at IS NULL"""
             )
         assert row is not None
