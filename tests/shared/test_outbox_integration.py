@@ -184,3 +184,15 @@ async def test_only_one_relay_per_service_is_active(
             await first.stop()
             await second.stop()
             await asyncio.gather(*tasks)
+
+
+async def test_backlog_reports_pending_rows_as_plain_json(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        async with h.pool.acquire() as conn, conn.transaction():
+            await h.outbox.add(conn, ThingHappened(thing_id="backlog", seq=1))
+        backlog = await make_relay(h, broker_send(h.broker)).backlog()
+        assert backlog["pending"] == 1
+        assert isinstance(backlog["oldest_pending_seconds"], float)
+        __import__("json").dumps(backlog)  # what /readyz serves
