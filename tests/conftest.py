@@ -13,10 +13,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from bridge_devstack.infra import Infra, start_infra
 from bridge_shared.db.provision import provision
 from bridge_shared.observability.tracing import configure_tracing
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import httpx
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
 from bridge_shared.auth.tokens import mint_token
 from bridge_shared.db.provision import provision
 from bridge_shared.settings import (
@@ -24,7 +26,6 @@ from bridge_shared.settings import (
     DEV_JWT_SECRET,
     ServiceSettings,
 )
-from fastapi import FastAPI
 
 S = TypeVar("S", bound=ServiceSettings)
 

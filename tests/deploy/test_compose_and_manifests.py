@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
 from bridge_shared.db.provision import SERVICES, role_name
 from bridge_shared.settings import SERVICE_PORTS, ServiceSettings
 
@@ -114,9 +115,7 @@ def test_settings_classes_cover_every_service() -> None:
 
 def test_env_name_rule_rejects_typos_and_foreign_prefixes() -> None:
     allowed = setting_env_names("matching")
-    assert (
-        env_name_problems("x", ["BRIDGE_MATCHING_DATABASE_URL", "OTEL_SERVICE_NAME"], allowed) == []
-    )
+    assert env_name_problems("x", ["BRIDGE_MATCHING_DATABASE_URL", "OTEL_SERVICE_NAME"], allowed) == []
     assert env_name_problems("x", ["BRIDGE_MATCHING_DATABSE_URL"], allowed)
     assert env_name_problems("x", ["BRIDGE_SESSIONS_DATABASE_URL"], allowed)
     assert env_name_problems("x", ["BRIDGE_MATCHING_DB_PASSWORD"], allowed)
@@ -235,9 +234,7 @@ def test_compose_env_names_are_real_settings() -> None:
 def test_compose_env_check_catches_a_typo() -> None:
     broken = {name: dict(svc) for name, svc in compose_services().items()}
     env = environment(broken["sessions"])
-    env["BRIDGE_SESSIONS_KAFKA_BOOTSTRAP_SERVER"] = env.pop(
-        "BRIDGE_SESSIONS_KAFKA_BOOTSTRAP_SERVERS"
-    )
+    env["BRIDGE_SESSIONS_KAFKA_BOOTSTRAP_SERVER"] = env.pop("BRIDGE_SESSIONS_KAFKA_BOOTSTRAP_SERVERS")
     broken["sessions"]["environment"] = env
     problems = compose_env_problems(broken)
     assert any("BRIDGE_SESSIONS_KAFKA_BOOTSTRAP_SERVER " in p for p in problems)
@@ -303,9 +300,7 @@ def test_compose_database_roles_match_provisioning() -> None:
         password_var = f"BRIDGE_{svc.upper()}_DB_PASSWORD"
         assert password_var in prov_env, f"provision gets no password for {svc}"
         dsn = urlsplit(
-            interpolate_defaults(
-                environment(bridge_compose_service(svc))[f"{env_prefix(svc)}DATABASE_URL"]
-            )
+            interpolate_defaults(environment(bridge_compose_service(svc))[f"{env_prefix(svc)}DATABASE_URL"])
         )
         assert dsn.username == role_name(svc)
         assert dsn.password == interpolate_defaults(prov_env[password_var])
@@ -331,9 +326,7 @@ def test_compose_services_build_wait_and_publish() -> None:
         assert published_ports(service).get(port) == port
         assert env.get(f"{env_prefix(svc)}HTTP_HOST") == "0.0.0.0"
         secret = env[f"{env_prefix(svc)}JWT_SECRET"]
-        assert secret.startswith("${BRIDGE_JWT_SECRET"), (
-            "JWT secret must come from BRIDGE_JWT_SECRET"
-        )
+        assert secret.startswith("${BRIDGE_JWT_SECRET"), "JWT secret must come from BRIDGE_JWT_SECRET"
 
 
 def test_compose_tracing_goes_through_the_collector_to_jaeger() -> None:
@@ -357,9 +350,7 @@ def test_compose_tracing_goes_through_the_collector_to_jaeger() -> None:
     assert any(urlsplit(f"//{e.split('://')[-1]}").hostname == jaeger_name for e in endpoints)
 
     for svc in SERVICES:
-        endpoint = environment(bridge_compose_service(svc))[
-            f"{env_prefix(svc)}OTEL_EXPORTER_OTLP_ENDPOINT"
-        ]
+        endpoint = environment(bridge_compose_service(svc))[f"{env_prefix(svc)}OTEL_EXPORTER_OTLP_ENDPOINT"]
         url = urlsplit(endpoint)
         assert (url.scheme, url.hostname, url.port) == ("http", collector_name, http_port)
         assert url.path in {"", "/"}, "services append /v1/traces themselves"
@@ -548,9 +539,7 @@ def test_dockerfile(svc: str) -> None:
     assert "uv.lock" in sources
     assert "pyproject.toml" in sources
     for directory in workspace_members().values():
-        assert str(directory / "pyproject.toml") in sources, (
-            f"{directory}/pyproject.toml not copied"
-        )
+        assert str(directory / "pyproject.toml") in sources, f"{directory}/pyproject.toml not copied"
     needed = {str(d) for d in workspace_closure(member)}
     copied_dirs = {s for s in sources if (ROOT / s).is_dir()}
     assert copied_dirs == needed, f"copies {copied_dirs}, the closure is {needed}"
@@ -587,9 +576,7 @@ def manifests() -> tuple[tuple[Path, dict[str, Any]], ...]:
     return tuple(yaml_documents(p for p in manifest_files() if not is_kustomization(p)))
 
 
-def of_kind(
-    kind: str, docs: Iterable[tuple[Path, dict[str, Any]]]
-) -> list[tuple[Path, dict[str, Any]]]:
+def of_kind(kind: str, docs: Iterable[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, dict[str, Any]]]:
     return [(p, d) for p, d in docs if d.get("kind") == kind]
 
 
@@ -606,9 +593,7 @@ def pod_spec(doc: Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def container_env_names(
-    container: Mapping[str, Any], configmaps: Mapping[str, set[str]]
-) -> list[str]:
+def container_env_names(container: Mapping[str, Any], configmaps: Mapping[str, set[str]]) -> list[str]:
     names = [e["name"] for e in container.get("env", [])]
     for source in container.get("envFrom", []):
         ref = source.get("configMapRef")
@@ -617,9 +602,7 @@ def container_env_names(
     return names
 
 
-def deployment_env_problems(
-    docs: Iterable[tuple[Path, dict[str, Any]]], *, require: bool
-) -> list[str]:
+def deployment_env_problems(docs: Iterable[tuple[Path, dict[str, Any]]], *, require: bool) -> list[str]:
     """Env-name rule for every Bridge container of every Deployment (full or patch) in `docs`."""
     docs = list(docs)
     configmaps = configmap_keys(docs)
@@ -689,9 +672,7 @@ def test_kustomizations_reference_existing_files() -> None:
         refs += [p["path"] for p in spec.get("patches", []) if "path" in p]
         for ref in refs:
             assert (path.parent / ref).exists(), f"{path}: {ref} does not exist"
-    assert (
-        yaml.safe_load((OTEL_COMPONENT / "kustomization.yaml").read_text())["kind"] == "Component"
-    )
+    assert yaml.safe_load((OTEL_COMPONENT / "kustomization.yaml").read_text())["kind"] == "Component"
 
 
 def test_manifest_env_names_are_real_settings() -> None:
@@ -706,10 +687,7 @@ def test_manifest_env_names_are_real_settings() -> None:
         for source in container.get("envFrom", []):
             if "configMapRef" in source:
                 keys = configmaps[source["configMapRef"]["name"]]
-                assert (
-                    env_name_problems(source["configMapRef"]["name"], keys, setting_env_names(svc))
-                    == []
-                )
+                assert env_name_problems(source["configMapRef"]["name"], keys, setting_env_names(svc)) == []
 
 
 def test_manifest_env_check_catches_a_typo() -> None:
@@ -789,15 +767,11 @@ def test_base_provision_job() -> None:
     assert env_name_problems("provision job", names, provisioning_env_names()) == []
     assert provisioning_env_names() <= set(names)
     for entry in container["env"]:
-        assert "secretKeyRef" in entry.get("valueFrom", {}), (
-            f"{entry['name']} must come from a Secret"
-        )
+        assert "secretKeyRef" in entry.get("valueFrom", {}), f"{entry['name']} must come from a Secret"
 
 
 def test_otel_component_adds_otlp_endpoint_to_every_service() -> None:
-    docs = list(
-        yaml_documents(p for p in manifest_files(OTEL_COMPONENT) if not is_kustomization(p))
-    )
+    docs = list(yaml_documents(p for p in manifest_files(OTEL_COMPONENT) if not is_kustomization(p)))
     configmaps = configmap_keys(docs)
     given = {
         c["name"]: container_env_names(c, configmaps)
@@ -837,9 +811,7 @@ def test_kustomize_build_renders_valid_deployments(target: Path) -> None:
     assert rendered.returncode == 0, rendered.stderr
     docs = [(target, d) for d in yaml.safe_load_all(rendered.stdout) if isinstance(d, dict)]
     assert deployment_env_problems(docs, require=True) == []
-    rendered_services = {
-        c["name"] for _, d in of_kind("Deployment", docs) for c in pod_spec(d)["containers"]
-    }
+    rendered_services = {c["name"] for _, d in of_kind("Deployment", docs) for c in pod_spec(d)["containers"]}
     assert rendered_services == set(SERVICES)
     components = yaml.safe_load((target / "kustomization.yaml").read_text()).get("components", [])
     if any((target / c).resolve() == OTEL_COMPONENT for c in components):

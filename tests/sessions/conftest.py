@@ -36,8 +36,12 @@ def clock() -> FrozenClock:
 @pytest.fixture(scope="session")
 async def svc(admin_dsn: str, bootstrap_servers: str, clock: FrozenClock) -> AsyncIterator[RunningService]:
     async with running_service(
-        lambda s: create_app(s, clock=clock), SessionsSettings, admin_dsn=admin_dsn,
-        bootstrap_servers=bootstrap_servers, health_check_enabled=False, outbox_idle_poll_seconds=0.5,
+        lambda s: create_app(s, clock=clock),
+        SessionsSettings,
+        admin_dsn=admin_dsn,
+        bootstrap_servers=bootstrap_servers,
+        health_check_enabled=False,
+        outbox_idle_poll_seconds=0.5,
     ) as running:
         yield running
 
@@ -53,8 +57,12 @@ class Bus:
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
-            topics.SESSIONS_RELATIONSHIP, bootstrap_servers=self.bootstrap, group_id=f"bus-{uuid.uuid4().hex}",
-            auto_offset_reset="earliest", enable_auto_commit=False)
+            topics.SESSIONS_RELATIONSHIP,
+            bootstrap_servers=self.bootstrap,
+            group_id=f"bus-{uuid.uuid4().hex}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         await consumer.start()
 
         async def pump() -> None:
@@ -115,9 +123,15 @@ async def publish(svc: RunningService, payload: EventPayload) -> None:
 
 def person(tag: str, *, tz: str, region: str = "emea", seniority: int = 3) -> ParticipantRef:
     return ParticipantRef(
-        participant_id=f"P-{tag}", employee_id=f"E-{tag}", display_name=f"Person {tag}",
-        email=f"{tag.lower()}@bridge.example", region=region, department="Engineering",
-        seniority_level=seniority, timezone=tz)
+        participant_id=f"P-{tag}",
+        employee_id=f"E-{tag}",
+        display_name=f"Person {tag}",
+        email=f"{tag.lower()}@bridge.example",
+        region=region,
+        department="Engineering",
+        seniority_level=seniority,
+        timezone=tz,
+    )
 
 
 class Pair:
@@ -137,18 +151,30 @@ class Pair:
 
 
 async def form_pair(
-    svc: RunningService, *, mentor_tz: str = "Europe/Berlin", mentee_tz: str = "Europe/London",
-    region: str = "emea", cohort_id: str | None = None, programme_end: date | None = date(2025, 9, 30),
-    formed_at: datetime = START, times: int = 1,
+    svc: RunningService,
+    *,
+    mentor_tz: str = "Europe/Berlin",
+    mentee_tz: str = "Europe/London",
+    region: str = "emea",
+    cohort_id: str | None = None,
+    programme_end: date | None = date(2025, 9, 30),
+    formed_at: datetime = START,
+    times: int = 1,
 ) -> Pair:
     """Publishes pair.formed (`times` times) and waits for sessions to open the relationship."""
     tag = uuid.uuid4().hex[:8].upper()
     mentor = person(f"M{tag}", tz=mentor_tz, region=region, seniority=2)
     mentee = person(f"L{tag}", tz=mentee_tz, region=region, seniority=9)
     payload = PairFormedV1(
-        pair_id=f"pair-{tag}", cohort_id=cohort_id or f"cohort-{tag}", mentor=mentor, mentee=mentee,
+        pair_id=f"pair-{tag}",
+        cohort_id=cohort_id or f"cohort-{tag}",
+        mentor=mentor,
+        mentee=mentee,
         explanation=MatchExplanation(score=0.8, breakdown={"skills": 0.8}, summary="good fit"),
-        formed_at=formed_at, programme_end=programme_end, hr_contact_email="hr@bridge.example")
+        formed_at=formed_at,
+        programme_end=programme_end,
+        hr_contact_email="hr@bridge.example",
+    )
     for _ in range(times):
         await publish(svc, payload)
     headers = auth("participant", sub=mentor.employee_id)
@@ -162,13 +188,24 @@ async def form_pair(
 
 
 async def create_cohort(svc: RunningService, cohort_id: str, threshold: int) -> None:
-    await publish(svc, CohortCreatedV1(cohort_id=cohort_id, name="Test cohort", regions=["emea"],
-                                       hr_contact_email="hr@bridge.example", inactivity_threshold_days=threshold))
+    await publish(
+        svc,
+        CohortCreatedV1(
+            cohort_id=cohort_id,
+            name="Test cohort",
+            regions=["emea"],
+            hr_contact_email="hr@bridge.example",
+            inactivity_threshold_days=threshold,
+        ),
+    )
 
 
 AGREEMENT = {
-    "mentor": {"learning_goals": ["How the board thinks about risk"], "success_metrics": ["Can pitch to execs"],
-               "offers": "Generative AI in daily work"},
+    "mentor": {
+        "learning_goals": ["How the board thinks about risk"],
+        "success_metrics": ["Can pitch to execs"],
+        "offers": "Generative AI in daily work",
+    },
     "mentee": {"learning_goals": ["Use AI tools hands-on"], "success_metrics": ["Ships one AI workflow"]},
     "cadence_days": 14,
     "meeting_mode": "video",
@@ -189,15 +226,20 @@ async def activate_agreement(svc: RunningService, pair: Pair, **changes: Any) ->
     return result
 
 
-async def hold_session(svc: RunningService, pair: Pair, starts_at: datetime,
-                       topics: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    r = await svc.client.post(f"{pair.base}/sessions", json={"starts_at": starts_at.isoformat()},
-                              headers=pair.as_mentor)
+async def hold_session(
+    svc: RunningService, pair: Pair, starts_at: datetime, topics: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    r = await svc.client.post(
+        f"{pair.base}/sessions", json={"starts_at": starts_at.isoformat()}, headers=pair.as_mentor
+    )
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
     topics = topics or [("AI prompts", "mentor_to_mentee"), ("Stakeholders", "mentee_to_mentor")]
-    r = await svc.client.post(f"{pair.base}/sessions/{sid}/held", headers=pair.as_mentee, json={
-        "actual_duration_minutes": 55, "topics": [{"topic": t, "direction": d} for t, d in topics]})
+    r = await svc.client.post(
+        f"{pair.base}/sessions/{sid}/held",
+        headers=pair.as_mentee,
+        json={"actual_duration_minutes": 55, "topics": [{"topic": t, "direction": d} for t, d in topics]},
+    )
     assert r.status_code == 200, r.text
     result: dict[str, Any] = r.json()
     return result

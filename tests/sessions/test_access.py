@@ -15,18 +15,30 @@ pytestmark = pytest.mark.integration
 async def pair(svc: RunningService, clock: FrozenClock) -> Pair:
     clock.set(START)
     p = await form_pair(svc, region="apac")
-    r = await svc.client.post(f"{p.base}/sessions", headers=p.as_mentor,
-                              json={"starts_at": "2025-03-01T09:00:00Z"})
+    r = await svc.client.post(
+        f"{p.base}/sessions", headers=p.as_mentor, json={"starts_at": "2025-03-01T09:00:00Z"}
+    )
     p.rel["session_id"] = r.json()["id"]
-    await svc.client.put(f"{p.base}/sessions/{p.rel['session_id']}/private-note", headers=p.as_mentor,
-                         json={"body": "mentor's private thoughts"})
+    await svc.client.put(
+        f"{p.base}/sessions/{p.rel['session_id']}/private-note",
+        headers=p.as_mentor,
+        json={"body": "mentor's private thoughts"},
+    )
     return p
 
 
 def urls(p: Pair) -> list[str]:
     s = f"{p.base}/sessions/{p.rel['session_id']}"
-    return [p.base, f"{p.base}/agreement", f"{p.base}/sessions", s, f"{s}/invite.ics", f"{p.base}/goals",
-            f"{p.base}/feedback", f"{p.base}/health"]
+    return [
+        p.base,
+        f"{p.base}/agreement",
+        f"{p.base}/sessions",
+        s,
+        f"{s}/invite.ics",
+        f"{p.base}/goals",
+        f"{p.base}/feedback",
+        f"{p.base}/health",
+    ]
 
 
 async def listed(svc: RunningService, headers: dict[str, str], p: Pair) -> bool:
@@ -40,9 +52,13 @@ async def test_participant_of_the_pair_sees_and_changes_it(svc: RunningService, 
     assert (await svc.client.get(pair.base, headers=pair.as_mentee)).json()["my_side"] == "mentee"
     r = await svc.client.post(f"{pair.base}/goals", headers=pair.as_mentee, json={"title": "Mine"})
     assert r.status_code == 201
-    s = (await svc.client.get(f"{pair.base}/sessions/{pair.rel['session_id']}", headers=pair.as_mentee)).json()
+    s = (
+        await svc.client.get(f"{pair.base}/sessions/{pair.rel['session_id']}", headers=pair.as_mentee)
+    ).json()
     assert s["my_private_note"] is None, "the partner's private note is not visible"
-    s = (await svc.client.get(f"{pair.base}/sessions/{pair.rel['session_id']}", headers=pair.as_mentor)).json()
+    s = (
+        await svc.client.get(f"{pair.base}/sessions/{pair.rel['session_id']}", headers=pair.as_mentor)
+    ).json()
     assert s["my_private_note"] == "mentor's private thoughts"
 
 
@@ -51,9 +67,12 @@ async def test_other_participant_sees_nothing_and_changes_nothing(svc: RunningSe
     for url in urls(pair):
         assert (await svc.client.get(url, headers=other)).status_code == 404, url
     assert not await listed(svc, other, pair)
-    for url, body in ((f"{pair.base}/sessions", {"starts_at": "2025-03-05T09:00:00Z"}),
-                      (f"{pair.base}/goals", {"title": "x"}), (f"{pair.base}/close", {"reason": "x"}),
-                      (f"{pair.base}/sessions/{pair.rel['session_id']}/private-note", {"body": "x"})):
+    for url, body in (
+        (f"{pair.base}/sessions", {"starts_at": "2025-03-05T09:00:00Z"}),
+        (f"{pair.base}/goals", {"title": "x"}),
+        (f"{pair.base}/close", {"reason": "x"}),
+        (f"{pair.base}/sessions/{pair.rel['session_id']}/private-note", {"body": "x"}),
+    ):
         r = await svc.client.request("PUT" if url.endswith("note") else "POST", url, headers=other, json=body)
         assert r.status_code == 404, url
 

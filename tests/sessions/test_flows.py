@@ -33,7 +33,12 @@ async def test_agreement_draft_confirm_amend_keeps_previous_in_force(
     r = await svc.client.post(f"{pair.base}/agreement", json=AGREEMENT, headers=pair.as_mentee)
     assert r.status_code == 201, r.text
     v1 = r.json()
-    assert v1["version"] == 1 and v1["status"] == "draft" and v1["mentee_confirmed_at"] and not v1["mentor_confirmed_at"]
+    assert (
+        v1["version"] == 1
+        and v1["status"] == "draft"
+        and v1["mentee_confirmed_at"]
+        and not v1["mentor_confirmed_at"]
+    )
     view = (await svc.client.get(f"{pair.base}/agreement", headers=pair.as_mentor)).json()
     assert view["active"] is None and view["pending"]["version"] == 1
     # the drafter confirming again changes nothing; the other side makes it active
@@ -51,8 +56,9 @@ async def test_agreement_draft_confirm_amend_keeps_previous_in_force(
     view = (await svc.client.get(f"{pair.base}/agreement", headers=pair.as_mentee)).json()
     assert view["active"]["version"] == 1 and view["active"]["cadence_days"] == 14
     assert view["pending"]["version"] == 2
-    assert (await svc.client.post(f"{pair.base}/agreement/versions/1/confirm",
-                                  headers=pair.as_mentee)).status_code == 409
+    assert (
+        await svc.client.post(f"{pair.base}/agreement/versions/1/confirm", headers=pair.as_mentee)
+    ).status_code == 409
     view = (await svc.client.post(f"{pair.base}/agreement/versions/2/confirm", headers=pair.as_mentee)).json()
     assert view["active"]["version"] == 2 and view["active"]["cadence_days"] == 21
     assert [a["status"] for a in view["history"]] == ["superseded", "active"]
@@ -84,8 +90,11 @@ async def test_session_schedule_reschedule_cancel_with_invites(
     clock.set(START)
     pair = await form_pair(svc, mentor_tz="America/Los_Angeles", mentee_tz="Asia/Tokyo")
     starts = datetime(2025, 3, 20, 16, 0, tzinfo=UTC)
-    r = await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor,
-                              json={"starts_at": starts.isoformat(), "duration_minutes": 45, "location": "Zoom"})
+    r = await svc.client.post(
+        f"{pair.base}/sessions",
+        headers=pair.as_mentor,
+        json={"starts_at": starts.isoformat(), "duration_minutes": 45, "location": "Zoom"},
+    )
     assert r.status_code == 201, r.text
     s = r.json()
     sid, uid = s["id"], s["invite"]["uid"]
@@ -100,24 +109,35 @@ async def test_session_schedule_reschedule_cancel_with_invites(
     assert {str(a) for a in ev["ATTENDEE"]} == {f"mailto:{pair.mentor.email}", f"mailto:{pair.mentee.email}"}
 
     later = starts + timedelta(days=2)
-    r = await svc.client.post(f"{pair.base}/sessions/{sid}/reschedule", headers=pair.as_mentee,
-                              json={"starts_at": later.isoformat()})
+    r = await svc.client.post(
+        f"{pair.base}/sessions/{sid}/reschedule",
+        headers=pair.as_mentee,
+        json={"starts_at": later.isoformat()},
+    )
     assert r.status_code == 200 and r.json()["invite"]["sequence"] == 1
-    ev = _ics_event((await svc.client.get(f"{pair.base}/sessions/{sid}/invite.ics", headers=pair.as_mentor)).text)
+    ev = _ics_event(
+        (await svc.client.get(f"{pair.base}/sessions/{sid}/invite.ics", headers=pair.as_mentor)).text
+    )
     assert str(ev["UID"]) == uid and int(ev["SEQUENCE"]) == 1 and ev["DTSTART"].dt == later
     assert r.json()["duration_minutes"] == 45 and r.json()["location"] == "Zoom"
 
-    r = await svc.client.post(f"{pair.base}/sessions/{sid}/cancel", headers=pair.as_mentee,
-                              json={"reason": "Board meeting moved"})
+    r = await svc.client.post(
+        f"{pair.base}/sessions/{sid}/cancel", headers=pair.as_mentee, json={"reason": "Board meeting moved"}
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "cancelled" and body["cancelled_by"] == pair.mentee.employee_id
     assert body["cancel_reason"] == "Board meeting moved"
-    ev = _ics_event((await svc.client.get(f"{pair.base}/sessions/{sid}/invite.ics", headers=pair.as_mentor)).text)
+    ev = _ics_event(
+        (await svc.client.get(f"{pair.base}/sessions/{sid}/invite.ics", headers=pair.as_mentor)).text
+    )
     assert ev.method == "CANCEL" and str(ev["STATUS"]) == "CANCELLED"  # type: ignore[attr-defined]
     assert str(ev["UID"]) == uid and int(ev["SEQUENCE"]) == 2
-    r = await svc.client.post(f"{pair.base}/sessions/{sid}/reschedule", headers=pair.as_mentee,
-                              json={"starts_at": later.isoformat()})
+    r = await svc.client.post(
+        f"{pair.base}/sessions/{sid}/reschedule",
+        headers=pair.as_mentee,
+        json={"starts_at": later.isoformat()},
+    )
     assert r.status_code == 409
 
     sched = (await bus.wait(pair.id, "sessions.session.scheduled.v1"))[0]
@@ -125,7 +145,9 @@ async def test_session_schedule_reschedule_cancel_with_invites(
     cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v1"))[0]
     assert sched.invite.method == "REQUEST" and sched.invite.sequence == 0 and sched.invite.uid == uid
     assert "BEGIN:VCALENDAR" in sched.invite.ics and sched.mentee_timezone == "Asia/Tokyo"
-    assert resched.previous_starts_at == starts and resched.starts_at == later and resched.invite.sequence == 1
+    assert (
+        resched.previous_starts_at == starts and resched.starts_at == later and resched.invite.sequence == 1
+    )
     assert cancelled.invite.method == "CANCEL" and cancelled.invite.sequence == 2
     assert cancelled.cancelled_by == pair.mentee.employee_id and cancelled.reason == "Board meeting moved"
     assert "STATUS:CANCELLED" in cancelled.invite.ics
@@ -137,20 +159,29 @@ async def test_held_session_notes_private_to_author_and_pulse(
     clock.set(datetime(2025, 3, 10, 12, tzinfo=UTC))
     pair = await form_pair(svc)
     starts = datetime(2025, 3, 12, 9, tzinfo=UTC)
-    r = await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": starts.isoformat()})
+    r = await svc.client.post(
+        f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": starts.isoformat()}
+    )
     sid = r.json()["id"]
-    held = {"actual_duration_minutes": 50,
-            "topics": [{"topic": "Prompting", "direction": "mentor_to_mentee"},
-                       {"topic": "Managing up", "direction": "mentee_to_mentor"}],
-            "shared_notes": "Try Copilot on the weekly report", "private_note": "I felt rushed",
-            "action_items": [{"text": "Draft prompt library", "owner": "mentor", "due": "2025-03-26"}]}
+    held = {
+        "actual_duration_minutes": 50,
+        "topics": [
+            {"topic": "Prompting", "direction": "mentor_to_mentee"},
+            {"topic": "Managing up", "direction": "mentee_to_mentor"},
+        ],
+        "shared_notes": "Try Copilot on the weekly report",
+        "private_note": "I felt rushed",
+        "action_items": [{"text": "Draft prompt library", "owner": "mentor", "due": "2025-03-26"}],
+    }
     r = await svc.client.post(f"{pair.base}/sessions/{sid}/held", headers=pair.as_mentor, json=held)
     assert r.status_code == 409, "cannot be held before it starts"
     clock.set(starts + timedelta(hours=2))
     r = await svc.client.post(f"{pair.base}/sessions/{sid}/held", headers=pair.as_mentor, json=held)
     assert r.status_code == 200, r.text
     assert r.json()["my_private_note"] == "I felt rushed"
-    await svc.client.put(f"{pair.base}/sessions/{sid}/private-note", headers=pair.as_mentee, json={"body": "mine"})
+    await svc.client.put(
+        f"{pair.base}/sessions/{sid}/private-note", headers=pair.as_mentee, json={"body": "mine"}
+    )
 
     as_mentee = (await svc.client.get(f"{pair.base}/sessions/{sid}", headers=pair.as_mentee)).json()
     assert as_mentee["my_private_note"] == "mine" and as_mentee["shared_notes"] == held["shared_notes"]
@@ -162,16 +193,21 @@ async def test_held_session_notes_private_to_author_and_pulse(
 
     event = (await bus.wait(pair.id, "sessions.session.held.v1"))[0]
     assert event.actual_duration_minutes == 50 and event.action_items == 1
-    assert [(t.topic, t.direction) for t in event.topics] == [("Prompting", "mentor_to_mentee"),
-                                                              ("Managing up", "mentee_to_mentor")]
+    assert [(t.topic, t.direction) for t in event.topics] == [
+        ("Prompting", "mentor_to_mentee"),
+        ("Managing up", "mentee_to_mentor"),
+    ]
     assert "felt rushed" not in str(event.model_dump())
 
     r = await svc.client.post(f"{pair.base}/sessions/{sid}/pulse", headers=pair.as_mentee, json={"rating": 4})
     assert r.status_code == 201
-    assert (await svc.client.post(f"{pair.base}/sessions/{sid}/pulse", headers=pair.as_mentee,
-                                  json={"rating": 5})).status_code == 409
+    assert (
+        await svc.client.post(f"{pair.base}/sessions/{sid}/pulse", headers=pair.as_mentee, json={"rating": 5})
+    ).status_code == 409
     pulse = (await bus.wait(pair.id, "sessions.feedback.submitted.v1"))[0]
-    assert pulse.kind == "pulse" and pulse.rating == 4 and pulse.by_side == "mentee" and pulse.session_id == sid
+    assert (
+        pulse.kind == "pulse" and pulse.rating == 4 and pulse.by_side == "mentee" and pulse.session_id == sid
+    )
     health = (await svc.client.get(f"{pair.base}/health", headers=pair.as_mentee)).json()
     assert health["balance_index"] == 1.0 and health["sessions_held"] == 1
 
@@ -179,26 +215,39 @@ async def test_held_session_notes_private_to_author_and_pulse(
 async def test_goals_progress_and_end(svc: RunningService, bus: Bus, clock: FrozenClock) -> None:
     clock.set(START)
     pair = await form_pair(svc)
-    r = await svc.client.post(f"{pair.base}/goals", headers=pair.as_mentee,
-                              json={"title": "Use AI weekly", "success_measure": "3 workflows automated"})
+    r = await svc.client.post(
+        f"{pair.base}/goals",
+        headers=pair.as_mentee,
+        json={"title": "Use AI weekly", "success_measure": "3 workflows automated"},
+    )
     assert r.status_code == 201
     gid = r.json()["id"]
     assert r.json()["owner_side"] == "mentee"
     r2 = await svc.client.post(f"{pair.base}/goals", headers=pair.as_mentor, json={"title": "Exec presence"})
     for rating, days in ((2, 7), (4, 21)):
         clock.set(START + timedelta(days=days))
-        r = await svc.client.post(f"{pair.base}/goals/{gid}/check-ins", headers=pair.as_mentee,
-                                  json={"rating": rating, "note": f"week {days // 7}"})
+        r = await svc.client.post(
+            f"{pair.base}/goals/{gid}/check-ins",
+            headers=pair.as_mentee,
+            json={"rating": rating, "note": f"week {days // 7}"},
+        )
         assert r.status_code == 201
-    assert (await svc.client.post(f"{pair.base}/goals/{gid}/check-ins", headers=pair.as_mentor,
-                                  json={"rating": 5})).status_code == 403, "only the owner rates a goal"
+    assert (
+        await svc.client.post(
+            f"{pair.base}/goals/{gid}/check-ins", headers=pair.as_mentor, json={"rating": 5}
+        )
+    ).status_code == 403, "only the owner rates a goal"
     r = await svc.client.post(f"{pair.base}/goals/{gid}/achieve", headers=pair.as_mentee, json={})
     assert r.json()["status"] == "achieved" and r.json()["latest_rating"] == 4
     assert [c["rating"] for c in r.json()["check_ins"]] == [2, 4]
-    assert (await svc.client.post(f"{pair.base}/goals/{gid}/check-ins", headers=pair.as_mentee,
-                                  json={"rating": 5})).status_code == 409
-    r = await svc.client.post(f"{pair.base}/goals/{r2.json()['id']}/abandon", headers=pair.as_mentor,
-                              json={"note": "role changed"})
+    assert (
+        await svc.client.post(
+            f"{pair.base}/goals/{gid}/check-ins", headers=pair.as_mentee, json={"rating": 5}
+        )
+    ).status_code == 409
+    r = await svc.client.post(
+        f"{pair.base}/goals/{r2.json()['id']}/abandon", headers=pair.as_mentor, json={"note": "role changed"}
+    )
     assert r.json()["status"] == "abandoned"
     goals = (await svc.client.get(f"{pair.base}/goals", headers=auth("hr_admin"))).json()
     assert {g["status"] for g in goals} == {"achieved", "abandoned"}
@@ -213,31 +262,46 @@ async def test_surveys_and_early_closure(svc: RunningService, bus: Bus, clock: F
     clock.set(START)
     pair = await form_pair(svc)
     survey = {"satisfaction": 5, "recommend_score": 9, "learned": "AI tooling", "taught": "Board dynamics"}
-    assert (await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor,
-                                  json=survey)).status_code == 409, "not before the agreement is in force"
+    assert (
+        await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor, json=survey)
+    ).status_code == 409, "not before the agreement is in force"
     await _agree(svc, pair)
     r = await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor, json=survey)
     assert r.status_code == 201 and r.json()["recommend_score"] == 9
-    assert (await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor,
-                                  json=survey)).status_code == 409
-    assert (await svc.client.post(f"{pair.base}/surveys/closing", headers=pair.as_mentor,
-                                  json=survey)).status_code == 409, "closing survey opens near the end"
-    assert (await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentee,
-                                  json={**survey, "recommend_score": 11})).status_code == 422
+    assert (
+        await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor, json=survey)
+    ).status_code == 409
+    assert (
+        await svc.client.post(f"{pair.base}/surveys/closing", headers=pair.as_mentor, json=survey)
+    ).status_code == 409, "closing survey opens near the end"
+    assert (
+        await svc.client.post(
+            f"{pair.base}/surveys/midpoint", headers=pair.as_mentee, json={**survey, "recommend_score": 11}
+        )
+    ).status_code == 422
 
     clock.set(datetime(2025, 3, 20, 12, tzinfo=UTC))
-    future = (await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor,
-                                    json={"starts_at": "2025-04-01T09:00:00Z"})).json()
-    r = await svc.client.post(f"{pair.base}/close", headers=pair.as_mentee, json={"reason": "Leaving the company"})
+    future = (
+        await svc.client.post(
+            f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-04-01T09:00:00Z"}
+        )
+    ).json()
+    r = await svc.client.post(
+        f"{pair.base}/close", headers=pair.as_mentee, json={"reason": "Leaving the company"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["outcome"] == "ended_early"
-    assert (await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor,
-                                  json={"starts_at": "2025-04-02T09:00:00Z"})).status_code == 409
+    assert (
+        await svc.client.post(
+            f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-04-02T09:00:00Z"}
+        )
+    ).status_code == 409
     r = await svc.client.post(f"{pair.base}/surveys/closing", headers=pair.as_mentee, json=survey)
     assert r.status_code == 201
     mine = (await svc.client.get(f"{pair.base}/feedback", headers=pair.as_mentee)).json()
     assert [f["kind"] for f in mine] == ["closing"]
-    assert {f["kind"] for f in (await svc.client.get(f"{pair.base}/feedback", headers=auth("hr_admin"))).json()} \
-        == {"midpoint", "closing"}
+    assert {
+        f["kind"] for f in (await svc.client.get(f"{pair.base}/feedback", headers=auth("hr_admin"))).json()
+    } == {"midpoint", "closing"}
 
     closed = (await bus.wait(pair.id, "sessions.pair.closed.v1"))[0]
     assert closed.outcome == "ended_early" and closed.reason == "Leaving the company"
@@ -252,8 +316,15 @@ async def test_surveys_and_early_closure(svc: RunningService, bus: Bus, clock: F
 async def test_pair_dissolved_closes_relationship(svc: RunningService, bus: Bus, clock: FrozenClock) -> None:
     clock.set(START)
     pair = await form_pair(svc)
-    await publish(svc, PairDissolvedV1(pair_id=pair.rel["pair_id"], cohort_id=pair.rel["cohort_id"],
-                                       reason="conflict of interest", dissolved_by="hr-42"))
+    await publish(
+        svc,
+        PairDissolvedV1(
+            pair_id=pair.rel["pair_id"],
+            cohort_id=pair.rel["cohort_id"],
+            reason="conflict of interest",
+            dissolved_by="hr-42",
+        ),
+    )
     closed = (await bus.wait(pair.id, "sessions.pair.closed.v1"))[0]
     assert closed.outcome == "ended_early" and closed.reason == "conflict of interest"
     assert closed.closed_by == "hr-42"

@@ -52,7 +52,9 @@ async def test_inactivity_uses_cohort_threshold_signalled_once_and_resolved(
 ) -> None:
     await create_cohort(svc, "cohort-fast-10d", threshold=10)
     async with asyncio.timeout(15):
-        while not await svc.runtime.pool.fetchval("SELECT 1 FROM cohorts WHERE cohort_id = 'cohort-fast-10d'"):
+        while not await svc.runtime.pool.fetchval(
+            "SELECT 1 FROM cohorts WHERE cohort_id = 'cohort-fast-10d'"
+        ):
             await asyncio.sleep(0.1)
     fast = await form_pair(svc, cohort_id="cohort-fast-10d")
     default = await form_pair(svc)  # cohort never announced: falls back to the 21-day setting
@@ -90,11 +92,15 @@ async def test_inactivity_uses_cohort_threshold_signalled_once_and_resolved(
     assert resolved_flags == [("inactive", True), ("inactive", False)]
 
 
-async def test_cadence_slipping_against_the_agreement(svc: RunningService, bus: Bus, clock: FrozenClock) -> None:
+async def test_cadence_slipping_against_the_agreement(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
     clock.set(START)
     await create_cohort(svc, "cohort-relaxed-90d", threshold=90)
     async with asyncio.timeout(15):
-        while not await svc.runtime.pool.fetchval("SELECT 1 FROM cohorts WHERE cohort_id = 'cohort-relaxed-90d'"):
+        while not await svc.runtime.pool.fetchval(
+            "SELECT 1 FROM cohorts WHERE cohort_id = 'cohort-relaxed-90d'"
+        ):
             await asyncio.sleep(0.1)
     pair = await form_pair(svc, cohort_id="cohort-relaxed-90d")
     await activate_agreement(svc, pair)  # every 14 days from 2025-03-03
@@ -144,8 +150,11 @@ async def test_ending_soon_once_then_completed_at_end_date(
     clock.set(START)
     pair = await form_pair(svc)
     await activate_agreement(svc, pair, end_date="2025-09-01", cadence_days=60)
-    later = (await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor,
-                                   json={"starts_at": "2025-09-10T09:00:00Z"})).json()
+    later = (
+        await svc.client.post(
+            f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-09-10T09:00:00Z"}
+        )
+    ).json()
     await tick(svc, clock, datetime(2025, 8, 17, 23, tzinfo=UTC))  # 15 days left
     await bus.settle(pair.id, 0.5)
     assert bus.of(pair.id, "sessions.relationship.ending_soon.v1") == []
@@ -163,8 +172,9 @@ async def test_ending_soon_once_then_completed_at_end_date(
     assert closed[0].closing_survey_due == date(2025, 9, 16)
     cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v1"))[0]
     assert cancelled.session_id == later["id"] and cancelled.invite.method == "CANCEL"
-    assert sorted(reasons(bus, pair.id, AT_RISK)) == sorted(reasons(bus, pair.id, RESOLVED)), \
+    assert sorted(reasons(bus, pair.id, AT_RISK)) == sorted(reasons(bus, pair.id, RESOLVED)), (
         "open risks are resolved at closure"
+    )
     assert len(bus.of(pair.id, "sessions.relationship.ending_soon.v1")) == 1
 
 
@@ -213,7 +223,8 @@ async def test_unique_rows_hold_even_when_ticks_overlap_without_the_lock(
             pid2 = c2.get_server_pid()
             async with asyncio.timeout(10):  # wait until the second is blocked on the first's row
                 while not await svc.runtime.pool.fetchval(
-                        "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted", pid2):
+                    "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted", pid2
+                ):
                     await asyncio.sleep(0.02)
             await t1.commit()
             result2 = await second
@@ -224,7 +235,9 @@ async def test_unique_rows_hold_even_when_ticks_overlap_without_the_lock(
     assert (pair.id, "inactive") in first.signalled
     assert (pair.id, "inactive") not in result2.signalled
     open_rows = await svc.runtime.pool.fetchval(
-        "SELECT count(*) FROM health_signals WHERE relationship_id = $1 AND resolved_at IS NULL", pair.rel["id"])
+        "SELECT count(*) FROM health_signals WHERE relationship_id = $1 AND resolved_at IS NULL",
+        pair.rel["id"],
+    )
     assert open_rows == 1
     await bus.wait(pair.id, AT_RISK)
     await bus.settle(pair.id)

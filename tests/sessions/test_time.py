@@ -33,14 +33,23 @@ async def test_berlin_0900_the_week_before_and_after_the_march_change(
     pair = await form_pair(svc, mentor_tz="Europe/Berlin", mentee_tz="Europe/Berlin")
     before = await schedule(svc, pair, local_start="2025-03-24T09:00", timezone="Europe/Berlin")
     after = await schedule(svc, pair, local_start="2025-03-31T09:00", timezone="Europe/Berlin")
-    assert before["starts_at"] == "2025-03-24T08:00:00Z" and local(before, "mentor") == "2025-03-24T09:00:00+01:00"
-    assert after["starts_at"] == "2025-03-31T07:00:00Z" and local(after, "mentor") == "2025-03-31T09:00:00+02:00"
+    assert (
+        before["starts_at"] == "2025-03-24T08:00:00Z"
+        and local(before, "mentor") == "2025-03-24T09:00:00+01:00"
+    )
+    assert (
+        after["starts_at"] == "2025-03-31T07:00:00Z" and local(after, "mentor") == "2025-03-31T09:00:00+02:00"
+    )
     assert before["local"]["mentee"]["zone_abbreviation"] == "CET"  # type: ignore[index]
     assert after["local"]["mentee"]["zone_abbreviation"] == "CEST"  # type: ignore[index]
-    ics = (await svc.client.get(f"{pair.base}/sessions/{after['id']}/invite.ics", headers=pair.as_mentee)).text
+    ics = (
+        await svc.client.get(f"{pair.base}/sessions/{after['id']}/invite.ics", headers=pair.as_mentee)
+    ).text
     ev = icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]
     assert ev["DTSTART"].dt == datetime(2025, 3, 31, 7, tzinfo=UTC) and "DTSTART:20250331T070000Z" in ics
-    stored = await svc.runtime.pool.fetchval("SELECT starts_at FROM sessions WHERE id = $1::uuid", after["id"])
+    stored = await svc.runtime.pool.fetchval(
+        "SELECT starts_at FROM sessions WHERE id = $1::uuid", after["id"]
+    )
     assert stored == datetime(2025, 3, 31, 7, tzinfo=UTC)
 
 
@@ -70,8 +79,13 @@ async def test_pairs_many_zones_apart_cross_the_date_line(svc: RunningService, c
     auckland = await form_pair(svc, mentor_tz="Pacific/Auckland", mentee_tz="America/Los_Angeles")
     before = await schedule(svc, auckland, local_start="2025-04-03T08:00", timezone="Pacific/Auckland")
     after = await schedule(svc, auckland, local_start="2025-04-10T08:00", timezone="Pacific/Auckland")
-    assert before["starts_at"] == "2025-04-02T19:00:00Z" and local(before, "mentee") == "2025-04-02T12:00:00-07:00"
-    assert after["starts_at"] == "2025-04-09T20:00:00Z" and local(after, "mentee") == "2025-04-09T13:00:00-07:00"
+    assert (
+        before["starts_at"] == "2025-04-02T19:00:00Z"
+        and local(before, "mentee") == "2025-04-02T12:00:00-07:00"
+    )
+    assert (
+        after["starts_at"] == "2025-04-09T20:00:00Z" and local(after, "mentee") == "2025-04-09T13:00:00-07:00"
+    )
     # a session that crosses local midnight says so
     late = await schedule(svc, auckland, starts_at="2025-04-09T11:30:00Z", duration_minutes=60)
     assert "(ends" in late["local"]["mentor"]["display"]  # type: ignore[index]
@@ -80,16 +94,23 @@ async def test_pairs_many_zones_apart_cross_the_date_line(svc: RunningService, c
 async def test_nonexistent_ambiguous_and_naive_times(svc: RunningService, clock: FrozenClock) -> None:
     clock.set(START)
     pair = await form_pair(svc)
-    r = await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor,
-                              json={"local_start": "2025-03-30T02:30", "timezone": "Europe/Berlin"})
+    r = await svc.client.post(
+        f"{pair.base}/sessions",
+        headers=pair.as_mentor,
+        json={"local_start": "2025-03-30T02:30", "timezone": "Europe/Berlin"},
+    )
     assert r.status_code == 422 and "does not exist" in r.json()["detail"]
     s = await schedule(svc, pair, local_start="2025-10-26T02:30", timezone="Europe/Berlin")
     assert s["starts_at"] == "2025-10-26T00:30:00Z", "ambiguous: the first occurrence (still CEST)"
-    r = await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor,
-                              json={"starts_at": "2025-04-01T09:00:00"})
+    r = await svc.client.post(
+        f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-04-01T09:00:00"}
+    )
     assert r.status_code == 422, "an instant without an offset is refused"
-    r = await svc.client.post(f"{pair.base}/sessions", headers=pair.as_mentor,
-                              json={"local_start": "2025-04-01T09:00", "timezone": "Mars/Olympus"})
+    r = await svc.client.post(
+        f"{pair.base}/sessions",
+        headers=pair.as_mentor,
+        json={"local_start": "2025-04-01T09:00", "timezone": "Mars/Olympus"},
+    )
     assert r.status_code == 422
     s = await schedule(svc, pair, starts_at="2025-04-01T11:00:00+02:00")
     assert s["starts_at"] == "2025-04-01T09:00:00Z"
@@ -99,9 +120,16 @@ async def test_reschedule_across_dst_keeps_the_local_hour(svc: RunningService, c
     clock.set(START)
     pair = await form_pair(svc, mentor_tz="Europe/Berlin", mentee_tz="America/New_York")
     s = await schedule(svc, pair, local_start="2025-03-27T09:00", timezone="Europe/Berlin")
-    r = await svc.client.post(f"{pair.base}/sessions/{s['id']}/reschedule", headers=pair.as_mentee,
-                              json={"local_start": "2025-04-03T09:00", "timezone": "Europe/Berlin"})
+    r = await svc.client.post(
+        f"{pair.base}/sessions/{s['id']}/reschedule",
+        headers=pair.as_mentee,
+        json={"local_start": "2025-04-03T09:00", "timezone": "Europe/Berlin"},
+    )
     moved = r.json()
-    assert moved["starts_at"] == "2025-04-03T07:00:00Z" and local(moved, "mentor").startswith("2025-04-03T09:00")
+    assert moved["starts_at"] == "2025-04-03T07:00:00Z" and local(moved, "mentor").startswith(
+        "2025-04-03T09:00"
+    )
     assert local(moved, "mentee") == "2025-04-03T03:00:00-04:00"
-    assert datetime.fromisoformat(moved["ends_at"]) - datetime.fromisoformat(moved["starts_at"]) == timedelta(hours=1)
+    assert datetime.fromisoformat(moved["ends_at"]) - datetime.fromisoformat(moved["starts_at"]) == timedelta(
+        hours=1
+    )

@@ -31,7 +31,9 @@ def test_balance_index_is_symmetric_and_bounded(a: int, b: int) -> None:
 
 def test_balance_index_examples() -> None:
     assert balance_index(3, 1) == 0.5
-    assert direction_counts([{"direction": "mentor_to_mentee"}] * 2 + [{"direction": "mentee_to_mentor"}]) == (2, 1)
+    assert direction_counts(
+        [{"direction": "mentor_to_mentee"}] * 2 + [{"direction": "mentee_to_mentor"}]
+    ) == (2, 1)
 
 
 def test_assess_each_condition() -> None:
@@ -39,14 +41,34 @@ def test_assess_each_condition() -> None:
     quiet = assess(Inputs(now=NOW, started_at=NOW - timedelta(days=21)), p)
     assert set(quiet.risks) == {"inactive"}
     assert assess(Inputs(now=NOW, started_at=NOW - timedelta(days=20, hours=23)), p).risks == {}
-    behind = assess(Inputs(now=NOW, started_at=NOW - timedelta(days=40), last_held_at=NOW - timedelta(days=2),
-                           agreement_start=date(2025, 4, 20), cadence_days=14, held_since_agreement_start=1), p)
+    behind = assess(
+        Inputs(
+            now=NOW,
+            started_at=NOW - timedelta(days=40),
+            last_held_at=NOW - timedelta(days=2),
+            agreement_start=date(2025, 4, 20),
+            cadence_days=14,
+            held_since_agreement_start=1,
+        ),
+        p,
+    )
     assert set(behind.risks) == {"cadence_slipping"} and behind.risks["cadence_slipping"].metric == 2
-    lopsided = assess(Inputs(now=NOW, started_at=NOW - timedelta(days=40), last_held_at=NOW,
-                             recent_held_sessions=3, recent_mentor_to_mentee=9, recent_mentee_to_mentor=1), p)
+    lopsided = assess(
+        Inputs(
+            now=NOW,
+            started_at=NOW - timedelta(days=40),
+            last_held_at=NOW,
+            recent_held_sessions=3,
+            recent_mentor_to_mentee=9,
+            recent_mentee_to_mentor=1,
+        ),
+        p,
+    )
     assert set(lopsided.risks) == {"one_directional"}
-    too_few = assess(Inputs(now=NOW, started_at=NOW, last_held_at=NOW, recent_held_sessions=2,
-                            recent_mentor_to_mentee=4), p)
+    too_few = assess(
+        Inputs(now=NOW, started_at=NOW, last_held_at=NOW, recent_held_sessions=2, recent_mentor_to_mentee=4),
+        p,
+    )
     assert too_few.risks == {}
     ending = assess(Inputs(now=NOW, started_at=NOW, last_held_at=NOW, end_date=date(2025, 6, 15)), p)
     assert ending.ending_soon is not None and ending.days_left == 14
@@ -58,17 +80,29 @@ def test_local_to_utc_handles_gaps_and_folds() -> None:
     assert local_to_utc(datetime(2025, 3, 9, 9), "America/New_York") == datetime(2025, 3, 9, 13, tzinfo=UTC)
     with pytest.raises(LocalTimeError):
         local_to_utc(datetime(2025, 3, 9, 2, 30), "America/New_York")
-    assert local_to_utc(datetime(2025, 11, 2, 1, 30), "America/New_York") == datetime(2025, 11, 2, 5, 30, tzinfo=UTC)
+    assert local_to_utc(datetime(2025, 11, 2, 1, 30), "America/New_York") == datetime(
+        2025, 11, 2, 5, 30, tzinfo=UTC
+    )
     shown = render_local(datetime(2025, 11, 2, 5, 30, tzinfo=UTC), 60, "America/New_York")
-    assert shown.utc_offset == "-04:00" and shown.ends_at.utcoffset() == timedelta(hours=-5), "ends after fall-back"
+    assert shown.utc_offset == "-04:00" and shown.ends_at.utcoffset() == timedelta(hours=-5), (
+        "ends after fall-back"
+    )
 
 
 def test_ics_is_rfc5545_with_escaping_and_folding() -> None:
-    data = InviteData(uid="session-1@bridge.example", sequence=3, starts_at=datetime(2025, 3, 24, 8, tzinfo=UTC),
-                      duration_minutes=60, summary="Ana, Bo; and \\ friends", description="x" * 200,
-                      location=None, organizer_email="sessions@bridge.example",
-                      attendees=(Attendee("Ana", "ana@bridge.example"), Attendee("No mail", None)),
-                      stamp=datetime(2025, 3, 1, tzinfo=UTC), cancelled=True)
+    data = InviteData(
+        uid="session-1@bridge.example",
+        sequence=3,
+        starts_at=datetime(2025, 3, 24, 8, tzinfo=UTC),
+        duration_minutes=60,
+        summary="Ana, Bo; and \\ friends",
+        description="x" * 200,
+        location=None,
+        organizer_email="sessions@bridge.example",
+        attendees=(Attendee("Ana", "ana@bridge.example"), Attendee("No mail", None)),
+        stamp=datetime(2025, 3, 1, tzinfo=UTC),
+        cancelled=True,
+    )
     text = build_ics(data)
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n")), "lines folded at 75 octets"
     assert "METHOD:CANCEL" in text and "STATUS:CANCELLED" in text and "SEQUENCE:3" in text
