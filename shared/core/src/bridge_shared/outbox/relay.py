@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from opentelemetry import propagate, trace
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.outbox.writer import notify_channel
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer("bridge.outbox")
 
 _TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
 
@@ -190,13 +190,12 @@ class OutboxRelay:
         ctx = propagate.extract(carrier)
         headers = {k: v for k, v in row.headers.items() if k not in _TRACE_HEADERS}
         clean = PendingRow(row.id, row.event_id, row.topic, row.key, headers, row.payload)
-        with tracer.start_as_current_span(
-            f"send {row.topic}",
-            context=ctx,
-            kind=trace.SpanKind.INTERNAL,
-            attributes={"messaging.message.id": row.event_id, "bridge.outbox.id": row.id},
-        ):
+        # The broker's publish span becomes a child of the writer's trace; no extra span per row.
+        token = otel_context.attach(ctx)
+        try:
             return await self.send(clean)
+        finally:
+            otel_context.detach(token)
 
     async def _observe_backlog(self) -> None:
         if self.metrics is not None:
