@@ -280,3 +280,43 @@ async def test_database_outage_is_not_the_events_fault_it_is_retried_not_dead_le
             if r.key == prefix.encode()
         ]
         assert letters == []
+
+
+async def test_a_handler_bug_in_query_arguments_is_dead_lettered_not_looped(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    # asyncpg's client-side DataError is an InterfaceError; it must not pass for a database outage.
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        consumer = EventConsumer(
+            service=h.schema,
+            name="buggy",
+            topics=[THING_TOPIC],
+            pool=lambda: h.pool,
+            max_attempts=2,
+            backoff_initial=0.01,
+            backoff_max=0.05,
+        )
+        prefix = f"{h.schema}-buggy"
+
+        @consumer.on(ThingHappened)
+        async def record(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
+            assert isinstance(event.payload, ThingHappened)
+            if event.payload.thing_id == prefix:
+                await conn.execute(
+                    "INSERT INTO effects (event_id, seq) VALUES ($1, $2)", event.id, "not-an-int"
+                )
+
+        consumer.attach(h.broker)
+        await h.broker.start()
+        await _publish(h, ThingHappened(thing_id=prefix, seq=1))
+        letters: list[Any] = []
+        async with asyncio.timeout(20):
+            while not letters:
+                letters = [
+                    r
+                    for r in await read_topic(bootstrap_servers, dead_letter_topic(h.schema), 100, timeout=1)
+                    if r.key == prefix.encode()
+                ]
+        hd = {k: v.decode() for k, v in letters[0].headers}
+        assert hd["dlq_error_class"] == "DataError"
+        assert hd["dlq_attempts"] == "2"

@@ -49,12 +49,29 @@ Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
-    asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
 )
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """A dependency is down, so retrying the same record later can succeed.
+
+    asyncpg's client-side DataError (a bad query argument: a handler bug) is an InterfaceError too,
+    so only connection-state InterfaceErrors count; anything else must dead-letter, never loop.
+    """
+    if isinstance(exc, INFRASTRUCTURE_ERRORS):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, ValueError):
+        text = str(exc).lower()
+        return "connection" in text or "pool is closing" in text
+    return False
+
+
+class _Infrastructure(Exception):
+    """Internal: wraps an infrastructure error so the retry policy can tell it apart."""
 
 
 class PermanentEventError(Exception):
@@ -186,14 +203,19 @@ class EventConsumer:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.max_attempts),
                 wait=wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max),
-                retry=retry_if_not_exception_type((PermanentEventError, *INFRASTRUCTURE_ERRORS)),
+                retry=retry_if_not_exception_type((PermanentEventError, _Infrastructure)),
                 reraise=True,
             ):
                 with attempt:
                     attempts += 1
-                    await self._apply(handler, event)
-        except INFRASTRUCTURE_ERRORS as exc:
-            await self._pause_for_infrastructure(exc)
+                    try:
+                        await self._apply(handler, event)
+                    except Exception as exc:
+                        if is_infrastructure_error(exc):
+                            raise _Infrastructure() from exc
+                        raise
+        except _Infrastructure as wrapped:
+            await self._pause_for_infrastructure(wrapped.__cause__ or wrapped)
         except Exception as exc:
             log.exception("event %s (%s) failed after %d attempts", event.id, event.type, attempts)
             await self._dead_letter(rec, exc, attempts=attempts)
@@ -231,9 +253,9 @@ class EventConsumer:
                     for event in fresh:
                         await self._handlers[event.type](as_connection(conn), event)
             return
-        except INFRASTRUCTURE_ERRORS as exc:
-            await self._pause_for_infrastructure(exc)
-        except Exception:
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                await self._pause_for_infrastructure(exc)
             log.warning("batch of %d failed; retrying one event at a time", len(decoded), exc_info=True)
         for rec, event in decoded:
             await self._handle_with_retries(rec, event)
