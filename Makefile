@@ -36,10 +36,10 @@ demo: install
 	$(UV) run bridge-demo
 
 test: install deps
-	$(UV) run pytest
+	@bash scripts/run-tests.sh
 
 test-fast: install
-	$(UV) run pytest -m "not e2e"
+	@bash scripts/run-tests.sh -m "not e2e"
 
 lint: install
 	$(UV) run ruff check .

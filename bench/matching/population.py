@@ -86,9 +86,7 @@ def _windows(rng: random.Random) -> tuple[AvailabilityWindow, ...]:
         length = rng.choice([60, 90, 120, 180])
         end = min(start + length, 19 * 60)
         out.append(
-            AvailabilityWindow(
-                day, f"{start // 60:02d}:{start % 60:02d}", f"{end // 60:02d}:{end % 60:02d}"
-            )
+            AvailabilityWindow(day, f"{start // 60:02d}:{start % 60:02d}", f"{end // 60:02d}:{end % 60:02d}")
         )
     if rng.random() < 0.1:  # some people also offer an evening slot
         out.append(AvailabilityWindow(rng.randrange(5), "19:00", "21:00"))
@@ -117,11 +115,7 @@ def generate(n: int, seed: int = 7) -> Cohort:
                 parent = people[boss]
                 dept = rng.choice(DEPARTMENTS) if depth == 1 else str(parent["department"])
                 same_office = rng.random() < 0.7
-                office = (
-                    str(parent["office"])
-                    if same_office
-                    else rng.choices(offices, OFFICE_WEIGHTS)[0]
-                )
+                office = str(parent["office"]) if same_office else rng.choices(offices, OFFICE_WEIGHTS)[0]
             people.append(
                 {
                     "id": f"E{idx:06d}",

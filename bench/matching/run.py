@@ -73,9 +73,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--region-mode", default="any", choices=["any", "same_region", "cross_region"]
-    )
+    parser.add_argument("--region-mode", default="any", choices=["any", "same_region", "cross_region"])
     parser.add_argument("--worker", choices=["engine", "greedy", "solver"])
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]

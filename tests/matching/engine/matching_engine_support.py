@@ -36,9 +36,7 @@ def ref_score(mentor: Participant, mentee: Participant, policy: MatchingPolicy) 
     a = utc_intervals(mentor.availability, mentor.time_zone, policy.reference_week)
     b = utc_intervals(mentee.availability, mentee.time_zone, policy.reference_week)
     hours = overlap_minutes(a, b) / 60
-    requested = (
-        mentee.id in mentor.requested_partner_ids or mentor.id in mentee.requested_partner_ids
-    )
+    requested = mentee.id in mentor.requested_partner_ids or mentor.id in mentee.requested_partner_ids
     w = policy.weights
     return (
         w.skills_mentor_to_mentee * cover(mentor.skills_to_share, mentee.skills_to_learn)

@@ -38,10 +38,7 @@ def test_los_angeles_evening_meets_tokyo_next_morning() -> None:
 def test_half_hour_offset_kolkata() -> None:
     # Kolkata 14:30-16:30 IST = 09:00-11:00 UTC; London Mon 10:00-12:00 GMT.
     assert (
-        overlap(
-            (W(0, "14:30", "16:30"),), "Asia/Kolkata", (W(0, "10:00", "12:00"),), "Europe/London"
-        )
-        == 60
+        overlap((W(0, "14:30", "16:30"),), "Asia/Kolkata", (W(0, "10:00", "12:00"),), "Europe/London") == 60
     )
 
 
@@ -51,9 +48,7 @@ def test_monday_morning_in_auckland_is_sunday_evening_utc() -> None:
     ivs = utc_intervals((W(0, "08:00", "10:00"),), "Pacific/Auckland", JAN)
     assert ivs == ((6 * 1440 + 19 * 60, 6 * 1440 + 21 * 60),)
     london_sunday = (W(6, "20:00", "22:00"),)
-    assert (
-        overlap((W(0, "08:00", "10:00"),), "Pacific/Auckland", london_sunday, "Europe/London") == 60
-    )
+    assert overlap((W(0, "08:00", "10:00"),), "Pacific/Auckland", london_sunday, "Europe/London") == 60
 
 
 def test_window_split_across_week_boundary_chatham() -> None:
@@ -96,11 +91,7 @@ def window_lists(draw: st.DrawFn) -> tuple[tuple[W, ...], str]:
                 f"{end // 60:02d}:{end % 60:02d}",
             )
         )
-    tz = draw(
-        st.sampled_from(
-            ["Asia/Kathmandu", "Pacific/Chatham", "America/St_Johns", "UTC", "Asia/Tokyo"]
-        )
-    )
+    tz = draw(st.sampled_from(["Asia/Kathmandu", "Pacific/Chatham", "America/St_Johns", "UTC", "Asia/Tokyo"]))
     return tuple(out), tz
 
 
@@ -114,8 +105,7 @@ def test_bitset_overlap_is_exact(people: list[tuple[tuple[W, ...], str]]) -> Non
     got = bits.overlap_minutes(left.ravel(), right.ravel())
     merged = [utc_intervals(ws, tz, JAN) for ws, tz in people]
     expected = [
-        overlap_minutes(merged[i], merged[j])
-        for i, j in zip(left.ravel(), right.ravel(), strict=True)
+        overlap_minutes(merged[i], merged[j]) for i, j in zip(left.ravel(), right.ravel(), strict=True)
     ]
     assert got.tolist() == expected
 

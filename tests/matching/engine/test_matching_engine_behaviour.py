@@ -24,9 +24,7 @@ from bridge_matching.engine.solver import max_weight_bmatching
 POLICY = MatchingPolicy(min_overlap_hours=2)
 
 
-def reasons(
-    people: list[Participant], policy: MatchingPolicy = POLICY, **kw: object
-) -> dict[str, str]:
+def reasons(people: list[Participant], policy: MatchingPolicy = POLICY, **kw: object) -> dict[str, str]:
     result = run_matching(people, policy, **kw)  # type: ignore[arg-type]
     return {u.participant_id: u.reason_code for u in result.unmatched}
 

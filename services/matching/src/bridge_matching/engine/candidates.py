@@ -122,9 +122,7 @@ class _Blocks:
             return people, glob, langs
         return np.r_[people, people], np.r_[glob, own], np.r_[langs, langs]
 
-    def _expand(
-        self, people: Idx, *, share_kind: int, learn_kind: int
-    ) -> tuple[list[Idx], list[I64]]:
+    def _expand(self, people: Idx, *, share_kind: int, learn_kind: int) -> tuple[list[Idx], list[I64]]:
         """Keys of every (kind, region, language[, skill]) list ``people`` belong to
         (or, for mentees, look in), with the owner of each key."""
         index = self.index
@@ -148,9 +146,7 @@ class _Blocks:
     def block_ids(self, index: PopulationIndex, mentees: Idx) -> tuple[I64, I64]:
         """(owner, list id) of the whole language blocks of ``mentees``."""
         who, lang = _members(index.lang_bits, len(index.languages), mentees)
-        region = (
-            index.region[who].astype(np.intp) if self.same_region else np.full(who.size, -1)
-        )
+        region = index.region[who].astype(np.intp) if self.same_region else np.full(who.size, -1)
         lid = self.lookup(self._key(0, region, lang, 0))
         return who[lid >= 0].astype(np.int64), lid[lid >= 0]
 
