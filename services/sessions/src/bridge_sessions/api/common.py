@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -13,7 +12,7 @@ from fastapi import Depends
 
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal, Role
-from bridge_shared.db.connection import as_connection
+from bridge_shared.db import connection as db
 from bridge_shared.http.problems import Problem
 from bridge_shared.runtime import Runtime, get_runtime
 from bridge_shared.scheduling.clock import Clock
@@ -21,16 +20,12 @@ from bridge_shared.scheduling.clock import Clock
 Side = Literal["mentor", "mentee"]
 
 
-@asynccontextmanager
-async def connection(rt: Runtime) -> AsyncIterator[asyncpg.Connection[Any]]:
-    async with rt.pool.acquire() as raw:
-        yield as_connection(raw)
+def connection(rt: Runtime) -> AbstractAsyncContextManager[asyncpg.Connection[Any]]:
+    return db.connection(rt.pool)
 
 
-@asynccontextmanager
-async def transaction(rt: Runtime) -> AsyncIterator[asyncpg.Connection[Any]]:
-    async with rt.pool.acquire() as raw, raw.transaction():
-        yield as_connection(raw)
+def transaction(rt: Runtime) -> AbstractAsyncContextManager[asyncpg.Connection[Any]]:
+    return db.transaction(rt.pool)
 
 
 def get_clock(rt: Runtime = Depends(get_runtime)) -> Clock:

@@ -1,7 +1,9 @@
-"""The connection type handlers see: asyncpg's pool proxies a Connection, but is typed apart."""
+"""Pool connections typed as connections: asyncpg's pool hands out proxies, which are typed apart."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import asyncpg
@@ -9,3 +11,15 @@ import asyncpg
 
 def as_connection(conn: Any) -> asyncpg.Connection[Any]:
     return cast("asyncpg.Connection[Any]", conn)
+
+
+@asynccontextmanager
+async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection[Any]]:
+    async with pool.acquire() as raw:
+        yield as_connection(raw)
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection[Any]]:
+    async with pool.acquire() as raw, raw.transaction():
+        yield as_connection(raw)
