@@ -191,7 +191,23 @@ def _dedupe(m: Idx, e: Idx, n: int) -> tuple[Idx, Idx]:
 
 def _dedupe_carry(m: Idx, e: Idx, carry: I64, n: int) -> tuple[Idx, Idx, I64]:
     """Unique edges ordered by (mentee, mentor). ``carry`` is a function of the
-    pair, so which duplicate survives does not matter (no stable sort needed)."""
+    pair, so which duplicate survives does not matter (no stable sort needed).
+
+    When (pair, carry) fits in one int64 (``carry`` >= 0), one packed key is sorted.
+    The inputs are concatenated runs that are each already sorted (pool chunks in
+    mentee order, then the extra and starved pairs), so a run-aware stable sort
+    of that key costs little more than a copy.
+    """
+    bits_n = max(n - 1, 1).bit_length()
+    bits_c = max(int(carry.max()) if carry.size else 0, 1).bit_length()
+    if carry.size and int(carry.min()) >= 0 and 2 * bits_n + bits_c <= 62:
+        packed = (e.astype(np.int64) << (bits_n + bits_c)) | (m.astype(np.int64) << bits_c) | carry
+        packed.sort(kind="stable")
+        packed = packed[np.r_[True, packed[1:] != packed[:-1]]]
+        mask_n, mask_c = (1 << bits_n) - 1, (1 << bits_c) - 1
+        mentor = ((packed >> bits_c) & mask_n).astype(np.intp)
+        mentee = (packed >> (bits_n + bits_c)).astype(np.intp)
+        return mentor, mentee, (packed & mask_c).astype(np.int64)
     keys = e.astype(np.int64) * n + m
     order = np.argsort(keys)
     keys = keys[order]
