@@ -92,6 +92,17 @@ async def wait_import(
             await asyncio.sleep(0.05)
 
 
+async def wait_run(
+    client: httpx.AsyncClient, run_id: str, headers: dict[str, str], timeout: float = 60
+) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            run: dict[str, Any] = (await client.get(f"/matching-runs/{run_id}", headers=headers)).json()
+            if run["status"] not in ("queued", "running"):
+                return run
+            await asyncio.sleep(0.05)
+
+
 async def read_events(
     bootstrap: str, cohort_id: str, expect: dict[str, int], timeout: float = 20.0
 ) -> list[tuple[str, dict[str, Any]]]:

@@ -15,6 +15,7 @@ from tests.matching.api.support import (
     person,
     read_events,
     wait_import,
+    wait_run,
 )
 from tests.service_harness import RunningService, auth
 
@@ -103,9 +104,17 @@ async def test_full_flow(svc: RunningService, clock: FrozenClock, bootstrap_serv
     assert r.status_code == 409  # still enrolling
     assert (await _phase(svc, cid, "matching")).status_code == 200
     r = await c.post(f"/cohorts/{cid}/matching-runs", headers=HR)
-    assert r.status_code == 201, r.text
-    run = r.json()
-    assert run["status"] == "draft" and len(run["pairs"]) == 6 and run["unmatched"] == []
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] in ("queued", "running", "draft")
+    assert r.headers["location"] == f"/matching-runs/{r.json()['id']}"
+    run = await wait_run(c, r.json()["id"], HR)
+    assert (
+        run["status"] == "draft"
+        and run["attempts"] == 1
+        and run["finished_at"]
+        and len(run["pairs"]) == 6
+        and run["unmatched"] == []
+    )
     assert all(p["explanation"] and "skills_mentor_to_mentee" in p["breakdown"] for p in run["pairs"])
     rid = run["id"]
     p1, p2, p3, p4 = run["pairs"][:4]
@@ -161,9 +170,10 @@ async def test_full_flow(svc: RunningService, clock: FrozenClock, bootstrap_serv
     assert [(p["mentor_id"], p["mentee_id"]) for p in pairs] == [(pa["mentor_id"], pa["mentee_id"])]
 
     # --- incremental rematch: accepted pair and open proposals untouched, declined pairs not re-proposed ---
-    r = await c.post(f"/cohorts/{cid}/matching-runs", headers=HR)
+    r = await c.post(f"/cohorts/{cid}/matching-runs?wait=true", headers=HR)
     assert r.status_code == 201, r.text
     rematch = r.json()
+    assert rematch["status"] == "draft"
     got = {(p["mentor_id"], p["mentee_id"]) for p in rematch["pairs"]}
     assert got == {(pc["mentor_id"], pd["mentee_id"]), (pd["mentor_id"], pc["mentee_id"])}
     assert rematch["stats"]["kept_pairs"] == 4  # pair A and the open proposals B, E, F are fixed

@@ -6,10 +6,8 @@ from fastapi import FastAPI
 
 from bridge_matching import jobs
 from bridge_matching.api import cohorts, imports, matching_runs, pairs, participants, proposals
-from bridge_matching.domain.importer import fail_interrupted_jobs
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.contracts import matching as contracts
-from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.service import ServiceDefinition, build_app
 
@@ -29,10 +27,6 @@ PUBLISHES = (
 )
 
 
-async def _fail_interrupted_imports(rt: Runtime) -> None:
-    await fail_interrupted_jobs(rt.pool)
-
-
 def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     app: FastAPI = build_app(
         ServiceDefinition(
@@ -50,8 +44,8 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
                 pairs.router,
             ],
             publishes=PUBLISHES,
-            background=[jobs.expiry_loop, jobs.import_reaper],
-            on_startup=[_fail_interrupted_imports],
+            background=[jobs.expiry_loop, jobs.job_worker],
+            on_startup=[jobs.create_job_runner],
             clock=clock or SystemClock(),
         )
     )

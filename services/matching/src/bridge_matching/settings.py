@@ -19,3 +19,10 @@ class MatchingSettings(ServiceSettings):  # type: ignore[misc,unused-ignore]
     # Largest HRIS CSV accepted by POST /cohorts/{id}/imports.
     import_max_bytes: int = 64 * 1024 * 1024
     suggestions_max_k: int = 50
+    # Import jobs and matching runs hold a lease, renewed every third of this; a job still running after
+    # its lease expired (its instance stopped) is taken over by another instance.
+    job_lease_seconds: float = 30.0
+    # How often an instance looks for queued jobs and jobs with an expired lease (0: only at start-up).
+    job_poll_seconds: float = 5.0
+    # POST /cohorts/{id}/matching-runs?wait=true waits this long for the draft before answering 202.
+    run_wait_seconds: float = 30.0

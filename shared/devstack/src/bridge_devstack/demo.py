@@ -99,7 +99,15 @@ async def run_demo(
             f"{len(PARTICIPANTS) - mentors} senior leaders"
         )
         await _ok(http.post(f"{m}/cohorts/{cid}/phase", json={"to_phase": "matching"}))
-        run = await _ok(http.post(f"{m}/cohorts/{cid}/matching-runs"))
+        # Runs are background jobs: wait=true answers with the finished draft when it is quick, else
+        # poll the run until it leaves queued/running.
+        run = await _ok(http.post(f"{m}/cohorts/{cid}/matching-runs", params={"wait": "true"}))
+        async with asyncio.timeout(120):
+            while run["status"] in ("queued", "running"):
+                await asyncio.sleep(0.25)
+                run = await _ok(http.get(f"{m}/matching-runs/{run['id']}"))
+        if run["status"] != "draft":
+            raise RuntimeError(f"matching run {run['id']} {run['status']}: {run.get('error')}")
         names = {p["employee_id"]: p["display_name"] for p in PARTICIPANTS}
         say(
             f"3. Closed enrolment; matching run {run['id']} drafted {len(run['pairs'])} pairs "

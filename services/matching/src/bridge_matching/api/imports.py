@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, status
@@ -13,8 +11,9 @@ from bridge_matching.api.access import ensure_cohort_visible, get_clock, hr_read
 from bridge_matching.api.schemas import ImportJobOut
 from bridge_matching.db import repository as repo
 from bridge_matching.db.connection import connection, transaction
-from bridge_matching.domain.importer import create_job, run_import
+from bridge_matching.domain.importer import create_job
 from bridge_matching.domain.phases import ENROLMENT_PHASES
+from bridge_matching.jobs import job_runner
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.auth.principal import Principal
 from bridge_shared.http.problems import Problem
@@ -58,11 +57,8 @@ async def start_import(
                 f"Cohort is in phase {cohort['phase']!r}; imports need draft or enrolling.",
                 current_phase=cohort["phase"],
             )
-        job = await create_job(conn, cohort_id, principal.subject, clock)
-    tasks: set[asyncio.Task[Any]] = rt.extras.setdefault("import_tasks", set())
-    task = asyncio.create_task(run_import(rt.pool, rt.outbox, job["id"], cohort_id, text, clock))
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+        job = await create_job(conn, cohort_id, principal.subject, clock, text)
+    job_runner(rt).submit("import_jobs", job["id"])
     out = ImportJobOut.model_validate(dict(job))
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": f"/imports/{job['id']}"}

@@ -8,18 +8,21 @@ cohorts count as history. So the same endpoint does the first matching and every
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import JSONResponse
 
 from bridge_matching.api.access import ensure_cohort_visible, get_clock, hr_read, hr_write
 from bridge_matching.api.schemas import DraftPairOut, MatchingRunOut, PublishOut, SwapIn, UnmatchedOut
 from bridge_matching.db import repository as repo
 from bridge_matching.db.connection import connection, transaction
-from bridge_matching.domain import matching, workflow
+from bridge_matching.domain import matching, runs, workflow
 from bridge_matching.domain.phases import MATCHING_PHASES
+from bridge_matching.jobs import job_runner
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.auth.principal import Principal
 from bridge_shared.http.problems import Problem
@@ -38,7 +41,10 @@ async def run_out(conn: repo.Conn, run: Any) -> MatchingRunOut:
         pairs=[DraftPairOut.model_validate(dict(p)) for p in pairs],
         unmatched=[UnmatchedOut.model_validate(u) for u in run["unmatched"]],
         stats=run["stats"],
+        error=run["error"],
+        attempts=run["attempts"],
         created_at=run["created_at"],
+        finished_at=run["finished_at"],
         published_at=run["published_at"],
     )
 
@@ -53,8 +59,8 @@ def _require_matching_phase(cohort: Any) -> None:
         )
 
 
-async def _solve_into(conn: repo.Conn, cohort: Any, run_id: UUID | None, actor: str, clock: Clock) -> Any:
-    """Solves the cohort (keeping the run's pins, excluding its removed pairs) and stores the draft."""
+async def _solve_into(conn: repo.Conn, cohort: Any, run_id: UUID, clock: Clock) -> Any:
+    """Re-solves a draft in place (keeping its pins, excluding its removed pairs)."""
     state = await matching.load_state(conn, cohort)
     if len(state.rows) < 2:
         raise Problem(
@@ -62,46 +68,72 @@ async def _solve_into(conn: repo.Conn, cohort: Any, run_id: UUID | None, actor: 
         )
     pinned: list[matching.EmpPair] = []
     removed: list[matching.EmpPair] = []
-    if run_id is not None:
-        for d in await repo.draft_pairs(conn, run_id, include_removed=True):
-            pair = (d["mentor_employee_id"], d["mentee_employee_id"])
-            if d["mentor_id"] not in state.by_id or d["mentee_id"] not in state.by_id:
-                continue  # someone withdrew: the pin no longer applies
-            if d["removed"]:
-                removed.append(pair)
-            elif d["pinned"] and not matching.capacity_problems(state, *pair):
-                pinned.append(pair)
-        await repo.delete_unpinned_drafts(conn, run_id)
-        await conn.execute("DELETE FROM draft_pairs WHERE run_id = $1 AND pinned AND NOT removed", run_id)
+    for d in await repo.draft_pairs(conn, run_id, include_removed=True):
+        pair = (d["mentor_employee_id"], d["mentee_employee_id"])
+        if d["mentor_id"] not in state.by_id or d["mentee_id"] not in state.by_id:
+            continue  # someone withdrew: the pin no longer applies
+        if d["removed"]:
+            removed.append(pair)
+        elif d["pinned"] and not matching.capacity_problems(state, *pair):
+            pinned.append(pair)
+    await repo.delete_unpinned_drafts(conn, run_id)
+    await conn.execute("DELETE FROM draft_pairs WHERE run_id = $1 AND pinned AND NOT removed", run_id)
     result = await asyncio.to_thread(matching.solve, state, pinned, removed)
     stats = matching.run_stats(result, kept=len(state.occupied))
     unmatched = matching.unmatched_rows(state, result)
-    now = clock.now()
-    if run_id is None:
-        await repo.supersede_drafts(conn, cohort["id"], now)
-        run = await repo.insert_run(conn, cohort["id"], actor, stats, unmatched, now)
-        run_id = run["id"]
-    else:
-        await repo.update_run_result(conn, run_id, stats, unmatched, now)
+    await repo.update_run_result(conn, run_id, stats, unmatched, clock.now())
     await repo.insert_draft_pairs(conn, run_id, matching.draft_rows(state, result))
     return await repo.get_run(conn, run_id)
 
 
 @router.post(
-    "/cohorts/{cohort_id}/matching-runs", status_code=status.HTTP_201_CREATED, response_model=MatchingRunOut
+    "/cohorts/{cohort_id}/matching-runs",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MatchingRunOut,
+    responses={201: {"model": MatchingRunOut, "description": "with `wait=true`: the run finished in time"}},
 )
 async def start_matching_run(
     cohort_id: UUID,
+    wait: bool = Query(False, description="wait up to `run_wait_seconds` for the draft (small cohorts)"),
     principal: Principal = Depends(hr_write),
     rt: Runtime = Depends(get_runtime),
     clock: Clock = Depends(get_clock),
-) -> MatchingRunOut:
-    """Matches everyone who is free into a new draft (an open draft is superseded)."""
+) -> JSONResponse:
+    """Queues a run that matches everyone who is free into a new draft (an open draft is superseded when
+    it is done). Answers 202 with the run and its `Location`; poll `GET /matching-runs/{id}`. With
+    `wait=true` it answers 201 with the finished run if it finishes within `run_wait_seconds`."""
+    settings = rt.settings
+    assert isinstance(settings, MatchingSettings)
     async with transaction(rt.pool) as conn:
         cohort = ensure_cohort_visible(principal, await repo.get_cohort(conn, cohort_id, for_update=True))
         _require_matching_phase(cohort)
-        run = await _solve_into(conn, cohort, None, principal.subject, clock)
-        return await run_out(conn, run)
+        active = await runs.active_run(conn, cohort_id)
+        if active is not None:
+            raise Problem(
+                409,
+                "A matching run is already active",
+                f"Run {active['id']} is {active['status']}; wait for it to finish.",
+                active_run_id=str(active["id"]),
+                active_run_status=active["status"],
+            )
+        if len(await repo.enrolled_participants(conn, cohort_id)) < 2:
+            raise Problem(
+                409, "Not enough participants", "A matching run needs at least two enrolled participants."
+            )
+        run = await runs.create_run(conn, cohort_id, principal.subject, clock)
+    task = job_runner(rt).submit("matching_runs", run["id"])
+    code = 202
+    if wait:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), settings.run_wait_seconds)
+    async with connection(rt.pool) as conn:
+        run = await repo.get_run(conn, run["id"])
+        out = await run_out(conn, run)
+    if out.status in ("draft", "failed") and wait:
+        code = 201
+    return JSONResponse(
+        out.model_dump(mode="json"), status_code=code, headers={"Location": f"/matching-runs/{out.id}"}
+    )
 
 
 @router.get("/cohorts/{cohort_id}/matching-runs", response_model=list[MatchingRunOut])
@@ -309,7 +341,7 @@ async def resolve(
     async with transaction(rt.pool) as conn:
         cohort, run = await _draft(conn, principal, run_id)
         _require_matching_phase(cohort)
-        run = await _solve_into(conn, cohort, run_id, principal.subject, clock)
+        run = await _solve_into(conn, cohort, run_id, clock)
         await repo.audit(
             conn, cohort["id"], principal.subject, "draft.resolve", None, {"run_id": str(run_id)}, clock.now()
         )

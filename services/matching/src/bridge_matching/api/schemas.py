@@ -235,11 +235,14 @@ class UnmatchedOut(BaseModel):
 class MatchingRunOut(BaseModel):
     id: UUID
     cohort_id: UUID
-    status: Literal["draft", "published", "superseded"]
+    status: Literal["queued", "running", "draft", "failed", "published", "superseded"]
     pairs: list[DraftPairOut]
     unmatched: list[UnmatchedOut]
     stats: dict[str, Any]
+    error: str | None = None
+    attempts: int = 0
     created_at: datetime
+    finished_at: datetime | None = None
     published_at: datetime | None = None
 
 

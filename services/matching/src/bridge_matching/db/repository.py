@@ -272,29 +272,6 @@ async def supersede_drafts(conn: Conn, cohort_id: uuid.UUID, now: datetime) -> N
     )
 
 
-async def insert_run(
-    conn: Conn,
-    cohort_id: uuid.UUID,
-    created_by: str,
-    stats: dict[str, Any],
-    unmatched: list[dict[str, Any]],
-    now: datetime,
-) -> Record:
-    row = await conn.fetchrow(
-        """INSERT INTO matching_runs (id, cohort_id, status, stats, unmatched, created_by, created_at,
-                                      updated_at)
-           VALUES ($1, $2, 'draft', $3, $4, $5, $6, $6) RETURNING *""",
-        uuid.uuid4(),
-        cohort_id,
-        stats,
-        unmatched,
-        created_by,
-        now,
-    )
-    assert row is not None
-    return row
-
-
 async def update_run_result(
     conn: Conn, run_id: uuid.UUID, stats: dict[str, Any], unmatched: list[dict[str, Any]], now: datetime
 ) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from bridge_matching.db import leases
 from bridge_matching.db import repository as repo
 from bridge_matching.db.connection import connection, transaction
 from bridge_matching.domain.csv_import import FileError, Parsed, parse_csv
@@ -25,6 +26,7 @@ from bridge_shared.scheduling.clock import Clock
 
 log = logging.getLogger(__name__)
 MAX_ERRORS_IN_REPORT = 10_000
+TABLE: leases.JobTable = "import_jobs"
 
 _STAGING_COLS = ("employee_id", *repo.PROFILE_FIELDS)
 _STAGING_DDL = """CREATE TEMP TABLE import_staging (
@@ -68,23 +70,19 @@ def _record(p: Any) -> tuple[Any, ...]:
     )
 
 
-async def create_job(conn: repo.Conn, cohort_id: uuid.UUID, created_by: str, clock: Clock) -> repo.Record:
+async def create_job(
+    conn: repo.Conn, cohort_id: uuid.UUID, created_by: str, clock: Clock, source: str
+) -> repo.Record:
+    """A queued job; the CSV is kept on the row until the job finishes, so another instance can run it."""
     return await repo.fetch_one(
         conn,
-        "INSERT INTO import_jobs (id, cohort_id, status, created_by, created_at) "
-        "VALUES ($1, $2, 'queued', $3, $4) RETURNING *",
+        "INSERT INTO import_jobs (id, cohort_id, status, created_by, created_at, source) "
+        "VALUES ($1, $2, 'queued', $3, $4, $5) RETURNING *",
         uuid.uuid4(),
         cohort_id,
         created_by,
         clock.now(),
-    )
-
-
-async def fail_interrupted_jobs(pool: asyncpg.Pool) -> None:
-    """Jobs run in the process that accepted them; after a restart, unfinished ones are reported failed."""
-    await pool.execute(
-        "UPDATE import_jobs SET status = 'failed', error = 'interrupted by a service restart; upload again', "
-        "finished_at = now() WHERE status IN ('queued', 'running')"
+        source,
     )
 
 
@@ -111,25 +109,53 @@ async def store_and_publish(
 
 
 async def run_import(
-    pool: asyncpg.Pool, outbox: Outbox, job_id: uuid.UUID, cohort_id: uuid.UUID, text: str, clock: Clock
+    pool: asyncpg.Pool, outbox: Outbox, job_id: uuid.UUID, owner: str, clock: Clock, lease_seconds: float
 ) -> None:
+    """Claims and runs one import; does nothing if another instance holds it or it is finished.
+
+    A job taken over after its owner stopped runs again from the stored CSV: the upsert is idempotent and
+    the result is written only by the instance that still holds the lease, so it completes exactly once.
+    """
+    job = await leases.claim(pool, TABLE, job_id, owner, clock, lease_seconds)
+    if job is None:
+        return
     try:
-        await _run(pool, outbox, job_id, cohort_id, text, clock)
+        async with leases.heartbeat(pool, TABLE, job_id, owner, clock, lease_seconds):
+            await _run(pool, outbox, job, owner, clock)
+    except asyncio.CancelledError:  # shutting down: hand the job back so the next instance takes it now
+        await asyncio.shield(leases.release(pool, TABLE, job_id, owner))
+        raise
     except Exception as exc:  # the job row must say what happened; the data is untouched
         log.exception("import %s failed", job_id)
-        await pool.execute(
-            "UPDATE import_jobs SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1",
-            job_id,
-            f"{type(exc).__name__}: {exc}",
-            clock.now(),
-        )
+        await _finish_failed(pool, job_id, owner, f"{type(exc).__name__}: {exc}", clock, None)
 
 
-async def _run(
-    pool: asyncpg.Pool, outbox: Outbox, job_id: uuid.UUID, cohort_id: uuid.UUID, text: str, clock: Clock
+async def _finish_failed(
+    pool: asyncpg.Pool, job_id: uuid.UUID, owner: str, error: str, clock: Clock, report: Any
 ) -> None:
+    await pool.execute(
+        """UPDATE import_jobs SET status = 'failed', error = $3, finished_at = $4,
+                  report = coalesce($5, report), source = NULL, lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = $1 AND lease_owner = $2 AND status = 'running'""",
+        job_id,
+        owner,
+        error,
+        clock.now(),
+        report,
+    )
+
+
+async def _run(pool: asyncpg.Pool, outbox: Outbox, job: Any, owner: str, clock: Clock) -> None:
+    job_id, cohort_id, text = job["id"], job["cohort_id"], job["source"]
+    if text is None:
+        raise RuntimeError("the uploaded file is no longer stored; upload again")
     total = max(text.count("\n") - 1, 0)
-    await pool.execute("UPDATE import_jobs SET status = 'running', total = $2 WHERE id = $1", job_id, total)
+    await pool.execute(
+        "UPDATE import_jobs SET total = $2, processed = 0 WHERE id = $1 AND lease_owner = $3",
+        job_id,
+        total,
+        owner,
+    )
     async with connection(pool) as conn:
         cohort = await repo.get_cohort(conn, cohort_id)
         assert cohort is not None
@@ -146,20 +172,20 @@ async def _run(
     )
     while not parse.done():
         await asyncio.wait({parse}, timeout=0.5)
-        await pool.execute("UPDATE import_jobs SET processed = $2 WHERE id = $1", job_id, seen[0])
+        await pool.execute(
+            "UPDATE import_jobs SET processed = $2 WHERE id = $1 AND lease_owner = $3", job_id, seen[0], owner
+        )
     try:
         parsed = parse.result()
     except FileError as exc:
-        await pool.execute(
-            "UPDATE import_jobs SET status = 'failed', error = $2, finished_at = $3, report = $4 "
-            "WHERE id = $1",
-            job_id,
-            str(exc),
-            clock.now(),
-            {"total": 0, "accepted": 0, "rejected": 0, "errors": []},
+        await _finish_failed(
+            pool, job_id, owner, str(exc), clock, {"total": 0, "accepted": 0, "rejected": 0, "errors": []}
         )
         return
     async with transaction(pool) as conn:
+        if not await leases.still_owned(conn, TABLE, job_id, owner):
+            log.warning("import %s was taken over by another instance; dropping this attempt", job_id)
+            return
         locked = await repo.get_cohort(conn, cohort_id, for_update=True)
         assert locked is not None
         if locked["phase"] not in ENROLMENT_PHASES:
@@ -176,7 +202,8 @@ async def _run(
         }
         await conn.execute(
             """UPDATE import_jobs SET status = 'completed', total = $2, processed = $2, report = $3,
-                      finished_at = $4 WHERE id = $1""",
+                      finished_at = $4, source = NULL, lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = $1""",
             job_id,
             parsed.total,
             report,
