@@ -17,8 +17,9 @@ from pathlib import Path
 
 from bridge_devstack.infra import start_infra
 from bridge_devstack.platform import Platform, SmtpSink
+from bridge_devstack.ports import port_open
 from bridge_shared.auth.tokens import mint_token
-from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
+from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, SERVICE_PORTS
 
 RUN_DIR = Path(os.environ.get("BRIDGE_RUN_DIR", ".run"))
 PG_PORT = int(os.environ.get("BRIDGE_UP_PG_PORT", "54329"))
@@ -38,15 +39,46 @@ def dev_token() -> str:
     )
 
 
+def busy_ports() -> list[str]:
+    """Ports `make up` would bind that something else already holds, with the setting that moves them."""
+    wanted = [
+        (int(os.environ.get(f"BRIDGE_{svc.upper()}_HTTP_PORT", port)), f"BRIDGE_{svc.upper()}_HTTP_PORT")
+        for svc, port in SERVICE_PORTS.items()
+    ]
+    if "DATABASE_URL" not in os.environ:
+        wanted.append((PG_PORT, "BRIDGE_UP_PG_PORT"))
+    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+        wanted.append((KAFKA_PORT, "BRIDGE_UP_KAFKA_PORT"))
+    if "BRIDGE_NOTIFICATIONS_SMTP_HOST" not in os.environ:
+        wanted += [(SMTP_PORT, "BRIDGE_UP_SMTP_PORT"), (MAIL_UI_PORT, "BRIDGE_UP_MAIL_UI_PORT")]
+    return [f"127.0.0.1:{port} (set {env} to move it)" for port, env in wanted if port_open(port)]
+
+
 async def main_async() -> None:
+    taken = busy_ports()
+    if taken:
+        print(
+            "Cannot start: these ports are already in use (is another `make up` running?):", file=sys.stderr
+        )
+        for line in taken:
+            print(f"  {line}", file=sys.stderr)
+        raise SystemExit(1)
     print("Starting infrastructure ...", flush=True)
     infra = start_infra(RUN_DIR, pg_port=PG_PORT, kafka_port=KAFKA_PORT)
     sink: SmtpSink | None = None
     smtp: dict[str, str] = {}
-    if "BRIDGE_NOTIFICATIONS_SMTP_HOST" not in os.environ:
-        sink = SmtpSink(SMTP_PORT, MAIL_UI_PORT, RUN_DIR / "mail").start(RUN_DIR / "smtp-sink.log")
-        smtp = {"smtp_host": "127.0.0.1", "smtp_port": str(SMTP_PORT)}
-    platform = Platform(infra.admin_dsn, infra.bootstrap_servers, RUN_DIR, smtp=smtp)
+    try:
+        if "BRIDGE_NOTIFICATIONS_SMTP_HOST" not in os.environ:
+            sink = SmtpSink(SMTP_PORT, MAIL_UI_PORT, RUN_DIR / "mail").start(RUN_DIR / "smtp-sink.log")
+            smtp = {"smtp_host": "127.0.0.1", "smtp_port": str(SMTP_PORT)}
+    except BaseException:
+        infra.stop()
+        raise
+    ports = {
+        svc: int(os.environ.get(f"BRIDGE_{svc.upper()}_HTTP_PORT", port))
+        for svc, port in SERVICE_PORTS.items()
+    }
+    platform = Platform(infra.admin_dsn, infra.bootstrap_servers, RUN_DIR, ports=ports, smtp=smtp)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
