@@ -26,6 +26,15 @@ class NotificationsSettings(ServiceSettings):  # type: ignore[misc, unused-ignor
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 10.0
+    # PEM bundle of CA certificates to verify the server's certificate against (STARTTLS / TLS);
+    # None = the system trust store. Verification is never turned off.
+    smtp_ca_file: str | None = None
+    # Connection reuse: at most this many SMTP connections open per dispatcher (= concurrent sends);
+    # an idle connection older than smtp_idle_seconds is replaced, and one is closed after carrying
+    # smtp_max_messages_per_connection messages (0 = no limit).
+    smtp_pool_size: int = 10
+    smtp_idle_seconds: float = 30.0
+    smtp_max_messages_per_connection: int = 100
     mail_from: str = "Bridge Mentoring <no-reply@bridge.example>"
 
     # -- chat (Slack / Teams incoming webhooks) -------------------------------------------------

@@ -67,6 +67,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
 
     async def aclose(self) -> None:
+        await self.email.aclose()
         if self._own_http:
             await self.http.aclose()
 
