@@ -1,0 +1,374 @@
+"""Email over STARTTLS with SMTP AUTH against a real aiosmtpd server that demands both, its certificate
+issued by a throwaway CA made here (cryptography); and SMTP connection reuse by the dispatcher.
+
+The server requires STARTTLS before anything else, and AUTH (only offered after TLS) before MAIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import mailbox
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pydantic import SecretStr
+
+from bridge_devstack.ports import free_port
+from bridge_devstack.smtp_sink import MaildirHandler
+from bridge_notifications.db import deliveries
+from bridge_notifications.domain.dispatcher import Dispatcher
+from bridge_shared.scheduling.clock import FrozenClock
+from tests.notifications.support import Sink, at, rows, uid
+from tests.service_harness import RunningService
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD = "bridge-mailer", "s3cret-pass"
+
+
+# -- a throwaway CA and a server certificate for 127.0.0.1 / localhost --------------------------------
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_ca_and_server_cert(directory: Path) -> tuple[Path, Path, Path]:
+    """Writes ca.pem, server.pem (chain) and server.key; returns their paths."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Bridge test CA"))
+        .issuer_name(_name("Bridge test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("localhost"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_pem, cert_pem, key_pem = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return ca_pem, cert_pem, key_pem
+
+
+# -- an SMTP server requiring STARTTLS and AUTH ---------------------------------------------------------
+
+
+class RecordingHandler(MaildirHandler):
+    """The devstack sink's handler, also noting whether each message came over TLS, authenticated."""
+
+    def __init__(self, box: mailbox.Maildir) -> None:
+        super().__init__(box, set())
+        self.sessions: list[tuple[bool, str | None]] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
+        self.sessions.append((session.ssl is not None, login if session.authenticated else None))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def authenticator(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USER.encode()
+        and auth_data.password == PASSWORD.encode()
+    )
+    return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+
+@dataclass
+class TlsServer:
+    port: int
+    ca_file: Path
+    box: mailbox.Maildir
+    handler: RecordingHandler
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    d = tmp_path_factory.mktemp("smtp-tls")
+    ca_file, cert_file, key_file = make_ca_and_server_cert(d)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert_file, key_file)
+    box = mailbox.Maildir(d / "maildir", create=True)
+    handler = RecordingHandler(box)
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_ctx,
+        require_starttls=True,
+        auth_required=True,
+        auth_require_tls=True,
+        authenticator=authenticator,
+        timeout=2.0,  # closes idle connections quickly: the reuse test relies on it
+    )
+    controller.start()
+    yield TlsServer(port, ca_file, box, handler)
+    controller.stop()
+
+
+def _received(box: mailbox.Maildir, dedup_prefix: str) -> list[str]:
+    keys = []
+    for key in box.iterkeys():
+        raw = box.get_bytes(key).decode(errors="replace")
+        for line in raw.splitlines():
+            if line.startswith("X-Bridge-Dedup-Key:") and dedup_prefix in line:
+                keys.append(line.split(":", 1)[1].strip())
+    return keys
+
+
+async def _plan(svc: RunningService, clock: FrozenClock, batch: str, n: int = 1) -> list[Any]:
+    ids = []
+    async with svc.runtime.pool.acquire() as conn:
+        for i in range(n):
+            ids.append(
+                await deliveries.create(
+                    conn,
+                    now=clock.now(),
+                    source_event_id=f"{batch}-{i}",
+                    recipient_id=f"{batch}-r{i}",
+                    cohort_id=batch,
+                    channel="email",
+                    kind="pair_formed",
+                    to_address=f"{batch}-{i}@bridge.example",
+                    subject=f"tls {i}",
+                    body_text="Hello over TLS",
+                    body_html=None,
+                )
+            )
+    return ids
+
+
+async def _events(svc: RunningService, notification_id: Any) -> list[tuple[str, dict[str, Any]]]:
+    got = await rows(svc, "SELECT event_type, payload FROM outbox ORDER BY id")
+    out = []
+    for r in got:
+        body = json.loads(bytes(r["payload"]))
+        if body.get("notification_id") == str(notification_id):
+            out.append((r["event_type"].split(".")[-2], body))
+    return out
+
+
+def _dispatcher(svc: RunningService, clock: FrozenClock, **settings: Any) -> Dispatcher:
+    if isinstance(settings.get("smtp_password"), str):  # model_copy does not validate
+        settings["smtp_password"] = SecretStr(settings["smtp_password"])
+    s = svc.settings.model_copy(update=settings)
+    return Dispatcher(svc.runtime.pool, svc.runtime.outbox, s, clock)  # type: ignore[arg-type]
+
+
+# Clock dates before any other notifications test's, so these drains see only their own due rows.
+
+
+async def test_starttls_and_auth_deliver_with_the_certificate_verified_against_the_test_ca(
+    svc: RunningService, clock: FrozenClock, tls_server: TlsServer
+) -> None:
+    clock.set(at(2024, 1, 2, 9))
+    batch = uid("tls-ok-")
+    ids = await _plan(svc, clock, batch, n=3)
+    d = _dispatcher(
+        svc,
+        clock,
+        smtp_port=tls_server.port,
+        smtp_starttls=True,
+        smtp_ca_file=str(tls_server.ca_file),
+        smtp_username=USER,
+        smtp_password=PASSWORD,
+        dispatch_batch_size=1,  # one at a time, so the second and third reuse the first's connection
+    )
+    try:
+        assert await d.drain() == 3
+        assert d.email.connections_opened == 1
+    finally:
+        await d.aclose()
+    got = await rows(svc, "SELECT status, attempts FROM deliveries WHERE cohort_id = $1", batch)
+    assert {(r["status"], r["attempts"]) for r in got} == {("sent", 1)}
+    assert sorted(_received(tls_server.box, batch)) == sorted(
+        f"{batch}-{i}:{batch}-r{i}:email" for i in range(3)
+    )
+    assert tls_server.handler.sessions[-3:] == [(True, USER)] * 3
+    assert [e for e, _ in await _events(svc, ids[0])] == ["sent"]
+
+
+async def test_wrong_password_is_a_permanent_failure_recorded_and_emitted(
+    svc: RunningService, clock: FrozenClock, tls_server: TlsServer
+) -> None:
+    clock.set(at(2024, 1, 3, 9))
+    batch = uid("tls-badpw-")
+    [rid] = await _plan(svc, clock, batch)
+    d = _dispatcher(
+        svc,
+        clock,
+        smtp_port=tls_server.port,
+        smtp_starttls=True,
+        smtp_ca_file=str(tls_server.ca_file),
+        smtp_username=USER,
+        smtp_password="wrong",
+    )
+    try:
+        await d.drain()
+    finally:
+        await d.aclose()
+    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", rid)
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "authentication failed" in row["last_error"] and "535" in row["last_error"]
+    [(kind, body)] = await _events(svc, rid)
+    assert kind == "failed" and body["permanent"] is True and "535" in body["reason"]
+    assert _received(tls_server.box, batch) == []
+
+
+@pytest.mark.parametrize("with_credentials", [True, False])
+async def test_server_requiring_tls_but_client_without_it_is_a_recorded_failure(
+    svc: RunningService, clock: FrozenClock, tls_server: TlsServer, with_credentials: bool
+) -> None:
+    clock.set(at(2024, 1, 4 + int(with_credentials), 9))
+    batch = uid("tls-plain-")
+    [rid] = await _plan(svc, clock, batch)
+    creds: dict[str, Any] = {"smtp_username": USER, "smtp_password": PASSWORD} if with_credentials else {}
+    d = _dispatcher(svc, clock, smtp_port=tls_server.port, smtp_starttls=False, **creds)
+    try:
+        await d.drain()
+    finally:
+        await d.aclose()
+    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", rid)
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    reason = row["last_error"]
+    if with_credentials:  # AUTH is only offered after STARTTLS
+        assert "smtp_starttls" in reason and "AUTH" in reason
+    else:  # the server refuses MAIL before STARTTLS
+        assert "530" in reason and "STARTTLS" in reason
+    [(kind, body)] = await _events(svc, rid)
+    assert kind == "failed" and body["permanent"] is True and body["reason"] == reason
+    assert _received(tls_server.box, batch) == []
+
+
+async def test_a_certificate_from_an_untrusted_ca_is_refused(
+    svc: RunningService, clock: FrozenClock, tls_server: TlsServer
+) -> None:
+    """Without smtp_ca_file the system store is used, which does not trust the test CA: no mail goes
+    out, and the attempt is recorded (transient: a certificate may be fixed) for a retry."""
+    clock.set(at(2024, 1, 6, 9))
+    batch = uid("tls-untrusted-")
+    [rid] = await _plan(svc, clock, batch)
+    d = _dispatcher(
+        svc, clock, smtp_port=tls_server.port, smtp_starttls=True, smtp_username=USER, smtp_password=PASSWORD
+    )
+    try:
+        await d.drain()
+    finally:
+        await d.aclose()
+    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", rid)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert "CERTIFICATE_VERIFY_FAILED" in row["last_error"]
+    assert _received(tls_server.box, batch) == []
+    async with svc.runtime.pool.acquire() as conn:  # not left due for later tests' drains
+        await conn.execute("UPDATE deliveries SET status = 'failed' WHERE id = $1", rid)
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced_transparently(
+    svc: RunningService, clock: FrozenClock, tls_server: TlsServer
+) -> None:
+    clock.set(at(2024, 1, 7, 9))
+    batch = uid("tls-stale-")
+    d = _dispatcher(
+        svc,
+        clock,
+        smtp_port=tls_server.port,
+        smtp_starttls=True,
+        smtp_ca_file=str(tls_server.ca_file),
+        smtp_username=USER,
+        smtp_password=PASSWORD,
+        smtp_idle_seconds=3600.0,  # the pool would reuse it; the server has other ideas
+    )
+    try:
+        await _plan(svc, clock, batch + "a")
+        assert await d.drain() == 1
+        await asyncio.sleep(3.0)  # the server's idle timeout is 2 s (real time: a socket, not the clock)
+        await _plan(svc, clock, batch + "b")
+        assert await d.drain() == 1
+        assert d.email.connections_opened == 2
+    finally:
+        await d.aclose()
+    got = await rows(svc, "SELECT status, attempts FROM deliveries WHERE cohort_id LIKE $1", batch + "%")
+    assert [(r["status"], r["attempts"]) for r in got] == [("sent", 1), ("sent", 1)]
+    assert len(_received(tls_server.box, batch)) == 2
+
+
+async def test_concurrent_sends_share_a_bounded_pool_of_connections(
+    svc: RunningService, clock: FrozenClock, sink: Sink
+) -> None:
+    clock.set(at(2024, 1, 8, 9))
+    batch = uid("pool-")
+    await _plan(svc, clock, batch, n=40)
+    d = _dispatcher(svc, clock, smtp_pool_size=4, dispatch_batch_size=20)
+    try:
+        assert await d.drain() == 40
+        assert 1 <= d.email.connections_opened <= 4
+    finally:
+        await d.aclose()
+    got = await rows(svc, "SELECT status, attempts FROM deliveries WHERE cohort_id = $1", batch)
+    assert {(r["status"], r["attempts"]) for r in got} == {("sent", 1)} and len(got) == 40
+    assert len({m["X-Bridge-Dedup-Key"] for m in sink.messages() if batch in m["X-Bridge-Dedup-Key"]}) == 40
