@@ -242,3 +242,21 @@ async def test_unique_rows_hold_even_when_ticks_overlap_without_the_lock(
     await bus.wait(pair.id, AT_RISK)
     await bus.settle(pair.id)
     assert reasons(bus, pair.id, AT_RISK) == ["inactive"]
+
+
+async def test_holding_a_session_resolves_the_inactivity_risk_at_once_without_a_tick(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    pair = await form_pair(svc)
+    await tick(svc, clock, START + timedelta(days=22))  # 21-day default threshold passed
+    await bus.wait(pair.id, AT_RISK)
+    rel = (await svc.client.get(pair.base, headers=pair.as_mentor)).json()
+    assert rel["open_risks"] == ["inactive"]
+
+    clock.set(START + timedelta(days=23))
+    await hold_session(svc, pair, START + timedelta(days=22, hours=12))  # no scheduler tick after this
+    rel = (await svc.client.get(pair.base, headers=pair.as_mentor)).json()
+    assert rel["open_risks"] == []
+    resolved = await bus.wait(pair.id, RESOLVED)
+    assert resolved[0].reason == "inactive"
+    assert resolved[0].resolved_at == START + timedelta(days=23)

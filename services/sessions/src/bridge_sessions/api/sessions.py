@@ -24,6 +24,7 @@ from bridge_sessions.api.common import (
 from bridge_sessions.domain.ical import session_uid
 from bridge_sessions.domain.timefmt import LocalTime, LocalTimeError, local_to_utc, render_local, to_utc
 from bridge_sessions.invites import ics_for, invite_for, session_fields
+from bridge_sessions.jobs.health import health_tick
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.dependencies import authenticate
 from bridge_shared.auth.principal import Principal
@@ -397,6 +398,7 @@ async def record_held(
     principal: Principal = Depends(authenticate),
     rt: Runtime = Depends(get_runtime),
     clock: Clock = Depends(get_clock),
+    settings: SessionsSettings = Depends(get_settings),
 ) -> SessionOut:
     """Records that the session took place: duration, topics with direction, notes, action items."""
     now = clock.now()
@@ -439,6 +441,9 @@ async def record_held(
             ),
             subject=f"relationship/{relationship_id}",
         )
+        # A held session can end a risk (or start a one-directional one): assess this pair now, in the
+        # same transaction, rather than at the next scheduler tick.
+        await health_tick(conn, clock, settings, rt.outbox, only=relationship_id)
         return to_out(acc, s, await _my_note(conn, acc, session_id))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -46,7 +47,7 @@ SELECT r.*, c.inactivity_threshold_days AS cohort_threshold,
 FROM relationships r
 LEFT JOIN cohorts c ON c.cohort_id = r.cohort_id
 LEFT JOIN agreements a ON a.relationship_id = r.id AND a.status = 'active'
-WHERE r.status <> 'closed'
+WHERE r.status <> 'closed' AND ($3::uuid IS NULL OR r.id = $3)
 ORDER BY r.id
 """
 
@@ -87,14 +88,22 @@ def inputs_for(row: Any, now: Any) -> Inputs:
 
 
 async def health_tick(
-    conn: asyncpg.Connection[Any], clock: Clock, settings: SessionsSettings, outbox: Outbox
+    conn: asyncpg.Connection[Any],
+    clock: Clock,
+    settings: SessionsSettings,
+    outbox: Outbox,
+    *,
+    only: UUID | None = None,
 ) -> TickResult:
+    """Assesses every open relationship, or just `only` (right after one of its sessions is held)."""
     now = clock.now()
     result = TickResult()
-    rows = await conn.fetch(_STATS, now, settings.balance_window_sessions)
+    rows = await conn.fetch(_STATS, now, settings.balance_window_sessions, only)
     open_rows = await conn.fetch(
         "SELECT relationship_id, reason FROM health_signals "
-        "WHERE resolved_at IS NULL OR reason = 'ending_soon'"
+        "WHERE (resolved_at IS NULL OR reason = 'ending_soon') "
+        "AND ($1::uuid IS NULL OR relationship_id = $1)",
+        only,
     )
     known = {(r["relationship_id"], r["reason"]) for r in open_rows}
     for row in rows:
