@@ -128,8 +128,9 @@ async def test_full_flow(svc: RunningService, clock: FrozenClock, bootstrap_serv
         (p3["mentor_employee_id"], p4["mentee_employee_id"]),
         (p4["mentor_employee_id"], p3["mentee_employee_id"]),
     }
-    r = await c.post(f"/matching-runs/{rid}/resolve", headers=HR)
+    r = await c.post(f"/matching-runs/{rid}/resolve?wait=true", headers=HR)
     assert r.status_code == 200, r.text
+    assert r.json()["status"] == "draft"
     after = {(p["mentor_employee_id"], p["mentee_employee_id"]): p for p in r.json()["pairs"]}
     assert len(after) == 6
     assert after[(p1["mentor_employee_id"], p1["mentee_employee_id"])]["pinned"]

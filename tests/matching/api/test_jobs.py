@@ -116,6 +116,20 @@ async def test_expired_run_lease_is_taken_over_once(shared_settings: MatchingSet
         assert r.headers["location"] == f"/matching-runs/{r.json()['id']}"
         assert (await a.client.get(f"/matching-runs/{run_id}", headers=HR)).json()["status"] == "superseded"
 
+        # A re-solve is a job too: the draft is queued again and comes back as a draft.
+        new_id = r.json()["id"]
+        pin = r.json()["pairs"][0]
+        assert (
+            await b.client.post(f"/matching-runs/{new_id}/pairs/{pin['id']}/pin", headers=HR)
+        ).status_code == 200
+        r = await b.client.post(f"/matching-runs/{new_id}/resolve", headers=HR)
+        assert r.status_code == 202 and r.headers["location"] == f"/matching-runs/{new_id}", r.text
+        assert r.json()["status"] in ("queued", "running", "draft")
+        resolved = await wait_run(b.client, new_id, HR)
+        assert resolved["status"] == "draft" and len(resolved["pairs"]) == 5
+        kept = [p for p in resolved["pairs"] if p["mentor_id"] == pin["mentor_id"]]
+        assert kept[0]["mentee_id"] == pin["mentee_id"] and kept[0]["pinned"]
+
 
 async def test_interrupted_import_is_rerun_by_the_next_instance(shared_settings: MatchingSettings) -> None:
     clock = FrozenClock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))

@@ -59,31 +59,32 @@ def _require_matching_phase(cohort: Any) -> None:
         )
 
 
-async def _solve_into(conn: repo.Conn, cohort: Any, run_id: UUID, clock: Clock) -> Any:
-    """Re-solves a draft in place (keeping its pins, excluding its removed pairs)."""
-    state = await matching.load_state(conn, cohort)
-    if len(state.rows) < 2:
+async def _refuse_if_active(conn: repo.Conn, cohort_id: UUID) -> None:
+    active = await runs.active_run(conn, cohort_id)
+    if active is not None:
         raise Problem(
-            409, "Not enough participants", "A matching run needs at least two enrolled participants."
+            409,
+            "A matching run is already active",
+            f"Run {active['id']} is {active['status']}; wait for it to finish.",
+            active_run_id=str(active["id"]),
+            active_run_status=active["status"],
         )
-    pinned: list[matching.EmpPair] = []
-    removed: list[matching.EmpPair] = []
-    for d in await repo.draft_pairs(conn, run_id, include_removed=True):
-        pair = (d["mentor_employee_id"], d["mentee_employee_id"])
-        if d["mentor_id"] not in state.by_id or d["mentee_id"] not in state.by_id:
-            continue  # someone withdrew: the pin no longer applies
-        if d["removed"]:
-            removed.append(pair)
-        elif d["pinned"] and not matching.capacity_problems(state, *pair):
-            pinned.append(pair)
-    await repo.delete_unpinned_drafts(conn, run_id)
-    await conn.execute("DELETE FROM draft_pairs WHERE run_id = $1 AND pinned AND NOT removed", run_id)
-    result = await asyncio.to_thread(matching.solve, state, pinned, removed)
-    stats = matching.run_stats(result, kept=len(state.occupied))
-    unmatched = matching.unmatched_rows(state, result)
-    await repo.update_run_result(conn, run_id, stats, unmatched, clock.now())
-    await repo.insert_draft_pairs(conn, run_id, matching.draft_rows(state, result))
-    return await repo.get_run(conn, run_id)
+
+
+async def _submit(rt: Runtime, run_id: UUID, *, wait: bool, done_status: int) -> JSONResponse:
+    """Starts the run on this instance; 202 with the run, or `done_status` if `wait` saw it finish."""
+    settings = rt.settings
+    assert isinstance(settings, MatchingSettings)
+    task = job_runner(rt).submit("matching_runs", run_id)
+    if wait:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), settings.run_wait_seconds)
+    async with connection(rt.pool) as conn:
+        out = await run_out(conn, await repo.get_run(conn, run_id))
+    code = done_status if wait and out.status in ("draft", "failed") else 202
+    return JSONResponse(
+        out.model_dump(mode="json"), status_code=code, headers={"Location": f"/matching-runs/{out.id}"}
+    )
 
 
 @router.post(
@@ -102,38 +103,16 @@ async def start_matching_run(
     """Queues a run that matches everyone who is free into a new draft (an open draft is superseded when
     it is done). Answers 202 with the run and its `Location`; poll `GET /matching-runs/{id}`. With
     `wait=true` it answers 201 with the finished run if it finishes within `run_wait_seconds`."""
-    settings = rt.settings
-    assert isinstance(settings, MatchingSettings)
     async with transaction(rt.pool) as conn:
         cohort = ensure_cohort_visible(principal, await repo.get_cohort(conn, cohort_id, for_update=True))
         _require_matching_phase(cohort)
-        active = await runs.active_run(conn, cohort_id)
-        if active is not None:
-            raise Problem(
-                409,
-                "A matching run is already active",
-                f"Run {active['id']} is {active['status']}; wait for it to finish.",
-                active_run_id=str(active["id"]),
-                active_run_status=active["status"],
-            )
+        await _refuse_if_active(conn, cohort_id)
         if len(await repo.enrolled_participants(conn, cohort_id)) < 2:
             raise Problem(
                 409, "Not enough participants", "A matching run needs at least two enrolled participants."
             )
         run = await runs.create_run(conn, cohort_id, principal.subject, clock)
-    task = job_runner(rt).submit("matching_runs", run["id"])
-    code = 202
-    if wait:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), settings.run_wait_seconds)
-    async with connection(rt.pool) as conn:
-        run = await repo.get_run(conn, run["id"])
-        out = await run_out(conn, run)
-    if out.status in ("draft", "failed") and wait:
-        code = 201
-    return JSONResponse(
-        out.model_dump(mode="json"), status_code=code, headers={"Location": f"/matching-runs/{out.id}"}
-    )
+    return await _submit(rt, run["id"], wait=wait, done_status=201)
 
 
 @router.get("/cohorts/{cohort_id}/matching-runs", response_model=list[MatchingRunOut])
@@ -330,22 +309,30 @@ async def swap_pairs(
         return await run_out(conn, run)
 
 
-@router.post("/matching-runs/{run_id}/resolve", response_model=MatchingRunOut)
+@router.post(
+    "/matching-runs/{run_id}/resolve",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MatchingRunOut,
+    responses={200: {"model": MatchingRunOut, "description": "with `wait=true`: the re-solve finished"}},
+)
 async def resolve(
     run_id: UUID,
+    wait: bool = Query(False, description="wait up to `run_wait_seconds` for the new draft"),
     principal: Principal = Depends(hr_write),
     rt: Runtime = Depends(get_runtime),
     clock: Clock = Depends(get_clock),
-) -> MatchingRunOut:
-    """Re-solves the draft: pinned pairs stay, removed pairs stay out, everyone else is matched again."""
+) -> JSONResponse:
+    """Re-solves the draft as a job: pinned pairs stay, removed pairs stay out, everyone else is matched
+    again. The run is queued/running meanwhile (review edits get 409) and is a draft again when done."""
     async with transaction(rt.pool) as conn:
-        cohort, run = await _draft(conn, principal, run_id)
+        cohort, _run = await _draft(conn, principal, run_id)
         _require_matching_phase(cohort)
-        run = await _solve_into(conn, cohort, run_id, clock)
+        await _refuse_if_active(conn, cohort["id"])
+        await runs.requeue(conn, run_id, clock.now())
         await repo.audit(
             conn, cohort["id"], principal.subject, "draft.resolve", None, {"run_id": str(run_id)}, clock.now()
         )
-        return await run_out(conn, run)
+    return await _submit(rt, run_id, wait=wait, done_status=200)
 
 
 @router.post("/matching-runs/{run_id}/publish", response_model=PublishOut)

@@ -1,4 +1,5 @@
-"""Matching runs as background jobs: queued -> running -> draft (or failed).
+"""Matching runs as background jobs: queued -> running -> draft (or failed); a re-solve queues the
+draft again and keeps its pins and removals.
 
 POST creates a queued run (at most one queued or running run per cohort); a job runner claims it with a
 lease, loads a snapshot of the cohort, solves it in a worker thread (the engine is CPU-bound) and writes
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -82,9 +84,10 @@ async def _execute(pool: asyncpg.Pool, run: Any, owner: str, clock: Clock, lease
             cohort = await repo.get_cohort(conn, cohort_id)
             assert cohort is not None
             state = await matching.load_state(conn, cohort)
+            pinned, removed = await _review_edits(conn, state, run_id)
         if len(state.rows) < 2:
             raise RunFailed("A matching run needs at least two enrolled participants.")
-        result = await asyncio.to_thread(matching.solve, state)
+        result = await asyncio.to_thread(matching.solve, state, pinned, removed)
         stats = matching.run_stats(result, kept=len(state.occupied))
         unmatched = matching.unmatched_rows(state, result)
         drafts = matching.draft_rows(state, result)
@@ -111,4 +114,33 @@ async def _execute(pool: asyncpg.Pool, run: Any, owner: str, clock: Clock, lease
             unmatched,
             now,
         )
+        # A re-solve replaces the draft; pins come back from the engine, removed pairs stay recorded.
+        await conn.execute("DELETE FROM draft_pairs WHERE run_id = $1 AND NOT removed", run_id)
         await repo.insert_draft_pairs(conn, run_id, drafts)
+
+
+async def _review_edits(
+    conn: repo.Conn, state: matching.CohortState, run_id: uuid.UUID
+) -> tuple[list[matching.EmpPair], list[matching.EmpPair]]:
+    """A re-solved draft keeps its pins (unless someone withdrew or is now booked) and its removals."""
+    pinned: list[matching.EmpPair] = []
+    removed: list[matching.EmpPair] = []
+    for d in await repo.draft_pairs(conn, run_id, include_removed=True):
+        pair = (d["mentor_employee_id"], d["mentee_employee_id"])
+        if d["mentor_id"] not in state.by_id or d["mentee_id"] not in state.by_id:
+            continue  # someone withdrew: the pin no longer applies
+        if d["removed"]:
+            removed.append(pair)
+        elif d["pinned"] and not matching.capacity_problems(state, *pair):
+            pinned.append(pair)
+    return pinned, removed
+
+
+async def requeue(conn: repo.Conn, run_id: uuid.UUID, now: datetime) -> None:
+    """A draft goes back to the queue to be re-solved in place (POST /matching-runs/{id}/resolve)."""
+    await conn.execute(
+        "UPDATE matching_runs SET status = 'queued', error = NULL, finished_at = NULL, updated_at = $2 "
+        "WHERE id = $1",
+        run_id,
+        now,
+    )
