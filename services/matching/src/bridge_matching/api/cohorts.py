@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, status
 from bridge_matching.api.access import ensure_cohort_visible, get_clock, hr_read, hr_write
 from bridge_matching.api.schemas import CohortIn, CohortOut, PhaseChangeIn
 from bridge_matching.db import repository as repo
-from bridge_matching.db.connection import connection, transaction
 from bridge_matching.domain.phases import POLICY_EDIT_PHASES, TRANSITIONS, can_transition
 from bridge_matching.domain.policy import PolicyIn
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.matching import CohortCreatedV1, CohortPhaseChangedV1, CohortPolicyUpdatedV1
+from bridge_shared.db.connection import connection, transaction
 from bridge_shared.http.problems import Problem
 from bridge_shared.runtime import Runtime, get_runtime
 from bridge_shared.scheduling.clock import Clock

@@ -19,12 +19,12 @@ from fastapi.responses import JSONResponse
 from bridge_matching.api.access import ensure_cohort_visible, get_clock, hr_read, hr_write
 from bridge_matching.api.schemas import DraftPairOut, MatchingRunOut, PublishOut, SwapIn, UnmatchedOut
 from bridge_matching.db import repository as repo
-from bridge_matching.db.connection import connection, transaction
 from bridge_matching.domain import matching, runs, workflow
 from bridge_matching.domain.phases import MATCHING_PHASES
 from bridge_matching.jobs import job_runner
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.auth.principal import Principal
+from bridge_shared.db.connection import connection, transaction
 from bridge_shared.http.problems import Problem
 from bridge_shared.runtime import Runtime, get_runtime
 from bridge_shared.scheduling.clock import Clock

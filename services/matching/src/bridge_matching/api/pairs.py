@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, status
 from bridge_matching.api.access import ensure_cohort_visible, get_clock, hr_read, hr_write
 from bridge_matching.api.schemas import AuditOut, DissolveIn, OverridePairIn, PairOut
 from bridge_matching.db import repository as repo
-from bridge_matching.db.connection import connection, transaction
 from bridge_matching.domain import matching, workflow
 from bridge_matching.domain.phases import OVERRIDE_PHASES
 from bridge_shared.auth.principal import Principal
+from bridge_shared.db.connection import connection, transaction
 from bridge_shared.http.problems import Problem
 from bridge_shared.runtime import Runtime, get_runtime
 from bridge_shared.scheduling.clock import Clock

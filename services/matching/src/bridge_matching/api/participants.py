@@ -32,13 +32,13 @@ from bridge_matching.api.schemas import (
     WithdrawIn,
 )
 from bridge_matching.db import repository as repo
-from bridge_matching.db.connection import connection, transaction
 from bridge_matching.domain import matching, workflow
 from bridge_matching.domain.events import participant_event, participant_subject
 from bridge_matching.domain.phases import ENROLMENT_PHASES, MATCHING_PHASES, PROFILE_EDIT_PHASES
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.matching import ParticipantWithdrawnV1
+from bridge_shared.db.connection import connection, transaction
 from bridge_shared.http.problems import TYPE_BASE, Problem
 from bridge_shared.runtime import Runtime, get_runtime
 from bridge_shared.scheduling.clock import Clock

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from bridge_matching.api.access import anyone, ensure_cohort_visible, get_clock, hr_read, is_hr, is_self
 from bridge_matching.api.schemas import DeclineIn, ProposalOut
 from bridge_matching.db import repository as repo
-from bridge_matching.db.connection import connection, transaction
 from bridge_matching.domain import workflow
 from bridge_shared.auth.principal import Principal
+from bridge_shared.db.connection import connection, transaction
 from bridge_shared.http.problems import Problem
 from bridge_shared.runtime import Runtime, get_runtime
 from bridge_shared.scheduling.clock import Clock

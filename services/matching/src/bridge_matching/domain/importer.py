@@ -17,10 +17,10 @@ import asyncpg
 
 from bridge_matching.db import leases
 from bridge_matching.db import repository as repo
-from bridge_matching.db.connection import connection, transaction
 from bridge_matching.domain.csv_import import FileError, Parsed, parse_csv
 from bridge_matching.domain.events import participant_event, participant_subject
 from bridge_matching.domain.phases import ENROLMENT_PHASES
+from bridge_shared.db.connection import connection, transaction
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.scheduling.clock import Clock
 

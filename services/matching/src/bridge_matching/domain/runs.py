@@ -19,9 +19,9 @@ import asyncpg
 
 from bridge_matching.db import leases
 from bridge_matching.db import repository as repo
-from bridge_matching.db.connection import connection, transaction
 from bridge_matching.domain import matching
 from bridge_matching.domain.phases import MATCHING_PHASES
+from bridge_shared.db.connection import connection, transaction
 from bridge_shared.scheduling.clock import Clock
 
 log = logging.getLogger(__name__)
