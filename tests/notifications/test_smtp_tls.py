@@ -1,5 +1,5 @@
 """Email over STARTTLS with SMTP AUTH against a real aiosmtpd server that demands both, its certificate
-issued by a throwaway CA made here (cryptography); and SMTP connection reuse by the dispatcher.
+issued by a throwaway CA made per run (`certs.py`, cryptography); and SMTP connection reuse by the dispatcher.
 
 The server requires STARTTLS before anything else, and AUTH (only offered after TLS) before MAIL.
 """
@@ -7,8 +7,6 @@ The server requires STARTTLS before anything else, and AUTH (only offered after 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import json
 import mailbox
 import ssl
@@ -19,96 +17,21 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from aiosmtpd.smtp import SMTP, Envelope, LoginPassword, Session
 from pydantic import SecretStr
 
 from bridge_devstack.ports import free_port
-from bridge_devstack.smtp_sink import MaildirHandler
+from bridge_devstack.smtp_sink import MaildirHandler, password_authenticator
 from bridge_notifications.db import deliveries
 from bridge_notifications.domain.dispatcher import Dispatcher
 from bridge_shared.scheduling.clock import FrozenClock
+from tests.notifications.certs import make_ca_and_server_cert
 from tests.notifications.support import Sink, at, rows, uid
 from tests.service_harness import RunningService
 
 pytestmark = pytest.mark.integration
 
 USER, PASSWORD = "bridge-mailer", "s3cret-pass"
-
-
-# -- a throwaway CA and a server certificate for 127.0.0.1 / localhost --------------------------------
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def make_ca_and_server_cert(directory: Path) -> tuple[Path, Path, Path]:
-    """Writes ca.pem, server.pem (chain) and server.key; returns their paths."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("Bridge test CA"))
-        .issuer_name(_name("Bridge test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_pem, cert_pem, key_pem = directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return ca_pem, cert_pem, key_pem
 
 
 # -- an SMTP server requiring STARTTLS and AUTH ---------------------------------------------------------
@@ -125,17 +48,6 @@ class RecordingHandler(MaildirHandler):
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
         self.sessions.append((session.ssl is not None, login if session.authenticated else None))
         return await super().handle_DATA(server, session, envelope)
-
-
-def authenticator(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-) -> AuthResult:
-    ok = (
-        isinstance(auth_data, LoginPassword)
-        and auth_data.login == USER.encode()
-        and auth_data.password == PASSWORD.encode()
-    )
-    return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 @dataclass
@@ -163,7 +75,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
         require_starttls=True,
         auth_required=True,
         auth_require_tls=True,
-        authenticator=authenticator,
+        authenticator=password_authenticator(USER, PASSWORD),
         timeout=2.0,  # closes idle connections quickly: the reuse test relies on it
     )
     controller.start()

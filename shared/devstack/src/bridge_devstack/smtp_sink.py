@@ -1,6 +1,8 @@
 """A local SMTP sink: accepts all mail, keeps it in a Maildir, and shows it over HTTP.
 
 `python -m bridge_devstack.smtp_sink --smtp-port 1025 --http-port 8025 --maildir .run/mail`
+Optional: `--tls-cert server.pem --tls-key server.key` offers STARTTLS; `--auth USER:PASSWORD` then
+requires STARTTLS and AUTH before mail is accepted (to exercise TLS/AUTH clients and measure them).
 GET /            a page listing received mail (newest first)
 GET /messages    the same as JSON (to, from, subject, text and html parts), for tests
 DELETE /messages empties the mailbox
@@ -14,13 +16,14 @@ import email
 import email.policy
 import html
 import mailbox
+import ssl
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
@@ -109,10 +112,49 @@ def create_web_app(box: mailbox.Maildir) -> FastAPI:
     return app
 
 
-async def serve(smtp_port: int, http_port: int, maildir: Path, reject: set[str]) -> None:
+def password_authenticator(username: str, password: str) -> Any:
+    """An aiosmtpd authenticator accepting exactly this username and password."""
+
+    def authenticate(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login == username.encode()
+            and data.password == password.encode()
+        )
+        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
+
+    return authenticate
+
+
+async def serve(
+    smtp_port: int,
+    http_port: int,
+    maildir: Path,
+    reject: set[str],
+    *,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    auth: tuple[str, str] | None = None,
+) -> None:
     maildir.parent.mkdir(parents=True, exist_ok=True)
     box = mailbox.Maildir(maildir, create=True)
-    controller = Controller(MaildirHandler(box, reject), hostname="127.0.0.1", port=smtp_port)
+    tls: dict[str, Any] = {}
+    if tls_cert is not None:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(tls_cert, tls_key)
+        tls = {"tls_context": ctx}
+        if auth is not None:
+            tls |= {
+                "require_starttls": True,
+                "auth_required": True,
+                "auth_require_tls": True,
+                "authenticator": password_authenticator(*auth),
+            }
+    elif auth is not None:
+        raise SystemExit("--auth needs --tls-cert/--tls-key (AUTH is only offered over TLS)")
+    controller = Controller(MaildirHandler(box, reject), hostname="127.0.0.1", port=smtp_port, **tls)
     controller.start()
     try:
         config = uvicorn.Config(create_web_app(box), host="127.0.0.1", port=http_port, log_level="warning")
@@ -129,9 +171,26 @@ def main() -> None:
     parser.add_argument("--http-port", type=int, default=8025)
     parser.add_argument("--maildir", type=Path, default=Path(".run/mail"))
     parser.add_argument("--reject", default="", help="comma-separated addresses to refuse with 550")
+    parser.add_argument("--tls-cert", type=Path, help="PEM certificate (chain): offer STARTTLS")
+    parser.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    parser.add_argument("--auth", help="USER:PASSWORD: require STARTTLS and AUTH (needs --tls-cert)")
     args = parser.parse_args()
     reject = {a.strip().lower() for a in args.reject.split(",") if a.strip()}
-    asyncio.run(serve(args.smtp_port, args.http_port, args.maildir, reject))
+    auth: tuple[str, str] | None = None
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        auth = (user, password)
+    asyncio.run(
+        serve(
+            args.smtp_port,
+            args.http_port,
+            args.maildir,
+            reject,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            auth=auth,
+        )
+    )
 
 
 if __name__ == "__main__":
