@@ -30,7 +30,7 @@ POOL_FILL = 48  # filler mentors per (mentee, language block)
 POOL_SKILL = 32  # mentors per wanted skill per block
 POOL_REVERSE = 16  # mentors wanting one of the mentee's skills, per block
 STARVED_BELOW = 3  # feasible pool candidates under which a mentee gets a full scan
-CHUNK_MENTEES = 4096
+CHUNK_MENTEES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,10 +228,13 @@ def _rank_within(group: Idx, units: I64) -> tuple[Idx, Idx]:
     span = int(units.max()) + 1 if size else 1
     groups = int(group.max()) + 1 if size else 1
     key = group.astype(np.int64) * span + (span - 1 - units)
-    if groups * span * max(size, 1) < 2**62:
-        packed = key * size + np.arange(size, dtype=np.int64)
+    bits = max(size - 1, 1).bit_length()
+    if (groups * span) << bits < 2**62:
+        packed = key << bits
+        packed |= np.arange(size, dtype=np.int64)
         packed.sort()
-        order = (packed % size).astype(np.intp)
+        packed &= (1 << bits) - 1
+        order = packed.astype(np.intp)
     else:
         order = np.argsort(key, kind="stable")
     g = group[order]

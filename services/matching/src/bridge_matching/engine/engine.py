@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from .candidates import CandidateGraph, build_candidate_graph
 from .constraints import pair_violations
-from .explain import ReasonFinder, breakdown_of, explain_pair
+from .explain import ReasonFinder, breakdown_from_values, breakdown_of, explain_pair
 from .index import PopulationIndex
 from .model import (
     MatchedPair,
@@ -178,11 +178,17 @@ def _run_matching(
         graph.scores.total,
         graph.scores.overlap_minutes,
     )
-    for k, m, e in zip(sel.tolist(), graph.mentors[sel].tolist(), graph.mentees[sel].tolist(), strict=True):
-        bd = breakdown_of(comps[:, k], float(totals[k]), int(overlaps[k]))
-        pairs.append(
-            MatchedPair(index.people[m].id, index.people[e].id, bd.total, bd, explain_pair(index, m, e, bd))
-        )
+    people = index.people
+    for c, t, o, m, e in zip(
+        comps[:, sel].T.tolist(),
+        totals[sel].tolist(),
+        overlaps[sel].tolist(),
+        graph.mentors[sel].tolist(),
+        graph.mentees[sel].tolist(),
+        strict=True,
+    ):
+        bd = breakdown_from_values(c, t, o)
+        pairs.append(MatchedPair(people[m].id, people[e].id, bd.total, bd, explain_pair(index, m, e, bd)))
     pairs.extend(_kept_pairs(prep, history, excluded_pairs, org_chart))
     pairs.sort(key=lambda p: (p.mentor_id, p.mentee_id))
 

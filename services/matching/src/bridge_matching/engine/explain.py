@@ -49,7 +49,11 @@ def explain_pair(index: PopulationIndex, m: int, e: int, breakdown: ScoreBreakdo
 
 
 def breakdown_of(components: npt.NDArray[np.float64], total: float, overlap_minutes: int) -> ScoreBreakdown:
-    c = components.tolist()
+    return breakdown_from_values(components.tolist(), total, overlap_minutes)
+
+
+def breakdown_from_values(c: list[float], total: float, overlap_minutes: int) -> ScoreBreakdown:
+    """:func:`breakdown_of` from plain Python values (bulk ``tolist`` by the caller)."""
     return ScoreBreakdown(
         skills_mentor_to_mentee=round(c[0], 6),
         skills_mentee_to_mentor=round(c[1], 6),
@@ -111,6 +115,9 @@ class ReasonFinder:
             "mentor": np.flatnonzero(index.can_mentor),
             "mentee": np.flatnonzero(index.can_mentee),
         }
+        self.messages = {side: _messages(index, side) for side in ("mentor", "mentee")}
+        for msgs in self.messages.values():
+            msgs["zero_capacity"] = "mentor capacity is 0"
         self.spare_pool = {
             side: self.universe[side][self.spare[side][self.universe[side]] > 0]
             for side in ("mentor", "mentee")
@@ -159,10 +166,8 @@ class ReasonFinder:
         texts: list[str] = []
         for seeking in sides:
             code = self.reason_code(p, seeking)
-            msgs = _messages(self.index, seeking)
-            msgs["zero_capacity"] = "mentor capacity is 0"
             codes.append(code)
-            texts.append(msgs[code])
+            texts.append(self.messages[seeking][code])
         if len(sides) == 2:
             text = f"as mentee: {texts[0]}; as mentor: {texts[1]}"
             return UnmatchedParticipant(person.id, "/".join(codes), text)

@@ -19,6 +19,7 @@ F64 = npt.NDArray[np.float64]
 
 # Integer cost scale for the solver: scores are rounded to 1e-6.
 SCORE_SCALE = 1_000_000
+_SCORE_CHUNK = 1 << 16
 
 # Hard constraints in the order used to explain why someone stays unmatched.
 CHECK_ORDER = (
@@ -131,10 +132,15 @@ def score(index: PopulationIndex, m: Idx, e: Idx, overlap: npt.NDArray[np.int64]
     if overlap is None:
         overlap = index.avail.overlap_minutes(m, e)
     comps = np.empty((5, m.size), dtype=np.float64)
-    comps[0] = _coverage(index.share_bits, index.learn_bits, index.learn_count, m, e)
-    comps[1] = _coverage(index.share_bits, index.learn_bits, index.learn_count, e, m)
-    comps[2] = np.minimum(overlap / (policy.overlap_target_hours * 60.0), 1.0)
-    comps[3] = index.department[m] != index.department[e]
+    # Element-wise work in cache-sized chunks (no edge-sized temporaries); the
+    # weighted sum stays one product over all edges.
+    for lo in range(0, m.size, _SCORE_CHUNK):
+        mc, ec = m[lo : lo + _SCORE_CHUNK], e[lo : lo + _SCORE_CHUNK]
+        hi = lo + mc.size
+        comps[0, lo:hi] = _coverage(index.share_bits, index.learn_bits, index.learn_count, mc, ec)
+        comps[1, lo:hi] = _coverage(index.share_bits, index.learn_bits, index.learn_count, ec, mc)
+        np.minimum(overlap[lo:hi] / (policy.overlap_target_hours * 60.0), 1.0, out=comps[2, lo:hi])
+        comps[3, lo:hi] = index.department[mc] != index.department[ec]
     comps[4] = index.contains(index.requested, m, e)
     total = w @ comps
     return Scores(comps, total, overlap)
