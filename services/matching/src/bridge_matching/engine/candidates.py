@@ -104,9 +104,9 @@ class _Blocks:
         self.levels = np.unique(index.seniority)
         level_of_flat = np.searchsorted(self.levels, index.seniority[self.flat])
         # below[l, j] = entries of list l whose seniority level is < j
-        counts = np.zeros((self.keys.size, self.levels.size + 1), dtype=np.int64)
-        np.add.at(counts, (list_of, level_of_flat + 1), 1)
-        self.below = np.cumsum(counts, axis=1)
+        width = self.levels.size + 1
+        counts = np.bincount(list_of * width + level_of_flat + 1, minlength=self.keys.size * width)
+        self.below = np.cumsum(counts.reshape(self.keys.size, width), axis=1)
 
     def _key(self, kind: int, region: Idx, lang: Idx, skill: Idx | int) -> I64:
         k = (kind * self.n_regions + (region + 1)) * self.n_langs + lang
@@ -175,18 +175,25 @@ class _Blocks:
         # Deterministic per-(mentee, list) rotation (Knuth multiplicative hash).
         rot = (owners * 2654435761 + list_ids * 40503) % np.maximum(sizes, 1)
         total = int(takes.sum())
-        seg = np.repeat(np.arange(takes.size), takes)
-        within = np.arange(total) - np.repeat(np.cumsum(takes) - takes, takes)
-        pos = self.offsets[list_ids][seg] + (rot[seg] + within) % sizes[seg]
-        return self.flat[pos], owners[seg].astype(np.intp)
+        # pos = offset + (rot + within) % size, with within < take <= size and
+        # rot < size, so the modulo is one conditional subtraction.
+        pos = np.arange(total, dtype=np.int64)
+        pos += np.repeat(rot - (np.cumsum(takes) - takes), takes)  # rot + within
+        seg_sizes = np.repeat(sizes, takes)
+        np.subtract(pos, seg_sizes, out=pos, where=pos >= seg_sizes)
+        pos += np.repeat(self.offsets[list_ids], takes)
+        return self.flat[pos], np.repeat(owners, takes).astype(np.intp)
 
 
 def _dedupe(m: Idx, e: Idx, n: int) -> tuple[Idx, Idx]:
     """Unique edges ordered by (mentee, mentor); a plain sort beats hash-unique here."""
-    keys = e.astype(np.int64) * n + m
+    bits = max(n - 1, 1).bit_length()  # (mentee, mentor) order, shifts instead of divisions
+    keys = e.astype(np.int64)
+    keys <<= bits
+    keys |= m
     keys.sort()
     keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
-    return (keys % n).astype(np.intp), (keys // n).astype(np.intp)
+    return (keys & ((1 << bits) - 1)).astype(np.intp), (keys >> bits).astype(np.intp)
 
 
 def _dedupe_carry(m: Idx, e: Idx, carry: I64, n: int) -> tuple[Idx, Idx, I64]:
