@@ -324,6 +324,7 @@ def build_candidate_graph(
     m = np.concatenate([f[0] for f in found]) if found else np.zeros(0, dtype=np.intp)
     e = np.concatenate([f[1] for f in found]) if found else np.zeros(0, dtype=np.intp)
     minutes = np.concatenate([f[2] for f in found]) if found else np.zeros(0, dtype=np.int64)
+    found.clear()  # hand those pages back before the edge-sized work below reuses them
     m, e, minutes = _dedupe_carry(m, e, minutes, n)
 
     scores = score(index, m, e, minutes)

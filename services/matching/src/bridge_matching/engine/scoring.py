@@ -84,16 +84,20 @@ def feasible_with_overlap(
     checks that the caller guarantees by construction (e.g. pools drawn from
     language blocks of less senior mentors); they are skipped.
     """
-    alive = np.arange(m.size)
+    alive: Idx | None = None  # None: every pair is still alive
     mm, ee = m, e
     for name in CHECK_ORDER[:-1]:
         if name in known:
             continue
         ok = check(index, name, mm, ee)
         if not ok.all():
-            alive, mm, ee = alive[ok], mm[ok], ee[ok]
+            keep = np.flatnonzero(ok)
+            alive = keep if alive is None else alive[keep]
+            mm, ee = mm[keep], ee[keep]
     minutes = index.avail.overlap_minutes(mm, ee)
     ok = minutes >= index.policy.min_overlap_hours * 60
+    if alive is None:
+        return ok, minutes[ok]
     mask = np.zeros(m.shape, dtype=np.bool_)
     mask[alive[ok]] = True
     return mask, minutes[ok]
