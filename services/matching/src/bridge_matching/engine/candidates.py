@@ -40,13 +40,15 @@ class CandidateGraph:
     mentors: Idx
     mentees: Idx
     scores: Scores
+    # ``scores.cost_units()``, already computed for ranking (element-wise, so equal).
+    units: I64 | None = None
 
     @property
     def size(self) -> int:
         return int(self.mentors.size)
 
     def cost_units(self) -> I64:
-        return self.scores.cost_units()
+        return self.scores.cost_units() if self.units is None else self.units.copy()
 
 
 def _members(bits: npt.NDArray[np.uint64], size: int, who: Idx) -> tuple[Idx, Idx]:
@@ -337,4 +339,4 @@ def build_candidate_graph(
     keep |= scores.components[4] > 0
     sel = np.flatnonzero(keep)  # still ordered by (mentee, mentor)
     sub = Scores(scores.components[:, sel], scores.total[sel], scores.overlap_minutes[sel])
-    return CandidateGraph(m[sel], e[sel], sub)
+    return CandidateGraph(m[sel], e[sel], sub, units[sel])
