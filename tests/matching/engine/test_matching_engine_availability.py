@@ -140,3 +140,32 @@ def test_vectorised_encoding_matches_per_person_conversion(
     slow = AvailabilityBits([raw_utc_intervals(ws, tz, week) for (ws, _), tz in people])
     assert fast.slot_minutes == slow.slot_minutes
     assert fast.bits.tolist() == slow.bits.tolist()
+
+
+def _dense_fill(n: int, rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, words: int) -> np.ndarray:
+    """Reference: slot j is set when some interval [start, end) of the row covers it."""
+    dense = np.zeros((n, words * 64), dtype=np.bool_)
+    for r, s, e in zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        dense[r, s:e] = True
+    return np.packbits(dense, axis=1, bitorder="little").view("<u8").reshape(n, words)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.sampled_from([1, 15, 30, 60]),
+    st.lists(
+        st.tuples(st.integers(0, 11), st.integers(0, WEEK_MINUTES), st.integers(0, WEEK_MINUTES)), max_size=30
+    ),
+)
+def test_word_fill_matches_a_dense_slot_fill(n: int, unit: int, raw: list[tuple[int, int, int]]) -> None:
+    # Overlapping, empty and word-straddling intervals, on unit-aligned bounds.
+    ivs = [(r % n, min(a, b) // unit * unit, max(a, b) // unit * unit) for r, a, b in raw]
+    rows = np.array([i[0] for i in ivs], dtype=np.int64)
+    starts = np.array([i[1] for i in ivs], dtype=np.int64)
+    ends = np.array([i[2] for i in ivs], dtype=np.int64)
+    bits = AvailabilityBits.from_arrays(n, rows, starts, ends)
+    slot = bits.slot_minutes
+    expected = _dense_fill(n, rows, starts // slot, ends // slot, bits.words)
+    assert np.array_equal(bits.bits, expected)
+    assert np.array_equal(bits.cols, bits.bits.T)

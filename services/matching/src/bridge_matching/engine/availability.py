@@ -176,6 +176,14 @@ def encode_availability(
     )
 
 
+def _low_bits(k: I64) -> U64:
+    """uint64 with the low ``k`` bits set, for 0 <= k <= 64."""
+    ones = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+    shifted = np.left_shift(np.uint64(1), np.minimum(k, 63).astype(np.uint64)) - np.uint64(1)
+    out: U64 = np.where(k >= 64, ones, shifted)
+    return out
+
+
 class AvailabilityBits:
     """Per-participant availability as packed uint64 bitsets over equal slots."""
 
@@ -206,6 +214,11 @@ class AvailabilityBits:
         starts, ends = start_min // slot, end_min // slot
         order = np.argsort(rows, kind="stable")
         rows, starts, ends = rows[order], starts[order], ends[order]
+        if starts.size == 0 or (
+            int(starts.min()) >= 0 and int(ends.max()) <= self.words * 64 and bool((ends >= starts).all())
+        ):
+            self._fill_words(rows, starts, ends)
+            return
         # Difference array + cumsum marks covered slots for many rows at once.
         for lo in range(0, n, self._ROWS_PER_CHUNK):
             hi = min(lo + self._ROWS_PER_CHUNK, n)
@@ -220,6 +233,22 @@ class AvailabilityBits:
         # Word-major copy: one 1-D gather per word is much faster than gathering
         # whole rows (no (E, words) temporaries), see ``overlap_minutes``.
         self.cols: U64 = np.ascontiguousarray(self.bits.T)
+
+    def _fill_words(self, rows: I64, starts: I64, ends: I64) -> None:
+        """Well-formed intervals (0 <= start <= end <= 64 * words, rows sorted):
+        build each 64-slot word directly as the OR of per-interval bit masks.
+        Same bits as the difference-array fill, without an (N, slots) temporary."""
+        live = ends > starts
+        rows, starts, ends = rows[live], starts[live], ends[live]
+        if rows.size:
+            first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            owners = rows[first]
+            for w in range(self.words):
+                lo = np.clip(starts - 64 * w, 0, 64)
+                hi = np.clip(ends - 64 * w, 0, 64)
+                mask = _low_bits(hi) & ~_low_bits(lo)
+                self.bits[owners, w] = np.bitwise_or.reduceat(mask, first)
+        self.cols = np.ascontiguousarray(self.bits.T)
 
     def overlap_minutes(
         self, left: npt.NDArray[np.intp], right: npt.NDArray[np.intp]
