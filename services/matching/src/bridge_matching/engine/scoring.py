@@ -6,6 +6,7 @@ positions, so work is proportional to the number of *candidate* pairs, never N x
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,17 +86,31 @@ def feasible_with_overlap(
     language blocks of less senior mentors); they are skipped.
     """
     alive: Idx | None = None  # None: every pair is still alive
+    deferred: BoolA | None = None  # failures too rare to be worth compacting for
     mm, ee = m, e
     for name in CHECK_ORDER[:-1]:
         if name in known:
             continue
         ok = check(index, name, mm, ee)
-        if not ok.all():
-            keep = np.flatnonzero(ok)
-            alive = keep if alive is None else alive[keep]
-            mm, ee = mm[keep], ee[keep]
+        if deferred is not None:
+            ok &= deferred
+        if ok.all():
+            deferred = None
+            continue
+        if 8 * int(np.count_nonzero(ok)) >= 7 * ok.size:
+            # Copying every surviving pair costs more than checking the few failed
+            # ones further; they are masked out at the end.
+            deferred = ok
+            continue
+        deferred = None
+        keep = np.flatnonzero(ok)
+        alive = keep if alive is None else alive[keep]
+        mm, ee = mm[keep], ee[keep]
     minutes = index.avail.overlap_minutes(mm, ee)
-    ok = minutes >= index.policy.min_overlap_hours * 60
+    # Integer minutes: ``minutes >= x`` is ``minutes >= ceil(x)``, without a float copy.
+    ok = minutes >= math.ceil(index.policy.min_overlap_hours * 60)
+    if deferred is not None:
+        ok &= deferred
     if alive is None:
         return ok, minutes[ok]
     mask = np.zeros(m.shape, dtype=np.bool_)
