@@ -194,6 +194,8 @@ async def main() -> None:
             dispatch_batch_size=CONCURRENCY,
             smtp_pool_size=SMTP_POOL,
             retry_base_seconds=0.2,
+            chat_webhook_allowed_hosts=["127.0.0.1"],
+            chat_webhook_require_https=False,
         )
         tls_settings = {
             "smtp_port": tls_port,

@@ -27,6 +27,9 @@ SERVICE_OVERRIDES = {
     "retry_base_seconds": 30.0,
     "email_rate_per_second": 0.0,
     "chat_rate_per_second": 0.0,
+    # The tests' webhook receiver listens on loopback over plain HTTP.
+    "chat_webhook_allowed_hosts": ["127.0.0.1"],
+    "chat_webhook_require_https": False,
 }
 
 

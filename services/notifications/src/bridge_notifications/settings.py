@@ -39,6 +39,14 @@ class NotificationsSettings(ServiceSettings):  # type: ignore[misc, unused-ignor
 
     # -- chat (Slack / Teams incoming webhooks) -------------------------------------------------
     chat_timeout_seconds: float = 10.0
+    # Hosts (shell patterns) a webhook URL may point at: Slack and Microsoft Teams / Power Automate.
+    chat_webhook_allowed_hosts: list[str] = [
+        "hooks.slack.com",
+        "*.webhook.office.com",
+        "*.logic.azure.com",
+        "*.environment.api.powerplatform.com",
+    ]
+    chat_webhook_require_https: bool = True
 
     # -- links in messages ----------------------------------------------------------------------
     preferences_base_url: str = "http://127.0.0.1:8003/preferences"

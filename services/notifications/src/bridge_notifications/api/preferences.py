@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Depends
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bridge_notifications.channels.webhook_policy import webhook_refusal
 from bridge_notifications.db import directory
 from bridge_notifications.db.directory import SUPPORTED_LOCALES
 from bridge_notifications.settings import NotificationsSettings
@@ -171,7 +172,7 @@ async def set_my_preferences(
 ) -> PreferencesOut:
     values = body.model_dump(mode="python")
     if values["chat_webhook_url"] is not None:
-        values["chat_webhook_url"] = str(values["chat_webhook_url"])
+        values["chat_webhook_url"] = _allowed_webhook("chat_webhook_url", values["chat_webhook_url"], rt)
     async with rt.pool.acquire() as conn:
         await conn.execute(
             f"""INSERT INTO preferences (employee_id, {", ".join(_OWN)}, updated_at)
@@ -196,6 +197,20 @@ async def participant_preferences(
         if not (principal.has(*HR_ROLES) or principal.subject == who.employee_id):
             raise Problem(403, "Forbidden", "these are someone else's preferences")
         return await _preferences_of(conn, who.employee_id, rt.settings)  # type: ignore[arg-type, unused-ignore]
+
+
+def _allowed_webhook(field: str, url: Any, rt: Runtime) -> str:
+    """The URL as text, or a 422 naming the field when its host is not allowed (no SSRF)."""
+    settings: NotificationsSettings = rt.settings  # type: ignore[assignment, unused-ignore]
+    text = str(url)
+    refusal = webhook_refusal(
+        text,
+        allowed_hosts=settings.chat_webhook_allowed_hosts,
+        require_https=settings.chat_webhook_require_https,
+    )
+    if refusal is not None:
+        raise Problem(422, "Invalid request", refusal, errors=[{"field": field, "message": refusal}])
+    return text
 
 
 async def _check_cohort_access(conn: Any, cohort_id: str, principal: Principal) -> None:
@@ -225,7 +240,9 @@ async def set_cohort_defaults(
 ) -> CohortDefaults:
     values = body.model_dump(mode="python")
     if values["hr_chat_webhook_url"] is not None:
-        values["hr_chat_webhook_url"] = str(values["hr_chat_webhook_url"])
+        values["hr_chat_webhook_url"] = _allowed_webhook(
+            "hr_chat_webhook_url", values["hr_chat_webhook_url"], rt
+        )
     async with rt.pool.acquire() as conn:
         await _check_cohort_access(conn, cohort_id, principal)
         await conn.execute(

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from bridge_notifications.channels.errors import PermanentDeliveryError, TransientDeliveryError
+from bridge_notifications.channels.webhook_policy import webhook_refusal
 
 
 def slack_payload(subject: str, text: str) -> dict[str, Any]:
@@ -33,10 +34,17 @@ def payload_for(fmt: str | None, subject: str, text: str) -> dict[str, Any]:
 
 
 class ChatChannel:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, *, allowed_hosts: list[str], require_https: bool = True
+    ) -> None:
         self.client = client
+        self.allowed_hosts = allowed_hosts
+        self.require_https = require_https
 
     async def send(self, url: str, fmt: str | None, subject: str, text: str, *, dedup_key: str) -> None:
+        refusal = webhook_refusal(url, allowed_hosts=self.allowed_hosts, require_https=self.require_https)
+        if refusal is not None:
+            raise PermanentDeliveryError(refusal)
         try:
             response = await self.client.post(
                 url, json=payload_for(fmt, subject, text), headers={"X-Bridge-Dedup-Key": dedup_key}

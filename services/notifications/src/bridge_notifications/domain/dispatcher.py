@@ -59,7 +59,11 @@ class Dispatcher:
         self.email = EmailChannel(settings)
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(timeout=settings.chat_timeout_seconds)
-        self.chat = ChatChannel(self.http)
+        self.chat = ChatChannel(
+            self.http,
+            allowed_hosts=settings.chat_webhook_allowed_hosts,
+            require_https=settings.chat_webhook_require_https,
+        )
         self.buckets = {
             "email": TokenBucket(settings.email_rate_per_second, settings.email_burst),
             "chat": TokenBucket(settings.chat_rate_per_second, settings.chat_burst),
