@@ -208,6 +208,24 @@ def _must_be_scheduled(s: Any) -> None:
         raise Problem(409, "Session not scheduled", f"This session is {s['status']}.")
 
 
+async def _scheduled_for_change(
+    conn: asyncpg.Connection[Any],
+    relationship_id: UUID,
+    session_id: UUID,
+    principal: Principal,
+    *,
+    relationship_open: bool = True,
+) -> tuple[Access, Any]:
+    """A participant changing one of their scheduled sessions: both rows locked, states checked."""
+    acc = await load_access(conn, relationship_id, principal, for_update=True)
+    acc.participant()
+    if relationship_open:
+        acc.open()
+    old = await _session(conn, acc, session_id, lock=True)
+    _must_be_scheduled(old)
+    return acc, old
+
+
 @router.get("", response_model=list[SessionOut])
 async def list_sessions(
     relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Runtime = Depends(get_runtime)
@@ -318,11 +336,7 @@ async def reschedule(
     """Same invite UID, higher SEQUENCE: calendars move the existing event."""
     starts_at, now = body.utc(), clock.now()
     async with transaction(rt) as conn:
-        acc = await load_access(conn, relationship_id, principal, for_update=True)
-        acc.participant()
-        acc.open()
-        old = await _session(conn, acc, session_id, lock=True)
-        _must_be_scheduled(old)
+        acc, old = await _scheduled_for_change(conn, relationship_id, session_id, principal)
         s: Any = await conn.fetchrow(
             """UPDATE sessions SET starts_at = $2, duration_minutes = coalesce($3, duration_minutes),
                       location = CASE WHEN $4 THEN $5 ELSE location END, ical_sequence = ical_sequence + 1,
@@ -363,10 +377,9 @@ async def cancel(
     """Records who cancelled and why; the invite becomes METHOD:CANCEL / STATUS:CANCELLED."""
     now = clock.now()
     async with transaction(rt) as conn:
-        acc = await load_access(conn, relationship_id, principal, for_update=True)
-        acc.participant()
-        old = await _session(conn, acc, session_id, lock=True)
-        _must_be_scheduled(old)
+        acc, _ = await _scheduled_for_change(
+            conn, relationship_id, session_id, principal, relationship_open=False
+        )
         s: Any = await conn.fetchrow(
             """UPDATE sessions SET status = 'cancelled', cancelled_by = $2, cancel_reason = $3,
                       cancelled_at = $4, ical_sequence = ical_sequence + 1, updated_at = $4
@@ -403,11 +416,7 @@ async def record_held(
     """Records that the session took place: duration, topics with direction, notes, action items."""
     now = clock.now()
     async with transaction(rt) as conn:
-        acc = await load_access(conn, relationship_id, principal, for_update=True)
-        acc.participant()
-        acc.open()
-        old = await _session(conn, acc, session_id, lock=True)
-        _must_be_scheduled(old)
+        acc, old = await _scheduled_for_change(conn, relationship_id, session_id, principal)
         held_at = to_utc(body.held_at) if body.held_at is not None else old["starts_at"]
         if held_at > now:
             raise Problem(
