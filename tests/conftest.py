@@ -1,6 +1,6 @@
 """Session-wide real infrastructure: PostgreSQL and a Kafka-protocol broker over real sockets.
 
-By default the embedded PostgreSQL and Tansu broker; DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point
+By default embedded PostgreSQL and Apache Kafka (KRaft) run from pinned jars on this machine's Java; DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point
 the suite at real ones; BRIDGE_INFRA=testcontainers uses Docker when it is there.
 """
 

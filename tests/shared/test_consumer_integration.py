@@ -180,10 +180,21 @@ async def test_batch_path_handles_many_events_per_transaction_and_dedupes(
         await h.broker.start()
         prefix = f"{h.schema}-batch"
         ids = [str(uuid.uuid4()) for _ in range(200)]
-        for i, eid in enumerate(ids):
-            await _publish(h, ThingHappened(thing_id=f"{prefix}-{i % 7}", seq=i), event_id=eid)
-        for eid in ids[:50]:  # redeliveries
-            await _publish(h, ThingHappened(thing_id=f"{prefix}-x", seq=-1), event_id=eid)
+        events = [
+            build_event(ThingHappened(thing_id=f"{prefix}-{i % 7}", seq=i), source="/tests", event_id=eid)
+            for i, eid in enumerate(ids)
+        ]
+        # redeliveries
+        events += [
+            build_event(ThingHappened(thing_id=f"{prefix}-x", seq=-1), source="/tests", event_id=eid)
+            for eid in ids[:50]
+        ]
+        # Pipelined, as a busy producer sends them, so the consumer sees them in batches.
+        acks = [
+            await h.broker.publish(e.value, e.topic, key=e.key.encode(), headers=e.headers, no_confirm=True)
+            for e in events
+        ]
+        await asyncio.gather(*acks)
 
         async def all_done() -> bool:
             return len(await _effects(h, prefix)) >= 200

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bridge_devstack.kafka import EmbeddedKafka
+from bridge_devstack.kafka import KafkaCluster
 from bridge_devstack.ports import free_port
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
@@ -124,7 +124,7 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
                 assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 10
                 assert await conn.fetchval("SELECT max(attempts) FROM outbox") >= 1
             assert relay.last_error is not None
-            kafka = EmbeddedKafka(port).start()
+            kafka = KafkaCluster(tmp_path / "late-kafka", port=port).start()
             try:
                 await ensure_topics(kafka.bootstrap_servers, [topic], partitions=3)
                 async with h.pool.acquire() as conn:

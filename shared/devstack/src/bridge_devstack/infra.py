@@ -1,5 +1,5 @@
 """Chooses the infrastructure: what the environment names, else testcontainers (if asked and Docker
-is there), else the embedded PostgreSQL and Tansu broker."""
+is there), else embedded PostgreSQL and Apache Kafka (KRaft) run from pinned jars on this machine."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge_devstack.kafka import EmbeddedKafka
+from bridge_devstack.kafka import KAFKA_VERSION, KafkaCluster
 from bridge_devstack.ports import free_port
 from bridge_devstack.postgres import EmbeddedPostgres
 
@@ -19,6 +19,10 @@ class Infra:
     admin_dsn: str
     bootstrap_servers: str
     description: str
+    # The embedded parts, when they are ours to kill and restart (fault tests); None when external.
+    postgres: EmbeddedPostgres | None = None
+    kafka: KafkaCluster | None = None
+    replication_factor: int = 1
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -32,8 +36,16 @@ def _docker_available() -> bool:
 
 
 def start_infra(
-    workdir: Path, *, fast: bool = False, pg_port: int | None = None, kafka_port: int | None = None
+    workdir: Path,
+    *,
+    fast: bool = False,
+    pg_port: int | None = None,
+    kafka_port: int | None = None,
+    kafka_controller_port: int | None = None,
+    kafka_nodes: int = 1,
 ) -> Infra:
+    """Starts what the environment does not name. `kafka_nodes=3` runs a three-node cluster
+    (replication factor 3, min.insync.replicas 2) for fault tests."""
     env_db = os.environ.get("DATABASE_URL")
     env_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     mode = os.environ.get("BRIDGE_INFRA", "auto")
@@ -57,6 +69,7 @@ def start_infra(
         epg = EmbeddedPostgres(workdir / "pgdata", pg_port or free_port(), fast=fast).start()
         infra._stops.append(epg.stop)
         infra.admin_dsn = epg.admin_dsn
+        infra.postgres = epg
         parts.append(f"embedded PostgreSQL on 127.0.0.1:{epg.port}")
 
     if env_kafka:
@@ -70,9 +83,20 @@ def start_infra(
         infra.bootstrap_servers = kc.get_bootstrap_server()
         parts.append("Kafka (KRaft) in a testcontainer")
     else:
-        kafka = EmbeddedKafka(kafka_port or free_port(), log_file=workdir / "tansu.log").start()
+        kafka = KafkaCluster(
+            workdir / "kafka", nodes=kafka_nodes, port=kafka_port, controller_port=kafka_controller_port
+        )
+        try:
+            kafka.start()
+        except BaseException:
+            kafka.stop()
+            infra.stop()
+            raise
         infra._stops.append(kafka.stop)
+        infra.kafka = kafka
+        infra.replication_factor = kafka.replication_factor
         infra.bootstrap_servers = kafka.bootstrap_servers
-        parts.append(f"embedded Tansu broker on {kafka.bootstrap_servers}")
+        nodes = "" if kafka_nodes == 1 else f", {kafka_nodes} nodes"
+        parts.append(f"Apache Kafka {KAFKA_VERSION} (KRaft{nodes}) on {kafka.bootstrap_servers}")
     infra.description = "; ".join(parts)
     return infra

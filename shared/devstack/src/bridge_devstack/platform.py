@@ -76,6 +76,8 @@ class Platform:
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
     smtp: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Three for the local three-node cluster (fault tests); external clusters set it per service.
+    replication_factor: int | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     dsns: dict[str, str] = field(default_factory=dict)
 
@@ -109,6 +111,8 @@ class Platform:
                 f"{prefix}HTTP_HOST": "127.0.0.1",
             }
         )
+        if self.replication_factor is not None:
+            env[f"{prefix}KAFKA_TOPIC_REPLICATION_FACTOR"] = str(self.replication_factor)
         if svc == "notifications":
             env.update({f"{prefix}{k.upper()}": v for k, v in self.smtp.items()})
             env.setdefault(f"{prefix}PREFERENCES_BASE_URL", f"{self.url('notifications')}/preferences")

