@@ -124,7 +124,7 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
                 assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 10
                 assert await conn.fetchval("SELECT max(attempts) FROM outbox") >= 1
             assert relay.last_error is not None
-            kafka = KafkaCluster(tmp_path / "late-kafka", port=port).start()
+            kafka = KafkaCluster(tmp_path / "late-kafka", port=port, fast=True).start()
             try:
                 await ensure_topics(kafka.bootstrap_servers, [topic], partitions=3)
                 async with h.pool.acquire() as conn:

@@ -84,7 +84,11 @@ def start_infra(
         parts.append("Kafka (KRaft) in a testcontainer")
     else:
         kafka = KafkaCluster(
-            workdir / "kafka", nodes=kafka_nodes, port=kafka_port, controller_port=kafka_controller_port
+            workdir / "kafka",
+            nodes=kafka_nodes,
+            port=kafka_port,
+            controller_port=kafka_controller_port,
+            fast=fast,
         )
         try:
             kafka.start()

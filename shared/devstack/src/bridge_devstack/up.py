@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from bridge_devstack.infra import start_infra
@@ -67,6 +68,7 @@ async def main_async() -> None:
         for line in taken:
             print(f"  {line}", file=sys.stderr)
         raise SystemExit(1)
+    started = time.monotonic()
     print("Starting infrastructure ...", flush=True)
     try:
         infra = start_infra(
@@ -99,7 +101,7 @@ async def main_async() -> None:
         print(f"  {infra.description}", flush=True)
         await platform.wait_ready()
         (RUN_DIR / "dev-token").write_text(dev_token())
-        lines = ["", "Bridge is up.", ""]
+        lines = ["", f"Bridge is up (ready in {time.monotonic() - started:.1f} s).", ""]
         for svc in ("matching", "sessions", "notifications", "reporting"):
             url = platform.url(svc)
             lines.append(f"  {svc:<14} {url}   docs {url}/docs   events {url}/asyncapi")
