@@ -2,7 +2,7 @@
 
     .tools/bin/uv run python bench/outbox/run.py [--events 20000] [--repeats 3]
 
-Starts embedded PostgreSQL and Tansu (or uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS), writes
+Starts embedded PostgreSQL and Apache Kafka (or uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS), writes
 --events events into a service's outbox with one bulk statement, then times the relay draining them
 (publish + broker acks + marking rows published). The baseline sends the same records (same keys,
 headers and values) straight to the broker with aiokafka, same acks and linger.
@@ -76,7 +76,7 @@ async def raw_once(bootstrap: str, n: int) -> float:
 
     events = [build_event(p, source="/bench") for p, _ in payloads(n)]
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=False
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True
     )
     await producer.start()
     started = time.perf_counter()

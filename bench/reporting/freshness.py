@@ -2,7 +2,7 @@
 
     .tools/bin/uv run python bench/reporting/freshness.py --probes 200 --load-rate 200
 
-Starts its own embedded PostgreSQL + Tansu broker, runs the reporting service as a separate process
+Starts its own embedded PostgreSQL + Apache Kafka, runs the reporting service as a separate process
 (`python -m bridge_reporting`, default settings), and keeps a background "demo load" of realistic
 programme events (bench/reporting/events.py) flowing at `--load-rate` events/s through a real
 producer. Each probe publishes one `sessions.session.held` for a probe pair via a real producer
@@ -178,7 +178,7 @@ async def main() -> None:
                         pass
                     await asyncio.sleep(0.2)
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=inf.bootstrap_servers, linger_ms=1, acks="all", enable_idempotence=False
+                    bootstrap_servers=inf.bootstrap_servers, linger_ms=1, acks="all", enable_idempotence=True
                 )
                 await producer.start()
                 stop = asyncio.Event()

@@ -3,7 +3,7 @@
     .tools/bin/uv run python bench/reporting/replay.py --events 100000 --repeats 3
     .tools/bin/uv run python bench/reporting/replay.py --events 1000000 --repeats 1 --live
 
-Starts its own embedded PostgreSQL + Tansu broker (or uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS),
+Starts its own embedded PostgreSQL + Apache Kafka (or uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS),
 produces `--events` synthetic programme events (bench/reporting/events.py), then per repeat:
   raw  — plain AIOKafkaConsumer reading every event topic from offset 0 to the end (no decoding);
   rebuild — `bridge_reporting.rebuild.rebuild()`: read + decode + set-based projection into shadow
