@@ -8,13 +8,14 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help install deps up demo test test-fast lint typecheck schemas bench token clean
+.PHONY: help install deps up demo test test-fast lint typecheck schemas bench chaos chaos-short token clean
 
 help:
-	@echo "make up      start the whole platform locally (embedded PostgreSQL, Tansu broker, SMTP sink, 4 services)"
+	@echo "make up      start the whole platform locally (embedded PostgreSQL, Apache Kafka, SMTP sink, 4 services)"
 	@echo "make demo    walk a small cohort through the platform started by 'make up'"
 	@echo "make test    run the full test suite (unit, integration, end-to-end)"
 	@echo "make lint    ruff + mypy;  make bench  benchmarks;  make token  a dev JWT"
+	@echo "make chaos   kill services, PostgreSQL and brokers under load; count lost/duplicated effects"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -51,6 +52,13 @@ schemas: install
 
 bench: install
 	$(UV) run python bench/matching/run.py --sizes 1000,10000
+
+# Fault injection against the real platform (docs/CHAOS.md): every fault, effects counted.
+chaos: install deps
+	$(UV) run bridge-chaos --profile full
+
+chaos-short: install deps
+	$(UV) run bridge-chaos --profile short
 
 token: install
 	@$(UV) run bridge-token --role hr_admin
