@@ -77,7 +77,7 @@ def start_infra(
     elif use_containers:
         from testcontainers.kafka import KafkaContainer
 
-        kc = KafkaContainer("apache/kafka:3.9.1").with_kraft()
+        kc = KafkaContainer("apache/kafka:4.1.1").with_kraft()
         kc.start()
         infra._stops.append(kc.stop)
         infra.bootstrap_servers = kc.get_bootstrap_server()
