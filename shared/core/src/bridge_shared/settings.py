@@ -55,6 +55,9 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_initial_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0
     consumer_batch_max_records: int = 500
+    # How long a partition revocation waits for in-flight work before abandoning it; keep it well
+    # below the group's rebalance timeout (max.poll.interval.ms, 300 s), as the whole group waits.
+    consumer_revoke_timeout_seconds: float = 20.0
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> ServiceSettings:

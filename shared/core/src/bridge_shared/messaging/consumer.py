@@ -8,20 +8,42 @@
 - The inbox row and the handler's effects share one transaction, so a redelivery has no effect.
 - The batch path claims and handles many events in one transaction; if that fails it falls back to
   one event at a time, so one poison record cannot sink its neighbours.
+
+Offsets and rebalances. The consumer commits offsets itself (FastStream's `AckPolicy.MANUAL`, no
+auto-commit), with explicit per-partition offsets, and only up to the first record that has not had
+its effect: a record counts as done once its transaction committed, it was dead-lettered, or it is
+not a type this consumer handles. A rebalance listener makes a group change safe:
+
+- `on_partitions_revoked` (awaited by aiokafka before it rejoins the group) waits for the in-flight
+  record or batch to finish and for its offsets to be committed, so the next owner starts after them.
+  The wait is bounded by `revoke_timeout` (setting `consumer_revoke_timeout_seconds`, well below
+  the group's rebalance timeout, `max.poll.interval.ms`). If it runs out the work is abandoned: it is
+  cancelled, so its transaction rolls back (the new owner reads the records again) or has already
+  committed (its inbox rows make the redelivery a no-op); only records done by then are committed.
+- Records handed over by the client but not yet started when a revocation begins, or whose partition
+  is no longer assigned, are left alone: the partition's owner reads them from the committed offset.
+- An offset commit that fails because the group moved on (`CommitFailedError`) is logged, not
+  raised and not retried: the records are read again by their owner and the inbox absorbs them.
+  Nothing is rewound in a loop; after an infrastructure error the partition is rewound once, after
+  a pause, to its first record without an effect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import asyncpg
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import AckStatus
 from opentelemetry import trace
 from tenacity import (
     AsyncRetrying,
@@ -55,6 +77,9 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
 )
 
+# After an abandoned in-flight unit is cancelled, how long the revocation waits for its rollback.
+ABANDON_GRACE_SECONDS = 5.0
+
 
 def is_infrastructure_error(exc: BaseException) -> bool:
     """A dependency is down, so retrying the same record later can succeed.
@@ -86,6 +111,79 @@ async def _raw_body(msg: Any) -> Any:
     return msg.body
 
 
+def _tp(rec: Record) -> TopicPartition:
+    return TopicPartition(rec.topic, rec.partition)
+
+
+class Progress:
+    """Which records of one delivery are done: effect committed, dead-lettered, or not ours."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self._offsets: dict[TopicPartition, list[int]] = {}
+        for rec in records:
+            self._offsets.setdefault(_tp(rec), []).append(rec.offset)
+        self._done: set[tuple[TopicPartition, int]] = set()
+
+    def done(self, rec: Record) -> None:
+        self._done.add((_tp(rec), rec.offset))
+
+    def _first_undone(self, tp: TopicPartition) -> int | None:
+        return next((o for o in self._offsets[tp] if (tp, o) not in self._done), None)
+
+    def committable(self) -> dict[TopicPartition, int]:
+        """Per partition, the offset to commit: the first record not done, or past the last one."""
+        out: dict[TopicPartition, int] = {}
+        for tp, offsets in self._offsets.items():
+            first_undone = self._first_undone(tp)
+            nxt = offsets[-1] + 1 if first_undone is None else first_undone
+            if nxt > offsets[0]:
+                out[tp] = nxt
+        return out
+
+    def unfinished(self) -> dict[TopicPartition, int]:
+        """Per partition with records not done, the first of them (where to read again)."""
+        out: dict[TopicPartition, int] = {}
+        for tp in self._offsets:
+            first_undone = self._first_undone(tp)
+            if first_undone is not None:
+                out[tp] = first_undone
+        return out
+
+
+@dataclass
+class RebalanceStats:
+    """What the consumer did around rebalances; for logs, metrics and tests."""
+
+    revocations: int = 0
+    waited_for_in_flight: int = 0
+    abandoned: int = 0
+    records_left_for_owner: int = 0
+    commit_failures: int = 0
+
+
+@dataclass(eq=False)
+class _InFlight:
+    task: asyncio.Task[None]
+    progress: Progress
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    abandoned: bool = False
+    # Set when a revocation stopped waiting for this unit: from then on it must not commit offsets.
+    closed: bool = False
+
+
+class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands aiokafka's callbacks (awaited before leaving / after joining the group) to the consumer."""
+
+    def __init__(self, owner: EventConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._owner._on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._owner._on_partitions_assigned(assigned)
+
+
 class EventConsumer:
     """One consumer group of one service: handlers per event type, an inbox name, a DLQ."""
 
@@ -101,6 +199,7 @@ class EventConsumer:
         backoff_max: float = 5.0,
         batch: bool = False,
         batch_max_records: int = 500,
+        revoke_timeout: float = 20.0,
         on_dead_letter: Callable[[str], None] | None = None,
     ) -> None:
         self.service = service
@@ -114,10 +213,14 @@ class EventConsumer:
         self.backoff_max = backoff_max
         self.batch = batch
         self.batch_max_records = batch_max_records
+        self.revoke_timeout = revoke_timeout
         self._on_dead_letter = on_dead_letter
         self._handlers: dict[str, Handler] = {}
         self._batch_handler: BatchHandler | None = None
         self._dead_letters: DeadLetterPublisher | None = None
+        self._in_flight: _InFlight | None = None
+        self._revoking = False
+        self.rebalances = RebalanceStats()
         self.subscriber: Any = None
 
     def on(self, *payloads: type[EventPayload]) -> Callable[[Handler], Handler]:
@@ -142,7 +245,9 @@ class EventConsumer:
         common: dict[str, Any] = {
             "group_id": self.group_id,
             "auto_offset_reset": "earliest",
-            "ack_policy": AckPolicy.NACK_ON_ERROR,
+            # Offsets are committed here, per partition, only for records that are done (see above).
+            "ack_policy": AckPolicy.MANUAL,
+            "listener": _RebalanceListener(self),
             "title": f"{self.service}.{self.name}",
             "description": "Handles: " + ", ".join(sorted(self._handlers)),
             # Decoding happens here, so a malformed body reaches the dead-letter path, not FastStream.
@@ -159,7 +264,9 @@ class EventConsumer:
 
             async def on_batch(msg: KafkaMessage) -> None:
                 raw = msg.raw_message
-                await self.process_batch(list(raw) if isinstance(raw, tuple) else [raw])
+                records = list(raw) if isinstance(raw, tuple) else [raw]
+                if not await self._deliver(msg.consumer, records, self.process_batch):
+                    msg.committed = AckStatus.NACKED  # for FastStream's metrics: read again later
 
             self.subscriber = sub(on_batch)
         else:
@@ -168,7 +275,8 @@ class EventConsumer:
             async def on_message(msg: KafkaMessage) -> None:
                 raw = msg.raw_message
                 assert not isinstance(raw, tuple)
-                await self.process(raw)
+                if not await self._deliver(msg.consumer, [raw], self._process_records):
+                    msg.committed = AckStatus.NACKED  # for FastStream's metrics: read again later
 
             self.subscriber = sub(on_message)
 
@@ -183,20 +291,133 @@ class EventConsumer:
         key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
         return InboundEvent(attrs, payload, rec.topic, rec.partition, rec.offset, key)
 
+    # -- delivery, offsets and rebalances -------------------------------------------------------
+
+    async def _deliver(
+        self,
+        client: object,
+        records: list[Record],
+        work: Callable[[list[Record], Progress], Coroutine[Any, Any, None]],
+    ) -> bool:
+        """Runs one unit of work (a record or a batch) as a task a revocation can wait for or cancel,
+        then commits the offsets of what is done. True when every record is done."""
+        consumer = client if isinstance(client, AIOKafkaConsumer) else None  # None in TestKafkaBroker
+        left = 0
+        if consumer is not None:
+            # Handed over before a revocation began, or for a partition that is no longer ours:
+            # the partition's owner reads these from the committed offset.
+            assigned = set() if self._revoking else consumer.assignment()
+            kept = [rec for rec in records if _tp(rec) in assigned]
+            left = len(records) - len(kept)
+            if left:
+                self.rebalances.records_left_for_owner += left
+                log.info("%s: leaving %d record(s) of revoked partitions to their owner", self.group_id, left)
+            records = kept
+        if not records:
+            return left == 0
+        progress = Progress(records)
+        flight = _InFlight(asyncio.create_task(work(records, progress)), progress)
+        self._in_flight = flight
+        try:
+            try:
+                await flight.task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not flight.abandoned or (current is not None and current.cancelling()):
+                    raise
+            except InfrastructureUnavailable:
+                pass  # logged and paused already; the partition is rewound below
+            except Exception:
+                log.exception("%s: unexpected error; the records will be read again", self.group_id)
+                await asyncio.sleep(self.backoff_max)
+            if consumer is not None:
+                await self._commit(consumer, flight)
+                if not flight.abandoned:
+                    self._rewind(consumer, progress)
+            return left == 0 and not progress.unfinished()
+        finally:
+            if self._in_flight is flight:
+                self._in_flight = None
+            flight.finished.set()
+
+    async def _commit(self, consumer: AIOKafkaConsumer, flight: _InFlight) -> None:
+        if flight.closed:
+            return  # the group has moved on; the owner reads these again and the inbox absorbs them
+        assigned = consumer.assignment()
+        offsets = {tp: o for tp, o in flight.progress.committable().items() if tp in assigned}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:
+            self.rebalances.commit_failures += 1
+            log.warning(
+                "%s: offset commit failed (%s); the records will be read again, without effect",
+                self.group_id,
+                exc,
+            )
+
+    def _rewind(self, consumer: AIOKafkaConsumer, progress: Progress) -> None:
+        """Reads unfinished records again (the client already moved past them)."""
+        assigned = consumer.assignment()
+        for tp, offset in progress.unfinished().items():
+            if tp in assigned:
+                consumer.seek(tp, offset)
+
+    async def _on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._revoking = True
+        if revoked:
+            self.rebalances.revocations += 1
+        flight = self._in_flight
+        if flight is None:
+            return
+        self.rebalances.waited_for_in_flight += 1
+        log.info("%s: partitions revoked; finishing the in-flight work first", self.group_id)
+        try:
+            await asyncio.wait_for(flight.finished.wait(), self.revoke_timeout)
+            return
+        except TimeoutError:
+            pass
+        flight.abandoned = True
+        self.rebalances.abandoned += 1
+        log.warning(
+            "%s: in-flight work still running after %.1fs; abandoning it (rolled back or already "
+            "committed, either way safe to read again)",
+            self.group_id,
+            self.revoke_timeout,
+        )
+        flight.task.cancel()
+        try:
+            await asyncio.wait_for(flight.finished.wait(), ABANDON_GRACE_SECONDS)
+        except TimeoutError:
+            log.error("%s: abandoned work did not stop in time; rejoining anyway", self.group_id)
+        finally:
+            flight.closed = True
+
+    def _on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        # Positions of the new assignment come from the committed offsets; nothing else to do.
+        self._revoking = False
+
     # -- one at a time ------------------------------------------------------------------------
 
-    async def process(self, rec: Record) -> None:
+    async def _process_records(self, records: list[Record], progress: Progress) -> None:
+        for rec in records:
+            await self.process(rec, progress)
+
+    async def process(self, rec: Record, progress: Progress | None = None) -> None:
         trace.get_current_span().set_attribute("messaging.consumer.group.name", self.group_id)
         try:
             event = self.decode(rec)
         except EnvelopeError as exc:
             await self._dead_letter(rec, exc, attempts=1)
-            return
-        if event is None:
-            return
-        await self._handle_with_retries(rec, event)
+            event = None
+        if event is not None:
+            await self._handle_with_retries(rec, event)
+        if progress is not None:
+            progress.done(rec)
 
     async def _handle_with_retries(self, rec: Record, event: InboundEvent) -> None:
+        """Returns once the event had its effect or was dead-lettered; raises if neither happened."""
         handler = self._handlers[event.type]
         attempts = 0
         try:
@@ -227,20 +448,23 @@ class EventConsumer:
 
     # -- batches ------------------------------------------------------------------------------
 
-    async def process_batch(self, records: list[Record]) -> None:
+    async def process_batch(self, records: list[Record], progress: Progress | None = None) -> None:
         # FastStream's batch span links to every record's producer trace; we add the group name.
         trace.get_current_span().set_attribute("messaging.consumer.group.name", self.group_id)
-        await self._process_batch(records)
+        await self._process_batch(records, progress or Progress(records))
 
-    async def _process_batch(self, records: list[Record]) -> None:
+    async def _process_batch(self, records: list[Record], progress: Progress) -> None:
         decoded: list[tuple[Record, InboundEvent]] = []
         for rec in records:
             try:
                 event = self.decode(rec)
             except EnvelopeError as exc:
                 await self._dead_letter(rec, exc, attempts=1)
+                progress.done(rec)
                 continue
-            if event is not None:
+            if event is None:
+                progress.done(rec)
+            else:
                 decoded.append((rec, event))
         if not decoded:
             return
@@ -252,13 +476,17 @@ class EventConsumer:
                 else:
                     for event in fresh:
                         await self._handlers[event.type](as_connection(conn), event)
-            return
         except Exception as exc:
             if is_infrastructure_error(exc):
                 await self._pause_for_infrastructure(exc)
             log.warning("batch of %d failed; retrying one event at a time", len(decoded), exc_info=True)
+        else:
+            for rec, _ in decoded:
+                progress.done(rec)
+            return
         for rec, event in decoded:
             await self._handle_with_retries(rec, event)
+            progress.done(rec)
 
     # -- failure paths ------------------------------------------------------------------------
 

@@ -21,5 +21,6 @@ def consumer_for(rt: Runtime, name: str, topics: Sequence[str], *, batch: bool =
         backoff_max=s.consumer_backoff_max_seconds,
         batch=batch,
         batch_max_records=s.consumer_batch_max_records,
+        revoke_timeout=s.consumer_revoke_timeout_seconds,
         on_dead_letter=(lambda cls: metrics.dead_letters.labels(name, cls).inc()) if metrics else None,
     )
