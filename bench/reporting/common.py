@@ -69,9 +69,9 @@ async def end_total(bootstrap: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        await consumer.topics()
+        cluster = await consumer._client.fetch_all_metadata()
         parts = [
-            TopicPartition(t, p) for t in ALL_EVENT_TOPICS for p in consumer.partitions_for_topic(t) or ()
+            TopicPartition(t, p) for t in ALL_EVENT_TOPICS for p in cluster.partitions_for_topic(t) or ()
         ]
         ends = await consumer.end_offsets(parts) if parts else {}
         return sum(ends.values())
@@ -107,9 +107,9 @@ async def raw_consume(bootstrap: str) -> tuple[int, float]:
     )
     await consumer.start()
     try:
-        await consumer.topics()
+        cluster = await consumer._client.fetch_all_metadata()
         parts = [
-            TopicPartition(t, p) for t in ALL_EVENT_TOPICS for p in consumer.partitions_for_topic(t) or ()
+            TopicPartition(t, p) for t in ALL_EVENT_TOPICS for p in cluster.partitions_for_topic(t) or ()
         ]
         consumer.assign(parts)
         t0 = time.perf_counter()

@@ -76,11 +76,12 @@ class _Reader:
 
     async def start(self) -> None:
         await self.consumer.start()
-        known = await self.consumer.topics()
+        # A group-less consumer's own metadata only covers topics it was assigned, so read the
+        # partitions from a full metadata fetch (consumer.topics() does not keep what it fetched).
+        cluster = await self.consumer._client.fetch_all_metadata()
         for topic in TOPICS:
-            if topic in known:
-                for p in sorted(self.consumer.partitions_for_topic(topic) or ()):
-                    self.partitions.append(TopicPartition(topic, p))
+            for p in sorted(cluster.partitions_for_topic(topic) or ()):
+                self.partitions.append(TopicPartition(topic, p))
         if self.partitions:
             self.consumer.assign(self.partitions)
             await self.consumer.seek_to_beginning(*self.partitions)
