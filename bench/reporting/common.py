@@ -44,9 +44,7 @@ async def produce(
     bootstrap: str, events: Iterable[OutgoingEvent], *, window: int = 20_000
 ) -> tuple[int, float]:
     await ensure_topics(bootstrap, ALL_EVENT_TOPICS, partitions=3)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=5, acks="all", enable_idempotence=True
-    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", enable_idempotence=True)
     await producer.start()
     t0 = time.perf_counter()
     n = 0
