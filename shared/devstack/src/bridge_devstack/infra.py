@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,34 +56,10 @@ def start_infra(
     if mode == "testcontainers" and not use_containers:
         raise RuntimeError("BRIDGE_INFRA=testcontainers but no Docker engine is reachable")
 
-    if env_db:
-        parts.append("PostgreSQL from DATABASE_URL")
-    elif use_containers:
-        from testcontainers.postgres import PostgresContainer
-
-        pg = PostgresContainer("postgres:17", username="postgres", password="postgres", dbname="bridge")
-        pg.start()
-        infra._stops.append(pg.stop)
-        infra.admin_dsn = pg.get_connection_url(driver=None)
-        parts.append("PostgreSQL in a testcontainer")
-    else:
-        epg = EmbeddedPostgres(workdir / "pgdata", pg_port or free_port(), fast=fast).start()
-        infra._stops.append(epg.stop)
-        infra.admin_dsn = epg.admin_dsn
-        infra.postgres = epg
-        parts.append(f"embedded PostgreSQL on 127.0.0.1:{epg.port}")
-
-    if env_kafka:
-        parts.append("Kafka from KAFKA_BOOTSTRAP_SERVERS")
-    elif use_containers:
-        from testcontainers.kafka import KafkaContainer
-
-        kc = KafkaContainer("apache/kafka:4.1.1").with_kraft()
-        kc.start()
-        infra._stops.append(kc.stop)
-        infra.bootstrap_servers = kc.get_bootstrap_server()
-        parts.append("Kafka (KRaft) in a testcontainer")
-    else:
+    kafka: KafkaCluster | None = None
+    kafka_started: Future[KafkaCluster] | None = None
+    starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-start")
+    if not env_kafka and not use_containers:
         kafka = KafkaCluster(
             workdir / "kafka",
             nodes=kafka_nodes,
@@ -90,17 +67,51 @@ def start_infra(
             controller_port=kafka_controller_port,
             fast=fast,
         )
-        try:
-            kafka.start()
-        except BaseException:
+        # The JVM starts while PostgreSQL does: both mostly wait on their own start-up.
+        kafka_started = starter.submit(kafka.start)
+    try:
+        if env_db:
+            parts.append("PostgreSQL from DATABASE_URL")
+        elif use_containers:
+            from testcontainers.postgres import PostgresContainer
+
+            pg = PostgresContainer("postgres:17", username="postgres", password="postgres", dbname="bridge")
+            pg.start()
+            infra._stops.append(pg.stop)
+            infra.admin_dsn = pg.get_connection_url(driver=None)
+            parts.append("PostgreSQL in a testcontainer")
+        else:
+            epg = EmbeddedPostgres(workdir / "pgdata", pg_port or free_port(), fast=fast).start()
+            infra._stops.append(epg.stop)
+            infra.admin_dsn = epg.admin_dsn
+            infra.postgres = epg
+            parts.append(f"embedded PostgreSQL on 127.0.0.1:{epg.port}")
+
+        if env_kafka:
+            parts.append("Kafka from KAFKA_BOOTSTRAP_SERVERS")
+        elif use_containers:
+            from testcontainers.kafka import KafkaContainer
+
+            kc = KafkaContainer("apache/kafka:4.1.1").with_kraft()
+            kc.start()
+            infra._stops.append(kc.stop)
+            infra.bootstrap_servers = kc.get_bootstrap_server()
+            parts.append("Kafka (KRaft) in a testcontainer")
+        elif kafka is not None and kafka_started is not None:
+            kafka_started.result()
+            infra._stops.append(kafka.stop)
+            infra.kafka = kafka
+            infra.replication_factor = kafka.replication_factor
+            infra.bootstrap_servers = kafka.bootstrap_servers
+            nodes = "" if kafka_nodes == 1 else f", {kafka_nodes} nodes"
+            parts.append(f"Apache Kafka {KAFKA_VERSION} (KRaft{nodes}) on {kafka.bootstrap_servers}")
+    except BaseException:
+        if kafka is not None and kafka_started is not None:
+            wait([kafka_started])
             kafka.stop()
-            infra.stop()
-            raise
-        infra._stops.append(kafka.stop)
-        infra.kafka = kafka
-        infra.replication_factor = kafka.replication_factor
-        infra.bootstrap_servers = kafka.bootstrap_servers
-        nodes = "" if kafka_nodes == 1 else f", {kafka_nodes} nodes"
-        parts.append(f"Apache Kafka {KAFKA_VERSION} (KRaft{nodes}) on {kafka.bootstrap_servers}")
+        infra.stop()
+        raise
+    finally:
+        starter.shutdown(wait=False)
     infra.description = "; ".join(parts)
     return infra
