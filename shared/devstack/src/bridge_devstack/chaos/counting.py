@@ -39,6 +39,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from bridge_devstack.chaos.workload import Expected
+from bridge_shared.contracts import matching as mc
+from bridge_shared.contracts import sessions as sc
 from bridge_shared.db.provision import SERVICES
 from bridge_shared.events.topics import ALL_EVENT_TOPICS, dead_letter_topic
 
@@ -50,13 +52,13 @@ POISON_KEY_PREFIX = "chaos-poison:"
 # The first notification kind the routing table gives each event type (services/notifications
 # domain/routing.py); a second notification from the same event carries `#kind` in its dedup key.
 KIND_OF_TYPE = {
-    "matching.match.proposed": "match_proposed",
-    "matching.pair.formed": "pair_formed",
-    "sessions.session.scheduled": "session_scheduled",
-    "sessions.session.rescheduled": "session_rescheduled",
-    "sessions.session.cancelled": "session_cancelled",
-    "sessions.relationship.ending_soon": "ending_soon",
-    "sessions.pair.closed": "closing_survey",
+    mc.MatchProposedV1.event_type: "match_proposed",
+    mc.PairFormedV1.event_type: "pair_formed",
+    sc.SessionScheduledV1.event_type: "session_scheduled",
+    sc.SessionRescheduledV1.event_type: "session_rescheduled",
+    sc.SessionCancelledV1.event_type: "session_cancelled",
+    sc.RelationshipEndingSoonV1.event_type: "ending_soon",
+    sc.PairClosedV1.event_type: "closing_survey",
 }
 # What each email kind is about: the payload field naming it.
 SUBJECT_FIELD = {
@@ -336,6 +338,7 @@ class Counter:
         self.reporting_url = reporting_url
         self.http = httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {hr_token}"})
         self._admin: AIOKafkaAdminClient | None = None
+        self.other_mail: dict[str, dict[str, int]] = {}
 
     async def start(self) -> None:
         await self.tail.start()
@@ -470,9 +473,8 @@ class Counter:
                     unattributed[:5],
                 )
             )
-        if other:
-            # Not expected by this workload (e.g. HR's Monday digest); shown, not judged.
-            log.info("other emails for %s: %s", domain, dict(other))
+        # Kinds this workload does not ask for (e.g. HR's Monday digest): shown, not judged.
+        self.other_mail[domain] = dict(other)
         return effects
 
     async def _reporting(self, exp: Expected) -> list[Effect]:

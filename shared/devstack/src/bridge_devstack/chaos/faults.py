@@ -18,6 +18,8 @@ from aiokafka.structs import TopicPartition
 
 from bridge_devstack.chaos.counting import POISON_KEY_PREFIX, Counter, PoisonPlan
 from bridge_devstack.chaos.stack import Stack
+from bridge_shared.contracts.matching import PairFormedV1
+from bridge_shared.contracts.sessions import SessionScheduledV1
 from bridge_shared.events.topics import (
     MATCHING_PAIR,
     MATCHING_PARTICIPANT,
@@ -282,7 +284,7 @@ CONSUMERS = {
     MATCHING_PAIR: ("sessions", "notifications", "reporting"),
     SESSIONS_RELATIONSHIP: ("notifications", "reporting"),
 }
-POISON_TYPES = {MATCHING_PAIR: "matching.pair.formed", SESSIONS_RELATIONSHIP: "sessions.session.scheduled"}
+POISON_TYPES = {MATCHING_PAIR: PairFormedV1.event_type, SESSIONS_RELATIONSHIP: SessionScheduledV1.event_type}
 
 
 class Poison(Fault):

@@ -35,6 +35,8 @@ def table(results: Sequence[RunResult], bound: float) -> str:
             )
             for ev in e.evidence[:5] if (e.lost or e.duplicated or e.smtp_window) else []:
                 lines.append(f"      {ev}")
+        if r.other_emails:
+            lines.append(f"   other emails (not judged): {r.other_emails}")
         if r.backlog_left:
             lines.append(f"   still in flight at the final count: {r.backlog_left}")
     lines.append("")

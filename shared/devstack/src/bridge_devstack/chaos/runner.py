@@ -32,6 +32,7 @@ class RunResult:
     driver: dict[str, int]
     timings: dict[str, float]
     backlog_left: dict[str, int] = field(default_factory=dict)
+    other_emails: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -83,6 +84,7 @@ class RunResult:
             "fault_log": self.fault.notes,
             "driver": self.driver,
             "backlog_left": self.backlog_left,
+            "other_emails": self.other_emails,
             "effects": {e.name: e.as_dict() for e in self.effects},
         }
 
@@ -187,5 +189,6 @@ async def run_fault(
         driver=driver.stats.as_dict(),
         timings={k: round(v, 1) for k, v in workload.timings.items()},
         backlog_left=backlog,
+        other_emails=counter.other_mail.get(workload.domain, {}),
         error=error,
     )
