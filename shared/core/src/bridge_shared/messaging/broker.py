@@ -17,11 +17,17 @@ from bridge_shared.observability.tracing import tracer_provider
 log = logging.getLogger(__name__)
 
 
+def bootstrap_list(bootstrap_servers: str) -> list[str]:
+    """`host1:9092,host2:9092` as a list. FastStream wraps a plain string in a one-element list, which
+    aiokafka then reads as one host named `host1:9092,host2`, so every multi-broker bootstrap failed."""
+    return [s.strip() for s in bootstrap_servers.split(",") if s.strip()]
+
+
 def create_broker(bootstrap_servers: str, *, service: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
     # Idempotent with acks=all: a retried send is written once and in order per partition; consumers
     # still dedupe through the inbox (the outbox relay can resend after a crash).
     return KafkaBroker(
-        bootstrap_servers,
+        bootstrap_list(bootstrap_servers),
         client_id=f"bridge-{service}",
         acks="all",
         enable_idempotence=True,
