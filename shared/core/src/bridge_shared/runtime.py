@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import Request
 from faststream.kafka import KafkaBroker
 
+from bridge_shared.messaging.topic_check import TopicCheck
 from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.outbox.relay import OutboxRelay
 from bridge_shared.outbox.writer import Outbox
@@ -23,6 +24,7 @@ class Runtime:
     outbox: Outbox
     _pool: asyncpg.Pool | None = None
     relay: OutboxRelay | None = None
+    topic_check: TopicCheck | None = None
     metrics: ServiceMetrics | None = None
     clock: Clock = field(default_factory=SystemClock)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -2,7 +2,8 @@
 
 A service declares its settings, migrations, routers, consumers, produced topics and background
 tasks; this module owns start-up and shut-down order:
-pool -> migrations -> topics -> broker (consumers) -> outbox relay -> background tasks.
+pool -> migrations -> topics -> broker (consumers) -> outbox relay + pruner -> background tasks.
+On shut-down the relay finishes its batch and hands its lease back before anything else stops.
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.http.problems import install_problem_handlers
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
+from bridge_shared.messaging.topic_check import TopicCheck
 from bridge_shared.observability import health
 from bridge_shared.observability.logging import configure_logging
 from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.observability.tracing import configure_tracing
+from bridge_shared.outbox.monitor import pool_outbox_status
+from bridge_shared.outbox.pruning import run_pruner
 from bridge_shared.outbox.relay import OutboxRelay, PendingRow
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
@@ -42,6 +46,7 @@ from bridge_shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
+SHUTDOWN_RELAY_GRACE_SECONDS = 8.0
 
 
 @dataclass
@@ -94,7 +99,11 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
     runtime = Runtime(
         settings=settings,
         broker=broker,
-        outbox=Outbox(schema=settings.db_schema, source=f"/bridge/{settings.service_name}"),
+        outbox=Outbox(
+            schema=settings.db_schema,
+            source=f"/bridge/{settings.service_name}",
+            max_event_bytes=settings.outbox_max_event_bytes,
+        ),
         extras=dict(definition.extras),
         metrics=metrics,
         clock=definition.clock,
@@ -104,6 +113,28 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         consumer.attach(broker)
     _document_publications(runtime, definition.publishes)
     runtime.extras["consumers"] = consumers
+
+    async def refresh_outbox_metrics() -> None:
+        # From the table at scrape time, so a stuck relay cannot freeze the numbers.
+        gauges = (
+            metrics.outbox_pending,
+            metrics.outbox_oldest_seconds,
+            metrics.outbox_parked,
+            metrics.outbox_held,
+        )
+        metrics.outbox_relay_leader.set(1 if runtime.relay is not None and runtime.relay.is_leader else 0)
+        try:
+            status = await pool_outbox_status(runtime.pool)
+        except Exception:
+            for gauge in gauges:
+                gauge.set(float("nan"))  # unknown, rather than a stale number
+            raise
+        metrics.outbox_pending.set(status["pending"])
+        metrics.outbox_oldest_seconds.set(status["oldest_pending_seconds"] or 0)
+        metrics.outbox_parked.set(status["parked"])
+        metrics.outbox_held.set(status["held"])
+
+    metrics.add_refresher(refresh_outbox_metrics)
 
     async def send(row: PendingRow) -> Awaitable[Any]:
         fut: Awaitable[Any] = await broker.publish(
@@ -120,6 +151,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             max_size=settings.db_pool_max,
         )
         tasks: list[asyncio.Task[None]] = []
+        relay_task: asyncio.Task[None] | None = None
         try:
             async with runtime.pool.acquire() as conn:
                 applied = await migrate(
@@ -136,6 +168,12 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
                 partitions=settings.kafka_topic_partitions,
                 replication_factor=settings.kafka_topic_replication_factor,
             )
+            runtime.topic_check = TopicCheck(
+                settings.kafka_bootstrap_servers,
+                topics,
+                client_id=f"bridge-{settings.service_name}-readiness",
+                cache_seconds=settings.readiness_cache_seconds,
+            )
             for hook in definition.on_startup:
                 await hook(runtime)
             await broker.start()
@@ -146,9 +184,26 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
                 send=send,
                 batch_size=settings.outbox_batch_size,
                 idle_poll_seconds=settings.outbox_idle_poll_seconds,
+                send_timeout_seconds=settings.outbox_send_timeout_seconds,
+                lease_seconds=settings.outbox_lease_seconds,
+                max_attempts=settings.outbox_max_attempts,
+                max_event_bytes=settings.outbox_max_event_bytes,
                 metrics=metrics,
             )
-            tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
+            relay_task = asyncio.create_task(runtime.relay.run(), name="outbox-relay")
+            tasks.append(relay_task)
+            tasks.append(
+                asyncio.create_task(
+                    run_pruner(
+                        runtime.pool,
+                        settings.db_schema,
+                        interval_seconds=settings.prune_interval_seconds,
+                        outbox_retention_hours=settings.outbox_retention_hours,
+                        inbox_retention_days=settings.inbox_retention_days,
+                    ),
+                    name="outbox-pruner",
+                )
+            )
             for bg in definition.background:
                 tasks.append(asyncio.create_task(bg(runtime), name=getattr(bg, "__name__", "background")))
             log.info("%s ready on %s", settings.service_name, settings.base_url)
@@ -156,9 +211,15 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         finally:
             if runtime.relay is not None:
                 await runtime.relay.stop()
+            if relay_task is not None:
+                # Let it finish its batch and hand the lease back, so the next leader need not
+                # wait for the lease to expire.
+                await asyncio.wait({relay_task}, timeout=SHUTDOWN_RELAY_GRACE_SECONDS)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if runtime.topic_check is not None:
+                await runtime.topic_check.close()
             await broker.stop()
             await runtime.pool.close()
 

@@ -51,6 +51,25 @@ class ServiceSettings(BaseSettings):
 
     outbox_batch_size: int = 500
     outbox_idle_poll_seconds: float = 5.0
+    # Refused at write time (Outbox.add raises EventTooLarge -> 413): key + value + headers of one
+    # event, a little under Kafka's default message.max.bytes (1048588) to leave room for batch overhead.
+    outbox_max_event_bytes: int = Field(default=1_000_000, gt=0)
+    # The relay waits at most this long for one batch's broker acks, and holds a lease that outlives
+    # it: a relay that lost its lock session finishes (or abandons) its batch before another can start.
+    # Keep the lease above the producer's own delivery timeout (aiokafka request_timeout_ms, 40 s).
+    outbox_send_timeout_seconds: float = Field(default=30.0, gt=0)
+    outbox_lease_seconds: float = Field(default=60.0, gt=0)
+    # Attempts with a non-transient broker error (not connection/timeout) before a row is parked.
+    outbox_max_attempts: int = Field(default=5, ge=1)
+    # Published (and discarded) outbox rows are deleted after this; pending and parked rows never are.
+    outbox_retention_hours: int = Field(default=168, ge=1)
+    # Inbox rows (the dedupe memory) are deleted after this. Keep it longer than any redelivery window:
+    # the topics' retention (Kafka default 7 days; a consumer reset re-reads that far back) and how
+    # long dead letters may wait before a re-drive. 0 keeps them forever.
+    inbox_retention_days: int = Field(default=30, ge=0)
+    prune_interval_seconds: float = Field(default=60.0, gt=0)
+    # /readyz caches the broker topic-metadata check this long.
+    readiness_cache_seconds: float = Field(default=10.0, ge=0)
     consumer_max_attempts: int = 5
     consumer_backoff_initial_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0
@@ -58,6 +77,12 @@ class ServiceSettings(BaseSettings):
     # How long a partition revocation waits for in-flight work before abandoning it; keep it well
     # below the group's rebalance timeout (max.poll.interval.ms, 300 s), as the whole group waits.
     consumer_revoke_timeout_seconds: float = 20.0
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_batch(self) -> ServiceSettings:
+        if self.outbox_lease_seconds <= self.outbox_send_timeout_seconds:
+            raise ValueError("outbox_lease_seconds must be longer than outbox_send_timeout_seconds")
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> ServiceSettings:

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bridge_shared.outbox.writer import EventTooLarge
+
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://docs.bridge.example/problems/"
@@ -95,6 +97,23 @@ def install_problem_handlers(app: FastAPI) -> None:
             f"{len(errors)} field(s) failed validation",
             type_=f"{TYPE_BASE}invalid-request",
             errors=errors,
+        )
+
+    @app.exception_handler(EventTooLarge)
+    async def _too_large(request: Request, exc: EventTooLarge) -> JSONResponse:
+        # The change would produce an event the broker refuses; the transaction has rolled back.
+        field = exc.field or "(body)"
+        return problem_response(
+            request,
+            413,
+            "Event too large",
+            f"The change would publish a {exc.size}-byte event ({exc.event_type}); the limit is "
+            f"{exc.limit} bytes. Make {field!r} smaller ({exc.field_size} bytes now). Nothing was stored.",
+            type_=f"{TYPE_BASE}event-too-large",
+            field=field,
+            size=exc.size,
+            limit=exc.limit,
+            errors=[{"field": field, "message": f"too large: {exc.field_size} bytes", "type": "too_large"}],
         )
 
     @app.exception_handler(StarletteHTTPException)

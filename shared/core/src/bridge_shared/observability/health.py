@@ -1,4 +1,12 @@
-"""Liveness and readiness: /healthz says the process is up; /readyz checks database and broker."""
+"""Liveness and readiness: /healthz says the process is up; /readyz says whether it can do its work.
+
+/readyz answers 503 "not ready" when the database or the broker is unreachable, or when topics the
+service publishes to, consumes or dead-letters to are missing (named in `checks.topics.missing`).
+It answers 200 "degraded" when the service works but needs an operator: parked outbox rows
+(`bridge-outbox list`). Degraded stays 200 so a Kubernetes readiness probe keeps the pod in
+service (taking it out would not publish anything), while SREs see the status and the counts.
+The outbox figures are read from the table on every call.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.runtime import Runtime
 
 router = APIRouter(tags=["health"])
@@ -18,7 +27,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database and broker reachable")
+@router.get(
+    "/readyz",
+    summary="Readiness: database, broker, topics, outbox (200 ready/degraded, 503 not ready)",
+)
 async def readyz(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     checks: dict[str, Any] = {}
@@ -35,14 +47,31 @@ async def readyz(request: Request) -> JSONResponse:
         checks["broker"] = "ok" if ok else "down"
     except Exception as exc:
         checks["broker"] = f"down: {type(exc).__name__}"
-    if runtime.relay is not None and checks["database"] == "ok":
-        checks["outbox"] = {
-            **(await runtime.relay.backlog()),
-            "leader": runtime.relay.is_leader,
-            "last_error": runtime.relay.last_error,
-        }
-    ready = checks["database"] == "ok" and checks["broker"] == "ok"
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    topics_ok = True
+    if runtime.topic_check is not None and checks["broker"] == "ok":
+        try:
+            missing = await runtime.topic_check.missing()
+            checks["topics"] = "ok" if not missing else {"missing": missing}
+            topics_ok = not missing
+        except Exception as exc:
+            checks["topics"] = f"unknown: {type(exc).__name__}"
+            topics_ok = False
+    parked = 0
+    if checks["database"] == "ok":
+        try:
+            async with asyncio.timeout(2):
+                status = await pool_outbox_status(runtime.pool)
+            outbox: dict[str, Any] = dict(status)
+            parked = status["parked"]
+        except Exception as exc:
+            outbox = {"error": f"{type(exc).__name__}"}
+        if runtime.relay is not None:
+            outbox.update(
+                leader=runtime.relay.is_leader,
+                epoch=runtime.relay.epoch,
+                last_error=runtime.relay.last_error,
+            )
+        checks["outbox"] = outbox
+    ready = checks["database"] == "ok" and checks["broker"] == "ok" and topics_ok
+    status_text = "not ready" if not ready else ("degraded" if parked else "ready")
+    return JSONResponse({"status": status_text, "checks": checks}, status_code=200 if ready else 503)

@@ -1,10 +1,14 @@
 """Prometheus metrics for SRE dashboards: HTTP, Kafka (FastStream), outbox backlog, dead letters.
 
 Served at /metrics (unauthenticated, like the health checks; expose it only inside the cluster).
+Gauges that describe stored state (the outbox backlog) are refreshed from the database on every
+scrape by the registered refreshers, so they tell the truth whatever the relay is doing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -18,6 +22,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+log = logging.getLogger(__name__)
+
+Refresher = Callable[[], Awaitable[None]]
 
 
 class ServiceMetrics:
@@ -37,11 +45,28 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.outbox_pending = Gauge(
-            "bridge_outbox_pending", "Outbox rows not yet published", registry=self.registry
+            "bridge_outbox_pending",
+            "Outbox rows not yet published (parked rows excluded; rows held behind one included)",
+            registry=self.registry,
         )
         self.outbox_oldest_seconds = Gauge(
             "bridge_outbox_oldest_pending_seconds",
-            "Age of the oldest unpublished outbox row",
+            "Age of the oldest unpublished outbox row (0 when none)",
+            registry=self.registry,
+        )
+        self.outbox_parked = Gauge(
+            "bridge_outbox_parked",
+            "Outbox rows parked because they cannot be published (bridge-outbox list)",
+            registry=self.registry,
+        )
+        self.outbox_held = Gauge(
+            "bridge_outbox_held",
+            "Pending outbox rows waiting behind a parked row of their own key",
+            registry=self.registry,
+        )
+        self.outbox_relay_leader = Gauge(
+            "bridge_outbox_relay_leader",
+            "1 when this instance's outbox relay is the leader",
             registry=self.registry,
         )
         self.outbox_published = Counter(
@@ -55,6 +80,19 @@ class ServiceMetrics:
         )
         self.info = Gauge("bridge_service_info", "Service identity", list(labels), registry=self.registry)
         self.info.labels(**labels).set(1)
+        self._refreshers: list[Refresher] = []
+
+    def add_refresher(self, refresher: Refresher) -> None:
+        """Runs before every scrape (bounded by a timeout), to read gauges from their source."""
+        self._refreshers.append(refresher)
+
+    async def refresh(self, timeout: float = 2.0) -> None:
+        for refresher in self._refreshers:
+            try:
+                async with asyncio.timeout(timeout):
+                    await refresher()
+            except Exception as exc:
+                log.warning("metrics refresher failed: %s: %s", type(exc).__name__, exc)
 
     def broker_middleware(self, service: str) -> KafkaPrometheusMiddleware:
         return KafkaPrometheusMiddleware(
@@ -75,4 +113,5 @@ class ServiceMetrics:
 
         @app.get("/metrics", include_in_schema=False)
         async def metrics() -> Response:
+            await self.refresh()
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,30 +1,64 @@
-"""Publishes outbox rows to Kafka in id order, so order holds per key.
+"""Publishes outbox rows to Kafka: in order per key, one fenced leader at a time, parking what cannot go.
 
-One relay per service is active at a time (a session advisory lock); others stand by. The relay
-wakes on NOTIFY from the writer and also polls slowly as a safety net. When the broker is down, rows
-stay pending and go out, still in order, once it is back.
+Leadership. A relay competes for a session advisory lock on a dedicated connection, then takes the
+schema's lease row (`outbox_relay_lease`), bumping its epoch (the fencing token). The lease can be
+taken only once it has expired or its holder released it. Before every batch the leader renews the
+lease in the same statement that reads the batch, on the lock connection, and only while the epoch
+is still its own and that session still holds the lock; results are recorded only while the epoch
+is its own. A batch is sent and acknowledged within `send_timeout_seconds`, shorter than the lease,
+so a leader that loses its lock session can finish or abandon the batch it is sending before anyone
+else may start: the standby waits for the lease to be released (at once, when the old leader's
+sends have all resolved) or to expire. A leader stops sending as soon as it notices the loss.
+
+Per-key order. Rows of one topic + key are never in flight together: a batch goes out in waves, the
+n-th wave holding the n-th row of each key, and the next wave starts only when the previous one is
+acknowledged. If a send fails, no later row of that key has been sent, so what lands on the topic
+and what is marked published is always a prefix of each key's rows; the next attempt resends from
+the first failure. Different keys are pipelined.
+
+Parking. A row that cannot be published is set aside with its reason: too large for the broker,
+unserialisable (headers that are not strings), or rejected `max_attempts` times by the broker with a
+non-transient error. Transient trouble (broker down, timeouts, leader changes) never parks a row;
+the rows wait and go out when the broker is back. Later rows of the parked row's own key wait behind
+it, so consumers never see an aggregate's events with a gap; every other key keeps flowing.
+`bridge-outbox retry` / `discard` release them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
-import random
-from collections.abc import Awaitable, Callable
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from aiokafka import errors as kafka_errors
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    wait_random_exponential,
+)
 
+from bridge_shared.db.pool import _init_connection
 from bridge_shared.observability.metrics import ServiceMetrics
-from bridge_shared.outbox.writer import notify_channel
+from bridge_shared.outbox.monitor import OutboxStatus, pool_outbox_status
+from bridge_shared.outbox.writer import DEFAULT_MAX_EVENT_BYTES, notify_channel, record_size
 
 log = logging.getLogger(__name__)
 
 _TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
+_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -41,8 +75,169 @@ class PendingRow:
 SendFn = Callable[[PendingRow], Awaitable[Awaitable[Any]]]
 
 
+class LeadershipLost(Exception):
+    """The lock session ended or another relay took the lease; stop publishing."""
+
+
+class Unpublishable(Exception):
+    """A row that can never be published as it is (too large, unserialisable): parked at once."""
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _NoProgress(Exception):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+# The broker says this record can never be written as it is.
+_PERMANENT = (
+    Unpublishable,
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+)
+# A dependency is down or busy, or the producer's own session is out of step (sequence numbers,
+# epochs: not this record's fault); the same row will go through later.
+_TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncio.CancelledError,
+    kafka_errors.KafkaTimeoutError,
+    kafka_errors.KafkaConnectionError,
+    kafka_errors.ProducerClosed,
+    kafka_errors.OutOfOrderSequenceNumber,
+    kafka_errors.DuplicateSequenceNumber,
+    kafka_errors.InvalidProducerEpoch,
+    kafka_errors.ProducerFenced,
+    kafka_errors.UnknownProducerId,
+)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    return isinstance(exc, _PERMANENT)
+
+
+def counts_toward_parking(exc: BaseException) -> bool:
+    """A non-transient broker rejection: after `max_attempts` of these the row is parked.
+
+    Anything else (connection trouble, timeouts, retriable broker errors, and errors that are not
+    the broker's answer about this record) is treated as transient: the row waits, never parks.
+    """
+    if is_permanent(exc) or isinstance(exc, _TRANSIENT):
+        return False
+    return isinstance(exc, kafka_errors.KafkaError) and not exc.retriable
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
 def _lock_key(schema: str) -> int:
     return int.from_bytes(hashlib.sha256(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True)
+
+
+def _lock_key_parts(key: int) -> tuple[int, int]:
+    """pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low 32 bits)."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
+TAKE_LEASE_SQL = """
+UPDATE outbox_relay_lease
+   SET epoch = epoch + 1, holder = $1, acquired_at = now(), renewed_at = now(),
+       expires_at = now() + make_interval(secs => $2)
+ WHERE expires_at <= now()
+RETURNING epoch
+"""
+
+# Renews the lease and reads the next batch in one statement on the lock connection: rows come back
+# only while the epoch is ours and this session still holds the advisory lock. A lease that is ours
+# may be renewed even after it expired: nobody else has taken it (that would have bumped the epoch).
+# No rows at all = fenced; one row of NULLs = leader, nothing to do.
+CLAIM_SQL = """
+WITH lease AS (
+    UPDATE outbox_relay_lease
+       SET renewed_at = now(), expires_at = now() + make_interval(secs => $2)
+     WHERE epoch = $1
+       AND EXISTS (SELECT 1 FROM pg_locks
+                    WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+                      AND classid::bigint = $4 AND objid::bigint = $5 AND objsubid = 1)
+    RETURNING epoch
+)
+SELECT o.id, o.event_id, o.topic, o.partition_key, o.headers, o.payload
+  FROM lease
+  LEFT JOIN LATERAL (
+        SELECT c.id, c.event_id, c.topic, c.partition_key, c.headers, c.payload
+          FROM outbox c
+         WHERE c.published_at IS NULL AND c.parked_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM outbox p
+                            WHERE p.parked_at IS NOT NULL AND p.discarded_at IS NULL
+                              AND p.topic = c.topic AND p.partition_key = c.partition_key
+                              AND p.id < c.id)
+         ORDER BY c.id
+         LIMIT $3) o ON true
+ ORDER BY o.id
+"""
+
+# Records a batch's outcome in one statement, only while the epoch is ours. FOR SHARE on the lease
+# row makes a concurrent takeover wait until this commits, so the new leader reads these marks.
+# `id = ANY(...)` keeps the plan on the primary key however large the table or stale its statistics.
+RECORD_SQL = """
+WITH lease AS (SELECT epoch FROM outbox_relay_lease WHERE epoch = $1 FOR SHARE)
+UPDATE outbox o
+   SET published_at = CASE WHEN u.error IS NULL THEN now() END,
+       attempts = o.attempts + 1,
+       rejections = o.rejections + u.rejected::int,
+       last_error = u.error,
+       parked_at = CASE WHEN u.error IS NOT NULL
+                             AND (u.permanent OR (u.rejected AND o.rejections + 1 >= $6))
+                        THEN now() END,
+       parked_reason = CASE WHEN u.error IS NOT NULL
+                                 AND (u.permanent OR (u.rejected AND o.rejections + 1 >= $6))
+                            THEN u.error END
+  FROM unnest($2::bigint[], $3::text[], $4::bool[], $5::bool[]) AS u(id, error, permanent, rejected)
+ WHERE o.id = ANY($2::bigint[]) AND o.id = u.id
+   AND o.published_at IS NULL AND o.parked_at IS NULL
+   AND EXISTS (SELECT 1 FROM lease)
+RETURNING o.id, o.published_at IS NOT NULL AS published, o.parked_at IS NOT NULL AS parked
+"""
+
+
+@dataclass
+class DrainResult:
+    claimed: int = 0
+    published: int = 0
+    parked: int = 0
+    error: BaseException | None = None
+
+    @property
+    def handled(self) -> int:
+        return self.published + self.parked
+
+
+@dataclass
+class _Outcome:
+    exc: BaseException | None = None
+    reason: str | None = None
+
+    @property
+    def permanent(self) -> bool:
+        return self.exc is not None and is_permanent(self.exc)
+
+    @property
+    def rejected(self) -> bool:
+        return self.exc is not None and counts_toward_parking(self.exc)
+
+
+_ACKED = _Outcome()
+
+
+def _failure(exc: BaseException) -> _Outcome:
+    return _Outcome(exc, _describe(exc))
 
 
 class OutboxRelay:
@@ -55,20 +250,34 @@ class OutboxRelay:
         send: SendFn,
         batch_size: int = 500,
         idle_poll_seconds: float = 5.0,
-        retention_days: int = 7,
+        send_timeout_seconds: float = 30.0,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 5,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         metrics: ServiceMetrics | None = None,
     ) -> None:
+        if lease_seconds <= send_timeout_seconds:
+            raise ValueError("lease_seconds must be longer than send_timeout_seconds")
         self.dsn = dsn
         self.pool = pool
         self.schema = schema
         self.send = send
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
-        self.retention_days = retention_days
+        self.send_timeout_seconds = send_timeout_seconds
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.max_event_bytes = max_event_bytes
         self.metrics = metrics
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._lock_lost = asyncio.Event()
+        self._lock_conn: asyncpg.Connection[Any] | None = None
+        self._inflight: set[asyncio.Future[Any]] = set()
         self.is_leader = False
+        self.epoch: int | None = None
+        self.lock_pid: int | None = None
         self.last_error: str | None = None
 
     def wake(self) -> None:
@@ -78,55 +287,71 @@ class OutboxRelay:
         self._stopping.set()
         self._wake.set()
 
+    # ------------------------------------------------------------------------------------ loop
+
     async def run(self) -> None:
-        backoff = 0.2
+        """Competes for leadership and publishes while leader, until stopped."""
         while not self._stopping.is_set():
             try:
-                await self._run_as_leader()
-                backoff = 0.2
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self.is_leader = False
-                log.warning("outbox relay lost its database connection: %s", exc)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_not_exception_type(_Stopped),
+                    wait=wait_random_exponential(multiplier=0.2, max=10),
+                    sleep=self._pause_for,
+                    before_sleep=self._log_retry,
+                    reraise=True,
+                ):
+                    with attempt:
+                        if self._stopping.is_set():
+                            return
+                        await self._lead()
+            except _Stopped:
+                return
+            # Leadership ended (lock session lost or fenced): compete again after a short pause.
+            await self._pause(min(self.idle_poll_seconds, 1.0))
 
-    async def _run_as_leader(self) -> None:
-        conn: asyncpg.Connection[Any] = await asyncpg.connect(self.dsn)
+    async def _lead(self) -> None:
         try:
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(self.schema)):
-                if await self._sleep(self.idle_poll_seconds):
-                    return
-            self.is_leader = True
-            await conn.add_listener(notify_channel(self.schema), lambda *_: self._wake.set())
-            send_backoff = 0.2
-            while not self._stopping.is_set():
-                self._wake.clear()
-                try:
-                    while await self.drain_once() == self.batch_size:
-                        pass
-                    await self._observe_backlog()
-                    send_backoff = 0.2
-                    self.last_error = None
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                    raise
-                except Exception as exc:  # broker trouble: rows stay pending, retry with backoff
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("outbox publish failed, will retry: %s", self.last_error)
-                    await self._sleep(send_backoff * (1 + random.random() / 2))
-                    send_backoff = min(send_backoff * 2, 10.0)
-                    continue
-                await self._wait_for_work()
-        finally:
-            self.is_leader = False
-            await conn.close()
+            async with self.leadership():
+                await self._publish_until_stopped()
+        except LeadershipLost as exc:
+            log.warning("outbox relay for %s stopped publishing: %s", self.schema, exc)
+
+    async def _publish_until_stopped(self) -> None:
+        while not self._quit():
+            self._wake.clear()
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(_NoProgress),
+                wait=wait_random_exponential(multiplier=0.2, max=10),
+                sleep=self._pause_for,
+                reraise=True,
+            ):
+                with attempt:
+                    await self._drain_until_idle()
+            if self._quit():
+                return
+            await self._wait_for_work()
+
+    async def _drain_until_idle(self) -> None:
+        while not self._quit():
+            result = await self._drain()
+            if result.error is not None:
+                self.last_error = _describe(result.error)
+                log.warning("outbox publish failed, will retry: %s", self.last_error)
+                if result.handled == 0:
+                    raise _NoProgress(result.error)
+                continue
+            self.last_error = None
+            if result.claimed < self.batch_size:
+                return
+
+    def _quit(self) -> bool:
+        return self._stopping.is_set() or self._lock_lost.is_set()
 
     async def _wait_for_work(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
-        except TimeoutError:
-            await self.prune()
 
-    async def _sleep(self, seconds: float) -> bool:
+    async def _pause(self, seconds: float) -> bool:
         """Sleeps unless stopped; returns True when stopping."""
         try:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
@@ -134,56 +359,273 @@ class OutboxRelay:
             return False
         return True
 
-    async def drain_once(self) -> int:
-        """Publishes up to one batch; returns how many rows were published."""
-        async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT id, event_id, topic, partition_key, headers, payload FROM outbox
-                   WHERE published_at IS NULL ORDER BY id LIMIT $1""",
-                self.batch_size,
-            )
-        if not rows:
-            return 0
-        pending = [
-            PendingRow(r["id"], r["event_id"], r["topic"], r["partition_key"], r["headers"], r["payload"])
-            for r in rows
-        ]
-        acks: list[Awaitable[Any]] = []
-        published: list[int] = []
-        error: BaseException | None = None
+    async def _pause_for(self, seconds: float) -> None:
+        await self._pause(seconds)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        self.is_leader = False
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("outbox relay for %s lost its database connection: %s", self.schema, exc)
+
+    # ------------------------------------------------------------------------------ leadership
+
+    @contextlib.asynccontextmanager
+    async def leadership(self) -> AsyncIterator[int]:
+        """Waits for the advisory lock and the lease, holds them, and releases them on exit."""
+        conn: asyncpg.Connection[Any] = await asyncpg.connect(
+            self.dsn,
+            server_settings={
+                "search_path": self.schema,
+                "application_name": f"bridge-outbox-relay:{self.schema}"[:63],
+                # This connection runs only the relay's claim: plan it for the actual arguments.
+                "plan_cache_mode": "force_custom_plan",
+            },
+        )
+        self._lock_lost.clear()
+        conn.add_termination_listener(self._on_lock_session_closed)
         try:
-            for row in pending:
-                acks.append(await self._send_traced(row))
-            results = await asyncio.gather(*acks, return_exceptions=True)
-        except Exception as exc:
-            results = []
-            error = exc
-        # Only the prefix that the broker acknowledged is marked, so a failed row never lets a
-        # later row of the same key overtake it.
-        for row, res in zip(pending, results, strict=False):
-            if isinstance(res, BaseException):
-                error = res
+            await _init_connection(conn)
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(self.schema)):
+                if await self._pause(self.idle_poll_seconds):
+                    raise _Stopped
+            epoch = await self._take_lease(conn)
+            self._lock_conn, self.epoch, self.lock_pid = conn, epoch, conn.get_server_pid()
+            self.is_leader = True
+            log.info("outbox relay for %s is the leader (epoch %s)", self.schema, epoch)
+            await conn.add_listener(notify_channel(self.schema), self._on_notify)
+            try:
+                yield epoch
+            finally:
+                self.is_leader = False
+                self._lock_conn = None
+                await self._release(epoch)
+                self.epoch = None
+        finally:
+            conn.remove_termination_listener(self._on_lock_session_closed)
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2)
+
+    async def _take_lease(self, conn: asyncpg.Connection[Any]) -> int:
+        waiting_logged = False
+        while True:
+            epoch = await conn.fetchval(TAKE_LEASE_SQL, self.holder, self.lease_seconds)
+            if epoch is not None:
+                return int(epoch)
+            row = await conn.fetchrow(
+                "SELECT holder, epoch, extract(epoch FROM expires_at - now())::float8 AS remaining "
+                "FROM outbox_relay_lease"
+            )
+            if row is None:  # the lease row is gone (hand-edited table): put it back
+                await conn.execute("INSERT INTO outbox_relay_lease DEFAULT VALUES ON CONFLICT DO NOTHING")
+                continue
+            if not waiting_logged:
+                log.info(
+                    "outbox relay for %s waits for the lease of %s (epoch %s) to expire or be released, "
+                    "at most %.1fs",
+                    self.schema,
+                    row["holder"],
+                    row["epoch"],
+                    row["remaining"],
+                )
+                waiting_logged = True
+            if await self._pause(min(max(row["remaining"], 0.05), 0.5)):
+                raise _Stopped
+
+    async def _release(self, epoch: int) -> None:
+        """Hands the lease back at once, but only when none of our sends can still land."""
+        unresolved = sum(1 for f in self._inflight if not f.done())
+        if unresolved:
+            log.warning(
+                "outbox relay for %s leaves its lease (epoch %s) to expire: %d sends unresolved",
+                self.schema,
+                epoch,
+                unresolved,
+            )
+            return
+        try:
+            async with self.pool.acquire() as conn:
+                await conn.execute(
+                    "UPDATE outbox_relay_lease SET expires_at = now() WHERE epoch = $1 AND holder = $2",
+                    epoch,
+                    self.holder,
+                )
+        except _DB_ERRORS as exc:
+            log.warning("outbox relay for %s could not release its lease: %s", self.schema, exc)
+
+    def _on_lock_session_closed(self, _conn: Any) -> None:
+        self._lock_lost.set()
+        self._wake.set()
+
+    def _on_notify(self, *_args: Any) -> None:
+        self._wake.set()
+
+    # ---------------------------------------------------------------------------------- batches
+
+    async def drain_once(self) -> int:
+        """Publishes up to one batch; returns how many rows were published or parked.
+
+        Outside `run()` / `leadership()` this takes leadership for the one batch (never call it
+        while `run()` is active). Raises the send error when a batch failed without publishing
+        or parking anything.
+        """
+        if self.epoch is None:
+            async with self.leadership():
+                result = await self._drain()
+        else:
+            result = await self._drain()
+        if result.error is not None and result.handled == 0:
+            raise result.error
+        return result.handled
+
+    async def _claim(self) -> list[PendingRow]:
+        conn = self._lock_conn
+        if conn is None or conn.is_closed() or self._lock_lost.is_set():
+            raise LeadershipLost("the lock session has ended")
+        hi, lo = _lock_key_parts(_lock_key(self.schema))
+        try:
+            records = await conn.fetch(CLAIM_SQL, self.epoch, self.lease_seconds, self.batch_size, hi, lo)
+        except _DB_ERRORS as exc:
+            raise LeadershipLost(f"the lock session failed: {exc}") from exc
+        if not records:
+            raise LeadershipLost(f"epoch {self.epoch} was superseded or the advisory lock is gone")
+        return [
+            PendingRow(r["id"], r["event_id"], r["topic"], r["partition_key"], r["headers"], r["payload"])
+            for r in records
+            if r["id"] is not None
+        ]
+
+    def _unpublishable(self, row: PendingRow) -> str | None:
+        headers: Any = row.headers
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            return "unserialisable: headers must map strings to strings"
+        size = record_size(row.key, row.payload, headers)
+        if size > self.max_event_bytes:
+            return f"too large: {size} bytes (key + value + headers), the limit is {self.max_event_bytes}"
+        return None
+
+    async def _drain(self) -> DrainResult:
+        # Give up on acks at the deadline. It counts from before the claim renewed the lease, and the
+        # lease outlives it, so nobody else can start while this batch may still be landing.
+        deadline = time.monotonic() + self.send_timeout_seconds
+        rows = await self._claim()
+        result = DrainResult(claimed=len(rows))
+        if not rows:
+            return result
+        outcomes: dict[int, _Outcome] = {}
+        blocked: set[tuple[str, str]] = set()  # keys with a failed or parked row in this batch
+        by_key: dict[tuple[str, str], list[PendingRow]] = {}
+        for row in rows:
+            by_key.setdefault((row.topic, row.key), []).append(row)
+        waves = max(len(v) for v in by_key.values())
+        for n in range(waves):
+            if self._quit():
+                break  # stop sending at once; what was acked is recorded below
+            wave = sorted((v[n] for v in by_key.values() if len(v) > n), key=lambda r: r.id)
+            failed = await self._send_wave(wave, deadline, outcomes, blocked)
+            if failed:
                 break
-            published.append(row.id)
-        async with self.pool.acquire() as conn:
-            if published:
-                await conn.execute(
-                    "UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL "
-                    "WHERE id = ANY($1::bigint[])",
-                    published,
+        if outcomes:
+            await self._record(outcomes, result)
+        return result
+
+    async def _send_wave(
+        self,
+        wave: list[PendingRow],
+        deadline: float,
+        outcomes: dict[int, _Outcome],
+        blocked: set[tuple[str, str]],
+    ) -> bool:
+        """Sends one row per key, pipelined, and waits for the acks; True if a send failed."""
+        sent: list[tuple[PendingRow, asyncio.Future[Any]]] = []
+        failed = False
+        for row in wave:
+            key = (row.topic, row.key)
+            if key in blocked:
+                continue
+            problem = self._unpublishable(row)
+            if problem is not None:
+                outcomes[row.id] = _failure(Unpublishable(problem))
+                blocked.add(key)
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                failed = True
+                break
+            try:
+                async with asyncio.timeout(remaining):
+                    ack = await self._send_traced(row)
+            except Exception as exc:
+                outcomes[row.id] = _failure(exc)
+                blocked.add(key)
+                if is_permanent(exc):
+                    continue  # this row is parked; the others go on
+                failed = True
+                break  # the broker is in trouble: send nothing more now
+            pending: asyncio.Future[Any] = asyncio.ensure_future(ack)
+            self._inflight.add(pending)
+            pending.add_done_callback(self._inflight.discard)
+            sent.append((row, pending))
+        if sent:
+            await asyncio.wait([f for _, f in sent], timeout=max(deadline - time.monotonic(), 0))
+        for row, fut in sent:
+            if not fut.done():
+                error: BaseException | None = TimeoutError(
+                    f"no broker ack within {self.send_timeout_seconds}s"
                 )
-            if error is not None:
-                failed = pending[len(published)].id
-                await conn.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-                    failed,
-                    f"{type(error).__name__}: {error}"[:2000],
-                )
+            elif fut.cancelled():
+                error = asyncio.CancelledError("send cancelled")
+            else:
+                error = fut.exception()
+            if error is None:
+                outcomes[row.id] = _ACKED
+            else:
+                outcomes[row.id] = _failure(error)
+                blocked.add((row.topic, row.key))
+                failed = failed or not is_permanent(error)
+        return failed
+
+    async def _record(self, outcomes: dict[int, _Outcome], result: DrainResult) -> None:
+        ids = list(outcomes)
+        async with self.pool.acquire() as conn, conn.transaction():
+            # A generic plan for the cached statement ignores the arrays' sizes and can scan every
+            # pending row; plan this statement for its actual arguments.
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            records = await conn.fetch(
+                RECORD_SQL,
+                self.epoch,
+                ids,
+                [outcomes[i].reason for i in ids],
+                [outcomes[i].permanent for i in ids],
+                [outcomes[i].rejected for i in ids],
+                self.max_attempts,
+            )
+        result.published = sum(1 for r in records if r["published"])
+        result.parked = sum(1 for r in records if r["parked"])
+        parked = {r["id"] for r in records if r["parked"]}
+        for i in sorted(parked):
+            log.error(
+                "outbox row %s parked: %s (see bridge-outbox list --schema %s)",
+                i,
+                outcomes[i].reason,
+                self.schema,
+            )
+        # The batch's error: the first failure that did not end in parking (it will be retried).
+        result.error = next(
+            (o.exc for i, o in sorted(outcomes.items()) if o.exc is not None and i not in parked), None
+        )
         if self.metrics is not None:
-            self.metrics.outbox_published.inc(len(published))
-        if error is not None:
-            raise error
-        return len(published)
+            self.metrics.outbox_published.inc(result.published)
+        if not records:
+            acked = sum(1 for o in outcomes.values() if o.exc is None)
+            log.error(
+                "outbox relay for %s was fenced before recording its batch; %d acknowledged rows "
+                "will be published again by the new leader",
+                self.schema,
+                acked,
+            )
+            raise LeadershipLost(f"epoch {self.epoch} was superseded while sending")
 
     async def _send_traced(self, row: PendingRow) -> Awaitable[Any]:
         carrier = {k: row.headers[k] for k in _TRACE_HEADERS if k in row.headers}
@@ -197,26 +639,5 @@ class OutboxRelay:
         finally:
             otel_context.detach(token)
 
-    async def _observe_backlog(self) -> None:
-        if self.metrics is not None:
-            b = await self.backlog()
-            self.metrics.outbox_pending.set(b["pending"])
-            self.metrics.outbox_oldest_seconds.set(b["oldest_pending_seconds"] or 0)
-
-    async def prune(self) -> int:
-        async with self.pool.acquire() as conn:
-            result = await conn.execute(
-                "DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)",
-                self.retention_days,
-            )
-        return int(result.split()[-1])
-
-    async def backlog(self) -> dict[str, Any]:
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(
-                """SELECT count(*) AS pending,
-                          extract(epoch FROM now() - min(created_at))::float8 AS oldest_seconds
-                   FROM outbox WHERE published_at IS NULL"""
-            )
-        assert row is not None
-        return {"pending": row["pending"], "oldest_pending_seconds": row["oldest_seconds"]}
+    async def backlog(self) -> OutboxStatus:
+        return await pool_outbox_status(self.pool)

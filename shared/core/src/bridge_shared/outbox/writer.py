@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,17 +13,59 @@ from opentelemetry import propagate
 from bridge_shared.events.envelope import OutgoingEvent, build_event
 from bridge_shared.events.registry import EventPayload
 
+DEFAULT_MAX_EVENT_BYTES = 1_000_000
+
 
 def notify_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
-class Outbox:
-    """Bound to one service: its schema (for the NOTIFY channel) and its CloudEvents source."""
+def record_size(key: str, value: bytes, headers: Mapping[str, str]) -> int:
+    """Bytes of one Kafka record's key, value and headers (what the broker's size limit counts)."""
+    return (
+        len(key.encode())
+        + len(value)
+        + sum(len(k.encode()) + len(str(v).encode()) for k, v in headers.items())
+    )
 
-    def __init__(self, *, schema: str, source: str) -> None:
+
+class EventTooLarge(ValueError):
+    """An event that the broker would refuse; raised before anything is stored.
+
+    `field` is the payload's largest top-level field, the one to make smaller.
+    """
+
+    def __init__(self, *, event_type: str, size: int, limit: int, field: str | None, field_size: int) -> None:
+        self.event_type = event_type
+        self.size = size
+        self.limit = limit
+        self.field = field
+        self.field_size = field_size
+        where = f"; its largest field {field!r} is {field_size} bytes" if field else ""
+        super().__init__(f"event {event_type} is {size} bytes, over the {limit}-byte limit{where}")
+
+
+def _largest_field(payload: EventPayload) -> tuple[str | None, int]:
+    sizes = {
+        name: len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        for name, value in payload.model_dump(mode="json").items()
+    }
+    if not sizes:
+        return None, 0
+    name = max(sizes, key=lambda n: sizes[n])
+    return name, sizes[name]
+
+
+class Outbox:
+    """Bound to one service: its schema (for the NOTIFY channel) and its CloudEvents source.
+
+    Events bigger than `max_event_bytes` (key + value + headers) are refused with EventTooLarge.
+    """
+
+    def __init__(self, *, schema: str, source: str, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.schema = schema
         self.source = source
+        self.max_event_bytes = max_event_bytes
 
     async def add(
         self,
@@ -52,6 +95,17 @@ class Outbox:
         trace_headers: dict[str, str] = {}
         propagate.inject(trace_headers)
         events = [build_event(p, source=self.source, subject=subj, time=time) for p, subj in items]
+        for (payload, _), e in zip(items, events, strict=True):
+            size = record_size(e.key, e.value, {**e.headers, **trace_headers})
+            if size > self.max_event_bytes:
+                field, field_size = _largest_field(payload)
+                raise EventTooLarge(
+                    event_type=e.type,
+                    size=size,
+                    limit=self.max_event_bytes,
+                    field=field,
+                    field_size=field_size,
+                )
         await conn.execute(
             # ORDER BY the input position, so ids (the relay's publish order) follow the caller's order.
             """INSERT INTO outbox (event_id, topic, partition_key, event_type, headers, payload)
