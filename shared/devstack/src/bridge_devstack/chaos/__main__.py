@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bridge_devstack.chaos.counting import Counter
 from bridge_devstack.chaos.faults import Fault, all_faults
+from bridge_devstack.chaos.recovery import Recovery
 from bridge_devstack.chaos.report import json_line, table
 from bridge_devstack.chaos.runner import RunResult, run_fault
 from bridge_devstack.chaos.stack import Stack, start_stack
@@ -75,6 +76,7 @@ async def _run_on_stack(
 ) -> None:
     stack: Stack = await start_stack(workdir, kafka_nodes=kafka_nodes, say=say)
     counter: Counter | None = None
+    recovery = Recovery(stack.admin_dsn, stack.bootstrap)
     try:
         counter = Counter(
             stack.admin_dsn, stack.bootstrap, stack.maildir, stack.url("reporting"), stack.hr_token
@@ -82,7 +84,15 @@ async def _run_on_stack(
         await counter.start()
         for fault in faults:
             result = await run_fault(
-                stack, counter, fault, pairs=pairs, held=held, bound=bound, quiet_bound=quiet_bound, say=say
+                stack,
+                counter,
+                recovery,
+                fault,
+                pairs=pairs,
+                held=held,
+                bound=bound,
+                quiet_bound=quiet_bound,
+                say=say,
             )
             results.append(result)
             say(
@@ -94,6 +104,8 @@ async def _run_on_stack(
         if counter is not None:
             with contextlib.suppress(Exception):
                 await counter.aclose()
+        with contextlib.suppress(Exception):
+            await recovery.aclose()
         await asyncio.to_thread(stack.stop)
         say(f"stack in {workdir} stopped")
 

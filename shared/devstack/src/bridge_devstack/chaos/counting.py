@@ -19,7 +19,6 @@ recorded resends it) and are counted apart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.parser
 import email.policy
 import json
@@ -35,9 +34,9 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
+from bridge_devstack.chaos.recovery import KafkaProbe
 from bridge_devstack.chaos.workload import Expected
 from bridge_shared.contracts import matching as mc
 from bridge_shared.contracts import sessions as sc
@@ -337,7 +336,7 @@ class Counter:
         self.mail = MailReader(maildir)
         self.reporting_url = reporting_url
         self.http = httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {hr_token}"})
-        self._admin: AIOKafkaAdminClient | None = None
+        self.kafka = KafkaProbe(bootstrap)
         self.other_mail: dict[str, dict[str, int]] = {}
 
     async def start(self) -> None:
@@ -346,9 +345,7 @@ class Counter:
     async def aclose(self) -> None:
         await self.tail.stop()
         await self.http.aclose()
-        if self._admin is not None:
-            with contextlib.suppress(Exception):
-                await self._admin.close()
+        await self.kafka.reset()
 
     async def _db(self) -> asyncpg.Connection[Any]:
         conn: asyncpg.Connection[Any] = await asyncpg.connect(self.admin_dsn, timeout=5)
@@ -528,34 +525,14 @@ class Counter:
 
     # -- quiet: nothing more can happen without new input ------------------------------------
 
-    async def _admin_client(self) -> AIOKafkaAdminClient:
-        if self._admin is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="bridge-chaos-admin")
-            await admin.start()
-            self._admin = admin
-        return self._admin
-
-    async def committed(self) -> dict[str, dict[TopicPartition, int]]:
-        """Committed offsets of every consumer group, by group."""
-        try:
-            admin = await self._admin_client()
-            groups = [g[0] for g in await admin.list_consumer_groups()]
-            out: dict[str, dict[TopicPartition, int]] = {}
-            for g in groups:
-                offsets = await admin.list_consumer_group_offsets(g)
-                out[g] = {tp: om.offset for tp, om in offsets.items() if om.offset >= 0}
-            return out
-        except Exception:
-            if self._admin is not None:
-                with contextlib.suppress(Exception):
-                    await self._admin.close()
-                self._admin = None
-            raise
-
     async def lag(self) -> dict[str, int]:
         """Per consumer group, records of its topics it has not committed past yet."""
-        committed = await self.committed()
-        ends = await self.tail.end_offsets()
+        try:
+            committed = await asyncio.wait_for(self.kafka.committed(), 15)
+            ends = await asyncio.wait_for(self.kafka.ends(), 15)
+        except BaseException:
+            await self.kafka.reset()
+            raise
         out: dict[str, int] = {}
         for group, offsets in committed.items():
             topics = {tp.topic for tp in offsets}

@@ -1,5 +1,6 @@
-"""The faults, one per run. Each acts at workload checkpoints (`workload.CHECKPOINTS`) and records
-when it last acted (converge time is measured from there) and what it did."""
+"""The faults, one per run. Each acts at workload checkpoints (`workload.CHECKPOINTS`), records
+what it did and when it last acted (converge time is measured from there), and for every injection
+how long until what was in flight then had gone through (`recovery.py`)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from bridge_devstack.chaos.counting import POISON_KEY_PREFIX, Counter, PoisonPlan
+from bridge_devstack.chaos.recovery import Recovery, Snapshot
 from bridge_devstack.chaos.stack import Stack
 from bridge_shared.contracts.matching import PairFormedV1
 from bridge_shared.contracts.sessions import SessionScheduledV1
@@ -27,11 +30,15 @@ from bridge_shared.events.topics import (
     SESSIONS_RELATIONSHIP,
 )
 
+# How long one injection's in-flight work may take to go through before it counts as not recovered.
+RECOVERY_BOUND = 300.0
+
 
 @dataclass
 class RunContext:
     stack: Stack
     counter: Counter
+    recovery: Recovery
     cohort_id: Callable[[], str]
     tag: str
     say: Callable[[str], None]
@@ -47,15 +54,42 @@ class Fault:
     t0: float = 0.0  # monotonic start of the run (set by the runner)
     injected_at: float | None = None  # monotonic time of the last injection
     notes: list[str] = field(default_factory=list)
+    # Per injection: seconds until what was in flight then had gone through (None: not in the bound).
+    recoveries: list[float | None] = field(default_factory=list)
     poison: PoisonPlan | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+    _watchers: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def at(self, checkpoint: str, ctx: RunContext) -> None:
         """Called at every workload checkpoint; faults act at the ones they care about."""
 
-    def _mark(self, what: str) -> None:
+    async def inject(
+        self,
+        ctx: RunContext,
+        action: Callable[[], Awaitable[str]],
+        *,
+        snapshot_after: bool = False,
+        also: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        """Runs one injection, notes what it did, and watches how long its in-flight work takes to go
+        through. The snapshot is taken before a kill (everything can still be read) or after
+        records were published (they must be part of it)."""
+        snap: Snapshot | None = None
+        if not snapshot_after:
+            snap = await ctx.recovery.snapshot()
+        what = await action()
         self.injected_at = time.monotonic()
         self._note(what)
+        if snap is None:
+            snap = await ctx.recovery.snapshot()
+        index = len(self.recoveries)
+        self.recoveries.append(None)
+        since = self.injected_at
+
+        async def watch() -> None:
+            self.recoveries[index] = await ctx.recovery.watch(snap, since, RECOVERY_BOUND, also)
+
+        self._watchers.append(asyncio.create_task(watch()))
 
     def _note(self, what: str) -> None:
         self.notes.append(f"+{time.monotonic() - self.t0:.1f}s {what}")
@@ -68,6 +102,16 @@ class Fault:
         for task in self._background:
             await task
         self._background.clear()
+
+    async def recovered(self, timeout: float) -> None:
+        """Waits (bounded) for the recovery watchers; one still running then stays 'not recovered'."""
+        if self._watchers:
+            _done, pending = await asyncio.wait(self._watchers, timeout=timeout)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._watchers.clear()
 
     async def cleanup(self, ctx: RunContext) -> None:
         """After the run was counted: undo what must not outlive it."""
@@ -96,13 +140,26 @@ class KillService(Fault):
     async def at(self, checkpoint: str, ctx: RunContext) -> None:
         if checkpoint not in self.AT:
             return
-        pid = ctx.stack.kill_service(self.service)
-        self._mark(f"killed {self.service} pid {pid} at {checkpoint}")
+        # The previous kill's restart first, up to ready: every kill hits a running, working process.
+        await self.healed()
+
+        async def kill() -> str:
+            pid = ctx.stack.kill_service(self.service)
+            return f"killed {self.service} pid {pid} at {checkpoint}"
+
+        async def ready() -> bool:
+            async with httpx.AsyncClient(timeout=2) as client:
+                r = await client.get(f"{ctx.stack.url(self.service)}/readyz")
+                return r.status_code == 200
+
+        await self.inject(ctx, kill, also=ready)
 
         async def restart() -> None:
             await asyncio.sleep(self.down_for)
             new = ctx.stack.restart_service(self.service)
-            self._note(f"restarted {self.service} as pid {new}")
+            t = time.monotonic()
+            await ctx.stack.platform.wait_ready(timeout=180, services=(self.service,))
+            self._note(f"restarted {self.service} as pid {new}, ready after {time.monotonic() - t:.1f}s")
 
         self.later(restart())
 
@@ -120,8 +177,12 @@ class KillPostgres(Fault):
             return
         pg = ctx.stack.infra.postgres
         assert pg is not None
-        await asyncio.to_thread(pg.kill)
-        self._mark("killed the postmaster (and waited for its backends to go)")
+
+        async def kill() -> str:
+            await asyncio.to_thread(pg.kill)
+            return "killed the postmaster (and waited for its backends to go)"
+
+        await self.inject(ctx, kill)
 
         async def restart() -> None:
             await asyncio.sleep(self.down_for)
@@ -144,8 +205,12 @@ class KillBroker(Fault):
             return
         kafka = ctx.stack.infra.kafka
         assert kafka is not None
-        await asyncio.to_thread(kafka.kill, 0)
-        self._mark("killed the broker")
+
+        async def kill() -> str:
+            await asyncio.to_thread(kafka.kill, 0)
+            return "killed the broker"
+
+        await self.inject(ctx, kill)
 
         async def restart() -> None:
             await asyncio.sleep(self.down_for)
@@ -173,9 +238,13 @@ class KillOneOfThree(Fault):
         leaders = await _leader_counts(ctx.stack.bootstrap)
         node_id = max(leaders, key=lambda n: leaders[n]) if leaders else 1
         index = next(i for i, n in enumerate(kafka.members) if n.node_id == node_id)
-        await asyncio.to_thread(kafka.kill, index)
-        self.killed = index
-        self._mark(f"killed broker node {node_id} (leader of {leaders.get(node_id, 0)} Bridge partitions)")
+
+        async def kill() -> str:
+            await asyncio.to_thread(kafka.kill, index)
+            self.killed = index
+            return f"killed broker node {node_id} (leader of {leaders.get(node_id, 0)} Bridge partitions)"
+
+        await self.inject(ctx, kill)
 
     async def cleanup(self, ctx: RunContext) -> None:
         kafka = ctx.stack.infra.kafka
@@ -217,33 +286,36 @@ class Replay(Fault):
     async def at(self, checkpoint: str, ctx: RunContext) -> None:
         if checkpoint != "scheduling":
             return
-        committed = await ctx.counter.committed()
-        floor: dict[TopicPartition, int] = {}
-        for offsets in committed.values():
-            for tp, off in offsets.items():
-                if tp.topic in REPLAY_TOPICS:
-                    floor[tp] = min(off, floor.get(tp, off))
-        records = await _read_cohort_records(ctx.stack.bootstrap, ctx.cohort_id(), floor)
-        producer = AIOKafkaProducer(
-            bootstrap_servers=ctx.stack.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-        )
-        await producer.start()
-        try:
-            futures = [
-                await producer.send(tp.topic, value, key=key, partition=tp.partition, headers=headers)
-                for tp, key, value, headers in records
-            ]
-            for fut in futures:
-                await fut
-        finally:
-            await producer.stop()
-        by_topic: dict[str, int] = {}
-        for tp, *_ in records:
-            by_topic[tp.topic] = by_topic.get(tp.topic, 0) + 1
-        self._mark(
-            f"re-published {len(records)} consumed records: "
-            + ", ".join(f"{t.split('.', 1)[1]} {n}" for t, n in sorted(by_topic.items())),
-        )
+
+        async def replay() -> str:
+            committed = await ctx.recovery.kafka.committed()
+            floor: dict[TopicPartition, int] = {}
+            for offsets in committed.values():
+                for tp, off in offsets.items():
+                    if tp.topic in REPLAY_TOPICS:
+                        floor[tp] = min(off, floor.get(tp, off))
+            records = await _read_cohort_records(ctx.stack.bootstrap, ctx.cohort_id(), floor)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=ctx.stack.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+            )
+            await producer.start()
+            try:
+                futures = [
+                    await producer.send(tp.topic, value, key=key, partition=tp.partition, headers=headers)
+                    for tp, key, value, headers in records
+                ]
+                for fut in futures:
+                    await fut
+            finally:
+                await producer.stop()
+            by_topic: dict[str, int] = {}
+            for tp, *_ in records:
+                by_topic[tp.topic] = by_topic.get(tp.topic, 0) + 1
+            return f"re-published {len(records)} consumed records: " + ", ".join(
+                f"{t.split('.', 1)[1]} {n}" for t, n in sorted(by_topic.items())
+            )
+
+        await self.inject(ctx, replay, snapshot_after=True)
 
 
 async def _read_cohort_records(
@@ -303,34 +375,39 @@ class Poison(Fault):
         topic = {"published": MATCHING_PAIR, "scheduling": SESSIONS_RELATIONSHIP}.get(checkpoint)
         if topic is None:
             return
-        assert self.poison is not None
-        consumer = AIOKafkaConsumer(bootstrap_servers=ctx.stack.bootstrap, group_id=None)
-        await consumer.start()
-        try:
-            await consumer._client.force_metadata_update()
-            partitions = sorted(consumer.partitions_for_topic(topic) or ())
-        finally:
-            await consumer.stop()
-        producer = AIOKafkaProducer(
-            bootstrap_servers=ctx.stack.bootstrap, acks="all", enable_idempotence=True
-        )
-        await producer.start()
-        n = 0
-        try:
-            for partition in partitions:
-                for kind in ("not-json", "no-ce-headers", "schema-invalid"):
-                    key = f"{POISON_KEY_PREFIX}{ctx.tag}:{topic}:{partition}:{kind}"
-                    value, headers = _poison(kind, POISON_TYPES[topic], ctx.cohort_id())
-                    await producer.send_and_wait(
-                        topic, value, key=key.encode(), partition=partition, headers=headers
-                    )
-                    self.poison.injected.append(key)
-                    for svc in CONSUMERS[topic]:
-                        self.poison.expected.add((svc, key))
-                    n += 1
-        finally:
-            await producer.stop()
-        self._mark(f"injected {n} bad records onto {topic} ({len(partitions)} partitions)")
+        plan = self.poison
+        assert plan is not None
+
+        async def poison() -> str:
+            consumer = AIOKafkaConsumer(bootstrap_servers=ctx.stack.bootstrap, group_id=None)
+            await consumer.start()
+            try:
+                await consumer._client.force_metadata_update()
+                partitions = sorted(consumer.partitions_for_topic(topic) or ())
+            finally:
+                await consumer.stop()
+            producer = AIOKafkaProducer(
+                bootstrap_servers=ctx.stack.bootstrap, acks="all", enable_idempotence=True
+            )
+            await producer.start()
+            n = 0
+            try:
+                for partition in partitions:
+                    for kind in ("not-json", "no-ce-headers", "schema-invalid"):
+                        key = f"{POISON_KEY_PREFIX}{ctx.tag}:{topic}:{partition}:{kind}"
+                        value, headers = _poison(kind, POISON_TYPES[topic], ctx.cohort_id())
+                        await producer.send_and_wait(
+                            topic, value, key=key.encode(), partition=partition, headers=headers
+                        )
+                        plan.injected.append(key)
+                        for svc in CONSUMERS[topic]:
+                            plan.expected.add((svc, key))
+                        n += 1
+            finally:
+                await producer.stop()
+            return f"injected {n} bad records onto {topic} ({len(partitions)} partitions)"
+
+        await self.inject(ctx, poison, snapshot_after=True)
 
 
 def _poison(kind: str, event_type: str, cohort_id: str) -> tuple[bytes, list[tuple[str, bytes]]]:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bridge_devstack.chaos.faults import RECOVERY_BOUND
 from bridge_devstack.chaos.runner import RunResult
 
 
@@ -25,6 +26,13 @@ def table(results: Sequence[RunResult], bound: float) -> str:
             f"converge {_secs(r.converge, bound)} after the fault ({_secs(r.after_driven, bound)} after the "
             f"last call), wall {r.wall:.0f} s: {verdict}"
         )
+        for note in r.fault.notes:
+            lines.append(f"   fault {note}")
+        if r.fault.recoveries:
+            lines.append(
+                "   in flight at each injection went through in: "
+                + ", ".join(_secs(x, RECOVERY_BOUND) for x in r.fault.recoveries)
+            )
         if r.error:
             lines.append(f"   error: {r.error}")
         lines.append("   " + head)
@@ -46,13 +54,14 @@ def table(results: Sequence[RunResult], bound: float) -> str:
     )
     lines.append(
         f"{'fault':<40}{'expected':>9}{'observed':>9}{'lost':>6}{'dup':>5}{'smtp-dup':>10}"
-        f"{'converge':>11}{'wall':>7}  verdict"
+        f"{'converge':>10}{'recover':>10}{'wall':>7}  verdict"
     )
     for r in results:
         smtp = f"{r.smtp_window}/{r.fault.smtp_window_allowance}"
+        recover = _secs(r.recover, RECOVERY_BOUND) if r.fault.recoveries else "-"
         lines.append(
             f"{r.fault.title:<40}{r.expected:>9}{r.observed:>9}{r.lost:>6}{r.duplicated:>5}{smtp:>10}"
-            f"{_secs(r.converge, bound):>11}{r.wall:>6.0f}s  {'ok' if r.ok else 'FAILED'}"
+            f"{_secs(r.converge, bound):>10}{recover:>10}{r.wall:>6.0f}s  {'ok' if r.ok else 'FAILED'}"
             + (" (error)" if r.error else "")
         )
     return "\n".join(lines)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge_devstack.chaos.counting import Counter, Effect
-from bridge_devstack.chaos.faults import Fault, RunContext
+from bridge_devstack.chaos.faults import RECOVERY_BOUND, Fault, RunContext
+from bridge_devstack.chaos.recovery import Recovery
 from bridge_devstack.chaos.stack import Stack
 from bridge_devstack.chaos.workload import Driver, Expected, Workload, WorkloadError
 
@@ -34,6 +35,13 @@ class RunResult:
     backlog_left: dict[str, int] = field(default_factory=dict)
     other_emails: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+
+    @property
+    def recover(self) -> float | None:
+        """The slowest injection's recovery (None if one did not recover within the bound)."""
+        if any(r is None for r in self.fault.recoveries):
+            return None
+        return max((r for r in self.fault.recoveries if r is not None), default=0.0)
 
     @property
     def expected(self) -> int:
@@ -78,6 +86,7 @@ class RunResult:
             "smtp_window_allowed": self.fault.smtp_window_allowance,
             "converge_seconds": None if self.converge is None else round(self.converge, 1),
             "after_last_call_seconds": None if self.after_driven is None else round(self.after_driven, 1),
+            "recover_seconds": [None if r is None else round(r, 1) for r in self.fault.recoveries],
             "wall_seconds": round(self.wall, 1),
             "ok": self.ok,
             "error": self.error,
@@ -98,6 +107,7 @@ def _error_text(exc: BaseException) -> str:
 async def run_fault(
     stack: Stack,
     counter: Counter,
+    recovery: Recovery,
     fault: Fault,
     *,
     pairs: int,
@@ -109,7 +119,7 @@ async def run_fault(
     tag = f"c{uuid.uuid4().hex[:7]}"
     driver = Driver(stack.urls(), stack.hr_token)
     workload = Workload(driver, tag=tag, pairs=pairs, held=held, say=say)
-    ctx = RunContext(stack, counter, lambda: workload.expected.cohort_id, tag, say)
+    ctx = RunContext(stack, counter, recovery, lambda: workload.expected.cohort_id, tag, say)
     t0 = time.monotonic()
     fault.t0 = t0
     error: str | None = None
@@ -175,6 +185,8 @@ async def run_fault(
             effects = await counter.effects(exp, workload.domain, fault.poison)
         except Exception as exc:
             error = (error + "; " if error else "") + f"final count failed: {_error_text(exc)}"
+    # Recovery watchers run from each injection; by now they have normally finished.
+    await fault.recovered(timeout=max(5.0, (fault.injected_at or t0) + RECOVERY_BOUND - time.monotonic()))
     await fault.cleanup(ctx)
     start = fault.injected_at or t_driven
     return RunResult(
