@@ -92,8 +92,8 @@ async def test_killed_lock_session_mid_backlog_publishes_every_event_exactly_onc
                     sender(i),
                     batch_size=50,
                     idle_poll_seconds=0.1,
-                    send_timeout_seconds=3,
-                    lease_seconds=5,
+                    send_timeout_seconds=6,
+                    lease_seconds=10,
                 )
             )
         tasks = [asyncio.create_task(r.run()) for r in relays]
@@ -241,6 +241,58 @@ async def test_failed_sends_never_let_a_later_row_of_the_key_overtake(
                 "SELECT max(attempts) FROM outbox WHERE event_id = ANY($1::text[])", list(flaky)
             )
         assert attempts == 3
+
+
+async def test_a_send_acked_after_the_timeout_is_not_resent_and_is_recorded_when_it_lands(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    """A send whose ack outlives the send timeout stays in the producer and may still land: it is not
+    sent again meanwhile (no pile of copies), its key waits, other keys go on, and once the ack comes
+    the row is marked published and the key continues, in order."""
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        await h.broker.start()
+        slow, other = f"{h.schema}-slow", f"{h.schema}-other"
+        async with h.pool.acquire() as conn:
+            slow1 = await insert_raw(conn, slow, 1)
+            await insert_raw(conn, other, 1)
+            await insert_raw(conn, slow, 2)
+            await insert_raw(conn, other, 2)
+            slow1_event = await conn.fetchval("SELECT event_id FROM outbox WHERE id = $1", slow1)
+        real = broker_send(h.broker)
+        sends: collections.Counter[str] = collections.Counter()
+
+        async def send(row: PendingRow) -> Any:
+            sends[row.event_id] += 1
+            if row.event_id == slow1_event:
+
+                async def late() -> Any:
+                    await asyncio.sleep(2.0)
+                    return await (await real(row))
+
+                return asyncio.ensure_future(late())
+            return await real(row)
+
+        relay = make_relay(h, send, idle_poll_seconds=10, send_timeout_seconds=0.5, lease_seconds=3)
+        task = asyncio.create_task(relay.run())
+        try:
+
+            async def others_out() -> bool:
+                rows = await _raw_rows(h)
+                return all(r["published_at"] is not None for r in rows if r["partition_key"] == other)
+
+            await _wait_until(others_out, timeout=10, what="the other key to go out")
+            rows = {r["id"]: r for r in await _raw_rows(h)}
+            assert rows[slow1]["published_at"] is None and "no broker ack" in rows[slow1]["last_error"]
+
+            async def drained() -> bool:
+                return await _unpublished(h) == 0
+
+            await _wait_until(drained, timeout=10, what="the late ack to be recorded")
+        finally:
+            await _stop([relay], [task])
+        assert sends[slow1_event] == 1
+        records = await read_all(bootstrap_servers, THING_TOPIC, {slow, other})
+        assert seqs_by_key(records) == {slow: [1, 2], other: [1, 2]}
 
 
 # ------------------------------------------------------------------------------ 3. parking

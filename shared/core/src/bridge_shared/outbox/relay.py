@@ -275,6 +275,8 @@ class OutboxRelay:
         self._lock_lost = asyncio.Event()
         self._lock_conn: asyncpg.Connection[Any] | None = None
         self._inflight: set[asyncio.Future[Any]] = set()
+        # Row id -> ack of a send whose ack did not come within the send timeout.
+        self._unresolved: dict[int, asyncio.Future[Any]] = {}
         self.is_leader = False
         self.epoch: int | None = None
         self.lock_pid: int | None = None
@@ -511,14 +513,20 @@ class OutboxRelay:
         deadline = time.monotonic() + self.send_timeout_seconds
         rows = await self._claim()
         result = DrainResult(claimed=len(rows))
-        if not rows:
+        # Sends we stopped waiting for earlier may have been delivered (or failed) since.
+        outcomes: dict[int, _Outcome] = self._harvest()
+        if not rows and not outcomes:
             return result
-        outcomes: dict[int, _Outcome] = {}
-        blocked: set[tuple[str, str]] = set()  # keys with a failed or parked row in this batch
+        blocked: set[tuple[str, str]] = set()  # keys with a failed, parked or unresolved row
         by_key: dict[tuple[str, str], list[PendingRow]] = {}
         for row in rows:
             by_key.setdefault((row.topic, row.key), []).append(row)
-        waves = max(len(v) for v in by_key.values())
+        for key, key_rows in by_key.items():
+            while key_rows and outcomes.get(key_rows[0].id) is _ACKED:
+                key_rows.pop(0)  # delivered by an earlier send: recorded below, not sent again
+            if key_rows and key_rows[0].id in self._unresolved:
+                blocked.add(key)  # still in the producer: resending would only pile up copies
+        waves = max((len(v) for v in by_key.values()), default=0)
         for n in range(waves):
             if self._quit():
                 break  # stop sending at once; what was acked is recorded below
@@ -527,8 +535,18 @@ class OutboxRelay:
             if failed:
                 break
         if outcomes:
-            await self._record(outcomes, result)
+            claimed = {r.id for r in rows}
+            await self._record(outcomes, result, fenced_if_empty=any(i in claimed for i in outcomes))
         return result
+
+    def _harvest(self) -> dict[int, _Outcome]:
+        outcomes: dict[int, _Outcome] = {}
+        for row_id, fut in list(self._unresolved.items()):
+            if fut.done():
+                del self._unresolved[row_id]
+                error = asyncio.CancelledError("send cancelled") if fut.cancelled() else fut.exception()
+                outcomes[row_id] = _ACKED if error is None else _failure(error)
+        return outcomes
 
     async def _send_wave(
         self,
@@ -571,6 +589,10 @@ class OutboxRelay:
             await asyncio.wait([f for _, f in sent], timeout=max(deadline - time.monotonic(), 0))
         for row, fut in sent:
             if not fut.done():
+                # Still in the producer, which may deliver it later: not resent while it is there;
+                # its outcome is recorded once it comes (and wakes the relay).
+                self._unresolved[row.id] = fut
+                fut.add_done_callback(lambda _: self._wake.set())
                 error: BaseException | None = TimeoutError(
                     f"no broker ack within {self.send_timeout_seconds}s"
                 )
@@ -586,7 +608,9 @@ class OutboxRelay:
                 failed = failed or not is_permanent(error)
         return failed
 
-    async def _record(self, outcomes: dict[int, _Outcome], result: DrainResult) -> None:
+    async def _record(
+        self, outcomes: dict[int, _Outcome], result: DrainResult, *, fenced_if_empty: bool = True
+    ) -> None:
         ids = list(outcomes)
         async with self.pool.acquire() as conn, conn.transaction():
             # A generic plan for the cached statement ignores the arrays' sizes and can scan every
@@ -617,7 +641,7 @@ class OutboxRelay:
         )
         if self.metrics is not None:
             self.metrics.outbox_published.inc(result.published)
-        if not records:
+        if not records and fenced_if_empty:
             acked = sum(1 for o in outcomes.values() if o.exc is None)
             log.error(
                 "outbox relay for %s was fenced before recording its batch; %d acknowledged rows "
