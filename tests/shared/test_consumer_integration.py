@@ -180,32 +180,49 @@ async def test_batch_path_handles_many_events_per_transaction_and_dedupes(
         await h.broker.start()
         prefix = f"{h.schema}-batch"
         ids = [str(uuid.uuid4()) for _ in range(200)]
-        events = [
-            build_event(ThingHappened(thing_id=f"{prefix}-{i % 7}", seq=i), source="/tests", event_id=eid)
-            for i, eid in enumerate(ids)
-        ]
-        # redeliveries
-        events += [
-            build_event(ThingHappened(thing_id=f"{prefix}-x", seq=-1), source="/tests", event_id=eid)
-            for eid in ids[:50]
-        ]
-        # Pipelined, as a busy producer sends them, so the consumer sees them in batches.
-        acks = [
-            await h.broker.publish(e.value, e.topic, key=e.key.encode(), headers=e.headers, no_confirm=True)
-            for e in events
-        ]
-        await asyncio.gather(*acks)
 
-        async def all_done() -> bool:
+        async def publish_pipelined(events: list[Any]) -> None:
+            # As a busy producer sends them, so the consumer sees them in batches.
+            acks = [
+                await h.broker.publish(
+                    e.value, e.topic, key=e.key.encode(), headers=e.headers, no_confirm=True
+                )
+                for e in events
+            ]
+            await asyncio.gather(*acks)
+
+        await publish_pipelined(
+            [
+                build_event(ThingHappened(thing_id=f"{prefix}-{i % 7}", seq=i), source="/tests", event_id=eid)
+                for i, eid in enumerate(ids)
+            ]
+        )
+
+        async def originals_done() -> bool:
             return len(await _effects(h, prefix)) >= 200
 
-        await _wait_for(all_done)
-        await asyncio.sleep(0.5)
+        await _wait_for(originals_done)
+        # Redeliveries of 50 of them, then a marker on the same key (so the same partition): once
+        # the marker has its effect, the redeliveries before it have been consumed.
+        marker = str(uuid.uuid4())
+        await publish_pipelined(
+            [
+                build_event(ThingHappened(thing_id=f"{prefix}-x", seq=-1), source="/tests", event_id=eid)
+                for eid in ids[:50]
+            ]
+            + [build_event(ThingHappened(thing_id=f"{prefix}-x", seq=1000), source="/tests", event_id=marker)]
+        )
+
+        async def marker_done() -> bool:
+            return any(r["event_id"] == marker for r in await _effects(h, prefix))
+
+        await _wait_for(marker_done)
         rows = await _effects(h, prefix)
-        assert len(rows) == 200 and min(r["seq"] for r in rows) == 0
+        assert len(rows) == 201, "a redelivered event must not have a second effect"
+        assert sorted(r["seq"] for r in rows) == [*range(200), 1000]
         async with h.pool.acquire() as conn:
             tx_count = await conn.fetchval(
-                "SELECT count(DISTINCT xmin::text) FROM effects WHERE thing_id LIKE $1 || '%'",
+                "SELECT count(DISTINCT xmin::text) FROM effects WHERE thing_id LIKE $1 || '%' AND seq < 1000",
                 prefix,
             )
         assert tx_count < 100, f"expected batched transactions, got {tx_count} for 200 events"
