@@ -18,6 +18,7 @@ from bridge_shared.db.pool import create_pool
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.outbox.relay import OutboxRelay, PendingRow
+from bridge_shared.outbox.sender import outbox_sender
 from bridge_shared.outbox.writer import Outbox
 
 
@@ -51,12 +52,8 @@ async def harness(scratch: tuple[str, str], bootstrap: str, topics: list[str]) -
 
 
 def broker_send(broker: KafkaBroker) -> Callable[[PendingRow], Awaitable[Any]]:
-    async def send(row: PendingRow) -> Any:
-        return await broker.publish(
-            row.payload, row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
-        )
-
-    return send
+    """What a service's relay sends with (bridge_shared.outbox.sender)."""
+    return outbox_sender(broker)
 
 
 def make_relay(h: Harness, send: Callable[[PendingRow], Awaitable[Any]], **kw: Any) -> OutboxRelay:

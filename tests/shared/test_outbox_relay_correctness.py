@@ -7,11 +7,13 @@ import asyncio
 import collections
 import sys
 import time
+import uuid
 from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka import errors as kafka_errors
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.outbox.pruning import prune_once, run_pruner
@@ -549,3 +551,50 @@ async def test_pruning_runs_on_a_timer_under_steady_load(
             async with conn.transaction():
                 result = await prune_once(conn, outbox_retention_hours=24, inbox_retention_days=0)
             assert (result.outbox, result.inbox, result.more) == (0, 0, False)
+
+
+async def test_a_record_the_broker_refuses_is_parked_and_the_producer_comes_back(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    """A topic whose max.message.bytes is below the record: the broker refuses it, which leaves an
+    idempotent producer unable to send to that partition again (OutOfOrderSequenceNumber stops its
+    sender). The row is parked and the relay's next send gets a fresh producer: rows after it go out."""
+    topic = f"bridge.test.small-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    topic, num_partitions=1, replication_factor=1, topic_configs={"max.message.bytes": "4000"}
+                )
+            ]
+        )
+    finally:
+        await admin.close()
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        await h.broker.start()
+        big, other = f"{h.schema}-big", f"{h.schema}-other"
+        async with h.pool.acquire() as conn:
+            await insert_raw(conn, other, 1)
+            big1 = await insert_raw(conn, big, 1, note="y" * 20_000)
+            for seq in range(2, 7):
+                await insert_raw(conn, other, seq)
+            await conn.execute("UPDATE outbox SET topic = $1", topic)
+        relay = make_relay(h, broker_send(h.broker), idle_poll_seconds=0.2)
+        task = asyncio.create_task(relay.run())
+        try:
+            async with asyncio.timeout(60):
+                while True:
+                    status = await pool_outbox_status(h.pool)
+                    if status["pending"] == 0 and status["parked"] == 1:
+                        break
+                    await asyncio.sleep(0.2)
+        finally:
+            await relay.stop()
+            await task
+        rows = {r["id"]: r for r in await _raw_rows(h)}
+        assert rows[big1]["parked_reason"] is not None
+        assert [r["parked_at"] is None for i, r in rows.items() if i != big1] == [True] * 6
+        records = await read_all(bootstrap_servers, topic)
+        assert seqs_by_key(records) == {other: [1, 2, 3, 4, 5, 6]}

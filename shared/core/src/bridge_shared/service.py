@@ -37,7 +37,8 @@ from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.observability.tracing import configure_tracing
 from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.outbox.pruning import run_pruner
-from bridge_shared.outbox.relay import OutboxRelay, PendingRow
+from bridge_shared.outbox.relay import OutboxRelay
+from bridge_shared.outbox.sender import outbox_sender
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import Clock, SystemClock
@@ -136,11 +137,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
 
     metrics.add_refresher(refresh_outbox_metrics)
 
-    async def send(row: PendingRow) -> Awaitable[Any]:
-        fut: Awaitable[Any] = await broker.publish(
-            row.payload, row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
-        )
-        return fut
+    send = outbox_sender(broker)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

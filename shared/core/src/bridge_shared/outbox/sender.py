@@ -1,0 +1,87 @@
+"""How the outbox relay hands a row to Kafka: through the service's FastStream broker (so its trace
+and metrics middlewares see every publish), with a producer that comes back after a fatal error.
+
+An idempotent aiokafka producer numbers its batches per partition. When the broker rejects a batch
+for good (say a record over the topic's `max.message.bytes`), aiokafka's numbers have already moved
+on and every later batch to that partition is refused with OutOfOrderSequenceNumber, for as long as
+the producer lives (or its sender task stops). The relay parks the rejected row; what else is needed
+is a fresh producer (new producer id, sequences from zero) before the next send, which this does
+when a send fails that way. Nothing acknowledged is lost by the swap; sends still in flight fail and
+the relay resends them, in order per key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
+from faststream.kafka import KafkaBroker
+
+from bridge_shared.outbox.relay import PendingRow, SendFn
+
+log = logging.getLogger(__name__)
+
+# The producer's own session is out of step with the broker: only a new producer can send again.
+PRODUCER_SESSION_ERRORS = (
+    kafka_errors.OutOfOrderSequenceNumber,
+    kafka_errors.UnknownProducerId,
+    kafka_errors.InvalidProducerEpoch,
+    kafka_errors.ProducerFenced,
+)
+
+
+def _aiokafka_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
+    # FastStream 0.7 keeps the aiokafka producer behind its producer state; None before connect().
+    state = getattr(broker.config.broker_config.producer, "_producer", None)
+    producer = getattr(state, "producer", None) if state else None
+    return producer if isinstance(producer, AIOKafkaProducer) else None
+
+
+def producer_failure(broker: KafkaBroker) -> BaseException | None:
+    """The error that stopped the producer's sender task for good, or None while it can send."""
+    producer = _aiokafka_producer(broker)
+    sender = getattr(producer, "_sender", None)
+    task: asyncio.Task[Any] | None = getattr(sender, "sender_task", None)
+    if task is None or not task.done() or task.cancelled():
+        return None
+    return task.exception() or RuntimeError("the producer's sender stopped")
+
+
+async def replace_producer(broker: KafkaBroker) -> None:
+    """Swaps in a fresh producer built with the broker's own settings."""
+    fast_producer = broker.config.broker_config.producer
+    await fast_producer.disconnect()
+    await fast_producer.connect(
+        AIOKafkaProducer(**broker._connection_kwargs),
+        serializer=broker.config.broker_config.fd_config._serializer,
+    )
+
+
+def outbox_sender(broker: KafkaBroker) -> SendFn:
+    lock = asyncio.Lock()
+    broken: list[BaseException] = []  # set by a send that failed with a producer-session error
+
+    def watch(fut: asyncio.Future[Any]) -> None:
+        if not fut.cancelled() and isinstance(fut.exception(), PRODUCER_SESSION_ERRORS):
+            broken.append(fut.exception())  # type: ignore[arg-type]
+
+    async def send(row: PendingRow) -> Awaitable[Any]:
+        if broken or producer_failure(broker) is not None:
+            async with lock:
+                failure = broken[0] if broken else producer_failure(broker)
+                if failure is not None:
+                    log.warning("Kafka producer out of step (%r); starting a fresh one", failure)
+                    await replace_producer(broker)
+                    broken.clear()
+        fut = await broker.publish(
+            row.payload, row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
+        )
+        if isinstance(fut, asyncio.Future):
+            fut.add_done_callback(watch)
+        return fut
+
+    return send
