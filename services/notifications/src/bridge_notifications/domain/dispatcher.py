@@ -5,6 +5,12 @@ whose holder died expires and another instance takes the row over. The outcome i
 notification.sent / notification.failed event in one transaction, fenced by the attempt number so
 only the current lease holder records it. "Now" is the injected clock's, passed to SQL.
 
+Once a message has been handed over, its outcome is recorded even through a database outage: the
+write is retried (while the lease lasts) instead of being dropped, because a dropped "sent" would
+let the lease expire and the message go out a second time. Only a crash of this process between
+the hand-over and the write can still send a message twice (its Message-ID, derived from the dedup
+key, lets receivers drop the copy).
+
 Quiet hours are checked again at send time (preferences may have changed since the row was
 planned): a row that falls inside them is put back, unchanged in attempts, until they end.
 """
@@ -20,6 +26,7 @@ from typing import Any, cast
 
 import asyncpg
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from bridge_notifications.channels.chat import ChatChannel
 from bridge_notifications.channels.email import EmailChannel, build_message
@@ -29,6 +36,7 @@ from bridge_notifications.domain.ratelimit import TokenBucket
 from bridge_notifications.domain.timing import next_allowed, zone
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts.notifications import NotificationFailedV1, NotificationSentV1
+from bridge_shared.messaging.consumer import is_infrastructure_error
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import Clock, SystemClock
@@ -200,6 +208,16 @@ class Dispatcher:
             await self._failed(row, str(exc), permanent=True)
             return
         now = self.clock.now()
+        async for retry in AsyncRetrying(
+            retry=retry_if_exception(is_infrastructure_error),
+            wait=wait_random_exponential(multiplier=0.2, max=2.0),
+            stop=stop_after_delay(self.settings.dispatch_lease_seconds),
+            reraise=True,
+        ):
+            with retry:
+                await self._record_sent(row, attempt, now)
+
+    async def _record_sent(self, row: Any, attempt: int, now: Any) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             if not await deliveries.mark_sent(conn, row["id"], attempt, now):
                 log.warning("delivery %s was sent but its lease had moved on", row["id"])
