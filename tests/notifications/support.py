@@ -64,12 +64,17 @@ class Webhooks:
         self.received: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.answered: dict[str, list[int]] = defaultdict(list)
         self.script: dict[str, list[int]] = defaultdict(list)
+        # Called (in the server's thread) before answering a POST to the path: fault injection.
+        self.before_answer: dict[str, Callable[[], None]] = {}
         self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                hook = outer.before_answer.get(self.path)
+                if hook is not None:
+                    hook()
                 with outer.lock:
                     outer.received[self.path].append(json.loads(body or b"{}"))
                     code = outer.script[self.path].pop(0) if outer.script[self.path] else 200

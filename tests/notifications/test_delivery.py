@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from asgi_lifespan import LifespanManager
 
@@ -106,6 +107,61 @@ async def test_transient_webhook_failures_back_off_then_succeed(
     assert hooks.answered[path] == [500, 503, 200]
     assert hooks.received[path][-1]["text"].startswith("*You have been matched with Lena Vogel*")
     assert [e for e, _ in await outbox_events(svc.runtime.pool, row["id"])] == ["sent"]
+
+
+async def test_a_sent_message_is_recorded_through_a_database_outage_and_not_sent_again(
+    svc: RunningService, hooks: Webhooks, clock: FrozenClock, dispatcher: Dispatcher, admin_dsn: str
+) -> None:
+    """The chat server accepts the message while the service cannot reach its database (its role
+    refuses connections and its sessions are cut): the outcome is written once the database is
+    back, and the message is not sent a second time when the lease would have run out."""
+    clock.set(at(2025, 6, 2, 10))
+    path = f"/outage-{uid()}"
+    role = f"bridge_{svc.settings.db_schema}"
+    mentor, mentee = ref("Aiko Tanaka"), ref("Lena Vogel")
+    await chat_only(svc, mentor.employee_id, hooks.url(path))
+    p = m.PairFormedV1(
+        pair_id=uid(),
+        cohort_id=uid(),
+        mentor=mentor,
+        mentee=mentee,
+        explanation=explanation(),
+        formed_at=at(2025, 6, 2),
+    )
+    await processed(svc, await publish(svc, p))
+    [row] = await rows(svc, "SELECT * FROM deliveries WHERE recipient_id = $1", mentor.participant_id)
+
+    async def cut_off(limit: int) -> None:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(f'ALTER ROLE "{role}" CONNECTION LIMIT {limit}')
+            if limit == 0:
+                await conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role
+                )
+        finally:
+            await conn.close()
+
+    hooks.before_answer[path] = lambda: asyncio.run(cut_off(0))
+    drained = asyncio.create_task(dispatcher.drain())
+    try:
+        await eventually(lambda: _answered(hooks, path), "the chat server to accept the message")
+        await asyncio.sleep(1.0)  # the outage lasts a second; the dispatcher keeps trying to record
+        assert not drained.done(), "the outcome must be retried, not dropped"
+    finally:
+        hooks.before_answer.pop(path, None)
+        await cut_off(-1)
+    await drained
+    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", row["id"])
+    assert (row["status"], row["attempts"]) == ("sent", 1)
+    clock.advance(timedelta(seconds=svc.settings.dispatch_lease_seconds + 1))
+    await dispatcher.drain()
+    assert hooks.answered[path] == [200], "sent once"
+    assert [e for e, _ in await outbox_events(svc.runtime.pool, row["id"])] == ["sent"]
+
+
+async def _answered(hooks: Webhooks, path: str) -> bool:
+    return bool(hooks.answered[path])
 
 
 async def test_permanent_failures_are_recorded_and_emitted(
