@@ -52,6 +52,7 @@ async def thing(admin_dsn: str, bootstrap_servers: str) -> AsyncIterator[Running
         bootstrap_servers=bootstrap_servers,
         outbox_idle_poll_seconds=0.2,
         readiness_cache_seconds=0.5,
+        readiness_outbox_stall_seconds=1.0,
     ) as svc:
         yield svc
 
@@ -95,7 +96,9 @@ async def test_metrics_and_readiness_show_the_backlog_while_the_relay_is_stuck(t
     assert second["bridge_outbox_relay_leader"] == 1
     r = await thing.client.get("/readyz")
     body = r.json()
-    assert r.status_code == 200, body
+    # Not "ready": the oldest row is older than readiness_outbox_stall_seconds (1 s here).
+    assert r.status_code == 200 and body["status"] == "degraded", body
+    assert any(reason.startswith("outbox stalled") for reason in body["degraded"]), body
     outbox = body["checks"]["outbox"]
     assert outbox["pending"] == 3 and outbox["oldest_pending_seconds"] >= 2
     assert outbox["leader"] is True and "KafkaConnectionError" in outbox["last_error"]

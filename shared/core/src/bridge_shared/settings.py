@@ -70,6 +70,9 @@ class ServiceSettings(BaseSettings):
     prune_interval_seconds: float = Field(default=60.0, gt=0)
     # /readyz caches the broker topic-metadata check this long.
     readiness_cache_seconds: float = Field(default=10.0, ge=0)
+    # /readyz says "degraded" (still 200) when the oldest unpublished outbox row is older than this:
+    # the relay is stuck or far behind, and "ready" would be a claim the service cannot back.
+    readiness_outbox_stall_seconds: float = Field(default=60.0, gt=0)
     consumer_max_attempts: int = 5
     consumer_backoff_initial_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0

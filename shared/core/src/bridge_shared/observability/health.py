@@ -3,7 +3,9 @@
 /readyz answers 503 "not ready" when the database or the broker is unreachable, or when topics the
 service publishes to, consumes or dead-letters to are missing (named in `checks.topics.missing`).
 It answers 200 "degraded" when the service works but needs an operator: parked outbox rows
-(`bridge-outbox list`). Degraded stays 200 so a Kubernetes readiness probe keeps the pod in
+(`bridge-outbox list`), or an outbox whose oldest unpublished row is older than
+`readiness_outbox_stall_seconds` (the relay is stuck or far behind; `checks.outbox.last_error` says
+why). The reasons are listed in `degraded`. Degraded stays 200 so a Kubernetes readiness probe keeps the pod in
 service (taking it out would not publish anything), while SREs see the status and the counts.
 The outbox figures are read from the table on every call.
 """
@@ -56,13 +58,17 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:
             checks["topics"] = f"unknown: {type(exc).__name__}"
             topics_ok = False
-    parked = 0
+    degraded: list[str] = []
     if checks["database"] == "ok":
         try:
             async with asyncio.timeout(2):
                 status = await pool_outbox_status(runtime.pool)
             outbox: dict[str, Any] = dict(status)
-            parked = status["parked"]
+            if status["parked"]:
+                degraded.append(f"{status['parked']} parked outbox row(s)")
+            oldest = status["oldest_pending_seconds"] or 0.0
+            if oldest > runtime.settings.readiness_outbox_stall_seconds:
+                degraded.append(f"outbox stalled: oldest unpublished event is {oldest:.0f} s old")
         except Exception as exc:
             outbox = {"error": f"{type(exc).__name__}"}
         if runtime.relay is not None:
@@ -73,5 +79,8 @@ async def readyz(request: Request) -> JSONResponse:
             )
         checks["outbox"] = outbox
     ready = checks["database"] == "ok" and checks["broker"] == "ok" and topics_ok
-    status_text = "not ready" if not ready else ("degraded" if parked else "ready")
-    return JSONResponse({"status": status_text, "checks": checks}, status_code=200 if ready else 503)
+    status_text = "not ready" if not ready else ("degraded" if degraded else "ready")
+    body: dict[str, Any] = {"status": status_text, "checks": checks}
+    if degraded:
+        body["degraded"] = degraded
+    return JSONResponse(body, status_code=200 if ready else 503)
