@@ -1,1 +1,1 @@
-"""Local and CI infrastructure without Docker: embedded PostgreSQL, the Tansu broker, an SMTP sink."""
+"""Local and CI infrastructure without Docker: embedded PostgreSQL, Apache Kafka (KRaft) from pinned jars, an SMTP sink, the chaos suite."""
