@@ -152,7 +152,7 @@ def main() -> None:
     from bridge_devstack.infra import start_infra
 
     with tempfile.TemporaryDirectory() as tmp:
-        infra = start_infra(Path(tmp), fast=True)
+        infra = start_infra(Path(tmp), fast=True, kafka_quick_start=False)
         try:
             asyncio.run(bench(infra.admin_dsn, args.rows, args.repeats))
         finally:

@@ -161,7 +161,7 @@ async def main() -> None:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-notifications-"))
     ca_file, cert_file, key_file = make_ca_and_server_cert(work)
-    infra = start_infra(work, fast=True)
+    infra = start_infra(work, fast=True, kafka_quick_start=False)
     smtp_port, tls_port, hook_port = free_port(), free_port(), free_port()
     user, password = "bench", secrets.token_hex(8)
     procs = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import statistics
 import tempfile
@@ -27,16 +28,17 @@ from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.db.provision import provision
 from bridge_shared.messaging.broker import create_broker, ensure_topics
-from bridge_shared.outbox.relay import OutboxRelay, PendingRow
+from bridge_shared.outbox.relay import OutboxRelay
+from bridge_shared.outbox.sender import outbox_sender
 from bridge_shared.outbox.writer import Outbox
 
 
-def payloads(n: int) -> list[tuple[CohortPhaseChangedV1, str | None]]:
+def payloads(n: int, keys: int) -> list[tuple[CohortPhaseChangedV1, str | None]]:
     now = __import__("datetime").datetime.now(__import__("datetime").UTC)
     return [
         (
             CohortPhaseChangedV1(
-                cohort_id=f"c{i % 500}", from_phase="draft", to_phase="enrolling", changed_at=now
+                cohort_id=f"c{i % keys}", from_phase="draft", to_phase="enrolling", changed_at=now
             ),
             None,
         )
@@ -44,7 +46,7 @@ def payloads(n: int) -> list[tuple[CohortPhaseChangedV1, str | None]]:
     ]
 
 
-async def relay_once(admin_dsn: str, bootstrap: str, n: int) -> float:
+async def relay_once(admin_dsn: str, bootstrap: str, n: int, keys: int) -> float:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     dsn = await provision(admin_dsn, name, secrets.token_hex(8))
     pool = await create_pool(dsn, schema=name, min_size=2, max_size=4)
@@ -52,16 +54,11 @@ async def relay_once(admin_dsn: str, bootstrap: str, n: int) -> float:
         await migrate(conn, name, None)
     outbox = Outbox(schema=name, source="/bench")
     async with pool.acquire() as conn, conn.transaction():
-        await outbox.add_many(conn, payloads(n))
+        await outbox.add_many(conn, payloads(n, keys))
     broker = create_broker(bootstrap, service=name)
     await broker.start()
 
-    async def send(row: PendingRow) -> object:
-        return await broker.publish(
-            row.payload, row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
-        )
-
-    relay = OutboxRelay(dsn=dsn, pool=pool, schema=name, send=send, batch_size=1000)
+    relay = OutboxRelay(dsn=dsn, pool=pool, schema=name, send=outbox_sender(broker), batch_size=1000)
     async with relay.leadership():  # lock + lease once, as the running relay holds them
         started = time.perf_counter()
         while await relay.drain_once():
@@ -72,10 +69,10 @@ async def relay_once(admin_dsn: str, bootstrap: str, n: int) -> float:
     return elapsed
 
 
-async def raw_once(bootstrap: str, n: int) -> float:
+async def raw_once(bootstrap: str, n: int, keys: int) -> float:
     from bridge_shared.events.envelope import build_event
 
-    events = [build_event(p, source="/bench") for p, _ in payloads(n)]
+    events = [build_event(p, source="/bench") for p, _ in payloads(n, keys)]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True)
     await producer.start()
     started = time.perf_counter()
@@ -91,20 +88,20 @@ async def raw_once(bootstrap: str, n: int) -> float:
     return elapsed
 
 
-async def main_async(n: int, repeats: int) -> None:
+async def main_async(n: int, repeats: int, keys: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        infra = start_infra(Path(tmp), fast=True)
+        infra = start_infra(Path(tmp), fast=True, kafka_quick_start=False)
         try:
             await ensure_topics(infra.bootstrap_servers, [CohortPhaseChangedV1.topic], partitions=3)
             relay_t, raw_t = [], []
             for _ in range(repeats):
-                raw_t.append(await raw_once(infra.bootstrap_servers, n))
-                relay_t.append(await relay_once(infra.admin_dsn, infra.bootstrap_servers, n))
+                raw_t.append(await raw_once(infra.bootstrap_servers, n, keys))
+                relay_t.append(await relay_once(infra.admin_dsn, infra.bootstrap_servers, n, keys))
         finally:
             infra.stop()
     raw_rate = n / statistics.median(raw_t)
     relay_rate = n / statistics.median(relay_t)
-    print(f"\n{n} events x {repeats} runs, medians ({infra.description})\n")
+    print(f"\n{n} events over {keys} keys x {repeats} runs, medians ({infra.description})\n")
     print("| path | median s | events/s | vs raw |")
     print("|---|---:|---:|---:|")
     print(f"| raw aiokafka produce (baseline) | {statistics.median(raw_t):.2f} | {raw_rate:,.0f} | 1.00x |")
@@ -112,6 +109,15 @@ async def main_async(n: int, repeats: int) -> None:
         f"| outbox relay (publish + mark published) | {statistics.median(relay_t):.2f} | {relay_rate:,.0f} | "
         f"{relay_rate / raw_rate:.2f}x |"
     )
+    figures = {
+        "events": n,
+        "keys": keys,
+        "repeats": repeats,
+        "raw_events_per_s": round(raw_rate),
+        "relay_events_per_s": round(relay_rate),
+        "relay_vs_raw": round(relay_rate / raw_rate, 3),
+    }
+    print(json.dumps({"bench": "outbox", **figures}))
 
 
 def main() -> None:
@@ -120,8 +126,9 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keys", type=int, default=500, help="distinct aggregate keys among the events")
     args = parser.parse_args()
-    asyncio.run(main_async(args.events, args.repeats))
+    asyncio.run(main_async(args.events, args.repeats, args.keys))
 
 
 if __name__ == "__main__":

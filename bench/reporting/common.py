@@ -21,7 +21,7 @@ from bridge_shared.messaging.broker import ensure_topics
 
 
 def infra(workdir: Path) -> Infra:
-    return start_infra(workdir, fast=True)
+    return start_infra(workdir, fast=True, kafka_quick_start=False)
 
 
 async def reporting_settings(inf: Infra, **overrides: object) -> ReportingSettings:

@@ -44,9 +44,12 @@ def start_infra(
     kafka_port: int | None = None,
     kafka_controller_port: int | None = None,
     kafka_nodes: int = 1,
+    kafka_quick_start: bool | None = None,
 ) -> Infra:
     """Starts what the environment does not name. `kafka_nodes=3` runs a three-node cluster
-    (replication factor 3, min.insync.replicas 2) for fault tests."""
+    (replication factor 3, min.insync.replicas 2) for fault tests. `fast` trades durability and
+    JIT for start-up speed (tests); benchmarks pass `kafka_quick_start=False` to measure a broker with
+    its full JIT."""
     env_db = os.environ.get("DATABASE_URL")
     env_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     mode = os.environ.get("BRIDGE_INFRA", "auto")
@@ -65,7 +68,7 @@ def start_infra(
             nodes=kafka_nodes,
             port=kafka_port,
             controller_port=kafka_controller_port,
-            fast=fast,
+            fast=fast if kafka_quick_start is None else kafka_quick_start,
         )
         # The JVM starts while PostgreSQL does: both mostly wait on their own start-up.
         kafka_started = starter.submit(kafka.start)
