@@ -81,6 +81,7 @@ class Effect:
     duplicated: int
     smtp_window: int = 0
     evidence: list[str] = field(default_factory=list)
+    late: int = 0  # of `lost`: observed, but only after the converge bound
 
     @property
     def converged(self) -> bool:
@@ -95,6 +96,8 @@ class Effect:
         }
         if self.smtp_window:
             out["smtp_window_duplicates"] = self.smtp_window
+        if self.late:
+            out["late"] = self.late
         if self.evidence:
             out["evidence"] = self.evidence[:10]
         return out

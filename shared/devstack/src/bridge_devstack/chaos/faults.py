@@ -275,17 +275,22 @@ REPLAY_TOPICS = (MATCHING_PARTICIPANT, MATCHING_PROPOSAL, MATCHING_PAIR, SESSION
 
 
 class Replay(Fault):
-    """While sessions are being scheduled: every record of this cohort that every consumer group
-    has already committed past (participants, proposals, pairs, relationship events) is read back
-    and published again byte for byte (same key, value and headers, so the same event ids) to the
-    same partition. Nothing may happen twice."""
+    """Every record of this cohort that every consumer group has already committed past
+    (participants, proposals, pairs, relationship events) is read back and published again byte for
+    byte (same key, value and headers, so the same event ids) to the same partition: once while
+    sessions are being scheduled (what all groups had consumed by then), and once more after the
+    last call, when the groups have caught up (the rest, so every event of the cohort is replayed).
+    Nothing may happen twice."""
 
     def __init__(self) -> None:
         super().__init__("replay", "re-publish consumed events (same ids)")
+        self.replayed: set[tuple[str, bytes]] = set()  # (topic, ce_id) already sent again
 
     async def at(self, checkpoint: str, ctx: RunContext) -> None:
-        if checkpoint != "scheduling":
+        if checkpoint not in ("scheduling", "driven"):
             return
+        if checkpoint == "driven":
+            await self._caught_up(ctx, timeout=180.0)
 
         async def replay() -> str:
             committed = await ctx.recovery.kafka.committed()
@@ -294,7 +299,11 @@ class Replay(Fault):
                 for tp, off in offsets.items():
                     if tp.topic in REPLAY_TOPICS:
                         floor[tp] = min(off, floor.get(tp, off))
-            records = await _read_cohort_records(ctx.stack.bootstrap, ctx.cohort_id(), floor)
+            records = [
+                r
+                for r in await _read_cohort_records(ctx.stack.bootstrap, ctx.cohort_id(), floor)
+                if (r[0].topic, dict(r[3]).get("ce_id", b"")) not in self.replayed
+            ]
             producer = AIOKafkaProducer(
                 bootstrap_servers=ctx.stack.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
             )
@@ -309,13 +318,33 @@ class Replay(Fault):
             finally:
                 await producer.stop()
             by_topic: dict[str, int] = {}
-            for tp, *_ in records:
+            for tp, _key, _value, headers in records:
                 by_topic[tp.topic] = by_topic.get(tp.topic, 0) + 1
-            return f"re-published {len(records)} consumed records: " + ", ".join(
+                self.replayed.add((tp.topic, dict(headers).get("ce_id", b"")))
+            return f"re-published {len(records)} consumed records at {checkpoint}: " + ", ".join(
                 f"{t.split('.', 1)[1]} {n}" for t, n in sorted(by_topic.items())
             )
 
         await self.inject(ctx, replay, snapshot_after=True)
+
+    async def _caught_up(self, ctx: RunContext, *, timeout: float) -> None:
+        """Waits (bounded) until every group has consumed everything on the replayed topics."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            committed = await ctx.recovery.kafka.committed()
+            ends = await ctx.recovery.kafka.ends()
+            behind = [
+                (g, tp)
+                for g, offsets in committed.items()
+                for tp, end in ends.items()
+                if tp.topic in REPLAY_TOPICS and tp in offsets and offsets[tp] < end
+            ]
+            if not behind:
+                return
+            await asyncio.sleep(1.0)
+        self._note(
+            f"groups still behind on the replayed topics after {timeout:.0f}s; replaying what they consumed"
+        )
 
 
 async def _read_cohort_records(

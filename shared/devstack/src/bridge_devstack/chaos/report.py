@@ -16,7 +16,7 @@ def _secs(v: float | None, bound: float) -> str:
 
 def table(results: Sequence[RunResult], bound: float) -> str:
     lines: list[str] = []
-    head = f"{'effect':<38}{'expected':>9}{'observed':>9}{'lost':>6}{'dup':>5}{'smtp-dup':>9}"
+    head = f"{'effect':<38}{'expected':>9}{'observed':>9}{'lost':>6}{'late':>6}{'dup':>5}{'smtp-dup':>9}"
     for r in results:
         lines.append("")
         verdict = "OK" if r.ok else "FAILED"
@@ -39,7 +39,8 @@ def table(results: Sequence[RunResult], bound: float) -> str:
         for e in r.effects:
             smtp = str(e.smtp_window) if e.smtp_window else "-"
             lines.append(
-                f"   {e.name:<38}{e.expected:>9}{e.observed:>9}{e.lost:>6}{e.duplicated:>5}{smtp:>9}"
+                f"   {e.name:<38}{e.expected:>9}{e.observed:>9}{e.lost:>6}{e.late:>6}"
+                f"{e.duplicated:>5}{smtp:>9}"
             )
             for ev in e.evidence[:5] if (e.lost or e.duplicated or e.smtp_window) else []:
                 lines.append(f"      {ev}")
@@ -50,17 +51,17 @@ def table(results: Sequence[RunResult], bound: float) -> str:
     lines.append("")
     lines.append(
         "Summary (smtp-dup: the same Message-ID twice, the documented SMTP window; "
-        "one allowed per notifications kill)"
+        "one allowed per notifications kill; late: of lost, seen only after the bound)"
     )
     lines.append(
-        f"{'fault':<40}{'expected':>9}{'observed':>9}{'lost':>6}{'dup':>5}{'smtp-dup':>10}"
+        f"{'fault':<40}{'expected':>9}{'observed':>9}{'lost':>6}{'late':>6}{'dup':>5}{'smtp-dup':>10}"
         f"{'converge':>10}{'recover':>10}{'wall':>7}  verdict"
     )
     for r in results:
         smtp = f"{r.smtp_window}/{r.fault.smtp_window_allowance}"
         recover = _secs(r.recover, RECOVERY_BOUND) if r.fault.recoveries else "-"
         lines.append(
-            f"{r.fault.title:<40}{r.expected:>9}{r.observed:>9}{r.lost:>6}{r.duplicated:>5}{smtp:>10}"
+            f"{r.fault.title:<40}{r.expected:>9}{r.observed:>9}{r.lost:>6}{r.late:>6}{r.duplicated:>5}{smtp:>10}"
             f"{_secs(r.converge, bound):>10}{recover:>10}{r.wall:>6.0f}s  {'ok' if r.ok else 'FAILED'}"
             + (" (error)" if r.error else "")
         )

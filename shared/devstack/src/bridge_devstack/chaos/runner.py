@@ -56,6 +56,10 @@ class RunResult:
         return sum(e.lost for e in self.effects)
 
     @property
+    def late(self) -> int:
+        return sum(e.late for e in self.effects)
+
+    @property
     def duplicated(self) -> int:
         return sum(e.duplicated for e in self.effects)
 
@@ -81,6 +85,7 @@ class RunResult:
             "expected": self.expected,
             "observed": self.observed,
             "lost": self.lost,
+            "late": self.late,
             "duplicated": self.duplicated,
             "smtp_window_duplicates": self.smtp_window,
             "smtp_window_allowed": self.fault.smtp_window_allowance,
@@ -152,7 +157,9 @@ async def run_fault(
     converged_at: float | None = None
     deadline = t_driven + bound
     if exp.cohort_id:
-        while True:
+        # A count that starts within the bound and finds everything has converged; it is timed at
+        # its end (the effects were all there by then).
+        while time.monotonic() <= deadline:
             try:
                 effects = await counter.effects(exp, workload.domain, fault.poison)
             except Exception as exc:  # a source still recovering: try again until the bound
@@ -161,9 +168,7 @@ async def run_fault(
             if effects and all(e.converged for e in effects):
                 converged_at = time.monotonic()
                 break
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(max(0.0, min(2.0, deadline - time.monotonic())))
 
     # Nothing in flight any more (outboxes published, consumers caught up, no delivery due or held
     # under a lease): only then are duplicates final, e.g. an email resent when a dead instance's
@@ -180,11 +185,21 @@ async def run_fault(
         await asyncio.sleep(2.0)
     if backlog:
         say(f"  still in flight after {quiet_bound:.0f}s: {backlog}")
+    at_bound = effects
     if exp.cohort_id:
         try:
             effects = await counter.effects(exp, workload.domain, fault.poison)
         except Exception as exc:
             error = (error + "; " if error else "") + f"final count failed: {_error_text(exc)}"
+    if converged_at is None:
+        # What had not been observed within the bound counts as lost, even if it turned up later.
+        missing = {e.name: e.lost for e in at_bound}
+        for e in effects:
+            late = missing.get(e.name, e.expected) - e.lost
+            if late > 0:
+                e.late = late
+                e.lost += late
+                e.evidence.insert(0, f"{late} arrived only after the {bound:.0f}s bound")
     # Recovery watchers run from each injection; by now they have normally finished.
     await fault.recovered(timeout=max(5.0, (fault.injected_at or t0) + RECOVERY_BOUND - time.monotonic()))
     await fault.cleanup(ctx)
