@@ -5,8 +5,8 @@ service publishes to, consumes or dead-letters to are missing (named in `checks.
 It answers 200 "degraded" when the service works but needs an operator: parked outbox rows
 (`bridge-outbox list`), or an outbox whose oldest unpublished row is older than
 `readiness_outbox_stall_seconds` (the relay is stuck or far behind; `checks.outbox.last_error` says
-why). The reasons are listed in `degraded`. Degraded stays 200 so a Kubernetes readiness probe keeps the pod in
-service (taking it out would not publish anything), while SREs see the status and the counts.
+why). The reasons are listed in `degraded`. Degraded stays 200 so a Kubernetes readiness probe keeps
+the pod in service (taking it out would not publish anything), while SREs see the status and counts.
 The outbox figures are read from the table on every call.
 """
 
