@@ -26,7 +26,7 @@ from typing import Any, cast
 
 import asyncpg
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_random_exponential
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from bridge_notifications.channels.chat import ChatChannel
 from bridge_notifications.channels.email import EmailChannel, build_message
@@ -36,7 +36,6 @@ from bridge_notifications.domain.ratelimit import TokenBucket
 from bridge_notifications.domain.timing import next_allowed, zone
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts.notifications import NotificationFailedV1, NotificationSentV1
-from bridge_shared.messaging.consumer import is_infrastructure_error
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import Clock, SystemClock
@@ -208,8 +207,11 @@ class Dispatcher:
             await self._failed(row, str(exc), permanent=True)
             return
         now = self.clock.now()
+        # Any error is retried here, not only the ones classed as infrastructure: a connection cut
+        # mid-statement can also surface as asyncpg's InternalClientError ("cannot switch to state
+        # ..."), and giving up means sending the message again once the lease runs out.
         async for retry in AsyncRetrying(
-            retry=retry_if_exception(is_infrastructure_error),
+            retry=retry_if_exception_type(Exception),
             wait=wait_random_exponential(multiplier=0.2, max=2.0),
             stop=stop_after_delay(self.settings.dispatch_lease_seconds),
             reraise=True,
