@@ -8,7 +8,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help install deps up demo test test-fast lint typecheck schemas bench chaos chaos-short token clean
+.PHONY: help install deps up demo test test-fast lint typecheck schemas bench chaos chaos-short chaos-ci token clean
 
 help:
 	@echo "make up      start the whole platform locally (embedded PostgreSQL, Apache Kafka, SMTP sink, 4 services)"
@@ -59,6 +59,12 @@ chaos: install deps
 
 chaos-short: install deps
 	$(UV) run bridge-chaos --profile short
+
+# CI's few minutes: the short workload with the faults of the backbone itself (replays, poison, the
+# notifications SMTP window, PostgreSQL, the broker, one broker of three). `make chaos-short` adds
+# kill -9 of matching, sessions and reporting.
+chaos-ci: install deps
+	$(UV) run bridge-chaos --profile short --faults replay,poison,kill-notifications,kill-postgres,kill-broker,kill-1-of-3-brokers
 
 token: install
 	@$(UV) run bridge-token --role hr_admin

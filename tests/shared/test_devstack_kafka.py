@@ -1,5 +1,7 @@
-"""The local Apache Kafka: a verified distribution, data that survives restarts and crashes, and a
-three-node mode that keeps accepting acks=all writes with one node down."""
+"""The local Apache Kafka: a verified distribution, and data that survives restarts and crashes.
+
+The three-node mode (one broker of three killed under load, nothing lost) is proven by the chaos
+suite's kill-1-of-3-brokers fault (make chaos, and CI's chaos run), not here."""
 
 from __future__ import annotations
 
@@ -111,23 +113,5 @@ async def test_topics_offsets_and_acknowledged_writes_survive_a_restart_and_a_ki
         cluster.start_node(0)
         rest = await _consume(bootstrap, topic, "g", 16, commit=False)
         assert rest == [f"m{i}".encode() for i in range(4, 20)]
-    finally:
-        cluster.stop()
-
-
-async def test_three_nodes_keep_accepting_acks_all_writes_with_one_node_down(tmp_path: Path) -> None:
-    cluster = KafkaCluster(tmp_path / "kafka3", nodes=3, fast=True).start()
-    try:
-        bootstrap = cluster.bootstrap_servers
-        topic = f"bridge.test.replicated-{uuid.uuid4().hex[:8]}"
-        await _create(bootstrap, topic, 3, 3)
-        await _produce(bootstrap, topic, [f"a{i}".encode() for i in range(50)])
-        cluster.kill(1)
-        await _produce(bootstrap, topic, [f"b{i}".encode() for i in range(50)])
-        got = await _consume(bootstrap, topic, "g3", 100, commit=False)
-        assert sorted(got) == sorted(
-            [f"a{i}".encode() for i in range(50)] + [f"b{i}".encode() for i in range(50)]
-        )
-        cluster.start_node(1)
     finally:
         cluster.stop()
