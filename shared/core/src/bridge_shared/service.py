@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -46,27 +46,28 @@ from bridge_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
+S = TypeVar("S", bound=ServiceSettings)
+BackgroundTask = Callable[[Runtime[S]], Coroutine[Any, Any, None]]
 SHUTDOWN_RELAY_GRACE_SECONDS = 8.0
 
 
 @dataclass
-class ServiceDefinition:
-    settings: ServiceSettings
+class ServiceDefinition(Generic[S]):
+    settings: S
     title: str
     description: str
     migrations_package: str
     routers: Sequence[APIRouter] = ()
-    consumers: Sequence[Callable[[Runtime], EventConsumer]] = ()
+    consumers: Sequence[Callable[[Runtime[S]], EventConsumer]] = ()
     publishes: Sequence[type[EventPayload]] = ()
-    background: Sequence[BackgroundTask] = ()
+    background: Sequence[BackgroundTask[S]] = ()
     public_routers: Sequence[APIRouter] = ()
-    on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    on_startup: Sequence[Callable[[Runtime[S]], Awaitable[None]]] = ()
     extras: dict[str, Any] = field(default_factory=dict)
     clock: Clock = field(default_factory=SystemClock)
 
 
-def _document_publications(runtime: Runtime, publishes: Sequence[type[EventPayload]]) -> None:
+def _document_publications(runtime: Runtime[Any], publishes: Sequence[type[EventPayload]]) -> None:
     """Registers publishers only so AsyncAPI documents what the outbox relay sends."""
     by_topic: dict[str, list[type[EventPayload]]] = {}
     for model in publishes:
@@ -82,7 +83,7 @@ def _document_publications(runtime: Runtime, publishes: Sequence[type[EventPaylo
             )
 
 
-def build_app(definition: ServiceDefinition) -> FastAPI:
+def build_app(definition: ServiceDefinition[S]) -> FastAPI:
     settings = definition.settings
     configure_logging(settings.service_name, level=settings.log_level, json_output=settings.log_json)
     configure_tracing(
@@ -97,7 +98,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         service=settings.service_name,
         middlewares=[metrics.broker_middleware(settings.service_name)],
     )
-    runtime = Runtime(
+    runtime: Runtime[S] = Runtime(
         settings=settings,
         broker=broker,
         outbox=Outbox(

@@ -15,6 +15,8 @@ from typing import Any
 
 import asyncpg
 
+from bridge_shared.db.locks import advisory_key
+
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -46,10 +48,6 @@ def load_migrations(package: str) -> list[Migration]:
     return found
 
 
-def _lock_key(schema: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"migrate:{schema}".encode()).digest()[:8], "big", signed=True)
-
-
 SHARED_PACKAGE = "bridge_shared.db.sql"
 
 
@@ -62,7 +60,7 @@ async def migrate(conn: asyncpg.Connection[Any], schema: str, package: str | Non
     if package:
         components.append((schema, load_migrations(package)))
     applied_now: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(schema))
+    await conn.execute("SELECT pg_advisory_lock($1)", advisory_key("migrations", schema))
     try:
         await conn.execute(
             f"""CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations (
@@ -98,5 +96,5 @@ async def migrate(conn: asyncpg.Connection[Any], schema: str, package: str | Non
                     )
                 applied_now.append(f"{component}:{m.version:04d}")
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _lock_key(schema))
+        await conn.execute("SELECT pg_advisory_unlock($1)", advisory_key("migrations", schema))
     return applied_now

@@ -7,14 +7,13 @@
   gone takes effect twice. Keep it longer than any redelivery window: the topics' retention (a
   consumer group reset re-reads that far back) and how long a dead letter may wait for a re-drive.
 
-One instance per tick does the work (`scheduling.singleton.run_once`). Each tick deletes in bounded
+One instance per tick does the work (`scheduling.singleton.periodic_worker`). Each tick deletes in bounded
 chunks; when it hits its cap the next tick starts at once, so a large backlog drains steadily
 without one huge transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from bridge_shared.scheduling.clock import Clock
-from bridge_shared.scheduling.singleton import run_once
+from bridge_shared.scheduling.singleton import periodic_worker
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +89,11 @@ async def run_pruner(
             conn, outbox_retention_hours=outbox_retention_hours, inbox_retention_days=inbox_retention_days
         )
 
-    while True:
-        more = False
-        try:
-            ran, result = await run_once(pool, f"outbox-prune:{schema}", job)
-            if ran and (result.outbox or result.inbox):
-                log.info("pruned %d outbox and %d inbox rows from %s", result.outbox, result.inbox, schema)
-            more = bool(ran and result.more)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("pruning %s failed; will retry next tick", schema)
-        await asyncio.sleep(0 if more else interval_seconds)
+    def pruned(result: PruneResult) -> bool:
+        if result.outbox or result.inbox:
+            log.info("pruned %d outbox and %d inbox rows from %s", result.outbox, result.inbox, schema)
+        return result.more
+
+    await periodic_worker(
+        pool, f"outbox-prune:{schema}", job, interval_seconds=interval_seconds, more=pruned
+    ).run()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import socket
@@ -42,18 +41,13 @@ import asyncpg
 from aiokafka import errors as kafka_errors
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    retry_if_not_exception_type,
-    wait_random_exponential,
-)
 
+from bridge_shared.db.locks import advisory_key, key_parts
 from bridge_shared.db.pool import _init_connection
 from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.outbox.monitor import OutboxStatus, pool_outbox_status
 from bridge_shared.outbox.writer import DEFAULT_MAX_EVENT_BYTES, notify_channel, record_size
+from bridge_shared.scheduling.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +128,6 @@ def counts_toward_parking(exc: BaseException) -> bool:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
-
-
-def _lock_key(schema: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True)
-
-
-def _lock_key_parts(key: int) -> tuple[int, int]:
-    """pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low 32 bits)."""
-    unsigned = key & 0xFFFFFFFFFFFFFFFF
-    return unsigned >> 32, unsigned & 0xFFFFFFFF
 
 
 TAKE_LEASE_SQL = """
@@ -272,6 +256,8 @@ class OutboxRelay:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._outer: Worker | None = None
+        self._inner: Worker | None = None
         self._lock_lost = asyncio.Event()
         self._lock_conn: asyncpg.Connection[Any] | None = None
         self._inflight: set[asyncio.Future[Any]] = set()
@@ -288,70 +274,71 @@ class OutboxRelay:
     async def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+        for worker in (self._outer, self._inner):
+            if worker is not None:
+                worker.interrupt()
 
     # ------------------------------------------------------------------------------------ loop
 
     async def run(self) -> None:
-        """Competes for leadership and publishes while leader, until stopped."""
-        while not self._stopping.is_set():
-            try:
-                async for attempt in AsyncRetrying(
-                    retry=retry_if_not_exception_type(_Stopped),
-                    wait=wait_random_exponential(multiplier=0.2, max=10),
-                    sleep=self._pause_for,
-                    before_sleep=self._log_retry,
-                    reraise=True,
-                ):
-                    with attempt:
-                        if self._stopping.is_set():
-                            return
-                        await self._lead()
-            except _Stopped:
-                return
-            # Leadership ended (lock session lost or fenced): compete again after a short pause.
-            await self._pause(min(self.idle_poll_seconds, 1.0))
+        """Competes for leadership and publishes while leader, until stopped.
 
-    async def _lead(self) -> None:
+        Both loops are the shared `Worker`: the outer one competes for leadership (a lost database
+        connection backs off); after leadership ends (lock session lost or fenced) it competes again
+        after a short pause. The inner one publishes while leader: woken by NOTIFY and acks, polling
+        every `idle_poll_seconds`, backing off while a batch makes no progress.
+        """
+        leading = Worker(
+            f"outbox relay for {self.schema}",
+            self._lead,
+            poll_seconds=min(self.idle_poll_seconds, 1.0),
+            stop_when=self._stopping.is_set,
+            retry=lambda exc: isinstance(exc, Exception) and not isinstance(exc, _Stopped),
+            on_failure=self._lost_connection,
+        )
+        self._outer = leading
+        try:
+            await leading.run()
+        except _Stopped:
+            return
+
+    async def _lead(self) -> bool:
         try:
             async with self.leadership():
-                await self._publish_until_stopped()
+                publishing = Worker(
+                    f"outbox publishing for {self.schema}",
+                    self._drain_tick,
+                    poll_seconds=self.idle_poll_seconds,
+                    stop_when=self._quit,
+                    retry=lambda exc: isinstance(exc, _NoProgress),
+                    wake_event=self._wake,
+                )
+                self._inner = publishing
+                try:
+                    await publishing.run()
+                finally:
+                    self._inner = None
         except LeadershipLost as exc:
             log.warning("outbox relay for %s stopped publishing: %s", self.schema, exc)
+        return False
 
-    async def _publish_until_stopped(self) -> None:
-        while not self._quit():
-            self._wake.clear()
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(_NoProgress),
-                wait=wait_random_exponential(multiplier=0.2, max=10),
-                sleep=self._pause_for,
-                reraise=True,
-            ):
-                with attempt:
-                    await self._drain_until_idle()
-            if self._quit():
-                return
-            await self._wait_for_work()
-
-    async def _drain_until_idle(self) -> None:
-        while not self._quit():
-            result = await self._drain()
-            if result.error is not None:
-                self.last_error = _describe(result.error)
-                log.warning("outbox publish failed, will retry: %s", self.last_error)
-                if result.handled == 0:
-                    raise _NoProgress(result.error)
-                continue
-            self.last_error = None
-            if result.claimed < self.batch_size:
-                return
+    async def _drain_tick(self) -> bool:
+        """One batch; True when there is more to publish at once."""
+        result = await self._drain()
+        if result.error is not None:
+            self.last_error = _describe(result.error)
+            log.warning("outbox publish failed, will retry: %s", self.last_error)
+            if result.handled == 0:
+                raise _NoProgress(result.error)
+            return True
+        self.last_error = None
+        return result.claimed >= self.batch_size
 
     def _quit(self) -> bool:
         return self._stopping.is_set() or self._lock_lost.is_set()
 
-    async def _wait_for_work(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
+    def _lost_connection(self, _exc: BaseException | None) -> None:
+        self.is_leader = False  # the Worker logs the error
 
     async def _pause(self, seconds: float) -> bool:
         """Sleeps unless stopped; returns True when stopping."""
@@ -360,14 +347,6 @@ class OutboxRelay:
         except TimeoutError:
             return False
         return True
-
-    async def _pause_for(self, seconds: float) -> None:
-        await self._pause(seconds)
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        self.is_leader = False
-        exc = state.outcome.exception() if state.outcome else None
-        log.warning("outbox relay for %s lost its database connection: %s", self.schema, exc)
 
     # ------------------------------------------------------------------------------ leadership
 
@@ -387,7 +366,9 @@ class OutboxRelay:
         conn.add_termination_listener(self._on_lock_session_closed)
         try:
             await _init_connection(conn)
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(self.schema)):
+            while not await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1)", advisory_key("outbox-relay", self.schema)
+            ):
                 if await self._pause(self.idle_poll_seconds):
                     raise _Stopped
             epoch = await self._take_lease(conn)
@@ -457,6 +438,8 @@ class OutboxRelay:
     def _on_lock_session_closed(self, _conn: Any) -> None:
         self._lock_lost.set()
         self._wake.set()
+        if self._inner is not None:
+            self._inner.interrupt()
 
     def _on_notify(self, *_args: Any) -> None:
         self._wake.set()
@@ -483,7 +466,7 @@ class OutboxRelay:
         conn = self._lock_conn
         if conn is None or conn.is_closed() or self._lock_lost.is_set():
             raise LeadershipLost("the lock session has ended")
-        hi, lo = _lock_key_parts(_lock_key(self.schema))
+        hi, lo = key_parts(advisory_key("outbox-relay", self.schema))
         try:
             records = await conn.fetch(CLAIM_SQL, self.epoch, self.lease_seconds, self.batch_size, hi, lo)
         except _DB_ERRORS as exc:
