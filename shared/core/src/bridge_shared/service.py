@@ -26,7 +26,7 @@ from bridge_shared.db.connection import as_connection
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.events.registry import EventPayload
-from bridge_shared.events.topics import dead_letter_topic
+from bridge_shared.events.topics import dead_letter_topic, prefixed
 from bridge_shared.http.problems import install_problem_handlers
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
@@ -138,7 +138,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
 
     metrics.add_refresher(refresh_outbox_metrics)
 
-    send = outbox_sender(broker)
+    send = outbox_sender(broker, settings.kafka_topic_prefix)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,9 +157,10 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
                 )
             if applied:
                 log.info("applied migrations %s", applied)
-            topics = {m.topic for m in definition.publishes}
-            topics.update(t for c in consumers for t in c.topics)
-            topics.add(dead_letter_topic(settings.service_name))
+            prefix = settings.kafka_topic_prefix
+            topics = {prefixed(m.topic, prefix) for m in definition.publishes}
+            topics.update(t for c in consumers for t in c.topics)  # consumers' are prefixed already
+            topics.add(dead_letter_topic(settings.service_name, prefix))
             await ensure_topics(
                 settings.kafka_bootstrap_servers,
                 topics,

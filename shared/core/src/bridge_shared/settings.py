@@ -38,6 +38,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = DEFAULT_KAFKA
     kafka_topic_partitions: int = 3
     kafka_topic_replication_factor: int = 1
+    # Put before every topic name on the cluster (e.g. "staging."), so environments or test runs that
+    # share one cluster never see each other's events. Empty in a cluster of its own.
+    kafka_topic_prefix: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]*\.)?$")
 
     jwt_algorithms: list[str] = ["HS256"]
     jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)

@@ -1,7 +1,8 @@
 """One topic-naming convention: `bridge.<producing service>.<aggregate>`.
 
 Every event of an aggregate goes to its aggregate's topic, keyed by the aggregate id, so Kafka keeps
-per-aggregate order. Dead letters go to `bridge.dlq.<consuming service>`.
+per-aggregate order. Dead letters go to `bridge.dlq.<consuming service>`. A deployment may put a
+prefix before every name (`kafka_topic_prefix`, e.g. `staging.`), applied where topics meet the broker.
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ def topic_name(service: str, aggregate: str) -> str:
     return f"bridge.{service}.{aggregate}"
 
 
-def dead_letter_topic(consuming_service: str) -> str:
-    return topic_name("dlq", consuming_service)
+def dead_letter_topic(consuming_service: str, prefix: str = "") -> str:
+    return prefix + topic_name("dlq", consuming_service)
+
+
+def prefixed(topic: str, prefix: str) -> str:
+    """The name `topic` has on the cluster: environments (or test runs) sharing one Kafka cluster
+    set `kafka_topic_prefix` so they never see each other's events. Contracts name unprefixed topics."""
+    return prefix + topic
 
 
 MATCHING_COHORT = topic_name("matching", "cohort")

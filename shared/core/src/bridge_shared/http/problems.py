@@ -11,31 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bridge_shared.errors import TYPE_BASE, Problem
 from bridge_shared.outbox.writer import EventTooLarge
+
+__all__ = ["PROBLEM_JSON", "TYPE_BASE", "Problem", "install_problem_handlers", "problem_response"]
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "https://docs.bridge.example/problems/"
-
-
-class Problem(Exception):
-    def __init__(
-        self,
-        status: int,
-        title: str,
-        detail: str | None = None,
-        *,
-        type_: str | None = None,
-        headers: dict[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.type = type_ or f"{TYPE_BASE}{title.lower().replace(' ', '-')}"
-        self.headers = headers
-        self.extensions = extensions
 
 
 def problem_response(

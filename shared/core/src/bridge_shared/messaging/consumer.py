@@ -201,12 +201,15 @@ class EventConsumer:
         batch_max_records: int = 500,
         revoke_timeout: float = 20.0,
         on_dead_letter: Callable[[str], None] | None = None,
+        topic_prefix: str = "",
     ) -> None:
+        """`topics` are contract (unprefixed) names; `topic_prefix` is put before them and the DLQ."""
         self.service = service
         self.name = name
         self.group_id = f"bridge-{service}.{name}"
         self.inbox_name = f"{service}.{name}"
-        self.topics = list(topics)
+        self.topic_prefix = topic_prefix
+        self.topics = [topic_prefix + t for t in topics]
         self._pool = pool
         self.max_attempts = max_attempts
         self.backoff_initial = backoff_initial
@@ -241,7 +244,9 @@ class EventConsumer:
         return set(self._handlers)
 
     def attach(self, broker: KafkaBroker) -> None:
-        self._dead_letters = DeadLetterPublisher(broker, service=self.service, consumer=self.name)
+        self._dead_letters = DeadLetterPublisher(
+            broker, service=self.service, consumer=self.name, topic_prefix=self.topic_prefix
+        )
         common: dict[str, Any] = {
             "group_id": self.group_id,
             "auto_offset_reset": "earliest",

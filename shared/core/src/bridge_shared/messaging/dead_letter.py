@@ -22,11 +22,11 @@ class DeadLetter:
 
 
 class DeadLetterPublisher:
-    def __init__(self, broker: KafkaBroker, *, service: str, consumer: str) -> None:
+    def __init__(self, broker: KafkaBroker, *, service: str, consumer: str, topic_prefix: str = "") -> None:
         self.broker = broker
         self.service = service
         self.consumer = consumer
-        self.topic = dead_letter_topic(service)
+        self.topic = dead_letter_topic(service, topic_prefix)
 
     async def send(self, letter: DeadLetter) -> None:
         rec = letter.record

@@ -40,8 +40,10 @@ class Letter:
         return [(k, v.encode()) for k, v in self.headers.items() if not k.startswith("dlq_")]
 
 
-async def read_letters(bootstrap: str, service: str, *, limit: int | None = None) -> list[Letter]:
-    topic = dead_letter_topic(service)
+async def read_letters(
+    bootstrap: str, service: str, *, limit: int | None = None, topic_prefix: str = ""
+) -> list[Letter]:
+    topic = dead_letter_topic(service, topic_prefix)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     letters: list[Letter] = []
@@ -102,7 +104,10 @@ def _describe(letter: Letter) -> str:
 
 async def _main(args: argparse.Namespace) -> int:
     letters = await read_letters(
-        args.bootstrap, args.service, limit=args.limit if args.command == "list" else None
+        args.bootstrap,
+        args.service,
+        limit=args.limit if args.command == "list" else None,
+        topic_prefix=args.topic_prefix,
     )
     if args.command == "list":
         for letter in letters:
@@ -127,6 +132,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("command", choices=["list", "replay"])
     parser.add_argument("--service", required=True, help="the consuming service whose dead letters to read")
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    parser.add_argument(
+        "--topic-prefix",
+        default=os.environ.get("KAFKA_TOPIC_PREFIX", ""),
+        help="the services' kafka_topic_prefix, when the cluster is shared (default: none)",
+    )
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--event-id", action="append", help="replay only this CloudEvents id (repeatable)")
     parser.add_argument("--all", action="store_true", help="replay every dead letter")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.runtime import Runtime
 
 
-def consumer_for(rt: Runtime, name: str, topics: Sequence[str], *, batch: bool = False) -> EventConsumer:
+def consumer_for(rt: Runtime[Any], name: str, topics: Sequence[str], *, batch: bool = False) -> EventConsumer:
     s = rt.settings
     metrics = rt.metrics
     return EventConsumer(
@@ -22,5 +23,6 @@ def consumer_for(rt: Runtime, name: str, topics: Sequence[str], *, batch: bool =
         batch=batch,
         batch_max_records=s.consumer_batch_max_records,
         revoke_timeout=s.consumer_revoke_timeout_seconds,
+        topic_prefix=s.kafka_topic_prefix,
         on_dead_letter=(lambda cls: metrics.dead_letters.labels(name, cls).inc()) if metrics else None,
     )

@@ -34,7 +34,7 @@ async def healthz() -> dict[str, str]:
     summary="Readiness: database, broker, topics, outbox (200 ready/degraded, 503 not ready)",
 )
 async def readyz(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime[Any] = request.app.state.runtime
     checks: dict[str, Any] = {}
     try:
         async with asyncio.timeout(2):

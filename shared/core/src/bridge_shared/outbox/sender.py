@@ -61,7 +61,8 @@ async def replace_producer(broker: KafkaBroker) -> None:
     )
 
 
-def outbox_sender(broker: KafkaBroker) -> SendFn:
+def outbox_sender(broker: KafkaBroker, topic_prefix: str = "") -> SendFn:
+    """Sends outbox rows (which name contract topics) to `topic_prefix` + topic."""
     lock = asyncio.Lock()
     broken: list[BaseException] = []  # set by a send that failed with a producer-session error
 
@@ -78,7 +79,7 @@ def outbox_sender(broker: KafkaBroker) -> SendFn:
                     await replace_producer(broker)
                     broken.clear()
         fut = await broker.publish(
-            row.payload, row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
+            row.payload, topic_prefix + row.topic, key=row.key.encode(), headers=row.headers, no_confirm=True
         )
         if isinstance(fut, asyncio.Future):
             fut.add_done_callback(watch)
