@@ -2,11 +2,14 @@
 
 Each use gets its own role, schema, service name (so its own consumer groups and dead-letter topic),
 and an httpx client. Consumers read shared topics from the beginning, so tests filter by the ids
-they created.
+they created. Every service of one pytest process (a test area, or one xdist worker) uses the same
+`TEST_TOPIC_PREFIX`, so processes sharing one Kafka cluster never see each other's events; publish
+test events with `publish_event`, which applies it.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +31,8 @@ from bridge_shared.settings import (
 )
 
 S = TypeVar("S", bound=ServiceSettings)
+
+TEST_TOPIC_PREFIX = os.environ.get("BRIDGE_TEST_TOPIC_PREFIX") or f"t{uuid.uuid4().hex[:10]}."
 
 
 def token(*roles: str, sub: str = "tester", regions: tuple[str, ...] = ()) -> str:
@@ -75,10 +80,17 @@ async def running_service(
         kafka_bootstrap_servers=bootstrap_servers,
         environment="test",
         log_json=False,
-        **overrides,
+        **({"kafka_topic_prefix": TEST_TOPIC_PREFIX} | overrides),
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield RunningService(app, client, settings)
+
+
+async def publish_event(svc: RunningService, evt: Any) -> None:
+    """Publishes a built event (`bridge_shared.events.envelope.build_event`) as the producing
+    service's relay would: to the contract topic under this run's prefix, keyed by aggregate id."""
+    topic = svc.settings.kafka_topic_prefix + evt.topic
+    await svc.runtime.broker.publish(evt.value, topic, key=evt.key.encode(), headers=evt.headers)
