@@ -37,6 +37,14 @@ class Backoff:
     def wait(self) -> wait_random_exponential:
         return wait_random_exponential(multiplier=self.initial, max=self.max)
 
+    def delay(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (1-based) of work whose attempts are stored, not
+        looped over (a delivery row's next try): the same tenacity strategy, outside a retry loop."""
+        # tenacity types retry_object as required; its wait strategies read only attempt_number.
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+        state.attempt_number = max(attempt, 1)
+        return float(self.wait()(state))
+
 
 class _Stopped(Exception):
     pass
