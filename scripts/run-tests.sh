@@ -1,41 +1,38 @@
 #!/usr/bin/env bash
-# Runs each test area (tests/<area>/) in its own pytest process with its own embedded PostgreSQL and
-# Kafka. Areas start long-lived service instances that consume shared topics from the beginning, so
-# one area's services must never see another area's events. Areas run BRIDGE_TEST_JOBS at a time
-# (default 2: most of a test's time is spent waiting on sockets, not on the CPU); each area's output
-# is printed whole when it ends. Extra arguments go to every pytest run.
+# Runs the whole suite against ONE PostgreSQL and ONE Apache Kafka (bridge-test-infra), in
+# BRIDGE_TEST_JOBS pytest-xdist workers (default 3: most of a test's time is spent waiting on sockets,
+# not on the CPU). Test processes stay apart by names: each has its own roles and schemas, consumer
+# groups and topic prefix (tests/service_harness.py), and advisory locks are keyed by schema. Each test
+# file runs whole on one worker (its module fixtures start services once); tests/e2e runs on one worker
+# (it starts the platform's four processes under their real names). DATABASE_URL and
+# KAFKA_BOOTSTRAP_SERVERS, when both are set, point the run at existing servers instead.
+# Extra arguments go to pytest (e.g. -m "not e2e", -k name, tests/sessions).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-jobs_max=${BRIDGE_TEST_JOBS:-2}
-logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
 started=$(date +%s)
-declare -A pid_area=()
-failed=()
-
-finish() {  # waits for one area to end, prints its output, records a failure
-  local pid rc area
-  wait -n -p pid "${!pid_area[@]}"
-  rc=$?
-  area=${pid_area[$pid]}
-  unset "pid_area[$pid]"
-  echo "== $area"
-  cat "$logs/${area//\//_}.log"
-  # 5 = nothing selected in this area (e.g. -m "not e2e"), which is not a failure.
-  if [ $rc -ne 0 ] && [ $rc -ne 5 ]; then failed+=("$area"); fi
-}
-
-for area in tests/*/; do
-  area=${area%/}
-  [ -n "$(find "$area" -name 'test_*.py' -print -quit)" ] || continue
-  while [ ${#pid_area[@]} -ge "$jobs_max" ]; do finish; done
-  .tools/bin/uv run pytest "$area" "$@" > "$logs/${area//\//_}.log" 2>&1 &
-  pid_area[$!]=$area
-done
-while [ ${#pid_area[@]} -gt 0 ]; do finish; done
-echo "test areas took $(( $(date +%s) - started )) s"
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED areas: ${failed[*]}"
-  exit 1
+if [ -z "${DATABASE_URL:-}" ] || [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+  infra_dir=$(mktemp -d)
+  .tools/bin/uv run bridge-test-infra --workdir "$infra_dir/data" --env-file "$infra_dir/env" \
+    >"$infra_dir/log" 2>&1 &
+  infra_pid=$!
+  trap 'kill -TERM "$infra_pid" 2>/dev/null; wait "$infra_pid" 2>/dev/null; rm -rf "$infra_dir"' EXIT
+  for _ in $(seq 1 900); do
+    [ -f "$infra_dir/env" ] && break
+    kill -0 "$infra_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if [ ! -f "$infra_dir/env" ]; then
+    cat "$infra_dir/log"
+    echo "the test infrastructure did not start"
+    exit 1
+  fi
+  cat "$infra_dir/log"
+  set -a
+  # shellcheck disable=SC1091
+  . "$infra_dir/env"
+  set +a
 fi
-echo "all test areas passed"
+.tools/bin/uv run pytest -n "${BRIDGE_TEST_JOBS:-3}" --dist loadgroup "$@"
+rc=$?
+echo "tests took $(( $(date +%s) - started )) s"
+exit $rc

@@ -12,7 +12,7 @@ import pytest
 from bridge_reporting.main import create_app
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.events.envelope import OutgoingEvent
-from tests.service_harness import RunningService, auth, running_service
+from tests.service_harness import RunningService, auth, publish_event, running_service
 
 HR = auth("hr_admin")
 
@@ -26,9 +26,8 @@ async def reporting(admin_dsn: str, bootstrap_servers: str) -> AsyncIterator[Run
 
 
 async def publish(svc: RunningService, events: list[OutgoingEvent]) -> None:
-    broker = svc.runtime.broker
     for evt in events:
-        await broker.publish(evt.value, evt.topic, key=evt.key.encode(), headers=evt.headers)
+        await publish_event(svc, evt)
 
 
 async def eventually(

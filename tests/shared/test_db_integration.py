@@ -44,22 +44,24 @@ async def test_edited_migration_is_refused(scratch_service: tuple[str, str]) -> 
 
 
 async def test_service_roles_cannot_read_each_others_tables(admin_dsn: str) -> None:
-    pw = secrets.token_hex(8)
-    matching_dsn = await provision(admin_dsn, "matching", pw)
-    sessions_dsn = await provision(admin_dsn, "sessions", pw)
+    # Names of their own: the real services' roles may be in use by another test area's platform.
+    pw, tag = secrets.token_hex(8), secrets.token_hex(4)
+    m, s = f"matching_{tag}", f"sessions_{tag}"
+    matching_dsn = await provision(admin_dsn, m, pw)
+    sessions_dsn = await provision(admin_dsn, s, pw)
     sessions = await asyncpg.connect(sessions_dsn)
     matching = await asyncpg.connect(matching_dsn)
     try:
-        await sessions.execute("CREATE TABLE IF NOT EXISTS sessions.secret_probe (x int)")
-        await sessions.execute("INSERT INTO sessions.secret_probe VALUES (1)")
-        assert await sessions.fetchval("SELECT count(*) FROM sessions.secret_probe") >= 1
+        await sessions.execute(f"CREATE TABLE IF NOT EXISTS {s}.secret_probe (x int)")
+        await sessions.execute(f"INSERT INTO {s}.secret_probe VALUES (1)")
+        assert await sessions.fetchval(f"SELECT count(*) FROM {s}.secret_probe") >= 1
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await matching.fetchval("SELECT count(*) FROM sessions.secret_probe")
+            await matching.fetchval(f"SELECT count(*) FROM {s}.secret_probe")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await matching.execute("CREATE TABLE sessions.intruder (x int)")
+            await matching.execute(f"CREATE TABLE {s}.intruder (x int)")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await matching.execute("CREATE TABLE public.intruder (x int)")
     finally:
-        await sessions.execute("DROP TABLE IF EXISTS sessions.secret_probe")
+        await sessions.execute(f"DROP TABLE IF EXISTS {s}.secret_probe")
         await sessions.close()
         await matching.close()

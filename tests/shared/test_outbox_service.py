@@ -122,7 +122,7 @@ async def test_parked_rows_make_readiness_degraded_but_still_200(thing: RunningS
 async def test_readiness_names_topics_the_broker_lost(thing: RunningService, bootstrap_servers: str) -> None:
     r = await thing.client.get("/readyz")
     assert r.status_code == 200 and r.json()["checks"]["topics"] == "ok", r.json()
-    dlq = dead_letter_topic(thing.settings.service_name)
+    dlq = dead_letter_topic(thing.settings.service_name, thing.settings.kafka_topic_prefix)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
