@@ -314,8 +314,13 @@ def test_compose_services_build_wait_and_publish() -> None:
         service = bridge_compose_service(svc)
         build = service["build"]
         assert build["context"] == "."
-        assert build["dockerfile"] == f"services/{svc}/Dockerfile"
+        assert build["dockerfile"] == "Dockerfile", "every service is built from the one Dockerfile"
         assert (ROOT / build["dockerfile"]).is_file()
+        assert build["args"] == {
+            "SERVICE": svc,
+            "ENV_PREFIX": env_prefix(svc),
+            "HTTP_PORT": str(default_http_port(svc)),
+        }
         deps = depends_on(service)
         assert deps.get("provision") == "service_completed_successfully"
         assert deps.get(pg_name) == "service_healthy"
@@ -396,12 +401,16 @@ def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return instructions[starts[-1] :]
 
 
-def resolve_args(text: str, instructions: list[tuple[str, str]]) -> str:
+def resolve_args(
+    text: str, instructions: list[tuple[str, str]], build_args: Mapping[str, str] | None = None
+) -> str:
+    """Substitutes ARG defaults, overridden by `build_args` (what `docker build --build-arg` gives)."""
     args = {}
     for kw, rest in instructions:
         if kw == "ARG" and "=" in rest:
             key, value = rest.split("=", 1)
             args[key.strip()] = value.strip()
+    args.update(build_args or {})
     return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), text)
 
 
@@ -486,16 +495,25 @@ def ignored_by_dockerignore(path: str, patterns: list[str]) -> bool:
 
 @pytest.mark.parametrize("svc", SERVICES)
 def test_dockerfile(svc: str) -> None:
-    path = ROOT / "services" / svc / "Dockerfile"
+    """The one Dockerfile, as docker-compose builds it for `svc` (its build arguments substituted)."""
+    path = ROOT / "Dockerfile"
     assert path.is_file(), f"{path} is missing"
-    instructions = dockerfile_instructions(path)
+    assert not (ROOT / "services" / svc / "Dockerfile").exists(), "one Dockerfile for every service"
+    build_args = bridge_compose_service(svc)["build"]["args"]
+    instructions = [(kw, resolve_args(args, [], build_args)) for kw, args in dockerfile_instructions(path)]
     final = final_stage(instructions)
     member = Path("services") / svc
     distribution = tomllib.loads((ROOT / member / "pyproject.toml").read_text())["project"]["name"]
 
     cmds = [args for kw, args in final if kw == "CMD"]
     assert cmds, "final stage has no CMD"
-    assert json.loads(cmds[-1]) == ["python", "-m", f"bridge_{svc}"]
+    cmd = json.loads(cmds[-1])
+    assert cmd[:2] == ["sh", "-c"] and cmd[2].startswith("exec "), "the service must be PID 1 (exec)"
+    env_now: dict[str, str] = {}
+    for kw, args in final:
+        if kw == "ENV":
+            env_now.update(env_instruction_names(args))
+    assert cmd[2].replace("${APP_MODULE}", env_now["APP_MODULE"]) == f'exec python -m "bridge_{svc}"'
 
     exposed = [int(p.split("/")[0]) for kw, args in final if kw == "EXPOSE" for p in args.split()]
     assert exposed == [default_http_port(svc)]
@@ -506,7 +524,8 @@ def test_dockerfile(svc: str) -> None:
 
     healthchecks = [args for kw, args in final if kw == "HEALTHCHECK"]
     assert len(healthchecks) == 1
-    assert "/healthz" in healthchecks[0]
+    assert "/healthz" in healthchecks[0] and "APP_PORT_VAR" in healthchecks[0]
+    assert env_now["APP_PORT_VAR"] == f"{env_prefix(svc)}HTTP_PORT"
     assert "python" in healthchecks[0]
     assert "curl" not in healthchecks[0]
 
