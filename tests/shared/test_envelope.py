@@ -136,3 +136,26 @@ def test_every_contract_event_is_keyed_by_an_aggregate_id_on_its_producers_topic
             continue
         assert spec.topic.startswith(f"bridge.{producer}."), spec
         assert spec.key_field.endswith("_id"), spec
+
+
+async def test_typed_handlers_get_their_payload_typed_and_a_mismatch_is_refused() -> None:
+    from bridge_shared.events.envelope import InboundEvent
+    from bridge_shared.messaging.consumer import EventConsumer
+
+    evt = build_event(ThingHappened(thing_id="t-9", seq=4), source="/x")
+    attrs = parse_attributes([(k, v.encode()) for k, v in evt.headers.items()])
+    inbound = InboundEvent(attrs, decode_payload(attrs, evt.value), evt.topic, 0, 0, evt.key)
+    assert inbound.payload_as(ThingHappened).seq == 4
+    with pytest.raises(TypeError, match="carries ThingHappened, not EventPayload2"):
+        inbound.payload_as(type("EventPayload2", (EventPayload,), {}))
+
+    consumer = EventConsumer(service="t", name="typed", topics=[THING_TOPIC], pool=lambda: None)  # type: ignore[arg-type,return-value]
+    seen: list[tuple[str, int]] = []
+
+    @consumer.handle(ThingHappened)
+    async def on_thing(_conn: Any, thing: ThingHappened, event: InboundEvent) -> None:
+        seen.append((event.id, thing.seq))
+
+    assert consumer.handled_types == {ThingHappened.event_type}
+    await consumer._handlers[ThingHappened.event_type](None, inbound)  # type: ignore[arg-type]
+    assert seen == [(evt.id, 4)]

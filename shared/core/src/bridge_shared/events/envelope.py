@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -47,6 +48,9 @@ class OutgoingEvent:
     value: bytes
 
 
+P = TypeVar("P", bound=EventPayload)
+
+
 @dataclass(frozen=True)
 class InboundEvent:
     """A decoded, validated event as handlers see it."""
@@ -65,6 +69,12 @@ class InboundEvent:
     @property
     def type(self) -> str:
         return self.attributes.type
+
+    def payload_as(self, kind: builtins.type[P]) -> P:
+        """The payload as `kind`, checked once (a handler registered for `kind` always gets one)."""
+        if not isinstance(self.payload, kind):
+            raise TypeError(f"{self.type} carries {type(self.payload).__name__}, not {kind.__name__}")
+        return self.payload
 
 
 def build_event(

@@ -34,7 +34,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 Handler: TypeAlias = "Callable[[asyncpg.Connection[Any], InboundEvent], Awaitable[None]]"
 BatchHandler: TypeAlias = "Callable[[asyncpg.Connection[Any], list[InboundEvent]], Awaitable[None]]"
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+P = TypeVar("P", bound=EventPayload)
+TypedHandler: TypeAlias = "Callable[[asyncpg.Connection[Any], P, InboundEvent], Awaitable[None]]"
 
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -230,6 +232,19 @@ class EventConsumer:
         def register(fn: Handler) -> Handler:
             for p in payloads:
                 self._handlers[p.event_type] = fn
+            return fn
+
+        return register
+
+    def handle(self, payload: type[P]) -> Callable[[TypedHandler[P]], TypedHandler[P]]:
+        """Registers a handler of one payload type that receives the payload typed:
+        `@consumer.handle(PairFormedV1) async def h(conn, pair: PairFormedV1, event) -> None`."""
+
+        def register(fn: TypedHandler[P]) -> TypedHandler[P]:
+            async def untyped(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
+                await fn(conn, event.payload_as(payload), event)
+
+            self._handlers[payload.event_type] = untyped
             return fn
 
         return register
