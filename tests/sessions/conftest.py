@@ -22,7 +22,7 @@ from bridge_shared.events import topics
 from bridge_shared.events.envelope import build_event, decode_payload, parse_attributes
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.scheduling.clock import FrozenClock
-from tests.service_harness import RunningService, auth, running_service
+from tests.service_harness import RunningService, auth, publish_event, running_service
 
 pytestmark = pytest.mark.integration
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -49,15 +49,16 @@ async def svc(admin_dsn: str, bootstrap_servers: str, clock: FrozenClock) -> Asy
 class Bus:
     """Every event on bridge.sessions.relationship, decoded, grouped by key (relationship id)."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, topic: str) -> None:
         self.bootstrap = bootstrap
+        self.topic = topic
         self.by_key: dict[str, list[tuple[str, EventPayload]]] = defaultdict(list)
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
-            topics.SESSIONS_RELATIONSHIP,
+            self.topic,
             bootstrap_servers=self.bootstrap,
             group_id=f"bus-{uuid.uuid4().hex}",
             auto_offset_reset="earliest",
@@ -102,23 +103,17 @@ class Bus:
             await self._changed.wait_for(lambda: len(self.of(key, short_type)) >= count)
         return self.of(key, short_type)
 
-    async def settle(self, key: str, seconds: float = 1.5) -> list[str]:
-        """Waits a little for stragglers, then returns the event types seen for `key`."""
-        await asyncio.sleep(seconds)
-        return self.types(key)
-
 
 @pytest.fixture(scope="session")
 async def bus(svc: RunningService, bootstrap_servers: str) -> AsyncIterator[Bus]:
-    b = Bus(bootstrap_servers)
+    b = Bus(bootstrap_servers, svc.settings.kafka_topic_prefix + topics.SESSIONS_RELATIONSHIP)
     await b.start()
     yield b
     await b.stop()
 
 
 async def publish(svc: RunningService, payload: EventPayload) -> None:
-    evt = build_event(payload, source="/bridge/matching-test")
-    await svc.runtime.broker.publish(evt.value, evt.topic, key=evt.key.encode(), headers=evt.headers)
+    await publish_event(svc, build_event(payload, source="/bridge/matching-test"))
 
 
 def person(tag: str, *, tz: str, region: str = "emea", seniority: int = 3) -> ParticipantRef:

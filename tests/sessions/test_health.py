@@ -8,30 +8,45 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
 
-from bridge_sessions.jobs.health import health_tick, run_health_tick
+from bridge_sessions.app.health import TickResult, health_tick, run_health_tick
 from bridge_sessions.main import create_app
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.db.pool import create_pool
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import FrozenClock
 from tests.service_harness import RunningService
-from tests.sessions.conftest import START, Bus, activate_agreement, create_cohort, form_pair, hold_session
+from tests.sessions.conftest import (
+    START,
+    Bus,
+    Pair,
+    activate_agreement,
+    create_cohort,
+    form_pair,
+    hold_session,
+)
 
 pytestmark = pytest.mark.integration
 AT_RISK = "sessions.pair.at_risk.v1"
 RESOLVED = "sessions.pair.risk_resolved.v1"
 
 
-async def tick(svc: RunningService, clock: FrozenClock, at: datetime) -> Any:
+async def tick(svc: RunningService, clock: FrozenClock, at: datetime) -> TickResult:
     clock.set(at)
     ran, result = await run_health_tick(svc.runtime)
-    assert ran
+    assert ran and result is not None
     return result
+
+
+async def close_and_drain(svc: RunningService, bus: Bus, pair: Pair) -> None:
+    """Ends the relationship and waits for its pair.closed: every event on a relationship is keyed by
+    it and relayed in order, so once pair.closed is on the bus, all that came before it is too."""
+    r = await svc.client.post(f"{pair.base}/close", json={"reason": "drain"}, headers=pair.as_mentor)
+    assert r.status_code == 200, r.text
+    await bus.wait(pair.id, "sessions.pair.closed.v1")
 
 
 def reasons(bus: Bus, rid: str, short_type: str) -> list[str]:
@@ -77,19 +92,21 @@ async def test_inactivity_uses_cohort_threshold_signalled_once_and_resolved(
     await tick(svc, clock, START + timedelta(days=14))
     resolved = await bus.wait(fast.id, RESOLVED)
     assert resolved[0].reason == "inactive" and resolved[0].resolved_at == START + timedelta(days=13)
-    await tick(svc, clock, START + timedelta(days=22))  # 9.9 days after the held session
-    await bus.settle(fast.id, 0.5)
-    assert reasons(bus, fast.id, AT_RISK) == ["inactive"]
-    await tick(svc, clock, START + timedelta(days=22, hours=3))
-    await tick(svc, clock, START + timedelta(days=22, hours=4))
-    await bus.settle(fast.id)
+    quiet = await tick(svc, clock, START + timedelta(days=22))  # 9.9 days after the held session
+    assert (fast.id, "inactive") not in quiet.signalled
+    assert (default.id, "inactive") in quiet.signalled  # 21 days passed for the default pair
+    again = await tick(svc, clock, START + timedelta(days=22, hours=3))
+    last = await tick(svc, clock, START + timedelta(days=22, hours=4))
     # 10 days after the held session, a new spell of inactivity: a second signal, once
-    assert reasons(bus, fast.id, AT_RISK) == ["inactive", "inactive"]
-    assert reasons(bus, fast.id, RESOLVED) == ["inactive"]
-    assert reasons(bus, default.id, AT_RISK) == ["inactive"]  # 21 days passed for the default pair
+    assert (fast.id, "inactive") in again.signalled and (fast.id, "inactive") not in last.signalled
     health = (await svc.client.get(f"{fast.base}/health", headers=fast.as_mentee)).json()
     resolved_flags = [(s["reason"], s["resolved_at"] is not None) for s in health["signals"]]
     assert resolved_flags == [("inactive", True), ("inactive", False)]
+    await close_and_drain(svc, bus, fast)
+    await close_and_drain(svc, bus, default)
+    assert reasons(bus, fast.id, AT_RISK) == ["inactive", "inactive"]
+    assert reasons(bus, fast.id, RESOLVED) == ["inactive", "inactive"]  # the second at closure
+    assert reasons(bus, default.id, AT_RISK) == ["inactive"]
 
 
 async def test_cadence_slipping_against_the_agreement(
@@ -155,9 +172,8 @@ async def test_ending_soon_once_then_completed_at_end_date(
             f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-09-10T09:00:00Z"}
         )
     ).json()
-    await tick(svc, clock, datetime(2025, 8, 17, 23, tzinfo=UTC))  # 15 days left
-    await bus.settle(pair.id, 0.5)
-    assert bus.of(pair.id, "sessions.relationship.ending_soon.v1") == []
+    quiet = await tick(svc, clock, datetime(2025, 8, 17, 23, tzinfo=UTC))  # 15 days left
+    assert (pair.id, "ending_soon") not in quiet.signalled
     for day in (18, 19, 25):
         await tick(svc, clock, datetime(2025, 8, day, 1, tzinfo=UTC))
     soon = await bus.wait(pair.id, "sessions.relationship.ending_soon.v1")
@@ -167,7 +183,7 @@ async def test_ending_soon_once_then_completed_at_end_date(
     result = await tick(svc, clock, datetime(2025, 9, 2, 0, 5, tzinfo=UTC))
     assert pair.id in result.closed
     await tick(svc, clock, datetime(2025, 9, 3, tzinfo=UTC))
-    closed = await bus.wait(pair.id, "sessions.pair.closed.v1")
+    closed = await bus.wait(pair.id, "sessions.pair.closed.v1")  # all earlier events of the pair are in
     assert len(closed) == 1 and closed[0].outcome == "completed" and closed[0].closed_by == "scheduler"
     assert closed[0].closing_survey_due == date(2025, 9, 16)
     cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v1"))[0]
@@ -196,8 +212,8 @@ async def test_second_instance_after_restart_and_concurrent_ticks_signal_once(
         for _ in range(5):
             outcomes += await asyncio.gather(run_health_tick(svc.runtime), run_health_tick(rt_b))
     assert any(ran for ran, _ in outcomes)
-    await bus.wait(later.id, AT_RISK)
-    await bus.settle(later.id)
+    await close_and_drain(svc, bus, earlier)
+    await close_and_drain(svc, bus, later)
     assert reasons(bus, earlier.id, AT_RISK) == ["inactive"]
     assert reasons(bus, later.id, AT_RISK) == ["inactive"]
 
@@ -239,8 +255,7 @@ async def test_unique_rows_hold_even_when_ticks_overlap_without_the_lock(
         pair.rel["id"],
     )
     assert open_rows == 1
-    await bus.wait(pair.id, AT_RISK)
-    await bus.settle(pair.id)
+    await close_and_drain(svc, bus, pair)
     assert reasons(bus, pair.id, AT_RISK) == ["inactive"]
 
 

@@ -1,41 +1,23 @@
 """The relationship agreement: what each side wants to learn and how they will measure it, cadence,
-where and how they meet, rules of engagement, start and end dates.
-
-Either side drafts (drafting counts as the drafter's confirmation); the version becomes active when
-the other side confirms too. Changing an active agreement drafts the next version (an amendment);
-the active version stays in force until both have confirmed the new one. Re-drafting a pending
-version replaces its content and clears the other side's confirmation.
-"""
+where and how they meet, rules of engagement, start and end dates (the rules: app/agreements.py)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
-from bridge_sessions.api.common import (
-    Access,
-    connection,
-    get_clock,
-    load_access,
-    rel_fields,
-    subject,
-    transaction,
-)
+from bridge_sessions.api.deps import Rt, get_runtime
+from bridge_sessions.app import agreements as app
+from bridge_sessions.domain.rows import AgreementRow, AgreementTerms, LearningPlanData
 from bridge_shared.auth.dependencies import authenticate
 from bridge_shared.auth.principal import Principal
-from bridge_shared.contracts.sessions import AgreementAmendedV1, AgreementConfirmedV1, AgreementDraftedV1
-from bridge_shared.http.problems import Problem
-from bridge_shared.runtime import Runtime, get_runtime
-from bridge_shared.scheduling.clock import Clock
 
 router = APIRouter(prefix="/relationships/{relationship_id}/agreement", tags=["agreements"])
-
-Text = Field(min_length=1, max_length=500)
 
 
 class LearningPlan(BaseModel):
@@ -44,6 +26,13 @@ class LearningPlan(BaseModel):
     )
     success_metrics: list[str] = Field(min_length=1, max_length=10, description="how growth will be measured")
     offers: str | None = Field(None, max_length=2000, description="how this side will help the other")
+
+    def data(self) -> LearningPlanData:
+        return {
+            "learning_goals": self.learning_goals,
+            "success_metrics": self.success_metrics,
+            "offers": self.offers,
+        }
 
 
 class AgreementIn(BaseModel):
@@ -61,6 +50,18 @@ class AgreementIn(BaseModel):
         if self.end_date <= self.start_date:
             raise ValueError("end_date must be after start_date")
         return self
+
+    def terms(self) -> AgreementTerms:
+        return AgreementTerms(
+            mentor_learning=self.mentor.data(),
+            mentee_learning=self.mentee.data(),
+            cadence_days=self.cadence_days,
+            meeting_mode=self.meeting_mode,
+            meeting_place=self.meeting_place,
+            rules_of_engagement=self.rules_of_engagement,
+            start_date=self.start_date,
+            end_date=self.end_date,
+        )
 
 
 class AgreementOut(BaseModel):
@@ -87,30 +88,24 @@ class AgreementView(BaseModel):
     history: list[AgreementOut]
 
 
-def to_out(row: Any) -> AgreementOut:
-    d = dict(row)
+def to_out(row: AgreementRow) -> AgreementOut:
+    d = asdict(row)
     return AgreementOut.model_validate({**d, "mentor": d["mentor_learning"], "mentee": d["mentee_learning"]})
 
 
-async def _view(conn: asyncpg.Connection[Any], relationship_id: UUID) -> AgreementView:
-    rows = await conn.fetch(
-        "SELECT * FROM agreements WHERE relationship_id = $1 ORDER BY version", relationship_id
-    )
-    outs = [to_out(r) for r in rows]
+def to_view(v: app.Versions) -> AgreementView:
     return AgreementView(
-        active=next((a for a in outs if a.status == "active"), None),
-        pending=next((a for a in outs if a.status == "draft"), None),
-        history=outs,
+        active=to_out(v.active) if v.active else None,
+        pending=to_out(v.pending) if v.pending else None,
+        history=[to_out(a) for a in v.history],
     )
 
 
 @router.get("", response_model=AgreementView)
 async def get_agreement(
-    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Runtime = Depends(get_runtime)
+    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
 ) -> AgreementView:
-    async with connection(rt) as conn:
-        await load_access(conn, relationship_id, principal)
-        return await _view(conn, relationship_id)
+    return to_view(await app.versions(rt, relationship_id, principal))
 
 
 @router.post("", response_model=AgreementOut, status_code=201)
@@ -118,77 +113,10 @@ async def draft(
     relationship_id: UUID,
     body: AgreementIn,
     principal: Principal = Depends(authenticate),
-    rt: Runtime = Depends(get_runtime),
-    clock: Clock = Depends(get_clock),
+    rt: Rt = Depends(get_runtime),
 ) -> AgreementOut:
     """Drafts (or amends) the agreement; the drafter's confirmation is recorded."""
-    now = clock.now()
-    async with transaction(rt) as conn:
-        acc = await load_access(conn, relationship_id, principal, for_update=True)
-        side = acc.participant()
-        acc.open()
-        active = await conn.fetchrow(
-            "SELECT version FROM agreements WHERE relationship_id = $1 AND status = 'active'", relationship_id
-        )
-        pending = await conn.fetchrow(
-            "SELECT version FROM agreements WHERE relationship_id = $1 AND status = 'draft'", relationship_id
-        )
-        values = (
-            body.mentor.model_dump(),
-            body.mentee.model_dump(),
-            body.cadence_days,
-            body.meeting_mode,
-            body.meeting_place,
-            body.rules_of_engagement,
-            body.start_date,
-            body.end_date,
-            principal.subject,
-            now,
-            now if side == "mentor" else None,
-            now if side == "mentee" else None,
-        )
-        if pending is not None:
-            version = pending["version"]
-            row: Any = await conn.fetchrow(
-                """UPDATE agreements SET mentor_learning = $3, mentee_learning = $4, cadence_days = $5,
-                          meeting_mode = $6, meeting_place = $7, rules_of_engagement = $8, start_date = $9,
-                          end_date = $10, drafted_by = $11, drafted_at = $12, mentor_confirmed_at = $13,
-                          mentee_confirmed_at = $14
-                   WHERE relationship_id = $1 AND version = $2 RETURNING *""",
-                relationship_id,
-                version,
-                *values,
-            )
-        else:
-            version = await conn.fetchval(
-                "SELECT coalesce(max(version), 0) + 1 FROM agreements WHERE relationship_id = $1",
-                relationship_id,
-            )
-            row = await conn.fetchrow(
-                """INSERT INTO agreements (relationship_id, version, status, mentor_learning,
-                          mentee_learning, cadence_days, meeting_mode, meeting_place,
-                          rules_of_engagement, start_date, end_date, drafted_by, drafted_at,
-                          mentor_confirmed_at, mentee_confirmed_at)
-                   VALUES ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                   RETURNING *""",
-                relationship_id,
-                version,
-                *values,
-            )
-        common = {
-            **rel_fields(acc.rel),
-            "agreement_version": version,
-            "by_participant_id": acc.participant_id,
-        }
-        if active is None:
-            await rt.outbox.add(conn, AgreementDraftedV1(**common), subject=subject(acc.rel))
-        else:
-            await rt.outbox.add(
-                conn,
-                AgreementAmendedV1(**common, previous_version=active["version"]),
-                subject=subject(acc.rel),
-            )
-    return to_out(row)
+    return to_out(await app.draft(rt, relationship_id, principal, body.terms()))
 
 
 @router.post("/versions/{version}/confirm", response_model=AgreementView)
@@ -196,63 +124,7 @@ async def confirm(
     relationship_id: UUID,
     version: int,
     principal: Principal = Depends(authenticate),
-    rt: Runtime = Depends(get_runtime),
-    clock: Clock = Depends(get_clock),
+    rt: Rt = Depends(get_runtime),
 ) -> AgreementView:
     """Confirms the pending version; when both sides have, it becomes the agreement in force."""
-    now = clock.now()
-    async with transaction(rt) as conn:
-        acc = await load_access(conn, relationship_id, principal, for_update=True)
-        side = acc.participant()
-        acc.open()
-        row: Any = await conn.fetchrow(
-            "SELECT * FROM agreements WHERE relationship_id = $1 AND version = $2", relationship_id, version
-        )
-        if row is None:
-            raise Problem(404, "Agreement version not found")
-        if row["status"] != "draft":
-            raise Problem(
-                409,
-                "Not awaiting confirmation",
-                f"Version {version} is {row['status']}; only the pending version can be confirmed.",
-            )
-        if row[f"{side}_confirmed_at"] is None:
-            row = await conn.fetchrow(
-                f"UPDATE agreements SET {side}_confirmed_at = $3 WHERE relationship_id = $1 AND version = $2 "
-                "RETURNING *",
-                relationship_id,
-                version,
-                now,
-            )
-            if row["mentor_confirmed_at"] and row["mentee_confirmed_at"]:
-                await _activate(conn, rt, acc, row, now)
-        return await _view(conn, relationship_id)
-
-
-async def _activate(conn: asyncpg.Connection[Any], rt: Runtime, acc: Access, row: Any, now: datetime) -> None:
-    rid = acc.rel["id"]
-    await conn.execute(
-        "UPDATE agreements SET status = 'superseded' WHERE relationship_id = $1 AND status = 'active'", rid
-    )
-    await conn.execute(
-        "UPDATE agreements SET status = 'active', activated_at = $3 "
-        "WHERE relationship_id = $1 AND version = $2",
-        rid,
-        row["version"],
-        now,
-    )
-    await conn.execute(
-        "UPDATE relationships SET status = 'active', planned_end = $2 WHERE id = $1", rid, row["end_date"]
-    )
-    await rt.outbox.add(
-        conn,
-        AgreementConfirmedV1(
-            **rel_fields(acc.rel),
-            agreement_version=row["version"],
-            by_participant_id=acc.participant_id,
-            cadence_days=row["cadence_days"],
-            start_date=row["start_date"],
-            end_date=row["end_date"],
-        ),
-        subject=subject(acc.rel),
-    )
+    return to_view(await app.confirm(rt, relationship_id, principal, version))

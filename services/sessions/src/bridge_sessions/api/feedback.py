@@ -1,37 +1,23 @@
 """Surveys: a mid-point and a closing survey per side (satisfaction 1-5, likelihood to recommend
-0-10 for NPS, what they learned, what they taught). Pulse ratings live with sessions.
-
-The mid-point survey opens once the agreement is in force; the closing survey once the relationship
-is within `ending_soon_days` of its end or has closed. Participants read their own feedback; HR reads
-all feedback of relationships it can see."""
+0-10 for NPS, what they learned, what they taught); when they open: app/feedback.py. Pulse ratings
+are posted with sessions. Participants read their own feedback; HR reads all feedback of
+relationships it can see."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from bridge_sessions.api.common import (
-    Side,
-    connection,
-    get_clock,
-    get_settings,
-    load_access,
-    rel_fields,
-    subject,
-    transaction,
-)
-from bridge_sessions.settings import SessionsSettings
+from bridge_sessions.api.deps import Rt, get_runtime
+from bridge_sessions.app import feedback as app
+from bridge_sessions.domain.rows import FeedbackRow, Side
 from bridge_shared.auth.dependencies import authenticate
 from bridge_shared.auth.principal import Principal
-from bridge_shared.contracts.sessions import FeedbackSubmittedV1
-from bridge_shared.http.problems import Problem
-from bridge_shared.runtime import Runtime, get_runtime
-from bridge_shared.scheduling.clock import Clock
 
 router = APIRouter(prefix="/relationships/{relationship_id}", tags=["feedback"])
 
@@ -58,81 +44,30 @@ class FeedbackOut(BaseModel):
     submitted_at: datetime
 
 
+def to_out(row: FeedbackRow) -> FeedbackOut:
+    return FeedbackOut.model_validate(asdict(row))
+
+
 @router.post("/surveys/{kind}", response_model=FeedbackOut, status_code=201)
 async def submit_survey(
     relationship_id: UUID,
     kind: Literal["midpoint", "closing"],
     body: SurveyIn,
     principal: Principal = Depends(authenticate),
-    rt: Runtime = Depends(get_runtime),
-    clock: Clock = Depends(get_clock),
-    settings: SessionsSettings = Depends(get_settings),
+    rt: Rt = Depends(get_runtime),
 ) -> FeedbackOut:
-    now, fid = clock.now(), uuid.uuid4()
-    async with transaction(rt) as conn:
-        acc = await load_access(conn, relationship_id, principal)
-        side = acc.participant()
-        rel = acc.rel
-        if kind == "midpoint" and rel["status"] != "active":
-            raise Problem(
-                409,
-                "Survey not open",
-                "The mid-point survey opens once the agreement is in force "
-                "and closes when the relationship ends.",
-            )
-        if kind == "closing" and rel["status"] != "closed":
-            end = rel["planned_end"]
-            if end is None or now.date() < end - timedelta(days=settings.ending_soon_days):
-                raise Problem(
-                    409,
-                    "Survey not open",
-                    "The closing survey opens near the end date or when the relationship ends.",
-                )
-        row = await conn.fetchrow(
-            """INSERT INTO feedback (id, relationship_id, kind, by_side, by_participant_id, rating,
-                      recommend_score, comment, learned, taught, submitted_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING *""",
-            fid,
-            relationship_id,
-            kind,
-            side,
-            acc.participant_id,
-            body.satisfaction,
-            body.recommend_score,
-            body.comment,
-            body.learned,
-            body.taught,
-            now,
-        )
-        if row is None:
-            raise Problem(409, "Already submitted", f"You have already submitted the {kind} survey.")
-        await rt.outbox.add(
-            conn,
-            FeedbackSubmittedV1(
-                **rel_fields(rel),
-                feedback_id=str(fid),
-                kind=kind,
-                by_participant_id=acc.participant_id,
-                by_side=side,
-                rating=body.satisfaction,
-                recommend_score=body.recommend_score,
-                submitted_at=now,
-            ),
-            subject=subject(rel),
-        )
-    return FeedbackOut.model_validate(dict(row))
+    survey = app.Survey(
+        satisfaction=body.satisfaction,
+        recommend_score=body.recommend_score,
+        learned=body.learned,
+        taught=body.taught,
+        comment=body.comment,
+    )
+    return to_out(await app.submit_survey(rt, relationship_id, principal, kind, survey))
 
 
 @router.get("/feedback", response_model=list[FeedbackOut])
 async def list_feedback(
-    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Runtime = Depends(get_runtime)
+    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
 ) -> list[FeedbackOut]:
-    async with connection(rt) as conn:
-        acc = await load_access(conn, relationship_id, principal)
-        rows = await conn.fetch(
-            "SELECT * FROM feedback WHERE relationship_id = $1 AND ($2::text IS NULL OR by_side = $2) "
-            "ORDER BY submitted_at, id",
-            relationship_id,
-            acc.side,
-        )
-    return [FeedbackOut.model_validate(dict(r)) for r in rows]
+    return [to_out(r) for r in await app.list_for(rt, relationship_id, principal)]

@@ -1,58 +1,30 @@
-"""What every relationship-scoped endpoint needs: who the caller is to this relationship, the clock."""
+"""Who the caller is to one relationship, decided service-side from the stored pair: one of the
+two participants (and which side), HR for the pair's region, or nobody (404: existence is not
+leaked). The use cases apply these rules; the HTTP layer maps the `Problem`s they raise."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal
 from uuid import UUID
 
-import asyncpg
-from fastapi import Depends
-
-from bridge_sessions.settings import SessionsSettings
+from bridge_sessions.db import Conn
+from bridge_sessions.db import relationships as relationships_db
+from bridge_sessions.domain.rows import SIDES, RelationshipRow, Side
 from bridge_shared.auth.principal import Principal, Role
-from bridge_shared.db import connection as db
-from bridge_shared.http.problems import Problem
-from bridge_shared.runtime import Runtime, get_runtime
-from bridge_shared.scheduling.clock import Clock
-
-Side = Literal["mentor", "mentee"]
+from bridge_shared.errors import Problem
 
 
-def connection(rt: Runtime) -> AbstractAsyncContextManager[asyncpg.Connection[Any]]:
-    return db.connection(rt.pool)
-
-
-def transaction(rt: Runtime) -> AbstractAsyncContextManager[asyncpg.Connection[Any]]:
-    return db.transaction(rt.pool)
-
-
-def get_clock(rt: Runtime = Depends(get_runtime)) -> Clock:
-    clock: Clock = rt.clock
-    return clock
-
-
-def get_settings(rt: Runtime = Depends(get_runtime)) -> SessionsSettings:
-    assert isinstance(rt.settings, SessionsSettings)
-    return rt.settings
-
-
-def side_of(principal: Principal, rel: Any) -> Side | None:
+def side_of(principal: Principal, rel: RelationshipRow) -> Side | None:
     if Role.PARTICIPANT not in principal.roles:
         return None
-    if principal.subject == rel["mentor_employee_id"]:
-        return "mentor"
-    if principal.subject == rel["mentee_employee_id"]:
-        return "mentee"
-    return None
+    return next((side for side in SIDES if principal.subject == rel.employee_id_of(side)), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Access:
-    """The caller's standing on one relationship, decided service-side from the stored pair."""
+    """The caller's standing on one relationship."""
 
-    rel: Any
+    rel: RelationshipRow
     principal: Principal
     side: Side | None
 
@@ -60,38 +32,45 @@ class Access:
     def is_participant(self) -> bool:
         return self.side is not None
 
-    @property
-    def participant_id(self) -> str:
-        assert self.side is not None
-        return str(self.rel[f"{self.side}_id"])
-
     def participant(self) -> Side:
+        """The caller's side; 403 unless the caller is one of the two participants."""
         if self.side is None:
             raise Problem(403, "Forbidden", "Only the two participants of this relationship can do this.")
         return self.side
 
+    @property
+    def participant_id(self) -> str:
+        return self.rel.participant_id_of(self.participant())
+
     def open(self) -> None:
-        if self.rel["status"] == "closed":
+        if self.rel.status == "closed":
             raise Problem(409, "Relationship closed", "This relationship has ended.")
 
 
 async def load_access(
-    conn: asyncpg.Connection[Any], relationship_id: UUID, principal: Principal, *, for_update: bool = False
+    conn: Conn, relationship_id: UUID, principal: Principal, *, for_update: bool = False
 ) -> Access:
-    """404 unless the caller is one of the pair or HR for the pair's region (existence is not leaked)."""
-    sql = "SELECT * FROM relationships WHERE id = $1" + (" FOR UPDATE" if for_update else "")
-    rel = await conn.fetchrow(sql, relationship_id)
+    """404 unless the caller is one of the pair or HR for the pair's region."""
+    rel = await relationships_db.get(conn, relationship_id, for_update=for_update)
     if rel is None:
         raise Problem(404, "Relationship not found")
     side = side_of(principal, rel)
-    if side is None and not principal.can_see_region(rel["region"]):
+    if side is None and not principal.can_see_region(rel.region):
         raise Problem(404, "Relationship not found")
     return Access(rel, principal, side)
 
 
-def rel_fields(rel: Any) -> dict[str, str]:
-    return {"relationship_id": str(rel["id"]), "pair_id": rel["pair_id"], "cohort_id": rel["cohort_id"]}
-
-
-def subject(rel: Any) -> str:
-    return f"relationship/{rel['id']}"
+async def participant_access(
+    conn: Conn,
+    relationship_id: UUID,
+    principal: Principal,
+    *,
+    for_update: bool = False,
+    open_only: bool = True,
+) -> tuple[Access, Side]:
+    """A participant acting on the relationship (403 otherwise); 409 once it has closed, if `open_only`."""
+    acc = await load_access(conn, relationship_id, principal, for_update=for_update)
+    side = acc.participant()
+    if open_only:
+        acc.open()
+    return acc, side

@@ -1,0 +1,125 @@
+"""The relationship agreement, versioned.
+
+Either side drafts (drafting counts as the drafter's confirmation); the version becomes active when
+the other side confirms too. Changing an active agreement drafts the next version (an amendment);
+the active version stays in force until both have confirmed the new one. Re-drafting a pending
+version replaces its content and clears the other side's confirmation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from bridge_sessions.app.access import Access, load_access, participant_access
+from bridge_sessions.db import Conn
+from bridge_sessions.db import agreements as agreements_db
+from bridge_sessions.db import relationships as relationships_db
+from bridge_sessions.db.agreements import Draft
+from bridge_sessions.domain.refs import relationship_fields, subject
+from bridge_sessions.domain.rows import AgreementRow, AgreementTerms
+from bridge_sessions.settings import SessionsSettings
+from bridge_shared.auth.principal import Principal
+from bridge_shared.contracts.sessions import AgreementAmendedV1, AgreementConfirmedV1, AgreementDraftedV1
+from bridge_shared.db.connection import connection, transaction
+from bridge_shared.errors import Problem
+from bridge_shared.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    active: AgreementRow | None
+    pending: AgreementRow | None
+    history: list[AgreementRow]
+
+
+async def _versions(conn: Conn, relationship_id: UUID) -> Versions:
+    rows = await agreements_db.all_versions(conn, relationship_id)
+    return Versions(
+        active=next((a for a in rows if a.status == "active"), None),
+        pending=next((a for a in rows if a.status == "draft"), None),
+        history=rows,
+    )
+
+
+async def versions(rt: Runtime[SessionsSettings], relationship_id: UUID, principal: Principal) -> Versions:
+    async with connection(rt.pool) as conn:
+        await load_access(conn, relationship_id, principal)
+        return await _versions(conn, relationship_id)
+
+
+async def draft(
+    rt: Runtime[SessionsSettings], relationship_id: UUID, principal: Principal, terms: AgreementTerms
+) -> AgreementRow:
+    """Drafts (or amends) the agreement; the drafter's confirmation is recorded."""
+    now = rt.clock.now()
+    async with transaction(rt.pool) as conn:
+        acc, side = await participant_access(conn, relationship_id, principal, for_update=True)
+        content = Draft(
+            terms,
+            drafted_by=principal.subject,
+            drafted_at=now,
+            mentor_confirmed_at=now if side == "mentor" else None,
+            mentee_confirmed_at=now if side == "mentee" else None,
+        )
+        active = await agreements_db.version_in(conn, relationship_id, "active")
+        pending = await agreements_db.version_in(conn, relationship_id, "draft")
+        if pending is not None:
+            row = await agreements_db.replace_draft(conn, relationship_id, pending, content)
+        else:
+            row = await agreements_db.insert_draft(conn, relationship_id, content)
+        fields = {
+            **relationship_fields(acc.rel),
+            "agreement_version": row.version,
+            "by_participant_id": acc.participant_id,
+        }
+        if active is None:
+            await rt.outbox.add(conn, AgreementDraftedV1(**fields), subject=subject(acc.rel))
+        else:
+            await rt.outbox.add(
+                conn, AgreementAmendedV1(**fields, previous_version=active), subject=subject(acc.rel)
+            )
+    return row
+
+
+async def confirm(
+    rt: Runtime[SessionsSettings], relationship_id: UUID, principal: Principal, version: int
+) -> Versions:
+    """Confirms the pending version; when both sides have, it becomes the agreement in force."""
+    now = rt.clock.now()
+    async with transaction(rt.pool) as conn:
+        acc, side = await participant_access(conn, relationship_id, principal, for_update=True)
+        row = await agreements_db.get(conn, relationship_id, version)
+        if row is None:
+            raise Problem(404, "Agreement version not found")
+        if row.status != "draft":
+            raise Problem(
+                409,
+                "Not awaiting confirmation",
+                f"Version {version} is {row.status}; only the pending version can be confirmed.",
+            )
+        if not row.confirmed_by(side):
+            row = await agreements_db.confirm(conn, relationship_id, version, side, now)
+            if row.confirmed_by_both:
+                await _activate(rt, conn, acc, row, now)
+        return await _versions(conn, relationship_id)
+
+
+async def _activate(
+    rt: Runtime[SessionsSettings], conn: Conn, acc: Access, row: AgreementRow, now: datetime
+) -> None:
+    await agreements_db.activate(conn, acc.rel.id, row.version, now)
+    await relationships_db.activate(conn, acc.rel.id, row.end_date)
+    await rt.outbox.add(
+        conn,
+        AgreementConfirmedV1(
+            **relationship_fields(acc.rel),
+            agreement_version=row.version,
+            by_participant_id=acc.participant_id,
+            cadence_days=row.cadence_days,
+            start_date=row.start_date,
+            end_date=row.end_date,
+        ),
+        subject=subject(acc.rel),
+    )

@@ -1,0 +1,140 @@
+"""Relationships: participants see their own, HR those in their regions; either side or HR can end
+one early. Also what matching's pair events do: pair.formed opens a relationship (once however often
+the event arrives), pair.dissolved ends it early."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from bridge_sessions.app.access import load_access, side_of
+from bridge_sessions.app.closure import close_relationship
+from bridge_sessions.db import Conn
+from bridge_sessions.db import relationships as relationships_db
+from bridge_sessions.db.relationships import NewRelationship
+from bridge_sessions.domain.rows import RelationshipView, Side
+from bridge_sessions.settings import SessionsSettings
+from bridge_shared.auth.principal import Principal, Role
+from bridge_shared.contracts.matching import PairDissolvedV1, PairFormedV1
+from bridge_shared.contracts.sessions import RelationshipStartedV1
+from bridge_shared.db.connection import connection, transaction
+from bridge_shared.errors import Problem
+from bridge_shared.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A relationship as one caller sees it."""
+
+    rel: RelationshipView
+    my_side: Side | None
+
+
+def _seen(row: RelationshipView | None, principal: Principal) -> Seen:
+    assert row is not None, "access to it was checked in this transaction"
+    return Seen(row, side_of(principal, row))
+
+
+async def visible(
+    rt: Runtime[SessionsSettings], principal: Principal, *, cohort_id: str | None, status: str | None
+) -> list[Seen]:
+    """Global HR all, regional HR their regions, participants the relationships they are in."""
+    async with connection(rt.pool) as conn:
+        rows = await relationships_db.visible(
+            conn,
+            cohort_id=cohort_id,
+            status=status,
+            everyone=principal.is_global_hr,
+            regions=sorted(principal.regions) if Role.HR_REGIONAL in principal.roles else [],
+            employee_id=principal.subject if Role.PARTICIPANT in principal.roles else None,
+        )
+    return [Seen(r, side_of(principal, r)) for r in rows]
+
+
+async def get(rt: Runtime[SessionsSettings], relationship_id: UUID, principal: Principal) -> Seen:
+    async with connection(rt.pool) as conn:
+        await load_access(conn, relationship_id, principal)
+        return _seen(await relationships_db.view(conn, relationship_id), principal)
+
+
+async def close_early(
+    rt: Runtime[SessionsSettings], relationship_id: UUID, principal: Principal, reason: str
+) -> Seen:
+    """Either participant, or HR for its region."""
+    async with transaction(rt.pool) as conn:
+        acc = await load_access(conn, relationship_id, principal, for_update=True)
+        acc.open()
+        if not acc.is_participant and not principal.has(Role.HR_ADMIN, Role.HR_REGIONAL):
+            raise Problem(403, "Forbidden", "Only the participants or HR can end a relationship.")
+        await close_relationship(
+            conn,
+            rt.outbox,
+            rt.settings,
+            relationship_id,
+            outcome="ended_early",
+            reason=reason,
+            closed_by=principal.subject,
+            now=rt.clock.now(),
+        )
+        return _seen(await relationships_db.view(conn, relationship_id), principal)
+
+
+async def start(rt: Runtime[SessionsSettings], conn: Conn, p: PairFormedV1) -> None:
+    """pair.formed -> the relationship and relationship.started, in the consumer's transaction."""
+    new = NewRelationship(
+        id=uuid.uuid4(),
+        pair_id=p.pair_id,
+        cohort_id=p.cohort_id,
+        mentor_id=p.mentor.participant_id,
+        mentor_employee_id=p.mentor.employee_id,
+        mentor_name=p.mentor.display_name,
+        mentor_timezone=p.mentor.timezone,
+        mentor_email=str(p.mentor.email),
+        mentee_id=p.mentee.participant_id,
+        mentee_employee_id=p.mentee.employee_id,
+        mentee_name=p.mentee.display_name,
+        mentee_timezone=p.mentee.timezone,
+        mentee_email=str(p.mentee.email),
+        region=p.mentee.region,
+        planned_end=p.programme_end,
+        hr_contact_email=p.hr_contact_email,
+        started_at=p.formed_at,
+    )
+    if not await relationships_db.insert(conn, new):
+        return
+    await rt.outbox.add(
+        conn,
+        RelationshipStartedV1(
+            relationship_id=str(new.id),
+            pair_id=p.pair_id,
+            cohort_id=p.cohort_id,
+            mentor_id=p.mentor.participant_id,
+            mentee_id=p.mentee.participant_id,
+            started_at=p.formed_at,
+            planned_end=p.programme_end,
+        ),
+        subject=f"relationship/{new.id}",
+    )
+
+
+async def dissolve(rt: Runtime[SessionsSettings], conn: Conn, p: PairDissolvedV1) -> None:
+    """pair.dissolved -> the relationship ends early, in the consumer's transaction."""
+    rid = await relationships_db.id_for_pair(conn, p.pair_id)
+    if rid is None:
+        # pair.formed and pair.dissolved share a topic and key, so formed always comes first.
+        log.warning("pair.dissolved for unknown pair %s; nothing to close", p.pair_id)
+        return
+    await close_relationship(
+        conn,
+        rt.outbox,
+        rt.settings,
+        rid,
+        outcome="ended_early",
+        reason=p.reason,
+        closed_by=p.dissolved_by,
+        now=rt.clock.now(),
+    )

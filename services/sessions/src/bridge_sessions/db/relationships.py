@@ -1,0 +1,142 @@
+"""relationships: the pair as sessions keeps it, from pair.formed to closure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from bridge_sessions.db import Conn
+from bridge_sessions.domain.rows import RelationshipRow, RelationshipView
+
+
+@dataclass(frozen=True, slots=True)
+class NewRelationship:
+    id: UUID
+    pair_id: str
+    cohort_id: str
+    mentor_id: str
+    mentor_employee_id: str
+    mentor_name: str
+    mentor_timezone: str
+    mentor_email: str
+    mentee_id: str
+    mentee_employee_id: str
+    mentee_name: str
+    mentee_timezone: str
+    mentee_email: str
+    region: str
+    planned_end: date | None
+    hr_contact_email: str | None
+    started_at: datetime
+
+
+_VIEW = """
+SELECT r.*, a.version AS agreement_version,
+       coalesce((SELECT array_agg(h.reason ORDER BY h.reason) FROM health_signals h
+                  WHERE h.relationship_id = r.id AND h.resolved_at IS NULL
+                    AND h.reason <> 'ending_soon'), '{}') AS open_risks
+FROM relationships r
+LEFT JOIN agreements a ON a.relationship_id = r.id AND a.status = 'active'
+"""
+
+
+async def get(conn: Conn, relationship_id: UUID, *, for_update: bool = False) -> RelationshipRow | None:
+    sql = "SELECT * FROM relationships WHERE id = $1" + (" FOR UPDATE" if for_update else "")
+    row = await conn.fetchrow(sql, relationship_id)
+    return None if row is None else RelationshipRow(**row)
+
+
+async def view(conn: Conn, relationship_id: UUID) -> RelationshipView | None:
+    row = await conn.fetchrow(_VIEW + "WHERE r.id = $1", relationship_id)
+    return None if row is None else RelationshipView(**row)
+
+
+async def visible(
+    conn: Conn,
+    *,
+    cohort_id: str | None,
+    status: str | None,
+    everyone: bool,
+    regions: list[str],
+    employee_id: str | None,
+) -> list[RelationshipView]:
+    """Those in `regions`, those `employee_id` is in, or all when `everyone`; filtered in SQL."""
+    rows = await conn.fetch(
+        _VIEW
+        + """WHERE ($1::text IS NULL OR r.cohort_id = $1) AND ($2::text IS NULL OR r.status = $2)
+             AND ($3 OR r.region = ANY($4::text[])
+                  OR r.mentor_employee_id = $5 OR r.mentee_employee_id = $5)
+           ORDER BY r.started_at, r.id""",
+        cohort_id,
+        status,
+        everyone,
+        regions,
+        employee_id,
+    )
+    return [RelationshipView(**r) for r in rows]
+
+
+async def insert(conn: Conn, new: NewRelationship) -> bool:
+    """False when the pair already has its relationship (pair.formed delivered again)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO relationships (id, pair_id, cohort_id, mentor_id, mentor_employee_id, mentor_name,
+                mentor_timezone, mentee_id, mentee_employee_id, mentee_name, mentee_timezone, region,
+                planned_end, hr_contact_email, started_at, mentor_email, mentee_email)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+           ON CONFLICT (pair_id) DO NOTHING RETURNING id""",
+        new.id,
+        new.pair_id,
+        new.cohort_id,
+        new.mentor_id,
+        new.mentor_employee_id,
+        new.mentor_name,
+        new.mentor_timezone,
+        new.mentee_id,
+        new.mentee_employee_id,
+        new.mentee_name,
+        new.mentee_timezone,
+        new.region,
+        new.planned_end,
+        new.hr_contact_email,
+        new.started_at,
+        new.mentor_email,
+        new.mentee_email,
+    )
+    return inserted is not None
+
+
+async def id_for_pair(conn: Conn, pair_id: str) -> UUID | None:
+    rid: UUID | None = await conn.fetchval("SELECT id FROM relationships WHERE pair_id = $1", pair_id)
+    return rid
+
+
+async def activate(conn: Conn, relationship_id: UUID, planned_end: date) -> None:
+    await conn.execute(
+        "UPDATE relationships SET status = 'active', planned_end = $2 WHERE id = $1",
+        relationship_id,
+        planned_end,
+    )
+
+
+async def close(
+    conn: Conn,
+    relationship_id: UUID,
+    *,
+    now: datetime,
+    outcome: str,
+    reason: str | None,
+    closed_by: str,
+) -> RelationshipRow | None:
+    """The closed row, or None when it was closed already."""
+    row = await conn.fetchrow(
+        """UPDATE relationships SET status = 'closed', closed_at = $2, outcome = $3, close_reason = $4,
+                  closed_by = $5
+           WHERE id = $1 AND status <> 'closed' RETURNING *""",
+        relationship_id,
+        now,
+        outcome,
+        reason,
+        closed_by,
+    )
+    return None if row is None else RelationshipRow(**row)

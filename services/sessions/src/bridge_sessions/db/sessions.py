@@ -1,0 +1,173 @@
+"""sessions: one row per session, scheduled -> held | cancelled; every change to a scheduled session
+raises its invite's SEQUENCE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from bridge_sessions.db import Conn
+from bridge_sessions.domain.rows import ActionItemData, HeldTopicsRow, SessionRow, Topic
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    held_at: datetime
+    actual_duration_minutes: int
+    topics: list[Topic]
+    shared_notes: str | None
+    action_items: list[ActionItemData]
+    recorded_by: str
+
+
+def _row(record: asyncpg.Record | None) -> SessionRow:
+    assert record is not None, "the session was read (and locked) in this transaction"
+    return SessionRow(**record)
+
+
+async def for_relationship(conn: Conn, relationship_id: UUID) -> list[SessionRow]:
+    rows = await conn.fetch(
+        "SELECT * FROM sessions WHERE relationship_id = $1 ORDER BY starts_at, id", relationship_id
+    )
+    return [SessionRow(**r) for r in rows]
+
+
+async def get(
+    conn: Conn, relationship_id: UUID, session_id: UUID, *, lock: bool = False
+) -> SessionRow | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM sessions WHERE id = $1 AND relationship_id = $2" + (" FOR UPDATE" if lock else ""),
+        session_id,
+        relationship_id,
+    )
+    return None if row is None else SessionRow(**row)
+
+
+async def insert(
+    conn: Conn,
+    *,
+    session_id: UUID,
+    relationship_id: UUID,
+    starts_at: datetime,
+    duration_minutes: int,
+    location: str | None,
+    ical_uid: str,
+    scheduled_by: str,
+    now: datetime,
+) -> SessionRow:
+    return _row(
+        await conn.fetchrow(
+            """INSERT INTO sessions (id, relationship_id, status, starts_at, duration_minutes, location,
+                      ical_uid, ical_sequence, scheduled_by, created_at, updated_at)
+               VALUES ($1, $2, 'scheduled', $3, $4, $5, $6, 0, $7, $8, $8) RETURNING *""",
+            session_id,
+            relationship_id,
+            starts_at,
+            duration_minutes,
+            location,
+            ical_uid,
+            scheduled_by,
+            now,
+        )
+    )
+
+
+async def reschedule(
+    conn: Conn,
+    session_id: UUID,
+    *,
+    starts_at: datetime,
+    duration_minutes: int | None,
+    location: tuple[str | None] | None,
+    now: datetime,
+) -> SessionRow:
+    """`duration_minutes` None keeps it; `location` None keeps it, `(value,)` sets it (even to null)."""
+    return _row(
+        await conn.fetchrow(
+            """UPDATE sessions SET starts_at = $2, duration_minutes = coalesce($3, duration_minutes),
+                      location = CASE WHEN $4 THEN $5 ELSE location END, ical_sequence = ical_sequence + 1,
+                      updated_at = $6
+               WHERE id = $1 RETURNING *""",
+            session_id,
+            starts_at,
+            duration_minutes,
+            location is not None,
+            location[0] if location is not None else None,
+            now,
+        )
+    )
+
+
+async def cancel(conn: Conn, session_id: UUID, *, by: str, reason: str | None, now: datetime) -> SessionRow:
+    return _row(
+        await conn.fetchrow(
+            """UPDATE sessions SET status = 'cancelled', cancelled_by = $2, cancel_reason = $3,
+                      cancelled_at = $4, ical_sequence = ical_sequence + 1, updated_at = $4
+               WHERE id = $1 RETURNING *""",
+            session_id,
+            by,
+            reason,
+            now,
+        )
+    )
+
+
+async def cancel_upcoming(conn: Conn, relationship_id: UUID, *, by: str, now: datetime) -> list[SessionRow]:
+    """Cancels the relationship's sessions still to come (it has closed)."""
+    rows = await conn.fetch(
+        """UPDATE sessions SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3,
+                  cancel_reason = 'relationship closed', ical_sequence = ical_sequence + 1, updated_at = $3
+           WHERE relationship_id = $1 AND status = 'scheduled' AND starts_at > $3 RETURNING *""",
+        relationship_id,
+        by,
+        now,
+    )
+    return [SessionRow(**r) for r in rows]
+
+
+async def mark_held(conn: Conn, session_id: UUID, held: Held, now: datetime) -> SessionRow:
+    return _row(
+        await conn.fetchrow(
+            """UPDATE sessions SET status = 'held', held_at = $2, actual_duration_minutes = $3, topics = $4,
+                      shared_notes = $5, action_items = $6, recorded_by = $7, updated_at = $8
+               WHERE id = $1 RETURNING *""",
+            session_id,
+            held.held_at,
+            held.actual_duration_minutes,
+            held.topics,
+            held.shared_notes,
+            held.action_items,
+            held.recorded_by,
+            now,
+        )
+    )
+
+
+async def set_shared_notes(conn: Conn, session_id: UUID, body: str) -> SessionRow:
+    return _row(
+        await conn.fetchrow(
+            "UPDATE sessions SET shared_notes = $2, updated_at = updated_at WHERE id = $1 RETURNING *",
+            session_id,
+            body,
+        )
+    )
+
+
+async def count_held(conn: Conn, relationship_id: UUID) -> int:
+    held: int = await conn.fetchval(
+        "SELECT count(*) FROM sessions WHERE relationship_id = $1 AND status = 'held'", relationship_id
+    )
+    return held
+
+
+async def held_topics(conn: Conn, relationship_id: UUID) -> list[HeldTopicsRow]:
+    """The relationship's held sessions, latest first."""
+    rows = await conn.fetch(
+        "SELECT held_at, topics FROM sessions WHERE relationship_id = $1 AND status = 'held' "
+        "ORDER BY held_at DESC",
+        relationship_id,
+    )
+    return [HeldTopicsRow(**r) for r in rows]
