@@ -6,7 +6,7 @@
 Starts its own embedded PostgreSQL + Apache Kafka (or uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS),
 produces `--events` synthetic programme events (bench/reporting/events.py), then per repeat:
   raw  — plain AIOKafkaConsumer reading every event topic from offset 0 to the end (no decoding);
-  rebuild — `bridge_reporting.rebuild.rebuild()`: read + decode + set-based projection into shadow
+  rebuild — `bridge_reporting.app.rebuild.rebuild()`: read + decode + set-based projection into shadow
            tables + atomic swap.
 With --live, also the service's own batch consumer path: a fresh reporting service (new consumer
 group, inbox and schema) replays the topics from the start; timed until its inbox holds every event.
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import end_total, infra, median, produce, raw_consume, reporting_settings, wait_stored
 from events import programme
 
-from bridge_reporting.rebuild import rebuild
+from bridge_reporting.app.rebuild import rebuild
 
 
 async def live_replay(inf, expected: int, timeout: float) -> float:  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from bridge_reporting.app.rebuild import rebuild
 from bridge_reporting.domain.tables import ALL_TABLES
-from bridge_reporting.rebuild import rebuild
 from tests.reporting import scenario
 from tests.reporting.conftest import HR, eventually, publish
 from tests.service_harness import RunningService
@@ -59,11 +59,12 @@ async def test_rebuilt_state_equals_live_state(reporting: RunningService) -> Non
         "BRIDGE_REPORTING_DB_SCHEMA": s.db_schema,
         "BRIDGE_REPORTING_SERVICE_NAME": s.service_name,
         "BRIDGE_REPORTING_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+        "BRIDGE_REPORTING_KAFKA_TOPIC_PREFIX": s.kafka_topic_prefix,
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bridge_reporting.rebuild",
+        "bridge_reporting.api.rebuild",
         "--batch-size",
         "200",
         env=env,

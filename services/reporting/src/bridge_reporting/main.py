@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bridge_reporting.api import cohorts, dashboard, reports
+from bridge_reporting.api import cohorts, dashboard, exports, reports
 from bridge_reporting.handlers.projections import projection_consumer
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.service import ServiceDefinition, build_app
@@ -17,7 +17,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             title="Bridge reporting",
             description="Programme health by cohort, region, department and seniority band, from events.",
             migrations_package="bridge_reporting.db.migrations",
-            routers=[cohorts.router, reports.router],
+            routers=[cohorts.router, reports.router, exports.router],
             public_routers=[dashboard.router],
             consumers=[projection_consumer],
         )

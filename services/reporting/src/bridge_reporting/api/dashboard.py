@@ -9,7 +9,7 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from bridge_shared.http.problems import Problem
+from bridge_shared.errors import Problem
 
 router = APIRouter(include_in_schema=False)
 

@@ -23,19 +23,35 @@ def band(seniority_level: int | None) -> str | None:
 
 BANDS = ("early_career", "mid_career", "senior", "executive")
 
+
+def keep(*names: str, pgtype: str = "text") -> tuple[Col, ...]:
+    """Columns that are immutable facts (the first non-null value stays)."""
+    return tuple(Col(name, pgtype) for name in names)
+
+
+def stamps(merge: str, *names: str) -> tuple[Col, ...]:
+    """Timestamp columns merged the same way (`min`, `max` or `latest:<col>`)."""
+    return tuple(Col(name, TS, merge=merge) for name in names)
+
+
+def latest(version: str, *names: str, pgtype: str = "text") -> tuple[Col, ...]:
+    """Columns that take the value of the event with the greatest `version` column."""
+    return tuple(Col(name, pgtype, merge=f"latest:{version}") for name in names)
+
+
+PAIR_REF = keep("pair_id", "cohort_id")  # rows that belong to a pair (and its cohort)
+
 COHORTS = Table(
     "rm_cohorts",
     ("cohort_id",),
     (
-        Col("cohort_id"),
-        Col("name", merge="keep"),
-        Col("regions", "text[]", merge="keep"),
-        Col("created_at", TS, merge="min"),
-        Col("programme_start", "date"),
-        Col("programme_end", "date"),
+        *keep("cohort_id", "name"),
+        Col("regions", "text[]"),
+        *stamps("min", "created_at"),
+        *keep("programme_start", "programme_end", pgtype="date"),
         Col("inactivity_threshold_days", INT),
-        Col("phase", merge="latest:phase_at"),
-        Col("phase_at", TS, merge="max"),
+        *latest("phase_at", "phase"),
+        *stamps("max", "phase_at"),
     ),
 )
 
@@ -43,17 +59,13 @@ PARTICIPANTS = Table(
     "rm_participants",
     ("participant_id",),
     (
-        Col("participant_id"),
-        Col("cohort_id"),
-        Col("employee_id", merge="latest:profile_at"),
-        Col("role", merge="latest:profile_at"),
-        Col("region", merge="latest:profile_at"),
-        Col("department", merge="latest:profile_at"),
-        Col("seniority_level", INT, merge="latest:profile_at"),
-        Col("band", merge="latest:profile_at"),
-        Col("profile_at", TS, merge="max"),
-        Col("enrolled_at", TS, merge="min"),
-        Col("withdrawn_at", TS, merge="max"),
+        *keep("participant_id", "cohort_id"),
+        *latest("profile_at", "employee_id", "role", "region", "department"),
+        *latest("profile_at", "seniority_level", pgtype=INT),
+        *latest("profile_at", "band"),
+        *stamps("max", "profile_at"),
+        *stamps("min", "enrolled_at"),
+        *stamps("max", "withdrawn_at"),
     ),
 )
 
@@ -61,14 +73,10 @@ PROPOSALS = Table(
     "rm_proposals",
     ("proposal_id",),
     (
-        Col("proposal_id"),
-        Col("cohort_id"),
-        Col("mentor_id"),
-        Col("mentee_id"),
-        Col("proposed_at", TS, merge="min"),
-        Col("accepted_at", TS, merge="max"),
-        Col("declined_at", TS, merge="min"),
-        Col("expired_at", TS, merge="min"),
+        *keep("proposal_id", "cohort_id", "mentor_id", "mentee_id"),
+        *stamps("min", "proposed_at"),
+        *stamps("max", "accepted_at"),
+        *stamps("min", "declined_at", "expired_at"),
     ),
 )
 
@@ -76,27 +84,13 @@ PAIRS = Table(
     "rm_pairs",
     ("pair_id",),
     (
-        Col("pair_id"),
-        Col("cohort_id"),
-        Col("mentor_id"),
-        Col("mentee_id"),
-        Col("region"),
-        Col("department"),
-        Col("band"),
-        Col("mentor_region"),
-        Col("mentor_department"),
-        Col("mentor_band"),
-        Col("mentor_name"),
-        Col("mentee_name"),
-        Col("formed_at", TS, merge="min"),
-        Col("dissolved_at", TS, merge="min"),
-        Col("dissolved_reason"),
-        Col("relationship_id"),
-        Col("started_at", TS, merge="min"),
-        Col("agreement_confirmed_at", TS, merge="min"),
-        Col("closed_at", TS, merge="min"),
-        Col("outcome"),
-        Col("close_reason"),
+        *PAIR_REF,
+        *keep("mentor_id", "mentee_id", "region", "department", "band"),
+        *keep("mentor_region", "mentor_department", "mentor_band", "mentor_name", "mentee_name"),
+        *stamps("min", "formed_at", "dissolved_at"),
+        *keep("dissolved_reason", "relationship_id"),
+        *stamps("min", "started_at", "agreement_confirmed_at", "closed_at"),
+        *keep("outcome", "close_reason"),
     ),
 )
 
@@ -104,17 +98,12 @@ SESSIONS = Table(
     "rm_sessions",
     ("session_id",),
     (
-        Col("session_id"),
-        Col("pair_id"),
-        Col("cohort_id"),
-        Col("starts_at", TS, merge="latest:scheduled_at"),
-        Col("scheduled_at", TS, merge="max"),
-        Col("cancelled_at", TS, merge="max"),
-        Col("held_at", TS, merge="min"),
-        Col("duration_minutes", INT),
-        Col("topics_m2e", INT),
-        Col("topics_e2m", INT),
-        Col("action_items", INT),
+        *keep("session_id"),
+        *PAIR_REF,
+        *stamps("latest:scheduled_at", "starts_at"),
+        *stamps("max", "scheduled_at", "cancelled_at"),
+        *stamps("min", "held_at"),
+        *keep("duration_minutes", "topics_m2e", "topics_e2m", "action_items", pgtype=INT),
     ),
 )
 
@@ -122,16 +111,12 @@ GOALS = Table(
     "rm_goals",
     ("goal_id",),
     (
-        Col("goal_id"),
-        Col("pair_id"),
-        Col("cohort_id"),
-        Col("owner_side"),
-        Col("title"),
-        Col("set_at", TS, merge="min"),
-        Col("achieved_at", TS, merge="min"),
-        Col("abandoned_at", TS, merge="min"),
-        Col("last_rating", INT, merge="latest:rated_at"),
-        Col("rated_at", TS, merge="max"),
+        *keep("goal_id"),
+        *PAIR_REF,
+        *keep("owner_side", "title"),
+        *stamps("min", "set_at", "achieved_at", "abandoned_at"),
+        *latest("rated_at", "last_rating", pgtype=INT),
+        *stamps("max", "rated_at"),
     ),
 )
 
@@ -139,15 +124,11 @@ FEEDBACK = Table(
     "rm_feedback",
     ("feedback_id",),
     (
-        Col("feedback_id"),
-        Col("pair_id"),
-        Col("cohort_id"),
-        Col("kind"),
-        Col("by_side"),
-        Col("by_participant_id"),
-        Col("rating", INT),
-        Col("recommend_score", INT),
-        Col("submitted_at", TS),
+        *keep("feedback_id"),
+        *PAIR_REF,
+        *keep("kind", "by_side", "by_participant_id"),
+        *keep("rating", "recommend_score", pgtype=INT),
+        *keep("submitted_at", pgtype=TS),
     ),
     insert_only=True,
 )
@@ -156,13 +137,12 @@ RISK_EVENTS = Table(
     "rm_risk_events",
     ("event_id",),
     (
-        Col("event_id"),
-        Col("pair_id"),
-        Col("cohort_id"),
-        Col("reason"),
+        *keep("event_id"),
+        *PAIR_REF,
+        *keep("reason"),
         Col("signal", "boolean"),
-        Col("detail"),
-        Col("at", TS),
+        *keep("detail"),
+        *keep("at", pgtype=TS),
     ),
     insert_only=True,
 )
@@ -171,15 +151,11 @@ NOTIFICATIONS = Table(
     "rm_notifications",
     ("notification_id",),
     (
-        Col("notification_id"),
-        Col("cohort_id"),
-        Col("recipient_id"),
-        Col("channel"),
-        Col("kind"),
-        Col("sent_at", TS, merge="min"),
-        Col("failed_at", TS, merge="max"),
-        Col("permanent", "boolean", merge="latest:failed_at"),
-        Col("reason", merge="latest:failed_at"),
+        *keep("notification_id", "cohort_id", "recipient_id", "channel", "kind"),
+        *stamps("min", "sent_at"),
+        *stamps("max", "failed_at"),
+        *latest("failed_at", "permanent", pgtype="boolean"),
+        *latest("failed_at", "reason"),
     ),
 )
 
@@ -187,12 +163,10 @@ TIMELINE = Table(
     "rm_timeline",
     ("event_id",),
     (
-        Col("event_id"),
-        Col("pair_id"),
-        Col("cohort_id"),
-        Col("occurred_at", TS),
-        Col("event_type"),
-        Col("summary"),
+        *keep("event_id"),
+        *PAIR_REF,
+        *keep("occurred_at", pgtype=TS),
+        *keep("event_type", "summary"),
         Col("detail", "jsonb"),
     ),
     insert_only=True,

@@ -1,12 +1,10 @@
 """Rebuilds every read model from the start of the topics, then swaps the result in atomically.
 
-    python -m bridge_reporting.rebuild          (or the `bridge-reporting-rebuild` script)
-
 1. Creates a shadow set of tables in the `reporting` schema (`rm_*__r<generation>`), shaped like
    the live ones (`LIKE ... INCLUDING ALL`).
 2. Reads every event topic from offset 0 up to the high watermarks taken at start, with a plain
    consumer (no group), and applies the events with the same set-based projection code as the
-   live consumer, `--batch-size` events per transaction.
+   live consumer, `batch_size` events per transaction.
 3. In one transaction: locks the live tables (the live consumer's next batch waits), catches up
    the shadow tables to the high watermarks taken under the lock, then renames the live tables
    away, the shadow ones in, and drops the old ones. Readers see either the old or the new set.
@@ -18,27 +16,32 @@ tables. Every projection is idempotent and order-independent, so events applied 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_incrementing,
+)
 
-from bridge_reporting.domain.tables import ALL_TABLES
-from bridge_reporting.handlers.projections import HANDLED_TYPES, TOPICS, apply_events
+from bridge_reporting.app.projections import TOPICS, apply_events
+from bridge_reporting.db import shadow
+from bridge_reporting.domain.projection import HANDLED_TYPES
 from bridge_reporting.settings import ReportingSettings
-from bridge_shared.db.migrations import migrate
 from bridge_shared.events.envelope import EnvelopeError, InboundEvent, decode_payload, parse_attributes
 
 log = logging.getLogger("bridge_reporting.rebuild")
 
-MIGRATIONS = "bridge_reporting.db.migrations"
-_LOCK = 0x7265_6275_696C_64  # advisory lock key: one rebuild at a time per database
+SWAP_ATTEMPTS = 5
 
 
 @dataclass
@@ -61,7 +64,7 @@ class RebuildResult:
 class _Reader:
     """Reads assigned partitions up to given offsets, decoding the events reporting handles."""
 
-    def __init__(self, bootstrap: str, result: RebuildResult) -> None:
+    def __init__(self, bootstrap: str, topics: list[str], result: RebuildResult) -> None:
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
@@ -71,6 +74,7 @@ class _Reader:
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
         )
+        self.topics = topics
         self.partitions: list[TopicPartition] = []
         self.result = result
 
@@ -79,7 +83,7 @@ class _Reader:
         # A group-less consumer's own metadata only covers topics it was assigned, so read the
         # partitions from a full metadata fetch (consumer.topics() does not keep what it fetched).
         cluster = await self.consumer._client.fetch_all_metadata()
-        for topic in TOPICS:
+        for topic in self.topics:
             for p in sorted(cluster.partitions_for_topic(topic) or ()):
                 self.partitions.append(TopicPartition(topic, p))
         if self.partitions:
@@ -95,7 +99,14 @@ class _Reader:
         ends: dict[TopicPartition, int] = await self.consumer.end_offsets(self.partitions)
         return ends
 
-    def _decode(self, rec: Any) -> InboundEvent | None:
+    async def positions(self) -> dict[TopicPartition, int]:
+        return {tp: await self.consumer.position(tp) for tp in self.partitions}
+
+    def rewind(self, positions: dict[TopicPartition, int]) -> None:
+        for tp, pos in positions.items():
+            self.consumer.seek(tp, pos)
+
+    def _decode(self, rec: ConsumerRecord[bytes, bytes]) -> InboundEvent | None:
         self.result.records += 1
         try:
             attrs = parse_attributes(list(rec.headers or ()))
@@ -109,7 +120,9 @@ class _Reader:
         key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
         return InboundEvent(attrs, payload, rec.topic, rec.partition, rec.offset, key)
 
-    async def batches(self, until: dict[TopicPartition, int], batch_size: int) -> Any:
+    async def batches(
+        self, until: dict[TopicPartition, int], batch_size: int
+    ) -> AsyncIterator[list[InboundEvent]]:
         """Yields lists of decoded events until every partition reached `until`."""
         pending = {tp for tp, end in until.items() if await self.consumer.position(tp) < end}
         buf: list[InboundEvent] = []
@@ -133,12 +146,6 @@ class _Reader:
             yield buf
 
 
-async def _shadow(conn: asyncpg.Connection[Any], suffix: str) -> None:
-    for t in ALL_TABLES:
-        await conn.execute(f"DROP TABLE IF EXISTS {t.name}{suffix}")
-        await conn.execute(f"CREATE TABLE {t.name}{suffix} (LIKE {t.name} INCLUDING ALL)")
-
-
 async def _swap(
     conn: asyncpg.Connection[Any],
     reader: _Reader,
@@ -147,18 +154,24 @@ async def _swap(
     batch_size: int,
     lock_timeout: str,
 ) -> None:
-    async with conn.transaction():
-        await conn.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
-        names = ", ".join(t.name for t in ALL_TABLES)
-        await conn.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
-        final = await reader.end_offsets()
-        async for events in reader.batches(final, batch_size):
-            result.caught_up += len(events)
-            await apply_events(conn, events, suffix)
-        for t in ALL_TABLES:
-            await conn.execute(f"ALTER TABLE {t.name} RENAME TO {t.name}{suffix}_old")
-            await conn.execute(f"ALTER TABLE {t.name}{suffix} RENAME TO {t.name}")
-            await conn.execute(f"DROP TABLE {t.name}{suffix}_old")
+    """Under the live tables' lock: catch up to the final watermarks, then swap the sets."""
+    mark = await reader.positions()
+    try:
+        async with conn.transaction():
+            await shadow.lock_live(conn, lock_timeout)
+            final = await reader.end_offsets()
+            async for events in reader.batches(final, batch_size):
+                result.caught_up += len(events)
+                await apply_events(conn, events, suffix)
+            await shadow.swap_in(conn, suffix)
+    except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+        result.caught_up = 0  # the caught-up events were rolled back: read them again
+        reader.rewind(mark)
+        raise
+
+
+def _log_retry(state: RetryCallState) -> None:
+    log.warning("swap attempt %d could not lock the live tables; retrying", state.attempt_number)
 
 
 async def rebuild(
@@ -171,17 +184,16 @@ async def rebuild(
     suffix = f"__r{time.time_ns() // 1_000_000}"
     result = RebuildResult(generation=suffix)
     t0 = time.perf_counter()
-    conn: asyncpg.Connection[Any] = await asyncpg.connect(
-        settings.database_url,
-        server_settings={"search_path": settings.db_schema, "application_name": "bridge-reporting-rebuild"},
+    conn = await shadow.connect(settings)
+    reader = _Reader(
+        settings.kafka_bootstrap_servers, [settings.kafka_topic_prefix + t for t in TOPICS], result
     )
-    reader = _Reader(settings.kafka_bootstrap_servers, result)
     try:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK):
+        if not await shadow.try_lock(conn, settings.db_schema):
             raise RuntimeError("another rebuild is running against this schema")
         try:
-            await migrate(conn, settings.db_schema, MIGRATIONS)
-            await _shadow(conn, suffix)
+            await shadow.migrate_live(conn, settings.db_schema)
+            await shadow.create(conn, suffix)
             await reader.start()
             first = await reader.end_offsets()
             async for events in reader.batches(first, batch_size):
@@ -191,62 +203,31 @@ async def rebuild(
                 if progress is not None:
                     progress(result)
             t_swap = time.perf_counter()
-            for attempt in range(5):
-                mark = {tp: await reader.consumer.position(tp) for tp in reader.partitions}
-                try:
-                    await _swap(conn, reader, suffix, result, batch_size, lock_timeout)
-                    break
-                except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
-                    log.warning("swap attempt %d could not lock the live tables; retrying", attempt + 1)
-                    result.caught_up = 0
-                    for tp, pos in mark.items():  # the caught-up events were rolled back
-                        reader.consumer.seek(tp, pos)
-                    await asyncio.sleep(0.5 * (attempt + 1))
-            else:
-                raise RuntimeError("could not swap the rebuilt tables in (live tables stayed locked)")
+            try:
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception_type(
+                        (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
+                    ),
+                    stop=stop_after_attempt(SWAP_ATTEMPTS),
+                    wait=wait_incrementing(start=0.5, increment=0.5),
+                    before_sleep=_log_retry,
+                ):
+                    with attempt:
+                        await _swap(conn, reader, suffix, result, batch_size, lock_timeout)
+            except RetryError as exc:
+                raise RuntimeError(
+                    "could not swap the rebuilt tables in (live tables stayed locked)"
+                ) from exc
             result.events += result.caught_up
             result.swap_seconds = time.perf_counter() - t_swap
-            for t in ALL_TABLES:
-                result.rows[t.name] = int(await conn.fetchval(f"SELECT count(*) FROM {t.name}"))
+            result.rows = await shadow.row_counts(conn)
         except BaseException:
-            for t in ALL_TABLES:
-                await conn.execute(f"DROP TABLE IF EXISTS {t.name}{suffix}")
+            await shadow.drop(conn, suffix)
             raise
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)
+            await shadow.unlock(conn, settings.db_schema)
     finally:
         await reader.stop()
         await conn.close()
     result.seconds = time.perf_counter() - t0
     return result
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--batch-size", type=int, default=5000, help="events per transaction")
-    parser.add_argument("--lock-timeout", default="10s", help="how long the swap waits for the live tables")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    settings = ReportingSettings()
-
-    def progress(r: RebuildResult) -> None:
-        if r.events and r.events % 100_000 < args.batch_size:
-            log.info("rebuild: %d events applied", r.events)
-
-    result = asyncio.run(
-        rebuild(settings, batch_size=args.batch_size, lock_timeout=args.lock_timeout, progress=progress)
-    )
-    print(
-        f"rebuilt {len(result.rows)} read models from {result.records} records "
-        f"({result.events} applied, {result.skipped} of other types, {result.invalid} invalid, "
-        f"{result.caught_up} caught up under lock) in {result.seconds:.1f}s "
-        f"({result.events_per_second:.0f} records/s; swap {result.swap_seconds * 1000:.0f} ms)"
-    )
-    for name, n in result.rows.items():
-        print(f"  {name}: {n} rows")
-
-
-if __name__ == "__main__":
-    main()

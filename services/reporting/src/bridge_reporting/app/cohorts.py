@@ -1,0 +1,45 @@
+"""Cohort summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from bridge_reporting.app.read import read
+from bridge_reporting.db import cohorts
+from bridge_shared.auth.principal import Principal
+from bridge_shared.errors import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class CohortSummary:
+    cohort_id: str
+    name: str
+    regions: list[str]
+    participants: int
+    mentors: int
+    mentees: int
+    pairs_active: int
+    matched_participants: int
+    match_rate: float
+
+
+async def summary(pool: asyncpg.Pool, principal: Principal, cohort_id: str) -> CohortSummary:
+    async with read(pool) as conn:
+        cohort = await cohorts.cohort(conn, cohort_id)
+        if cohort is None or cohort.name is None or not principal.can_see_any_region(cohort.regions or []):
+            raise Problem(404, "Cohort not found")
+        counts = await cohorts.counts(conn, cohort_id)
+    pairs = counts.pairs_active
+    return CohortSummary(
+        cohort_id=cohort_id,
+        name=cohort.name,
+        regions=cohort.regions or [],
+        participants=counts.participants,
+        mentors=counts.mentors,
+        mentees=counts.mentees,
+        pairs_active=pairs,
+        matched_participants=2 * pairs,
+        match_rate=round(2 * pairs / counts.participants, 4) if counts.participants else 0.0,
+    )

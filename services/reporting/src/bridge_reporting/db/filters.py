@@ -1,0 +1,133 @@
+"""The WHERE clause every report query shares, and the attribution of rows to a group.
+
+Attribution (documented in the README):
+- participant figures (enrolled, matched, match rate, funnel) use the participant's own region,
+  department and seniority band;
+- pair figures (pairs, agreements, sessions, balance, goals) use the pair's region, department and
+  band, which are the mentee's (the senior leader being reverse-mentored), as at pair.formed;
+- feedback figures (rating, NPS) use the respondent's side of the pair;
+- notification figures use the recipient (a participant id or employee id) when it is known.
+Regional HR see rows whose attributed region is one of theirs; rows with no known region are
+visible to global HR only.
+
+Queries are module constants with `{placeholders}` filled only from this module's constant column
+expressions and `$n` parameter markers: every value a caller supplies is a bind parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bridge_reporting.domain.scope import Dimension, Scope
+
+
+class Params:
+    """Collects bind parameters; calling it with a value returns its `$n` marker."""
+
+    def __init__(self) -> None:
+        self.args: list[Any] = []  # Any: bind values of the query's own types
+
+    def __call__(self, value: object) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+
+def where(
+    q: Params, scope: Scope, *, region: str, cohort: str, at: str | None, extra: Sequence[str] = ()
+) -> str:
+    conds = list(extra)
+    if scope.cohort_id is not None:
+        conds.append(f"{cohort} = {q(scope.cohort_id)}")
+    if scope.regions is not None:
+        conds.append(f"{region} = ANY({q(list(scope.regions))}::text[])")
+    if at is not None and scope.date_from is not None:
+        conds.append(f"{at} >= {q(scope.date_from)}::date::timestamptz")
+    if at is not None and scope.date_to is not None:
+        conds.append(f"{at} < ({q(scope.date_to + timedelta(days=1))}::date)::timestamptz")
+    return " AND ".join(conds) or "TRUE"
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """The column expressions a family of rows is grouped and filtered by."""
+
+    region: str
+    department: str
+    band: str
+    cohort: str
+
+    def group(self, by: Dimension | None) -> str:
+        return "'all'" if by is None else f"COALESCE({getattr(self, by)}, '(unknown)')"
+
+    def where(
+        self, q: Params, scope: Scope, *, at: str | None, extra: Sequence[str] = (), cohort: str | None = None
+    ) -> str:
+        return where(q, scope, region=self.region, cohort=cohort or self.cohort, at=at, extra=extra)
+
+
+PARTICIPANT = Attribution("p.region", "p.department", "p.band", "p.cohort_id")
+PAIR = Attribution("pr.region", "pr.department", "pr.band", "pr.cohort_id")
+RESPONDENT = Attribution(
+    region="CASE WHEN f.by_side = 'mentor' THEN pr.mentor_region ELSE pr.region END",
+    department="CASE WHEN f.by_side = 'mentor' THEN pr.mentor_department ELSE pr.department END",
+    band="CASE WHEN f.by_side = 'mentor' THEN pr.mentor_band ELSE pr.band END",
+    cohort="f.cohort_id",
+)
+RECIPIENT = Attribution("rp.region", "rp.department", "rp.band", "nt.cohort_id")
+
+
+def pair_attributed(cohort: str) -> Attribution:
+    """Rows of a pair (sessions, goals) grouped by the pair, but by their own cohort column."""
+    return Attribution(PAIR.region, PAIR.department, PAIR.band, cohort)
+
+
+OPEN_RISKS = """
+    SELECT pair_id, array_agg(reason ORDER BY reason) AS reasons,
+           jsonb_agg(jsonb_build_object('reason', reason, 'detail', detail, 'since', at)
+                     ORDER BY reason) AS risks
+    FROM (SELECT DISTINCT ON (pair_id, reason) pair_id, reason, signal, detail, at
+          FROM rm_risk_events {where} ORDER BY pair_id, reason, at DESC, signal ASC) latest
+    WHERE signal GROUP BY pair_id"""
+
+
+def open_risks(q: Params, *, cohort_id: str | None = None, pair_id: str | None = None) -> str:
+    """Open risk reasons per pair: the latest signal/resolution per (pair, reason) is a signal."""
+    conds = []
+    if cohort_id is not None:
+        conds.append(f"cohort_id = {q(cohort_id)}")
+    if pair_id is not None:
+        conds.append(f"pair_id = {q(pair_id)}")
+    return OPEN_RISKS.format(where=("WHERE " + " AND ".join(conds)) if conds else "")
+
+
+# The recipient of a notification: the participant it names, else the employee in its cohort.
+RECIPIENT_JOIN = """
+    LEFT JOIN LATERAL (
+        SELECT region, department, band FROM rm_participants x
+        WHERE x.participant_id = nt.recipient_id
+           OR (x.employee_id = nt.recipient_id AND x.cohort_id = nt.cohort_id)
+        ORDER BY (x.participant_id = nt.recipient_id) DESC LIMIT 1) rp ON TRUE"""
+
+# Held sessions with the gap since the pair's previous one ({cohort}: an optional filter).
+HELD_SESSIONS = """
+    SELECT pair_id, cohort_id, held_at, topics_m2e, topics_e2m,
+           held_at - lag(held_at) OVER (PARTITION BY pair_id ORDER BY held_at) AS gap
+    FROM rm_sessions WHERE held_at IS NOT NULL {cohort}"""
+
+SESSION_FIGURES = """
+           count(*) AS sessions_held,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.gap) / 86400.0)
+               AS median_days_between_sessions,
+           coalesce(sum(s.topics_m2e), 0) AS topics_mentor_to_mentee,
+           coalesce(sum(s.topics_e2m), 0) AS topics_mentee_to_mentor"""
+
+FEEDBACK_FIGURES = """
+           count(*) AS feedback_responses,
+           count(f.rating) AS rating_responses,
+           avg(f.rating)::float8 AS average_rating,
+           count(f.recommend_score) AS nps_responses,
+           count(*) FILTER (WHERE f.recommend_score >= 9) AS promoters,
+           count(*) FILTER (WHERE f.recommend_score <= 6) AS detractors"""

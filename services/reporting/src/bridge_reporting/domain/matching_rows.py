@@ -1,0 +1,120 @@
+"""Read-model rows from matching's events: cohorts, participants, proposals, pairs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bridge_reporting.domain import tables as t
+from bridge_reporting.domain.timeline import Rows, timeline
+from bridge_reporting.domain.upsert import Row
+from bridge_shared.contracts import matching as m
+from bridge_shared.events.registry import EventPayload
+
+
+def _profile(prefix: str, ref: m.ParticipantRef) -> Row:
+    return {
+        f"{prefix}region": ref.region,
+        f"{prefix}department": ref.department,
+        f"{prefix}band": t.band(ref.seniority_level),
+    }
+
+
+def _proposal(p: m.MatchAcceptedV1 | m.MatchDeclinedV1 | m.MatchExpiredV1, column: str, at: datetime) -> Rows:
+    return [(t.PROPOSALS, {"proposal_id": p.proposal_id, "cohort_id": p.cohort_id, column: at})]
+
+
+def matching_rows(eid: str, at: datetime, p: EventPayload) -> Rows:
+    if isinstance(p, m.CohortCreatedV1):
+        return [
+            (
+                t.COHORTS,
+                {
+                    "cohort_id": p.cohort_id,
+                    "name": p.name,
+                    "regions": list(p.regions),
+                    "created_at": at,
+                    "programme_start": p.programme_start,
+                    "programme_end": p.programme_end,
+                    "inactivity_threshold_days": p.inactivity_threshold_days,
+                    "phase": p.phase,
+                    "phase_at": at,
+                },
+            )
+        ]
+    if isinstance(p, m.CohortPhaseChangedV1):
+        return [(t.COHORTS, {"cohort_id": p.cohort_id, "phase": p.to_phase, "phase_at": p.changed_at})]
+    if isinstance(p, m.ParticipantEnrolledV1 | m.ParticipantUpdatedV1):
+        row: Row = {
+            "participant_id": p.participant_id,
+            "cohort_id": p.cohort_id,
+            "employee_id": p.profile.employee_id,
+            "role": p.role,
+            "region": p.profile.region,
+            "department": p.profile.department,
+            "seniority_level": p.profile.seniority_level,
+            "band": t.band(p.profile.seniority_level),
+            "profile_at": at,
+        }
+        if isinstance(p, m.ParticipantEnrolledV1):
+            row["enrolled_at"] = at
+        return [(t.PARTICIPANTS, row)]
+    if isinstance(p, m.ParticipantWithdrawnV1):
+        return [
+            (
+                t.PARTICIPANTS,
+                {"participant_id": p.participant_id, "cohort_id": p.cohort_id, "withdrawn_at": at},
+            )
+        ]
+    if isinstance(p, m.MatchProposedV1):
+        return [
+            (
+                t.PROPOSALS,
+                {
+                    "proposal_id": p.proposal_id,
+                    "cohort_id": p.cohort_id,
+                    "mentor_id": p.mentor.participant_id,
+                    "mentee_id": p.mentee.participant_id,
+                    "proposed_at": at,
+                },
+            )
+        ]
+    if isinstance(p, m.MatchAcceptedV1):
+        return _proposal(p, "accepted_at", at)
+    if isinstance(p, m.MatchDeclinedV1):
+        return _proposal(p, "declined_at", at)
+    if isinstance(p, m.MatchExpiredV1):
+        return _proposal(p, "expired_at", p.expired_at or at)
+    if isinstance(p, m.PairFormedV1):
+        return [
+            (
+                t.PAIRS,
+                {
+                    "pair_id": p.pair_id,
+                    "cohort_id": p.cohort_id,
+                    "mentor_id": p.mentor.participant_id,
+                    "mentee_id": p.mentee.participant_id,
+                    **_profile("", p.mentee),
+                    **_profile("mentor_", p.mentor),
+                    "mentor_name": p.mentor.display_name,
+                    "mentee_name": p.mentee.display_name,
+                    "formed_at": p.formed_at,
+                },
+            ),
+            timeline(
+                eid, p, p.formed_at, f"Pair formed: {p.mentor.display_name} mentors {p.mentee.display_name}"
+            ),
+        ]
+    if isinstance(p, m.PairDissolvedV1):
+        return [
+            (
+                t.PAIRS,
+                {
+                    "pair_id": p.pair_id,
+                    "cohort_id": p.cohort_id,
+                    "dissolved_at": at,
+                    "dissolved_reason": p.reason,
+                },
+            ),
+            timeline(eid, p, at, f"Pair dissolved: {p.reason}"),
+        ]
+    return []

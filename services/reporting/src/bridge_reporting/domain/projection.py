@@ -1,0 +1,72 @@
+"""Which events the read models are built from, and the rows each one contributes. Pure: no I/O.
+
+Times are event times (payload times where the contract has them, else the CloudEvents `time`),
+never arrival times, so a replay gives the same rows as live consumption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bridge_reporting.domain.matching_rows import matching_rows
+from bridge_reporting.domain.notification_rows import notification_rows
+from bridge_reporting.domain.sessions_rows import relationship_rows
+from bridge_reporting.domain.timeline import Rows
+from bridge_reporting.domain.upsert import BatchWriter
+from bridge_shared.contracts import matching as m
+from bridge_shared.contracts import notifications as n
+from bridge_shared.contracts import sessions as s
+from bridge_shared.events.envelope import InboundEvent
+from bridge_shared.events.registry import EventPayload
+
+HANDLED: tuple[type[EventPayload], ...] = (
+    m.CohortCreatedV1,
+    m.CohortPhaseChangedV1,
+    m.ParticipantEnrolledV1,
+    m.ParticipantUpdatedV1,
+    m.ParticipantWithdrawnV1,
+    m.MatchProposedV1,
+    m.MatchAcceptedV1,
+    m.MatchDeclinedV1,
+    m.MatchExpiredV1,
+    m.PairFormedV1,
+    m.PairDissolvedV1,
+    s.RelationshipStartedV1,
+    s.AgreementDraftedV1,
+    s.AgreementConfirmedV1,
+    s.AgreementAmendedV1,
+    s.SessionScheduledV1,
+    s.SessionRescheduledV1,
+    s.SessionCancelledV1,
+    s.SessionHeldV1,
+    s.GoalSetV1,
+    s.GoalProgressedV1,
+    s.GoalAchievedV1,
+    s.GoalAbandonedV1,
+    s.FeedbackSubmittedV1,
+    s.PairAtRiskV1,
+    s.PairRiskResolvedV1,
+    s.RelationshipEndingSoonV1,
+    s.PairClosedV1,
+    n.NotificationSentV1,
+    n.NotificationFailedV1,
+)
+HANDLED_TYPES = frozenset(p.event_type for p in HANDLED)
+
+
+def rows_for(event: InboundEvent) -> Rows:
+    """The read-model rows one event contributes."""
+    p = event.payload
+    if isinstance(p, s.RelationshipEvent):
+        return relationship_rows(event.id, event.attributes.time, p)
+    if isinstance(p, n.NotificationSentV1 | n.NotificationFailedV1):
+        return notification_rows(p)
+    return matching_rows(event.id, event.attributes.time, p)
+
+
+def fold(events: Iterable[InboundEvent], writer: BatchWriter | None = None) -> BatchWriter:
+    writer = writer or BatchWriter()
+    for event in events:
+        for table, row in rows_for(event):
+            writer.add(table, row)
+    return writer
