@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge_notifications.domain.dispatcher import Dispatcher
+from bridge_notifications.app.dispatch import Dispatcher
 from bridge_notifications.main import create_app
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.scheduling.clock import FrozenClock
-from tests.notifications.support import Sink, Webhooks, at
+from tests.notifications.support import Sink, Webhooks, at, dispatching
 from tests.service_harness import RunningService, running_service
 
 START = at(2025, 3, 3, 9, 0)
@@ -69,6 +69,5 @@ async def svc(
 
 @pytest.fixture
 async def dispatcher(svc: RunningService, clock: FrozenClock) -> AsyncIterator[Dispatcher]:
-    d = Dispatcher(svc.runtime.pool, svc.runtime.outbox, svc.settings, clock)  # type: ignore[arg-type]
-    yield d
-    await d.aclose()
+    async with dispatching(svc, clock) as d:
+        yield d

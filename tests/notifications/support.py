@@ -12,20 +12,28 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from pydantic import SecretStr
 
 from bridge_devstack.ports import free_port
 from bridge_devstack.smtp_sink import MaildirHandler
+from bridge_notifications.app.dispatch import Dispatcher
+from bridge_notifications.db import deliveries
+from bridge_notifications.settings import NotificationsSettings
+from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
 from bridge_shared.contracts.matching import MatchExplanation, ParticipantRef
 from bridge_shared.events.envelope import build_event
 from bridge_shared.events.registry import EventPayload
+from bridge_shared.scheduling.clock import Clock
+from tests.service_harness import RunningService, publish_event
 
 
 class Sink:
@@ -143,10 +151,42 @@ def invite(method: str = "REQUEST", seq: int = 0) -> s.CalendarInvite:
     return s.CalendarInvite(uid="sess@bridge", sequence=seq, method=method, ics=ics)  # type: ignore[arg-type]
 
 
-async def publish(svc: Any, payload: EventPayload, *, event_id: str | None = None) -> str:
+async def publish(svc: RunningService, payload: EventPayload, *, event_id: str | None = None) -> str:
     evt = build_event(payload, source="/tests/notifications", event_id=event_id)
-    await svc.runtime.broker.publish(evt.value, evt.topic, key=evt.key.encode(), headers=evt.headers)
+    await publish_event(svc, evt)
     return evt.id
+
+
+def pair_formed(
+    mentor: ParticipantRef | None = None,
+    mentee: ParticipantRef | None = None,
+    *,
+    cohort_id: str | None = None,
+    formed_at: datetime | None = None,
+    hr: str | None = None,
+) -> m.PairFormedV1:
+    return m.PairFormedV1(
+        pair_id=uid("pair-"),
+        cohort_id=cohort_id or uid("c-"),
+        mentor=mentor or ref("Aiko Tanaka"),
+        mentee=mentee or ref("Lena Vogel"),
+        explanation=explanation(),
+        formed_at=formed_at or at(2025, 3, 3),
+        hr_contact_email=hr,
+    )
+
+
+async def form_pair(
+    svc: RunningService,
+    mentor: ParticipantRef | None = None,
+    mentee: ParticipantRef | None = None,
+    **kw: Any,
+) -> tuple[m.PairFormedV1, str]:
+    """Publishes pair.formed (see `pair_formed` for `kw`) and waits until it was handled."""
+    p = pair_formed(mentor, mentee, **kw)
+    eid = await publish(svc, p)
+    await processed(svc, eid)
+    return p, eid
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0) -> Any:
@@ -173,6 +213,76 @@ async def processed(svc: Any, event_id: str) -> None:
 async def rows(svc: Any, sql: str, *args: Any) -> list[dict[str, Any]]:
     async with svc.runtime.pool.acquire() as conn:
         return [dict(r) for r in await conn.fetch(sql, *args)]
+
+
+async def delivery(svc: Any, delivery_id: Any) -> dict[str, Any]:
+    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", delivery_id)
+    return row
+
+
+async def notification_events(pool: Any, notification_id: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The notification.sent / .failed events in the outbox about one delivery: (sent|failed, body)."""
+    async with pool.acquire() as conn:
+        got = await conn.fetch("SELECT event_type, payload FROM outbox ORDER BY id")
+    out = []
+    for r in got:
+        body = json.loads(bytes(r["payload"]))
+        if body.get("notification_id") == str(notification_id):
+            out.append((r["event_type"].split(".")[-2], body))
+    return out
+
+
+async def plan_deliveries(
+    pool: Any,
+    now: datetime,
+    batch: str,
+    n: int = 1,
+    *,
+    channel: str = "email",
+    to: Callable[[int], str] | None = None,
+    subject: str = "n",
+    body: str = "x",
+    chat_format: str | None = None,
+) -> list[uuid.UUID]:
+    """`n` due deliveries in cohort `batch` (source events `<batch>-<i>`, recipients `<batch>-r<i>`)."""
+    ids = []
+    async with pool.acquire() as conn:
+        for i in range(n):
+            rid = await deliveries.create(
+                conn,
+                now=now,
+                source_event_id=f"{batch}-{i}",
+                recipient_id=f"{batch}-r{i}",
+                cohort_id=batch,
+                channel=channel,
+                kind="pair_formed",
+                to_address=to(i) if to else f"{batch}-{i}@bridge.example",
+                subject=f"{subject} {i}",
+                body_text=body,
+                body_html=None,
+                chat_format=chat_format,
+            )
+            assert rid is not None
+            ids.append(rid)
+    return ids
+
+
+def make_dispatcher(svc: RunningService, clock: Clock, **settings: Any) -> Dispatcher:
+    """A dispatcher on the service's pool and outbox, with some settings changed."""
+    if isinstance(settings.get("smtp_password"), str):  # model_copy does not validate
+        settings["smtp_password"] = SecretStr(settings["smtp_password"])
+    base = svc.settings
+    assert isinstance(base, NotificationsSettings)
+    return Dispatcher(svc.runtime.pool, svc.runtime.outbox, base.model_copy(update=settings), clock)
+
+
+@asynccontextmanager
+async def dispatching(svc: RunningService, clock: Clock, **settings: Any) -> AsyncIterator[Dispatcher]:
+    d = make_dispatcher(svc, clock, **settings)
+    try:
+        yield d
+    finally:
+        await d.aclose()
 
 
 def at(*args: int) -> datetime:

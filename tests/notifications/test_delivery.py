@@ -5,7 +5,6 @@ often the event arrives, exactly-once completion across a restart, and two dispa
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import uuid
 from collections import Counter
@@ -18,23 +17,26 @@ import asyncpg
 import pytest
 from asgi_lifespan import LifespanManager
 
+from bridge_notifications.app.dispatch import Dispatcher
+from bridge_notifications.app.planning import Planner
 from bridge_notifications.db import deliveries
-from bridge_notifications.domain.dispatcher import Dispatcher
-from bridge_notifications.domain.planner import Planner
 from bridge_notifications.main import create_app
 from bridge_notifications.settings import NotificationsSettings
-from bridge_shared.contracts import matching as m
 from bridge_shared.db.pool import create_pool
 from bridge_shared.db.provision import provision
-from bridge_shared.events.envelope import InboundEvent, build_event, decode_payload, parse_attributes
+from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import FrozenClock
 from tests.notifications.conftest import SERVICE_OVERRIDES
 from tests.notifications.support import (
     Sink,
     Webhooks,
     at,
+    delivery,
     eventually,
-    explanation,
+    form_pair,
+    notification_events,
+    pair_formed,
+    plan_deliveries,
     processed,
     publish,
     ref,
@@ -44,17 +46,6 @@ from tests.notifications.support import (
 from tests.service_harness import RunningService, auth
 
 pytestmark = pytest.mark.integration
-
-
-async def outbox_events(pool: Any, notification_id: Any) -> list[tuple[str, dict[str, Any]]]:
-    async with pool.acquire() as conn:
-        got = await conn.fetch("SELECT event_type, payload FROM outbox ORDER BY id")
-    out = []
-    for r in got:
-        body = json.loads(bytes(r["payload"]))
-        if body.get("notification_id") == str(notification_id):
-            out.append((r["event_type"].split(".")[-2], body))
-    return out
 
 
 async def chat_only(svc: RunningService, employee: str, url: str, fmt: str = "slack") -> None:
@@ -74,39 +65,32 @@ async def test_transient_webhook_failures_back_off_then_succeed(
     hooks.script[path] = [500, 503]
     mentor, mentee = ref("Aiko Tanaka"), ref("Lena Vogel")
     await chat_only(svc, mentor.employee_id, hooks.url(path))
-    p = m.PairFormedV1(
-        pair_id=uid(),
-        cohort_id=uid(),
-        mentor=mentor,
-        mentee=mentee,
-        explanation=explanation(),
-        formed_at=at(2025, 6, 2),
-    )
-    await processed(svc, await publish(svc, p))
+    await form_pair(svc, mentor, mentee, formed_at=at(2025, 6, 2))
     [row] = await rows(svc, "SELECT * FROM deliveries WHERE recipient_id = $1", mentor.participant_id)
     assert row["channel"] == "chat" and row["to_address"] == hooks.url(path)
 
     await dispatcher.drain()
-    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", row["id"])
+    row = await delivery(svc, row["id"])
     assert (row["status"], row["attempts"]) == ("pending", 1) and "500" in row["last_error"]
     first_delay = (row["due_at"] - clock.now()).total_seconds()
-    assert 15 <= first_delay <= 30  # base 30 s, jitter in [d/2, d]
+    # Backoff(initial=30 s): retry n waits a random time in [0, min(cap, 30 s * 2^(n-1))] ("full jitter").
+    assert 0 < first_delay <= 30
     await dispatcher.drain()
     assert hooks.answered[path] == [500]  # not due yet: nothing is sent early
 
     clock.advance(timedelta(seconds=first_delay))
     await dispatcher.drain()
-    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", row["id"])
+    row = await delivery(svc, row["id"])
     second_delay = (row["due_at"] - clock.now()).total_seconds()
-    assert (row["status"], row["attempts"]) == ("pending", 2) and 30 <= second_delay <= 60
+    assert (row["status"], row["attempts"]) == ("pending", 2) and 0 <= second_delay <= 60
 
     clock.advance(timedelta(seconds=second_delay))
     await dispatcher.drain()
-    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", row["id"])
+    row = await delivery(svc, row["id"])
     assert (row["status"], row["attempts"]) == ("sent", 3)
     assert hooks.answered[path] == [500, 503, 200]
     assert hooks.received[path][-1]["text"].startswith("*You have been matched with Lena Vogel*")
-    assert [e for e, _ in await outbox_events(svc.runtime.pool, row["id"])] == ["sent"]
+    assert [e for e, _ in await notification_events(svc.runtime.pool, row["id"])] == ["sent"]
 
 
 async def test_a_sent_message_is_recorded_through_a_database_outage_and_not_sent_again(
@@ -120,15 +104,7 @@ async def test_a_sent_message_is_recorded_through_a_database_outage_and_not_sent
     role = f"bridge_{svc.settings.db_schema}"
     mentor, mentee = ref("Aiko Tanaka"), ref("Lena Vogel")
     await chat_only(svc, mentor.employee_id, hooks.url(path))
-    p = m.PairFormedV1(
-        pair_id=uid(),
-        cohort_id=uid(),
-        mentor=mentor,
-        mentee=mentee,
-        explanation=explanation(),
-        formed_at=at(2025, 6, 2),
-    )
-    await processed(svc, await publish(svc, p))
+    await form_pair(svc, mentor, mentee, formed_at=at(2025, 6, 2))
     [row] = await rows(svc, "SELECT * FROM deliveries WHERE recipient_id = $1", mentor.participant_id)
 
     async def cut_off(limit: int) -> None:
@@ -152,12 +128,12 @@ async def test_a_sent_message_is_recorded_through_a_database_outage_and_not_sent
         hooks.before_answer.pop(path, None)
         await cut_off(-1)
     await drained
-    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", row["id"])
+    row = await delivery(svc, row["id"])
     assert (row["status"], row["attempts"]) == ("sent", 1)
     clock.advance(timedelta(seconds=svc.settings.dispatch_lease_seconds + 1))
     await dispatcher.drain()
     assert hooks.answered[path] == [200], "sent once"
-    assert [e for e, _ in await outbox_events(svc.runtime.pool, row["id"])] == ["sent"]
+    assert [e for e, _ in await notification_events(svc.runtime.pool, row["id"])] == ["sent"]
 
 
 async def _answered(hooks: Webhooks, path: str) -> bool:
@@ -173,15 +149,7 @@ async def test_permanent_failures_are_recorded_and_emitted(
     path = f"/gone-{uid()}"
     hooks.script[path] = [400]
     await chat_only(svc, gone.employee_id, hooks.url(path), fmt="teams")
-    p = m.PairFormedV1(
-        pair_id=uid(),
-        cohort_id=uid(),
-        mentor=bounced,
-        mentee=gone,
-        explanation=explanation(),
-        formed_at=at(2025, 6, 3),
-    )
-    await processed(svc, await publish(svc, p))
+    p, _ = await form_pair(svc, bounced, gone, formed_at=at(2025, 6, 3))
     await dispatcher.drain()
     got = {
         r["channel"]: r for r in await rows(svc, "SELECT * FROM deliveries WHERE cohort_id = $1", p.cohort_id)
@@ -193,7 +161,7 @@ async def test_permanent_failures_are_recorded_and_emitted(
     card = hooks.received[path][0]
     assert card["@type"] == "MessageCard" and card["title"].startswith("You have been matched")
     for r in got.values():
-        [(kind, body)] = await outbox_events(svc.runtime.pool, r["id"])
+        [(kind, body)] = await notification_events(svc.runtime.pool, r["id"])
         assert kind == "failed" and body["permanent"] is True and body["cohort_id"] == p.cohort_id
     assert sink.messages(str(bounced.email)) == []
     log = (
@@ -209,27 +177,17 @@ async def test_the_same_event_twice_gives_one_notification(
     svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
 ) -> None:
     clock.set(at(2025, 6, 4, 9))
-    p = m.PairFormedV1(
-        pair_id=uid(),
-        cohort_id=uid(),
-        mentor=ref("Aiko Tanaka"),
-        mentee=ref("Lena Vogel"),
-        explanation=explanation(),
-        formed_at=at(2025, 6, 4),
-    )
+    p = pair_formed(formed_at=at(2025, 6, 4))
     eid = str(uuid.uuid4())
     await publish(svc, p, event_id=eid)
     await publish(svc, p, event_id=eid)  # a redelivery
     await processed(svc, eid)
     # Even past the consumer's inbox (a replay by another consumer group, a restored backup), the
     # dedup key (event, recipient, channel) keeps it to one.
-    evt = build_event(p, source="/tests", event_id=eid)
-    attrs = parse_attributes(evt.headers)
-    inbound = InboundEvent(attrs, decode_payload(attrs, evt.value), evt.topic, 0, 0, evt.key)
     async with svc.runtime.pool.acquire() as conn, conn.transaction():
-        assert await Planner(svc.settings).apply(conn, inbound, clock.now()) == 0  # type: ignore[arg-type]
-    await dispatcher.drain()
-    await asyncio.sleep(0.3)
+        planner = Planner(svc.settings)  # type: ignore[arg-type]
+        assert await planner.apply(conn, eid, p.event_type, p, clock.now()) == 0
+    await dispatcher.drain()  # sends synchronously: the sink has every message once it returns
     assert len(sink.messages(str(p.mentor.email))) == 1 and len(sink.messages(str(p.mentee.email))) == 1
     got = await rows(svc, "SELECT dedup_key FROM deliveries WHERE source_event_id = $1", eid)
     assert sorted(r["dedup_key"] for r in got) == sorted(
@@ -241,7 +199,7 @@ async def test_the_same_event_twice_gives_one_notification(
 
 
 @asynccontextmanager
-async def instance(settings: NotificationsSettings, clock: FrozenClock) -> AsyncIterator[Any]:
+async def instance(settings: NotificationsSettings, clock: FrozenClock) -> AsyncIterator[Runtime[Any]]:
     """One service process's worth: app with its lifespan, dispatcher running in the background."""
     app = create_app(settings, clock=clock, dispatcher=True, jobs=False, consumers=False)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
@@ -265,6 +223,16 @@ async def own_settings(admin_dsn: str, bootstrap_servers: str, sink: Sink) -> No
     )
 
 
+async def running_dispatcher(rt: Runtime[Any]) -> Dispatcher:
+    """The instance's background dispatcher (to drive a round by hand beside its loop)."""
+
+    async def started() -> bool:
+        return "dispatcher" in rt.extras
+
+    await eventually(started, "the dispatcher to start")
+    return rt.component("dispatcher", Dispatcher)
+
+
 async def _row(pool: Any, rid: Any) -> dict[str, Any]:
     async with pool.acquire() as conn:
         return dict(await conn.fetchrow("SELECT * FROM deliveries WHERE id = $1", rid))
@@ -277,31 +245,25 @@ async def test_restart_in_the_middle_of_a_retry_completes_exactly_once(
     path = f"/restart-{uid()}"
     hooks.script[path] = [503]
     async with instance(own_settings, clock) as rt:
-        async with rt.pool.acquire() as conn:
-            rid = await deliveries.create(
-                conn,
-                now=clock.now(),
-                source_event_id=uid("evt-"),
-                recipient_id="p-1",
-                cohort_id="c-1",
-                channel="chat",
-                kind="pair_formed",
-                to_address=hooks.url(path),
-                subject="S",
-                body_text="B",
-                body_html=None,
-                chat_format="slack",
-            )
+        [rid] = await plan_deliveries(
+            rt.pool,
+            clock.now(),
+            uid("restart-"),
+            channel="chat",
+            to=lambda _: hooks.url(path),
+            chat_format="slack",
+        )
         await eventually(lambda: _attempted(rt.pool, rid), "the first attempt to fail and be rescheduled")
     # Stopped with the row rescheduled. Time passes while it is down; a new instance finishes it.
     clock.advance(timedelta(minutes=5))
     async with instance(own_settings, clock) as rt:
         await eventually(lambda: _status(rt.pool, rid, "sent"), "the retry after the restart")
-        await asyncio.sleep(0.3)  # a few more dispatcher rounds: nothing more goes out
+        # One more round, run here to its end: nothing is due, so nothing more goes out.
+        assert await (await running_dispatcher(rt)).drain() == 0
         row = await _row(rt.pool, rid)
         assert (row["status"], row["attempts"]) == ("sent", 2)
         assert hooks.answered[path] == [503, 200]
-        assert [e for e, _ in await outbox_events(rt.pool, rid)] == ["sent"]
+        assert [e for e, _ in await notification_events(rt.pool, rid)] == ["sent"]
 
 
 async def test_restart_with_a_row_leased_by_a_dead_instance(
@@ -331,13 +293,13 @@ async def test_restart_with_a_row_leased_by_a_dead_instance(
             clock.now() + timedelta(seconds=60),
         )
     async with instance(own_settings, clock) as rt:
-        await asyncio.sleep(0.5)
-        assert (
-            sink.messages(to) == [] and (await _row(rt.pool, rid))["status"] == "sending"
-        )  # lease still held
+        d = await running_dispatcher(rt)
+        assert await d.drain() == 0  # a round run to its end here: the lease is still held
+        row = await _row(rt.pool, rid)
+        assert sink.messages(to) == [] and (row["status"], row["attempts"]) == ("sending", 1)
         clock.advance(timedelta(seconds=61))
         await eventually(lambda: _status(rt.pool, rid, "sent"), "the expired lease to be taken over")
-        await asyncio.sleep(0.3)
+        assert await d.drain() == 0  # and once sent, no round sends it again
         assert len(sink.messages(to)) == 1 and (await _row(rt.pool, rid))["attempts"] == 2
 
 
@@ -358,21 +320,7 @@ async def test_two_dispatchers_at_once_deliver_each_notification_once(
 ) -> None:
     clock.set(at(2025, 6, 7, 9))
     batch = uid("two-")
-    async with svc.runtime.pool.acquire() as conn:
-        for i in range(120):
-            await deliveries.create(
-                conn,
-                now=clock.now(),
-                source_event_id=f"{batch}-{i}",
-                recipient_id=f"r{i}",
-                cohort_id=batch,
-                channel="email",
-                kind="pair_formed",
-                to_address=f"{batch}-{i}@bridge.example",
-                subject=f"n{i}",
-                body_text="x",
-                body_html=None,
-            )
+    await plan_deliveries(svc.runtime.pool, clock.now(), batch, 120)
     settings = svc.settings.model_copy(update={"dispatch_batch_size": 10})
     pools = [
         await create_pool(svc.settings.database_url, schema=svc.settings.db_schema, min_size=1, max_size=12)

@@ -7,12 +7,23 @@ from datetime import timedelta
 
 import pytest
 
-from bridge_notifications.domain import jobs
-from bridge_notifications.domain.dispatcher import Dispatcher
+from bridge_notifications.app import digests
+from bridge_notifications.app.dispatch import Dispatcher
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
 from bridge_shared.scheduling.clock import FrozenClock
-from tests.notifications.support import Sink, at, explanation, invite, processed, publish, ref, rows, uid
+from tests.notifications.support import (
+    Sink,
+    at,
+    form_pair,
+    invite,
+    pair_formed,
+    processed,
+    publish,
+    ref,
+    rows,
+    uid,
+)
 from tests.service_harness import RunningService, auth
 
 pytestmark = pytest.mark.integration
@@ -30,15 +41,7 @@ async def test_quiet_hours_hold_back_and_release_at_local_morning_across_dst(
         json={"quiet_start": "22:00", "quiet_end": "07:00"},
     )
     assert r.status_code == 200 and r.json()["own"]["quiet_start"] == "22:00:00"
-    p = m.PairFormedV1(
-        pair_id=uid(),
-        cohort_id=uid(),
-        mentor=other,
-        mentee=sleeper,
-        explanation=explanation(),
-        formed_at=clock.now(),
-    )
-    await processed(svc, await publish(svc, p))
+    await form_pair(svc, other, sleeper, formed_at=clock.now())
     [held] = await rows(svc, "SELECT * FROM deliveries WHERE recipient_id = $1", sleeper.participant_id)
     assert held["held_reason"] == "quiet_hours" and held["due_at"] == at(2025, 3, 30, 5)
     await dispatcher.drain()
@@ -61,9 +64,7 @@ async def test_quiet_hours_chosen_after_planning_are_honoured_at_send_time(
 ) -> None:
     clock.set(at(2025, 7, 1, 10))
     a, b = ref("Lena Vogel", tz="Europe/Berlin"), ref("Aiko Tanaka", tz="Asia/Tokyo", locale="ja")
-    p = m.PairFormedV1(
-        pair_id=uid(), cohort_id=uid(), mentor=a, mentee=b, explanation=explanation(), formed_at=clock.now()
-    )
+    p = pair_formed(a, b, formed_at=clock.now())
     rid = uid("rel-")
     sched = s.SessionScheduledV1(
         relationship_id=rid,
@@ -114,10 +115,7 @@ async def test_daily_digest_replaces_immediate_mail_and_cohort_defaults_apply(
     await svc.client.put(
         "/me/preferences", headers=auth("participant", sub=b.employee_id), json={"digest": "immediate"}
     )
-    p = m.PairFormedV1(
-        pair_id=uid(), cohort_id=cohort, mentor=b, mentee=a, explanation=explanation(), formed_at=clock.now()
-    )
-    await processed(svc, await publish(svc, p))
+    p, _ = await form_pair(svc, b, a, cohort_id=cohort, formed_at=clock.now())
     ids = dict(pair_id=p.pair_id, cohort_id=cohort, mentor_id=b.participant_id, mentee_id=a.participant_id)
     ending = s.RelationshipEndingSoonV1(relationship_id=uid(), end_date=at(2025, 9, 1).date(), **ids)
     await processed(svc, await publish(svc, ending))
@@ -132,9 +130,9 @@ async def test_daily_digest_replaces_immediate_mail_and_cohort_defaults_apply(
 
     clock.set(at(2025, 8, 5, 6))
     async with svc.runtime.pool.acquire() as conn, conn.transaction():
-        assert await jobs.daily_digest(conn, clock.now(), svc.settings) >= 1  # type: ignore[arg-type]
+        assert await digests.daily_digest(conn, clock.now(), svc.settings) >= 1  # type: ignore[arg-type]
     async with svc.runtime.pool.acquire() as conn, conn.transaction():
-        await jobs.daily_digest(conn, clock.now(), svc.settings)  # a second tick adds nothing
+        await digests.daily_digest(conn, clock.now(), svc.settings)  # a second tick adds nothing
     await dispatcher.drain()
     [digest] = sink.messages(str(a.email))
     assert "2 neue Benachrichtigungen" in digest["Subject"]
@@ -161,20 +159,12 @@ async def test_weekly_hr_digest_once_per_week_per_cohort(
     )
     created = m.CohortCreatedV1(cohort_id=cohort, name="Promo Automne", regions=["EMEA"], hr_contact_email=hr)
     await processed(svc, await publish(svc, created))
-    p = m.PairFormedV1(
-        pair_id=uid(),
-        cohort_id=cohort,
-        mentor=ref("Aiko Tanaka"),
-        mentee=ref("Lena Vogel"),
-        explanation=explanation(),
-        formed_at=clock.now(),
-    )
-    await processed(svc, await publish(svc, p))
+    await form_pair(svc, cohort_id=cohort, formed_at=clock.now())
     await dispatcher.drain()
     clock.set(at(2025, 9, 8, 6, 30))  # Monday 08:30 in Paris
     for _ in range(2):
         async with svc.runtime.pool.acquire() as conn, conn.transaction():
-            await jobs.weekly_hr_digest(conn, clock.now(), svc.settings)  # type: ignore[arg-type]
+            await digests.weekly_hr_digest(conn, clock.now(), svc.settings)  # type: ignore[arg-type]
     await dispatcher.drain()
     [report] = sink.messages(hr)
     assert report["Subject"] == "Bilan hebdomadaire des notifications pour Promo Automne"
@@ -186,15 +176,7 @@ async def test_inbox_api_lists_counts_and_marks_read(
 ) -> None:
     clock.set(at(2025, 10, 1, 9))
     me, other = ref("Lena Vogel"), ref("Aiko Tanaka")
-    p = m.PairFormedV1(
-        pair_id=uid(),
-        cohort_id=uid(),
-        mentor=other,
-        mentee=me,
-        explanation=explanation(),
-        formed_at=clock.now(),
-    )
-    await processed(svc, await publish(svc, p))
+    p, _ = await form_pair(svc, other, me, formed_at=clock.now())
     sched = s.SessionScheduledV1(
         relationship_id=uid(),
         pair_id=p.pair_id,
@@ -253,16 +235,7 @@ async def test_preferences_validation_and_access(svc: RunningService) -> None:
 async def test_delivery_log_filters(svc: RunningService, clock: FrozenClock) -> None:
     clock.set(at(2025, 11, 3, 9))
     cohort = uid("c-")
-    p = m.PairFormedV1(
-        pair_id=uid(),
-        cohort_id=cohort,
-        mentor=ref("Aiko Tanaka"),
-        mentee=ref("Lena Vogel"),
-        explanation=explanation(),
-        formed_at=clock.now(),
-    )
-    eid = await publish(svc, p)
-    await processed(svc, eid)
+    p, eid = await form_pair(svc, cohort_id=cohort, formed_at=clock.now())
     hr = auth("hr_admin")
     base = {"cohort_id": cohort}
     assert len((await svc.client.get("/deliveries", params=base, headers=hr)).json()) == 2

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bridge_notifications.app.dispatch import Dispatcher
 from bridge_notifications.domain import routing
-from bridge_notifications.domain.dispatcher import Dispatcher
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
 from bridge_shared.scheduling.clock import FrozenClock
@@ -16,6 +16,7 @@ from tests.notifications.support import (
     Sink,
     at,
     explanation,
+    form_pair,
     invite,
     processed,
     publish,
@@ -33,18 +34,7 @@ async def formed_pair(
 ) -> tuple[m.PairFormedV1, str]:
     mentor = ref("Aiko Tanaka", locale=mentor_locale, tz="Asia/Tokyo")
     mentee = ref("Lena Vogel", locale=mentee_locale, tz="Europe/Berlin")
-    p = m.PairFormedV1(
-        pair_id=uid("pair-"),
-        cohort_id=uid("c-"),
-        mentor=mentor,
-        mentee=mentee,
-        explanation=explanation(),
-        formed_at=at(2025, 3, 3),
-        hr_contact_email=hr,
-    )
-    eid = await publish(svc, p)
-    await processed(svc, eid)
-    return p, eid
+    return await form_pair(svc, mentor, mentee, hr=hr)
 
 
 async def test_match_proposed_asks_both_to_accept_or_decline(

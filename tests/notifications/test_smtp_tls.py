@@ -7,7 +7,6 @@ The server requires STARTTLS before anything else, and AUTH (only offered after 
 from __future__ import annotations
 
 import asyncio
-import json
 import mailbox
 import ssl
 from collections.abc import Iterator
@@ -18,15 +17,21 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, LoginPassword, Session
-from pydantic import SecretStr
 
 from bridge_devstack.ports import free_port
 from bridge_devstack.smtp_sink import MaildirHandler, password_authenticator
-from bridge_notifications.db import deliveries
-from bridge_notifications.domain.dispatcher import Dispatcher
 from bridge_shared.scheduling.clock import FrozenClock
 from tests.notifications.certs import make_ca_and_server_cert
-from tests.notifications.support import Sink, at, rows, uid
+from tests.notifications.support import (
+    Sink,
+    at,
+    delivery,
+    dispatching,
+    notification_events,
+    plan_deliveries,
+    rows,
+    uid,
+)
 from tests.service_harness import RunningService
 
 pytestmark = pytest.mark.integration
@@ -93,43 +98,21 @@ def _received(box: mailbox.Maildir, dedup_prefix: str) -> list[str]:
     return keys
 
 
+def _tls(server: TlsServer, **settings: Any) -> dict[str, Any]:
+    """Settings for the STARTTLS + AUTH server, the test CA trusted, the right password."""
+    return {
+        "smtp_port": server.port,
+        "smtp_starttls": True,
+        "smtp_ca_file": str(server.ca_file),
+        "smtp_username": USER,
+        "smtp_password": PASSWORD,
+    } | settings
+
+
 async def _plan(svc: RunningService, clock: FrozenClock, batch: str, n: int = 1) -> list[Any]:
-    ids = []
-    async with svc.runtime.pool.acquire() as conn:
-        for i in range(n):
-            ids.append(
-                await deliveries.create(
-                    conn,
-                    now=clock.now(),
-                    source_event_id=f"{batch}-{i}",
-                    recipient_id=f"{batch}-r{i}",
-                    cohort_id=batch,
-                    channel="email",
-                    kind="pair_formed",
-                    to_address=f"{batch}-{i}@bridge.example",
-                    subject=f"tls {i}",
-                    body_text="Hello over TLS",
-                    body_html=None,
-                )
-            )
-    return ids
-
-
-async def _events(svc: RunningService, notification_id: Any) -> list[tuple[str, dict[str, Any]]]:
-    got = await rows(svc, "SELECT event_type, payload FROM outbox ORDER BY id")
-    out = []
-    for r in got:
-        body = json.loads(bytes(r["payload"]))
-        if body.get("notification_id") == str(notification_id):
-            out.append((r["event_type"].split(".")[-2], body))
-    return out
-
-
-def _dispatcher(svc: RunningService, clock: FrozenClock, **settings: Any) -> Dispatcher:
-    if isinstance(settings.get("smtp_password"), str):  # model_copy does not validate
-        settings["smtp_password"] = SecretStr(settings["smtp_password"])
-    s = svc.settings.model_copy(update=settings)
-    return Dispatcher(svc.runtime.pool, svc.runtime.outbox, s, clock)  # type: ignore[arg-type]
+    return await plan_deliveries(
+        svc.runtime.pool, clock.now(), batch, n, subject="tls", body="Hello over TLS"
+    )
 
 
 # Clock dates before any other notifications test's, so these drains see only their own due rows.
@@ -141,28 +124,17 @@ async def test_starttls_and_auth_deliver_with_the_certificate_verified_against_t
     clock.set(at(2024, 1, 2, 9))
     batch = uid("tls-ok-")
     ids = await _plan(svc, clock, batch, n=3)
-    d = _dispatcher(
-        svc,
-        clock,
-        smtp_port=tls_server.port,
-        smtp_starttls=True,
-        smtp_ca_file=str(tls_server.ca_file),
-        smtp_username=USER,
-        smtp_password=PASSWORD,
-        dispatch_batch_size=1,  # one at a time, so the second and third reuse the first's connection
-    )
-    try:
+    # One at a time, so the second and third reuse the first's connection.
+    async with dispatching(svc, clock, **_tls(tls_server, dispatch_batch_size=1)) as d:
         assert await d.drain() == 3
         assert d.email.connections_opened == 1
-    finally:
-        await d.aclose()
     got = await rows(svc, "SELECT status, attempts FROM deliveries WHERE cohort_id = $1", batch)
     assert {(r["status"], r["attempts"]) for r in got} == {("sent", 1)}
     assert sorted(_received(tls_server.box, batch)) == sorted(
         f"{batch}-{i}:{batch}-r{i}:email" for i in range(3)
     )
     assert tls_server.handler.sessions[-3:] == [(True, USER)] * 3
-    assert [e for e, _ in await _events(svc, ids[0])] == ["sent"]
+    assert [e for e, _ in await notification_events(svc.runtime.pool, ids[0])] == ["sent"]
 
 
 async def test_wrong_password_is_a_permanent_failure_recorded_and_emitted(
@@ -171,23 +143,12 @@ async def test_wrong_password_is_a_permanent_failure_recorded_and_emitted(
     clock.set(at(2024, 1, 3, 9))
     batch = uid("tls-badpw-")
     [rid] = await _plan(svc, clock, batch)
-    d = _dispatcher(
-        svc,
-        clock,
-        smtp_port=tls_server.port,
-        smtp_starttls=True,
-        smtp_ca_file=str(tls_server.ca_file),
-        smtp_username=USER,
-        smtp_password="wrong",
-    )
-    try:
+    async with dispatching(svc, clock, **_tls(tls_server, smtp_password="wrong")) as d:
         await d.drain()
-    finally:
-        await d.aclose()
-    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", rid)
+    row = await delivery(svc, rid)
     assert (row["status"], row["attempts"]) == ("failed", 1)
     assert "authentication failed" in row["last_error"] and "535" in row["last_error"]
-    [(kind, body)] = await _events(svc, rid)
+    [(kind, body)] = await notification_events(svc.runtime.pool, rid)
     assert kind == "failed" and body["permanent"] is True and "535" in body["reason"]
     assert _received(tls_server.box, batch) == []
 
@@ -200,19 +161,16 @@ async def test_server_requiring_tls_but_client_without_it_is_a_recorded_failure(
     batch = uid("tls-plain-")
     [rid] = await _plan(svc, clock, batch)
     creds: dict[str, Any] = {"smtp_username": USER, "smtp_password": PASSWORD} if with_credentials else {}
-    d = _dispatcher(svc, clock, smtp_port=tls_server.port, smtp_starttls=False, **creds)
-    try:
+    async with dispatching(svc, clock, smtp_port=tls_server.port, smtp_starttls=False, **creds) as d:
         await d.drain()
-    finally:
-        await d.aclose()
-    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", rid)
+    row = await delivery(svc, rid)
     assert (row["status"], row["attempts"]) == ("failed", 1)
     reason = row["last_error"]
     if with_credentials:  # AUTH is only offered after STARTTLS
         assert "smtp_starttls" in reason and "AUTH" in reason
     else:  # the server refuses MAIL before STARTTLS
         assert "530" in reason and "STARTTLS" in reason
-    [(kind, body)] = await _events(svc, rid)
+    [(kind, body)] = await notification_events(svc.runtime.pool, rid)
     assert kind == "failed" and body["permanent"] is True and body["reason"] == reason
     assert _received(tls_server.box, batch) == []
 
@@ -225,14 +183,9 @@ async def test_a_certificate_from_an_untrusted_ca_is_refused(
     clock.set(at(2024, 1, 6, 9))
     batch = uid("tls-untrusted-")
     [rid] = await _plan(svc, clock, batch)
-    d = _dispatcher(
-        svc, clock, smtp_port=tls_server.port, smtp_starttls=True, smtp_username=USER, smtp_password=PASSWORD
-    )
-    try:
+    async with dispatching(svc, clock, **_tls(tls_server, smtp_ca_file=None)) as d:
         await d.drain()
-    finally:
-        await d.aclose()
-    [row] = await rows(svc, "SELECT * FROM deliveries WHERE id = $1", rid)
+    row = await delivery(svc, rid)
     assert (row["status"], row["attempts"]) == ("pending", 1)
     assert "CERTIFICATE_VERIFY_FAILED" in row["last_error"]
     assert _received(tls_server.box, batch) == []
@@ -245,25 +198,14 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_transparent
 ) -> None:
     clock.set(at(2024, 1, 7, 9))
     batch = uid("tls-stale-")
-    d = _dispatcher(
-        svc,
-        clock,
-        smtp_port=tls_server.port,
-        smtp_starttls=True,
-        smtp_ca_file=str(tls_server.ca_file),
-        smtp_username=USER,
-        smtp_password=PASSWORD,
-        smtp_idle_seconds=3600.0,  # the pool would reuse it; the server has other ideas
-    )
-    try:
+    # smtp_idle_seconds: the pool would reuse the connection; the server has other ideas.
+    async with dispatching(svc, clock, **_tls(tls_server, smtp_idle_seconds=3600.0)) as d:
         await _plan(svc, clock, batch + "a")
         assert await d.drain() == 1
         await asyncio.sleep(3.0)  # the server's idle timeout is 2 s (real time: a socket, not the clock)
         await _plan(svc, clock, batch + "b")
         assert await d.drain() == 1
         assert d.email.connections_opened == 2
-    finally:
-        await d.aclose()
     got = await rows(svc, "SELECT status, attempts FROM deliveries WHERE cohort_id LIKE $1", batch + "%")
     assert [(r["status"], r["attempts"]) for r in got] == [("sent", 1), ("sent", 1)]
     assert len(_received(tls_server.box, batch)) == 2
@@ -275,12 +217,9 @@ async def test_concurrent_sends_share_a_bounded_pool_of_connections(
     clock.set(at(2024, 1, 8, 9))
     batch = uid("pool-")
     await _plan(svc, clock, batch, n=40)
-    d = _dispatcher(svc, clock, smtp_pool_size=4, dispatch_batch_size=20)
-    try:
+    async with dispatching(svc, clock, smtp_pool_size=4, dispatch_batch_size=20) as d:
         assert await d.drain() == 40
         assert 1 <= d.email.connections_opened <= 4
-    finally:
-        await d.aclose()
     got = await rows(svc, "SELECT status, attempts FROM deliveries WHERE cohort_id = $1", batch)
     assert {(r["status"], r["attempts"]) for r in got} == {("sent", 1)} and len(got) == 40
     assert len({m["X-Bridge-Dedup-Key"] for m in sink.messages() if batch in m["X-Bridge-Dedup-Key"]}) == 40

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge_notifications.channels.webhook_policy import webhook_refusal
+from bridge_notifications.domain.webhook_policy import webhook_refusal
 from bridge_notifications.settings import NotificationsSettings
 from tests.service_harness import RunningService, auth
 
@@ -55,8 +55,8 @@ async def test_saving_a_webhook_to_a_host_outside_the_list_is_a_field_error(svc:
 async def test_the_channel_refuses_a_disallowed_url_even_if_one_was_stored() -> None:
     import httpx
 
-    from bridge_notifications.channels.chat import ChatChannel
-    from bridge_notifications.channels.errors import PermanentDeliveryError
+    from bridge_notifications.adapters.chat import ChatChannel
+    from bridge_notifications.adapters.errors import PermanentDeliveryError
 
     def never(request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"must not call {request.url}")

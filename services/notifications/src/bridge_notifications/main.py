@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from bridge_notifications.api import deliveries, inbox, preferences
-from bridge_notifications.domain.dispatcher import run_dispatcher
-from bridge_notifications.domain.jobs import run_jobs
 from bridge_notifications.handlers.events import routing_consumer
 from bridge_notifications.handlers.participants import participant_consumer
+from bridge_notifications.jobs.digests import run_jobs
+from bridge_notifications.jobs.dispatcher import run_dispatcher
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import notifications as contracts
 from bridge_shared.scheduling.clock import Clock, SystemClock
-from bridge_shared.service import ServiceDefinition, build_app
+from bridge_shared.service import BackgroundTask, ServiceDefinition, build_app
 
 
 def create_app(
@@ -25,7 +25,11 @@ def create_app(
 ) -> FastAPI:
     """`clock` replaces the system clock (tests); `dispatcher`/`jobs` can be switched off to drive
     them by hand; `consumers=False` makes a send-only worker (no event intake)."""
-    background = ([run_dispatcher] if dispatcher else []) + ([run_jobs] if jobs else [])
+    background: list[BackgroundTask[NotificationsSettings]] = []
+    if dispatcher:
+        background.append(run_dispatcher)
+    if jobs:
+        background.append(run_jobs)
     app: FastAPI = build_app(
         ServiceDefinition(
             settings=settings or NotificationsSettings(),

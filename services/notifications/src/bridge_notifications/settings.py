@@ -10,7 +10,7 @@ from bridge_shared.settings import ServiceSettings
 ChannelName = Literal["email", "chat", "inbox"]
 
 
-class NotificationsSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
+class NotificationsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BRIDGE_NOTIFICATIONS_", extra="ignore")
 
     service_name: str = "notifications"

@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 
-from bridge_notifications.channels.errors import PermanentDeliveryError, TransientDeliveryError
-from bridge_notifications.channels.webhook_policy import webhook_refusal
+from bridge_notifications.adapters.errors import PermanentDeliveryError, TransientDeliveryError
+from bridge_notifications.domain.webhook_policy import webhook_refusal
 
 
+# Any (here and below): JSON bodies as the webhook APIs define them.
 def slack_payload(subject: str, text: str) -> dict[str, Any]:
     return {"text": f"*{subject}*\n\n{text}"}
 

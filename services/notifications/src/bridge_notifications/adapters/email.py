@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosmtplib
 
-from bridge_notifications.channels.errors import PermanentDeliveryError, TransientDeliveryError
+from bridge_notifications.adapters.errors import PermanentDeliveryError, TransientDeliveryError
 from bridge_notifications.settings import NotificationsSettings
 
 
@@ -24,7 +24,7 @@ def build_message(
     subject: str,
     text: str,
     html: str | None,
-    attachments: list[dict[str, Any]],
+    attachments: list[dict[str, Any]],  # Any: stored jsonb (filename, content_type, method, content_b64)
     dedup_key: str,
 ) -> EmailMessage:
     msg = EmailMessage()

@@ -8,11 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from bridge_notifications.db import inbox
+from bridge_notifications.api.deps import NotificationsRuntime, get_clock, get_runtime
+from bridge_notifications.app import inbox
 from bridge_shared.auth.dependencies import require
 from bridge_shared.auth.principal import Principal, Role
-from bridge_shared.http.problems import Problem
-from bridge_shared.runtime import Runtime, get_runtime
+from bridge_shared.scheduling.clock import Clock
 
 router = APIRouter(prefix="/me/notifications", tags=["inbox"])
 
@@ -45,41 +45,39 @@ async def list_notifications(
     before: datetime | None = Query(None, description="page: items created before this instant"),
     limit: int = Query(50, ge=1, le=200),
     principal: Principal = Depends(participant),
-    rt: Runtime = Depends(get_runtime),
+    rt: NotificationsRuntime = Depends(get_runtime),
+    clock: Clock = Depends(get_clock),
 ) -> list[InboxItem]:
-    async with rt.pool.acquire() as conn:
-        rows = await inbox.list_items(
-            conn,
-            principal.subject,
-            now=rt.clock.now(),
-            unread_only=unread_only,
-            limit=limit,
-            before=before,
-        )
-    return [InboxItem.model_validate(r) for r in rows]
+    rows = await inbox.items(
+        rt.pool, principal.subject, now=clock.now(), unread_only=unread_only, limit=limit, before=before
+    )
+    return [InboxItem.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("/unread-count", response_model=UnreadCount)
 async def unread_count(
-    principal: Principal = Depends(participant), rt: Runtime = Depends(get_runtime)
+    principal: Principal = Depends(participant),
+    rt: NotificationsRuntime = Depends(get_runtime),
+    clock: Clock = Depends(get_clock),
 ) -> UnreadCount:
-    async with rt.pool.acquire() as conn:
-        return UnreadCount(unread=await inbox.unread_count(conn, principal.subject, now=rt.clock.now()))
+    return UnreadCount(unread=await inbox.unread_count(rt.pool, principal.subject, now=clock.now()))
 
 
 @router.post("/{item_id}/read", response_model=Marked)
 async def mark_read(
-    item_id: UUID, principal: Principal = Depends(participant), rt: Runtime = Depends(get_runtime)
+    item_id: UUID,
+    principal: Principal = Depends(participant),
+    rt: NotificationsRuntime = Depends(get_runtime),
+    clock: Clock = Depends(get_clock),
 ) -> Marked:
-    async with rt.pool.acquire() as conn:
-        if not await inbox.mark_read(conn, principal.subject, item_id, now=rt.clock.now()):
-            raise Problem(404, "Not found", f"no notification {item_id} in your inbox")
+    await inbox.mark_read(rt.pool, principal.subject, item_id, now=clock.now())
     return Marked(marked=1)
 
 
 @router.post("/read-all", response_model=Marked)
 async def mark_all_read(
-    principal: Principal = Depends(participant), rt: Runtime = Depends(get_runtime)
+    principal: Principal = Depends(participant),
+    rt: NotificationsRuntime = Depends(get_runtime),
+    clock: Clock = Depends(get_clock),
 ) -> Marked:
-    async with rt.pool.acquire() as conn:
-        return Marked(marked=await inbox.mark_all_read(conn, principal.subject, now=rt.clock.now()))
+    return Marked(marked=await inbox.mark_all_read(rt.pool, principal.subject, now=clock.now()))

@@ -1,4 +1,5 @@
-"""Delivery rows: creation with a dedup key, leasing due rows, recording outcomes.
+"""Delivery rows: creation with a dedup key, leasing due rows, recording outcomes, the delivery log
+and the figures of HR's weekly digest.
 
 Every time comparison uses `now` passed in from the injected Clock, never SQL now(), so tests move
 time by hand and a restarted instance agrees with the schedule it left behind.
@@ -7,17 +8,69 @@ time by hand and a restarted instance agrees with the schedule it left behind.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
-from typing import Any, TypeAlias
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
-Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
+from bridge_notifications.db import Conn, affected
+from bridge_notifications.domain.digests import WeekFigures
+from bridge_notifications.domain.planning import PlannedDelivery, dedup_key
+
+# An attachment as stored (jsonb; Any: its JSON values): filename, content_type, method, content_b64.
+Attachment = dict[str, Any]
 
 
-def dedup_key(source_event_id: str, recipient_id: str, channel: str) -> str:
-    return f"{source_event_id}:{recipient_id}:{channel}"
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    id: uuid.UUID
+    dedup_key: str
+    source_event_id: str
+    recipient_id: str
+    cohort_id: str | None
+    channel: str
+    kind: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    attachments: list[Attachment]
+    status: str
+    due_at: datetime
+    attempts: int
+    lease_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    group_key: str | None
+    held_reason: str | None
+    locale: str | None
+    employee_id: str | None
+    chat_format: str | None
+    digest_id: uuid.UUID | None
+    updated_at: datetime | None
+
+
+_COLUMNS = tuple(f.name for f in fields(DeliveryRow))
+_SELECT = ", ".join(_COLUMNS)
+
+
+def _row(r: asyncpg.Record) -> DeliveryRow:
+    return DeliveryRow(**{c: r[c] for c in _COLUMNS})
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    cohort_id: str | None = None
+    status: str | None = None
+    recipient_id: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    source_event_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
 
 
 async def create(
@@ -33,7 +86,7 @@ async def create(
     subject: str,
     body_text: str,
     body_html: str | None,
-    attachments: list[dict[str, Any]] | None = None,
+    attachments: Sequence[Attachment] = (),
     due_at: datetime | None = None,
     status: str = "pending",
     group_key: str | None = None,
@@ -43,7 +96,8 @@ async def create(
     chat_format: str | None = None,
     key: str | None = None,
 ) -> uuid.UUID | None:
-    """Returns the new row's id, or None when this (event, recipient, channel) already has one."""
+    """Returns the new row's id, or None when this (event, recipient, channel) already has one.
+    A row due now wakes the dispatchers (NOTIFY notifications_dispatch, sent at commit)."""
     row: uuid.UUID | None = await conn.fetchval(
         """INSERT INTO deliveries (id, dedup_key, source_event_id, recipient_id, cohort_id, channel, kind,
                                    to_address, subject, body_text, body_html, attachments, due_at, status,
@@ -62,7 +116,7 @@ async def create(
         subject,
         body_text,
         body_html,
-        attachments or [],
+        list(attachments),
         due_at or now,
         status,
         group_key,
@@ -77,25 +131,54 @@ async def create(
     return row
 
 
+async def add_planned(conn: Conn, planned: PlannedDelivery, *, now: datetime) -> uuid.UUID | None:
+    return await create(
+        conn,
+        now=now,
+        source_event_id=planned.source_event_id,
+        recipient_id=planned.recipient_id,
+        cohort_id=planned.cohort_id,
+        channel=planned.channel,
+        kind=planned.kind,
+        to_address=planned.to_address,
+        subject=planned.subject,
+        body_text=planned.body_text,
+        body_html=planned.body_html,
+        attachments=planned.attachments,
+        due_at=planned.due_at,
+        status=planned.status,
+        group_key=planned.group_key,
+        held_reason=planned.held_reason,
+        locale=planned.locale,
+        employee_id=planned.employee_id,
+        chat_format=planned.chat_format,
+        key=planned.key,
+    )
+
+
+def like_pattern(group: str, *, prefix: bool) -> str:
+    """A LIKE pattern matching `group` literally (and anything after it when `prefix`)."""
+    return group.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ("%" if prefix else "")
+
+
 async def cancel_group(conn: Conn, group: str, *, prefix: bool, now: datetime, reason: str) -> int:
     """Cancels the not-yet-sent deliveries of a group (a session's reminders, a pair's escalation)."""
-    pattern = group.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ("%" if prefix else "")
     result: str = await conn.execute(
         """UPDATE deliveries SET status = 'cancelled', last_error = $3, updated_at = $2, lease_until = NULL
            WHERE group_key LIKE $1 AND status IN ('pending', 'digest')""",
-        pattern,
+        like_pattern(group, prefix=prefix),
         now,
         reason,
     )
-    return int(result.split()[-1])
+    return affected(result)
 
 
-async def lease_due(conn: Conn, *, now: datetime, limit: int, lease_seconds: float) -> list[asyncpg.Record]:
+async def lease_due(conn: Conn, *, now: datetime, limit: int, lease_seconds: float) -> list[DeliveryRow]:
     """Claims due rows for this instance; SKIP LOCKED keeps two instances off the same row, and the
     lease lets another instance take over a row whose sender died mid-send. `attempts` doubles as
     the fencing token: an outcome is only written by the holder of the current lease."""
-    return await conn.fetch(
-        """UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $1,
+    rows = await conn.fetch(
+        f"""UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $1,
                   lease_until = $1 + make_interval(secs => $3)
            WHERE id IN (
                SELECT id FROM deliveries
@@ -104,11 +187,12 @@ async def lease_due(conn: Conn, *, now: datetime, limit: int, lease_seconds: flo
                ORDER BY due_at
                LIMIT $2
                FOR UPDATE SKIP LOCKED)
-           RETURNING *""",
+           RETURNING {_SELECT}""",
         now,
         limit,
         lease_seconds,
     )
+    return [_row(r) for r in rows]
 
 
 async def mark_sent(conn: Conn, delivery_id: uuid.UUID, attempt: int, now: datetime) -> bool:
@@ -119,7 +203,7 @@ async def mark_sent(conn: Conn, delivery_id: uuid.UUID, attempt: int, now: datet
         attempt,
         now,
     )
-    return result.endswith(" 1")
+    return affected(result) == 1
 
 
 async def reschedule(
@@ -147,7 +231,7 @@ async def reschedule(
         held_reason,
         refund_attempt,
     )
-    return result.endswith(" 1")
+    return affected(result) == 1
 
 
 async def mark_failed(conn: Conn, delivery_id: uuid.UUID, attempt: int, error: str, now: datetime) -> bool:
@@ -159,8 +243,114 @@ async def mark_failed(conn: Conn, delivery_id: uuid.UUID, attempt: int, error: s
         error[:2000],
         now,
     )
-    return result.endswith(" 1")
+    return affected(result) == 1
 
 
-def later(now: datetime, seconds: float) -> datetime:
-    return now + timedelta(seconds=seconds)
+# -- the daily digest ----------------------------------------------------------------------------
+
+
+async def lock_due_digest_items(conn: Conn, now: datetime) -> list[DeliveryRow]:
+    """The held digest items now due, locked for this transaction, by recipient and channel."""
+    rows = await conn.fetch(
+        f"""SELECT {_SELECT} FROM deliveries WHERE status = 'digest' AND due_at <= $1
+           ORDER BY recipient_id, channel, created_at FOR UPDATE SKIP LOCKED""",
+        now,
+    )
+    return [_row(r) for r in rows]
+
+
+async def mark_digested(conn: Conn, ids: Sequence[uuid.UUID], digest_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET status = 'digested', digest_id = $2, updated_at = $3 "
+        "WHERE id = ANY($1::uuid[])",
+        list(ids),
+        digest_id,
+        now,
+    )
+
+
+# -- HR's weekly digest --------------------------------------------------------------------------
+
+
+async def exists(conn: Conn, key: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM deliveries WHERE dedup_key = $1", key))
+
+
+async def week_figures(conn: Conn, cohort_id: str, start: datetime, end: datetime) -> WeekFigures:
+    stats = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE status IN ('sent', 'digested')) AS sent,
+                  count(*) FILTER (WHERE status = 'failed') AS failed
+           FROM deliveries WHERE cohort_id = $1 AND kind <> 'weekly_digest'
+             AND created_at >= $2 AND created_at < $3""",
+        cohort_id,
+        start,
+        end,
+    )
+    assert stats is not None  # an aggregate without GROUP BY always returns one row
+    waiting = await conn.fetchval(
+        "SELECT count(*) FROM deliveries WHERE cohort_id = $1 AND status IN ('pending', 'sending', 'digest')",
+        cohort_id,
+    )
+    esc_open = await conn.fetchval(
+        "SELECT count(DISTINCT group_key) FROM deliveries WHERE cohort_id = $1 "
+        "AND kind = 'at_risk_escalation' AND status = 'pending'",
+        cohort_id,
+    )
+    esc_sent = await conn.fetchval(
+        "SELECT count(*) FROM deliveries WHERE cohort_id = $1 AND kind = 'at_risk_escalation' "
+        "AND status = 'sent' AND sent_at >= $2 AND sent_at < $3",
+        cohort_id,
+        start,
+        end,
+    )
+    failed_to = await conn.fetch(
+        "SELECT DISTINCT to_address FROM deliveries WHERE cohort_id = $1 AND status = 'failed' "
+        "AND channel = 'email' AND created_at >= $2 AND created_at < $3 ORDER BY 1 LIMIT 20",
+        cohort_id,
+        start,
+        end,
+    )
+    return WeekFigures(
+        sent=stats["sent"],
+        failed=stats["failed"],
+        waiting=waiting,
+        escalations_open=esc_open,
+        escalations_sent=esc_sent,
+        failed_recipients=[r["to_address"] for r in failed_to],
+    )
+
+
+# -- the delivery log ----------------------------------------------------------------------------
+
+
+async def search(
+    conn: Conn, f: LogFilter, *, cohorts: list[str] | None, limit: int, offset: int
+) -> list[DeliveryRow]:
+    """Newest first; `cohorts` None = any cohort, else only those."""
+    rows = await conn.fetch(
+        f"""SELECT {_SELECT} FROM deliveries
+           WHERE ($1::text IS NULL OR cohort_id = $1) AND ($2::text IS NULL OR status = $2)
+             AND ($3::text IS NULL OR recipient_id = $3) AND ($4::text IS NULL OR channel = $4)
+             AND ($5::text IS NULL OR kind = $5) AND ($6::text IS NULL OR source_event_id = $6)
+             AND ($7::timestamptz IS NULL OR created_at >= $7)
+             AND ($8::timestamptz IS NULL OR created_at < $8)
+             AND ($9::text[] IS NULL OR cohort_id = ANY($9))
+           ORDER BY created_at DESC, id LIMIT $10 OFFSET $11""",
+        f.cohort_id,
+        f.status,
+        f.recipient_id,
+        f.channel,
+        f.kind,
+        f.source_event_id,
+        f.created_from,
+        f.created_to,
+        cohorts,
+        limit,
+        offset,
+    )
+    return [_row(r) for r in rows]
+
+
+async def get(conn: Conn, delivery_id: uuid.UUID) -> DeliveryRow | None:
+    r = await conn.fetchrow(f"SELECT {_SELECT} FROM deliveries WHERE id = $1", delivery_id)
+    return _row(r) if r is not None else None

@@ -3,45 +3,45 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
-Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
+from bridge_notifications.db import Conn, affected
+from bridge_notifications.db.deliveries import like_pattern
+from bridge_notifications.domain.planning import PlannedInboxItem
 
 
-async def add(
-    conn: Conn,
-    *,
-    key: str,
-    employee_id: str,
-    recipient_id: str,
-    cohort_id: str | None,
-    kind: str,
-    subject: str,
-    body: str,
-    link: str | None,
-    group_key: str | None,
-    visible_at: datetime,
-    now: datetime,
-) -> bool:
+@dataclass(frozen=True, slots=True)
+class InboxItemRow:
+    """An item as its owner sees it (created_at = when it became visible)."""
+
+    id: uuid.UUID
+    kind: str
+    subject: str
+    body: str
+    link: str | None
+    cohort_id: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+async def add(conn: Conn, item: PlannedInboxItem, *, now: datetime) -> bool:
+    """False when an item with this dedup key exists already."""
     row = await conn.fetchval(
         """INSERT INTO inbox_items (id, dedup_key, employee_id, recipient_id, cohort_id, kind, subject, body,
                                     link, group_key, visible_at, created_at)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (dedup_key) DO NOTHING RETURNING 1""",
         uuid.uuid4(),
-        key,
-        employee_id,
-        recipient_id,
-        cohort_id,
-        kind,
-        subject,
-        body,
-        link,
-        group_key,
-        visible_at,
+        item.key,
+        item.employee_id,
+        item.recipient_id,
+        item.cohort_id,
+        item.kind,
+        item.subject,
+        item.body,
+        item.link,
+        item.group_key,
+        item.visible_at,
         now,
     )
     return row is not None
@@ -49,23 +49,26 @@ async def add(
 
 async def withdraw_group(conn: Conn, group: str, *, prefix: bool, now: datetime) -> int:
     """Withdraws items of a group that have not become visible yet (a moved or cancelled reminder)."""
-    pattern = group.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ("%" if prefix else "")
     result: str = await conn.execute(
         "UPDATE inbox_items SET withdrawn_at = $2 WHERE group_key LIKE $1 AND withdrawn_at IS NULL "
         "AND visible_at > $2",
-        pattern,
+        like_pattern(group, prefix=prefix),
         now,
     )
-    return int(result.split()[-1])
+    return affected(result)
+
+
+# Visible to its owner: not withdrawn and due ($2 = now).
+_VISIBLE = "employee_id = $1 AND withdrawn_at IS NULL AND visible_at <= $2"
 
 
 async def list_items(
     conn: Conn, employee_id: str, *, now: datetime, unread_only: bool, limit: int, before: datetime | None
-) -> list[dict[str, Any]]:
+) -> list[InboxItemRow]:
     rows = await conn.fetch(
-        """SELECT id, kind, subject, body, link, cohort_id, visible_at AS created_at, read_at
+        f"""SELECT id, kind, subject, body, link, cohort_id, visible_at AS created_at, read_at
            FROM inbox_items
-           WHERE employee_id = $1 AND withdrawn_at IS NULL AND visible_at <= $2
+           WHERE {_VISIBLE}
              AND (NOT $3 OR read_at IS NULL) AND ($5::timestamptz IS NULL OR visible_at < $5)
            ORDER BY visible_at DESC, id LIMIT $4""",
         employee_id,
@@ -74,35 +77,40 @@ async def list_items(
         limit,
         before,
     )
-    return [dict(r) for r in rows]
+    return [
+        InboxItemRow(
+            r["id"],
+            r["kind"],
+            r["subject"],
+            r["body"],
+            r["link"],
+            r["cohort_id"],
+            r["created_at"],
+            r["read_at"],
+        )
+        for r in rows
+    ]
 
 
 async def unread_count(conn: Conn, employee_id: str, *, now: datetime) -> int:
     n: int = await conn.fetchval(
-        "SELECT count(*) FROM inbox_items WHERE employee_id = $1 AND withdrawn_at IS NULL "
-        "AND visible_at <= $2 AND read_at IS NULL",
-        employee_id,
-        now,
+        f"SELECT count(*) FROM inbox_items WHERE {_VISIBLE} AND read_at IS NULL", employee_id, now
     )
     return n
 
 
 async def mark_read(conn: Conn, employee_id: str, item_id: uuid.UUID, *, now: datetime) -> bool:
     result: str = await conn.execute(
-        "UPDATE inbox_items SET read_at = coalesce(read_at, $3) WHERE id = $1 AND employee_id = $2 "
-        "AND withdrawn_at IS NULL AND visible_at <= $3",
-        item_id,
+        f"UPDATE inbox_items SET read_at = coalesce(read_at, $2) WHERE {_VISIBLE} AND id = $3",
         employee_id,
         now,
+        item_id,
     )
-    return result.endswith(" 1")
+    return affected(result) == 1
 
 
 async def mark_all_read(conn: Conn, employee_id: str, *, now: datetime) -> int:
     result: str = await conn.execute(
-        "UPDATE inbox_items SET read_at = $2 WHERE employee_id = $1 AND read_at IS NULL "
-        "AND withdrawn_at IS NULL AND visible_at <= $2",
-        employee_id,
-        now,
+        f"UPDATE inbox_items SET read_at = $2 WHERE {_VISIBLE} AND read_at IS NULL", employee_id, now
     )
-    return int(result.split()[-1])
+    return affected(result)

@@ -19,8 +19,10 @@ from babel.dates import format_date, format_time, get_timezone_name
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
-from bridge_notifications.db.directory import normalise_locale
+from bridge_notifications.domain.recipients import normalise_locale
 from bridge_notifications.domain.timing import zone
+
+# Template contexts (dict[str, Any] below) are open-ended: each template reads its own event's fields.
 
 
 def _env(html: bool) -> Environment:

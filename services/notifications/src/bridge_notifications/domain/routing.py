@@ -12,8 +12,8 @@ actions, applied in order:
 - `Cancel(group, prefix)`: withdraws not-yet-sent notifications of a group (reminders of a session
   that moved or was cancelled, an escalation whose risk was resolved, everything of a closed pair).
 
-Scheduled, not event-driven (see domain/jobs.py): the participant's daily digest and HR's weekly
-digest per cohort (singleton periodic jobs).
+Scheduled, not event-driven (`app/digests.py`, run by `jobs/digests.py`): the participant's daily
+digest and HR's weekly digest per cohort (singleton periodic jobs).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
+from bridge_shared.events.registry import EventPayload
 
 Recipients = Literal["pair", "hr"]
 ALL_CHANNELS: tuple[str, ...] = ("email", "chat", "inbox")
@@ -35,6 +36,7 @@ class Timing:
     """When a delivery is due, from the event payload and the effective escalation delay."""
 
     describe: str
+    # Any: each rule reads the fields of its own event's payload (starts_at, detected_at).
     at: Callable[[Any, RouteContext], datetime]
 
 
@@ -53,7 +55,7 @@ class Notify:
     group: str | None = None
     digestible: bool = True
     attach_invite: bool = False
-    only_if: Callable[[Any], bool] | None = None
+    only_if: Callable[[Any], bool] | None = None  # Any: as for Timing.at
     skip_if_late: bool = False  # a reminder whose time has passed is dropped, not sent late
 
 
@@ -117,7 +119,18 @@ ROUTES: dict[str, tuple[Action, ...]] = {
     ),
 }
 
-ROUTED_PAYLOADS: tuple[type[Any], ...] = (
+RoutedPayload: TypeAlias = (
+    m.MatchProposedV1
+    | m.PairFormedV1
+    | s.SessionScheduledV1
+    | s.SessionRescheduledV1
+    | s.SessionCancelledV1
+    | s.PairAtRiskV1
+    | s.PairRiskResolvedV1
+    | s.RelationshipEndingSoonV1
+    | s.PairClosedV1
+)
+ROUTED_PAYLOADS = (
     m.MatchProposedV1,
     m.PairFormedV1,
     s.SessionScheduledV1,
@@ -131,10 +144,11 @@ ROUTED_PAYLOADS: tuple[type[Any], ...] = (
 assert {p.event_type for p in ROUTED_PAYLOADS} == set(ROUTES)
 
 
-def group_name(template: str, payload: Any) -> str:
+def group_name(template: str, payload: EventPayload) -> str:
     return template.format(**payload.model_dump())
 
 
+# Any: JSON values (strings, lists, booleans, None).
 def describe() -> list[dict[str, Any]]:
     """The table as data (served at GET /routing for HR and operators)."""
     out: list[dict[str, Any]] = []

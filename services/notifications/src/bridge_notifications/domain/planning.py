@@ -1,0 +1,241 @@
+"""Pure planning: what one routed event means for one recipient, given their effective preferences.
+
+The use case (`app/planning.py`) looks people and preferences up and stores the result; everything
+decided here (links, due times, channels, digest and quiet-hours holds, dedup keys, attachments) is
+a function of its inputs.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from bridge_notifications.domain.recipients import Person, Prefs
+from bridge_notifications.domain.rendering import Rendered
+from bridge_notifications.domain.routing import Notify, RouteContext, RoutedPayload
+from bridge_notifications.domain.timing import next_allowed, next_local_time, zone
+from bridge_notifications.settings import NotificationsSettings
+from bridge_shared.contracts import matching as m
+from bridge_shared.contracts import sessions as s
+
+# A template context (Any: an open-ended mapping handed to Jinja2; attachments are JSON).
+Context = dict[str, Any]
+
+
+class UnknownRecipient(LookupError):
+    """A participant id we have not learnt yet; the consumer retries, then dead-letters."""
+
+
+def dedup_key(source_event_id: str, recipient_id: str, channel: str) -> str:
+    return f"{source_event_id}:{recipient_id}:{channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDelivery:
+    """An email or chat message to store in `deliveries` (sent later by the dispatcher)."""
+
+    key: str
+    source_event_id: str
+    recipient_id: str
+    cohort_id: str | None
+    channel: str
+    kind: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    attachments: tuple[Context, ...]
+    due_at: datetime
+    status: str
+    group_key: str | None
+    held_reason: str | None
+    locale: str
+    employee_id: str | None
+    chat_format: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedInboxItem:
+    """An in-app inbox item, visible from `visible_at`."""
+
+    key: str
+    employee_id: str
+    recipient_id: str
+    cohort_id: str | None
+    kind: str
+    subject: str
+    body: str
+    link: str | None
+    group_key: str | None
+    visible_at: datetime
+
+
+Planned = PlannedDelivery | PlannedInboxItem
+
+
+def links(settings: NotificationsSettings, payload: RoutedPayload) -> Context:
+    app = settings.app_base_url.rstrip("/")
+    rid = getattr(payload, "relationship_id", None)
+    out: Context = {
+        "relationship_url": f"{app}/relationships/{rid}"
+        if rid
+        else f"{app}/pairs/{getattr(payload, 'pair_id', '')}",
+        "inbox_url": f"{app}/inbox",
+    }
+    if isinstance(payload, m.MatchProposedV1):
+        out["accept_url"] = f"{app}/proposals/{payload.proposal_id}?response=accept"
+        out["decline_url"] = f"{app}/proposals/{payload.proposal_id}?response=decline"
+    if rid:
+        out["survey_url"] = f"{app}/relationships/{rid}/closing-survey"
+    return out
+
+
+def primary_link(kind: str, ctx: Context) -> str | None:
+    if kind == "match_proposed":
+        return str(ctx.get("accept_url"))
+    if kind == "closing_survey":
+        return str(ctx.get("survey_url"))
+    url = ctx.get("relationship_url")
+    return str(url) if url is not None else None
+
+
+def due_at(action: Notify, payload: RoutedPayload, ctx: RouteContext, now: datetime) -> datetime | None:
+    """When the notification is due; None when it is a reminder whose time has passed (dropped)."""
+    due = action.at.at(payload, ctx) if action.at else now
+    if due <= now:
+        if action.skip_if_late:
+            return None
+        due = now
+    return due
+
+
+def pair_context(
+    settings: NotificationsSettings, payload: RoutedPayload, mentor: Person, mentee: Person, ctx: RouteContext
+) -> Context:
+    return {
+        **payload.model_dump(),
+        **links(settings, payload),
+        "mentor_name": mentor.display_name,
+        "mentee_name": mentee.display_name,
+        "days": ctx.escalate_after.days,
+        "survey_due": getattr(payload, "closing_survey_due", None),
+    }
+
+
+def hr_context(settings: NotificationsSettings, base: Context, hr: Person, cohort_id: str) -> Context:
+    app = settings.app_base_url.rstrip("/")
+    return {
+        **base,
+        "recipient_name": hr.display_name,
+        "cohort_name": hr.display_name,
+        "preferences_url": f"{app}/hr/cohorts/{cohort_id}/notification-defaults",
+    }
+
+
+def participant_context(
+    settings: NotificationsSettings,
+    base: Context,
+    payload: RoutedPayload,
+    me: Person,
+    partner: Person,
+    role: str,
+    prefs: Prefs,
+) -> Context:
+    explanation = getattr(getattr(payload, "explanation", None), "summary", None)
+    return {
+        **base,
+        "recipient_name": me.display_name,
+        "partner_name": partner.display_name,
+        "role": role,
+        "explanation": explanation if prefs.locale == "en" else None,
+        "preferences_url": f"{settings.preferences_base_url.rstrip('/')}/{me.recipient_id}",
+    }
+
+
+def invite_attachments(action: Notify, payload: RoutedPayload) -> tuple[Context, ...]:
+    invite = getattr(payload, "invite", None)
+    if not (action.attach_invite and isinstance(invite, s.CalendarInvite)):
+        return ()
+    return (
+        {
+            "filename": "invite.ics",
+            "content_type": "text/calendar",
+            "method": invite.method,
+            "content_b64": base64.b64encode(invite.ics.encode()).decode(),
+        },
+    )
+
+
+def plan_for(
+    *,
+    settings: NotificationsSettings,
+    event_id: str,
+    source_key: str,
+    action: Notify,
+    who: Person,
+    prefs: Prefs,
+    content: Rendered,
+    context: Context,
+    attachments: tuple[Context, ...],
+    due: datetime,
+    group: str | None,
+) -> list[Planned]:
+    """The deliveries and inbox item of one notification for one recipient, on the channels both
+    the rule and the recipient allow; email/chat held for the daily digest or past quiet hours."""
+    out: list[Planned] = []
+    tz = zone(prefs.timezone)
+    for channel in (c for c in action.channels if c in prefs.channels):
+        key = dedup_key(source_key, who.recipient_id, channel)
+        if channel == "inbox":
+            if who.employee_id:
+                out.append(
+                    PlannedInboxItem(
+                        key=key,
+                        employee_id=who.employee_id,
+                        recipient_id=who.recipient_id,
+                        cohort_id=who.cohort_id,
+                        kind=action.kind,
+                        subject=content.subject,
+                        body=content.body_text,
+                        link=primary_link(action.kind, context),
+                        group_key=group,
+                        visible_at=due,
+                    )
+                )
+            continue
+        if channel == "chat" and not prefs.chat_webhook_url:
+            continue
+        status, held = "pending", None
+        if prefs.digest == "daily" and action.digestible:
+            status, held = "digest", "daily_digest"
+            send_at = next_local_time(due, tz, time(settings.digest_local_hour))
+        else:
+            send_at = next_allowed(due, tz, prefs.quiet_start, prefs.quiet_end)
+            if send_at != due:
+                held = "quiet_hours"
+        email = channel == "email"
+        out.append(
+            PlannedDelivery(
+                key=key,
+                source_event_id=event_id,
+                recipient_id=who.recipient_id,
+                cohort_id=who.cohort_id,
+                channel=channel,
+                kind=action.kind,
+                to_address=who.email if email else str(prefs.chat_webhook_url),
+                subject=content.subject,
+                body_text=content.text if email else content.body_text,
+                body_html=content.html if email else None,
+                attachments=attachments if email else (),
+                due_at=send_at,
+                status=status,
+                group_key=group,
+                held_reason=held,
+                locale=prefs.locale,
+                employee_id=who.employee_id,
+                chat_format=prefs.chat_format if channel == "chat" else None,
+            )
+        )
+    return out

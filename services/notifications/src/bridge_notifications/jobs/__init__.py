@@ -1,0 +1,1 @@
+"""Scheduled work: loops that find what is due and call a use case (`app/`)."""
