@@ -119,11 +119,12 @@ async def test_rows_wait_while_broker_is_down_and_go_out_in_order_when_back(
                     await h.outbox.add(conn, ThingHappened(thing_id=f"{h.schema}-down", seq=seq))
         task = asyncio.create_task(relay.run())
         try:
-            await asyncio.sleep(2.0)
+            async with asyncio.timeout(30):  # until the relay has tried and failed at least once
+                while relay.last_error is None:
+                    await asyncio.sleep(0.1)
             async with h.pool.acquire() as conn:
                 assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 10
                 assert await conn.fetchval("SELECT max(attempts) FROM outbox") >= 1
-            assert relay.last_error is not None
             kafka = KafkaCluster(tmp_path / "late-kafka", port=port, fast=True).start()
             try:
                 await ensure_topics(kafka.bootstrap_servers, [topic], partitions=3)
@@ -170,7 +171,10 @@ async def test_only_one_relay_per_service_is_active(
         second = make_relay(h, broker_send(h.broker), idle_poll_seconds=0.2)
         tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
         try:
-            await asyncio.sleep(1.0)
+            async with asyncio.timeout(15):
+                while not (first.is_leader or second.is_leader):
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # give the other every chance to (wrongly) become leader as well
             assert [first.is_leader, second.is_leader].count(True) == 1
             leader, standby = (first, second) if first.is_leader else (second, first)
             await leader.stop()
