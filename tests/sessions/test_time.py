@@ -26,6 +26,11 @@ def local(s: dict, side: str) -> str:  # type: ignore[type-arg]
     return str(s["local"][side]["starts_at"])
 
 
+def assert_starts(s: dict, utc: str, side: str, local_start: str) -> None:  # type: ignore[type-arg]
+    """The session starts at `utc`, which is `local_start` in `side`'s zone."""
+    assert (s["starts_at"], local(s, side)) == (utc, local_start)
+
+
 async def test_berlin_0900_the_week_before_and_after_the_march_change(
     svc: RunningService, clock: FrozenClock
 ) -> None:
@@ -33,13 +38,8 @@ async def test_berlin_0900_the_week_before_and_after_the_march_change(
     pair = await form_pair(svc, mentor_tz="Europe/Berlin", mentee_tz="Europe/Berlin")
     before = await schedule(svc, pair, local_start="2025-03-24T09:00", timezone="Europe/Berlin")
     after = await schedule(svc, pair, local_start="2025-03-31T09:00", timezone="Europe/Berlin")
-    assert (
-        before["starts_at"] == "2025-03-24T08:00:00Z"
-        and local(before, "mentor") == "2025-03-24T09:00:00+01:00"
-    )
-    assert (
-        after["starts_at"] == "2025-03-31T07:00:00Z" and local(after, "mentor") == "2025-03-31T09:00:00+02:00"
-    )
+    assert_starts(before, "2025-03-24T08:00:00Z", "mentor", "2025-03-24T09:00:00+01:00")
+    assert_starts(after, "2025-03-31T07:00:00Z", "mentor", "2025-03-31T09:00:00+02:00")
     assert before["local"]["mentee"]["zone_abbreviation"] == "CET"  # type: ignore[index]
     assert after["local"]["mentee"]["zone_abbreviation"] == "CEST"  # type: ignore[index]
     ics = (
@@ -79,13 +79,8 @@ async def test_pairs_many_zones_apart_cross_the_date_line(svc: RunningService, c
     auckland = await form_pair(svc, mentor_tz="Pacific/Auckland", mentee_tz="America/Los_Angeles")
     before = await schedule(svc, auckland, local_start="2025-04-03T08:00", timezone="Pacific/Auckland")
     after = await schedule(svc, auckland, local_start="2025-04-10T08:00", timezone="Pacific/Auckland")
-    assert (
-        before["starts_at"] == "2025-04-02T19:00:00Z"
-        and local(before, "mentee") == "2025-04-02T12:00:00-07:00"
-    )
-    assert (
-        after["starts_at"] == "2025-04-09T20:00:00Z" and local(after, "mentee") == "2025-04-09T13:00:00-07:00"
-    )
+    assert_starts(before, "2025-04-02T19:00:00Z", "mentee", "2025-04-02T12:00:00-07:00")
+    assert_starts(after, "2025-04-09T20:00:00Z", "mentee", "2025-04-09T13:00:00-07:00")
     # a session that crosses local midnight says so
     late = await schedule(svc, auckland, starts_at="2025-04-09T11:30:00Z", duration_minutes=60)
     assert "(ends" in late["local"]["mentor"]["display"]  # type: ignore[index]

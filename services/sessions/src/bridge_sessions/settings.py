@@ -6,7 +6,7 @@ from pydantic_settings import SettingsConfigDict
 from bridge_shared.settings import ServiceSettings
 
 
-class SessionsSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
+class SessionsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BRIDGE_SESSIONS_", extra="ignore")
 
     service_name: str = "sessions"

@@ -6,16 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
-from bridge_sessions.api.deps import Rt, get_runtime
+from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import agreements as app
 from bridge_sessions.domain.rows import AgreementRow, AgreementTerms, LearningPlanData
-from bridge_shared.auth.dependencies import authenticate
-from bridge_shared.auth.principal import Principal
 
 router = APIRouter(prefix="/relationships/{relationship_id}/agreement", tags=["agreements"])
 
@@ -103,28 +100,24 @@ def to_view(v: app.Versions) -> AgreementView:
 
 @router.get("", response_model=AgreementView)
 async def get_agreement(
-    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
+    on: OnRelationship = Depends(on_relationship),
 ) -> AgreementView:
-    return to_view(await app.versions(rt, relationship_id, principal))
+    return to_view(await app.versions(on.rt, on.relationship_id, on.principal))
 
 
 @router.post("", response_model=AgreementOut, status_code=201)
 async def draft(
-    relationship_id: UUID,
     body: AgreementIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> AgreementOut:
     """Drafts (or amends) the agreement; the drafter's confirmation is recorded."""
-    return to_out(await app.draft(rt, relationship_id, principal, body.terms()))
+    return to_out(await app.draft(on.rt, on.relationship_id, on.principal, body.terms()))
 
 
 @router.post("/versions/{version}/confirm", response_model=AgreementView)
 async def confirm(
-    relationship_id: UUID,
     version: int,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> AgreementView:
     """Confirms the pending version; when both sides have, it becomes the agreement in force."""
-    return to_view(await app.confirm(rt, relationship_id, principal, version))
+    return to_view(await app.confirm(on.rt, on.relationship_id, on.principal, version))

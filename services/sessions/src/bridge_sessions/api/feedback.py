@@ -13,11 +13,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from bridge_sessions.api.deps import Rt, get_runtime
+from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import feedback as app
 from bridge_sessions.domain.rows import FeedbackRow, Side
-from bridge_shared.auth.dependencies import authenticate
-from bridge_shared.auth.principal import Principal
 
 router = APIRouter(prefix="/relationships/{relationship_id}", tags=["feedback"])
 
@@ -50,11 +48,9 @@ def to_out(row: FeedbackRow) -> FeedbackOut:
 
 @router.post("/surveys/{kind}", response_model=FeedbackOut, status_code=201)
 async def submit_survey(
-    relationship_id: UUID,
     kind: Literal["midpoint", "closing"],
     body: SurveyIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> FeedbackOut:
     survey = app.Survey(
         satisfaction=body.satisfaction,
@@ -63,11 +59,11 @@ async def submit_survey(
         taught=body.taught,
         comment=body.comment,
     )
-    return to_out(await app.submit_survey(rt, relationship_id, principal, kind, survey))
+    return to_out(await app.submit_survey(on.rt, on.relationship_id, on.principal, kind, survey))
 
 
 @router.get("/feedback", response_model=list[FeedbackOut])
 async def list_feedback(
-    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
+    on: OnRelationship = Depends(on_relationship),
 ) -> list[FeedbackOut]:
-    return [to_out(r) for r in await app.list_for(rt, relationship_id, principal)]
+    return [to_out(r) for r in await app.list_for(on.rt, on.relationship_id, on.principal)]

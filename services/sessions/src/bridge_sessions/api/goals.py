@@ -11,11 +11,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from bridge_sessions.api.deps import Rt, get_runtime
+from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import goals as app
 from bridge_sessions.domain.rows import Side
-from bridge_shared.auth.dependencies import authenticate
-from bridge_shared.auth.principal import Principal
 
 router = APIRouter(prefix="/relationships/{relationship_id}/goals", tags=["goals"])
 
@@ -66,23 +64,21 @@ def to_out(goal: app.Goal) -> GoalOut:
 
 @router.get("", response_model=list[GoalOut])
 async def list_goals(
-    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
+    on: OnRelationship = Depends(on_relationship),
 ) -> list[GoalOut]:
-    return [to_out(g) for g in await app.list_for(rt, relationship_id, principal)]
+    return [to_out(g) for g in await app.list_for(on.rt, on.relationship_id, on.principal)]
 
 
 @router.post("", response_model=GoalOut, status_code=201)
 async def set_goal(
-    relationship_id: UUID,
     body: GoalIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> GoalOut:
     return to_out(
         await app.set_goal(
-            rt,
-            relationship_id,
-            principal,
+            on.rt,
+            on.relationship_id,
+            on.principal,
             title=body.title,
             description=body.description,
             success_measure=body.success_measure,
@@ -92,38 +88,34 @@ async def set_goal(
 
 @router.post("/{goal_id}/check-ins", response_model=GoalOut, status_code=201)
 async def check_in(
-    relationship_id: UUID,
     goal_id: UUID,
     body: CheckInIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> GoalOut:
     return to_out(
-        await app.check_in(rt, relationship_id, goal_id, principal, rating=body.rating, note=body.note)
+        await app.check_in(
+            on.rt, on.relationship_id, goal_id, on.principal, rating=body.rating, note=body.note
+        )
     )
 
 
 @router.post("/{goal_id}/achieve", response_model=GoalOut)
 async def achieve(
-    relationship_id: UUID,
     goal_id: UUID,
     body: CloseGoalIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> GoalOut:
     return to_out(
-        await app.close(rt, relationship_id, goal_id, principal, outcome="achieved", note=body.note)
+        await app.close(on.rt, on.relationship_id, goal_id, on.principal, outcome="achieved", note=body.note)
     )
 
 
 @router.post("/{goal_id}/abandon", response_model=GoalOut)
 async def abandon(
-    relationship_id: UUID,
     goal_id: UUID,
     body: CloseGoalIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> GoalOut:
     return to_out(
-        await app.close(rt, relationship_id, goal_id, principal, outcome="abandoned", note=body.note)
+        await app.close(on.rt, on.relationship_id, goal_id, on.principal, outcome="abandoned", note=body.note)
     )

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from bridge_sessions.api.deps import Rt, get_runtime
+from bridge_sessions.api.deps import OnRelationship, Rt, get_runtime, on_relationship
 from bridge_sessions.app import health as health_app
 from bridge_sessions.app import relationships as app
 from bridge_sessions.domain.rows import Side
@@ -86,24 +86,22 @@ async def list_relationships(
 
 @router.get("/{relationship_id}", response_model=RelationshipOut)
 async def get_relationship(
-    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
+    on: OnRelationship = Depends(on_relationship),
 ) -> RelationshipOut:
-    return to_out(await app.get(rt, relationship_id, principal))
+    return to_out(await app.get(on.rt, on.relationship_id, on.principal))
 
 
 @router.post("/{relationship_id}/close", response_model=RelationshipOut)
 async def close_early(
-    relationship_id: UUID,
     body: CloseIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> RelationshipOut:
     """Ends the relationship early (either participant, or HR for its region)."""
-    return to_out(await app.close_early(rt, relationship_id, principal, body.reason))
+    return to_out(await app.close_early(on.rt, on.relationship_id, on.principal, body.reason))
 
 
 @router.get("/{relationship_id}/health", response_model=HealthOut)
 async def health(
-    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
+    on: OnRelationship = Depends(on_relationship),
 ) -> HealthOut:
-    return HealthOut.model_validate(asdict(await health_app.report(rt, relationship_id, principal)))
+    return HealthOut.model_validate(asdict(await health_app.report(on.rt, on.relationship_id, on.principal)))

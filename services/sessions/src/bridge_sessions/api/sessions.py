@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response
 
-from bridge_sessions.api.deps import Rt, get_runtime
+from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.api.session_models import (
     CancelIn,
     HeldIn,
@@ -22,41 +22,35 @@ from bridge_sessions.api.session_models import (
 )
 from bridge_sessions.app import feedback, notes
 from bridge_sessions.app import sessions as app
-from bridge_shared.auth.dependencies import authenticate
-from bridge_shared.auth.principal import Principal
 
 router = APIRouter(prefix="/relationships/{relationship_id}/sessions", tags=["sessions"])
 
 
 @router.get("", response_model=list[SessionOut])
 async def list_sessions(
-    relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
+    on: OnRelationship = Depends(on_relationship),
 ) -> list[SessionOut]:
-    return [to_out(v) for v in await app.list_for(rt, relationship_id, principal)]
+    return [to_out(v) for v in await app.list_for(on.rt, on.relationship_id, on.principal)]
 
 
 @router.get("/{session_id}", response_model=SessionOut)
 async def get_session(
-    relationship_id: UUID,
     session_id: UUID,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> SessionOut:
-    return to_out(await app.get(rt, relationship_id, session_id, principal))
+    return to_out(await app.get(on.rt, on.relationship_id, session_id, on.principal))
 
 
 @router.get(
     "/{session_id}/invite.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}}
 )
 async def get_invite(
-    relationship_id: UUID,
     session_id: UUID,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> Response:
     """The RFC 5545 calendar object for the session's current state (REQUEST, or CANCEL)."""
     return Response(
-        await app.invite_ics(rt, relationship_id, session_id, principal),
+        await app.invite_ics(on.rt, on.relationship_id, session_id, on.principal),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="session-{session_id}.ics"'},
     )
@@ -64,15 +58,13 @@ async def get_invite(
 
 @router.post("", response_model=SessionOut, status_code=201)
 async def schedule(
-    relationship_id: UUID,
     body: ScheduleIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> SessionOut:
     view = await app.schedule(
-        rt,
-        relationship_id,
-        principal,
+        on.rt,
+        on.relationship_id,
+        on.principal,
         starts_at=body.utc(),
         duration_minutes=body.duration_minutes,
         location=body.location,
@@ -82,18 +74,16 @@ async def schedule(
 
 @router.post("/{session_id}/reschedule", response_model=SessionOut)
 async def reschedule(
-    relationship_id: UUID,
     session_id: UUID,
     body: RescheduleIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> SessionOut:
     """Same invite UID, higher SEQUENCE: calendars move the existing event."""
     view = await app.reschedule(
-        rt,
-        relationship_id,
+        on.rt,
+        on.relationship_id,
         session_id,
-        principal,
+        on.principal,
         starts_at=body.utc(),
         duration_minutes=body.duration_minutes,
         location=body.new_location(),
@@ -103,63 +93,53 @@ async def reschedule(
 
 @router.post("/{session_id}/cancel", response_model=SessionOut)
 async def cancel(
-    relationship_id: UUID,
     session_id: UUID,
     body: CancelIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> SessionOut:
     """Records who cancelled and why; the invite becomes METHOD:CANCEL / STATUS:CANCELLED."""
-    return to_out(await app.cancel(rt, relationship_id, session_id, principal, reason=body.reason))
+    return to_out(await app.cancel(on.rt, on.relationship_id, session_id, on.principal, reason=body.reason))
 
 
 @router.post("/{session_id}/held", response_model=SessionOut)
 async def record_held(
-    relationship_id: UUID,
     session_id: UUID,
     body: HeldIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> SessionOut:
     """Records that the session took place: duration, topics with direction, notes, action items."""
-    return to_out(await app.record_held(rt, relationship_id, session_id, principal, body.report()))
+    return to_out(await app.record_held(on.rt, on.relationship_id, session_id, on.principal, body.report()))
 
 
 @router.put("/{session_id}/private-note", response_model=SessionOut)
 async def put_private_note(
-    relationship_id: UUID,
     session_id: UUID,
     body: NoteIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> SessionOut:
     """Your own note on a session; nobody else (not the other participant, not HR) can read it."""
-    return to_out(await notes.put_private(rt, relationship_id, session_id, principal, body.body))
+    return to_out(await notes.put_private(on.rt, on.relationship_id, session_id, on.principal, body.body))
 
 
 @router.put("/{session_id}/shared-notes", response_model=SessionOut)
 async def put_shared_notes(
-    relationship_id: UUID,
     session_id: UUID,
     body: NoteIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> SessionOut:
     """Notes both participants see (HR does not)."""
-    return to_out(await notes.put_shared(rt, relationship_id, session_id, principal, body.body))
+    return to_out(await notes.put_shared(on.rt, on.relationship_id, session_id, on.principal, body.body))
 
 
 @router.post("/{session_id}/pulse", status_code=201)
 async def pulse(
-    relationship_id: UUID,
     session_id: UUID,
     body: PulseIn,
-    principal: Principal = Depends(authenticate),
-    rt: Rt = Depends(get_runtime),
+    on: OnRelationship = Depends(on_relationship),
 ) -> dict[str, str | int]:
     """A quick 1-5 after a held session, once per side."""
     p = await feedback.pulse(
-        rt, relationship_id, session_id, principal, rating=body.rating, comment=body.comment
+        on.rt, on.relationship_id, session_id, on.principal, rating=body.rating, comment=body.comment
     )
     return {
         "id": str(p.id),

@@ -13,13 +13,12 @@ sessions (setting `balance_window_sessions`); reporting computes the same from s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 MENTOR_TO_MENTEE = "mentor_to_mentee"
 MENTEE_TO_MENTOR = "mentee_to_mentor"
 
 
-def direction_counts(topics: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+def direction_counts(topics: Iterable[Mapping[str, object]]) -> tuple[int, int]:
     a = b = 0
     for t in topics:
         if t["direction"] == MENTOR_TO_MENTEE:

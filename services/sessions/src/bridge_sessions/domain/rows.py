@@ -107,19 +107,13 @@ class AgreementTerms:
 
 
 @dataclass(frozen=True, slots=True)
-class AgreementRow:
+class AgreementRow(AgreementTerms):
+    """One version of a relationship's agreement: its terms, its state and who confirmed it when."""
+
     relationship_id: UUID
     version: int
     status: str
     drafted_by: str
-    mentor_learning: LearningPlanData
-    mentee_learning: LearningPlanData
-    cadence_days: int
-    meeting_mode: str
-    meeting_place: str | None
-    rules_of_engagement: list[str]
-    start_date: date
-    end_date: date
     mentor_confirmed_at: datetime | None
     mentee_confirmed_at: datetime | None
     drafted_at: datetime
