@@ -12,6 +12,7 @@ import pytest
 from bridge_reporting.main import create_app
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.events.envelope import OutgoingEvent
+from tests.reporting import scenario
 from tests.service_harness import RunningService, auth, publish_event, running_service
 
 HR = auth("hr_admin")
@@ -42,3 +43,36 @@ async def eventually(
             return last
         await asyncio.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}; last value: {last!r}")
+
+
+async def converged(svc: RunningService, cohort_id: str) -> dict[str, Any]:
+    """Waits until the cohort's overview shows the scenario's figures; fails with the difference."""
+
+    async def probe() -> dict[str, Any] | None:
+        k: dict[str, Any] = (await overview(svc, cohort_id))["kpis"]
+        return k if k == scenario.EXPECTED else None
+
+    try:
+        result: dict[str, Any] = await eventually(probe, timeout=30)
+    except BaseException:
+        k = (await overview(svc, cohort_id))["kpis"]
+        diff = {f: (k.get(f), v) for f, v in scenario.EXPECTED.items() if k.get(f) != v}
+        pytest.fail(f"figures differ from expected (got, want): {diff}")
+    return result
+
+
+async def published_scenario(svc: RunningService) -> scenario.Scenario:
+    """A fresh scenario, published and projected."""
+    sc = scenario.build()
+    await publish(svc, sc.events)
+    await converged(svc, sc.cohort_id)
+    return sc
+
+
+async def overview(
+    svc: RunningService, cohort_id: str, headers: dict[str, str] = HR, **params: Any
+) -> dict[str, Any]:
+    r = await svc.client.get("/reports/overview", params={"cohort_id": cohort_id, **params}, headers=headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.reporting import scenario
 from tests.reporting.cdp import Browser, find_chromium
-from tests.reporting.conftest import HR, eventually, publish
+from tests.reporting.conftest import HR, published_scenario
 from tests.service_harness import RunningService, auth, token
 
 pytestmark = pytest.mark.integration
@@ -63,14 +62,7 @@ async def test_dashboard_renders_charts_with_the_api_numbers(reporting: RunningS
             "Chromium is not installed: the dashboard test needs the Debian 'chromium' package "
             "(listed in .ci/system-packages.txt; `make deps` or apt-get install chromium)"
         )
-    sc = scenario.build()
-    await publish(reporting, sc.events)
-
-    async def ready() -> bool:
-        r = await reporting.client.get("/reports/overview", params={"cohort_id": sc.cohort_id}, headers=HR)
-        return bool(r.json()["kpis"] == scenario.EXPECTED)
-
-    await eventually(ready)
+    sc = await published_scenario(reporting)
     api = (
         await reporting.client.get("/reports/overview", params={"cohort_id": sc.cohort_id}, headers=HR)
     ).json()

@@ -9,8 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.reporting import scenario
-from tests.reporting.conftest import HR, eventually, publish
+from tests.reporting.conftest import HR, published_scenario
 from tests.service_harness import RunningService, auth
 
 pytestmark = pytest.mark.integration
@@ -28,14 +27,7 @@ def xlsx_rows(data: bytes) -> list[list[str]]:
 
 
 async def test_exports_stream_every_row_in_scope(reporting: RunningService) -> None:
-    sc = scenario.build()
-    await publish(reporting, sc.events)
-
-    async def ready() -> bool:
-        r = await reporting.client.get("/reports/overview", params={"cohort_id": sc.cohort_id}, headers=HR)
-        return bool(r.json()["kpis"] == scenario.EXPECTED)
-
-    await eventually(ready)
+    sc = await published_scenario(reporting)
     params = {"cohort_id": sc.cohort_id}
     r = await reporting.client.get("/reports/exports/pairs.csv", params=params, headers=HR)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")

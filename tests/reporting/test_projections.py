@@ -8,39 +8,14 @@ from typing import Any
 import pytest
 
 from tests.reporting import scenario
-from tests.reporting.conftest import HR, eventually, publish
+from tests.reporting.conftest import HR, converged, overview, publish, published_scenario
 from tests.service_harness import RunningService, auth
 
 pytestmark = pytest.mark.integration
 
 
-async def overview(
-    svc: RunningService, cohort_id: str, headers: dict[str, str] = HR, **params: Any
-) -> dict[str, Any]:
-    r = await svc.client.get("/reports/overview", params={"cohort_id": cohort_id, **params}, headers=headers)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-async def converged(svc: RunningService, cohort_id: str) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
-        k = (await overview(svc, cohort_id))["kpis"]
-        return k if k == scenario.EXPECTED else None
-
-    try:
-        result: dict[str, Any] = await eventually(probe, timeout=30)
-    except BaseException:
-        k = (await overview(svc, cohort_id))["kpis"]
-        diff = {f: (k.get(f), v) for f, v in scenario.EXPECTED.items() if k.get(f) != v}
-        pytest.fail(f"figures differ from expected (got, want): {diff}")
-    return result
-
-
 async def test_figures_from_a_realistic_cohort(reporting: RunningService) -> None:
-    sc = scenario.build()
-    await publish(reporting, sc.events)
-    await converged(reporting, sc.cohort_id)
+    sc = await published_scenario(reporting)
 
     body = await overview(reporting, sc.cohort_id)
     assert body["funnel"] == [
@@ -135,9 +110,7 @@ async def test_any_cross_topic_order_and_duplicates_converge(reporting: RunningS
 
 
 async def test_regional_hr_sees_only_their_regions(reporting: RunningService) -> None:
-    sc = scenario.build()
-    await publish(reporting, sc.events)
-    await converged(reporting, sc.cohort_id)
+    sc = await published_scenario(reporting)
     emea = auth("hr_regional", regions=("EMEA",))
     k = (await overview(reporting, sc.cohort_id, headers=emea))["kpis"]
     assert (

@@ -12,7 +12,7 @@ import pytest
 from bridge_reporting.app.rebuild import rebuild
 from bridge_reporting.domain.tables import ALL_TABLES
 from tests.reporting import scenario
-from tests.reporting.conftest import HR, eventually, publish
+from tests.reporting.conftest import converged, publish, published_scenario
 from tests.service_harness import RunningService
 
 pytestmark = pytest.mark.integration
@@ -39,16 +39,8 @@ async def settled(svc: RunningService) -> dict[str, list[tuple[Any, ...]]]:
     pytest.fail("live read models kept changing")
 
 
-async def kpis(svc: RunningService, cohort_id: str) -> dict[str, Any]:
-    r = await svc.client.get("/reports/overview", params={"cohort_id": cohort_id}, headers=HR)
-    body: dict[str, Any] = r.json()["kpis"]
-    return body
-
-
 async def test_rebuilt_state_equals_live_state(reporting: RunningService) -> None:
-    sc = scenario.build()
-    await publish(reporting, sc.events)
-    await eventually(lambda: _matches(reporting, sc.cohort_id))
+    sc = await published_scenario(reporting)
     live = await settled(reporting)
     assert sum(len(rows) for rows in live.values()) > len(sc.events) / 2
 
@@ -88,9 +80,7 @@ async def test_rebuilt_state_equals_live_state(reporting: RunningService) -> Non
 
 async def test_events_during_a_rebuild_are_not_lost(reporting: RunningService) -> None:
     """The live consumer keeps writing while the rebuild runs; the swap catches up under a lock."""
-    first = scenario.build()
-    await publish(reporting, first.events)
-    await eventually(lambda: _matches(reporting, first.cohort_id))
+    first = await published_scenario(reporting)
     second = scenario.build()
     half = len(second.events) // 2
 
@@ -101,12 +91,8 @@ async def test_events_during_a_rebuild_are_not_lost(reporting: RunningService) -
 
     result, _ = await asyncio.gather(rebuild(reporting.settings, batch_size=100), trickle())
     assert result.events > 0
-    await eventually(lambda: _matches(reporting, second.cohort_id))
-    await eventually(lambda: _matches(reporting, first.cohort_id))
+    await converged(reporting, second.cohort_id)
+    await converged(reporting, first.cohort_id)
     live = await settled(reporting)
     await rebuild(reporting.settings)
     assert await snapshot(reporting) == live
-
-
-async def _matches(svc: RunningService, cohort_id: str) -> bool:
-    return await kpis(svc, cohort_id) == scenario.EXPECTED

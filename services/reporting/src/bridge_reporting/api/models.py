@@ -1,4 +1,6 @@
-"""Response models of the /reports endpoints (the published JSON shapes)."""
+"""Response models of the /reports endpoints (the published JSON shapes). Rows that a use case
+returns as they are published (a week, an at-risk pair) are defined once, in domain/, and
+re-exported here."""
 
 from __future__ import annotations
 
@@ -7,7 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bridge_reporting.domain.pairs import AtRiskPair, Risk
 from bridge_reporting.domain.scope import Scope
+from bridge_reporting.domain.weekly import WeekRow
+
+__all__ = ["AtRiskPair", "Risk", "WeekRow"]  # defined in domain/, published as they are
 
 
 class Kpis(BaseModel):
@@ -81,53 +87,9 @@ class Breakdown(BaseModel):
     rows: list[BreakdownRow]
 
 
-class WeekRow(BaseModel):
-    week: date = Field(description="Monday (UTC) the ISO week starts on")
-    enrolled: int
-    enrolled_total: int
-    matched_total: int
-    match_rate: float | None
-    pairs_formed: int
-    pairs_closed: int
-    pairs_active_at_week_end: int
-    at_risk_signals: int
-    agreements_confirmed: int
-    sessions_held: int
-    median_days_between_sessions: float | None
-    balance_index: float | None
-    goals_set: int
-    goals_achieved: int
-    feedback_responses: int
-    average_rating: float | None
-    nps: float | None
-    notifications_failed: int
-
-
 class Weekly(BaseModel):
     filters: Filters
     weeks: list[WeekRow]
-
-
-class Risk(BaseModel):
-    reason: str
-    detail: str | None
-    since: datetime
-
-
-class AtRiskPair(BaseModel):
-    pair_id: str
-    cohort_id: str
-    relationship_id: str | None
-    region: str | None
-    department: str | None
-    band: str | None
-    mentor_name: str | None
-    mentee_name: str | None
-    formed_at: datetime | None
-    reasons: list[str]
-    risks: list[Risk]
-    last_session_at: datetime | None
-    sessions_held: int
 
 
 class TimelineEntry(BaseModel):

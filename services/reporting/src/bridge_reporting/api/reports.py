@@ -6,7 +6,6 @@ regional scope: hr_regional tokens see only rows attributed to their regions, ev
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -22,7 +21,6 @@ from bridge_reporting.api.models import (
     Timeline,
     TimelineEntry,
     Weekly,
-    WeekRow,
     filters_of,
 )
 from bridge_reporting.app import reports
@@ -64,7 +62,7 @@ async def weekly(
     scope: Scope = Depends(filters), rt: Runtime[ReportingSettings] = Depends(get_runtime)
 ) -> Weekly:
     weeks = await reports.weekly_series(rt.pool, scope)
-    return Weekly(filters=filters_of(scope), weeks=[WeekRow(**asdict(w)) for w in weeks])
+    return Weekly(filters=filters_of(scope), weeks=weeks)
 
 
 @router.get("/at-risk-pairs", response_model=list[AtRiskPair])
@@ -73,8 +71,7 @@ async def at_risk_pairs(
     limit: int = Query(500, ge=1, le=5000),
     rt: Runtime[ReportingSettings] = Depends(get_runtime),
 ) -> list[AtRiskPair]:
-    rows = await reports.at_risk_pairs(rt.pool, scope, limit)
-    return [AtRiskPair.model_validate(r, from_attributes=True) for r in rows]
+    return await reports.at_risk_pairs(rt.pool, scope, limit)
 
 
 @router.get("/pairs/{pair_id}/timeline", response_model=Timeline)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
 from bridge_reporting.app.read import read
 from bridge_reporting.db import cohorts
@@ -12,8 +11,11 @@ from bridge_shared.auth.principal import Principal
 from bridge_shared.errors import Problem
 
 
-@dataclass(frozen=True, slots=True)
-class CohortSummary:
+class CohortSummary(BaseModel):
+    # A cohort's headcount and pairs, as /cohorts/{id}/summary publishes it (no docstring: it
+    # would change the OpenAPI document).
+    model_config = ConfigDict(frozen=True)
+
     cohort_id: str
     name: str
     regions: list[str]

@@ -10,10 +10,11 @@ import asyncpg
 from bridge_reporting.app.access import can_see_region
 from bridge_reporting.app.read import read
 from bridge_reporting.db import figures, pairs, weekly
-from bridge_reporting.db.pairs import AtRiskPairRow, TimelineRow
+from bridge_reporting.db.pairs import TimelineRow
 from bridge_reporting.domain.kpis import Figures, finish, funnel
+from bridge_reporting.domain.pairs import AtRiskPair
 from bridge_reporting.domain.scope import DIMENSIONS, Dimension, Scope
-from bridge_reporting.domain.weekly import Week, series
+from bridge_reporting.domain.weekly import WeekRow, series
 from bridge_shared.auth.principal import Principal
 from bridge_shared.errors import Problem
 
@@ -49,13 +50,13 @@ async def breakdown(pool: asyncpg.Pool, scope: Scope, by: Dimension) -> dict[str
     return {g: finish(raw) for g, raw in groups.items()}
 
 
-async def weekly_series(pool: asyncpg.Pool, scope: Scope) -> list[Week]:
+async def weekly_series(pool: asyncpg.Pool, scope: Scope) -> list[WeekRow]:
     async with read(pool) as conn:
         raw = await weekly.raw_weekly(conn, scope)
     return series(raw, scope)
 
 
-async def at_risk_pairs(pool: asyncpg.Pool, scope: Scope, limit: int) -> list[AtRiskPairRow]:
+async def at_risk_pairs(pool: asyncpg.Pool, scope: Scope, limit: int) -> list[AtRiskPair]:
     async with read(pool) as conn:
         return await pairs.at_risk_pairs(conn, scope, limit)
 

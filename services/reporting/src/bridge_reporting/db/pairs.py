@@ -10,24 +10,8 @@ from typing import Any
 import asyncpg
 
 from bridge_reporting.db.filters import PAIR, Params, open_risks
+from bridge_reporting.domain.pairs import AtRiskPair
 from bridge_reporting.domain.scope import Scope
-
-
-@dataclass(frozen=True, slots=True)
-class AtRiskPairRow:
-    pair_id: str
-    cohort_id: str
-    relationship_id: str | None
-    region: str | None
-    department: str | None
-    band: str | None
-    mentor_name: str | None
-    mentee_name: str | None
-    formed_at: datetime | None
-    reasons: list[str]
-    risks: list[dict[str, Any]]  # jsonb: [{"reason", "detail", "since"}] as decoded from JSON
-    last_session_at: datetime | None
-    sessions_held: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +54,11 @@ TIMELINE_SQL = """
     FROM rm_timeline WHERE pair_id = $1 ORDER BY occurred_at, event_id"""
 
 
-async def at_risk_pairs(conn: asyncpg.Connection[Any], scope: Scope, limit: int) -> list[AtRiskPairRow]:
+async def at_risk_pairs(conn: asyncpg.Connection[Any], scope: Scope, limit: int) -> list[AtRiskPair]:
     q = Params()
     w = PAIR.where(q, scope, at=None, extra=["pr.closed_at IS NULL", "pr.dissolved_at IS NULL"])
     sql = AT_RISK_SQL.format(open_risks=open_risks(q, cohort_id=scope.cohort_id), where=w, limit=q(limit))
-    return [AtRiskPairRow(**rec) for rec in await conn.fetch(sql, *q.args)]
+    return [AtRiskPair.model_validate(dict(rec)) for rec in await conn.fetch(sql, *q.args)]
 
 
 async def pair(conn: asyncpg.Connection[Any], pair_id: str) -> PairRow | None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bridge_reporting.domain.kpis import Raw, balance_index, count, nps, ratio, rounded
 from bridge_reporting.domain.scope import Scope
 
 
-@dataclass(frozen=True, slots=True)
-class Week:
-    week: date
+class WeekRow(BaseModel):
+    # One week of the series, as /reports/weekly publishes it (no docstring: it would change the
+    # OpenAPI document).
+    model_config = ConfigDict(frozen=True)
+
+    week: date = Field(description="Monday (UTC) the ISO week starts on")
     enrolled: int
     enrolled_total: int
     matched_total: int
@@ -33,7 +37,7 @@ class Week:
     notifications_failed: int
 
 
-def series(raw: Mapping[date, Raw], scope: Scope) -> list[Week]:
+def series(raw: Mapping[date, Raw], scope: Scope) -> list[WeekRow]:
     """Weeks from the first with any activity to the last (or the range's start), running totals
     over all of them, then only the weeks that overlap the scope's date range."""
     if not raw:
@@ -41,7 +45,7 @@ def series(raw: Mapping[date, Raw], scope: Scope) -> list[Week]:
     first, last = min(raw), max(raw)
     if scope.date_from is not None:
         last = max(last, scope.date_from)
-    out: list[Week] = []
+    out: list[WeekRow] = []
     enrolled = matched = formed = closed = 0
     week = first
     while week <= last:
@@ -50,7 +54,7 @@ def series(raw: Mapping[date, Raw], scope: Scope) -> list[Week]:
         matched += count(r, "newly_matched")
         formed += count(r, "pairs_formed")
         closed += count(r, "pairs_closed")
-        row = Week(
+        row = WeekRow(
             week=week,
             enrolled=count(r, "enrolled"),
             enrolled_total=enrolled,
