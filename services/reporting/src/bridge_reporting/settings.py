@@ -5,7 +5,7 @@ from pydantic_settings import SettingsConfigDict
 from bridge_shared.settings import ServiceSettings
 
 
-class ReportingSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
+class ReportingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BRIDGE_REPORTING_", extra="ignore")
 
     service_name: str = "reporting"

@@ -32,7 +32,7 @@ def _cell(value: Any) -> Any:  # Any: an export cell, of its column's type
 
 async def _rows(
     pool: asyncpg.Pool, dataset: Dataset, scope: Scope
-) -> AsyncIterator[tuple[list[str], list[Any]]]:
+) -> AsyncIterator[tuple[list[str], list[Any]]]:  # Any: cells of the dataset's columns
     async with read(pool) as conn:
         async for header, row in exports.rows(conn, dataset, scope, FETCH):
             yield header, [_cell(v) for v in row]
