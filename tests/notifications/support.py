@@ -176,6 +176,29 @@ def pair_formed(
     )
 
 
+def session_scheduled(
+    p: m.PairFormedV1,
+    starts_at: datetime,
+    *,
+    relationship_id: str | None = None,
+    duration_minutes: int = 60,
+    location: str | None = None,
+) -> s.SessionScheduledV1:
+    """A session of the pair `p` (mentor and mentee as in the pair event), with a calendar invite."""
+    return s.SessionScheduledV1(
+        relationship_id=relationship_id or uid("rel-"),
+        pair_id=p.pair_id,
+        cohort_id=p.cohort_id,
+        session_id=uid("sess-"),
+        mentor_id=p.mentor.participant_id,
+        mentee_id=p.mentee.participant_id,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        location=location,
+        invite=invite(),
+    )
+
+
 async def form_pair(
     svc: RunningService,
     mentor: ParticipantRef | None = None,

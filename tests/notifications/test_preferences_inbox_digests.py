@@ -16,12 +16,12 @@ from tests.notifications.support import (
     Sink,
     at,
     form_pair,
-    invite,
     pair_formed,
     processed,
     publish,
     ref,
     rows,
+    session_scheduled,
     uid,
 )
 from tests.service_harness import RunningService, auth
@@ -65,18 +65,7 @@ async def test_quiet_hours_chosen_after_planning_are_honoured_at_send_time(
     clock.set(at(2025, 7, 1, 10))
     a, b = ref("Lena Vogel", tz="Europe/Berlin"), ref("Aiko Tanaka", tz="Asia/Tokyo", locale="ja")
     p = pair_formed(a, b, formed_at=clock.now())
-    rid = uid("rel-")
-    sched = s.SessionScheduledV1(
-        relationship_id=rid,
-        pair_id=p.pair_id,
-        cohort_id=p.cohort_id,
-        session_id=uid(),
-        mentor_id=a.participant_id,
-        mentee_id=b.participant_id,
-        starts_at=at(2025, 7, 5, 0),
-        duration_minutes=45,
-        invite=invite(),
-    )
+    sched = session_scheduled(p, at(2025, 7, 5, 0), duration_minutes=45)
     await processed(svc, await publish(svc, p))
     await processed(svc, await publish(svc, sched))
     # The reminder for Berlin is due 4 July 00:00 UTC = 02:00 CEST; Lena now chooses quiet hours.
@@ -177,17 +166,7 @@ async def test_inbox_api_lists_counts_and_marks_read(
     clock.set(at(2025, 10, 1, 9))
     me, other = ref("Lena Vogel"), ref("Aiko Tanaka")
     p, _ = await form_pair(svc, other, me, formed_at=clock.now())
-    sched = s.SessionScheduledV1(
-        relationship_id=uid(),
-        pair_id=p.pair_id,
-        cohort_id=p.cohort_id,
-        session_id=uid(),
-        mentor_id=other.participant_id,
-        mentee_id=me.participant_id,
-        starts_at=at(2025, 10, 8, 9),
-        duration_minutes=60,
-        invite=invite(),
-    )
+    sched = session_scheduled(p, at(2025, 10, 8, 9))
     await processed(svc, await publish(svc, sched))
     h = auth("participant", sub=me.employee_id)
     assert (await svc.client.get("/me/notifications/unread-count", headers=h)).json() == {"unread": 2}

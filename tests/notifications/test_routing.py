@@ -22,6 +22,7 @@ from tests.notifications.support import (
     publish,
     ref,
     rows,
+    session_scheduled,
     uid,
 )
 from tests.service_harness import RunningService, auth
@@ -85,30 +86,13 @@ async def test_pair_formed_sends_kickoff_guidance_to_both(
     assert de.get_body(("html",)) is not None and "<li>" in de.get_body(("html",)).get_content()
 
 
-async def _session(
-    svc: RunningService, p: m.PairFormedV1, starts: object, **kw: object
-) -> s.SessionScheduledV1:
-    return s.SessionScheduledV1(
-        relationship_id=kw.pop("rid", uid("rel-")),
-        pair_id=p.pair_id,  # type: ignore[arg-type]
-        cohort_id=p.cohort_id,
-        session_id=uid("sess-"),
-        mentor_id=p.mentor.participant_id,
-        mentee_id=p.mentee.participant_id,
-        starts_at=starts,
-        duration_minutes=60,  # type: ignore[arg-type]
-        location="Room 4",
-        invite=invite(),
-    )
-
-
 async def test_session_scheduled_rescheduled_cancelled_with_ics_and_reminders(
     svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
 ) -> None:
     clock.set(at(2025, 3, 3, 9))
     p, _ = await formed_pair(svc)
     await dispatcher.drain()
-    sched = await _session(svc, p, at(2025, 3, 10, 10))
+    sched = session_scheduled(p, at(2025, 3, 10, 10), location="Room 4")
     await processed(svc, await publish(svc, sched))
     await dispatcher.drain()
     mails = sink.messages(str(p.mentor.email))
@@ -154,7 +138,9 @@ async def test_session_scheduled_rescheduled_cancelled_with_ics_and_reminders(
 
     # A second session, cancelled: its reminder never goes out; the cancellation carries METHOD:CANCEL.
     clock.set(at(2025, 3, 12, 9))
-    second = await _session(svc, p, at(2025, 3, 20, 10), rid=sched.relationship_id)
+    second = session_scheduled(
+        p, at(2025, 3, 20, 10), relationship_id=sched.relationship_id, location="Room 4"
+    )
     await processed(svc, await publish(svc, second))
     cancelled = s.SessionCancelledV1(
         relationship_id=sched.relationship_id,
@@ -254,7 +240,7 @@ async def test_ending_soon_and_closing_survey_and_closure_cancels_pending(
         relationship_id=rid, end_date=at(2025, 5, 15).date(), days_left=14, **ids
     )
     await processed(svc, await publish(svc, ending))
-    sched = await _session(svc, p, at(2025, 5, 20, 10), rid=rid)
+    sched = session_scheduled(p, at(2025, 5, 20, 10), relationship_id=rid, location="Room 4")
     await processed(svc, await publish(svc, sched))
     risk = s.PairAtRiskV1(
         relationship_id=rid, reason="cadence_slipping", detected_at=at(2025, 5, 1), detail="x", **ids
