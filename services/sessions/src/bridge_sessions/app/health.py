@@ -80,8 +80,9 @@ async def health_tick(
     in the caller's transaction."""
     now = clock.now()
     result = TickResult()
+    rows = await health_db.stats(conn, now, settings.balance_window_sessions, only)
     known = await health_db.signalled(conn, only)
-    for row in await health_db.stats(conn, now, settings.balance_window_sessions, only):
+    for row in rows:
         found = assess(inputs_for(row, now), policy_for(settings, row.cohort_threshold))
         if found.due_to_complete:
             closed = await close_relationship(

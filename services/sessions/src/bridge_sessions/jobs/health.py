@@ -6,17 +6,16 @@ from __future__ import annotations
 from bridge_sessions.app.health import JOB_NAME, health_job
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.runtime import Runtime
-from bridge_shared.scheduling.singleton import periodic_worker
+from bridge_shared.scheduling.singleton import run_periodically
 
 
 async def health_scheduler(rt: Runtime[SessionsSettings]) -> None:
     if not rt.settings.health_check_enabled:
         return
-    worker = periodic_worker(
+    await run_periodically(
         rt.pool,
         JOB_NAME,
         health_job(rt),
         interval_seconds=rt.settings.health_check_interval_seconds,
         clock=rt.clock,
     )
-    await worker.run()
