@@ -14,7 +14,7 @@ help:
 	@echo "make up      start the whole platform locally (embedded PostgreSQL, Apache Kafka, SMTP sink, 4 services)"
 	@echo "make demo    walk a small cohort through the platform started by 'make up'"
 	@echo "make test    run the full test suite (unit, integration, end-to-end)"
-	@echo "make lint    ruff + mypy;  make bench  benchmarks;  make token  a dev JWT"
+	@echo "make lint    ruff + mypy + import contracts;  make bench  benchmarks;  make token  a dev JWT"
 	@echo "make chaos   kill services, PostgreSQL and brokers under load; count lost/duplicated effects"
 
 $(UV):
@@ -46,6 +46,7 @@ lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check shared services tests bench
 	$(UV) run mypy shared/core/src shared/devstack/src services/matching/src services/sessions/src services/notifications/src services/reporting/src
+	$(UV) run lint-imports --no-cache
 
 schemas: install
 	$(UV) run bridge-schemas

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import asyncpg
+
+# The connection type use cases, repositories and handlers pass around (asyncpg's is generic in its
+# record class; Bridge uses plain Records).
+Conn: TypeAlias = "asyncpg.Connection[Any]"
 
 
 def as_connection(conn: Any) -> asyncpg.Connection[Any]:
