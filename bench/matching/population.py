@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from bridge_matching.engine import AvailabilityWindow, Pair, Participant
+from bridge_matching.domain.engine import AvailabilityWindow, Pair, Participant
 
 # office time zone -> (region, primary languages, probability of also speaking English)
 OFFICES: dict[str, tuple[str, tuple[str, ...], float]] = {

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from population import generate
 
-from bridge_matching.engine import MatchingPolicy, prepare, run_matching
-from bridge_matching.engine.greedy import greedy_bmatching
-from bridge_matching.engine.solver import max_weight_bmatching
+from bridge_matching.domain.engine import MatchingPolicy, prepare, run_matching
+from bridge_matching.domain.engine.greedy import greedy_bmatching
+from bridge_matching.domain.engine.solver import max_weight_bmatching
 
 
 def _policy(region_mode: str) -> MatchingPolicy:

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer
 
 from bridge_matching.domain.csv_import import to_csv
 from bridge_shared.events import topics
+from tests.service_harness import TEST_TOPIC_PREFIX
 
 MATCHING_TOPICS = [
     topics.MATCHING_COHORT,
@@ -81,26 +82,29 @@ def cohort_body(**over: Any) -> dict[str, Any]:
     return body
 
 
+async def _wait(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], timeout: float, done: tuple[str, ...]
+) -> dict[str, Any]:
+    """Polls `path` until its status is one of `done`."""
+    async with asyncio.timeout(timeout):
+        while True:
+            body: dict[str, Any] = (await client.get(path, headers=headers)).json()
+            if body["status"] in done:
+                return body
+            await asyncio.sleep(0.05)
+
+
 async def wait_import(
     client: httpx.AsyncClient, job_id: str, headers: dict[str, str], timeout: float = 60
 ) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            job: dict[str, Any] = (await client.get(f"/imports/{job_id}", headers=headers)).json()
-            if job["status"] in ("completed", "failed"):
-                return job
-            await asyncio.sleep(0.05)
+    return await _wait(client, f"/imports/{job_id}", headers, timeout, ("completed", "failed"))
 
 
 async def wait_run(
     client: httpx.AsyncClient, run_id: str, headers: dict[str, str], timeout: float = 60
 ) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            run: dict[str, Any] = (await client.get(f"/matching-runs/{run_id}", headers=headers)).json()
-            if run["status"] not in ("queued", "running"):
-                return run
-            await asyncio.sleep(0.05)
+    done = ("draft", "failed", "published", "superseded")  # anything but queued or running
+    return await _wait(client, f"/matching-runs/{run_id}", headers, timeout, done)
 
 
 async def read_events(
@@ -109,7 +113,7 @@ async def read_events(
     """Reads the matching topics from the beginning until the cohort's events include `expect` (type suffix ->
     minimum count), e.g. {"pair.formed": 2}. Returns (type, payload) in topic order."""
     consumer = AIOKafkaConsumer(
-        *MATCHING_TOPICS,
+        *(TEST_TOPIC_PREFIX + t for t in MATCHING_TOPICS),  # the topics under this test run's prefix
         bootstrap_servers=bootstrap,
         group_id=f"reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",

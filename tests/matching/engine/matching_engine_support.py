@@ -6,9 +6,9 @@ import itertools
 import random
 from collections.abc import Sequence
 
-from bridge_matching.engine import AvailabilityWindow, MatchingPolicy, MatchResult, Participant
-from bridge_matching.engine.availability import overlap_minutes, utc_intervals
-from bridge_matching.engine.constraints import pair_violations
+from bridge_matching.domain.engine import AvailabilityWindow, MatchingPolicy, MatchResult, Participant
+from bridge_matching.domain.engine.availability import overlap_minutes, utc_intervals
+from bridge_matching.domain.engine.constraints import pair_violations
 
 W = AvailabilityWindow
 OFFICE = (W(0, "09:00", "17:00"), W(2, "09:00", "17:00"))

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge_matching.engine import AvailabilityWindow as W
-from bridge_matching.engine.availability import (
+from bridge_matching.domain.engine import AvailabilityWindow as W
+from bridge_matching.domain.engine.availability import (
     WEEK_MINUTES,
     AvailabilityBits,
     encode_availability,

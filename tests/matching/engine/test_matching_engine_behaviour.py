@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matching_engine_support import W, assert_valid, person, random_population
 
-from bridge_matching.engine import (
+from bridge_matching.domain.engine import (
     MatchingPolicy,
     Pair,
     Participant,
@@ -18,8 +18,8 @@ from bridge_matching.engine import (
     run_matching,
     suggest,
 )
-from bridge_matching.engine.greedy import greedy_bmatching
-from bridge_matching.engine.solver import max_weight_bmatching
+from bridge_matching.domain.engine.greedy import greedy_bmatching
+from bridge_matching.domain.engine.solver import max_weight_bmatching
 
 POLICY = MatchingPolicy(min_overlap_hours=2)
 

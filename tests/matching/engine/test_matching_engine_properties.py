@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matching_engine_support import ZONES, assert_valid, brute_force_best, person
 
-from bridge_matching.engine import AvailabilityWindow, MatchingPolicy, Participant, run_matching
+from bridge_matching.domain.engine import AvailabilityWindow, MatchingPolicy, Participant, run_matching
 
 
 @st.composite

@@ -2,72 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+import dataclasses
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from bridge_matching.domain.cohort import CohortIn
 from bridge_matching.domain.phases import Phase
-from bridge_matching.domain.policy import PolicyIn
-from bridge_shared.contracts.common import Locale, Region, Role, Seniority, TimeZoneName
+from bridge_matching.domain.profile import ParticipantIn
+from bridge_matching.domain.rows import RunStatus
+from bridge_shared.contracts.common import Role
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-class Window(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    weekday: int = Field(ge=0, le=6, description="0 = Monday")
-    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end: str = Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
-
-
-def _clean_tags(v: list[str]) -> list[str]:
-    return sorted({" ".join(s.split()).lower() for s in v if s.strip()})
-
-
-class CohortIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    regions: list[Region] = Field(min_length=1)
-    hr_contact_email: EmailStr
-    enrolment_opens: date | None = None
-    enrolment_closes: date | None = None
-    matching_date: date | None = None
-    programme_start: date | None = None
-    programme_end: date | None = None
-    inactivity_threshold_days: int = Field(default=21, ge=1, le=365)
-    skill_taxonomy: list[str] = Field(
-        default_factory=list, max_length=2000, description="the cohort's skills; anything else is a free tag"
-    )
-    policy: PolicyIn = Field(default_factory=PolicyIn)
-
-    _tags = field_validator("skill_taxonomy")(_clean_tags)
-
-    @field_validator("regions")
-    @classmethod
-    def _unique_regions(cls, v: list[str]) -> list[str]:
-        return sorted(set(v))
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> CohortIn:
-        seq = [
-            self.enrolment_opens,
-            self.enrolment_closes,
-            self.matching_date,
-            self.programme_start,
-            self.programme_end,
-        ]
-        given = [d for d in seq if d is not None]
-        if given != sorted(given):
-            raise ValueError("dates must be in order: enrolment opens, closes, matching, start, end")
-        return self
+__all__ = ["CohortIn", "ParticipantIn"]
 
 
 class CohortOut(CohortIn):
@@ -85,72 +36,9 @@ class PhaseChangeIn(BaseModel):
     to_phase: Phase
 
 
-class ParticipantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    employee_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
-    role: Role
-    display_name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
-    seniority_level: Seniority
-    department: str = Field(min_length=1, max_length=120)
-    manager_employee_id: str | None = Field(default=None, max_length=128)
-    region: Region
-    languages: list[str] = Field(min_length=1)
-    timezone: TimeZoneName
-    locale: Locale = "en"
-    availability: list[Window] = Field(default_factory=list, max_length=50)
-    skills_to_share: list[str] = Field(default_factory=list, max_length=50)
-    skills_to_learn: list[str] = Field(default_factory=list, max_length=50)
-    meeting_preference: Literal["in_person", "video", "either"] = "either"
-    capacity: int = Field(default=1, ge=1, le=10)
-    requested_partners: list[str] = Field(default_factory=list, max_length=20)
-    blocked_partners: list[str] = Field(default_factory=list, max_length=50)
-
-    _tags = field_validator("languages", "skills_to_share", "skills_to_learn")(_clean_tags)
-
-    @field_validator("manager_employee_id")
-    @classmethod
-    def _blank_manager(cls, v: str | None) -> str | None:
-        return v.strip() or None if v is not None else None
-
-    @field_validator("requested_partners", "blocked_partners")
-    @classmethod
-    def _ids(cls, v: list[str]) -> list[str]:
-        return sorted({s.strip() for s in v if s.strip()})
-
-    @model_validator(mode="after")
-    def _not_self(self) -> ParticipantIn:
-        if self.manager_employee_id == self.employee_id:
-            raise ValueError("manager_employee_id cannot be the participant themself")
-        if self.employee_id in self.requested_partners or self.employee_id in self.blocked_partners:
-            raise ValueError("a participant cannot request or block themself")
-        if set(self.requested_partners) & set(self.blocked_partners):
-            raise ValueError("the same partner cannot be both requested and blocked")
-        return self
-
-
-# What a participant may change about themself; the rest comes from HR / the HRIS.
-SELF_EDITABLE = frozenset(
-    {
-        "role",
-        "display_name",
-        "languages",
-        "timezone",
-        "locale",
-        "availability",
-        "skills_to_share",
-        "skills_to_learn",
-        "meeting_preference",
-        "capacity",
-        "requested_partners",
-        "blocked_partners",
-    }
-)
-
-
 class ParticipantPatch(BaseModel):
-    """Partial profile update; the merged profile is validated as a whole."""
+    """Partial profile update; the merged profile is validated as a whole (so the fields here are loose).
+    Its fields are exactly `domain.profile.PROFILE_FIELDS` (tests/matching/test_profile.py checks it)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -189,10 +77,14 @@ class ParticipantOut(ParticipantIn):
     withdrawn_reason: str | None = None
 
 
-class WithdrawIn(BaseModel):
+class OptionalReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class WithdrawIn(OptionalReasonIn):
+    pass
 
 
 class ImportJobOut(BaseModel):
@@ -235,7 +127,7 @@ class UnmatchedOut(BaseModel):
 class MatchingRunOut(BaseModel):
     id: UUID
     cohort_id: UUID
-    status: Literal["queued", "running", "draft", "failed", "published", "superseded"]
+    status: RunStatus
     pairs: list[DraftPairOut]
     unmatched: list[UnmatchedOut]
     stats: dict[str, Any]
@@ -279,10 +171,8 @@ class ProposalOut(BaseModel):
     pair_id: UUID | None
 
 
-class DeclineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str | None = Field(default=None, max_length=1000)
+class DeclineIn(OptionalReasonIn):
+    pass
 
 
 class SuggestionOut(BaseModel):
@@ -342,3 +232,23 @@ class AuditOut(BaseModel):
     reason: str | None
     details: dict[str, Any]
     at: datetime
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_row(model: type[M], row: DataclassInstance) -> M:
+    """A response body from a stored row (a dataclass from domain/rows.py); extra columns are ignored."""
+    return model.model_validate(dataclasses.asdict(row))
+
+
+def participant_out(row: DataclassInstance, taxonomy: list[str]) -> ParticipantOut:
+    """The profile with its skills marked as the cohort's taxonomy or free tags."""
+    data = dataclasses.asdict(row)
+    known = set(taxonomy)
+    tags = [
+        SkillTag.model_validate({"name": s, "direction": d, "kind": "taxonomy" if s in known else "free"})
+        for d, key in (("share", "skills_to_share"), ("learn", "skills_to_learn"))
+        for s in data[key]
+    ]
+    return ParticipantOut.model_validate({**data, "skill_tags": tags})

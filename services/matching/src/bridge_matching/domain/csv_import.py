@@ -18,31 +18,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bridge_matching.api.schemas import ParticipantIn
+from bridge_matching.domain.profile import LIST_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS, ParticipantIn
 
-REQUIRED = (
-    "employee_id",
-    "role",
-    "display_name",
-    "email",
-    "seniority_level",
-    "department",
-    "region",
-    "languages",
-    "timezone",
-)
-OPTIONAL = (
-    "manager_employee_id",
-    "locale",
-    "availability",
-    "skills_to_share",
-    "skills_to_learn",
-    "meeting_preference",
-    "capacity",
-    "requested_partners",
-    "blocked_partners",
-)
-LISTS = ("languages", "skills_to_share", "skills_to_learn", "requested_partners", "blocked_partners")
+# The columns are the profile's fields (domain/profile.py): required ones must be in the header.
+REQUIRED = REQUIRED_FIELDS
+OPTIONAL = OPTIONAL_FIELDS
+LISTS = LIST_FIELDS
 _DAYS = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 _WINDOW = re.compile(r"^\s*(\w+)\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
 

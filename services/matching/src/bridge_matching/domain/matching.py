@@ -13,9 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bridge_matching.db import repository as repo
-from bridge_matching.domain.policy import to_engine_policy
-from bridge_matching.engine import (
+from bridge_matching.domain.engine import (
     AvailabilityWindow,
     MatchingPolicy,
     MatchResult,
@@ -26,32 +24,39 @@ from bridge_matching.engine import (
     run_matching,
     suggest,
 )
-from bridge_matching.engine.explain import breakdown_of, explain_pair
-from bridge_matching.engine.index import PopulationIndex
-from bridge_matching.engine.scoring import score
+from bridge_matching.domain.engine.explain import breakdown_of, explain_pair
+from bridge_matching.domain.engine.index import PopulationIndex
+from bridge_matching.domain.engine.scoring import score
+from bridge_matching.domain.policy import to_engine_policy
+from bridge_matching.domain.rows import (
+    CohortRow,
+    DraftPairRow,
+    NewDraftPair,
+    PairRef,
+    ParticipantRow,
+    UnmatchedData,
+)
 
 EmpPair = tuple[str, str]
 
 
-def to_engine(row: Any) -> Participant:
+def to_engine(row: ParticipantRow) -> Participant:
     return Participant(
-        id=row["employee_id"],
-        role=row["role"],
-        seniority=row["seniority_level"],
-        department=row["department"],
-        manager_id=row["manager_employee_id"],
-        region=row["region"],
-        languages=frozenset(row["languages"]),
-        time_zone=row["timezone"],
-        availability=tuple(
-            AvailabilityWindow(w["weekday"], w["start"], w["end"]) for w in row["availability"]
-        ),
-        skills_to_share=frozenset(row["skills_to_share"]),
-        skills_to_learn=frozenset(row["skills_to_learn"]),
-        capacity=row["capacity"],
-        requested_partner_ids=frozenset(row["requested_partners"]),
-        blocked_partner_ids=frozenset(row["blocked_partners"]),
-        display_name=row["display_name"],
+        id=row.employee_id,
+        role=row.role,
+        seniority=row.seniority_level,
+        department=row.department,
+        manager_id=row.manager_employee_id,
+        region=row.region,
+        languages=frozenset(row.languages),
+        time_zone=row.timezone,
+        availability=tuple(AvailabilityWindow(w["weekday"], w["start"], w["end"]) for w in row.availability),
+        skills_to_share=frozenset(row.skills_to_share),
+        skills_to_learn=frozenset(row.skills_to_learn),
+        capacity=row.capacity,
+        requested_partner_ids=frozenset(row.requested_partners),
+        blocked_partner_ids=frozenset(row.blocked_partners),
+        display_name=row.display_name,
     )
 
 
@@ -71,44 +76,50 @@ def breakdown_dict(b: ScoreBreakdown) -> dict[str, float]:
 class CohortState:
     """A snapshot of one cohort, as the engine needs it."""
 
-    cohort: Any
+    cohort: CohortRow
     policy: MatchingPolicy
-    rows: list[Any]
-    by_id: dict[uuid.UUID, Any]
-    by_emp: dict[str, Any]
+    rows: list[ParticipantRow]
+    by_id: dict[uuid.UUID, ParticipantRow]
+    by_emp: dict[str, ParticipantRow]
     occupied: list[EmpPair]  # accepted pairs and open proposals: fixed
     excluded: list[EmpPair]  # declined/expired/cancelled proposals, dissolved pairs
     history: list[EmpPair]  # partners from earlier cohorts
     people: list[Participant] = field(default_factory=list)
 
     def emp(self, participant_id: uuid.UUID) -> str:
-        return str(self.by_id[participant_id]["employee_id"])
+        return self.by_id[participant_id].employee_id
 
     def manager_of(self) -> dict[str, str | None]:
-        return {r["employee_id"]: r["manager_employee_id"] for r in self.rows}
+        return {r.employee_id: r.manager_employee_id for r in self.rows}
 
 
-async def load_state(conn: repo.Conn, cohort: Any) -> CohortState:
-    rows = await repo.enrolled_participants(conn, cohort["id"])
-    by_id = {r["id"]: r for r in rows}
+def cohort_state(
+    cohort: CohortRow,
+    enrolled: list[ParticipantRow],
+    occupied: Iterable[PairRef],
+    excluded: Iterable[PairRef],
+    history: list[EmpPair],
+) -> CohortState:
+    """The snapshot from stored rows: pairs of people who are no longer enrolled are left out."""
+    by_id = {r.id: r for r in enrolled}
 
-    def emp_pairs(records: Iterable[Any]) -> list[EmpPair]:
+    def emp_pairs(refs: Iterable[PairRef]) -> list[EmpPair]:
         return [
-            (by_id[r["mentor_id"]]["employee_id"], by_id[r["mentee_id"]]["employee_id"])
-            for r in records
-            if r["mentor_id"] in by_id and r["mentee_id"] in by_id
+            (by_id[r.mentor_id].employee_id, by_id[r.mentee_id].employee_id)
+            for r in refs
+            if r.mentor_id in by_id and r.mentee_id in by_id
         ]
 
     return CohortState(
         cohort=cohort,
-        policy=to_engine_policy(cohort["policy"]),
-        rows=rows,
+        policy=to_engine_policy(cohort.policy),
+        rows=enrolled,
         by_id=by_id,
-        by_emp={r["employee_id"]: r for r in rows},
-        occupied=emp_pairs(await repo.occupied_pairs(conn, cohort["id"])),
-        excluded=emp_pairs(await repo.excluded_pairs(conn, cohort["id"])),
-        history=await repo.history_pairs(conn, cohort["id"]),
-        people=[to_engine(r) for r in rows],
+        by_emp={r.employee_id: r for r in enrolled},
+        occupied=emp_pairs(occupied),
+        excluded=emp_pairs(excluded),
+        history=history,
+        people=[to_engine(r) for r in enrolled],
     )
 
 
@@ -126,37 +137,62 @@ def solve(
     )
 
 
-def draft_rows(state: CohortState, result: MatchResult) -> list[dict[str, Any]]:
-    """The engine's new and pinned pairs as draft_pairs rows (fixed pairs are not part of a draft)."""
-    out = []
-    for p in result.pairs:
-        if p.origin == "fixed":
-            continue
-        out.append(
-            {
-                "mentor_id": state.by_emp[p.mentor_id]["id"],
-                "mentee_id": state.by_emp[p.mentee_id]["id"],
-                "score": p.score,
-                "breakdown": breakdown_dict(p.breakdown),
-                "explanation": p.explanation,
-                "violations": list(p.hard_violations),
-                "pinned": p.origin == "pinned",
-                "origin": p.origin,
-            }
+def draft_rows(state: CohortState, result: MatchResult) -> list[NewDraftPair]:
+    """The engine's new and pinned pairs as draft pairs (fixed pairs are not part of a draft)."""
+    return [
+        NewDraftPair(
+            mentor_id=state.by_emp[p.mentor_id].id,
+            mentee_id=state.by_emp[p.mentee_id].id,
+            score=p.score,
+            breakdown=breakdown_dict(p.breakdown),
+            explanation=p.explanation,
+            violations=list(p.hard_violations),
+            pinned=p.origin == "pinned",
+            origin=p.origin,
         )
-    return out
+        for p in result.pairs
+        if p.origin != "fixed"
+    ]
 
 
-def unmatched_rows(state: CohortState, result: MatchResult) -> list[dict[str, Any]]:
+def unmatched_rows(state: CohortState, result: MatchResult) -> list[UnmatchedData]:
     return [
         {
-            "participant_id": str(state.by_emp[u.participant_id]["id"]),
+            "participant_id": str(state.by_emp[u.participant_id].id),
             "employee_id": u.participant_id,
             "reason_code": u.reason_code,
             "reason": u.reason,
         }
         for u in result.unmatched
     ]
+
+
+def review_edits(state: CohortState, drafts: Iterable[DraftPairRow]) -> tuple[list[EmpPair], list[EmpPair]]:
+    """(pinned, removed) for a re-solve: pins are kept unless someone withdrew or is now booked."""
+    pinned: list[EmpPair] = []
+    removed: list[EmpPair] = []
+    for d in drafts:
+        pair = (d.mentor_employee_id, d.mentee_employee_id)
+        if d.mentor_id not in state.by_id or d.mentee_id not in state.by_id:
+            continue  # someone withdrew: the pin no longer applies
+        if d.removed:
+            removed.append(pair)
+        elif d.pinned and not capacity_problems(state, *pair):
+            pinned.append(pair)
+    return pinned, removed
+
+
+def stale_drafts(state: CohortState, drafts: Iterable[DraftPairRow]) -> list[dict[str, str]]:
+    """Draft pairs that can no longer be published (someone withdrew or is booked meanwhile)."""
+    conflicts = []
+    for d in drafts:
+        if d.mentor_id not in state.by_id or d.mentee_id not in state.by_id:
+            conflicts.append({"draft_pair_id": str(d.id), "problem": "a participant has withdrawn"})
+            continue
+        issues = capacity_problems(state, d.mentor_employee_id, d.mentee_employee_id)
+        if issues:
+            conflicts.append({"draft_pair_id": str(d.id), "problem": "; ".join(issues)})
+    return conflicts
 
 
 def run_stats(result: MatchResult, kept: int) -> dict[str, Any]:
@@ -218,7 +254,7 @@ def capacity_problems(state: CohortState, mentor_emp: str, mentee_emp: str) -> l
     """Why adding mentor->mentee would overbook someone, given accepted pairs and open proposals."""
     problems = []
     as_mentor = sum(1 for m, _ in state.occupied if m == mentor_emp)
-    cap = min(state.by_emp[mentor_emp]["capacity"], state.policy.max_mentees_per_mentor)
+    cap = min(state.by_emp[mentor_emp].capacity, state.policy.max_mentees_per_mentor)
     if any(e == mentor_emp for _, e in state.occupied):
         problems.append("the mentor is already a mentee in a pair or open proposal")
     if as_mentor >= cap:

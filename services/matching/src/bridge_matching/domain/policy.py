@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge_matching.engine import MatchingPolicy, Weights
+from bridge_matching.domain.engine import MatchingPolicy, Weights
 
 
 class WeightsIn(BaseModel):

@@ -1,0 +1,98 @@
+"""Cohorts: creation, life-cycle phases and the matching policy."""
+
+from __future__ import annotations
+
+import uuid
+
+from bridge_matching.app.access import ensure_phase, visible_cohort
+from bridge_matching.app.runtime import MatchingRuntime
+from bridge_matching.db import cohorts
+from bridge_matching.domain.cohort import CohortIn
+from bridge_matching.domain.events import cohort_created, cohort_subject
+from bridge_matching.domain.phases import POLICY_EDIT_PHASES, TRANSITIONS, can_transition
+from bridge_matching.domain.policy import PolicyIn
+from bridge_matching.domain.rows import CohortRow
+from bridge_shared.auth.principal import Principal
+from bridge_shared.contracts.matching import CohortPhaseChangedV1, CohortPolicyUpdatedV1
+from bridge_shared.db.connection import connection, transaction
+from bridge_shared.errors import Problem
+
+
+async def create(rt: MatchingRuntime, principal: Principal, body: CohortIn) -> CohortRow:
+    if not all(principal.can_see_region(r) for r in body.regions):
+        raise Problem(403, "Forbidden", "Regional HR can only create cohorts within their own regions.")
+    async with transaction(rt.pool) as conn:
+        row = await cohorts.insert(conn, body, principal.subject, rt.clock.now())
+        await rt.outbox.add(conn, cohort_created(row), subject=cohort_subject(row.id), time=row.created_at)
+    return row
+
+
+async def list_visible(rt: MatchingRuntime, principal: Principal) -> list[CohortRow]:
+    async with connection(rt.pool) as conn:
+        rows = await cohorts.list_all(conn)
+    return [r for r in rows if principal.can_see_any_region(r.regions)]
+
+
+async def get(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID) -> CohortRow:
+    async with connection(rt.pool) as conn:
+        return await visible_cohort(conn, principal, cohort_id)
+
+
+async def change_phase(
+    rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID, to_phase: str
+) -> CohortRow:
+    """Moves the cohort one step along draft -> enrolling -> matching -> active -> closing -> closed."""
+    async with transaction(rt.pool) as conn:
+        cohort = await visible_cohort(conn, principal, cohort_id, lock=True)
+        current = cohort.phase
+        if not can_transition(current, to_phase):
+            raise Problem(
+                409,
+                "Illegal phase transition",
+                f"A cohort in phase {current!r} cannot move to {to_phase!r}.",
+                current_phase=current,
+                requested_phase=to_phase,
+                allowed=sorted(TRANSITIONS[current]),
+            )
+        now = rt.clock.now()
+        row = await cohorts.set_phase(conn, cohort_id, to_phase, now)
+        await rt.outbox.add(
+            conn,
+            CohortPhaseChangedV1(
+                cohort_id=str(cohort_id),
+                from_phase=current,
+                to_phase=to_phase,
+                changed_at=now,
+                changed_by=principal.subject,
+            ),
+            subject=cohort_subject(row.id),
+            time=now,
+        )
+    return row
+
+
+async def get_policy(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID) -> PolicyIn:
+    cohort = await get(rt, principal, cohort_id)
+    return PolicyIn.model_validate(cohort.policy or {})
+
+
+async def put_policy(
+    rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID, body: PolicyIn
+) -> PolicyIn:
+    async with transaction(rt.pool) as conn:
+        cohort = await visible_cohort(conn, principal, cohort_id, lock=True)
+        ensure_phase(
+            cohort, POLICY_EDIT_PHASES, "Policy is frozen", "The policy cannot change in phase {phase}."
+        )
+        now = rt.clock.now()
+        policy = body.model_dump()
+        await cohorts.set_policy(conn, cohort_id, policy, now)
+        await rt.outbox.add(
+            conn,
+            CohortPolicyUpdatedV1(
+                cohort_id=str(cohort_id), policy=policy, updated_by=principal.subject, updated_at=now
+            ),
+            subject=cohort_subject(cohort_id),
+            time=now,
+        )
+    return body

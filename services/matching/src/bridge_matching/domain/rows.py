@@ -1,0 +1,222 @@
+"""What the repositories return: one frozen dataclass per stored row (columns of the table, by name).
+
+JSON columns keep the shapes written into them; where a shape is open (run statistics, an import's
+report, the cohort's stored policy) it is `dict[str, Any]`, because those are documents, not columns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal, TypedDict
+
+from bridge_shared.contracts.common import Role
+
+Side = Literal["mentor", "mentee"]
+RunStatus = Literal["queued", "running", "draft", "failed", "published", "superseded"]
+
+
+class WindowData(TypedDict):
+    weekday: int
+    start: str
+    end: str
+
+
+class UnmatchedData(TypedDict):
+    participant_id: str
+    employee_id: str
+    reason_code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CohortRow:
+    id: uuid.UUID
+    name: str
+    regions: list[str]
+    hr_contact_email: str
+    enrolment_opens: date | None
+    enrolment_closes: date | None
+    matching_date: date | None
+    programme_start: date | None
+    programme_end: date | None
+    phase: str
+    policy: dict[str, Any]  # Any: the stored policy document (validated through PolicyIn when read)
+    inactivity_threshold_days: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    skill_taxonomy: list[str]
+    phase_changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRow:
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    employee_id: str
+    role: Role  # the column's CHECK allows exactly these
+    display_name: str
+    email: str
+    seniority_level: int
+    department: str
+    manager_employee_id: str | None
+    region: str
+    languages: list[str]
+    timezone: str
+    locale: str
+    availability: list[WindowData]
+    skills_to_share: list[str]
+    skills_to_learn: list[str]
+    meeting_preference: str
+    capacity: int
+    requested_partners: list[str]
+    blocked_partners: list[str]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    withdrawn_at: datetime | None
+    withdrawn_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportJobRow:
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    status: str
+    total: int
+    processed: int
+    report: dict[str, Any] | None  # Any: the report document (counts and rejected rows)
+    error: str | None
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    source: str | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    status: RunStatus  # the column's CHECK allows exactly these
+    stats: dict[str, Any]  # Any: the run's statistics document (see domain.matching.run_stats)
+    unmatched: list[UnmatchedData]
+    created_by: str
+    created_at: datetime
+    published_at: datetime | None
+    published_by: str | None
+    updated_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    attempts: int
+    error: str | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftPairRow:
+    id: uuid.UUID
+    run_id: uuid.UUID
+    mentor_id: uuid.UUID
+    mentee_id: uuid.UUID
+    mentor_employee_id: str
+    mentee_employee_id: str
+    score: float
+    breakdown: dict[str, float]
+    explanation: str
+    violations: list[str]
+    pinned: bool
+    removed: bool
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewProposal:
+    """A scored pair to store: a proposal, or (with the fields below) a draft pair."""
+
+    mentor_id: uuid.UUID
+    mentee_id: uuid.UUID
+    score: float
+    breakdown: dict[str, float]
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewDraftPair(NewProposal):
+    violations: list[str]
+    pinned: bool
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalRow:
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    run_id: uuid.UUID | None
+    source: str
+    requested_by: uuid.UUID | None
+    mentor_id: uuid.UUID
+    mentee_id: uuid.UUID
+    score: float
+    breakdown: dict[str, float]
+    explanation: str
+    status: str
+    mentor_response: str | None
+    mentee_response: str | None
+    mentor_responded_at: datetime | None
+    mentee_responded_at: datetime | None
+    decline_reason: str | None
+    declined_by: uuid.UUID | None
+    expires_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None
+    pair_id: uuid.UUID | None
+
+    def participant_id(self, side: Side) -> uuid.UUID:
+        return self.mentor_id if side == "mentor" else self.mentee_id
+
+    def response(self, side: Side) -> str | None:
+        return self.mentor_response if side == "mentor" else self.mentee_response
+
+
+@dataclass(frozen=True, slots=True)
+class PairRow:
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    run_id: uuid.UUID | None
+    mentor_id: uuid.UUID
+    mentee_id: uuid.UUID
+    score: float
+    breakdown: dict[str, float]
+    explanation: str
+    status: str
+    created_at: datetime
+    proposal_id: uuid.UUID | None
+    origin: str
+    formed_at: datetime | None
+    dissolved_at: datetime | None
+    dissolved_reason: str | None
+    dissolved_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PairRef:
+    """Who is paired with whom (a formed pair, an open or closed proposal), by participant id."""
+
+    mentor_id: uuid.UUID
+    mentee_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    id: int
+    cohort_id: uuid.UUID
+    actor: str
+    action: str
+    reason: str | None
+    details: dict[str, Any]  # Any: what the intervention changed (a JSON document per action)
+    at: datetime
