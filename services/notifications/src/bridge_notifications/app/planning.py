@@ -20,7 +20,7 @@ from bridge_notifications.domain.planning import (
     participant_context,
 )
 from bridge_notifications.domain.recipients import Person, Prefs, hr_prefs, person_from_ref
-from bridge_notifications.domain.rendering import render
+from bridge_notifications.domain.rendering import Context, render
 from bridge_notifications.domain.routing import Cancel, Notify, RouteContext, RoutedPayload
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import matching as m
@@ -104,9 +104,7 @@ class Planner:
                 created += await self._store(conn, step, me, prefs, context)
         return created
 
-    async def _store(
-        self, conn: Conn, step: _Step, who: Person, prefs: Prefs, context: planning.Context
-    ) -> int:
+    async def _store(self, conn: Conn, step: _Step, who: Person, prefs: Prefs, context: Context) -> int:
         content = render(step.action.kind, prefs.locale, prefs.timezone, context)
         planned = planning.plan_for(
             settings=self.settings,

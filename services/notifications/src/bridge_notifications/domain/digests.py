@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from bridge_notifications.domain.recipients import Person
+from bridge_notifications.domain.rendering import Context
 from bridge_notifications.domain.timing import week_start, zone
 from bridge_notifications.settings import NotificationsSettings
-
-# A template context (Any: an open-ended mapping handed to Jinja2).
-Context = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

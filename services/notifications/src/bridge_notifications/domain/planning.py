@@ -10,18 +10,14 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
 
 from bridge_notifications.domain.recipients import Person, Prefs
-from bridge_notifications.domain.rendering import Rendered
+from bridge_notifications.domain.rendering import Context, Rendered
 from bridge_notifications.domain.routing import Notify, RouteContext, RoutedPayload
 from bridge_notifications.domain.timing import next_allowed, next_local_time, zone
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
-
-# A template context (Any: an open-ended mapping handed to Jinja2; attachments are JSON).
-Context = dict[str, Any]
 
 
 class UnknownRecipient(LookupError):

@@ -22,7 +22,8 @@ from markupsafe import Markup, escape
 from bridge_notifications.domain.recipients import normalise_locale
 from bridge_notifications.domain.timing import zone
 
-# Template contexts (dict[str, Any] below) are open-ended: each template reads its own event's fields.
+# A template context (Any: open-ended; each template reads its own event's fields).
+Context = dict[str, Any]
 
 
 def _env(html: bool) -> Environment:
@@ -51,7 +52,7 @@ class Rendered:
 class Vocabulary:
     """The locale's shared words from `_common.j2`, rendered lazily as `t.name`."""
 
-    def __init__(self, template: Template, ctx: dict[str, Any], *, html: bool) -> None:
+    def __init__(self, template: Template, ctx: Context, *, html: bool) -> None:
         self._template, self._ctx, self._html = template, ctx, html
 
     def __getattr__(self, name: str) -> str:
@@ -64,7 +65,7 @@ class Vocabulary:
         return self.__getattr__(name)
 
 
-def _block(template: Template, name: str, ctx: dict[str, Any]) -> str:
+def _block(template: Template, name: str, ctx: Context) -> str:
     return "".join(template.blocks[name](template.new_context(ctx)))
 
 
@@ -119,7 +120,7 @@ def _tidy(text: str) -> str:
     return text.strip()
 
 
-def render(kind: str, locale: str, timezone: str, context: dict[str, Any]) -> Rendered:
+def render(kind: str, locale: str, timezone: str, context: Context) -> Rendered:
     loc = normalise_locale(locale)
     base = {**context, **formatters(loc, timezone), "locale": loc}
 
