@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from bridge_notifications.db import Conn, deliveries, directory
+from bridge_notifications.db import deliveries, directory
 from bridge_notifications.db.deliveries import DeliveryRow, LogFilter
 from bridge_shared.auth.principal import Principal
-from bridge_shared.db.connection import connection
+from bridge_shared.db.connection import Conn, connection
 from bridge_shared.errors import Problem
 
 __all__ = ["DeliveryRow", "LogFilter", "delivery", "search"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from bridge_notifications.app.connection import Connection
 from bridge_notifications.app.recipients import effective_prefs, hr_contact
 from bridge_notifications.db import deliveries, directory
 from bridge_notifications.db.deliveries import DeliveryRow
@@ -21,9 +20,10 @@ from bridge_notifications.domain import digests
 from bridge_notifications.domain.rendering import render
 from bridge_notifications.domain.timing import zone
 from bridge_notifications.settings import NotificationsSettings
+from bridge_shared.db.connection import Conn
 
 
-async def daily_digest(conn: Connection, now: datetime, settings: NotificationsSettings) -> int:
+async def daily_digest(conn: Conn, now: datetime, settings: NotificationsSettings) -> int:
     """Replaces the due held items by one digest per recipient and channel; returns how many."""
     groups: dict[tuple[str, str], list[DeliveryRow]] = defaultdict(list)
     for r in await deliveries.lock_due_digest_items(conn, now):
@@ -63,7 +63,7 @@ async def daily_digest(conn: Connection, now: datetime, settings: NotificationsS
     return made
 
 
-async def weekly_hr_digest(conn: Connection, now: datetime, settings: NotificationsSettings) -> int:
+async def weekly_hr_digest(conn: Conn, now: datetime, settings: NotificationsSettings) -> int:
     """One summary per cohort with an HR contact for the week that ended; returns how many."""
     made = 0
     for c in await directory.cohorts_with_hr_contact(conn):

@@ -8,9 +8,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bridge_notifications.app.connection import Connection
 from bridge_notifications.app.recipients import effective_prefs, hr_contact
-from bridge_notifications.db import Conn, deliveries, directory, inbox, preferences
+from bridge_notifications.db import deliveries, directory, inbox, preferences
 from bridge_notifications.domain import planning, routing
 from bridge_notifications.domain.planning import (
     PlannedDelivery,
@@ -24,6 +23,7 @@ from bridge_notifications.domain.rendering import Context, render
 from bridge_notifications.domain.routing import Cancel, Notify, RouteContext, RoutedPayload
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import matching as m
+from bridge_shared.db.connection import Conn
 
 __all__ = ["Planner", "UnknownRecipient"]
 
@@ -51,7 +51,7 @@ class Planner:
         return found[0], found[1]
 
     async def apply(
-        self, conn: Connection, event_id: str, event_type: str, payload: RoutedPayload, now: datetime
+        self, conn: Conn, event_id: str, event_type: str, payload: RoutedPayload, now: datetime
     ) -> int:
         """Plans the notifications of one routed event; returns how many rows were created."""
         actions = routing.ROUTES.get(event_type, ())

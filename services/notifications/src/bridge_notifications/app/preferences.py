@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import asyncpg
 
 from bridge_notifications.app.recipients import effective_prefs
-from bridge_notifications.db import Conn, directory, preferences
+from bridge_notifications.db import directory, preferences
 from bridge_notifications.domain.recipients import NO_COHORT_PREFS, CohortPrefs, OwnPrefs, Prefs
 from bridge_notifications.domain.webhook_policy import webhook_refusal
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.auth.principal import Principal, Role
-from bridge_shared.db.connection import connection
+from bridge_shared.db.connection import Conn, connection
 from bridge_shared.errors import Problem
 
 HR = (Role.HR_ADMIN, Role.HR_REGIONAL, Role.SERVICE)

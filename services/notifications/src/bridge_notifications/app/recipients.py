@@ -3,7 +3,7 @@ the pure rule in `domain/recipients.py`)."""
 
 from __future__ import annotations
 
-from bridge_notifications.db import Conn, directory, preferences
+from bridge_notifications.db import directory, preferences
 from bridge_notifications.domain.recipients import (
     NO_COHORT_PREFS,
     CohortPrefs,
@@ -13,6 +13,7 @@ from bridge_notifications.domain.recipients import (
     merge_prefs,
 )
 from bridge_notifications.settings import NotificationsSettings
+from bridge_shared.db.connection import Conn
 
 
 async def effective_prefs(conn: Conn, who: Person, settings: NotificationsSettings) -> Prefs:

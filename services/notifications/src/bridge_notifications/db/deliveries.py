@@ -15,9 +15,10 @@ from typing import Any
 
 import asyncpg
 
-from bridge_notifications.db import Conn, affected
+from bridge_notifications.db import affected
 from bridge_notifications.domain.digests import WeekFigures
 from bridge_notifications.domain.planning import PlannedDelivery, dedup_key
+from bridge_shared.db.connection import Conn
 
 # An attachment as stored (jsonb; Any: its JSON values): filename, content_type, method, content_b64.
 Attachment = dict[str, Any]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bridge_notifications.db import Conn
 from bridge_notifications.domain.recipients import Cohort, Person
 from bridge_shared.contracts.matching import ParticipantRef
+from bridge_shared.db.connection import Conn
 
 
 async def enrol(conn: Conn, participant_id: str, cohort_id: str, profile: ParticipantRef) -> None:

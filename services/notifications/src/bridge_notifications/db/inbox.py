@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge_notifications.db import Conn, affected
+from bridge_notifications.db import affected
 from bridge_notifications.db.deliveries import like_pattern
 from bridge_notifications.domain.planning import PlannedInboxItem
+from bridge_shared.db.connection import Conn
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from bridge_notifications.db import Conn
 from bridge_notifications.domain.recipients import CohortPrefs, OwnPrefs
+from bridge_shared.db.connection import Conn
 
 _OWN = tuple(f.name for f in fields(OwnPrefs) if f.name != "updated_at")
 _COHORT = tuple(f.name for f in fields(CohortPrefs))

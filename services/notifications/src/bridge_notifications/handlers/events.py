@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bridge_notifications.app import directory
-from bridge_notifications.app.connection import Connection
 from bridge_notifications.app.planning import Planner
 from bridge_notifications.domain import routing
 from bridge_notifications.handlers.typed import handle
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts.matching import CohortCreatedV1
+from bridge_shared.db.connection import Conn
 from bridge_shared.events.envelope import InboundEvent
 from bridge_shared.messaging.consumer import EventConsumer, PermanentEventError
 from bridge_shared.messaging.factory import consumer_for
@@ -21,7 +21,7 @@ def routing_consumer(rt: Runtime[NotificationsSettings]) -> EventConsumer:
     planner = Planner(rt.settings)
     clock = rt.clock
 
-    async def on_routed(conn: Connection, event: InboundEvent) -> None:
+    async def on_routed(conn: Conn, event: InboundEvent) -> None:
         payload = event.payload
         if not isinstance(payload, routing.ROUTED_PAYLOADS):
             raise PermanentEventError(f"{event.type} is not in the routing table")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bridge_notifications.app.connection import Connection
+from bridge_shared.db.connection import Conn
 from bridge_shared.events.envelope import InboundEvent
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.messaging.consumer import EventConsumer, PermanentEventError
@@ -18,10 +18,8 @@ from bridge_shared.messaging.consumer import EventConsumer, PermanentEventError
 P = TypeVar("P", bound=EventPayload)
 
 
-def handle(
-    consumer: EventConsumer, kind: type[P], use_case: Callable[[Connection, P], Awaitable[None]]
-) -> None:
-    async def handler(conn: Connection, event: InboundEvent) -> None:
+def handle(consumer: EventConsumer, kind: type[P], use_case: Callable[[Conn, P], Awaitable[None]]) -> None:
+    async def handler(conn: Conn, event: InboundEvent) -> None:
         payload = event.payload
         if not isinstance(payload, kind):
             raise PermanentEventError(

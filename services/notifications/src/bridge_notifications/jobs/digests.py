@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from bridge_notifications.app import digests
-from bridge_notifications.app.connection import Connection
 from bridge_notifications.settings import NotificationsSettings
+from bridge_shared.db.connection import Conn
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import Clock
 from bridge_shared.scheduling.singleton import periodic_worker
@@ -16,10 +16,10 @@ from bridge_shared.scheduling.singleton import periodic_worker
 async def run_jobs(rt: Runtime[NotificationsSettings]) -> None:
     settings = rt.settings
 
-    async def daily(conn: Connection, clock: Clock) -> int:
+    async def daily(conn: Conn, clock: Clock) -> int:
         return await digests.daily_digest(conn, clock.now(), settings)
 
-    async def weekly(conn: Connection, clock: Clock) -> int:
+    async def weekly(conn: Conn, clock: Clock) -> int:
         return await digests.weekly_hr_digest(conn, clock.now(), settings)
 
     workers = [
