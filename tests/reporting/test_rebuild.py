@@ -56,7 +56,7 @@ async def test_rebuilt_state_equals_live_state(reporting: RunningService) -> Non
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bridge_reporting.api.rebuild",
+        "bridge_reporting.jobs.rebuild",
         "--batch-size",
         "200",
         env=env,

@@ -1,6 +1,6 @@
 """The rebuild's trigger, from the command line (the `bridge-reporting-rebuild` script):
 
-    python -m bridge_reporting.api.rebuild [--batch-size N] [--lock-timeout 10s]
+    python -m bridge_reporting.jobs.rebuild [--batch-size N] [--lock-timeout 10s]
 
 Rebuilds every read model by replaying the event topics into shadow tables, then swaps them in
 atomically while the live consumer keeps running (see `bridge_reporting.app.rebuild`).
