@@ -33,8 +33,8 @@ from pydantic import SecretStr
 
 from bridge_devstack.infra import start_infra
 from bridge_devstack.ports import free_port, wait_for_port
-from bridge_notifications.db import deliveries
 from bridge_notifications.app.dispatch import Dispatcher
+from bridge_notifications.db import deliveries
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
