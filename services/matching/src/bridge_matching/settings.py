@@ -5,6 +5,7 @@ from pydantic_settings import SettingsConfigDict
 from bridge_shared.settings import ServiceSettings
 
 
+# The ignore: mypy may see pydantic-settings' BaseSettings as Any, and subclassing Any is [misc].
 class MatchingSettings(ServiceSettings):  # type: ignore[misc,unused-ignore]
     model_config = SettingsConfigDict(env_prefix="BRIDGE_MATCHING_", extra="ignore")
 

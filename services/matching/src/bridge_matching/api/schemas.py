@@ -52,7 +52,7 @@ class ParticipantPatch(BaseModel):
     languages: list[str] | None = None
     timezone: str | None = None
     locale: str | None = None
-    availability: list[dict[str, Any]] | None = None
+    availability: list[dict[str, Any]] | None = None  # Any: windows, validated with the merged profile
     skills_to_share: list[str] | None = None
     skills_to_learn: list[str] | None = None
     meeting_preference: str | None = None
@@ -93,7 +93,7 @@ class ImportJobOut(BaseModel):
     status: Literal["queued", "running", "completed", "failed"]
     total: int
     processed: int
-    report: dict[str, Any] | None = None
+    report: dict[str, Any] | None = None  # Any: the report document
     error: str | None = None
     created_at: datetime
     finished_at: datetime | None = None
@@ -130,7 +130,7 @@ class MatchingRunOut(BaseModel):
     status: RunStatus
     pairs: list[DraftPairOut]
     unmatched: list[UnmatchedOut]
-    stats: dict[str, Any]
+    stats: dict[str, Any]  # Any: the statistics document
     error: str | None = None
     attempts: int = 0
     created_at: datetime
@@ -230,7 +230,7 @@ class AuditOut(BaseModel):
     actor: str
     action: str
     reason: str | None
-    details: dict[str, Any]
+    details: dict[str, Any]  # Any: a JSON document per action
     at: datetime
 
 

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # Runs one claimed job to its end (result or failure written)
 # (runtime, job id, lease owner). Any: a coroutine's send and yield types.
-Execute = Callable[[MatchingRuntime, uuid.UUID, str], Coroutine[Any, Any, None]]
+Execute = Callable[[MatchingRuntime, uuid.UUID, str], Coroutine[Any, Any, None]]  # Any: see above
 
 
 class JobRunner:

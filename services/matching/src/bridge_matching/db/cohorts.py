@@ -60,7 +60,7 @@ async def set_phase(conn: Conn, cohort_id: uuid.UUID, phase: str, now: datetime)
 
 
 async def set_policy(conn: Conn, cohort_id: uuid.UUID, policy: dict[str, Any], now: datetime) -> CohortRow:
-    # Any: the policy document (PolicyIn.model_dump())
+    """Replaces the stored policy (Any: a JSON document, PolicyIn.model_dump())."""
     return one_row(
         CohortRow,
         await conn.fetchrow(

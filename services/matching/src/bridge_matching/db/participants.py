@@ -147,7 +147,7 @@ WHERE {_PROFILE_CHANGED}
 RETURNING *, (xmax = 0) AS inserted"""
 
 
-def staging_record(p: ParticipantIn) -> tuple[Any, ...]:
+def staging_record(p: ParticipantIn) -> tuple[Any, ...]:  # Any: one value per column
     """One COPY record in STAGING_COLUMNS order. Any: one value per column, of the column's type."""
     values = profile_values(p)
     at = PROFILE_FIELDS.index("availability")

@@ -1,18 +1,17 @@
-"""What every repository shares: the connection type and the record -> typed row conversion."""
+"""What every repository shares: the record -> typed row conversion (and the shared `Conn` alias)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
-if TYPE_CHECKING:
-    Conn = asyncpg.Connection[Any]  # Any: asyncpg's record type parameter (rows are asyncpg.Record)
-else:
-    Conn = asyncpg.Connection
+from bridge_shared.db.connection import Conn
+
+__all__ = ["Conn", "as_row", "as_rows", "maybe_row", "one_row"]
 
 R = TypeVar("R")
 

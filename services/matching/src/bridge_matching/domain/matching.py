@@ -195,7 +195,7 @@ def stale_drafts(state: CohortState, drafts: Iterable[DraftPairRow]) -> list[dic
     return conflicts
 
 
-def run_stats(result: MatchResult, kept: int) -> dict[str, Any]:
+def run_stats(result: MatchResult, kept: int) -> dict[str, Any]:  # Any: a JSON document
     s = result.stats
     return {
         "participants": s.participants,

@@ -39,7 +39,7 @@ class PolicyIn(BaseModel):
     candidates_per_mentor: int = Field(10, ge=1, le=200)
 
 
-def to_engine_policy(stored: dict[str, Any] | None) -> MatchingPolicy:
+def to_engine_policy(stored: dict[str, Any] | None) -> MatchingPolicy:  # Any: the stored JSON
     """Stored JSON (validated through PolicyIn, so old rows get today's defaults) -> engine policy."""
     p = PolicyIn.model_validate(stored or {})
     return MatchingPolicy(

@@ -95,7 +95,7 @@ HR_MANAGED = frozenset({"email", "seniority_level", "department", "manager_emplo
 SELF_EDITABLE = frozenset(PROFILE_FIELDS) - HR_MANAGED
 
 
-def profile_values(p: ParticipantIn) -> list[Any]:
+def profile_values(p: ParticipantIn) -> list[Any]:  # Any: one value per column
     """The profile's values in PROFILE_FIELDS order, as they are stored (availability as JSON data).
 
     Any: one value per column, of the column's own type."""

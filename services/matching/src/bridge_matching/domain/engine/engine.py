@@ -70,7 +70,7 @@ def prepare(
             m, e = index.pos.get(pair.mentor_id), index.pos.get(pair.mentee_id)
             if m is None or e is None:
                 raise ValueError(f"{origin} pair {pair} references an unknown participant")
-            kept.append((m, e, origin))  # type: ignore[arg-type]
+            kept.append((m, e, origin))  # type: ignore[arg-type]  # origin is one of the PairOrigin literals above; mypy widens it to str
     n = index.n
     kept_m = np.array([k[0] for k in kept], dtype=np.intp)
     kept_e = np.array([k[1] for k in kept], dtype=np.intp)
@@ -314,7 +314,7 @@ def suggest(
             bd = breakdown_of(sc.components[:, j], float(sc.total[j]), int(sc.overlap_minutes[j]))
             sugg = Suggestion(
                 index.people[int(partners[j])].id,
-                as_role,  # type: ignore[arg-type]
+                as_role,  # type: ignore[arg-type]  # "mentor" or "mentee" from the loop above; mypy widens it to str
                 bd.total,
                 bd,
                 explain_pair(index, int(mm[j]), int(ee[j]), bd),
