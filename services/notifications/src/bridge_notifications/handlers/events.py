@@ -5,7 +5,6 @@ from __future__ import annotations
 from bridge_notifications.app import directory
 from bridge_notifications.app.planning import Planner
 from bridge_notifications.domain import routing
-from bridge_notifications.handlers.typed import handle
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts.matching import CohortCreatedV1
 from bridge_shared.db.connection import Conn
@@ -27,6 +26,6 @@ def routing_consumer(rt: Runtime[NotificationsSettings]) -> EventConsumer:
             raise PermanentEventError(f"{event.type} is not in the routing table")
         await planner.apply(conn, event.id, event.type, payload, clock.now())
 
-    handle(consumer, CohortCreatedV1, directory.record_cohort)
+    consumer.handle(CohortCreatedV1, directory.record_cohort)
     consumer.on(*routing.ROUTED_PAYLOADS)(on_routed)
     return consumer

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bridge_notifications.app import directory
-from bridge_notifications.handlers.typed import handle
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts.matching import (
     ParticipantEnrolledV1,
@@ -17,7 +16,7 @@ from bridge_shared.runtime import Runtime
 
 def participant_consumer(rt: Runtime[NotificationsSettings]) -> EventConsumer:
     consumer = consumer_for(rt, "directory", [ParticipantEnrolledV1.topic], batch=True)
-    handle(consumer, ParticipantEnrolledV1, directory.record_participant)
-    handle(consumer, ParticipantUpdatedV1, directory.record_participant)
-    handle(consumer, ParticipantWithdrawnV1, directory.withdraw_participant)
+    consumer.handle(ParticipantEnrolledV1, directory.record_participant)
+    consumer.handle(ParticipantUpdatedV1, directory.record_participant)
+    consumer.handle(ParticipantWithdrawnV1, directory.withdraw_participant)
     return consumer

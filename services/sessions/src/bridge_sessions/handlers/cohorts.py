@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bridge_sessions.app import cohorts
-from bridge_sessions.handlers import handle
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts.matching import CohortCreatedV1
 from bridge_shared.messaging.consumer import EventConsumer
@@ -13,5 +12,5 @@ from bridge_shared.runtime import Runtime
 
 def cohort_consumer(rt: Runtime[SessionsSettings]) -> EventConsumer:
     consumer = consumer_for(rt, "cohorts", [CohortCreatedV1.topic])
-    handle(consumer, CohortCreatedV1, cohorts.record)
+    consumer.handle(CohortCreatedV1, cohorts.record)
     return consumer

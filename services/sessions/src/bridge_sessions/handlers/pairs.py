@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import partial
 
 from bridge_sessions.app import relationships
-from bridge_sessions.handlers import handle
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts.matching import PairDissolvedV1, PairFormedV1
 from bridge_shared.messaging.consumer import EventConsumer
@@ -16,6 +15,6 @@ from bridge_shared.runtime import Runtime
 
 def pair_consumer(rt: Runtime[SessionsSettings]) -> EventConsumer:
     consumer = consumer_for(rt, "pairs", [PairFormedV1.topic])
-    handle(consumer, PairFormedV1, partial(relationships.start, rt))
-    handle(consumer, PairDissolvedV1, partial(relationships.dissolve, rt))
+    consumer.handle(PairFormedV1, partial(relationships.start, rt))
+    consumer.handle(PairDissolvedV1, partial(relationships.dissolve, rt))
     return consumer

@@ -69,7 +69,6 @@ Handler: TypeAlias = "Callable[[asyncpg.Connection[Any], InboundEvent], Awaitabl
 BatchHandler: TypeAlias = "Callable[[asyncpg.Connection[Any], list[InboundEvent]], Awaitable[None]]"
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 P = TypeVar("P", bound=EventPayload)
-TypedHandler: TypeAlias = "Callable[[asyncpg.Connection[Any], P, InboundEvent], Awaitable[None]]"
 
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -236,18 +235,21 @@ class EventConsumer:
 
         return register
 
-    def handle(self, payload: type[P]) -> Callable[[TypedHandler[P]], TypedHandler[P]]:
-        """Registers a handler of one payload type that receives the payload typed:
-        `@consumer.handle(PairFormedV1) async def h(conn, pair: PairFormedV1, event) -> None`."""
+    def handle(
+        self, kind: type[P], use_case: Callable[[asyncpg.Connection[Any], P], Awaitable[None]]
+    ) -> None:
+        """Registers a use case for events of `kind`, handing it the payload typed as `kind`:
+        `consumer.handle(PairFormedV1, partial(relationships.start, rt))`. A payload of another class
+        under that event type is a registration bug: dead-lettered at once, never retried."""
 
-        def register(fn: TypedHandler[P]) -> TypedHandler[P]:
-            async def untyped(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
-                await fn(conn, event.payload_as(payload), event)
+        async def handler(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
+            try:
+                payload = event.payload_as(kind)
+            except TypeError as exc:
+                raise PermanentEventError(str(exc)) from exc
+            await use_case(conn, payload)
 
-            self._handlers[payload.event_type] = untyped
-            return fn
-
-        return register
+        self._handlers[kind.event_type] = handler
 
     def on_batch(self, fn: BatchHandler) -> BatchHandler:
         """Optional: handles a whole batch of fresh events of the registered types at once."""
