@@ -36,9 +36,9 @@ class PhaseChangeIn(BaseModel):
     to_phase: Phase
 
 
+# Its fields are exactly domain.profile.PROFILE_FIELDS, loosely typed (tests/matching/test_profile.py checks it).
 class ParticipantPatch(BaseModel):
-    """Partial profile update; the merged profile is validated as a whole (so the fields here are loose).
-    Its fields are exactly `domain.profile.PROFILE_FIELDS` (tests/matching/test_profile.py checks it)."""
+    """Partial profile update; the merged profile is validated as a whole."""
 
     model_config = ConfigDict(extra="forbid")
 
