@@ -36,7 +36,8 @@ class PhaseChangeIn(BaseModel):
     to_phase: Phase
 
 
-# Its fields are exactly domain.profile.PROFILE_FIELDS, loosely typed (tests/matching/test_profile.py checks it).
+# Its fields are exactly domain.profile.PROFILE_FIELDS, loosely typed (tests/matching/test_profile.py
+# checks it).
 class ParticipantPatch(BaseModel):
     """Partial profile update; the merged profile is validated as a whole."""
 
