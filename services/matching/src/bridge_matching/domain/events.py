@@ -38,18 +38,12 @@ def pair_subject(p: PairRow) -> str:
     return f"cohort/{p.cohort_id}/pair/{p.id}"
 
 
+# The profile fields the public ParticipantRef carries (the contract names them; rows have them all).
+_REF_FIELDS = tuple(f for f in ParticipantRef.model_fields if f != "participant_id")
+
+
 def _ref_fields(row: ParticipantRow) -> dict[str, Any]:  # Any: ParticipantRef's field values
-    return {
-        "participant_id": str(row.id),
-        "employee_id": row.employee_id,
-        "display_name": row.display_name,
-        "email": row.email,
-        "region": row.region,
-        "department": row.department,
-        "seniority_level": row.seniority_level,
-        "timezone": row.timezone,
-        "locale": row.locale,
-    }
+    return {"participant_id": str(row.id), **{f: getattr(row, f) for f in _REF_FIELDS}}
 
 
 def participant_ref(row: ParticipantRow) -> ParticipantRef:
