@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from population import generate
 
-from bridge_matching.domain.csv_import import parse_csv, to_csv
 from bridge_matching.app.imports import execute as run_import
 from bridge_matching.db.participants import STAGING_COLUMNS as _STAGING_COLS
 from bridge_matching.db.participants import staging_record as _record
+from bridge_matching.domain.csv_import import parse_csv, to_csv
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.db.provision import provision
