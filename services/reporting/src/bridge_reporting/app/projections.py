@@ -9,22 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
-
-import asyncpg
 
 from bridge_reporting.db import upsert
 from bridge_reporting.domain.projection import fold
+from bridge_shared.db.connection import Conn
 from bridge_shared.events.envelope import InboundEvent
 from bridge_shared.events.topics import ALL_EVENT_TOPICS
 
 TOPICS = list(ALL_EVENT_TOPICS)
 CONSUMER_NAME = "read_models"
 ON_APPLIED = "on_applied"
-
-# The connection a use case runs in (the consumer's transaction); entry points name it through
-# this alias rather than importing asyncpg.
-Connection: TypeAlias = "asyncpg.Connection[Any]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +32,7 @@ class OnApplied:
         self.callback(applied)
 
 
-async def apply_events(conn: Connection, events: Sequence[InboundEvent], suffix: str = "") -> int:
+async def apply_events(conn: Conn, events: Sequence[InboundEvent], suffix: str = "") -> int:
     """Applies a batch to the read models (or to the shadow set named by `suffix`), inside the
     caller's transaction (the consumer's, with its inbox claim, or the rebuild's)."""
     if not events:

@@ -7,12 +7,12 @@ from bridge_reporting.app.projections import (
     CONSUMER_NAME,
     ON_APPLIED,
     TOPICS,
-    Connection,
     OnApplied,
     apply_events,
 )
 from bridge_reporting.domain.projection import HANDLED
 from bridge_reporting.settings import ReportingSettings
+from bridge_shared.db.connection import Conn
 from bridge_shared.events.envelope import InboundEvent
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.messaging.factory import consumer_for
@@ -24,12 +24,12 @@ def projection_consumer(rt: Runtime[ReportingSettings]) -> EventConsumer:
     on_applied = rt.component(ON_APPLIED, OnApplied) if ON_APPLIED in rt.extras else None
 
     @consumer.on(*HANDLED)
-    async def one(conn: Connection, event: InboundEvent) -> None:
+    async def one(conn: Conn, event: InboundEvent) -> None:
         # The fallback path (a batch failed): one event per transaction, same code.
         await apply_events(conn, [event])
 
     @consumer.on_batch
-    async def many(conn: Connection, events: list[InboundEvent]) -> None:
+    async def many(conn: Conn, events: list[InboundEvent]) -> None:
         await apply_events(conn, events)
         if on_applied is not None:
             on_applied(len(events))
