@@ -328,8 +328,9 @@ class KafkaCluster:
                 libs,
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                # One argument: a base64 id may start with "-", which argparse would take for an option
+                # (1 start in 64 failed with "argument --cluster-id/-t: expected one argument").
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(node.config),
                 heap_mb=128,
