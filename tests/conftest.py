@@ -19,18 +19,6 @@ from bridge_devstack.infra import Infra, start_infra
 from bridge_shared.db.provision import provision
 from bridge_shared.observability.tracing import configure_tracing
 
-_TESTS = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist (--dist loadgroup): a test file runs whole on one worker, so its
-    module and session fixtures start once; tests/e2e runs on one worker, because its platform runs
-    the services under their real names and roles."""
-    for item in items:
-        parts = item.path.relative_to(_TESTS).parts
-        group = "e2e" if parts[0] == "e2e" else "/".join(parts)
-        item.add_marker(pytest.mark.xdist_group(group))
-
 
 @pytest.fixture(scope="session", autouse=True)
 def span_exporter() -> InMemorySpanExporter:

@@ -2,9 +2,10 @@
 
 Each use gets its own role, schema, service name (so its own consumer groups and dead-letter topic),
 and an httpx client. Consumers read shared topics from the beginning, so tests filter by the ids
-they created. Every service of one pytest process (a test area, or one xdist worker) uses the same
-`TEST_TOPIC_PREFIX`, so processes sharing one Kafka cluster never see each other's events; publish
-test events with `publish_event`, which applies it.
+they created. Services get a topic prefix of their test area (tests/<area>) and pytest process
+(`topic_prefix()`), so processes sharing one Kafka cluster, and areas sharing one xdist worker (whose
+long-lived services may still run), never see each other's events; publish test events with
+`publish_event`, which applies it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ from bridge_shared.settings import (
 
 S = TypeVar("S", bound=ServiceSettings)
 
-TEST_TOPIC_PREFIX = os.environ.get("BRIDGE_TEST_TOPIC_PREFIX") or f"t{uuid.uuid4().hex[:10]}."
+_RUN = os.environ.get("BRIDGE_TEST_TOPIC_PREFIX") or f"t{uuid.uuid4().hex[:10]}"
+_PREFIXES: dict[str, str] = {}
+
+
+def topic_prefix() -> str:
+    """This process's topic prefix for the test area now running (PYTEST_CURRENT_TEST names the
+    test being set up, run or torn down, whatever the scope of the fixture asking)."""
+    current = os.environ.get("PYTEST_CURRENT_TEST", "")
+    parts = current.split("::", 1)[0].split("/")
+    area = parts[1] if len(parts) > 2 and parts[0] == "tests" else "tests"
+    return _PREFIXES.setdefault(area, f"{_RUN}-{area.replace('_', '-')}.")
 
 
 def token(*roles: str, sub: str = "tester", regions: tuple[str, ...] = ()) -> str:
@@ -80,7 +91,7 @@ async def running_service(
         kafka_bootstrap_servers=bootstrap_servers,
         environment="test",
         log_json=False,
-        **({"kafka_topic_prefix": TEST_TOPIC_PREFIX} | overrides),
+        **({"kafka_topic_prefix": topic_prefix()} | overrides),
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:

@@ -165,11 +165,14 @@ def build(prefix: str | None = None) -> Scenario:
 
     for key in ("A", "B", "C"):
         mentor, mentee = proposals[key]
+        # A minute after the pair formed, as sessions reacts to it: with equal times the timeline
+        # would order the two by event id (random), and the test by chance.
+        started = day(-1 + 1 / 1440)
         sc.add(
             s.RelationshipStartedV1(
-                **rel(key), mentor_id=pid[mentor], mentee_id=pid[mentee], started_at=day(-1)
+                **rel(key), mentor_id=pid[mentor], mentee_id=pid[mentee], started_at=started
             ),
-            day(-1),
+            started,
         )
         sc.add(
             s.AgreementDraftedV1(**rel(key), agreement_version=1, by_participant_id=pid[mentor]), day(-0.5)

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer
 
 from bridge_matching.domain.csv_import import to_csv
 from bridge_shared.events import topics
-from tests.service_harness import TEST_TOPIC_PREFIX
+from tests.service_harness import topic_prefix
 
 MATCHING_TOPICS = [
     topics.MATCHING_COHORT,
@@ -113,7 +113,7 @@ async def read_events(
     """Reads the matching topics from the beginning until the cohort's events include `expect` (type suffix ->
     minimum count), e.g. {"pair.formed": 2}. Returns (type, payload) in topic order."""
     consumer = AIOKafkaConsumer(
-        *(TEST_TOPIC_PREFIX + t for t in MATCHING_TOPICS),  # the topics under this test run's prefix
+        *(topic_prefix() + t for t in MATCHING_TOPICS),  # the topics under this test run's prefix
         bootstrap_servers=bootstrap,
         group_id=f"reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",

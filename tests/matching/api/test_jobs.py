@@ -24,7 +24,7 @@ from bridge_matching.settings import MatchingSettings
 from bridge_shared.db.provision import provision
 from bridge_shared.scheduling.clock import FrozenClock
 from tests.matching.api.support import cohort_body, cohort_people, csv_of, wait_import, wait_run
-from tests.service_harness import TEST_TOPIC_PREFIX, RunningService, auth
+from tests.service_harness import RunningService, auth, topic_prefix
 
 HR = auth("hr_admin", sub="hr-1")
 CSV = {**HR, "Content-Type": "text/csv"}
@@ -40,7 +40,7 @@ async def shared_settings(admin_dsn: str, bootstrap_servers: str) -> MatchingSet
         db_schema=name,
         database_url=dsn,
         kafka_bootstrap_servers=bootstrap_servers,
-        kafka_topic_prefix=TEST_TOPIC_PREFIX,
+        kafka_topic_prefix=topic_prefix(),
         environment="test",
         log_json=False,
         expiry_interval_seconds=0,
