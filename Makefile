@@ -7,6 +7,10 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+# Every test worker, service process and tool imports ~1,500 modules. With PYTHONDONTWRITEBYTECODE
+# set (some environments set it) each of them compiled every module from source again: 5-7 s of CPU a
+# process. The bytecode goes to __pycache__/ (git-ignored), written once and read by every process after.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help install deps up demo test test-fast lint typecheck schemas bench chaos chaos-short chaos-ci token clean
 

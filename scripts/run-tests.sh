@@ -12,26 +12,20 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 if [ -z "${DATABASE_URL:-}" ] || [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+  # The servers start while pytest starts and collects; the tests' `infra` fixture waits for the
+  # addresses in BRIDGE_TEST_INFRA_ENV_FILE.
   infra_dir=$(mktemp -d)
   .tools/bin/uv run bridge-test-infra --workdir "$infra_dir/data" --env-file "$infra_dir/env" \
     >"$infra_dir/log" 2>&1 &
   infra_pid=$!
   trap 'kill -TERM "$infra_pid" 2>/dev/null; wait "$infra_pid" 2>/dev/null; rm -rf "$infra_dir"' EXIT
-  for _ in $(seq 1 900); do
-    [ -f "$infra_dir/env" ] && break
-    kill -0 "$infra_pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if [ ! -f "$infra_dir/env" ]; then
+  export BRIDGE_TEST_INFRA_ENV_FILE="$infra_dir/env"
+  (
+    while [ ! -f "$infra_dir/env" ] && kill -0 "$infra_pid" 2>/dev/null; do sleep 0.2; done
     cat "$infra_dir/log"
-    echo "the test infrastructure did not start"
-    exit 1
-  fi
-  cat "$infra_dir/log"
-  set -a
-  # shellcheck disable=SC1091
-  . "$infra_dir/env"
-  set +a
+    # If it died, the fixtures would wait in vain: stop the run.
+    [ -f "$infra_dir/env" ] || { echo "the test infrastructure did not start"; kill -TERM $$; }
+  ) &
 fi
 paths=()
 options=()

@@ -1,12 +1,17 @@
 """Session-wide real infrastructure: PostgreSQL and a Kafka-protocol broker over real sockets.
 
-By default embedded PostgreSQL and Apache Kafka (KRaft) run from pinned jars on this machine's Java; DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point
-the suite at real ones; BRIDGE_INFRA=testcontainers uses Docker when it is there.
+By default embedded PostgreSQL and Apache Kafka (KRaft) run from pinned jars on this machine's
+Java; DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point the suite at real ones; BRIDGE_INFRA=testcontainers
+uses Docker when it is there. `make test` (scripts/run-tests.sh) starts one pair of servers for every
+test process while they start up, and names the file their addresses will be written to in
+BRIDGE_TEST_INFRA_ENV_FILE.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,8 +33,38 @@ def span_exporter() -> InMemorySpanExporter:
     return exporter
 
 
+# Areas first whose files run longest, so no worker starts a long file when the others are done
+# (pytest-xdist hands out whole files in collection order).
+_AREA_ORDER = ("shared", "matching", "reporting", "sessions", "notifications", "deploy", "e2e")
+_TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def area_rank(item: pytest.Item) -> int:
+        area = item.path.relative_to(_TESTS).parts[0]
+        return _AREA_ORDER.index(area) if area in _AREA_ORDER else len(_AREA_ORDER)
+
+    items.sort(key=area_rank)  # stable: the order within an area stays as written
+
+
+def _wait_for_shared_infra(env_file: Path, timeout: float = 300.0) -> None:
+    """Reads the servers' addresses once bridge-test-infra has written them."""
+    deadline = time.monotonic() + timeout
+    while not env_file.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the test infrastructure did not write {env_file} within {timeout:.0f}s")
+        time.sleep(0.1)
+    for line in env_file.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("=")
+        if key in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+    shared = os.environ.get("BRIDGE_TEST_INFRA_ENV_FILE")
+    if shared:
+        _wait_for_shared_infra(Path(shared))
     workdir: Path = tmp_path_factory.mktemp("infra")
     started = start_infra(workdir, fast=True)
     yield started

@@ -35,6 +35,9 @@ def create_broker(bootstrap_servers: str, *, service: str, middlewares: Sequence
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider()), *middlewares],
         description=f"Bridge {service} service events",
         logger=logging.getLogger(f"bridge.{service}.broker"),
+        # FastStream's "Received" / "Processed" line per message goes to DEBUG: at thousands of events
+        # a second an INFO line each is a cost and noise; failures are still logged as errors.
+        log_level=logging.DEBUG,
     )
 
 
