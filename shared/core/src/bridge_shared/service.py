@@ -27,6 +27,7 @@ from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.events.topics import dead_letter_topic, prefixed
+from bridge_shared.http.openapi import install_problem_openapi
 from bridge_shared.http.problems import install_problem_handlers
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
@@ -245,6 +246,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         app.include_router(router)
     for router in definition.routers:
         app.include_router(router, dependencies=[Depends(authenticate)])
+    install_problem_openapi(app, publishes_events=bool(definition.publishes))
 
     spec = AsyncAPI(
         broker,

@@ -12,6 +12,7 @@ from bridge_matching.app import cohorts
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.domain.policy import PolicyIn
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
@@ -30,14 +31,14 @@ async def list_cohorts(
     return [from_row(CohortOut, r) for r in await cohorts.list_visible(rt, principal)]
 
 
-@router.get("/{cohort_id}", response_model=CohortOut)
+@router.get("/{cohort_id}", response_model=CohortOut, responses=problems(404))
 async def get_cohort(
     cohort_id: UUID, principal: Principal = Depends(hr_read), rt: MatchingRuntime = Depends(get_runtime)
 ) -> CohortOut:
     return from_row(CohortOut, await cohorts.get(rt, principal, cohort_id))
 
 
-@router.post("/{cohort_id}/phase", response_model=CohortOut)
+@router.post("/{cohort_id}/phase", response_model=CohortOut, responses=problems(404, 409))
 async def change_phase(
     cohort_id: UUID,
     body: PhaseChangeIn,
@@ -48,14 +49,14 @@ async def change_phase(
     return from_row(CohortOut, await cohorts.change_phase(rt, principal, cohort_id, body.to_phase))
 
 
-@router.get("/{cohort_id}/policy", response_model=PolicyIn)
+@router.get("/{cohort_id}/policy", response_model=PolicyIn, responses=problems(404))
 async def get_policy(
     cohort_id: UUID, principal: Principal = Depends(hr_read), rt: MatchingRuntime = Depends(get_runtime)
 ) -> PolicyIn:
     return await cohorts.get_policy(rt, principal, cohort_id)
 
 
-@router.put("/{cohort_id}/policy", response_model=PolicyIn)
+@router.put("/{cohort_id}/policy", response_model=PolicyIn, responses=problems(404, 409))
 async def put_policy(
     cohort_id: UUID,
     body: PolicyIn,

@@ -12,6 +12,7 @@ from bridge_matching.api.schemas import ImportJobOut, from_row
 from bridge_matching.app import imports
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(tags=["imports"])
 
@@ -23,6 +24,7 @@ router = APIRouter(tags=["imports"])
     openapi_extra={
         "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
     },
+    responses=problems(404, 409, 413, 415),
 )
 async def start_import(
     cohort_id: UUID,
@@ -38,7 +40,7 @@ async def start_import(
     )
 
 
-@router.get("/imports/{job_id}", response_model=ImportJobOut)
+@router.get("/imports/{job_id}", response_model=ImportJobOut, responses=problems(404))
 async def get_import(
     job_id: UUID, principal: Principal = Depends(hr_read), rt: MatchingRuntime = Depends(get_runtime)
 ) -> ImportJobOut:

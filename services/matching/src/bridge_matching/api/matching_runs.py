@@ -24,6 +24,7 @@ from bridge_matching.api.schemas import (
 from bridge_matching.app import runs
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(tags=["matching"])
 
@@ -60,7 +61,10 @@ async def _submitted(rt: MatchingRuntime, run_id: UUID, *, wait: bool, done_stat
     "/cohorts/{cohort_id}/matching-runs",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=MatchingRunOut,
-    responses={201: {"model": MatchingRunOut, "description": "with `wait=true`: the run finished in time"}},
+    responses={
+        **problems(404, 409),
+        201: {"model": MatchingRunOut, "description": "with `wait=true`: the run finished in time"},
+    },
 )
 async def start_matching_run(
     cohort_id: UUID,
@@ -75,21 +79,25 @@ async def start_matching_run(
     return await _submitted(rt, run.id, wait=wait, done_status=201)
 
 
-@router.get("/cohorts/{cohort_id}/matching-runs", response_model=list[MatchingRunOut])
+@router.get(
+    "/cohorts/{cohort_id}/matching-runs", response_model=list[MatchingRunOut], responses=problems(404)
+)
 async def list_runs(
     cohort_id: UUID, principal: Principal = Depends(hr_read), rt: MatchingRuntime = Depends(get_runtime)
 ) -> list[MatchingRunOut]:
     return [run_out(v) for v in await runs.list_for_cohort(rt, principal, cohort_id)]
 
 
-@router.get("/matching-runs/{run_id}", response_model=MatchingRunOut)
+@router.get("/matching-runs/{run_id}", response_model=MatchingRunOut, responses=problems(404))
 async def get_run(
     run_id: UUID, principal: Principal = Depends(hr_read), rt: MatchingRuntime = Depends(get_runtime)
 ) -> MatchingRunOut:
     return run_out(await runs.get(rt, principal, run_id))
 
 
-@router.post("/matching-runs/{run_id}/pairs/{pair_id}/pin", response_model=MatchingRunOut)
+@router.post(
+    "/matching-runs/{run_id}/pairs/{pair_id}/pin", response_model=MatchingRunOut, responses=problems(404, 409)
+)
 async def pin_pair(
     run_id: UUID,
     pair_id: UUID,
@@ -99,7 +107,9 @@ async def pin_pair(
     return run_out(await runs.set_pin(rt, principal, run_id, pair_id, True))
 
 
-@router.delete("/matching-runs/{run_id}/pairs/{pair_id}/pin", response_model=MatchingRunOut)
+@router.delete(
+    "/matching-runs/{run_id}/pairs/{pair_id}/pin", response_model=MatchingRunOut, responses=problems(404, 409)
+)
 async def unpin_pair(
     run_id: UUID,
     pair_id: UUID,
@@ -109,7 +119,9 @@ async def unpin_pair(
     return run_out(await runs.set_pin(rt, principal, run_id, pair_id, False))
 
 
-@router.delete("/matching-runs/{run_id}/pairs/{pair_id}", response_model=MatchingRunOut)
+@router.delete(
+    "/matching-runs/{run_id}/pairs/{pair_id}", response_model=MatchingRunOut, responses=problems(404, 409)
+)
 async def remove_pair(
     run_id: UUID,
     pair_id: UUID,
@@ -120,7 +132,7 @@ async def remove_pair(
     return run_out(await runs.remove_pair(rt, principal, run_id, pair_id))
 
 
-@router.post("/matching-runs/{run_id}/swap", response_model=MatchingRunOut)
+@router.post("/matching-runs/{run_id}/swap", response_model=MatchingRunOut, responses=problems(404, 409))
 async def swap_pairs(
     run_id: UUID,
     body: SwapIn,
@@ -135,7 +147,10 @@ async def swap_pairs(
     "/matching-runs/{run_id}/resolve",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=MatchingRunOut,
-    responses={200: {"model": MatchingRunOut, "description": "with `wait=true`: the re-solve finished"}},
+    responses={
+        **problems(404, 409),
+        200: {"model": MatchingRunOut, "description": "with `wait=true`: the re-solve finished"},
+    },
 )
 async def resolve(
     run_id: UUID,
@@ -149,7 +164,7 @@ async def resolve(
     return await _submitted(rt, run_id, wait=wait, done_status=200)
 
 
-@router.post("/matching-runs/{run_id}/publish", response_model=PublishOut)
+@router.post("/matching-runs/{run_id}/publish", response_model=PublishOut, responses=problems(404, 409))
 async def publish(
     run_id: UUID, principal: Principal = Depends(hr_write), rt: MatchingRuntime = Depends(get_runtime)
 ) -> PublishOut:

@@ -11,11 +11,12 @@ from bridge_matching.api.schemas import AuditOut, DissolveIn, OverridePairIn, Pa
 from bridge_matching.app import pairs
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(tags=["pairs"])
 
 
-@router.get("/cohorts/{cohort_id}/pairs", response_model=list[PairOut])
+@router.get("/cohorts/{cohort_id}/pairs", response_model=list[PairOut], responses=problems(404))
 async def list_pairs(
     cohort_id: UUID,
     status_: str | None = Query("formed", alias="status"),
@@ -25,7 +26,12 @@ async def list_pairs(
     return [from_row(PairOut, r) for r in await pairs.list_for_cohort(rt, principal, cohort_id, status_)]
 
 
-@router.post("/cohorts/{cohort_id}/pairs", status_code=status.HTTP_201_CREATED, response_model=PairOut)
+@router.post(
+    "/cohorts/{cohort_id}/pairs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PairOut,
+    responses=problems(404, 409),
+)
 async def create_pair(
     cohort_id: UUID,
     body: OverridePairIn,
@@ -38,7 +44,9 @@ async def create_pair(
     return from_row(PairOut, pair)
 
 
-@router.post("/cohorts/{cohort_id}/pairs/{pair_id}/dissolve", response_model=PairOut)
+@router.post(
+    "/cohorts/{cohort_id}/pairs/{pair_id}/dissolve", response_model=PairOut, responses=problems(404, 409)
+)
 async def dissolve_pair(
     cohort_id: UUID,
     pair_id: UUID,
@@ -50,7 +58,7 @@ async def dissolve_pair(
     return from_row(PairOut, await pairs.dissolve(rt, principal, cohort_id, pair_id, body.reason))
 
 
-@router.get("/cohorts/{cohort_id}/audit", response_model=list[AuditOut])
+@router.get("/cohorts/{cohort_id}/audit", response_model=list[AuditOut], responses=problems(404))
 async def audit_log(
     cohort_id: UUID, principal: Principal = Depends(hr_read), rt: MatchingRuntime = Depends(get_runtime)
 ) -> list[AuditOut]:

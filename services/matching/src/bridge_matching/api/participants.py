@@ -22,11 +22,14 @@ from bridge_matching.app import participants
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.domain.matching import breakdown_dict
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(prefix="/cohorts/{cohort_id}/participants", tags=["participants"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ParticipantOut)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ParticipantOut, responses=problems(404, 409)
+)
 async def enrol_participant(
     cohort_id: UUID,
     body: ParticipantIn,
@@ -41,7 +44,7 @@ async def enrol_participant(
     return participant_out(done.participant, done.cohort.skill_taxonomy)
 
 
-@router.get("", response_model=list[ParticipantOut])
+@router.get("", response_model=list[ParticipantOut], responses=problems(404))
 async def list_participants(
     cohort_id: UUID,
     limit: int = Query(100, ge=1, le=1000),
@@ -53,7 +56,7 @@ async def list_participants(
     return [participant_out(r, cohort.skill_taxonomy) for r in rows]
 
 
-@router.get("/{participant_id}", response_model=ParticipantOut)
+@router.get("/{participant_id}", response_model=ParticipantOut, responses=problems(404))
 async def get_participant(
     cohort_id: UUID,
     participant_id: UUID,
@@ -64,7 +67,7 @@ async def get_participant(
     return participant_out(row, cohort.skill_taxonomy)
 
 
-@router.patch("/{participant_id}", response_model=ParticipantOut)
+@router.patch("/{participant_id}", response_model=ParticipantOut, responses=problems(404, 409))
 async def update_participant(
     cohort_id: UUID,
     participant_id: UUID,
@@ -78,7 +81,7 @@ async def update_participant(
     return participant_out(row, cohort.skill_taxonomy)
 
 
-@router.post("/{participant_id}/withdraw", response_model=ParticipantOut)
+@router.post("/{participant_id}/withdraw", response_model=ParticipantOut, responses=problems(404))
 async def withdraw_participant(
     cohort_id: UUID,
     participant_id: UUID,
@@ -91,7 +94,7 @@ async def withdraw_participant(
     return participant_out(row, cohort.skill_taxonomy)
 
 
-@router.get("/{participant_id}/proposals", response_model=list[ProposalOut])
+@router.get("/{participant_id}/proposals", response_model=list[ProposalOut], responses=problems(404))
 async def participant_proposals(
     cohort_id: UUID,
     participant_id: UUID,
@@ -103,7 +106,7 @@ async def participant_proposals(
     return [from_row(ProposalOut, r) for r in rows]
 
 
-@router.get("/{participant_id}/suggestions", response_model=list[SuggestionOut])
+@router.get("/{participant_id}/suggestions", response_model=list[SuggestionOut], responses=problems(404, 409))
 async def suggestions(
     cohort_id: UUID,
     participant_id: UUID,
@@ -127,7 +130,12 @@ async def suggestions(
     ]
 
 
-@router.post("/{participant_id}/requests", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
+@router.post(
+    "/{participant_id}/requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProposalOut,
+    responses=problems(404, 409),
+)
 async def request_partner(
     cohort_id: UUID,
     participant_id: UUID,

@@ -11,11 +11,12 @@ from bridge_matching.api.schemas import DeclineIn, ProposalOut, from_row
 from bridge_matching.app import proposals
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(tags=["proposals"])
 
 
-@router.get("/cohorts/{cohort_id}/proposals", response_model=list[ProposalOut])
+@router.get("/cohorts/{cohort_id}/proposals", response_model=list[ProposalOut], responses=problems(404))
 async def list_proposals(
     cohort_id: UUID,
     status: str | None = Query(None),
@@ -27,14 +28,14 @@ async def list_proposals(
     ]
 
 
-@router.get("/proposals/{proposal_id}", response_model=ProposalOut)
+@router.get("/proposals/{proposal_id}", response_model=ProposalOut, responses=problems(404))
 async def get_proposal(
     proposal_id: UUID, principal: Principal = Depends(anyone), rt: MatchingRuntime = Depends(get_runtime)
 ) -> ProposalOut:
     return from_row(ProposalOut, await proposals.get(rt, principal, proposal_id))
 
 
-@router.post("/proposals/{proposal_id}/accept", response_model=ProposalOut)
+@router.post("/proposals/{proposal_id}/accept", response_model=ProposalOut, responses=problems(404, 409))
 async def accept(
     proposal_id: UUID, principal: Principal = Depends(anyone), rt: MatchingRuntime = Depends(get_runtime)
 ) -> ProposalOut:
@@ -42,7 +43,7 @@ async def accept(
     return from_row(ProposalOut, await proposals.answer(rt, principal, proposal_id, accept=True, reason=None))
 
 
-@router.post("/proposals/{proposal_id}/decline", response_model=ProposalOut)
+@router.post("/proposals/{proposal_id}/decline", response_model=ProposalOut, responses=problems(404, 409))
 async def decline(
     proposal_id: UUID,
     body: DeclineIn | None = None,

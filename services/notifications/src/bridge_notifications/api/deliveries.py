@@ -15,6 +15,7 @@ from bridge_notifications.app.delivery_log import LogFilter
 from bridge_notifications.domain import routing
 from bridge_shared.auth.dependencies import HR_ROLES, require
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(tags=["delivery log"])
 
@@ -64,7 +65,7 @@ async def delivery_log(
     return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.get("/deliveries/{delivery_id}", response_model=DeliveryOut)
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryOut, responses=problems(404))
 async def delivery(
     delivery_id: UUID,
     principal: Principal = Depends(require(*HR_ROLES)),

@@ -12,6 +12,7 @@ from bridge_notifications.api.deps import NotificationsRuntime, get_clock, get_r
 from bridge_notifications.app import inbox
 from bridge_shared.auth.dependencies import require
 from bridge_shared.auth.principal import Principal, Role
+from bridge_shared.http.openapi import problems
 from bridge_shared.scheduling.clock import Clock
 
 router = APIRouter(prefix="/me/notifications", tags=["inbox"])
@@ -63,7 +64,7 @@ async def unread_count(
     return UnreadCount(unread=await inbox.unread_count(rt.pool, principal.subject, now=clock.now()))
 
 
-@router.post("/{item_id}/read", response_model=Marked)
+@router.post("/{item_id}/read", response_model=Marked, responses=problems(404))
 async def mark_read(
     item_id: UUID,
     principal: Principal = Depends(participant),

@@ -17,6 +17,7 @@ from bridge_notifications.app.preferences import PreferencesView
 from bridge_notifications.domain.recipients import SUPPORTED_LOCALES, CohortPrefs, OwnPrefs
 from bridge_shared.auth.dependencies import HR_ROLES, authenticate, require
 from bridge_shared.auth.principal import Principal, Role
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(tags=["preferences"])
 Channel = Literal["email", "chat", "inbox"]
@@ -168,7 +169,7 @@ async def set_my_preferences(
     return _out(await preferences.save_own(rt.pool, principal.subject, _own_prefs(body), rt.settings))
 
 
-@router.get("/preferences/{participant_id}", response_model=PreferencesOut)
+@router.get("/preferences/{participant_id}", response_model=PreferencesOut, responses=problems(404))
 async def participant_preferences(
     participant_id: str,
     principal: Principal = Depends(authenticate),

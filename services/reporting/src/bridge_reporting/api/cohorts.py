@@ -10,12 +10,13 @@ from bridge_reporting.app.cohorts import CohortSummary
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.auth.dependencies import HR_ROLES, require
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 from bridge_shared.runtime import Runtime
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
 
-@router.get("/{cohort_id}/summary", response_model=CohortSummary)
+@router.get("/{cohort_id}/summary", response_model=CohortSummary, responses=problems(404))
 async def cohort_summary(
     cohort_id: str,
     principal: Principal = Depends(require(*HR_ROLES)),

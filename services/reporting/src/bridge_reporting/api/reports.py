@@ -28,6 +28,7 @@ from bridge_reporting.domain.scope import Scope
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.auth.dependencies import HR_ROLES, require
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 from bridge_shared.runtime import Runtime
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -74,7 +75,7 @@ async def at_risk_pairs(
     return await reports.at_risk_pairs(rt.pool, scope, limit)
 
 
-@router.get("/pairs/{pair_id}/timeline", response_model=Timeline)
+@router.get("/pairs/{pair_id}/timeline", response_model=Timeline, responses=problems(404))
 async def pair_timeline(
     pair_id: str,
     principal: Principal = Depends(require(*HR_ROLES)),

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import agreements as app
 from bridge_sessions.domain.rows import AgreementRow, AgreementTerms, LearningPlanData
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(prefix="/relationships/{relationship_id}/agreement", tags=["agreements"])
 
@@ -98,14 +99,14 @@ def to_view(v: app.Versions) -> AgreementView:
     )
 
 
-@router.get("", response_model=AgreementView)
+@router.get("", response_model=AgreementView, responses=problems(404))
 async def get_agreement(
     on: OnRelationship = Depends(on_relationship),
 ) -> AgreementView:
     return to_view(await app.versions(on.rt, on.relationship_id, on.principal))
 
 
-@router.post("", response_model=AgreementOut, status_code=201)
+@router.post("", response_model=AgreementOut, status_code=201, responses=problems(404, 409))
 async def draft(
     body: AgreementIn,
     on: OnRelationship = Depends(on_relationship),
@@ -114,7 +115,7 @@ async def draft(
     return to_out(await app.draft(on.rt, on.relationship_id, on.principal, body.terms()))
 
 
-@router.post("/versions/{version}/confirm", response_model=AgreementView)
+@router.post("/versions/{version}/confirm", response_model=AgreementView, responses=problems(404, 409))
 async def confirm(
     version: int,
     on: OnRelationship = Depends(on_relationship),

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import feedback as app
 from bridge_sessions.domain.rows import FeedbackRow, Side
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(prefix="/relationships/{relationship_id}", tags=["feedback"])
 
@@ -46,7 +47,7 @@ def to_out(row: FeedbackRow) -> FeedbackOut:
     return FeedbackOut.model_validate(asdict(row))
 
 
-@router.post("/surveys/{kind}", response_model=FeedbackOut, status_code=201)
+@router.post("/surveys/{kind}", response_model=FeedbackOut, status_code=201, responses=problems(404, 409))
 async def submit_survey(
     kind: Literal["midpoint", "closing"],
     body: SurveyIn,
@@ -62,7 +63,7 @@ async def submit_survey(
     return to_out(await app.submit_survey(on.rt, on.relationship_id, on.principal, kind, survey))
 
 
-@router.get("/feedback", response_model=list[FeedbackOut])
+@router.get("/feedback", response_model=list[FeedbackOut], responses=problems(404))
 async def list_feedback(
     on: OnRelationship = Depends(on_relationship),
 ) -> list[FeedbackOut]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import goals as app
 from bridge_sessions.domain.rows import Side
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(prefix="/relationships/{relationship_id}/goals", tags=["goals"])
 
@@ -62,14 +63,14 @@ def to_out(goal: app.Goal) -> GoalOut:
     )
 
 
-@router.get("", response_model=list[GoalOut])
+@router.get("", response_model=list[GoalOut], responses=problems(404))
 async def list_goals(
     on: OnRelationship = Depends(on_relationship),
 ) -> list[GoalOut]:
     return [to_out(g) for g in await app.list_for(on.rt, on.relationship_id, on.principal)]
 
 
-@router.post("", response_model=GoalOut, status_code=201)
+@router.post("", response_model=GoalOut, status_code=201, responses=problems(404, 409))
 async def set_goal(
     body: GoalIn,
     on: OnRelationship = Depends(on_relationship),
@@ -86,7 +87,7 @@ async def set_goal(
     )
 
 
-@router.post("/{goal_id}/check-ins", response_model=GoalOut, status_code=201)
+@router.post("/{goal_id}/check-ins", response_model=GoalOut, status_code=201, responses=problems(404, 409))
 async def check_in(
     goal_id: UUID,
     body: CheckInIn,
@@ -99,7 +100,7 @@ async def check_in(
     )
 
 
-@router.post("/{goal_id}/achieve", response_model=GoalOut)
+@router.post("/{goal_id}/achieve", response_model=GoalOut, responses=problems(404, 409))
 async def achieve(
     goal_id: UUID,
     body: CloseGoalIn,
@@ -110,7 +111,7 @@ async def achieve(
     )
 
 
-@router.post("/{goal_id}/abandon", response_model=GoalOut)
+@router.post("/{goal_id}/abandon", response_model=GoalOut, responses=problems(404, 409))
 async def abandon(
     goal_id: UUID,
     body: CloseGoalIn,

@@ -16,6 +16,7 @@ from bridge_sessions.app import relationships as app
 from bridge_sessions.domain.rows import Side
 from bridge_shared.auth.dependencies import authenticate
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
 
@@ -84,14 +85,14 @@ async def list_relationships(
     return [to_out(s) for s in await app.visible(rt, principal, cohort_id=cohort_id, status=status)]
 
 
-@router.get("/{relationship_id}", response_model=RelationshipOut)
+@router.get("/{relationship_id}", response_model=RelationshipOut, responses=problems(404))
 async def get_relationship(
     on: OnRelationship = Depends(on_relationship),
 ) -> RelationshipOut:
     return to_out(await app.get(on.rt, on.relationship_id, on.principal))
 
 
-@router.post("/{relationship_id}/close", response_model=RelationshipOut)
+@router.post("/{relationship_id}/close", response_model=RelationshipOut, responses=problems(404, 409))
 async def close_early(
     body: CloseIn,
     on: OnRelationship = Depends(on_relationship),
@@ -100,7 +101,7 @@ async def close_early(
     return to_out(await app.close_early(on.rt, on.relationship_id, on.principal, body.reason))
 
 
-@router.get("/{relationship_id}/health", response_model=HealthOut)
+@router.get("/{relationship_id}/health", response_model=HealthOut, responses=problems(404))
 async def health(
     on: OnRelationship = Depends(on_relationship),
 ) -> HealthOut:

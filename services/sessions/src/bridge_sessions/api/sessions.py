@@ -22,18 +22,19 @@ from bridge_sessions.api.session_models import (
 )
 from bridge_sessions.app import feedback, notes
 from bridge_sessions.app import sessions as app
+from bridge_shared.http.openapi import problems
 
 router = APIRouter(prefix="/relationships/{relationship_id}/sessions", tags=["sessions"])
 
 
-@router.get("", response_model=list[SessionOut])
+@router.get("", response_model=list[SessionOut], responses=problems(404))
 async def list_sessions(
     on: OnRelationship = Depends(on_relationship),
 ) -> list[SessionOut]:
     return [to_out(v) for v in await app.list_for(on.rt, on.relationship_id, on.principal)]
 
 
-@router.get("/{session_id}", response_model=SessionOut)
+@router.get("/{session_id}", response_model=SessionOut, responses=problems(404))
 async def get_session(
     session_id: UUID,
     on: OnRelationship = Depends(on_relationship),
@@ -42,7 +43,9 @@ async def get_session(
 
 
 @router.get(
-    "/{session_id}/invite.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}}
+    "/{session_id}/invite.ics",
+    response_class=Response,
+    responses={**problems(404), 200: {"content": {"text/calendar": {}}}},
 )
 async def get_invite(
     session_id: UUID,
@@ -56,7 +59,7 @@ async def get_invite(
     )
 
 
-@router.post("", response_model=SessionOut, status_code=201)
+@router.post("", response_model=SessionOut, status_code=201, responses=problems(404, 409))
 async def schedule(
     body: ScheduleIn,
     on: OnRelationship = Depends(on_relationship),
@@ -72,7 +75,7 @@ async def schedule(
     return to_out(view)
 
 
-@router.post("/{session_id}/reschedule", response_model=SessionOut)
+@router.post("/{session_id}/reschedule", response_model=SessionOut, responses=problems(404, 409))
 async def reschedule(
     session_id: UUID,
     body: RescheduleIn,
@@ -91,7 +94,7 @@ async def reschedule(
     return to_out(view)
 
 
-@router.post("/{session_id}/cancel", response_model=SessionOut)
+@router.post("/{session_id}/cancel", response_model=SessionOut, responses=problems(404, 409))
 async def cancel(
     session_id: UUID,
     body: CancelIn,
@@ -101,7 +104,7 @@ async def cancel(
     return to_out(await app.cancel(on.rt, on.relationship_id, session_id, on.principal, reason=body.reason))
 
 
-@router.post("/{session_id}/held", response_model=SessionOut)
+@router.post("/{session_id}/held", response_model=SessionOut, responses=problems(404, 409))
 async def record_held(
     session_id: UUID,
     body: HeldIn,
@@ -111,7 +114,7 @@ async def record_held(
     return to_out(await app.record_held(on.rt, on.relationship_id, session_id, on.principal, body.report()))
 
 
-@router.put("/{session_id}/private-note", response_model=SessionOut)
+@router.put("/{session_id}/private-note", response_model=SessionOut, responses=problems(404))
 async def put_private_note(
     session_id: UUID,
     body: NoteIn,
@@ -121,7 +124,7 @@ async def put_private_note(
     return to_out(await notes.put_private(on.rt, on.relationship_id, session_id, on.principal, body.body))
 
 
-@router.put("/{session_id}/shared-notes", response_model=SessionOut)
+@router.put("/{session_id}/shared-notes", response_model=SessionOut, responses=problems(404))
 async def put_shared_notes(
     session_id: UUID,
     body: NoteIn,
@@ -131,7 +134,7 @@ async def put_shared_notes(
     return to_out(await notes.put_shared(on.rt, on.relationship_id, session_id, on.principal, body.body))
 
 
-@router.post("/{session_id}/pulse", status_code=201)
+@router.post("/{session_id}/pulse", status_code=201, responses=problems(404, 409))
 async def pulse(
     session_id: UUID,
     body: PulseIn,
