@@ -26,6 +26,7 @@ from bridge_shared.db.connection import as_connection
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.events.registry import EventPayload
+from bridge_shared.events.schema_routes import schema_base_url, schema_router
 from bridge_shared.events.topics import dead_letter_topic, prefixed
 from bridge_shared.http.openapi import install_problem_openapi
 from bridge_shared.http.problems import install_problem_handlers
@@ -106,6 +107,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
             schema=settings.db_schema,
             source=f"/bridge/{settings.service_name}",
             max_event_bytes=settings.outbox_max_event_bytes,
+            schema_base_url=schema_base_url(settings),
         ),
         extras=dict(definition.extras),
         metrics=metrics,
@@ -242,6 +244,8 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
     install_problem_handlers(app)
     metrics.install(app)
     app.include_router(health.router)
+    # Public: the schemas of this service's events, where their ce_dataschema points.
+    app.include_router(schema_router(definition.publishes, schema_base_url(settings)))
     for router in definition.public_routers:
         app.include_router(router)
     for router in definition.routers:

@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     public_base_url: str | None = None
+    # Where subscribers fetch this service's event schemas: every event's `ce_dataschema` is
+    # `<this>/<type>.json`. Default: `<base_url>/schemas/events`, served by the service itself.
+    events_schema_base_url: str | None = None
 
     database_url: str = Field(description="DSN of this service's own database role")
     db_schema: str

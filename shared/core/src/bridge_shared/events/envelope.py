@@ -84,7 +84,10 @@ def build_event(
     subject: str | None = None,
     time: datetime | None = None,
     event_id: str | None = None,
+    schema_base_url: str | None = None,
 ) -> OutgoingEvent:
+    """`schema_base_url`: where the producing service serves its event schemas (`ce_dataschema` is
+    `<base>/<type>.json`); without it, the schema's registry id."""
     spec = spec_for(payload.event_type)
     if spec is None:
         raise ValueError(f"unregistered event payload {type(payload).__name__}")
@@ -96,7 +99,11 @@ def build_event(
         "ce_source": source,
         "ce_type": spec.type,
         "ce_time": when.isoformat().replace("+00:00", "Z"),
-        "ce_dataschema": spec.dataschema,
+        "ce_dataschema": (
+            f"{schema_base_url.rstrip('/')}/{spec.type}.json" if schema_base_url else spec.dataschema
+        ),
+        # CloudEvents Kafka partitioning extension: the aggregate id, also the record's key.
+        "ce_partitionkey": payload.partition_key(),
         "content-type": CONTENT_TYPE,
     }
     if subject is not None:

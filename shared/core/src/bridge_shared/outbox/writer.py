@@ -62,9 +62,18 @@ class Outbox:
     Events bigger than `max_event_bytes` (key + value + headers) are refused with EventTooLarge.
     """
 
-    def __init__(self, *, schema: str, source: str, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        schema: str,
+        source: str,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        schema_base_url: str | None = None,
+    ) -> None:
+        """`schema_base_url`: where this service serves its event schemas (each event's dataschema)."""
         self.schema = schema
         self.source = source
+        self.schema_base_url = schema_base_url
         self.max_event_bytes = max_event_bytes
 
     async def add(
@@ -94,7 +103,10 @@ class Outbox:
         # The writer's trace context rides along, so the relay's publish continues this trace.
         trace_headers: dict[str, str] = {}
         propagate.inject(trace_headers)
-        events = [build_event(p, source=self.source, subject=subj, time=time) for p, subj in items]
+        events = [
+            build_event(p, source=self.source, subject=subj, time=time, schema_base_url=self.schema_base_url)
+            for p, subj in items
+        ]
         for (payload, _), e in zip(items, events, strict=True):
             size = record_size(e.key, e.value, {**e.headers, **trace_headers})
             if size > self.max_event_bytes:
