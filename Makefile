@@ -12,7 +12,7 @@ export UV_PYTHON := $(PYTHON)
 # process. The bytecode goes to __pycache__/ (git-ignored), written once and read by every process after.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help install deps up demo test test-fast lint typecheck schemas bench chaos chaos-short chaos-ci token clean
+.PHONY: help install deps up demo test test-fast lint typecheck schemas contract-check bench chaos chaos-short chaos-ci token clean
 
 help:
 	@echo "make up      start the whole platform locally (embedded PostgreSQL, Apache Kafka, SMTP sink, 4 services)"
@@ -54,6 +54,12 @@ lint: install
 
 schemas: install
 	$(UV) run bridge-schemas
+
+# The event contract gate (docs/events.md): committed schemas match the models, and the models keep
+# every promise of every published snapshot in shared/schemas/published/.
+contract-check: install
+	$(UV) run bridge-schemas --check
+	$(UV) run bridge-contract-check
 
 bench: install
 	$(UV) run python bench/matching/run.py --sizes 1000,10000

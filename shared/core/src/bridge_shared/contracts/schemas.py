@@ -9,25 +9,52 @@ from pathlib import Path
 from typing import Any
 
 import bridge_shared.contracts  # noqa: F401  (registers every event)
-from bridge_shared.events.registry import all_specs
+from bridge_shared.events.registry import EventSpec, all_specs
 
 DEFAULT_DIR = Path(__file__).resolve().parents[4] / "schemas" / "events"
 
 
+def open_for_readers(schema: Any) -> Any:
+    """The schema with every `additionalProperties: false` removed, at every depth.
+
+    The models forbid unknown fields so that producers stay strict; the published schemas describe
+    what a reader must accept, and a reader must accept fields added later (docs/events.md). Maps
+    (`additionalProperties: {<schema>}`) keep their value schema.
+    """
+    if isinstance(schema, dict):
+        return {
+            k: open_for_readers(v)
+            for k, v in schema.items()
+            if not (k == "additionalProperties" and v is False)
+        }
+    if isinstance(schema, list):
+        return [open_for_readers(v) for v in schema]
+    return schema
+
+
+def contract_specs() -> list[EventSpec]:
+    """The registered event types that are part of the public contract."""
+    # Events that tests or experiments register are not part of the contract.
+    return [s for s in all_specs() if s.model.__module__.startswith("bridge_shared.contracts.")]
+
+
+def schema_for(spec: EventSpec) -> dict[str, Any]:
+    """The published JSON Schema of one event type (as committed in shared/schemas/events/)."""
+    schema: dict[str, Any] = open_for_readers(spec.model.model_json_schema(mode="serialization"))
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": spec.dataschema,
+        "x-cloudevents-type": spec.type,
+        "x-kafka-topic": spec.topic,
+        "x-kafka-key": spec.key_field,
+        **schema,
+    }
+
+
 def render_all() -> dict[str, str]:
     out: dict[str, str] = {}
-    for spec in all_specs():
-        if not spec.model.__module__.startswith("bridge_shared.contracts."):
-            continue  # events that tests or experiments register are not part of the contract
-        schema: dict[str, Any] = spec.model.model_json_schema(mode="serialization")
-        schema = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": spec.dataschema,
-            "x-cloudevents-type": spec.type,
-            "x-kafka-topic": spec.topic,
-            "x-kafka-key": spec.key_field,
-            **schema,
-        }
+    for spec in contract_specs():
+        schema = schema_for(spec)
         out[f"{spec.type}.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return out
 

@@ -150,7 +150,7 @@ def decode_payload(attributes: CloudEventAttributes, value: bytes | None) -> Eve
     if spec is None:
         raise EnvelopeError(f"unknown event type {attributes.type!r}")
     try:
-        return spec.model.model_validate(data)
+        return spec.model.read(data)  # tolerant reader: unknown fields are ignored
     except ValidationError as exc:
         raise EnvelopeError(f"payload does not match {etype}: {_brief(exc)}") from exc
 

@@ -1,15 +1,20 @@
 """Registry of event types: CloudEvents type -> payload model, topic and partition-key field.
 
 The type carries the payload's major version (`...pair.formed.v1`); a breaking change adds a new
-model and type, and an upcaster lets consumers read the old one as the new one.
+model and type, and an upcaster lets consumers read the old one as the new one (docs/events.md).
+
+Producers are strict: a payload model forbids fields it does not declare, so building an event with
+an unknown field fails. Readers are tolerant: `EventPayload.read` (what consumers decode with)
+ignores fields the model does not know, at every depth, and still validates the fields it declares.
 """
 
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,6 +33,12 @@ class EventPayload(BaseModel):
 
     def partition_key(self) -> str:
         return str(getattr(self, self.key_field))
+
+    @classmethod
+    def read(cls, data: Any) -> Self:
+        """Validates a received payload as a tolerant reader: fields this model does not declare
+        (a newer producer's additions, in nested objects too) are ignored; declared ones are checked."""
+        return cls.model_validate(data, extra="ignore")
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,28 @@ def upcaster(
         return fn
 
     return register
+
+
+_VERSIONED = re.compile(r"^(?P<family>.+)\.v(?P<version>[1-9][0-9]*)$")
+
+
+def split_type(event_type: str) -> tuple[str, int] | None:
+    """`com.bridge.matching.pair.formed.v2` -> (`com.bridge.matching.pair.formed`, 2); None if unversioned."""
+    m = _VERSIONED.match(event_type)
+    return (m["family"], int(m["version"])) if m else None
+
+
+def is_bridge_type(event_type: str) -> bool:
+    return event_type.startswith(TYPE_PREFIX + ".")
+
+
+def upcast_target(event_type: str) -> str:
+    """The type the upcasters turn `event_type` into (itself when none applies)."""
+    seen: set[str] = set()
+    while event_type in _UPCASTERS and event_type not in seen:
+        seen.add(event_type)
+        event_type = _UPCASTERS[event_type][0]
+    return event_type
 
 
 def spec_for(event_type: str) -> EventSpec | None:

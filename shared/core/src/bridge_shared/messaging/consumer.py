@@ -1,6 +1,17 @@
 """Event consumers: decode, dedupe through the inbox, retry with backoff, dead-letter, keep moving.
 
 - A record that is not a valid event goes straight to the dead-letter topic.
+- Types (docs/events.md, "Unknown types and versions"): a record is handled when its type, or the
+  type the registered upcasters turn it into, has a handler here. Otherwise:
+  - a type registered in bridge_shared.contracts that this consumer does not handle (another event
+    on the same topic; another version of a family during a deprecation window) is skipped: normal;
+  - an unregistered version of a family this consumer handles (`...pair.formed.v2` when it knows
+    v1) is dead-lettered (`UnknownEventVersion`, the reason names the versions it knows): it was
+    meant for this consumer and cannot be read;
+  - any other unregistered type (a new Bridge event type, or a foreign one) is skipped.
+  Every unregistered type is counted in `bridge_events_unknown_total{service,consumer,type,action}`
+  and logged once per consumer and type per process: nothing is dropped silently.
+- Payloads are read tolerantly: fields the model does not declare are ignored (EventPayload.read).
 - A handler error is retried with exponential backoff and jitter; after the last attempt the record
   is dead-lettered and the partition moves on.
 - An infrastructure error (database unreachable) is not the record's fault: the record is not
@@ -59,9 +70,16 @@ from bridge_shared.events.envelope import (
     decode_payload,
     parse_attributes,
 )
-from bridge_shared.events.registry import EventPayload
+from bridge_shared.events.registry import (
+    EventPayload,
+    is_bridge_type,
+    spec_for,
+    split_type,
+    upcast_target,
+)
 from bridge_shared.inbox.store import claim, claim_many
 from bridge_shared.messaging.dead_letter import DeadLetter, DeadLetterPublisher
+from bridge_shared.observability.metrics import EVENTS_UNKNOWN
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +120,15 @@ class _Infrastructure(Exception):
 
 class PermanentEventError(Exception):
     """Raised by a handler when retrying cannot help (the event contradicts stored state)."""
+
+
+class UnknownEventVersion(EnvelopeError):
+    """A version of an event family this consumer handles that it does not know (and no upcaster
+    turns into one it knows): dead-lettered at once with this reason."""
+
+
+# (consumer group, type) pairs already logged as unknown by this process: logged once each.
+_UNKNOWN_LOGGED: set[tuple[str, str]] = set()
 
 
 class InfrastructureUnavailable(Exception):
@@ -305,13 +332,45 @@ class EventConsumer:
     # -- decoding -----------------------------------------------------------------------------
 
     def decode(self, rec: Record) -> InboundEvent | None:
-        """The event, or None when this consumer does not handle its type. Raises EnvelopeError."""
+        """The event, or None when this consumer does not handle its type (see the module's rule for
+        types). Raises EnvelopeError (UnknownEventVersion for an unknown version of a handled family)."""
         attrs = parse_attributes(list(rec.headers or ()))
-        if attrs.type not in self._handlers:
+        if upcast_target(attrs.type) not in self._handlers:
+            self._not_handled(attrs.type)
             return None
         payload = decode_payload(attrs, rec.value)
+        if payload.event_type != attrs.type:  # upcast: handlers and the inbox see the type they handle
+            attrs = attrs.model_copy(update={"type": payload.event_type})
         key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
         return InboundEvent(attrs, payload, rec.topic, rec.partition, rec.offset, key)
+
+    def known_versions(self, family: str) -> list[int]:
+        """The versions of an event family (`com.bridge.matching.pair.formed`) this consumer handles."""
+        return sorted(v for f, v in filter(None, map(split_type, self._handlers)) if f == family)
+
+    def _not_handled(self, event_type: str) -> None:
+        """Applies the rule for a type without a handler here: returns to skip, raises to dead-letter."""
+        if spec_for(event_type) is not None:
+            return  # a registered type this consumer does not handle: another event on the topic
+        parts = split_type(event_type)
+        known = self.known_versions(parts[0]) if parts is not None and is_bridge_type(event_type) else []
+        action = "dead_lettered" if known else "skipped"
+        EVENTS_UNKNOWN.labels(self.service, self.name, event_type, action).inc()
+        if (self.group_id, event_type) not in _UNKNOWN_LOGGED:
+            _UNKNOWN_LOGGED.add((self.group_id, event_type))
+            log.warning(
+                "%s: unknown event type %s on %s; %s (logged once per process)",
+                self.group_id,
+                event_type,
+                ", ".join(self.topics),
+                "dead-lettering: a version of a family this consumer handles" if known else "skipping",
+            )
+        if known:
+            versions = ", ".join(f"v{v}" for v in known)
+            raise UnknownEventVersion(
+                f"unknown version {event_type}; this consumer knows {versions} "
+                "(no upcaster turns it into a version handled here)"
+            )
 
     # -- delivery, offsets and rebalances -------------------------------------------------------
 

@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 
 Refresher = Callable[[], Awaitable[None]]
 
+# Process-wide (consumers count into it without a handle on their service's metrics); every
+# ServiceMetrics registry exposes it. docs/events.md, "Unknown types and versions".
+EVENTS_UNKNOWN = Counter(
+    "bridge_events_unknown",
+    "Consumed records whose event type is not registered in bridge_shared.contracts (unknown type or "
+    "version); action: dead_lettered (an unknown version of a family the consumer handles) or skipped",
+    ["service", "consumer", "type", "action"],
+    registry=None,
+)
+
 
 class ServiceMetrics:
     def __init__(self, service: str) -> None:
@@ -78,6 +88,8 @@ class ServiceMetrics:
             ["consumer", "error_class"],
             registry=self.registry,
         )
+        self.events_unknown = EVENTS_UNKNOWN
+        self.registry.register(EVENTS_UNKNOWN)
         self.info = Gauge("bridge_service_info", "Service identity", list(labels), registry=self.registry)
         self.info.labels(**labels).set(1)
         self._refreshers: list[Refresher] = []
