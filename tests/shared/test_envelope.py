@@ -67,13 +67,20 @@ def test_bad_envelopes_are_rejected_with_a_reason(mutate: Any, message: str) -> 
         (b"{oops", "not valid JSON"),
         (b"[1, 2]", "must be a JSON object"),
         (b'{"thing_id": "t", "seq": "three"}', "seq"),
-        (b'{"thing_id": "t", "seq": 1, "surprise": true}', "surprise"),
+        (b'{"thing_id": "t", "surprise": true}', "seq"),
     ],
 )
 def test_bad_payloads_are_rejected_with_field_level_reasons(body: bytes, message: str) -> None:
     evt = build_event(ThingHappened(thing_id="t", seq=1), source="/x")
     with pytest.raises(EnvelopeError, match=message):
         decode_payload(parse_attributes(evt.headers), body)
+
+
+def test_fields_the_model_does_not_know_are_ignored_when_reading() -> None:
+    """Tolerant reader (docs/events.md): a producer may add optional fields without a new version."""
+    evt = build_event(ThingHappened(thing_id="t", seq=1), source="/x")
+    body = b'{"thing_id": "t", "seq": 1, "surprise": true}'
+    assert decode_payload(parse_attributes(evt.headers), body) == ThingHappened(thing_id="t", seq=1)
 
 
 def test_upcaster_lets_consumers_read_an_old_version_as_the_new_one() -> None:
