@@ -28,6 +28,7 @@ from bridge_shared.db.pool import create_pool
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.events.schema_routes import schema_base_url, schema_router
 from bridge_shared.events.topics import dead_letter_topic, prefixed
+from bridge_shared.http.docs import install_docs
 from bridge_shared.http.openapi import install_problem_openapi
 from bridge_shared.http.problems import install_problem_handlers
 from bridge_shared.messaging.broker import create_broker, ensure_topics
@@ -230,7 +231,8 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         description=definition.description,
         version="1.0.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # install_docs serves /docs from local assets (no CDN)
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
@@ -251,6 +253,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
     for router in definition.routers:
         app.include_router(router, dependencies=[Depends(authenticate)])
     install_problem_openapi(app, publishes_events=bool(definition.publishes))
+    install_docs(app, title=definition.title)
 
     spec = AsyncAPI(
         broker,
