@@ -212,9 +212,15 @@ def test_registered_types_this_consumer_does_not_handle_are_skipped_quietly() ->
     rec = _thing_record()
     assert consumer.decode(rec) is None
     assert _unknown_count(consumer, ThingHappened.event_type, "skipped") == 0
-    # The other version of a handled family, registered (deprecation window): skipped, not dead-lettered.
+
+
+def test_a_registered_version_a_consumer_cannot_read_is_dead_lettered_too() -> None:
+    """A consumer of v1 after its producer switched to v2: visible, and replayable once it reads v2."""
+    consumer = _consumer(EnrolmentMadeV1)
     v2 = build_event(EnrolmentMadeV2(enrolment_id="e", given_name="Ada"), source="/tests")
-    assert consumer.decode(_record(v2.headers, v2.value)) is None
+    with pytest.raises(UnknownEventVersion, match=f"unknown version {v2.type}; this consumer knows v1"):
+        consumer.decode(_record(v2.headers, v2.value))
+    assert _unknown_count(consumer, v2.type, "dead_lettered") == 1
 
 
 def test_an_upcaster_lets_a_consumer_of_v2_read_v1() -> None:

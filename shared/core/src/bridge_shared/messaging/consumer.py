@@ -3,14 +3,15 @@
 - A record that is not a valid event goes straight to the dead-letter topic.
 - Types (docs/events.md, "Unknown types and versions"): a record is handled when its type, or the
   type the registered upcasters turn it into, has a handler here. Otherwise:
-  - a type registered in bridge_shared.contracts that this consumer does not handle (another event
-    on the same topic; another version of a family during a deprecation window) is skipped: normal;
-  - an unregistered version of a family this consumer handles (`...pair.formed.v2` when it knows
-    v1) is dead-lettered (`UnknownEventVersion`, the reason names the versions it knows): it was
-    meant for this consumer and cannot be read;
-  - any other unregistered type (a new Bridge event type, or a foreign one) is skipped.
-  Every unregistered type is counted in `bridge_events_unknown_total{service,consumer,type,action}`
-  and logged once per consumer and type per process: nothing is dropped silently.
+  - another version of a Bridge event family this consumer handles (`...pair.formed.v2` when it
+    handles v1), with no upcaster into a handled version, is dead-lettered at once
+    (`UnknownEventVersion`; the reason names the versions it knows): it was meant for this consumer,
+    which cannot read it; once the consumer handles that version, `bridge-dlq` replays it;
+  - a type registered in bridge_shared.contracts of another family (another event on the same
+    topic) is skipped: normal, not counted;
+  - any other type (a Bridge type this process's contracts do not know, or a foreign one) is skipped.
+  The first and last are counted in `bridge_events_unknown_total{service,consumer,type,action}` and
+  logged once per consumer and type per process: nothing is dropped silently.
 - Payloads are read tolerantly: fields the model does not declare are ignored (EventPayload.read).
 - A handler error is retried with exponential backoff and jitter; after the last attempt the record
   is dead-lettered and the partition moves on.
@@ -350,10 +351,10 @@ class EventConsumer:
 
     def _not_handled(self, event_type: str) -> None:
         """Applies the rule for a type without a handler here: returns to skip, raises to dead-letter."""
-        if spec_for(event_type) is not None:
-            return  # a registered type this consumer does not handle: another event on the topic
         parts = split_type(event_type)
         known = self.known_versions(parts[0]) if parts is not None and is_bridge_type(event_type) else []
+        if not known and spec_for(event_type) is not None:
+            return  # a registered type of a family this consumer does not handle: another event
         action = "dead_lettered" if known else "skipped"
         EVENTS_UNKNOWN.labels(self.service, self.name, event_type, action).inc()
         if (self.group_id, event_type) not in _UNKNOWN_LOGGED:
@@ -363,13 +364,15 @@ class EventConsumer:
                 self.group_id,
                 event_type,
                 ", ".join(self.topics),
-                "dead-lettering: a version of a family this consumer handles" if known else "skipping",
+                "dead-lettering: a version of a family it handles, without handler or upcaster"
+                if known
+                else "skipping",
             )
         if known:
             versions = ", ".join(f"v{v}" for v in known)
             raise UnknownEventVersion(
                 f"unknown version {event_type}; this consumer knows {versions} "
-                "(no upcaster turns it into a version handled here)"
+                "(no handler for it here, and no upcaster turns it into a handled version)"
             )
 
     # -- delivery, offsets and rebalances -------------------------------------------------------
