@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
-from faststream.specification import AsyncAPI, get_asyncapi_html
+from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from bridge_shared.auth.dependencies import authenticate
@@ -25,6 +25,7 @@ from bridge_shared.auth.tokens import TokenValidator
 from bridge_shared.db.connection import as_connection
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
+from bridge_shared.events.asyncapi import asyncapi_html, service_document
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.events.schema_routes import schema_base_url, schema_router
 from bridge_shared.events.topics import dead_letter_topic, prefixed
@@ -262,13 +263,30 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         description=definition.description,
     )
 
+    event_document: dict[str, Any] = {}
+
+    def asyncapi_document() -> dict[str, Any]:
+        # FastStream's info and servers; channels, operations and messages from what the service
+        # publishes and what its consumers handle (bridge_shared.events.asyncapi). Built once.
+        if not event_document:
+            event_document.update(
+                service_document(
+                    spec.to_specification().to_jsonable(),
+                    service=settings.service_name,
+                    publishes=definition.publishes,
+                    consumers=consumers,
+                    schema_base_url=schema_base_url(settings),
+                )
+            )
+        return event_document
+
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi_json() -> JSONResponse:
-        return JSONResponse(spec.to_specification().to_jsonable())
+        return JSONResponse(asyncapi_document())
 
     @app.get("/asyncapi", include_in_schema=False)
-    async def asyncapi_html() -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(spec.to_specification()))
+    async def asyncapi_page() -> HTMLResponse:
+        return HTMLResponse(asyncapi_html(asyncapi_document()))
 
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app
