@@ -6,7 +6,8 @@
   `bridge_shared.http.problems` emits;
 * every operation documents, as `application/problem+json` with that schema: 401 and 403 when it is
   authenticated (it has a security requirement), 422 when it takes parameters or a body (FastAPI's
-  `HTTPValidationError` 422 is replaced, and its components removed), 413 when it is an authenticated
+  `HTTPValidationError` 422 is replaced, and its components removed), 400 when it takes a body
+  (FastAPI cannot parse it), 413 when it is an authenticated
   write with a body in a service that publishes events (the change would publish an event over the
   outbox's size limit: `EventTooLarge`), and 500;
 * the statuses a route declares with `responses=problems(404, 409)` (what its use case raises) get the
@@ -31,6 +32,7 @@ _WRITES = {"post", "put", "patch", "delete"}
 
 # What each status means on this platform, used when a route does not describe it itself.
 _DESCRIBED: dict[int, str] = {
+    400: "The request body could not be parsed (e.g. it is not valid UTF-8 for its media type).",
     401: "No bearer token, or one that is invalid or expired (see WWW-Authenticate).",
     403: "The token's roles or scope do not allow this.",
     404: "The resource, or one the request names, does not exist or is not visible to the caller.",
@@ -121,6 +123,8 @@ def _default_statuses(method: str, operation: dict[str, Any], *, publishes_event
         statuses += [401, 403]
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.append(422)
+    if operation.get("requestBody"):
+        statuses.append(400)  # FastAPI answers 400 when it cannot parse a body, before validation
     if publishes_events and authenticated and method in _WRITES and operation.get("requestBody"):
         statuses.append(413)
     return statuses
