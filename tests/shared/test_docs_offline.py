@@ -93,12 +93,6 @@ async def test_only_the_listed_assets_are_served(client: httpx.AsyncClient) -> N
         assert r.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the /asyncapi page is rendered by bridge_shared.events.asyncapi.asyncapi_html (another change), "
-    "which still links FastStream's CDN constants; it should use bridge_shared.http.docs.ASYNCAPI_JS_URL "
-    "and ASYNCAPI_CSS_URL (served here). strict: remove this mark once it does.",
-)
 async def test_asyncapi_page_loads_only_same_origin_assets(client: httpx.AsyncClient) -> None:
     r = await client.get("/asyncapi")
     assert r.status_code == 200

@@ -20,12 +20,11 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from faststream.specification.asyncapi.site import ASYNCAPI_CSS_DEFAULT_URL, ASYNCAPI_JS_DEFAULT_URL
-
 from bridge_shared.events.envelope import CONTENT_TYPE, SPECVERSION
 from bridge_shared.events.examples import example_payload
 from bridge_shared.events.registry import TYPE_PREFIX, EventPayload, EventSpec, spec_for
 from bridge_shared.events.schema_routes import event_schema, schema_url
+from bridge_shared.http.docs import ASYNCAPI_CSS_URL, ASYNCAPI_JS_URL
 
 if TYPE_CHECKING:
     from bridge_shared.messaging.consumer import EventConsumer
@@ -300,7 +299,8 @@ def service_document(
 
 
 def asyncapi_html(document: dict[str, Any]) -> str:
-    """The AsyncAPI React component (standalone) rendering `document`."""
+    """The AsyncAPI React component (standalone, served same-origin by bridge_shared.http.docs)
+    rendering `document`."""
     title = escape(str(document.get("info", {}).get("title", "AsyncAPI")))
     config = {
         "schema": document,
@@ -314,11 +314,11 @@ def asyncapi_html(document: dict[str, Any]) -> str:
 <html>
 <head>
   <title>{title} AsyncAPI</title>
-  <link rel="stylesheet" href="{ASYNCAPI_CSS_DEFAULT_URL}">
+  <link rel="stylesheet" href="{ASYNCAPI_CSS_URL}">
 </head>
 <body>
   <div id="asyncapi"></div>
-  <script src="{ASYNCAPI_JS_DEFAULT_URL}"></script>
+  <script src="{ASYNCAPI_JS_URL}"></script>
   <script>window.AsyncApiStandalone.render({payload}, document.getElementById("asyncapi"));</script>
 </body>
 </html>"""
