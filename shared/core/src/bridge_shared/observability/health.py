@@ -29,9 +29,30 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+_READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "degraded", "not ready"]},
+        "checks": {"type": "object", "description": "database, broker, topics, outbox"},
+        "degraded": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
 @router.get(
     "/readyz",
     summary="Readiness: database, broker, topics, outbox (200 ready/degraded, 503 not ready)",
+    responses={
+        200: {
+            "description": "ready, or degraded (see `degraded`)",
+            "content": {"application/json": {"schema": _READINESS}},
+        },
+        503: {
+            "description": "not ready: a dependency is down or a topic is missing",
+            "content": {"application/json": {"schema": _READINESS}},
+        },
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
     runtime: Runtime[Any] = request.app.state.runtime
