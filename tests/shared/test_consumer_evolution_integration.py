@@ -16,10 +16,15 @@ from bridge_shared.events.envelope import build_event
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.observability.metrics import ServiceMetrics
-from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
+from tests.conftest import unique_topic
+from tests.shared.events_for_tests import ThingHappened
 from tests.shared.harness import Harness, harness, read_topic
 
 pytestmark = pytest.mark.integration
+
+# A topic of this module's own: other tests put invalid records on the shared test topic on purpose,
+# and this consumer reads its topic from the beginning and counts every dead letter.
+TOPIC = unique_topic("evolution")
 
 
 async def _effects(h: Harness, thing_id: str) -> list[asyncpg.Record]:
@@ -38,7 +43,7 @@ def _consumer(h: Harness, metrics: ServiceMetrics, *, batch: bool = False) -> Ev
     consumer = EventConsumer(
         service=h.schema,
         name=name,
-        topics=[THING_TOPIC],
+        topics=[TOPIC],
         pool=lambda: h.pool,
         max_attempts=2,
         backoff_initial=0.01,
@@ -68,7 +73,7 @@ async def _publish(
     value = json.loads(evt.value)
     value.update(extra or {})
     headers = dict(evt.headers, ce_type=etype) if etype else evt.headers
-    await h.broker.publish(json.dumps(value).encode(), evt.topic, key=evt.key.encode(), headers=headers)
+    await h.broker.publish(json.dumps(value).encode(), TOPIC, key=evt.key.encode(), headers=headers)
 
 
 async def _letters(bootstrap: str, h: Harness, key: str) -> list[dict[str, str]]:
@@ -80,7 +85,7 @@ async def _letters(bootstrap: str, h: Harness, key: str) -> list[dict[str, str]]
 async def test_an_event_with_an_added_optional_field_is_processed_exactly_as_before(
     scratch_service: tuple[str, str], bootstrap_servers: str, batch: bool
 ) -> None:
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [TOPIC]) as h:
         metrics = ServiceMetrics(h.schema)
         consumer = _consumer(h, metrics, batch=batch)
         await h.broker.start()
@@ -99,7 +104,7 @@ async def test_an_event_with_an_added_optional_field_is_processed_exactly_as_bef
 async def test_a_v2_of_a_handled_type_is_dead_lettered_with_the_reason_and_counted(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [TOPIC]) as h:
         metrics = ServiceMetrics(h.schema)
         consumer = _consumer(h, metrics)
         await h.broker.start()
