@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge_shared.messaging.security import KafkaSecuritySettings
+
 DEV_JWT_SECRET = "bridge-dev-secret-change-me-0123456789abcdef"
 DEFAULT_JWT_ISSUER = "https://auth.bridge.local"
 DEFAULT_JWT_AUDIENCE = "bridge"
@@ -18,7 +20,7 @@ DEFAULT_KAFKA = "127.0.0.1:9092"
 SERVICE_PORTS = {"matching": 8001, "sessions": 8002, "notifications": 8003, "reporting": 8004}
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(KafkaSecuritySettings):
     """Common settings. Subclasses set `env_prefix` (e.g. BRIDGE_MATCHING_) and the defaults below."""
 
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
