@@ -21,6 +21,7 @@ from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from bridge_shared.auth.dependencies import authenticate
+from bridge_shared.auth.roles import refuse_reader_writes
 from bridge_shared.auth.tokens import TokenValidator
 from bridge_shared.db.connection import as_connection
 from bridge_shared.db.migrations import migrate
@@ -252,7 +253,8 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
     for router in definition.public_routers:
         app.include_router(router)
     for router in definition.routers:
-        app.include_router(router, dependencies=[Depends(authenticate)])
+        # Rule 7 of docs/access.md, in one place: service tokens only read (unless a route says otherwise).
+        app.include_router(router, dependencies=[Depends(authenticate), Depends(refuse_reader_writes)])
     install_problem_openapi(app, publishes_events=bool(definition.publishes))
     install_docs(app, title=definition.title)
 
