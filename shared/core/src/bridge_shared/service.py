@@ -102,6 +102,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         settings.kafka_bootstrap_servers,
         service=settings.service_name,
         middlewares=[metrics.broker_middleware(settings.service_name)],
+        security=settings,
     )
     runtime: Runtime[S] = Runtime(
         settings=settings,
@@ -172,12 +173,15 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
                 topics,
                 partitions=settings.kafka_topic_partitions,
                 replication_factor=settings.kafka_topic_replication_factor,
+                security=settings,
+                client_id=f"bridge-{settings.service_name}-admin",
             )
             runtime.topic_check = TopicCheck(
                 settings.kafka_bootstrap_servers,
                 topics,
                 client_id=f"bridge-{settings.service_name}-readiness",
                 cache_seconds=settings.readiness_cache_seconds,
+                security=settings,
             )
             for hook in definition.on_startup:
                 await hook(runtime)

@@ -12,6 +12,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
+from bridge_shared.messaging.security import KafkaSecuritySettings, client_kwargs
 from bridge_shared.observability.tracing import tracer_provider
 
 log = logging.getLogger(__name__)
@@ -23,12 +24,21 @@ def bootstrap_list(bootstrap_servers: str) -> list[str]:
     return [s.strip() for s in bootstrap_servers.split(",") if s.strip()]
 
 
-def create_broker(bootstrap_servers: str, *, service: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
+def create_broker(
+    bootstrap_servers: str,
+    *,
+    service: str,
+    middlewares: Sequence[Any] = (),
+    security: KafkaSecuritySettings | None = None,
+) -> KafkaBroker:
+    """The service's broker; `security` (the service's settings) decides SASL/TLS, PLAINTEXT when None.
+    Its producer settings (`broker._connection_kwargs`, security included) are reused by the relay."""
     # Idempotent with acks=all: a retried send is written once and in order per partition; consumers
     # still dedupe through the inbox (the outbox relay can resend after a crash).
     return KafkaBroker(
         bootstrap_list(bootstrap_servers),
         client_id=f"bridge-{service}",
+        security=security.faststream_security() if security is not None else None,
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -42,11 +52,19 @@ def create_broker(bootstrap_servers: str, *, service: str, middlewares: Sequence
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], *, partitions: int, replication_factor: int = 1
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int,
+    replication_factor: int = 1,
+    security: KafkaSecuritySettings | None = None,
+    client_id: str = "bridge-admin",
 ) -> None:
     """Create missing topics; production clusters usually disable auto-creation."""
     wanted = sorted(set(topics))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="bridge-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_list(bootstrap_servers), client_id=client_id, **client_kwargs(security)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -1,11 +1,157 @@
 """Kafka client security settings (SASL/SCRAM, TLS, mutual TLS), mixed into every service's settings.
 
-Filled in by the Kafka security work (issue 13, item 6)."""
+Every Kafka client Bridge builds (the services' FastStream broker and its admin client, the outbox
+relay's producer, the readiness check, reporting's rebuild consumer, `bridge-dlq`, the benchmarks)
+takes its security from here, so one set of settings decides how a process authenticates:
+
+| setting (service env: `BRIDGE_<SVC>_…`, tools: `BRIDGE_…`) | meaning |
+|---|---|
+| `KAFKA_SECURITY_PROTOCOL` | `PLAINTEXT` (default), `SSL`, `SASL_PLAINTEXT`, `SASL_SSL` |
+| `KAFKA_SASL_MECHANISM` | `SCRAM-SHA-512` (default) or `SCRAM-SHA-256` |
+| `KAFKA_SASL_USERNAME` / `KAFKA_SASL_PASSWORD` | the SCRAM credentials (required with `SASL_*`) |
+| `KAFKA_SSL_CAFILE` | PEM CA bundle that signed the brokers' certificates (else the system trust) |
+| `KAFKA_SSL_CERTFILE` / `KAFKA_SSL_KEYFILE` / `KAFKA_SSL_KEY_PASSWORD` | client certificate for mutual TLS |
+| `KAFKA_SSL_CHECK_HOSTNAME` | verify the broker's name against its certificate (default true) |
+| `KAFKA_ALLOW_PLAINTEXT_IN_PRODUCTION` | opt-out: let `environment=production` run without TLS |
+
+In production a connection without TLS (`PLAINTEXT`, `SASL_PLAINTEXT`) is refused at start-up unless
+`KAFKA_ALLOW_PLAINTEXT_IN_PRODUCTION=true` says that is intended (e.g. a service mesh encrypts it).
+See docs/security-kafka.md.
+"""
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings
+import ssl
+from typing import Any, Literal
+
+from aiokafka.helpers import create_ssl_context
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256"]
+
+TLS_PROTOCOLS = ("SSL", "SASL_SSL")
+SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
 
 
 class KafkaSecuritySettings(BaseSettings):
     """Mixin: how every Kafka client of a service authenticates and encrypts."""
+
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
+    # Production refuses a Kafka connection without TLS unless this says it is intended.
+    kafka_allow_plaintext_in_production: bool = False
+
+    @model_validator(mode="after")
+    def _kafka_security_is_consistent(self) -> KafkaSecuritySettings:
+        protocol = self.kafka_security_protocol
+        if protocol in SASL_PROTOCOLS:
+            password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+            if not self.kafka_sasl_username or not password:
+                raise ValueError(
+                    f"kafka_security_protocol={protocol} needs kafka_sasl_username and kafka_sasl_password"
+                )
+        elif self.kafka_sasl_username or self.kafka_sasl_password:
+            raise ValueError(
+                f"kafka_sasl_username/kafka_sasl_password are set but kafka_security_protocol={protocol} "
+                "does not use SASL (use SASL_SSL)"
+            )
+        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        if protocol not in TLS_PROTOCOLS and any(tls_files):
+            raise ValueError(f"TLS files are set but kafka_security_protocol={protocol} does not use TLS")
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError("kafka_ssl_keyfile needs kafka_ssl_certfile (the client certificate)")
+        if self.kafka_ssl_key_password and not self.kafka_ssl_certfile:
+            raise ValueError("kafka_ssl_key_password needs kafka_ssl_certfile")
+        environment = getattr(self, "environment", None)
+        insecure = protocol not in TLS_PROTOCOLS and not self.kafka_allow_plaintext_in_production
+        if environment == "production" and insecure:
+            raise ValueError(
+                f"kafka_security_protocol={protocol} is refused in production (no TLS): use SASL_SSL or "
+                "SSL, or set kafka_allow_plaintext_in_production=true if the network encrypts it"
+            )
+        return self
+
+    # -- what the clients get ------------------------------------------------------------------
+
+    def kafka_ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for SSL/SASL_SSL (CA, client certificate for mutual TLS), else None."""
+        if self.kafka_security_protocol not in TLS_PROTOCOLS:
+            return None
+        password = self.kafka_ssl_key_password.get_secret_value() if self.kafka_ssl_key_password else None
+        context: ssl.SSLContext = create_ssl_context(
+            cafile=self.kafka_ssl_cafile,
+            certfile=self.kafka_ssl_certfile,
+            keyfile=self.kafka_ssl_keyfile,
+            password=password,
+        )
+        if not self.kafka_ssl_check_hostname:
+            context.check_hostname = False
+        return context
+
+    def kafka_client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka's producer, consumer and admin client."""
+        protocol = self.kafka_security_protocol
+        kwargs: dict[str, Any] = {"security_protocol": protocol}
+        context = self.kafka_ssl_context()
+        if context is not None:
+            kwargs["ssl_context"] = context
+        if protocol in SASL_PROTOCOLS:
+            assert self.kafka_sasl_password is not None  # checked by the validator
+            kwargs["sasl_mechanism"] = self.kafka_sasl_mechanism
+            kwargs["sasl_plain_username"] = self.kafka_sasl_username
+            kwargs["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value()
+        return kwargs
+
+    def faststream_security(self) -> BaseSecurity | None:
+        """The same settings as FastStream's `KafkaBroker(security=...)` object (None: PLAINTEXT)."""
+        protocol = self.kafka_security_protocol
+        context = self.kafka_ssl_context()
+        if protocol == "PLAINTEXT":
+            return None
+        if protocol == "SSL":
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        assert self.kafka_sasl_username is not None
+        assert self.kafka_sasl_password is not None
+        scram = SASLScram512 if self.kafka_sasl_mechanism == "SCRAM-SHA-512" else SASLScram256
+        return scram(
+            self.kafka_sasl_username,
+            self.kafka_sasl_password.get_secret_value(),
+            ssl_context=context,
+            use_ssl=protocol == "SASL_SSL",
+        )
+
+    def kafka_security_summary(self) -> str:
+        """For logs: the protocol and principal, never the secret."""
+        who = f" as {self.kafka_sasl_username}" if self.kafka_security_protocol in SASL_PROTOCOLS else ""
+        cert = " with a client certificate" if self.kafka_ssl_certfile else ""
+        return f"{self.kafka_security_protocol}{who}{cert}"
+
+
+class KafkaClientSettings(KafkaSecuritySettings):
+    """The same settings for tools and benchmarks, read from `BRIDGE_KAFKA_…` (or another prefix via
+    `KafkaClientSettings.from_env("BRIDGE_SESSIONS_")`, to act with a service's credentials)."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIDGE_", extra="ignore", env_file=None)
+
+    @classmethod
+    def from_env(cls, prefix: str = "BRIDGE_", **overrides: Any) -> KafkaClientSettings:
+        class _Prefixed(cls):  # type: ignore[valid-type,misc]
+            model_config = SettingsConfigDict(env_prefix=prefix, extra="ignore", env_file=None)
+
+        loaded = _Prefixed(**overrides)
+        return cls.model_validate(loaded.model_dump())
+
+
+def client_kwargs(security: KafkaSecuritySettings | None) -> dict[str, Any]:
+    """aiokafka keyword arguments for `security`; none (PLAINTEXT) when it is None."""
+    return security.kafka_client_kwargs() if security is not None else {}

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bridge_shared.messaging.security import KafkaSecuritySettings, client_kwargs
+
 
 class TopicCheck:
     def __init__(
@@ -24,12 +26,14 @@ class TopicCheck:
         client_id: str = "bridge-readiness",
         cache_seconds: float = 10.0,
         timeout: float = 2.0,
+        security: KafkaSecuritySettings | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topics = sorted(set(topics))
         self.client_id = client_id
         self.cache_seconds = cache_seconds
         self.timeout = timeout
+        self.security = security
         self._admin: AIOKafkaAdminClient | None = None
         self._lock = asyncio.Lock()
         self._checked_at = -float("inf")
@@ -63,6 +67,7 @@ class TopicCheck:
                 bootstrap_servers=self.bootstrap_servers,
                 client_id=self.client_id,
                 request_timeout_ms=int(self.timeout * 1000),
+                **client_kwargs(self.security),
             )
             try:
                 await admin.start()
