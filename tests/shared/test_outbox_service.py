@@ -18,9 +18,11 @@ from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.outbox.relay import PendingRow
 from bridge_shared.service import ServiceDefinition, build_app
 from bridge_shared.settings import ServiceSettings
-from tests.service_harness import RunningService, running_service
+from tests.service_harness import RunningService, auth, running_service
 from tests.shared.events_for_tests import ThingHappened
 from tests.shared.outbox_support import insert_raw
+
+OPERATOR = auth("service")  # /readyz shows its checks to an operator only
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +96,7 @@ async def test_metrics_and_readiness_show_the_backlog_while_the_relay_is_stuck(t
     )
     assert second["bridge_outbox_parked"] == 0  # a broker outage never parks rows
     assert second["bridge_outbox_relay_leader"] == 1
-    r = await thing.client.get("/readyz")
+    r = await thing.client.get("/readyz", headers=OPERATOR)
     body = r.json()
     # Not "ready": the oldest row is older than readiness_outbox_stall_seconds (1 s here).
     assert r.status_code == 200 and body["status"] == "degraded", body
@@ -109,7 +111,7 @@ async def test_parked_rows_make_readiness_degraded_but_still_200(thing: RunningS
     async with rt.pool.acquire() as conn:
         await insert_raw(conn, f"{thing.settings.service_name}-bad", 1, headers={"ce_id": 1})
     for _ in range(100):
-        r = await thing.client.get("/readyz")
+        r = await thing.client.get("/readyz", headers=OPERATOR)
         if r.json()["checks"]["outbox"]["parked"]:
             break
         await asyncio.sleep(0.1)
@@ -120,7 +122,7 @@ async def test_parked_rows_make_readiness_degraded_but_still_200(thing: RunningS
 
 
 async def test_readiness_names_topics_the_broker_lost(thing: RunningService, bootstrap_servers: str) -> None:
-    r = await thing.client.get("/readyz")
+    r = await thing.client.get("/readyz", headers=OPERATOR)
     assert r.status_code == 200 and r.json()["checks"]["topics"] == "ok", r.json()
     dlq = dead_letter_topic(thing.settings.service_name, thing.settings.kafka_topic_prefix)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
@@ -130,7 +132,7 @@ async def test_readiness_names_topics_the_broker_lost(thing: RunningService, boo
     finally:
         await admin.close()
     for _ in range(50):
-        r = await thing.client.get("/readyz")
+        r = await thing.client.get("/readyz", headers=OPERATOR)
         if r.status_code == 503:
             break
         await asyncio.sleep(0.2)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bridge_shared.auth.dependencies import authenticate
 from bridge_shared.auth.roles import refuse_reader_writes
@@ -31,6 +32,8 @@ from bridge_shared.events.registry import EventPayload
 from bridge_shared.events.schema_routes import schema_base_url, schema_router
 from bridge_shared.events.topics import dead_letter_topic, prefixed
 from bridge_shared.http.docs import install_docs
+from bridge_shared.http.guard import BodyTooLarge, GuardLimits, RequestGuard, body_too_large_response
+from bridge_shared.http.metrics_server import MetricsServer
 from bridge_shared.http.openapi import install_problem_openapi
 from bridge_shared.http.problems import install_problem_handlers
 from bridge_shared.messaging.broker import create_broker, ensure_topics
@@ -70,6 +73,9 @@ class ServiceDefinition(Generic[S]):
     on_startup: Sequence[Callable[[Runtime[S]], Awaitable[None]]] = ()
     extras: dict[str, Any] = field(default_factory=dict)
     clock: Clock = field(default_factory=SystemClock)
+    # Routes (path templates as declared) whose request bodies have a limit other than
+    # settings.http_max_body_bytes, e.g. {"/cohorts/{cohort_id}/imports": settings.import_max_bytes}.
+    body_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 def _document_publications(runtime: Runtime[Any], publishes: Sequence[type[EventPayload]]) -> None:
@@ -146,6 +152,19 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
     metrics.add_refresher(refresh_outbox_metrics)
 
     send = outbox_sender(broker, settings.kafka_topic_prefix)
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+    async def render_metrics() -> tuple[bytes, str]:
+        await metrics.refresh()
+        return generate_latest(metrics.registry), CONTENT_TYPE_LATEST
+
+    metrics_server = (
+        MetricsServer(
+            render_metrics, host=settings.http_host, port=settings.metrics_port, token=metrics_token
+        )
+        if settings.metrics_port is not None
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -185,6 +204,8 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
             )
             for hook in definition.on_startup:
                 await hook(runtime)
+            if metrics_server is not None:
+                await metrics_server.start()
             await broker.start()
             runtime.relay = OutboxRelay(
                 dsn=settings.database_url,
@@ -218,6 +239,8 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
             log.info("%s ready on %s", settings.service_name, settings.base_url)
             yield
         finally:
+            if metrics_server is not None:
+                await metrics_server.stop()
             if runtime.relay is not None:
                 await runtime.relay.stop()
             if relay_task is not None:
@@ -250,7 +273,25 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         public_key=settings.jwt_public_key,
     )
     install_problem_handlers(app)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return body_too_large_response(request, exc)
+
     metrics.install(app)
+    # Outermost of the service's middleware: limits are applied before anything reads the request.
+    app.add_middleware(
+        RequestGuard,
+        limits=GuardLimits(
+            max_body_bytes=settings.http_max_body_bytes,
+            max_header_bytes=settings.http_max_header_bytes,
+            max_authorization_bytes=settings.http_max_authorization_bytes,
+            body_limits=dict(definition.body_limits),
+            metrics_token=metrics_token,
+            metrics_on_api_port=settings.metrics_port is None,
+        ),
+    )
+    app.state.metrics_server = metrics_server
     app.include_router(health.router)
     # Public: the schemas of this service's events, where their ce_dataschema points.
     app.include_router(schema_router(definition.publishes, schema_base_url(settings)))

@@ -89,6 +89,17 @@ class ServiceSettings(KafkaSecuritySettings):
     # below the group's rebalance timeout (max.poll.interval.ms, 300 s), as the whole group waits.
     consumer_revoke_timeout_seconds: float = 20.0
 
+    # --- HTTP limits and hardening (bridge_shared.http.guard; docs/security-http.md) ---
+    # Largest request body (413 above it); routes may have their own (matching's CSV import).
+    http_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # All request headers together, and the Authorization header alone (431 above them).
+    http_max_header_bytes: int = Field(default=32 * 1024, gt=0)
+    http_max_authorization_bytes: int = Field(default=8 * 1024, gt=0)
+    # /metrics: with a token, scrapers must send `Authorization: Bearer <token>`; with a port, the
+    # metrics are served there only (on http_host) and not on the API port. Neither: open.
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     @model_validator(mode="after")
     def _lease_outlives_a_batch(self) -> ServiceSettings:
         if self.outbox_lease_seconds <= self.outbox_send_timeout_seconds:

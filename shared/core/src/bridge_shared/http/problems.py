@@ -112,4 +112,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(request, 500, "Internal Server Error", "An unexpected error occurred.")
+        # Answered outside the RequestGuard (by Starlette's outermost middleware): its headers here.
+        return problem_response(
+            request,
+            500,
+            "Internal Server Error",
+            "An unexpected error occurred.",
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+        )

@@ -8,6 +8,10 @@ It answers 200 "degraded" when the service works but needs an operator: parked o
 why). The reasons are listed in `degraded`. Degraded stays 200 so a Kubernetes readiness probe keeps
 the pod in service (taking it out would not publish anything), while SREs see the status and counts.
 The outbox figures are read from the table on every call.
+
+Only the status (and the status code) is shown to anyone: the checks and the degraded reasons (which
+name errors, topics and counts) are shown to a caller with a valid bearer token of role `hr_admin` or
+`service` (docs/security-http.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from bridge_shared.auth.principal import Role
+from bridge_shared.auth.tokens import InvalidToken, TokenValidator
 from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.runtime import Runtime
 
@@ -31,18 +37,44 @@ async def healthz() -> dict[str, str]:
 
 _READINESS = {
     "type": "object",
-    "required": ["status", "checks"],
+    "required": ["status"],
     "properties": {
         "status": {"type": "string", "enum": ["ready", "degraded", "not ready"]},
-        "checks": {"type": "object", "description": "database, broker, topics, outbox"},
-        "degraded": {"type": "array", "items": {"type": "string"}},
+        "checks": {
+            "type": "object",
+            "description": "database, broker, topics, outbox: only for an `hr_admin` or `service` token",
+        },
+        "degraded": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "why degraded: only for an `hr_admin` or `service` token",
+        },
     },
 }
+
+
+def _operator(request: Request) -> bool:
+    """Whether the caller sent a valid bearer token of an operator (hr_admin or service)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials:
+        return False
+    validator: TokenValidator = request.app.state.token_validator
+    try:
+        principal = validator.validate(credentials.strip())
+    except InvalidToken:
+        return False
+    return Role.HR_ADMIN in principal.roles or Role.SERVICE in principal.roles
 
 
 @router.get(
     "/readyz",
     summary="Readiness: database, broker, topics, outbox (200 ready/degraded, 503 not ready)",
+    description=(
+        "Anyone sees the status; the checks and the degraded reasons are shown to a caller with a "
+        "valid bearer token of role `hr_admin` or `service` (an invalid or missing token is not "
+        "refused: it gets the status only)."
+    ),
     responses={
         200: {
             "description": "ready, or degraded (see `degraded`)",
@@ -101,7 +133,9 @@ async def readyz(request: Request) -> JSONResponse:
         checks["outbox"] = outbox
     ready = checks["database"] == "ok" and checks["broker"] == "ok" and topics_ok
     status_text = "not ready" if not ready else ("degraded" if degraded else "ready")
-    body: dict[str, Any] = {"status": status_text, "checks": checks}
-    if degraded:
-        body["degraded"] = degraded
+    body: dict[str, Any] = {"status": status_text}
+    if _operator(request):
+        body["checks"] = checks
+        if degraded:
+            body["degraded"] = degraded
     return JSONResponse(body, status_code=200 if ready else 503)
