@@ -28,9 +28,13 @@ from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.db.provision import provision
 from bridge_shared.messaging.broker import create_broker, ensure_topics
+from bridge_shared.messaging.security import KafkaClientSettings
 from bridge_shared.outbox.relay import OutboxRelay
 from bridge_shared.outbox.sender import outbox_sender
 from bridge_shared.outbox.writer import Outbox
+
+# Kafka security from the BRIDGE_KAFKA_* environment (PLAINTEXT when unset; docs/security-kafka.md).
+SECURITY = KafkaClientSettings.from_env()
 
 
 def payloads(n: int, keys: int) -> list[tuple[CohortPhaseChangedV1, str | None]]:
@@ -55,7 +59,7 @@ async def relay_once(admin_dsn: str, bootstrap: str, n: int, keys: int) -> float
     outbox = Outbox(schema=name, source="/bench")
     async with pool.acquire() as conn, conn.transaction():
         await outbox.add_many(conn, payloads(n, keys))
-    broker = create_broker(bootstrap, service=name)
+    broker = create_broker(bootstrap, service=name, security=SECURITY)
     await broker.start()
 
     relay = OutboxRelay(dsn=dsn, pool=pool, schema=name, send=outbox_sender(broker), batch_size=1000)
@@ -73,7 +77,13 @@ async def raw_once(bootstrap: str, n: int, keys: int) -> float:
     from bridge_shared.events.envelope import build_event
 
     events = [build_event(p, source="/bench") for p, _ in payloads(n, keys)]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=5,
+        enable_idempotence=True,
+        **SECURITY.kafka_client_kwargs(),
+    )
     await producer.start()
     started = time.perf_counter()
     futures = [
@@ -92,7 +102,9 @@ async def main_async(n: int, repeats: int, keys: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         infra = start_infra(Path(tmp), fast=True, kafka_quick_start=False)
         try:
-            await ensure_topics(infra.bootstrap_servers, [CohortPhaseChangedV1.topic], partitions=3)
+            await ensure_topics(
+                infra.bootstrap_servers, [CohortPhaseChangedV1.topic], partitions=3, security=SECURITY
+            )
             relay_t, raw_t = [], []
             for _ in range(repeats):
                 raw_t.append(await raw_once(infra.bootstrap_servers, n, keys))

@@ -18,6 +18,25 @@ from bridge_shared.db.provision import provision
 from bridge_shared.events.envelope import OutgoingEvent
 from bridge_shared.events.topics import ALL_EVENT_TOPICS
 from bridge_shared.messaging.broker import ensure_topics
+from bridge_shared.messaging.security import KafkaClientSettings
+
+# The benchmarks' Kafka security: the BRIDGE_KAFKA_* environment (PLAINTEXT when unset), the same
+# settings every Bridge client reads (docs/security-kafka.md).
+SECURITY = KafkaClientSettings.from_env()
+
+
+def kafka_kwargs() -> dict[str, object]:
+    return SECURITY.kafka_client_kwargs()
+
+
+def service_env(service: str) -> dict[str, str]:
+    """The BRIDGE_KAFKA_* security settings under a service's prefix, for a service the bench starts."""
+    import os
+
+    prefix = f"BRIDGE_{service.upper()}_"
+    return {
+        prefix + k.removeprefix("BRIDGE_"): v for k, v in os.environ.items() if k.startswith("BRIDGE_KAFKA_")
+    }
 
 
 def infra(workdir: Path) -> Infra:
@@ -27,13 +46,14 @@ def infra(workdir: Path) -> Infra:
 async def reporting_settings(inf: Infra, **overrides: object) -> ReportingSettings:
     name = f"reporting_bench_{uuid.uuid4().hex[:6]}"
     dsn = await provision(inf.admin_dsn, name, secrets.token_hex(8))
-    await ensure_topics(inf.bootstrap_servers, ALL_EVENT_TOPICS, partitions=3)
+    await ensure_topics(inf.bootstrap_servers, ALL_EVENT_TOPICS, partitions=3, security=SECURITY)
     return ReportingSettings(
         service_name=name,
         db_schema=name,
         database_url=dsn,
         kafka_bootstrap_servers=inf.bootstrap_servers,
         environment="test",
+        **SECURITY.model_dump(),
         log_json=False,
         log_level="WARNING",
         **overrides,
@@ -43,8 +63,10 @@ async def reporting_settings(inf: Infra, **overrides: object) -> ReportingSettin
 async def produce(
     bootstrap: str, events: Iterable[OutgoingEvent], *, window: int = 20_000
 ) -> tuple[int, float]:
-    await ensure_topics(bootstrap, ALL_EVENT_TOPICS, partitions=3)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", enable_idempotence=True)
+    await ensure_topics(bootstrap, ALL_EVENT_TOPICS, partitions=3, security=SECURITY)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=5, acks="all", enable_idempotence=True, **kafka_kwargs()
+    )
     await producer.start()
     t0 = time.perf_counter()
     n = 0
@@ -64,7 +86,9 @@ async def produce(
 
 
 async def end_total(bootstrap: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **kafka_kwargs()
+    )
     await consumer.start()
     try:
         cluster = await consumer._client.fetch_all_metadata()
@@ -102,6 +126,7 @@ async def raw_consume(bootstrap: str) -> tuple[int, float]:
         max_poll_records=10_000,
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=16 * 1024 * 1024,
+        **kafka_kwargs(),
     )
     await consumer.start()
     try:

@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import infra
+from common import SECURITY, infra, kafka_kwargs, service_env
 from events import programme
 
 from bridge_devstack.ports import free_port
@@ -141,7 +141,7 @@ async def main() -> None:
         try:
             name = f"reporting_fresh_{secrets.token_hex(3)}"
             dsn = await provision(inf.admin_dsn, name, secrets.token_hex(8))
-            await ensure_topics(inf.bootstrap_servers, ALL_EVENT_TOPICS, partitions=3)
+            await ensure_topics(inf.bootstrap_servers, ALL_EVENT_TOPICS, partitions=3, security=SECURITY)
             port = free_port()
             env = {
                 **os.environ,
@@ -151,6 +151,7 @@ async def main() -> None:
                 "BRIDGE_REPORTING_HTTP_PORT": str(port),
                 "BRIDGE_REPORTING_KAFKA_BOOTSTRAP_SERVERS": inf.bootstrap_servers,
                 "BRIDGE_REPORTING_LOG_LEVEL": "WARNING",
+                **service_env("reporting"),
             }
             log = open(Path(tmp) / "reporting.log", "wb")  # noqa: SIM115, ASYNC230
             proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once
@@ -178,7 +179,11 @@ async def main() -> None:
                         pass
                     await asyncio.sleep(0.2)
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=inf.bootstrap_servers, linger_ms=1, acks="all", enable_idempotence=True
+                    bootstrap_servers=inf.bootstrap_servers,
+                    linger_ms=1,
+                    acks="all",
+                    enable_idempotence=True,
+                    **kafka_kwargs(),
                 )
                 await producer.start()
                 stop = asyncio.Event()

@@ -38,6 +38,8 @@ from bridge_reporting.db import shadow
 from bridge_reporting.domain.projection import HANDLED_TYPES
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.events.envelope import EnvelopeError, InboundEvent, decode_payload, parse_attributes
+from bridge_shared.messaging.broker import bootstrap_list
+from bridge_shared.messaging.security import KafkaSecuritySettings, client_kwargs
 
 log = logging.getLogger("bridge_reporting.rebuild")
 
@@ -64,9 +66,16 @@ class RebuildResult:
 class _Reader:
     """Reads assigned partitions up to given offsets, decoding the events reporting handles."""
 
-    def __init__(self, bootstrap: str, topics: list[str], result: RebuildResult) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: list[str],
+        result: RebuildResult,
+        security: KafkaSecuritySettings | None = None,
+    ) -> None:
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            bootstrap_servers=bootstrap_list(bootstrap),
+            **client_kwargs(security),
             enable_auto_commit=False,
             group_id=None,
             auto_offset_reset="earliest",
@@ -186,7 +195,10 @@ async def rebuild(
     t0 = time.perf_counter()
     conn = await shadow.connect(settings)
     reader = _Reader(
-        settings.kafka_bootstrap_servers, [settings.kafka_topic_prefix + t for t in TOPICS], result
+        settings.kafka_bootstrap_servers,
+        [settings.kafka_topic_prefix + t for t in TOPICS],
+        result,
+        security=settings,
     )
     try:
         if not await shadow.try_lock(conn, settings.db_schema):

@@ -5,7 +5,10 @@
 
 Replay republishes the original record (key, value, CloudEvents headers) to its original topic. The
 consumer's inbox makes a replay of an event that has since been handled a no-op, so replaying twice
-is safe. The broker comes from --bootstrap or KAFKA_BOOTSTRAP_SERVERS.
+is safe. The broker comes from --bootstrap or KAFKA_BOOTSTRAP_SERVERS; its security (SASL_SSL with
+SCRAM, mutual TLS) from the `BRIDGE_KAFKA_*` environment or the flags (docs/security-kafka.md). With
+ACLs, run it as the operator principal `bridge-dlq` (it reads every dead-letter topic and writes the
+event topics back).
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from bridge_shared.events.topics import dead_letter_topic
+from bridge_shared.messaging.broker import bootstrap_list
+from bridge_shared.messaging.security import (
+    KafkaSecuritySettings,
+    add_security_arguments,
+    client_kwargs,
+    security_from_args,
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,20 @@ class Letter:
 
 
 async def read_letters(
-    bootstrap: str, service: str, *, limit: int | None = None, topic_prefix: str = ""
+    bootstrap: str,
+    service: str,
+    *,
+    limit: int | None = None,
+    topic_prefix: str = "",
+    security: KafkaSecuritySettings | None = None,
 ) -> list[Letter]:
     topic = dead_letter_topic(service, topic_prefix)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_list(bootstrap),
+        enable_auto_commit=False,
+        group_id=None,
+        **client_kwargs(security),
+    )
     await consumer.start()
     letters: list[Letter] = []
     try:
@@ -72,9 +92,12 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     return consumer.partitions_for_topic(topic) or set()
 
 
-async def replay(bootstrap: str, letters: Sequence[Letter]) -> int:
+async def replay(
+    bootstrap: str, letters: Sequence[Letter], *, security: KafkaSecuritySettings | None = None
+) -> int:
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=bootstrap_list(bootstrap),
+        **client_kwargs(security),
         acks="all",
         enable_idempotence=True,
         client_id=f"bridge-dlq-{uuid.uuid4().hex[:6]}",
@@ -103,11 +126,13 @@ def _describe(letter: Letter) -> str:
 
 
 async def _main(args: argparse.Namespace) -> int:
+    security = security_from_args(args)
     letters = await read_letters(
         args.bootstrap,
         args.service,
         limit=args.limit if args.command == "list" else None,
         topic_prefix=args.topic_prefix,
+        security=security,
     )
     if args.command == "list":
         for letter in letters:
@@ -121,7 +146,7 @@ async def _main(args: argparse.Namespace) -> int:
     for letter in wanted:
         print(("would replay " if args.dry_run else "replaying ") + _describe(letter))
     if not args.dry_run:
-        await replay(args.bootstrap, wanted)
+        await replay(args.bootstrap, wanted, security=security)
     return 0
 
 
@@ -141,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--event-id", action="append", help="replay only this CloudEvents id (repeatable)")
     parser.add_argument("--all", action="store_true", help="replay every dead letter")
     parser.add_argument("--dry-run", action="store_true")
+    add_security_arguments(parser)
     args = parser.parse_args(argv)
     if args.command == "replay" and not (args.all or args.event_id):
         parser.error("replay needs --event-id or --all")

@@ -21,6 +21,7 @@ See docs/security-kafka.md.
 
 from __future__ import annotations
 
+import argparse
 import ssl
 from typing import Any, Literal
 
@@ -155,3 +156,41 @@ class KafkaClientSettings(KafkaSecuritySettings):
 def client_kwargs(security: KafkaSecuritySettings | None) -> dict[str, Any]:
     """aiokafka keyword arguments for `security`; none (PLAINTEXT) when it is None."""
     return security.kafka_client_kwargs() if security is not None else {}
+
+
+# -- command-line tools (bridge-dlq, bridge-kafka-acls, the benchmarks) ----------------------------
+
+
+def add_security_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags for a tool's Kafka security. Each defaults to the environment (`BRIDGE_KAFKA_…`, or the
+    prefix given by `--kafka-env-prefix`, e.g. `BRIDGE_REPORTING_` to act with a service's
+    credentials). The password is read from the environment only, never from a flag."""
+    group = parser.add_argument_group("Kafka security (default: the BRIDGE_KAFKA_* environment)")
+    group.add_argument(
+        "--kafka-env-prefix", default="BRIDGE_", help="read KAFKA_* settings under this prefix"
+    )
+    group.add_argument("--security-protocol", choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"])
+    group.add_argument("--sasl-mechanism", choices=["SCRAM-SHA-512", "SCRAM-SHA-256"])
+    group.add_argument("--sasl-username", help="password: <prefix>KAFKA_SASL_PASSWORD in the environment")
+    group.add_argument("--ssl-cafile")
+    group.add_argument("--ssl-certfile", help="client certificate (mutual TLS)")
+    group.add_argument("--ssl-keyfile", help="client key (mutual TLS)")
+    group.add_argument("--no-ssl-check-hostname", action="store_true")
+
+
+def security_from_args(args: argparse.Namespace) -> KafkaClientSettings:
+    overrides: dict[str, Any] = {
+        f"kafka_{name}": getattr(args, name)
+        for name in (
+            "security_protocol",
+            "sasl_mechanism",
+            "sasl_username",
+            "ssl_cafile",
+            "ssl_certfile",
+            "ssl_keyfile",
+        )
+        if getattr(args, name, None)
+    }
+    if getattr(args, "no_ssl_check_hostname", False):
+        overrides["kafka_ssl_check_hostname"] = False
+    return KafkaClientSettings.from_env(getattr(args, "kafka_env_prefix", "BRIDGE_"), **overrides)
