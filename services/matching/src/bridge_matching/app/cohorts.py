@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from bridge_matching.app.access import ensure_phase, visible_cohort
+from bridge_matching.app.access import (
+    ensure_can_write,
+    ensure_phase,
+    managed_cohort,
+    regions_filter,
+    visible_cohort,
+)
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.db import cohorts
 from bridge_matching.domain.cohort import CohortIn
@@ -12,6 +18,7 @@ from bridge_matching.domain.events import cohort_created, cohort_subject
 from bridge_matching.domain.phases import POLICY_EDIT_PHASES, TRANSITIONS, can_transition
 from bridge_matching.domain.policy import PolicyIn
 from bridge_matching.domain.rows import CohortRow
+from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.matching import CohortPhaseChangedV1, CohortPolicyUpdatedV1
 from bridge_shared.db.connection import connection, transaction
@@ -19,8 +26,8 @@ from bridge_shared.errors import Problem
 
 
 async def create(rt: MatchingRuntime, principal: Principal, body: CohortIn) -> CohortRow:
-    if not all(principal.can_see_region(r) for r in body.regions):
-        raise Problem(403, "Forbidden", "Regional HR can only create cohorts within their own regions.")
+    ensure_can_write(principal)
+    scope.ensure_manages_all(principal, body.regions, "Creating this cohort")
     async with transaction(rt.pool) as conn:
         row = await cohorts.insert(conn, body, principal.subject, rt.clock.now())
         await rt.outbox.add(conn, cohort_created(row), subject=cohort_subject(row.id), time=row.created_at)
@@ -29,8 +36,7 @@ async def create(rt: MatchingRuntime, principal: Principal, body: CohortIn) -> C
 
 async def list_visible(rt: MatchingRuntime, principal: Principal) -> list[CohortRow]:
     async with connection(rt.pool) as conn:
-        rows = await cohorts.list_all(conn)
-    return [r for r in rows if principal.can_see_any_region(r.regions)]
+        return await cohorts.list_all(conn, regions_filter(principal))
 
 
 async def get(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID) -> CohortRow:
@@ -43,7 +49,7 @@ async def change_phase(
 ) -> CohortRow:
     """Moves the cohort one step along draft -> enrolling -> matching -> active -> closing -> closed."""
     async with transaction(rt.pool) as conn:
-        cohort = await visible_cohort(conn, principal, cohort_id, lock=True)
+        cohort = await managed_cohort(conn, principal, cohort_id, lock=True)
         current = cohort.phase
         if not can_transition(current, to_phase):
             raise Problem(
@@ -80,7 +86,7 @@ async def put_policy(
     rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID, body: PolicyIn
 ) -> PolicyIn:
     async with transaction(rt.pool) as conn:
-        cohort = await visible_cohort(conn, principal, cohort_id, lock=True)
+        cohort = await managed_cohort(conn, principal, cohort_id, lock=True)
         ensure_phase(
             cohort, POLICY_EDIT_PHASES, "Policy is frozen", "The policy cannot change in phase {phase}."
         )

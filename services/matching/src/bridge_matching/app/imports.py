@@ -14,7 +14,7 @@ import logging
 import uuid
 from typing import Any
 
-from bridge_matching.app.access import ensure_phase, visible_cohort
+from bridge_matching.app.access import ensure_phase, managed_cohort, visible_cohort
 from bridge_matching.app.jobs import claim, heartbeat, job_runner, release
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.db import cohorts, import_jobs, leases, participants
@@ -46,7 +46,7 @@ async def start(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID,
     except UnicodeDecodeError as exc:
         raise Problem(415, "Unsupported encoding", "The CSV must be UTF-8.") from exc
     async with transaction(rt.pool) as conn:
-        cohort = await visible_cohort(conn, principal, cohort_id)
+        cohort = await managed_cohort(conn, principal, cohort_id)
         ensure_phase(
             cohort,
             ENROLMENT_PHASES,

@@ -5,10 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from bridge_matching.app.access import ensure_phase, visible_cohort
+from bridge_matching.app.access import (
+    ensure_can_write,
+    ensure_phase,
+    regions_filter,
+    sees_any,
+    visible_cohort,
+)
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.app.state import load_state
-from bridge_matching.db import audit, pairs
+from bridge_matching.db import audit, pairs, participants
 from bridge_matching.db.records import Conn
 from bridge_matching.domain import matching
 from bridge_matching.domain.events import pair_dissolved, pair_formed, pair_subject
@@ -69,7 +75,9 @@ async def list_for_cohort(
 ) -> list[PairRow]:
     async with connection(rt.pool) as conn:
         await visible_cohort(conn, principal, cohort_id)
-        return await pairs.list_for_cohort(conn, cohort_id, status if status != "all" else None)
+        return await pairs.list_for_cohort(
+            conn, cohort_id, status if status != "all" else None, regions_filter(principal)
+        )
 
 
 async def create_override(
@@ -84,6 +92,7 @@ async def create_override(
     double-booking (capacity) is refused."""
     async with transaction(rt.pool) as conn:
         cohort = await visible_cohort(conn, principal, cohort_id, lock=True)
+        ensure_can_write(principal)
         ensure_phase(cohort, OVERRIDE_PHASES, "Overrides not allowed", "Cohort is in phase {phase}.")
         state = await load_state(conn, cohort)
         if mentor_id not in state.by_id or mentee_id not in state.by_id or mentor_id == mentee_id:
@@ -91,6 +100,10 @@ async def create_override(
                 404, "Participant not found", "Both must be different, enrolled participants of this cohort."
             )
         mentor, mentee = state.by_id[mentor_id], state.by_id[mentee_id]
+        if not sees_any(principal, (mentor, mentee)):  # rule 3: one of the two must be in scope
+            raise Problem(
+                404, "Participant not found", "Both must be different, enrolled participants of this cohort."
+            )
         busy = matching.capacity_problems(state, mentor.employee_id, mentee.employee_id)
         if busy:
             raise Problem(409, "Participant not free", "; ".join(busy), problems=busy)
@@ -134,8 +147,12 @@ async def dissolve(
     """HR override: breaks a formed pair (pair.dissolved); both are free for rematch, never re-paired."""
     async with transaction(rt.pool) as conn:
         await visible_cohort(conn, principal, cohort_id)
+        ensure_can_write(principal)
         pair = await pairs.get(conn, pair_id, lock=True)
         if pair is None or pair.cohort_id != cohort_id:
+            raise Problem(404, "Pair not found")
+        people = await participants.by_ids(conn, [pair.mentor_id, pair.mentee_id])
+        if not sees_any(principal, people.values()):  # rule 3
             raise Problem(404, "Pair not found")
         if pair.status != "formed":
             raise Problem(409, "Pair not active", f"This pair is already {pair.status}.")

@@ -17,6 +17,8 @@ from bridge_matching.app.access import (
     ensure_phase,
     is_self,
     participant_in_view,
+    regions_filter,
+    sees_participant,
     visible_cohort,
 )
 from bridge_matching.app.pairs import dissolve_in
@@ -30,6 +32,7 @@ from bridge_matching.domain.events import participant_event, participant_subject
 from bridge_matching.domain.phases import ENROLMENT_PHASES, MATCHING_PHASES, PROFILE_EDIT_PHASES
 from bridge_matching.domain.profile import KEY, PROFILE_FIELDS, SELF_EDITABLE, ParticipantIn
 from bridge_matching.domain.rows import CohortRow, NewProposal, ParticipantRow, ProposalRow, Side
+from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.matching import ParticipantWithdrawnV1
 from bridge_shared.db.connection import connection, transaction
@@ -71,6 +74,17 @@ def _require_open_for_matching(cohort: CohortRow, participant: ParticipantRow) -
         raise Problem(409, "Participant withdrawn", "A withdrawn participant cannot be matched.")
 
 
+def _ensure_enrols_in_scope(principal: Principal, region: str) -> None:
+    """Rule 2: HR enrols (or re-enrols) only people whose home region is theirs."""
+    if not scope.sees_region(principal, region):
+        raise Problem(
+            403,
+            "Forbidden",
+            f"Your token does not cover region {region!r}; ask HR for that region to enrol this person.",
+            missing_regions=[region],
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Enrolled:
     cohort: CohortRow
@@ -84,6 +98,11 @@ async def enrol(
     """Enrols (or updates, by employee id) one participant; `created` when new."""
     async with transaction(rt.pool) as conn:
         cohort = await visible_cohort(conn, principal, cohort_id, lock=True)
+        ensure_can_write(principal)
+        _ensure_enrols_in_scope(principal, body.region)
+        existing = await participants.by_employee(conn, cohort_id, body.employee_id)
+        if existing is not None and not sees_participant(principal, existing):
+            _ensure_enrols_in_scope(principal, existing.region)
         ensure_phase(
             cohort,
             ENROLMENT_PHASES,
@@ -109,7 +128,7 @@ async def page(
 ) -> tuple[CohortRow, list[ParticipantRow]]:
     async with connection(rt.pool) as conn:
         cohort = await visible_cohort(conn, principal, cohort_id)
-        return cohort, await participants.page(conn, cohort_id, limit, offset)
+        return cohort, await participants.page(conn, cohort_id, limit, offset, regions_filter(principal))
 
 
 async def get(
@@ -162,6 +181,8 @@ async def update(
         except ValidationError as exc:
             raise invalid(_validation_errors(exc)) from exc
         _check_region(cohort, profile.region)
+        if not is_self(principal, row):
+            _ensure_enrols_in_scope(principal, profile.region)  # HR cannot move a person out of scope
         now = rt.clock.now()
         row = await participants.update_profile(conn, participant_id, profile, now)
         await rt.outbox.add(

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
-from bridge_matching.app.access import can_see, is_self, visible_cohort
+from bridge_matching.app.access import is_self, regions_filter, sees_any, visible_cohort
 from bridge_matching.app.pairs import form_pair
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.db import cohorts, participants, proposals
@@ -130,7 +130,7 @@ async def list_for_cohort(
 ) -> list[ProposalRow]:
     async with connection(rt.pool) as conn:
         await visible_cohort(conn, principal, cohort_id)
-        return await proposals.list_for_cohort(conn, cohort_id, status)
+        return await proposals.list_for_cohort(conn, cohort_id, status, regions=regions_filter(principal))
 
 
 async def _visible(
@@ -145,7 +145,7 @@ async def _visible(
         raise LookupError(f"the cohort of proposal {proposal_id} is missing")
     people = await participants.by_ids(conn, [proposal.mentor_id, proposal.mentee_id])
     mine = [side for side in SIDES if is_self(principal, people[proposal.participant_id(side)])]
-    if mine or can_see(principal, cohort):
+    if mine or sees_any(principal, people.values()):
         return proposal, cohort, mine
     raise Problem(404, "Proposal not found")
 

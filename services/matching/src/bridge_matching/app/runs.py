@@ -15,12 +15,19 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bridge_matching.app import proposals as proposal_steps
-from bridge_matching.app.access import ensure_cohort_visible, ensure_phase, visible_cohort
+from bridge_matching.app.access import (
+    ensure_cohort_visible,
+    ensure_manages,
+    ensure_phase,
+    managed_cohort,
+    regions_filter,
+    visible_cohort,
+)
 from bridge_matching.app.jobs import claim, heartbeat, job_runner, release
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.app.state import load_state
@@ -58,8 +65,17 @@ class Published:
     expires_at: datetime
 
 
-async def _view(conn: Conn, run: RunRow) -> RunView:
-    return RunView(run, await runs.draft_pairs(conn, run.id))
+async def _view(conn: Conn, run: RunRow, principal: Principal | None = None) -> RunView:
+    """The run as `principal` may read it (rules 2-3: draft pairs with one person in scope, unmatched
+    people in scope); in full for callers who manage the whole cohort (None)."""
+    regions = None if principal is None else regions_filter(principal)
+    if regions is None:
+        return RunView(run, await runs.draft_pairs(conn, run.id))
+    people = await participants.by_ids(conn, [uuid.UUID(u["participant_id"]) for u in run.unmatched])
+    unmatched = [
+        u for u in run.unmatched if (p := people.get(uuid.UUID(u["participant_id"]))) and p.region in regions
+    ]
+    return RunView(replace(run, unmatched=unmatched), await runs.draft_pairs(conn, run.id, regions=regions))
 
 
 def _require_matching_phase(cohort: CohortRow) -> None:
@@ -91,6 +107,8 @@ async def _draft(
     if run is None:
         raise Problem(404, "Matching run not found")
     cohort = ensure_cohort_visible(principal, await cohorts.get(conn, run.cohort_id, lock=must_be_draft))
+    if must_be_draft:  # reviewing and publishing a draft are cohort-wide changes (rule 4)
+        ensure_manages(principal, cohort)
     if must_be_draft and run.status != "draft":
         raise Problem(
             409,
@@ -119,7 +137,7 @@ async def start(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID)
     """Queues a run that matches everyone who is free into a new draft (an open draft is superseded when
     it is done). One queued or running run per cohort."""
     async with transaction(rt.pool) as conn:
-        cohort = await visible_cohort(conn, principal, cohort_id, lock=True)
+        cohort = await managed_cohort(conn, principal, cohort_id, lock=True)
         _require_matching_phase(cohort)
         await _refuse_if_active(conn, cohort_id)
         if len(await participants.enrolled(conn, cohort_id)) < 2:
@@ -132,13 +150,13 @@ async def start(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID)
 async def list_for_cohort(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID) -> list[RunView]:
     async with connection(rt.pool) as conn:
         await visible_cohort(conn, principal, cohort_id)
-        return [await _view(conn, r) for r in await runs.list_for_cohort(conn, cohort_id)]
+        return [await _view(conn, r, principal) for r in await runs.list_for_cohort(conn, cohort_id)]
 
 
 async def get(rt: MatchingRuntime, principal: Principal, run_id: uuid.UUID) -> RunView:
     async with connection(rt.pool) as conn:
         _, run = await _draft(conn, principal, run_id, must_be_draft=False)
-        return await _view(conn, run)
+        return await _view(conn, run, principal)
 
 
 async def _edit_pair(

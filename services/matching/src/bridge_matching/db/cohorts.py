@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,8 +44,16 @@ async def get(conn: Conn, cohort_id: uuid.UUID, *, lock: bool = False) -> Cohort
     )
 
 
-async def list_all(conn: Conn) -> list[CohortRow]:
-    return as_rows(CohortRow, await conn.fetch("SELECT * FROM cohorts ORDER BY created_at DESC, id"))
+async def list_all(conn: Conn, regions: Sequence[str] | None = None) -> list[CohortRow]:
+    """Every cohort, newest first; with `regions`, only those touching one of them."""
+    return as_rows(
+        CohortRow,
+        await conn.fetch(
+            "SELECT * FROM cohorts WHERE ($1::text[] IS NULL OR regions && $1::text[]) "
+            "ORDER BY created_at DESC, id",
+            None if regions is None else list(regions),
+        ),
+    )
 
 
 async def set_phase(conn: Conn, cohort_id: uuid.UUID, phase: str, now: datetime) -> CohortRow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from bridge_matching.db.records import Conn, as_rows, for_update, maybe_row, one_row
@@ -50,14 +51,20 @@ async def get(conn: Conn, pair_id: uuid.UUID, *, lock: bool = False) -> PairRow 
     )
 
 
-async def list_for_cohort(conn: Conn, cohort_id: uuid.UUID, status: str | None) -> list[PairRow]:
+async def list_for_cohort(
+    conn: Conn, cohort_id: uuid.UUID, status: str | None, regions: Sequence[str] | None = None
+) -> list[PairRow]:
+    """The cohort's pairs; with `regions`, only those with at least one person from those regions."""
     return as_rows(
         PairRow,
         await conn.fetch(
-            "SELECT * FROM pairs WHERE cohort_id = $1 AND ($2::text IS NULL OR status = $2) "
-            "ORDER BY created_at, id",
+            """SELECT * FROM pairs x WHERE cohort_id = $1 AND ($2::text IS NULL OR status = $2)
+                 AND ($3::text[] IS NULL OR EXISTS (SELECT 1 FROM participants p
+                       WHERE p.id IN (x.mentor_id, x.mentee_id) AND p.region = ANY($3)))
+             ORDER BY created_at, id""",
             cohort_id,
             status,
+            None if regions is None else list(regions),
         ),
     )
 

@@ -109,14 +109,19 @@ async def enrolled(conn: Conn, cohort_id: uuid.UUID) -> list[ParticipantRow]:
     )
 
 
-async def page(conn: Conn, cohort_id: uuid.UUID, limit: int, offset: int) -> list[ParticipantRow]:
+async def page(
+    conn: Conn, cohort_id: uuid.UUID, limit: int, offset: int, regions: Sequence[str] | None = None
+) -> list[ParticipantRow]:
+    """One page of the cohort's participants; only those whose home region is in `regions` unless None."""
     return as_rows(
         ParticipantRow,
         await conn.fetch(
-            "SELECT * FROM participants WHERE cohort_id = $1 ORDER BY employee_id LIMIT $2 OFFSET $3",
+            """SELECT * FROM participants WHERE cohort_id = $1 AND ($4::text[] IS NULL OR region = ANY($4))
+             ORDER BY employee_id LIMIT $2 OFFSET $3""",
             cohort_id,
             limit,
             offset,
+            None if regions is None else list(regions),
         ),
     )
 

@@ -51,17 +51,25 @@ async def get(conn: Conn, proposal_id: uuid.UUID, *, lock: bool = False) -> Prop
 
 
 async def list_for_cohort(
-    conn: Conn, cohort_id: uuid.UUID, status: str | None, participant_id: uuid.UUID | None = None
+    conn: Conn,
+    cohort_id: uuid.UUID,
+    status: str | None,
+    participant_id: uuid.UUID | None = None,
+    regions: Sequence[str] | None = None,
 ) -> list[ProposalRow]:
+    """The cohort's proposals; with `regions`, only those with at least one person from those regions."""
     return as_rows(
         ProposalRow,
         await conn.fetch(
-            """SELECT * FROM proposals WHERE cohort_id = $1 AND ($2::text IS NULL OR status = $2)
+            """SELECT * FROM proposals x WHERE cohort_id = $1 AND ($2::text IS NULL OR status = $2)
              AND ($3::uuid IS NULL OR mentor_id = $3 OR mentee_id = $3)
+             AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM participants p
+                   WHERE p.id IN (x.mentor_id, x.mentee_id) AND p.region = ANY($4)))
            ORDER BY created_at, id""",
             cohort_id,
             status,
             participant_id,
+            None if regions is None else list(regions),
         ),
     )
 

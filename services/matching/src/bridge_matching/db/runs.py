@@ -146,7 +146,10 @@ async def insert_draft_pairs(conn: Conn, run_id: uuid.UUID, pairs: Sequence[NewD
     )
 
 
-async def draft_pairs(conn: Conn, run_id: uuid.UUID, *, include_removed: bool = False) -> list[DraftPairRow]:
+async def draft_pairs(
+    conn: Conn, run_id: uuid.UUID, *, include_removed: bool = False, regions: Sequence[str] | None = None
+) -> list[DraftPairRow]:
+    """The run's draft pairs; with `regions`, only those with at least one person from those regions."""
     removed = "" if include_removed else " AND NOT d.removed"
     return as_rows(
         DraftPairRow,
@@ -155,8 +158,11 @@ async def draft_pairs(conn: Conn, run_id: uuid.UUID, *, include_removed: bool = 
               FROM draft_pairs d
               JOIN participants m ON m.id = d.mentor_id
               JOIN participants e ON e.id = d.mentee_id
-             WHERE d.run_id = $1{removed} ORDER BY m.employee_id, e.employee_id""",
+             WHERE d.run_id = $1{removed}
+               AND ($2::text[] IS NULL OR m.region = ANY($2) OR e.region = ANY($2))
+             ORDER BY m.employee_id, e.employee_id""",
             run_id,
+            None if regions is None else list(regions),
         ),
     )
 
