@@ -13,6 +13,7 @@ from bridge_shared.contracts import notifications as n
 from bridge_shared.contracts import sessions as s
 from bridge_shared.events.envelope import OutgoingEvent, build_event
 from bridge_shared.events.registry import EventPayload
+from bridge_shared.messaging.sources import owner_source
 
 REGIONS = ("EMEA", "APAC", "AMER", "LATAM")
 DEPTS = ("Engineering", "Sales", "Finance", "Marketing", "Operations", "HR")
@@ -26,7 +27,7 @@ EXPL = m.MatchExplanation(score=0.8, breakdown={"skills": 0.5, "availability": 0
 
 def _ev(payload: EventPayload, at: datetime, counter: list[int], run: str) -> OutgoingEvent:
     counter[0] += 1
-    return build_event(payload, source="/bridge/bench", time=at, event_id=f"{run}-{counter[0]}")
+    return build_event(payload, source=owner_source(payload.topic), time=at, event_id=f"{run}-{counter[0]}")
 
 
 def programme(

@@ -41,7 +41,11 @@ from bridge_shared.db.provision import provision
 from bridge_shared.events.envelope import OutgoingEvent, build_event
 from bridge_shared.events.topics import ALL_EVENT_TOPICS
 from bridge_shared.messaging.broker import ensure_topics
+from bridge_shared.messaging.sources import service_source
 from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
+
+# Events carry their topic owner's source: reporting dead-letters any other (docs/security-kafka.md).
+MATCHING_SOURCE, SESSIONS_SOURCE = service_source("matching"), service_source("sessions")
 
 
 async def send(producer: AIOKafkaProducer, evt: OutgoingEvent) -> None:
@@ -88,7 +92,7 @@ def probe_setup(run: str) -> tuple[str, list[OutgoingEvent], dict[str, str]]:
             m.CohortCreatedV1(
                 cohort_id=cohort, name="probe", regions=["EMEA"], hr_contact_email="hr@bridge.example"
             ),
-            source="/bench",
+            source=MATCHING_SOURCE,
             time=now,
         )
     ]
@@ -98,7 +102,7 @@ def probe_setup(run: str) -> tuple[str, list[OutgoingEvent], dict[str, str]]:
                 m.ParticipantEnrolledV1(
                     participant_id=ref.participant_id, cohort_id=cohort, role=role, profile=ref
                 ),
-                source="/bench",
+                source=MATCHING_SOURCE,
                 time=now,
             )
         )  # type: ignore[arg-type]
@@ -113,7 +117,7 @@ def probe_setup(run: str) -> tuple[str, list[OutgoingEvent], dict[str, str]]:
                 explanation=m.MatchExplanation(score=1, breakdown={}, summary="p"),
                 formed_at=now,
             ),
-            source="/bench",
+            source=MATCHING_SOURCE,
             time=now,
         )
     )
@@ -210,7 +214,7 @@ async def main() -> None:
                             actual_duration_minutes=30,
                             topics=[],
                         ),
-                        source="/bench",
+                        source=SESSIONS_SOURCE,
                         time=at,
                     )
                     await send(producer, evt)

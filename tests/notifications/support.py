@@ -32,6 +32,7 @@ from bridge_shared.contracts import sessions as s
 from bridge_shared.contracts.matching import MatchExplanation, ParticipantRef
 from bridge_shared.events.envelope import build_event
 from bridge_shared.events.registry import EventPayload
+from bridge_shared.messaging.sources import owner_source
 from bridge_shared.scheduling.clock import Clock
 from tests.service_harness import RunningService, publish_event
 
@@ -152,7 +153,7 @@ def invite(method: str = "REQUEST", seq: int = 0) -> s.CalendarInvite:
 
 
 async def publish(svc: RunningService, payload: EventPayload, *, event_id: str | None = None) -> str:
-    evt = build_event(payload, source="/tests/notifications", event_id=event_id)
+    evt = build_event(payload, source=owner_source(payload.topic), event_id=event_id)
     await publish_event(svc, evt)
     return evt.id
 

@@ -16,6 +16,7 @@ from bridge_shared.contracts import notifications as n
 from bridge_shared.contracts import sessions as s
 from bridge_shared.events.envelope import OutgoingEvent, build_event
 from bridge_shared.events.registry import EventPayload
+from bridge_shared.messaging.sources import owner_source
 
 BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 M2E, E2M = "mentor_to_mentee", "mentee_to_mentor"
@@ -32,7 +33,9 @@ class Scenario:
     events: list[OutgoingEvent] = field(default_factory=list)
     pairs: dict[str, str] = field(default_factory=dict)  # A/B/C -> pair id
 
-    def add(self, payload: EventPayload, at: datetime, source: str = "/bridge/test") -> OutgoingEvent:
+    def add(self, payload: EventPayload, at: datetime, source: str | None = None) -> OutgoingEvent:
+        # As the topic's owner publishes it: consumers dead-letter an event from another source.
+        source = source or owner_source(payload.topic)
         evt = build_event(payload, source=source, time=at, event_id=f"{self.prefix}-{len(self.events):03d}")
         self.events.append(evt)
         return evt

@@ -21,6 +21,7 @@ from bridge_shared.contracts.matching import CohortCreatedV1, MatchExplanation, 
 from bridge_shared.events import topics
 from bridge_shared.events.envelope import build_event, decode_payload, parse_attributes
 from bridge_shared.events.registry import EventPayload
+from bridge_shared.messaging.sources import owner_source
 from bridge_shared.scheduling.clock import FrozenClock
 from tests.service_harness import RunningService, auth, publish_event, running_service
 
@@ -113,7 +114,7 @@ async def bus(svc: RunningService, bootstrap_servers: str) -> AsyncIterator[Bus]
 
 
 async def publish(svc: RunningService, payload: EventPayload) -> None:
-    await publish_event(svc, build_event(payload, source="/bridge/matching-test"))
+    await publish_event(svc, build_event(payload, source=owner_source(payload.topic)))
 
 
 def person(tag: str, *, tz: str, region: str = "emea", seniority: int = 3) -> ParticipantRef:

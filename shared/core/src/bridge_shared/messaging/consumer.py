@@ -1,6 +1,9 @@
 """Event consumers: decode, dedupe through the inbox, retry with backoff, dead-letter, keep moving.
 
 - A record that is not a valid event goes straight to the dead-letter topic.
+- Source check (docs/security-kafka.md): an event on a Bridge service's topic whose CloudEvents
+  `source` is not that service (`/bridge/matching` on `bridge.matching.*`) is dead-lettered at once
+  as `UnexpectedSource`, whatever its type; no handler sees it and the partition moves on.
 - Types (docs/events.md, "Unknown types and versions"): a record is handled when its type, or the
   type the registered upcasters turn it into, has a handler here. Otherwise:
   - another version of a Bridge event family this consumer handles (`...pair.formed.v2` when it
@@ -80,6 +83,7 @@ from bridge_shared.events.registry import (
 )
 from bridge_shared.inbox.store import claim, claim_many
 from bridge_shared.messaging.dead_letter import DeadLetter, DeadLetterPublisher
+from bridge_shared.messaging.sources import unexpected_source
 from bridge_shared.observability.metrics import EVENTS_UNKNOWN
 
 log = logging.getLogger(__name__)
@@ -126,6 +130,11 @@ class PermanentEventError(Exception):
 class UnknownEventVersion(EnvelopeError):
     """A version of an event family this consumer handles that it does not know (and no upcaster
     turns into one it knows): dead-lettered at once with this reason."""
+
+
+class UnexpectedSource(EnvelopeError):
+    """An event whose CloudEvents source is not the service that owns its topic: a forgery or a
+    misrouted event, dead-lettered at once with this reason and never handled."""
 
 
 # (consumer group, type) pairs already logged as unknown by this process: logged once each.
@@ -334,8 +343,12 @@ class EventConsumer:
 
     def decode(self, rec: Record) -> InboundEvent | None:
         """The event, or None when this consumer does not handle its type (see the module's rule for
-        types). Raises EnvelopeError (UnknownEventVersion for an unknown version of a handled family)."""
+        types). Raises EnvelopeError (UnknownEventVersion for an unknown version of a handled family,
+        UnexpectedSource for an event its topic's owner did not publish)."""
         attrs = parse_attributes(list(rec.headers or ()))
+        wrong_source = unexpected_source(rec.topic, attrs.source, self.topic_prefix)
+        if wrong_source is not None:
+            raise UnexpectedSource(f"{wrong_source} (event {attrs.id}, type {attrs.type})")
         if upcast_target(attrs.type) not in self._handlers:
             self._not_handled(attrs.type)
             return None

@@ -29,6 +29,7 @@ from bridge_shared.events.topics import (
     MATCHING_PROPOSAL,
     SESSIONS_RELATIONSHIP,
 )
+from bridge_shared.messaging.sources import owner_source
 
 # How long one injection's in-flight work may take to go through before it counts as not recovered.
 RECOVERY_BOUND = 300.0
@@ -424,7 +425,9 @@ class Poison(Fault):
                 for partition in partitions:
                     for kind in ("not-json", "no-ce-headers", "schema-invalid"):
                         key = f"{POISON_KEY_PREFIX}{ctx.tag}:{topic}:{partition}:{kind}"
-                        value, headers = _poison(kind, POISON_TYPES[topic], ctx.cohort_id())
+                        value, headers = _poison(
+                            kind, POISON_TYPES[topic], ctx.cohort_id(), owner_source(topic)
+                        )
                         await producer.send_and_wait(
                             topic, value, key=key.encode(), partition=partition, headers=headers
                         )
@@ -439,11 +442,12 @@ class Poison(Fault):
         await self.inject(ctx, poison, snapshot_after=True)
 
 
-def _poison(kind: str, event_type: str, cohort_id: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+def _poison(kind: str, event_type: str, cohort_id: str, source: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+    # The owner's source, so the payload (not the source check) is what sends these to the DLQ.
     ce = [
         ("ce_specversion", b"1.0"),
         ("ce_id", f"chaos-poison-{uuid.uuid4()}".encode()),
-        ("ce_source", b"/bridge/chaos"),
+        ("ce_source", source.encode()),
         ("ce_type", event_type.encode()),
         ("ce_time", b"2026-01-01T00:00:00Z"),
         ("content-type", b"application/json"),
