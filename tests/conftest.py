@@ -24,6 +24,10 @@ from bridge_devstack.infra import Infra, start_infra
 from bridge_shared.db.provision import provision
 from bridge_shared.observability.tracing import configure_tracing
 
+# Services refuse to start without a named environment (bridge_shared.settings): what the tests build
+# (and the e2e platform's processes, which inherit it) runs as "test" unless the caller chose otherwise.
+os.environ.setdefault("BRIDGE_ENVIRONMENT", "test")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def span_exporter() -> InMemorySpanExporter:

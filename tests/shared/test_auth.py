@@ -39,11 +39,11 @@ def claims(**over: object) -> dict[str, object]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def test_valid_token_gives_a_principal() -> None:
+async def test_valid_token_gives_a_principal() -> None:
     tok = mint_token(
         secret=SECRET, subject="hr-1", roles=["hr_regional"], regions=["EMEA"], issuer=ISS, audience=AUD
     )
-    p = validator().validate(tok)
+    p = await validator().validate(tok)
     assert p.subject == "hr-1"
     assert p.roles == {Role.HR_REGIONAL}
     assert p.can_see_region("EMEA")
@@ -66,13 +66,78 @@ def test_valid_token_gives_a_principal() -> None:
         (lambda: jwt.encode(claims(roles=["god"]), SECRET, algorithm="HS256"), "unknown role"),
         (lambda: jwt.encode(claims(roles=["hr_regional"]), SECRET, algorithm="HS256"), "regions"),
         (lambda: jwt.encode(claims(), None, algorithm="none"), "alg"),
+        # Typed claims: nothing is coerced, nothing is split.
+        (lambda: jwt.encode(claims(roles=["hr_regional"], regions=7), SECRET), "regions"),
+        (lambda: jwt.encode(claims(roles=["hr_regional"], regions="EMEA"), SECRET), "regions"),
+        (lambda: jwt.encode(claims(roles=["hr_regional"], regions=["EMEA", 7]), SECRET), "regions"),
+        (lambda: jwt.encode(claims(roles=["hr_regional"], regions=["x" * 65]), SECRET), "regions"),
+        (lambda: jwt.encode(claims(roles=["hr_regional"], regions=["EM\nEA"]), SECRET), "regions"),
+        (
+            lambda: jwt.encode(claims(roles=["hr_regional"], regions=[f"R{i}" for i in range(65)]), SECRET),
+            "regions",
+        ),
+        (lambda: jwt.encode(claims(roles="hr_admin"), SECRET), "roles"),
+        (lambda: jwt.encode(claims(roles=[1]), SECRET), "roles"),
+        (lambda: jwt.encode(claims(sub=""), SECRET), "sub"),
+        (lambda: jwt.encode(claims(sub=42), SECRET), "sub"),
+        (lambda: jwt.encode(claims(sub="x" * 257), SECRET), "sub"),
+        (lambda: jwt.encode(claims(name=["A"]), SECRET), "name"),
+        (lambda: jwt.encode(claims(name="x" * 201), SECRET), "name"),
+        (lambda: jwt.encode(claims(iat=None), SECRET), "iat"),
+        (lambda: jwt.encode(claims(iat=True), SECRET), "iat"),
+        (lambda: jwt.encode(claims(exp=float(time.time() + 60)), SECRET), "exp"),
+        # Lifetime: at most 12 h from iat to exp by default; not issued in the future.
+        (lambda: jwt.encode(claims(exp=int(time.time()) + 12 * 3600 + 60), SECRET), "lifetime"),
+        (
+            lambda: jwt.encode(claims(iat=int(time.time()) - 3600, exp=int(time.time()) + 12 * 3600), SECRET),
+            "lifetime",
+        ),
+        (lambda: jwt.encode(claims(iat=int(time.time()) + 600), SECRET), "iat"),
     ],
 )
-def test_bad_tokens_are_refused(make: Callable[[], str], reason: str) -> None:
+async def test_bad_tokens_are_refused(make: Callable[[], str], reason: str) -> None:
     # Minted when the test runs, not when it is collected: a worker may start it minutes later.
     token = make()
     with pytest.raises(InvalidToken, match=f"(?i){reason}"):
-        validator().validate(token)
+        await validator().validate(token)
+
+
+async def test_the_maximum_lifetime_is_configurable_and_leeway_applies_to_iat() -> None:
+    now = int(time.time())
+    one_day = jwt.encode(claims(exp=now + 24 * 3600), SECRET)
+    with pytest.raises(InvalidToken, match="lifetime"):
+        await validator().validate(one_day)
+    longer = TokenValidator(
+        algorithms=["HS256"], issuer=ISS, audience=AUD, secret=SECRET, max_lifetime_seconds=25 * 3600
+    )
+    assert (await longer.validate(one_day)).subject == "E1"
+    # Issued a few seconds ahead (clock skew within the leeway): accepted.
+    assert (await validator().validate(jwt.encode(claims(iat=now + 10), SECRET))).subject == "E1"
+
+
+async def test_bad_claims_are_401_problems_never_500() -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_app(), raise_app_exceptions=False), base_url="http://t"
+    ) as c:
+        for bad in (
+            claims(roles=["hr_regional"], regions=7),
+            claims(roles=["hr_regional"], regions="EMEA"),
+            claims(roles="participant"),
+            claims(exp=int(time.time()) + 13 * 3600),
+            claims(iat=int(time.time()) + 3600, exp=int(time.time()) + 7200),
+        ):
+            r = await c.get("/me", headers={"Authorization": f"Bearer {jwt.encode(bad, SECRET)}"})
+            assert r.status_code == 401, (bad, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["title"] == "Invalid token"
+
+
+async def test_a_regions_string_is_not_split_into_letters() -> None:
+    token = jwt.encode(claims(roles=["hr_regional"], regions="EMEA"), SECRET)
+    with pytest.raises(InvalidToken, match=r"claim 'regions'.*list"):
+        await validator().validate(token)
+    ok = await validator().validate(jwt.encode(claims(roles=["hr_regional"], regions=["EMEA"]), SECRET))
+    assert ok.regions == {"EMEA"}
 
 
 def test_validator_refuses_to_be_configured_without_a_real_algorithm() -> None:
@@ -137,6 +202,17 @@ def test_dev_token_command_mints_a_token_the_services_accept() -> None:
     ).stdout.strip()
     p = TokenValidator(
         algorithms=["HS256"], issuer=DEFAULT_JWT_ISSUER, audience=DEFAULT_JWT_AUDIENCE, secret=DEV_JWT_SECRET
-    ).validate(out)
+    ).validate_internal(out)
     assert p.subject == "hr-emea"
     assert p.regions == {"EMEA", "APAC"}
+
+
+def test_dev_token_command_refuses_a_lifetime_above_the_maximum() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "bridge_shared.auth.mint", "--ttl", str(12 * 3600 + 1)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0
+    assert "--ttl must be between 1 and 43200" in run.stderr
+    assert run.stdout == ""

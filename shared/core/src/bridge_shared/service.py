@@ -265,13 +265,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
-    app.state.token_validator = TokenValidator(
-        algorithms=settings.jwt_algorithms,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
-        public_key=settings.jwt_public_key,
-    )
+    app.state.token_validator = TokenValidator.from_settings(settings)
     install_problem_handlers(app)
 
     @app.exception_handler(BodyTooLarge)

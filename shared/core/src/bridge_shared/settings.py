@@ -1,11 +1,14 @@
 """Settings every Bridge service reads; each service subclasses with its own env prefix.
 
-Defaults live here, in one place. Production refuses the development JWT secret.
+Defaults live here, in one place. The environment must be named (`BRIDGE_<SVC>_ENVIRONMENT`, else
+`BRIDGE_ENVIRONMENT`, else `ENVIRONMENT`); the development JWT secret is used only when it is
+`development` or `test`, and production refuses weak or placeholder secrets (docs/security-tokens.md).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +19,16 @@ DEV_JWT_SECRET = "bridge-dev-secret-change-me-0123456789abcdef"
 DEFAULT_JWT_ISSUER = "https://auth.bridge.local"
 DEFAULT_JWT_AUDIENCE = "bridge"
 DEFAULT_KAFKA = "127.0.0.1:9092"
+DEFAULT_JWT_MAX_LIFETIME_SECONDS = 12 * 3600
+MIN_PRODUCTION_SECRET_BYTES = 32
+# Compared with the secret stripped and case-folded; a secret containing a fragment is refused too.
+KNOWN_PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "change_me", "secret", "password", "jwt-secret", DEV_JWT_SECRET.casefold()}
+)
+PLACEHOLDER_FRAGMENTS = ("changeme", "change-me", "change_me", "bridge-dev-secret")
+ASYMMETRIC_JWT_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 SERVICE_PORTS = {"matching": 8001, "sessions": 8002, "notifications": 8003, "reporting": 8004}
 
@@ -26,7 +39,8 @@ class ServiceSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
 
     service_name: str
-    environment: Literal["development", "test", "production"] = "development"
+    # Required: from BRIDGE_<SVC>_ENVIRONMENT, else BRIDGE_ENVIRONMENT, else ENVIRONMENT (see below).
+    environment: Literal["development", "test", "production"]
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -47,11 +61,34 @@ class ServiceSettings(KafkaSecuritySettings):
     # share one cluster never see each other's events. Empty in a cluster of its own.
     kafka_topic_prefix: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]*\.)?$")
 
+    # --- Tokens (bridge_shared.auth; docs/security-tokens.md) ---
+    # Internal tokens (service tokens, development): HS256 with jwt_secret. Unset, the development
+    # secret applies in development and test only; production needs >= 32 bytes, not a placeholder.
     jwt_algorithms: list[str] = ["HS256"]
-    jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)
+    jwt_secret: SecretStr | None = None
     jwt_public_key: str | None = None
     jwt_issuer: str = DEFAULT_JWT_ISSUER
     jwt_audience: str = DEFAULT_JWT_AUDIENCE
+    # Longest accepted token lifetime (exp - iat), for internal and identity-provider tokens alike.
+    jwt_max_lifetime_seconds: int = Field(default=DEFAULT_JWT_MAX_LIFETIME_SECONDS, gt=0)
+    # Clock skew allowed on exp, nbf and iat.
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Enterprise sign-in: RS256/ES256 tokens of the company's identity provider (OIDC). Set issuer
+    # and audience; the keys come from oidc_jwks_url, or from the issuer's discovery document.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_algorithms: list[str] = ["RS256", "ES256"]
+    # Where the identity provider's tokens carry what Bridge reads.
+    oidc_subject_claim: str = "sub"
+    oidc_roles_claim: str = "roles"
+    oidc_regions_claim: str = "regions"
+    oidc_name_claim: str = "name"
+    # The key set is fetched again when older than this, and at most once per min_refetch (also
+    # for tokens naming an unknown key id).
+    oidc_jwks_refresh_seconds: float = Field(default=600.0, gt=0)
+    oidc_jwks_min_refetch_seconds: float = Field(default=30.0, ge=0)
+    oidc_http_timeout_seconds: float = Field(default=5.0, gt=0)
 
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
@@ -106,19 +143,75 @@ class ServiceSettings(KafkaSecuritySettings):
             raise ValueError("outbox_lease_seconds must be longer than outbox_send_timeout_seconds")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_is_named(cls, data: Any) -> Any:
+        """BRIDGE_<SVC>_ENVIRONMENT (or the argument), else BRIDGE_ENVIRONMENT, else ENVIRONMENT."""
+        if not isinstance(data, dict):
+            return data
+        value = data.get("environment")
+        for name in ("BRIDGE_ENVIRONMENT", "ENVIRONMENT"):
+            if value not in (None, ""):
+                break
+            value = os.environ.get(name)
+        if value in (None, ""):
+            prefix = cls.model_config.get("env_prefix") or "BRIDGE_<SVC>_"
+            raise ValueError(
+                f"the environment is not set: set {prefix}ENVIRONMENT (or BRIDGE_ENVIRONMENT) to "
+                "development, test or production. The development JWT secret is only used in "
+                "development and test."
+            )
+        return {**data, "environment": value.strip().lower() if isinstance(value, str) else value}
+
     @model_validator(mode="after")
-    def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
+    def _jwt_keys(self) -> ServiceSettings:
+        if self.jwt_secret is not None and not self.jwt_secret.get_secret_value():
+            raise ValueError("jwt_secret is empty: unset it or give a real secret")
+        if "none" in {a.lower() for a in self.jwt_algorithms + self.oidc_algorithms}:
+            raise ValueError("jwt_algorithms / oidc_algorithms: 'none' is never allowed")
+        oidc_set = [n for n in ("oidc_issuer", "oidc_audience", "oidc_jwks_url") if getattr(self, n)]
+        if oidc_set and not (self.oidc_issuer and self.oidc_audience):
+            raise ValueError("enterprise sign-in needs both oidc_issuer and oidc_audience")
+        if not self.oidc_algorithms or not set(self.oidc_algorithms) <= ASYMMETRIC_JWT_ALGORITHMS:
+            raise ValueError("oidc_algorithms must be asymmetric (e.g. RS256, ES256), never HS*")
         if self.environment == "production":
-            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else None
-            if secret == DEV_JWT_SECRET:
-                raise ValueError("jwt_secret: the development secret is refused in production")
-            if secret is None and not self.jwt_public_key:
-                raise ValueError("jwt_secret or jwt_public_key is required in production")
+            self._production_token_rules()
+        elif self.jwt_secret is None:
+            self.jwt_secret = SecretStr(DEV_JWT_SECRET)  # development and test only
         return self
+
+    def _production_token_rules(self) -> None:
+        if self.jwt_secret is not None:
+            problem = weak_secret(self.jwt_secret.get_secret_value())
+            if problem:
+                raise ValueError(f"jwt_secret is refused in production: {problem}")
+        elif not self.jwt_public_key and not self.oidc_issuer:
+            raise ValueError(
+                "production needs a token key: jwt_secret (at least 32 bytes), jwt_public_key, "
+                "or enterprise sign-in (oidc_issuer and oidc_audience)"
+            )
+        for name in ("oidc_issuer", "oidc_jwks_url"):
+            url = getattr(self, name)
+            if url and not url.startswith("https://"):
+                raise ValueError(f"{name} must be an https:// URL in production")
 
     @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.http_host}:{self.http_port}"
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why `secret` is not good enough for production, or None."""
+    if secret != secret.strip():
+        return "it has leading or trailing whitespace"
+    if len(secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+        return f"it is shorter than {MIN_PRODUCTION_SECRET_BYTES} bytes (256 bits)"
+    folded = secret.strip().casefold()
+    if folded in KNOWN_PLACEHOLDER_SECRETS or any(p in folded for p in PLACEHOLDER_FRAGMENTS):
+        return "it is a known placeholder or the development secret"
+    if len(set(secret)) < 8:
+        return "it has fewer than 8 distinct characters"
+    return None
 
 
 def env_prefix(service: str) -> str:

@@ -111,6 +111,8 @@ class Platform:
                 f"{prefix}HTTP_HOST": "127.0.0.1",
             }
         )
+        if not any(env.get(name) for name in (f"{prefix}ENVIRONMENT", "BRIDGE_ENVIRONMENT", "ENVIRONMENT")):
+            env[f"{prefix}ENVIRONMENT"] = "development"  # a local platform: the dev JWT secret applies
         if self.replication_factor is not None:
             env[f"{prefix}KAFKA_TOPIC_REPLICATION_FACTOR"] = str(self.replication_factor)
         if svc == "notifications":

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bridge_shared.auth.principal import Principal, Role
-from bridge_shared.auth.tokens import InvalidToken, TokenValidator
+from bridge_shared.auth.tokens import InvalidToken, JwksUnavailable, TokenValidator
 from bridge_shared.http.problems import Problem
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by the enterprise identity provider")
@@ -26,7 +26,15 @@ async def authenticate(
         )
     validator: TokenValidator = request.app.state.token_validator
     try:
-        principal = validator.validate(credentials.credentials)
+        principal = await validator.validate(credentials.credentials)
+    except JwksUnavailable as exc:
+        # Only tokens of the identity provider need its keys; internal tokens are unaffected.
+        raise Problem(
+            503,
+            "Identity provider unavailable",
+            "The identity provider's signing keys cannot be fetched; try again shortly.",
+            headers={"Retry-After": "30"},
+        ) from exc
     except InvalidToken as exc:
         raise Problem(
             401,

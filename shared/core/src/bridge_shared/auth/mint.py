@@ -1,6 +1,9 @@
 """`bridge-token`: mints a development token signed with the development secret.
 
 Example: bridge-token --role hr_regional --regions EMEA,APAC --sub hr-emea-1
+
+The lifetime is at most the services' maximum (BRIDGE_JWT_MAX_LIFETIME_SECONDS, default 12 h):
+a longer --ttl is refused, as the services would refuse the token.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import argparse
 import os
 
 from bridge_shared.auth.principal import Role
-from bridge_shared.auth.tokens import mint_token
+from bridge_shared.auth.tokens import DEFAULT_MAX_LIFETIME_SECONDS, mint_token
 from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
 
 
@@ -23,6 +26,9 @@ def main() -> None:
     parser.add_argument("--name", default=None)
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     args = parser.parse_args()
+    max_ttl = int(os.environ.get("BRIDGE_JWT_MAX_LIFETIME_SECONDS", DEFAULT_MAX_LIFETIME_SECONDS))
+    if not 0 < args.ttl <= max_ttl:
+        parser.error(f"--ttl must be between 1 and {max_ttl} seconds (the services' maximum token lifetime)")
     print(
         mint_token(
             secret=os.environ.get("BRIDGE_JWT_SECRET", DEV_JWT_SECRET),

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bridge_shared.auth.principal import Role
-from bridge_shared.auth.tokens import InvalidToken, TokenValidator
+from bridge_shared.auth.tokens import InvalidToken, JwksUnavailable, TokenValidator
 from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.runtime import Runtime
 
@@ -53,7 +53,7 @@ _READINESS = {
 }
 
 
-def _operator(request: Request) -> bool:
+async def _operator(request: Request) -> bool:
     """Whether the caller sent a valid bearer token of an operator (hr_admin or service)."""
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
@@ -61,8 +61,8 @@ def _operator(request: Request) -> bool:
         return False
     validator: TokenValidator = request.app.state.token_validator
     try:
-        principal = validator.validate(credentials.strip())
-    except InvalidToken:
+        principal = await validator.validate(credentials.strip())
+    except (InvalidToken, JwksUnavailable):
         return False
     return Role.HR_ADMIN in principal.roles or Role.SERVICE in principal.roles
 
@@ -134,7 +134,7 @@ async def readyz(request: Request) -> JSONResponse:
     ready = checks["database"] == "ok" and checks["broker"] == "ok" and topics_ok
     status_text = "not ready" if not ready else ("degraded" if degraded else "ready")
     body: dict[str, Any] = {"status": status_text}
-    if _operator(request):
+    if await _operator(request):
         body["checks"] = checks
         if degraded:
             body["degraded"] = degraded
