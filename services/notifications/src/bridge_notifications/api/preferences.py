@@ -17,6 +17,7 @@ from bridge_notifications.app.preferences import PreferencesView
 from bridge_notifications.domain.recipients import SUPPORTED_LOCALES, CohortPrefs, OwnPrefs
 from bridge_shared.auth.dependencies import HR_ROLES, authenticate, require
 from bridge_shared.auth.principal import Principal, Role
+from bridge_shared.auth.scope import secret_view
 from bridge_shared.http.openapi import problems
 
 router = APIRouter(tags=["preferences"])
@@ -87,6 +88,33 @@ class CohortDefaults(_Quiet):
         return _check_locale(v)
 
 
+class WebhookOut(BaseModel):
+    """A webhook URL is a credential: responses say only whether one is set and its host."""
+
+    set: bool
+    host: str | None = None
+
+
+class ParticipantPreferencesOut(_Quiet):
+    timezone: str | None = None
+    chat_webhook: WebhookOut = Field(
+        default_factory=lambda: WebhookOut(set=False),
+        description="whether a chat webhook is set and its host; the URL itself is never returned",
+    )
+    chat_format: Literal["slack", "teams"] | None = None
+
+
+class CohortDefaultsOut(_Quiet):
+    escalate_after_days: int | None = None
+    hr_locale: str | None = None
+    hr_timezone: str | None = None
+    hr_chat_webhook: WebhookOut = Field(
+        default_factory=lambda: WebhookOut(set=False),
+        description="whether HR's chat webhook is set and its host; the URL itself is never returned",
+    )
+    hr_chat_format: Literal["slack", "teams"] | None = None
+
+
 class EffectivePreferences(BaseModel):
     channels: list[str]
     quiet_start: time | None
@@ -98,7 +126,7 @@ class EffectivePreferences(BaseModel):
 
 
 class PreferencesOut(BaseModel):
-    own: ParticipantPreferences
+    own: ParticipantPreferencesOut
     effective: EffectivePreferences | None
     updated_at: datetime | None = None
 
@@ -145,11 +173,37 @@ def _out(view: PreferencesView) -> PreferencesOut:
             chat_configured=bool(p.chat_webhook_url),
         )
     return PreferencesOut(
-        own=ParticipantPreferences.model_validate(own, from_attributes=True)
-        if own
-        else ParticipantPreferences(),
+        own=_own_out(own) if own else ParticipantPreferencesOut(),
         effective=effective,
         updated_at=own.updated_at if own else None,
+    )
+
+
+def _own_out(own: OwnPrefs) -> ParticipantPreferencesOut:
+    return ParticipantPreferencesOut(
+        channels=list(own.channels) if own.channels is not None else None,
+        quiet_start=own.quiet_start,
+        quiet_end=own.quiet_end,
+        digest=own.digest,
+        locale=own.locale,
+        timezone=own.timezone,
+        chat_webhook=WebhookOut(**secret_view(own.chat_webhook_url)),
+        chat_format=own.chat_format,
+    )
+
+
+def _defaults_out(row: CohortPrefs) -> CohortDefaultsOut:
+    return CohortDefaultsOut(
+        channels=list(row.channels) if row.channels is not None else None,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+        digest=row.digest,
+        locale=row.locale,
+        escalate_after_days=row.escalate_after_days,
+        hr_locale=row.hr_locale,
+        hr_timezone=row.hr_timezone,
+        hr_chat_webhook=WebhookOut(**secret_view(row.hr_chat_webhook_url)),
+        hr_chat_format=row.hr_chat_format,
     )
 
 
@@ -166,7 +220,14 @@ async def set_my_preferences(
     principal: Principal = Depends(require(Role.PARTICIPANT)),
     rt: NotificationsRuntime = Depends(get_runtime),
 ) -> PreferencesOut:
-    return _out(await preferences.save_own(rt.pool, principal.subject, _own_prefs(body), rt.settings))
+    """Replaces your choices. `chat_webhook_url` is write-only: omit it to keep the one set, send null to
+    remove it; responses show only `chat_webhook: {set, host}`."""
+    keep = "chat_webhook_url" not in body.model_fields_set
+    return _out(
+        await preferences.save_own(
+            rt.pool, principal.subject, _own_prefs(body), rt.settings, keep_webhook=keep
+        )
+    )
 
 
 @router.get("/preferences/{participant_id}", response_model=PreferencesOut, responses=problems(404))
@@ -175,26 +236,36 @@ async def participant_preferences(
     principal: Principal = Depends(authenticate),
     rt: NotificationsRuntime = Depends(get_runtime),
 ) -> PreferencesOut:
-    """The page linked from every email: the participant themselves, or HR."""
+    """The page linked from every email: the participant themselves, or HR for the participant's home
+    region (404 for anyone else). The chat webhook shows only as `{set, host}`."""
     return _out(await preferences.of_participant(rt.pool, principal, participant_id, rt.settings))
 
 
-@router.get("/cohorts/{cohort_id}/notification-defaults", response_model=CohortDefaults)
+@router.get(
+    "/cohorts/{cohort_id}/notification-defaults", response_model=CohortDefaultsOut, responses=problems(404)
+)
 async def cohort_defaults(
     cohort_id: str,
     principal: Principal = Depends(require(*HR_ROLES)),
     rt: NotificationsRuntime = Depends(get_runtime),
-) -> CohortDefaults:
-    row = await preferences.cohort_defaults(rt.pool, principal, cohort_id)
-    return CohortDefaults.model_validate(row, from_attributes=True)
+) -> CohortDefaultsOut:
+    """HR who see one of the cohort's regions (404 otherwise); the webhook shows only as `{set, host}`."""
+    return _defaults_out(await preferences.cohort_defaults(rt.pool, principal, cohort_id))
 
 
-@router.put("/cohorts/{cohort_id}/notification-defaults", response_model=CohortDefaults)
+@router.put(
+    "/cohorts/{cohort_id}/notification-defaults", response_model=CohortDefaultsOut, responses=problems(404)
+)
 async def set_cohort_defaults(
     cohort_id: str,
     body: CohortDefaults,
-    principal: Principal = Depends(require(*HR_ROLES)),
+    principal: Principal = Depends(require(Role.HR_ADMIN, Role.HR_REGIONAL)),
     rt: NotificationsRuntime = Depends(get_runtime),
-) -> CohortDefaults:
-    await preferences.save_cohort_defaults(rt.pool, principal, cohort_id, _cohort_prefs(body), rt.settings)
-    return body
+) -> CohortDefaultsOut:
+    """A cohort-wide change: HR who manage every region of the cohort (403 names the missing ones);
+    service tokens are read-only. `hr_chat_webhook_url` is write-only: omit it to keep the one set."""
+    keep = "hr_chat_webhook_url" not in body.model_fields_set
+    saved = await preferences.save_cohort_defaults(
+        rt.pool, principal, cohort_id, _cohort_prefs(body), rt.settings, keep_webhook=keep
+    )
+    return _defaults_out(saved)

@@ -1,5 +1,7 @@
-"""The delivery log HR queries: every email/chat notification and its status. Regional HR sees the
-cohorts of its regions only; webhook URLs are credentials, so the log shows only their host."""
+"""The delivery log HR queries: every email/chat notification and its status. The one region rule
+(docs/access.md): regional HR sees the rows addressed to people whose home region is one of theirs
+(and to the HR contact of cohorts entirely in their regions), filtered in SQL; hr_admin and service
+see every row. Webhook URLs are credentials, so the log shows only their host."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from bridge_notifications.db import deliveries, directory
+from bridge_notifications.db import deliveries
 from bridge_notifications.db.deliveries import DeliveryRow, LogFilter
+from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal
-from bridge_shared.db.connection import Conn, connection
+from bridge_shared.db.connection import connection
 from bridge_shared.errors import Problem
 
 __all__ = ["DeliveryRow", "LogFilter", "delivery", "search"]
@@ -25,26 +28,23 @@ def _redact(row: DeliveryRow) -> DeliveryRow:
     return dataclasses.replace(row, to_address=f"{parts.scheme}://{parts.netloc}/…")
 
 
-async def _visible_cohorts(conn: Conn, principal: Principal) -> list[str] | None:
-    """None = every cohort (global HR)."""
-    if principal.is_global_hr:
-        return None
-    return await directory.cohorts_in_regions(conn, sorted(principal.regions))
+def _regions(principal: Principal) -> list[str] | None:
+    """None = every row (hr_admin, service)."""
+    regions = scope.region_filter(principal)
+    return None if regions is None else list(regions)
 
 
 async def search(
     pool: asyncpg.Pool, principal: Principal, f: LogFilter, *, limit: int, offset: int
 ) -> list[DeliveryRow]:
     async with connection(pool) as conn:
-        allowed = await _visible_cohorts(conn, principal)
-        rows = await deliveries.search(conn, f, cohorts=allowed, limit=limit, offset=offset)
+        rows = await deliveries.search(conn, f, regions=_regions(principal), limit=limit, offset=offset)
     return [_redact(r) for r in rows]
 
 
 async def delivery(pool: asyncpg.Pool, principal: Principal, delivery_id: uuid.UUID) -> DeliveryRow:
     async with connection(pool) as conn:
-        row = await deliveries.get(conn, delivery_id)
-        allowed = await _visible_cohorts(conn, principal)
-    if row is None or (allowed is not None and row.cohort_id not in allowed):
+        row = await deliveries.get(conn, delivery_id, regions=_regions(principal))
+    if row is None:
         raise Problem(404, "Not found", f"no delivery {delivery_id}")
     return _redact(row)

@@ -1,9 +1,15 @@
 """Preferences: each participant's own (channels, quiet hours, digest, language, zone, chat webhook),
 and HR's defaults per cohort. A participant's choice beats the cohort default, which beats the
-service default. Webhook URLs are checked against the allowlist when saved (no SSRF)."""
+service default. Webhook URLs are checked against the allowlist when saved (no SSRF) and never
+returned (the API shows whether one is set and its host).
+
+Who (docs/access.md): a participant's preferences are theirs and HR's whose regions include the
+participant's home region (404 for anyone else); cohort defaults are visible to HR who see one of the
+cohort's regions and changed only by HR who manage all of them (403 naming the missing ones)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,11 +19,10 @@ from bridge_notifications.db import directory, preferences
 from bridge_notifications.domain.recipients import NO_COHORT_PREFS, CohortPrefs, OwnPrefs, Prefs
 from bridge_notifications.domain.webhook_policy import webhook_refusal
 from bridge_notifications.settings import NotificationsSettings
-from bridge_shared.auth.principal import Principal, Role
+from bridge_shared.auth import scope
+from bridge_shared.auth.principal import Principal
 from bridge_shared.db.connection import Conn, connection
 from bridge_shared.errors import Problem
-
-HR = (Role.HR_ADMIN, Role.HR_REGIONAL, Role.SERVICE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +63,20 @@ def _allowed_webhook(field: str, url: str | None, settings: NotificationsSetting
 
 
 async def save_own(
-    pool: asyncpg.Pool, employee_id: str, prefs: OwnPrefs, settings: NotificationsSettings
+    pool: asyncpg.Pool,
+    employee_id: str,
+    prefs: OwnPrefs,
+    settings: NotificationsSettings,
+    *,
+    keep_webhook: bool = False,
 ) -> PreferencesView:
+    """Saves the participant's choices; with `keep_webhook` the stored webhook URL stays (clients never
+    read it back, so a PUT without `chat_webhook_url` must not erase it)."""
     _allowed_webhook("chat_webhook_url", prefs.chat_webhook_url, settings)
     async with connection(pool) as conn:
+        if keep_webhook:
+            current = await preferences.own(conn, employee_id)
+            prefs = dataclasses.replace(prefs, chat_webhook_url=current.chat_webhook_url if current else None)
         await preferences.save_own(conn, employee_id, prefs)
         return await _view(conn, employee_id, settings)
 
@@ -69,27 +84,37 @@ async def save_own(
 async def of_participant(
     pool: asyncpg.Pool, principal: Principal, participant_id: str, settings: NotificationsSettings
 ) -> PreferencesView:
-    """The participant themselves, or HR (the page linked from every email)."""
+    """The participant themselves, or HR for their home region (the page linked from every email);
+    404 for anyone else, so existence is not revealed."""
     async with connection(pool) as conn:
         who = await directory.person(conn, participant_id)
         if who is None or who.employee_id is None:
             raise Problem(404, "Not found", f"no participant {participant_id}")
-        if not (principal.has(*HR) or principal.subject == who.employee_id):
-            raise Problem(403, "Forbidden", "these are someone else's preferences")
+        region = await directory.region_of(conn, participant_id)
+        if not (
+            scope.is_self(principal, who.employee_id)
+            or (scope.is_hr(principal) and scope.sees_region(principal, region))
+        ):
+            raise Problem(404, "Not found", f"no participant {participant_id}")
         return await _view(conn, who.employee_id, settings)
 
 
-async def _check_cohort_access(conn: Conn, cohort_id: str, principal: Principal) -> None:
-    if principal.is_global_hr:
+async def _check_cohort_access(conn: Conn, cohort_id: str, principal: Principal, *, change: bool) -> None:
+    """Rule 4: visible when one of the cohort's regions is in scope (else 404); a change needs all."""
+    if change:
+        scope.ensure_writer(principal)
+    if scope.is_admin(principal) or (not change and scope.reads_globally(principal)):
         return
     cohort = await directory.cohort(conn, cohort_id)
-    if cohort is None or not principal.can_see_any_region(list(cohort.regions)):
-        raise Problem(403, "Forbidden", f"cohort {cohort_id} is outside your regions")
+    if cohort is None or not scope.sees_shared(principal, cohort.regions):
+        raise Problem(404, "Not found", f"no cohort {cohort_id}")
+    if change:
+        scope.ensure_manages_all(principal, cohort.regions, "Notification defaults")
 
 
 async def cohort_defaults(pool: asyncpg.Pool, principal: Principal, cohort_id: str) -> CohortPrefs:
     async with connection(pool) as conn:
-        await _check_cohort_access(conn, cohort_id, principal)
+        await _check_cohort_access(conn, cohort_id, principal, change=False)
         return await preferences.cohort_defaults(conn, cohort_id) or NO_COHORT_PREFS
 
 
@@ -99,8 +124,17 @@ async def save_cohort_defaults(
     cohort_id: str,
     prefs: CohortPrefs,
     settings: NotificationsSettings,
-) -> None:
+    *,
+    keep_webhook: bool = False,
+) -> CohortPrefs:
+    """Saves HR's defaults (with `keep_webhook`, the stored HR webhook URL stays) and returns them."""
     _allowed_webhook("hr_chat_webhook_url", prefs.hr_chat_webhook_url, settings)
     async with connection(pool) as conn:
-        await _check_cohort_access(conn, cohort_id, principal)
+        await _check_cohort_access(conn, cohort_id, principal, change=True)
+        if keep_webhook:
+            current = await preferences.cohort_defaults(conn, cohort_id)
+            prefs = dataclasses.replace(
+                prefs, hr_chat_webhook_url=current.hr_chat_webhook_url if current else None
+            )
         await preferences.save_cohort_defaults(conn, cohort_id, prefs)
+        return await preferences.cohort_defaults(conn, cohort_id) or NO_COHORT_PREFS

@@ -324,10 +324,21 @@ async def week_figures(conn: Conn, cohort_id: str, start: datetime, end: datetim
 # -- the delivery log ----------------------------------------------------------------------------
 
 
+# The one region rule (docs/access.md) on the log, for regions $N (NULL = every row): a row addressed to
+# a participant is in scope when their home region is; a row addressed to a cohort's HR contact
+# ('hr:<cohort>') when every region of that cohort is.
+_IN_REGIONS = """({n}::text[] IS NULL
+    OR EXISTS (SELECT 1 FROM recipients r
+                WHERE r.participant_id = deliveries.recipient_id AND r.region = ANY({n}))
+    OR (deliveries.recipient_id LIKE 'hr:%' AND EXISTS (SELECT 1 FROM cohorts c
+                WHERE c.cohort_id = deliveries.cohort_id AND cardinality(c.regions) > 0
+                  AND c.regions <@ {n})))"""
+
+
 async def search(
-    conn: Conn, f: LogFilter, *, cohorts: list[str] | None, limit: int, offset: int
+    conn: Conn, f: LogFilter, *, regions: list[str] | None, limit: int, offset: int
 ) -> list[DeliveryRow]:
-    """Newest first; `cohorts` None = any cohort, else only those."""
+    """Newest first; `regions` None = every row, else only rows addressed to people in those regions."""
     rows = await conn.fetch(
         f"""SELECT {_SELECT} FROM deliveries
            WHERE ($1::text IS NULL OR cohort_id = $1) AND ($2::text IS NULL OR status = $2)
@@ -335,7 +346,7 @@ async def search(
              AND ($5::text IS NULL OR kind = $5) AND ($6::text IS NULL OR source_event_id = $6)
              AND ($7::timestamptz IS NULL OR created_at >= $7)
              AND ($8::timestamptz IS NULL OR created_at < $8)
-             AND ($9::text[] IS NULL OR cohort_id = ANY($9))
+             AND {_IN_REGIONS.format(n="$9::text[]")}
            ORDER BY created_at DESC, id LIMIT $10 OFFSET $11""",
         f.cohort_id,
         f.status,
@@ -345,13 +356,18 @@ async def search(
         f.source_event_id,
         f.created_from,
         f.created_to,
-        cohorts,
+        regions,
         limit,
         offset,
     )
     return [_row(r) for r in rows]
 
 
-async def get(conn: Conn, delivery_id: uuid.UUID) -> DeliveryRow | None:
-    r = await conn.fetchrow(f"SELECT {_SELECT} FROM deliveries WHERE id = $1", delivery_id)
+async def get(conn: Conn, delivery_id: uuid.UUID, *, regions: list[str] | None = None) -> DeliveryRow | None:
+    """One row, if it is in `regions` (None = any)."""
+    r = await conn.fetchrow(
+        f"SELECT {_SELECT} FROM deliveries WHERE id = $1 AND {_IN_REGIONS.format(n='$2::text[]')}",
+        delivery_id,
+        regions,
+    )
     return _row(r) if r is not None else None

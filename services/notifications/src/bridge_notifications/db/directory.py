@@ -11,11 +11,11 @@ async def enrol(conn: Conn, participant_id: str, cohort_id: str, profile: Partic
     """A participant enrolled or updated: (re)activated with their current profile."""
     await conn.execute(
         """INSERT INTO recipients (participant_id, employee_id, cohort_id, display_name, email, locale,
-                                   timezone)
-           VALUES ($1,$2,$3,$4,$5,$6,$7)
+                                   timezone, region)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
            ON CONFLICT (participant_id) DO UPDATE SET employee_id = EXCLUDED.employee_id,
                display_name = EXCLUDED.display_name, email = EXCLUDED.email, locale = EXCLUDED.locale,
-               timezone = EXCLUDED.timezone, active = true, updated_at = now()""",
+               timezone = EXCLUDED.timezone, region = EXCLUDED.region, active = true, updated_at = now()""",
         participant_id,
         profile.employee_id,
         cohort_id,
@@ -23,6 +23,7 @@ async def enrol(conn: Conn, participant_id: str, cohort_id: str, profile: Partic
         str(profile.email),
         profile.locale,
         profile.timezone,
+        profile.region,
     )
 
 
@@ -37,11 +38,11 @@ async def upsert_recipient(conn: Conn, ref: ParticipantRef, cohort_id: str) -> N
     """A participant named in a match or pair event (leaves `active` as it is)."""
     await conn.execute(
         """INSERT INTO recipients (participant_id, employee_id, cohort_id, display_name, email, locale,
-                                   timezone)
-           VALUES ($1,$2,$3,$4,$5,$6,$7)
+                                   timezone, region)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
            ON CONFLICT (participant_id) DO UPDATE SET employee_id = EXCLUDED.employee_id,
                display_name = EXCLUDED.display_name, email = EXCLUDED.email, locale = EXCLUDED.locale,
-               timezone = EXCLUDED.timezone, updated_at = now()""",
+               timezone = EXCLUDED.timezone, region = EXCLUDED.region, updated_at = now()""",
         ref.participant_id,
         ref.employee_id,
         cohort_id,
@@ -49,6 +50,7 @@ async def upsert_recipient(conn: Conn, ref: ParticipantRef, cohort_id: str) -> N
         str(ref.email),
         ref.locale,
         ref.timezone,
+        ref.region,
     )
 
 
@@ -69,6 +71,14 @@ async def person(conn: Conn, participant_id: str) -> Person | None:
         r["locale"],
         r["timezone"],
     )
+
+
+async def region_of(conn: Conn, participant_id: str) -> str | None:
+    """The participant's home region, as matching last told us (None if not known yet)."""
+    region: str | None = await conn.fetchval(
+        "SELECT region FROM recipients WHERE participant_id = $1", participant_id
+    )
+    return region
 
 
 async def active_participant_of(conn: Conn, employee_id: str) -> str | None:
