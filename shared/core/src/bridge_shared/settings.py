@@ -11,7 +11,7 @@ import os
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from bridge_shared.messaging.security import KafkaSecuritySettings
 
