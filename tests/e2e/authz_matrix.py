@@ -1,5 +1,5 @@
 """The authorisation matrix: every operation of the four services' OpenAPI documents x every caller,
-with the outcome the one region-scoping rule (README, "Region scoping") requires. Written from the
+with the outcome the one region-scoping rule (README, "Security and access") requires. Written from the
 rule, not from what the code does today; tests/e2e/test_authz_matrix.py runs it.
 
 Callers
@@ -28,7 +28,7 @@ Readings chosen where the rule leaves room (each the one that best protects pers
 - Matching-run review (pin, unpin, remove, swap, resolve, publish) is "running/publishing
   matching": a cohort-wide change (rule 4), so every region of the cohort must be in scope.
 - Lists and aggregates are never 404 for a role that may call them: out-of-scope rows are omitted
-  (hr_out gets 200 with none of the targets' rows; `test_out_of_scope_rows_are_omitted` checks it).
+  (hr_out gets 200 with none of the targets' rows; `test_out_of_scope_rows_are_omitted_and_partners_redacted` checks some).
 - service may GET everything (like hr_admin) and nothing else: no endpoint documents an exception.
 """
 
