@@ -216,3 +216,23 @@ def test_dev_token_command_refuses_a_lifetime_above_the_maximum() -> None:
     assert run.returncode != 0
     assert "--ttl must be between 1 and 43200" in run.stderr
     assert run.stdout == ""
+
+
+async def test_production_with_enterprise_sign_in_only_accepts_no_hs_token() -> None:
+    from bridge_matching.settings import MatchingSettings
+    from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
+
+    settings = MatchingSettings(
+        environment="production",
+        kafka_allow_plaintext_in_production=True,
+        oidc_issuer="https://login.example.com/tenant/v2.0",
+        oidc_audience="api://bridge",
+    )
+    assert settings.jwt_secret is None
+    only_oidc = TokenValidator.from_settings(settings)
+    for secret in (DEV_JWT_SECRET, SECRET):
+        forged = jwt.encode(
+            {**claims(), "iss": DEFAULT_JWT_ISSUER, "aud": DEFAULT_JWT_AUDIENCE}, secret, algorithm="HS256"
+        )
+        with pytest.raises(InvalidToken, match="not allowed"):
+            await only_oidc.validate(forged)
