@@ -15,11 +15,11 @@ Outcomes (from the HTTP status): ALLOW = anything but 401/403/404/5xx (the reque
 authorisation: 2xx, 409, 422 count), DENY_403, HIDDEN_404, UNAUTH_401.
 
 Readings chosen where the rule leaves room (each the one that best protects personal data):
-- Endpoint role, then record, then action: a caller whose role may never call an endpoint gets 403
-  (participants on HR endpoints, HR on /me, service on any write); then a record outside the
-  caller's scope is 404 (hr_regional out of region, a participant not in the record), whatever the
-  action, so an out-of-scope caller learns nothing about the record, not even which actions exist
-  on it; then a caller who sees the record but may not perform that action on it gets 403.
+- Role before record (rule 9 in its order): a caller whose role can never perform an operation gets
+  403 whatever the record, e.g. hr_regional out of region on a participant-only action (a private
+  note, accepting a proposal) gets 403, not 404: a 403 for the role says nothing about the record.
+  A caller whose role could perform it but whose scope excludes the record gets 404 (hr_regional
+  out of region on an HR action, a participant not in the record).
 - Actions that need a side (a participant's own notes, agreement confirmation, goals, surveys,
   accepting/declining a proposal, requesting a partner, the /me inbox and preferences) are
   participant-only: HR, even hr_admin, gets 403 (HR has no side; rule 6).
@@ -86,7 +86,7 @@ HR_WRITE = cells(A, A, H, D, D, D)  # an HR change of one scoped record (the tar
 HR_CREATE = cells(A, A, D, D, D, D)  # create a cohort: all its regions in scope, else 403 (rule 4)
 PERSON_READ = cells(A, A, H, A, H, A)  # a person's own data, or a shared record (rules 2, 3, 6)
 PERSON_WRITE = cells(A, A, H, A, H, D)  # changed by HR in scope or the person themself
-SIDE_WRITE = cells(D, D, H, A, H, D)  # a participant acting on their side of a shared record
+SIDE_WRITE = cells(D, D, D, A, H, D)  # a participant acting on their side of a shared record
 ME = cells(D, D, D, A, A, D)  # /me: every participant has their own
 MY_ITEM = cells(D, D, D, A, H, D)  # one of my /me items: another participant's is not found
 EVERYONE = cells(A, A, A, A, A, A)  # a list every role may call, filtered to what each may see
