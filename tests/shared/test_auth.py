@@ -79,6 +79,8 @@ async def test_valid_token_gives_a_principal() -> None:
         (lambda: jwt.encode(claims(roles="hr_admin"), SECRET), "roles"),
         (lambda: jwt.encode(claims(roles=[1]), SECRET), "roles"),
         (lambda: jwt.encode(claims(sub=""), SECRET), "sub"),
+        (lambda: jwt.encode(claims(sub="   "), SECRET), "sub"),
+        (lambda: jwt.encode(claims(roles=["hr_regional"], regions=[" "]), SECRET), "regions"),
         (lambda: jwt.encode(claims(sub=42), SECRET), "sub"),
         (lambda: jwt.encode(claims(sub="x" * 257), SECRET), "sub"),
         (lambda: jwt.encode(claims(name=["A"]), SECRET), "name"),

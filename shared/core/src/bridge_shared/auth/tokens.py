@@ -53,7 +53,8 @@ NAME_MAX = 200
 REGION_MAX = 64
 MAX_ROLES = 16
 MAX_REGIONS = 64
-_ONE_LINE = r"^[^\x00-\x1f\x7f]+$"
+# One line, no control characters, at least one visible character.
+_ONE_LINE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
 class InvalidToken(Exception):
