@@ -27,11 +27,13 @@ class RelationshipOut(BaseModel):
     cohort_id: str
     mentor_id: str
     mentor_name: str
-    mentor_timezone: str
+    mentor_timezone: str | None = Field(description="null when the mentor is outside your scope")
+    mentor_region: str | None = None
     mentee_id: str
     mentee_name: str
-    mentee_timezone: str
-    region: str
+    mentee_timezone: str | None = Field(description="null when the mentee is outside your scope")
+    mentee_region: str | None = None
+    region: str = Field(description="the mentee's home region (kept for compatibility)")
     status: str = Field(description="forming (no agreement in force yet), active, closed")
     planned_end: date | None
     started_at: datetime
@@ -70,7 +72,9 @@ class HealthOut(BaseModel):
 
 
 def to_out(seen: app.Seen) -> RelationshipOut:
-    return RelationshipOut.model_validate({**asdict(seen.rel), "my_side": seen.my_side})
+    """Rule 3: a person outside the caller's scope shows by id, name and region only."""
+    redacted = {f"{side}_timezone": None for side in seen.hidden}
+    return RelationshipOut.model_validate({**asdict(seen.rel), "my_side": seen.my_side, **redacted})
 
 
 @router.get("", response_model=list[RelationshipOut])

@@ -142,7 +142,11 @@ def to_out(v: SessionView) -> SessionOut:
         ends_at=s.starts_at + timedelta(minutes=s.duration_minutes),
         duration_minutes=s.duration_minutes,
         location=s.location,
-        local={side: render_local(s.starts_at, s.duration_minutes, rel.timezone_of(side)) for side in SIDES},
+        local={
+            side: render_local(s.starts_at, s.duration_minutes, rel.timezone_of(side))
+            for side in SIDES
+            if side not in v.hidden  # rule 3: no time zone of a person outside the caller's scope
+        },
         invite=InviteOut(
             uid=s.ical_uid,
             sequence=s.ical_sequence,

@@ -22,7 +22,7 @@ async def put_private(
         acc, _ = await participant_access(conn, relationship_id, principal, open_only=False)
         s = await find(conn, acc, session_id)
         await notes_db.put(conn, session_id, principal.subject, body, rt.clock.now())
-    return SessionView(acc.rel, s, True, body)
+    return SessionView(acc.rel, s, True, body, acc.hidden)
 
 
 async def put_shared(

@@ -9,13 +9,14 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
-from bridge_sessions.app.access import load_access, side_of
+from bridge_sessions.app.access import hidden_sides, load_access, side_of
 from bridge_sessions.app.closure import close_relationship
 from bridge_sessions.db import Conn
 from bridge_sessions.db import relationships as relationships_db
 from bridge_sessions.db.relationships import NewRelationship
 from bridge_sessions.domain.rows import RelationshipView, Side
 from bridge_sessions.settings import SessionsSettings
+from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.contracts.matching import PairDissolvedV1, PairFormedV1
 from bridge_shared.contracts.sessions import RelationshipStartedV1
@@ -32,27 +33,31 @@ class Seen:
 
     rel: RelationshipView
     my_side: Side | None
+    hidden: frozenset[Side] = frozenset()
+    """Sides whose person is outside the caller's scope: shown by id, name and region only (rule 3)."""
 
 
 def _seen(row: RelationshipView | None, principal: Principal) -> Seen:
     assert row is not None, "access to it was checked in this transaction"
-    return Seen(row, side_of(principal, row))
+    return Seen(row, side_of(principal, row), hidden_sides(principal, row))
 
 
 async def visible(
     rt: Runtime[SessionsSettings], principal: Principal, *, cohort_id: str | None, status: str | None
 ) -> list[Seen]:
-    """Global HR all, regional HR their regions, participants the relationships they are in."""
+    """hr_admin and service all, regional HR those with one person in their regions, participants the
+    relationships they are in."""
+    regions = scope.region_filter(principal)
     async with connection(rt.pool) as conn:
         rows = await relationships_db.visible(
             conn,
             cohort_id=cohort_id,
             status=status,
-            everyone=principal.is_global_hr,
-            regions=sorted(principal.regions) if Role.HR_REGIONAL in principal.roles else [],
+            everyone=regions is None,
+            regions=list(regions or ()),
             employee_id=principal.subject if Role.PARTICIPANT in principal.roles else None,
         )
-    return [Seen(r, side_of(principal, r)) for r in rows]
+    return [Seen(r, side_of(principal, r), hidden_sides(principal, r)) for r in rows]
 
 
 async def get(rt: Runtime[SessionsSettings], relationship_id: UUID, principal: Principal) -> Seen:
@@ -68,6 +73,7 @@ async def close_early(
     async with transaction(rt.pool) as conn:
         acc = await load_access(conn, relationship_id, principal, for_update=True)
         acc.open()
+        scope.ensure_writer(principal)
         if not acc.is_participant and not principal.has(Role.HR_ADMIN, Role.HR_REGIONAL):
             raise Problem(403, "Forbidden", "Only the participants or HR can end a relationship.")
         await close_relationship(
@@ -100,6 +106,8 @@ async def start(rt: Runtime[SessionsSettings], conn: Conn, p: PairFormedV1) -> N
         mentee_timezone=p.mentee.timezone,
         mentee_email=str(p.mentee.email),
         region=p.mentee.region,
+        mentor_region=p.mentor.region,
+        mentee_region=p.mentee.region,
         planned_end=p.programme_end,
         hr_contact_email=p.hr_contact_email,
         started_at=p.formed_at,

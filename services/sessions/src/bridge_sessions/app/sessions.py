@@ -8,6 +8,7 @@ session as the caller sees it.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from bridge_sessions.db.sessions import Held
 from bridge_sessions.domain.ical import session_uid
 from bridge_sessions.domain.invites import ics_for, invite_for
 from bridge_sessions.domain.refs import session_fields, subject
-from bridge_sessions.domain.rows import ActionItemData, RelationshipRow, SessionRow, Topic
+from bridge_sessions.domain.rows import ActionItemData, RelationshipRow, SessionRow, Side, Topic
 from bridge_sessions.domain.timefmt import to_utc
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal
@@ -50,6 +51,8 @@ class SessionView:
     session: SessionRow
     for_participant: bool
     my_note: str | None
+    hidden: frozenset[Side]
+    """Sides outside the caller's scope: their local time (time zone) is not shown (rule 3)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,7 @@ class HeldReport:
 
 async def view_of(conn: Conn, acc: Access, s: SessionRow) -> SessionView:
     note = await notes_db.of(conn, s.id, acc.principal.subject) if acc.is_participant else None
-    return SessionView(acc.rel, s, acc.is_participant, note)
+    return SessionView(acc.rel, s, acc.is_participant, note, acc.hidden)
 
 
 async def find(conn: Conn, acc: Access, session_id: UUID, *, lock: bool = False) -> SessionRow:
@@ -82,7 +85,7 @@ async def list_for(rt: Rt, relationship_id: UUID, principal: Principal) -> list[
         acc = await load_access(conn, relationship_id, principal)
         rows = await sessions_db.for_relationship(conn, relationship_id)
         notes = await notes_db.by_session(conn, relationship_id, principal.subject)
-    return [SessionView(acc.rel, s, acc.is_participant, notes.get(s.id)) for s in rows]
+    return [SessionView(acc.rel, s, acc.is_participant, notes.get(s.id), acc.hidden) for s in rows]
 
 
 async def get(rt: Rt, relationship_id: UUID, session_id: UUID, principal: Principal) -> SessionView:
@@ -96,7 +99,13 @@ async def invite_ics(rt: Rt, relationship_id: UUID, session_id: UUID, principal:
     async with connection(rt.pool) as conn:
         acc = await load_access(conn, relationship_id, principal)
         s = await find(conn, acc, session_id)
-    return ics_for(acc.rel, s, rt.settings.invite_organizer_email)
+    # Rule 3: no e-mail address of a person outside the caller's scope (regional HR).
+    rel = acc.rel
+    if "mentor" in acc.hidden:
+        rel = dataclasses.replace(rel, mentor_email=None)
+    if "mentee" in acc.hidden:
+        rel = dataclasses.replace(rel, mentee_email=None)
+    return ics_for(rel, s, rt.settings.invite_organizer_email)
 
 
 # -- changes -----------------------------------------------------------------------------------

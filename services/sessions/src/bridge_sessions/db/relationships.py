@@ -26,6 +26,8 @@ class NewRelationship:
     mentee_timezone: str
     mentee_email: str
     region: str
+    mentor_region: str
+    mentee_region: str
     planned_end: date | None
     hr_contact_email: str | None
     started_at: datetime
@@ -61,11 +63,12 @@ async def visible(
     regions: list[str],
     employee_id: str | None,
 ) -> list[RelationshipView]:
-    """Those in `regions`, those `employee_id` is in, or all when `everyone`; filtered in SQL."""
+    """Those with at least one person in `regions`, those `employee_id` is in, or all when `everyone`;
+    filtered in SQL."""
     rows = await conn.fetch(
         _VIEW
         + """WHERE ($1::text IS NULL OR r.cohort_id = $1) AND ($2::text IS NULL OR r.status = $2)
-             AND ($3 OR r.region = ANY($4::text[])
+             AND ($3 OR r.mentor_region = ANY($4::text[]) OR r.mentee_region = ANY($4::text[])
                   OR r.mentor_employee_id = $5 OR r.mentee_employee_id = $5)
            ORDER BY r.started_at, r.id""",
         cohort_id,
@@ -82,8 +85,9 @@ async def insert(conn: Conn, new: NewRelationship) -> bool:
     inserted = await conn.fetchval(
         """INSERT INTO relationships (id, pair_id, cohort_id, mentor_id, mentor_employee_id, mentor_name,
                 mentor_timezone, mentee_id, mentee_employee_id, mentee_name, mentee_timezone, region,
-                planned_end, hr_contact_email, started_at, mentor_email, mentee_email)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+                planned_end, hr_contact_email, started_at, mentor_email, mentee_email, mentor_region,
+                mentee_region)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
            ON CONFLICT (pair_id) DO NOTHING RETURNING id""",
         new.id,
         new.pair_id,
@@ -102,6 +106,8 @@ async def insert(conn: Conn, new: NewRelationship) -> bool:
         new.started_at,
         new.mentor_email,
         new.mentee_email,
+        new.mentor_region,
+        new.mentee_region,
     )
     return inserted is not None
 

@@ -60,6 +60,16 @@ class RelationshipRow:
     outcome: str | None
     close_reason: str | None
     closed_by: str | None
+    mentor_region: str | None
+    mentee_region: str | None
+
+    def region_of(self, side: Side) -> str | None:
+        """The person's home region (None where it was never learnt: see migration 0003)."""
+        return self.mentor_region if side == "mentor" else self.mentee_region
+
+    @property
+    def regions(self) -> tuple[str | None, str | None]:
+        return (self.mentor_region, self.mentee_region)
 
     def timezone_of(self, side: Side) -> str:
         return self.mentor_timezone if side == "mentor" else self.mentee_timezone
