@@ -1,10 +1,13 @@
-"""Who may see what: HR's regional scope, applied by every report."""
+"""Who may see what: HR's regional scope, applied by every report (the one region rule,
+docs/access.md: figures cover only regions in scope; a cross-region pair counts in each of its
+regions; hr_admin and service read every region, service never writes)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from bridge_reporting.domain.scope import Scope
+from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal
 from bridge_shared.errors import Problem
 
@@ -20,7 +23,7 @@ def scope_for(
     regions asked for if their token covers them all (else 403), or all of theirs."""
     if date_from and date_to and date_from > date_to:
         raise Problem(422, "Invalid date range", "`from` must not be after `to`.")
-    if principal.is_global_hr:
+    if scope.region_filter(principal) is None:
         regions = tuple(sorted(set(region))) if region else None
     else:
         mine = set(principal.regions)
@@ -35,5 +38,5 @@ def scope_for(
 
 
 def can_see_region(principal: Principal, region: str | None) -> bool:
-    """Rows with no known region are visible to global HR only."""
-    return principal.is_global_hr or (region is not None and principal.can_see_region(region))
+    """Rows with no known region are visible to global readers (hr_admin, service) only."""
+    return scope.sees_region(principal, region)

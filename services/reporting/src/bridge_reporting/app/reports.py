@@ -64,7 +64,10 @@ async def at_risk_pairs(pool: asyncpg.Pool, scope: Scope, limit: int) -> list[At
 async def pair_timeline(pool: asyncpg.Pool, principal: Principal, pair_id: str) -> PairTimeline:
     async with read(pool) as conn:
         pair = await pairs.pair(conn, pair_id)
-        if pair is None or not can_see_region(principal, pair.region):
+        # A cross-region pair is in the scope of both its regions (docs/access.md, rule 5).
+        if pair is None or not (
+            can_see_region(principal, pair.region) or can_see_region(principal, pair.mentor_region)
+        ):
             raise Problem(404, "Pair not found", f"No pair {pair_id!r} in your scope.")
         open_risk = await pairs.open_risk_reasons(conn, pair_id)
         events = await pairs.timeline(conn, pair_id)

@@ -101,7 +101,9 @@ def _participants(q: Params, scope: Scope, by: Dimension | None) -> str:
 
 def _pairs(q: Params, scope: Scope, by: Dimension | None) -> str:
     w = PAIR.where(q, scope, at="pr.formed_at", extra=["pr.formed_at IS NOT NULL"])
-    return PAIRS_SQL.format(open_risks=open_risks(q, cohort_id=scope.cohort_id), g=PAIR.group(by), where=w)
+    return PAIRS_SQL.format(
+        open_risks=open_risks(q, cohort_id=scope.cohort_id), g=PAIR.group(by, q, scope), where=w
+    )
 
 
 def _sessions(q: Params, scope: Scope, by: Dimension | None) -> str:
@@ -109,7 +111,7 @@ def _sessions(q: Params, scope: Scope, by: Dimension | None) -> str:
     attr = pair_attributed("s.cohort_id")
     return SESSIONS_SQL.format(
         held=HELD_SESSIONS.format(cohort=inner),
-        g=attr.group(by),
+        g=attr.group(by, q, scope),
         figures=SESSION_FIGURES,
         where=attr.where(q, scope, at="s.held_at"),
     )
@@ -117,7 +119,7 @@ def _sessions(q: Params, scope: Scope, by: Dimension | None) -> str:
 
 def _goals(q: Params, scope: Scope, by: Dimension | None) -> str:
     attr = pair_attributed("gl.cohort_id")
-    return GOALS_SQL.format(g=attr.group(by), where=attr.where(q, scope, at="gl.set_at"))
+    return GOALS_SQL.format(g=attr.group(by, q, scope), where=attr.where(q, scope, at="gl.set_at"))
 
 
 def _feedback(q: Params, scope: Scope, by: Dimension | None) -> str:

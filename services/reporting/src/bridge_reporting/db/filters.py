@@ -8,7 +8,10 @@ Attribution (documented in the README):
 - feedback figures (rating, NPS) use the respondent's side of the pair;
 - notification figures use the recipient (a participant id or employee id) when it is known.
 Regional HR see rows whose attributed region is one of theirs; rows with no known region are
-visible to global HR only.
+visible to global HR only. A pair's rows are in scope when either person's region is (the one region
+rule, docs/access.md: a cross-region pair counts in each of its regions' scope); grouped by region,
+they count under the pair's attributed (mentee's) region, or, when regions are in scope, under
+whichever of its two regions is in scope.
 
 Queries are module constants with `{placeholders}` filled only from this module's constant column
 expressions and `$n` parameter markers: every value a caller supplies is a bind parameter.
@@ -36,13 +39,23 @@ class Params:
 
 
 def where(
-    q: Params, scope: Scope, *, region: str, cohort: str, at: str | None, extra: Sequence[str] = ()
+    q: Params,
+    scope: Scope,
+    *,
+    region: str,
+    cohort: str,
+    at: str | None,
+    extra: Sequence[str] = (),
+    also_in: Sequence[str] = (),
 ) -> str:
+    """The shared WHERE clause; a row is in the regions of `scope` when `region` or any of the
+    `also_in` region expressions is one of them."""
     conds = list(extra)
     if scope.cohort_id is not None:
         conds.append(f"{cohort} = {q(scope.cohort_id)}")
     if scope.regions is not None:
-        conds.append(f"{region} = ANY({q(list(scope.regions))}::text[])")
+        marker = q(list(scope.regions))
+        conds.append("(" + " OR ".join(f"{r} = ANY({marker}::text[])" for r in (region, *also_in)) + ")")
     if at is not None and scope.date_from is not None:
         conds.append(f"{at} >= {q(scope.date_from)}::date::timestamptz")
     if at is not None and scope.date_to is not None:
@@ -58,18 +71,38 @@ class Attribution:
     department: str
     band: str
     cohort: str
+    also_in: tuple[str, ...] = ()
+    """Further region expressions that put a row in scope (a pair's mentor's region)."""
 
-    def group(self, by: Dimension | None) -> str:
-        return "'all'" if by is None else f"COALESCE({getattr(self, by)}, '(unknown)')"
+    def group(self, by: Dimension | None, q: Params | None = None, scope: Scope | None = None) -> str:
+        """The group expression. By region with regions in scope, a cross-region pair counts under its
+        region that is in scope (the mentee's first), so each region's HR sees it under their own."""
+        if by is None:
+            return "'all'"
+        if by == "region" and self.also_in and q is not None and scope is not None and scope.regions:
+            marker = q(list(scope.regions))
+            picks = " ".join(
+                f"WHEN {r} = ANY({marker}::text[]) THEN {r}" for r in (self.region, *self.also_in)
+            )
+            return f"COALESCE(CASE {picks} END, '(unknown)')"
+        return f"COALESCE({getattr(self, by)}, '(unknown)')"
 
     def where(
         self, q: Params, scope: Scope, *, at: str | None, extra: Sequence[str] = (), cohort: str | None = None
     ) -> str:
-        return where(q, scope, region=self.region, cohort=cohort or self.cohort, at=at, extra=extra)
+        return where(
+            q,
+            scope,
+            region=self.region,
+            cohort=cohort or self.cohort,
+            at=at,
+            extra=extra,
+            also_in=self.also_in,
+        )
 
 
 PARTICIPANT = Attribution("p.region", "p.department", "p.band", "p.cohort_id")
-PAIR = Attribution("pr.region", "pr.department", "pr.band", "pr.cohort_id")
+PAIR = Attribution("pr.region", "pr.department", "pr.band", "pr.cohort_id", also_in=("pr.mentor_region",))
 RESPONDENT = Attribution(
     region="CASE WHEN f.by_side = 'mentor' THEN pr.mentor_region ELSE pr.region END",
     department="CASE WHEN f.by_side = 'mentor' THEN pr.mentor_department ELSE pr.department END",
@@ -81,7 +114,7 @@ RECIPIENT = Attribution("rp.region", "rp.department", "rp.band", "nt.cohort_id")
 
 def pair_attributed(cohort: str) -> Attribution:
     """Rows of a pair (sessions, goals) grouped by the pair, but by their own cohort column."""
-    return Attribution(PAIR.region, PAIR.department, PAIR.band, cohort)
+    return Attribution(PAIR.region, PAIR.department, PAIR.band, cohort, also_in=PAIR.also_in)
 
 
 OPEN_RISKS = """

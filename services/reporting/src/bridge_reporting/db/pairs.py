@@ -19,6 +19,7 @@ class PairRow:
     pair_id: str
     cohort_id: str
     region: str | None
+    mentor_region: str | None
     mentor_name: str | None
     mentee_name: str | None
     closed: bool  # closed by sessions or dissolved by matching
@@ -45,7 +46,7 @@ AT_RISK_SQL = """
     LIMIT {limit}"""
 
 PAIR_SQL = """
-    SELECT pair_id, cohort_id, region, mentor_name, mentee_name,
+    SELECT pair_id, cohort_id, region, mentor_region, mentor_name, mentee_name,
            closed_at IS NOT NULL OR dissolved_at IS NOT NULL AS closed
     FROM rm_pairs WHERE pair_id = $1"""
 
