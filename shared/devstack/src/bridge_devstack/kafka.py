@@ -10,6 +10,13 @@ downloads anything.
 (replication factor 3, `min.insync.replicas=2`) for fault tests. Data lives on disk under the given
 directory, so topics and committed offsets survive a stop and start; a node can be killed with -9 and
 started again on the same data.
+
+Secured mode (`KafkaCluster(..., security=secured_config(...))`, docs/security-kafka.md): no
+PLAINTEXT listener at all; clients connect with SASL_SSL + SCRAM-SHA-512 (the SCRAM users are
+created when the storage is formatted) or with mutual TLS on a second listener (the principal is the
+certificate's CN). `StandardAuthorizer` with `allow.everyone.if.no.acl.found=false`: nothing is
+allowed without an ACL except to the super users (the admin and the broker itself). Certificates come
+from a throwaway CA (bridge_devstack.kafka_tls) as PEM files.
 """
 
 from __future__ import annotations
@@ -20,17 +27,23 @@ import fcntl
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from bridge_devstack.kafka_tls import Pki, make_pki
 from bridge_devstack.ports import free_port, port_open
+from bridge_shared.messaging.security import KafkaClientSettings
 
 DIST = resources.files("bridge_devstack") / "kafka_dist"
 KAFKA_VERSION = re.search(r"<kafka.version>([^<]+)<", (DIST / "pom.xml").read_text())[1]  # type: ignore[index]
@@ -209,12 +222,36 @@ def _cluster_id() -> str:
 
 
 @dataclass
+class KafkaSecurityConfig:
+    """A secured local cluster: its CA and certificates, and the SCRAM users made at format time."""
+
+    pki: Pki
+    users: dict[str, str]  # SCRAM-SHA-512 username -> password
+    admin: str = "admin"
+    broker_principal: str = "kafka-broker"  # the CN of the broker's own certificate
+
+    @property
+    def super_users(self) -> list[str]:
+        return [f"User:{self.admin}", f"User:{self.broker_principal}"]
+
+
+def secured_config(
+    directory: Path, *, users: Iterable[str] = (), client_cns: Iterable[str] = (), admin: str = "admin"
+) -> KafkaSecurityConfig:
+    """Certificates under `directory` and a random password for the admin and each of `users`."""
+    pki = make_pki(directory, broker_cn="kafka-broker", client_cns=tuple(client_cns))
+    names = [admin, *[u for u in users if u != admin]]
+    return KafkaSecurityConfig(pki, {name: secrets.token_hex(16) for name in names}, admin=admin)
+
+
+@dataclass
 class KafkaNode:
     node_id: int
     port: int
     controller_port: int
     data_dir: Path
     proc: subprocess.Popen[bytes] | None = None
+    tls_port: int = 0  # secured mode: the mutual-TLS listener
 
     @property
     def config(self) -> Path:
@@ -240,6 +277,7 @@ class KafkaCluster:
     heap_mb: int = 0
     # Test clusters: C1-only JIT for a faster start (see _java_command).
     fast: bool = False
+    security: KafkaSecurityConfig | None = None
     members: list[KafkaNode] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -251,6 +289,14 @@ class KafkaCluster:
         for i in range(self.nodes):
             port, cport = ports[i]
             self.members.append(KafkaNode(i + 1, port, cport, self.workdir / f"node-{i + 1}"))
+        if self.security is not None:
+            saved = self.workdir / "tls-ports"
+            tls = [int(p) for p in saved.read_text().split()] if saved.exists() else []
+            if len(tls) != self.nodes:
+                tls = [free_port() for _ in self.members]
+                saved.write_text(" ".join(map(str, tls)))
+            for node, tls_port in zip(self.members, tls, strict=True):
+                node.tls_port = tls_port
 
     def _ports(self) -> list[tuple[int, int]]:
         """Ports are kept in the workdir, so a restarted cluster listens where it did before."""
@@ -273,8 +319,66 @@ class KafkaCluster:
         return ",".join(f"127.0.0.1:{n.port}" for n in self.members)
 
     @property
+    def tls_bootstrap_servers(self) -> str:
+        """Secured mode: the mutual-TLS listener (SSL, a client certificate is required)."""
+        return ",".join(f"127.0.0.1:{n.tls_port}" for n in self.members)
+
+    @property
     def replication_factor(self) -> int:
         return self.nodes
+
+    def client_security(self, user: str | None = None, *, cert: str | None = None) -> KafkaClientSettings:
+        """Client settings for a secured cluster: SASL_SSL as SCRAM `user` (on `bootstrap_servers`),
+        or mutual TLS with the client certificate of CN `cert` (on `tls_bootstrap_servers`)."""
+        sec = self.security
+        if sec is None:
+            return KafkaClientSettings(kafka_security_protocol="PLAINTEXT")
+        if cert is not None:
+            files = sec.pki.clients[cert]
+            return KafkaClientSettings(
+                kafka_security_protocol="SSL",
+                kafka_ssl_cafile=str(sec.pki.ca),
+                kafka_ssl_certfile=str(files.cert),
+                kafka_ssl_keyfile=str(files.key),
+            )
+        name = user or sec.admin
+        return KafkaClientSettings(
+            kafka_security_protocol="SASL_SSL",
+            kafka_sasl_mechanism="SCRAM-SHA-512",
+            kafka_sasl_username=name,
+            kafka_sasl_password=SecretStr(sec.users[name]),
+            kafka_ssl_cafile=str(sec.pki.ca),
+        )
+
+    def _secured_properties(self, node: KafkaNode) -> dict[str, object]:
+        sec = self.security
+        assert sec is not None
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        return {
+            "listeners": (
+                f"SASL_SSL://127.0.0.1:{node.port},MTLS://127.0.0.1:{node.tls_port},"
+                f"CONTROLLER://127.0.0.1:{node.controller_port}"
+            ),
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{node.port},MTLS://127.0.0.1:{node.tls_port}",
+            # No PLAINTEXT anywhere: the controller and replication links are mutual TLS too.
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,MTLS:SSL,CONTROLLER:SSL",
+            "inter.broker.listener.name": "MTLS",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": scram,
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": sec.pki.broker.keystore,
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": sec.pki.ca,
+            # Certificates are required on the TLS listeners, not on SASL_SSL (SCRAM authenticates).
+            "ssl.client.auth": "required",
+            "listener.name.sasl_ssl.ssl.client.auth": "none",
+            # The principal of a certificate is its CN (User:bridge-x, not User:CN=bridge-x).
+            "ssl.principal.mapping.rules": "RULE:^CN=([^,]+)$/$1/,DEFAULT",
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": ";".join(sec.super_users),
+            "allow.everyone.if.no.acl.found": "false",
+        }
 
     def _properties(self, node: KafkaNode) -> str:
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.members)
@@ -316,6 +420,8 @@ class KafkaCluster:
             "replica.lag.time.max.ms": 10000,
             "controlled.shutdown.enable": "true",
         }
+        if self.security is not None:
+            props.update(self._secured_properties(node))
         return "".join(f"{k}={v}\n" for k, v in props.items())
 
     def _format(self, node: KafkaNode, libs: Path, cluster_id: str) -> None:
@@ -333,6 +439,7 @@ class KafkaCluster:
                 f"--cluster-id={cluster_id}",
                 "-c",
                 str(node.config),
+                *self._scram_arguments(),
                 heap_mb=128,
             ),
             capture_output=True,
@@ -341,6 +448,15 @@ class KafkaCluster:
         )
         if result.returncode != 0:
             raise RuntimeError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
+
+    def _scram_arguments(self) -> list[str]:
+        """SCRAM credentials are cluster metadata: written into the log when the storage is formatted."""
+        if self.security is None:
+            return []
+        return [
+            f"--add-scram=SCRAM-SHA-512=[name={name},password={password}]"
+            for name, password in self.security.users.items()
+        ]
 
     def start(self, timeout: float = 60.0) -> KafkaCluster:
         libs = ensure_distribution()
