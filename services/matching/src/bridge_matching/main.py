@@ -28,9 +28,10 @@ PUBLISHES = (
 
 
 def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or MatchingSettings()
     app: FastAPI = build_app(
         ServiceDefinition(
-            settings=settings or MatchingSettings(),
+            settings=settings,
             title="Bridge matching",
             description="Cohorts, participant profiles, HRIS imports, optimal constrained mentor pairing, "
             "review and the proposal loop.",
@@ -47,6 +48,8 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
             background=[jobs.expiry_loop, jobs.job_worker],
             on_startup=[jobs.create_job_runner],
             clock=clock or SystemClock(),
+            # The HRIS CSV may be larger than a JSON body (http_max_body_bytes).
+            body_limits={"/cohorts/{cohort_id}/imports": settings.import_max_bytes},
         )
     )
     return app

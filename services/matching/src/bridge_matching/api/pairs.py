@@ -19,7 +19,7 @@ router = APIRouter(tags=["pairs"])
 @router.get("/cohorts/{cohort_id}/pairs", response_model=list[PairOut], responses=problems(404))
 async def list_pairs(
     cohort_id: UUID,
-    status_: str | None = Query("formed", alias="status"),
+    status_: str | None = Query("formed", alias="status", max_length=32),
     principal: Principal = Depends(hr_read),
     rt: MatchingRuntime = Depends(get_runtime),
 ) -> list[PairOut]:

@@ -23,6 +23,7 @@ from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.domain.matching import breakdown_dict
 from bridge_shared.auth.principal import Principal
 from bridge_shared.http.openapi import problems
+from bridge_shared.http.params import Offset
 
 router = APIRouter(prefix="/cohorts/{cohort_id}/participants", tags=["participants"])
 
@@ -48,7 +49,7 @@ async def enrol_participant(
 async def list_participants(
     cohort_id: UUID,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     principal: Principal = Depends(hr_read),
     rt: MatchingRuntime = Depends(get_runtime),
 ) -> list[ParticipantOut]:
@@ -98,7 +99,7 @@ async def withdraw_participant(
 async def participant_proposals(
     cohort_id: UUID,
     participant_id: UUID,
-    status_: str | None = Query(None, alias="status"),
+    status_: str | None = Query(None, alias="status", max_length=32),
     principal: Principal = Depends(anyone),
     rt: MatchingRuntime = Depends(get_runtime),
 ) -> list[ProposalOut]:
@@ -110,7 +111,7 @@ async def participant_proposals(
 async def suggestions(
     cohort_id: UUID,
     participant_id: UUID,
-    k: int = Query(5, ge=1),
+    k: int = Query(5, ge=1, le=1000),
     principal: Principal = Depends(anyone),
     rt: MatchingRuntime = Depends(get_runtime),
 ) -> list[SuggestionOut]:

@@ -19,7 +19,7 @@ router = APIRouter(tags=["proposals"])
 @router.get("/cohorts/{cohort_id}/proposals", response_model=list[ProposalOut], responses=problems(404))
 async def list_proposals(
     cohort_id: UUID,
-    status: str | None = Query(None),
+    status: str | None = Query(None, max_length=32),
     principal: Principal = Depends(hr_read),
     rt: MatchingRuntime = Depends(get_runtime),
 ) -> list[ProposalOut]:

@@ -11,9 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bridge_matching.domain.cohort import CohortIn
 from bridge_matching.domain.phases import Phase
-from bridge_matching.domain.profile import ParticipantIn
+from bridge_matching.domain.profile import (
+    MAX_BLOCKED,
+    MAX_LANGUAGES,
+    MAX_REQUESTED,
+    MAX_SKILLS,
+    MAX_WINDOWS,
+    ParticipantIn,
+)
 from bridge_matching.domain.rows import RunStatus
 from bridge_shared.contracts.common import Role
+from bridge_shared.types import Identifier, MediumText, RegionCode, ShortText, Tag
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -36,30 +44,31 @@ class PhaseChangeIn(BaseModel):
     to_phase: Phase
 
 
-# Its fields are exactly domain.profile.PROFILE_FIELDS, loosely typed (tests/matching/test_profile.py
-# checks it).
+# Its fields are exactly domain.profile.PROFILE_FIELDS, bounded like ParticipantIn's (tests/matching/
+# test_profile.py checks the names); the rest of the rules apply to the merged profile.
 class ParticipantPatch(BaseModel):
     """Partial profile update; the merged profile is validated as a whole."""
 
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    display_name: str | None = None
-    email: str | None = None
-    seniority_level: int | None = None
-    department: str | None = None
-    manager_employee_id: str | None = None
-    region: str | None = None
-    languages: list[str] | None = None
-    timezone: str | None = None
-    locale: str | None = None
-    availability: list[dict[str, Any]] | None = None  # Any: windows, validated with the merged profile
-    skills_to_share: list[str] | None = None
-    skills_to_learn: list[str] | None = None
-    meeting_preference: str | None = None
-    capacity: int | None = None
-    requested_partners: list[str] | None = None
-    blocked_partners: list[str] | None = None
+    display_name: ShortText | None = None
+    email: str | None = Field(default=None, max_length=320)
+    seniority_level: int | None = Field(default=None, ge=1, le=15)
+    department: ShortText | None = None
+    manager_employee_id: str | None = Field(default=None, max_length=128)  # "" clears it
+    region: RegionCode | None = None
+    languages: list[Tag] | None = Field(default=None, min_length=1, max_length=MAX_LANGUAGES)
+    timezone: str | None = Field(default=None, max_length=64)
+    locale: str | None = Field(default=None, max_length=5)
+    # Any: windows, validated with the merged profile
+    availability: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_WINDOWS)
+    skills_to_share: list[Tag] | None = Field(default=None, max_length=MAX_SKILLS)
+    skills_to_learn: list[Tag] | None = Field(default=None, max_length=MAX_SKILLS)
+    meeting_preference: str | None = Field(default=None, max_length=16)
+    capacity: int | None = Field(default=None, ge=1, le=10)
+    requested_partners: list[Identifier] | None = Field(default=None, max_length=MAX_REQUESTED)
+    blocked_partners: list[Identifier] | None = Field(default=None, max_length=MAX_BLOCKED)
 
 
 class SkillTag(BaseModel):
@@ -81,7 +90,7 @@ class ParticipantOut(ParticipantIn):
 class OptionalReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: MediumText | None = None
 
 
 class WithdrawIn(OptionalReasonIn):
@@ -216,13 +225,13 @@ class OverridePairIn(BaseModel):
 
     mentor_id: UUID
     mentee_id: UUID
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: MediumText = Field(min_length=3)
 
 
 class DissolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: MediumText = Field(min_length=3)
 
 
 class AuditOut(BaseModel):

@@ -8,14 +8,19 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 
 from bridge_matching.domain.policy import PolicyIn
 from bridge_matching.domain.profile import clean_tags
-from bridge_shared.contracts.common import Region
+from bridge_shared.types import RegionCode, ShortText, Tag
+
+# A taxonomy of 2,000 items of at most 100 characters is at most ~200 kB as JSON (well under the
+# outbox's 1 MB event limit, with the rest of the cohort).
+MAX_TAXONOMY = 2000
+MAX_REGIONS = 50
 
 
 class CohortIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    regions: list[Region] = Field(min_length=1)
+    name: ShortText
+    regions: list[RegionCode] = Field(min_length=1, max_length=MAX_REGIONS)
     hr_contact_email: EmailStr
     enrolment_opens: date | None = None
     enrolment_closes: date | None = None
@@ -23,8 +28,10 @@ class CohortIn(BaseModel):
     programme_start: date | None = None
     programme_end: date | None = None
     inactivity_threshold_days: int = Field(default=21, ge=1, le=365)
-    skill_taxonomy: list[str] = Field(
-        default_factory=list, max_length=2000, description="the cohort's skills; anything else is a free tag"
+    skill_taxonomy: list[Tag] = Field(
+        default_factory=list,
+        max_length=MAX_TAXONOMY,
+        description="the cohort's skills; anything else is a free tag",
     )
     policy: PolicyIn = Field(default_factory=PolicyIn)
 

@@ -7,11 +7,12 @@ its list columns, the repositories' column lists and the import's staging table 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from bridge_shared.contracts.common import Locale, Region, Role, Seniority, TimeZoneName
+from bridge_shared.contracts.common import Locale, Role, Seniority, TimeZoneName
+from bridge_shared.types import Identifier, RegionCode, ShortText, Tag
 
 
 class Window(BaseModel):
@@ -32,34 +33,44 @@ def clean_tags(v: list[str]) -> list[str]:
     return sorted({" ".join(s.split()).lower() for s in v if s.strip()})
 
 
+# Bounds (bridge_shared.types): every string has a maximum length and refuses control characters;
+# every list a maximum number of items, so a profile (and its event) stays a few tens of kilobytes.
+MAX_LANGUAGES = 20
+MAX_SKILLS = 50
+MAX_WINDOWS = 50
+MAX_REQUESTED = 20
+MAX_BLOCKED = 50
+
+
 class ParticipantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     employee_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
     role: Role
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: ShortText
     email: EmailStr
     seniority_level: Seniority
-    department: str = Field(min_length=1, max_length=120)
-    manager_employee_id: str | None = Field(default=None, max_length=128)
-    region: Region
-    languages: list[str] = Field(min_length=1)
+    department: ShortText
+    manager_employee_id: Identifier | None = None
+    region: RegionCode
+    languages: list[Tag] = Field(min_length=1, max_length=MAX_LANGUAGES)
     timezone: TimeZoneName
     locale: Locale = "en"
-    availability: list[Window] = Field(default_factory=list, max_length=50)
-    skills_to_share: list[str] = Field(default_factory=list, max_length=50)
-    skills_to_learn: list[str] = Field(default_factory=list, max_length=50)
+    availability: list[Window] = Field(default_factory=list, max_length=MAX_WINDOWS)
+    skills_to_share: list[Tag] = Field(default_factory=list, max_length=MAX_SKILLS)
+    skills_to_learn: list[Tag] = Field(default_factory=list, max_length=MAX_SKILLS)
     meeting_preference: Literal["in_person", "video", "either"] = "either"
     capacity: int = Field(default=1, ge=1, le=10)
-    requested_partners: list[str] = Field(default_factory=list, max_length=20)
-    blocked_partners: list[str] = Field(default_factory=list, max_length=50)
+    requested_partners: list[Identifier] = Field(default_factory=list, max_length=MAX_REQUESTED)
+    blocked_partners: list[Identifier] = Field(default_factory=list, max_length=MAX_BLOCKED)
 
+    # Items are checked (bounded, no control characters, not blank) before they are cleaned.
     _tags = field_validator("languages", "skills_to_share", "skills_to_learn")(clean_tags)
 
-    @field_validator("manager_employee_id")
+    @field_validator("manager_employee_id", mode="before")
     @classmethod
-    def _blank_manager(cls, v: str | None) -> str | None:
-        return v.strip() or None if v is not None else None
+    def _blank_manager(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("requested_partners", "blocked_partners")
     @classmethod
@@ -85,9 +96,18 @@ REQUIRED_FIELDS: tuple[str, ...] = tuple(f for f, i in ParticipantIn.model_field
 OPTIONAL_FIELDS: tuple[str, ...] = tuple(
     f for f, i in ParticipantIn.model_fields.items() if not i.is_required()
 )
+
+
 # Fields that are lists of strings (`;`-separated in the CSV).
+def _is_text_list(annotation: Any) -> bool:  # Any: a type expression
+    if get_origin(annotation) is not list:
+        return False
+    (item,) = get_args(annotation)
+    return item is str or (get_origin(item) is Annotated and get_args(item)[0] is str)
+
+
 LIST_FIELDS: tuple[str, ...] = tuple(
-    f for f, i in ParticipantIn.model_fields.items() if i.annotation == list[str]
+    f for f, i in ParticipantIn.model_fields.items() if _is_text_list(i.annotation)
 )
 
 # What a participant may change about themself; the rest comes from HR / the HRIS.

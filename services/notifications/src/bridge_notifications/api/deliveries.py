@@ -16,6 +16,7 @@ from bridge_notifications.domain import routing
 from bridge_shared.auth.dependencies import HR_ROLES, require
 from bridge_shared.auth.principal import Principal
 from bridge_shared.http.openapi import problems
+from bridge_shared.http.params import Offset
 
 router = APIRouter(tags=["delivery log"])
 
@@ -46,16 +47,16 @@ class DeliveryOut(BaseModel):
 
 @router.get("/deliveries", response_model=list[DeliveryOut])
 async def delivery_log(
-    cohort_id: str | None = None,
+    cohort_id: str | None = Query(None, max_length=128),
     status: str | None = Query(None, pattern=f"^({STATUSES})$"),
-    recipient_id: str | None = None,
+    recipient_id: str | None = Query(None, max_length=128),
     channel: str | None = Query(None, pattern="^(email|chat|inbox)$"),
-    kind: str | None = None,
-    source_event_id: str | None = None,
+    kind: str | None = Query(None, max_length=128),
+    source_event_id: str | None = Query(None, max_length=128),
     created_from: datetime | None = Query(None, description="created at or after (ISO 8601)"),
     created_to: datetime | None = Query(None, description="created before (ISO 8601)"),
     limit: int = Query(200, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     principal: Principal = Depends(require(*HR_ROLES)),
     rt: NotificationsRuntime = Depends(get_runtime),
 ) -> list[DeliveryOut]:

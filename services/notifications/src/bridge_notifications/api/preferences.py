@@ -5,11 +5,19 @@ service default."""
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    UrlConstraints,
+    field_validator,
+    model_validator,
+)
 
 from bridge_notifications.api.deps import NotificationsRuntime, get_runtime
 from bridge_notifications.app import preferences
@@ -23,18 +31,21 @@ from bridge_shared.http.openapi import problems
 router = APIRouter(tags=["preferences"])
 Channel = Literal["email", "chat", "inbox"]
 _ZONES = frozenset(available_timezones())
+WebhookUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
 
 
 class _Quiet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channels: list[Channel] | None = Field(None, description="null = inherit; [] = no notifications")
+    channels: list[Channel] | None = Field(
+        None, max_length=3, description="null = inherit; [] = no notifications"
+    )
     quiet_start: time | None = Field(None, description="local wall time quiet hours begin, e.g. 22:00")
     quiet_end: time | None = Field(
         None, description="local wall time they end, e.g. 07:00 (may wrap midnight)"
     )
     digest: Literal["immediate", "daily"] | None = None
-    locale: str | None = Field(None, description=f"one of {', '.join(SUPPORTED_LOCALES)}")
+    locale: str | None = Field(None, max_length=16, description=f"one of {', '.join(SUPPORTED_LOCALES)}")
 
     @field_validator("channels")
     @classmethod
@@ -66,8 +77,8 @@ def _check_zone(v: str | None) -> str | None:
 
 
 class ParticipantPreferences(_Quiet):
-    timezone: str | None = None
-    chat_webhook_url: AnyHttpUrl | None = Field(None, description="Slack or Teams incoming webhook")
+    timezone: str | None = Field(None, max_length=64)
+    chat_webhook_url: WebhookUrl | None = Field(None, description="Slack or Teams incoming webhook")
     chat_format: Literal["slack", "teams"] | None = None
 
     _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
@@ -75,9 +86,9 @@ class ParticipantPreferences(_Quiet):
 
 class CohortDefaults(_Quiet):
     escalate_after_days: int | None = Field(None, ge=1, le=90)
-    hr_locale: str | None = None
-    hr_timezone: str | None = None
-    hr_chat_webhook_url: AnyHttpUrl | None = None
+    hr_locale: str | None = Field(None, max_length=16)
+    hr_timezone: str | None = Field(None, max_length=64)
+    hr_chat_webhook_url: WebhookUrl | None = None
     hr_chat_format: Literal["slack", "teams"] | None = None
 
     _zone = field_validator("hr_timezone")(classmethod(lambda cls, v: _check_zone(v)))

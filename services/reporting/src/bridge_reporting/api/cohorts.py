@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from bridge_reporting.api.deps import get_runtime
 from bridge_reporting.app import cohorts
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
 @router.get("/{cohort_id}/summary", response_model=CohortSummary, responses=problems(404))
 async def cohort_summary(
-    cohort_id: str,
+    cohort_id: str = Path(max_length=128),
     principal: Principal = Depends(require(*HR_ROLES)),
     rt: Runtime[ReportingSettings] = Depends(get_runtime),
 ) -> CohortSummary:

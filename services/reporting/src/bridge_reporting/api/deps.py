@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import Depends, Query
+from pydantic import StringConstraints
 
 from bridge_reporting.app.access import scope_for
 from bridge_reporting.domain.scope import Scope
@@ -14,12 +16,13 @@ from bridge_shared.auth.principal import Principal
 from bridge_shared.runtime import runtime_dependency
 
 get_runtime = runtime_dependency(ReportingSettings)
+RegionParam = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 def filters(
     principal: Principal = Depends(require(*HR_ROLES)),
     cohort_id: str | None = Query(None, max_length=128),
-    region: list[str] | None = Query(None, description="repeat for several regions"),
+    region: list[RegionParam] | None = Query(None, max_length=50, description="repeat for several regions"),
     date_from: date | None = Query(None, alias="from", description="inclusive, UTC"),
     date_to: date | None = Query(None, alias="to", description="inclusive, UTC"),
 ) -> Scope:

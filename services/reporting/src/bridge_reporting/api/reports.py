@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from bridge_reporting.api.deps import filters, get_runtime
 from bridge_reporting.api.models import (
@@ -77,7 +77,7 @@ async def at_risk_pairs(
 
 @router.get("/pairs/{pair_id}/timeline", response_model=Timeline, responses=problems(404))
 async def pair_timeline(
-    pair_id: str,
+    pair_id: str = Path(max_length=128),
     principal: Principal = Depends(require(*HR_ROLES)),
     rt: Runtime[ReportingSettings] = Depends(get_runtime),
 ) -> Timeline:

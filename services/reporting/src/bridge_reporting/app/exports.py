@@ -17,6 +17,7 @@ import xlsxwriter
 
 from bridge_reporting.app.read import read
 from bridge_reporting.db import exports
+from bridge_reporting.domain.cells import neutralise
 from bridge_reporting.domain.scope import Dataset, Scope
 
 FETCH = 1000
@@ -26,8 +27,8 @@ def _cell(value: Any) -> Any:  # Any: an export cell, of its column's type
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return value
+        return neutralise(";".join(str(v) for v in value))
+    return neutralise(value)  # no formula runs when the file is opened (domain/cells.py)
 
 
 async def _rows(

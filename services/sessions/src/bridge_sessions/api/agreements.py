@@ -14,16 +14,19 @@ from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import agreements as app
 from bridge_sessions.domain.rows import AgreementRow, AgreementTerms, LearningPlanData
 from bridge_shared.http.openapi import problems
+from bridge_shared.types import MediumText, Phrase
 
 router = APIRouter(prefix="/relationships/{relationship_id}/agreement", tags=["agreements"])
 
 
 class LearningPlan(BaseModel):
-    learning_goals: list[str] = Field(
+    learning_goals: list[Phrase] = Field(
         min_length=1, max_length=10, description="what this side wants to learn"
     )
-    success_metrics: list[str] = Field(min_length=1, max_length=10, description="how growth will be measured")
-    offers: str | None = Field(None, max_length=2000, description="how this side will help the other")
+    success_metrics: list[Phrase] = Field(
+        min_length=1, max_length=10, description="how growth will be measured"
+    )
+    offers: MediumText | None = Field(None, description="how this side will help the other")
 
     def data(self) -> LearningPlanData:
         return {
@@ -38,8 +41,8 @@ class AgreementIn(BaseModel):
     mentee: LearningPlan
     cadence_days: int = Field(ge=1, le=180, description="meet every N days")
     meeting_mode: Literal["in_person", "video", "phone", "hybrid"]
-    meeting_place: str | None = Field(None, max_length=500)
-    rules_of_engagement: list[str] = Field(default_factory=list, max_length=20)
+    meeting_place: Phrase | None = None
+    rules_of_engagement: list[Phrase] = Field(default_factory=list, max_length=20)
     start_date: date
     end_date: date
 

@@ -7,26 +7,30 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import feedback as app
 from bridge_sessions.domain.rows import FeedbackRow, Side
 from bridge_shared.http.openapi import problems
+from bridge_shared.types import MULTI_LINE
 
 router = APIRouter(prefix="/relationships/{relationship_id}", tags=["feedback"])
+
+
+Answer = Annotated[str, StringConstraints(max_length=5000), *MULTI_LINE]
 
 
 class SurveyIn(BaseModel):
     satisfaction: int = Field(ge=1, le=5)
     recommend_score: int = Field(ge=0, le=10, description="How likely to recommend the programme (NPS)")
-    learned: str = Field(min_length=1, max_length=5000, description="what you learned")
-    taught: str = Field(min_length=1, max_length=5000, description="what you taught")
-    comment: str | None = Field(None, max_length=5000)
+    learned: Answer = Field(description="what you learned")
+    taught: Answer = Field(description="what you taught")
+    comment: Answer | None = None
 
 
 class FeedbackOut(BaseModel):

@@ -15,23 +15,24 @@ from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import goals as app
 from bridge_sessions.domain.rows import Side
 from bridge_shared.http.openapi import problems
+from bridge_shared.types import MediumText, Phrase, ShortText
 
 router = APIRouter(prefix="/relationships/{relationship_id}/goals", tags=["goals"])
 
 
 class GoalIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=2000)
-    success_measure: str | None = Field(None, max_length=500, description="how you will know")
+    title: ShortText
+    description: MediumText | None = None
+    success_measure: Phrase | None = Field(None, description="how you will know")
 
 
 class CheckInIn(BaseModel):
     rating: int = Field(ge=1, le=5, description="self-rating of progress")
-    note: str | None = Field(None, max_length=2000)
+    note: MediumText | None = None
 
 
 class CloseGoalIn(BaseModel):
-    note: str | None = Field(None, max_length=2000)
+    note: MediumText | None = None
 
 
 class CheckInOut(BaseModel):

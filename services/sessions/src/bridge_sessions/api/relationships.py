@@ -17,6 +17,7 @@ from bridge_sessions.domain.rows import Side
 from bridge_shared.auth.dependencies import authenticate
 from bridge_shared.auth.principal import Principal
 from bridge_shared.http.openapi import problems
+from bridge_shared.types import MediumText
 
 router = APIRouter(prefix="/relationships", tags=["relationships"])
 
@@ -46,7 +47,7 @@ class RelationshipOut(BaseModel):
 
 
 class CloseIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: MediumText
 
 
 class SignalOut(BaseModel):
@@ -79,8 +80,8 @@ def to_out(seen: app.Seen) -> RelationshipOut:
 
 @router.get("", response_model=list[RelationshipOut])
 async def list_relationships(
-    cohort_id: str | None = Query(None),
-    status: str | None = Query(None),
+    cohort_id: str | None = Query(None, max_length=128),
+    status: str | None = Query(None, max_length=32),
     principal: Principal = Depends(authenticate),
     rt: Rt = Depends(get_runtime),
 ) -> list[RelationshipOut]:

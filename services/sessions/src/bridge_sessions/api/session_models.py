@@ -13,6 +13,7 @@ from bridge_sessions.domain.rows import SIDES, Side
 from bridge_sessions.domain.timefmt import LocalTime, LocalTimeError, local_to_utc, render_local, to_utc
 from bridge_shared.contracts.sessions import Direction
 from bridge_shared.errors import Problem
+from bridge_shared.types import LongText, MediumText, Phrase, ShortText
 
 
 class When(BaseModel):
@@ -20,7 +21,9 @@ class When(BaseModel):
 
     starts_at: datetime | None = Field(None, description="aware instant, e.g. 2025-03-24T08:00:00Z")
     local_start: datetime | None = Field(None, description="wall-clock time, e.g. 2025-03-24T09:00")
-    timezone: str | None = Field(None, description="IANA zone of local_start, e.g. Europe/Berlin")
+    timezone: str | None = Field(
+        None, max_length=64, description="IANA zone of local_start, e.g. Europe/Berlin"
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> When:
@@ -43,12 +46,12 @@ class When(BaseModel):
 
 class ScheduleIn(When):
     duration_minutes: int = Field(60, ge=5, le=480)
-    location: str | None = Field(None, max_length=500, description="room, address or video link")
+    location: Phrase | None = Field(None, description="room, address or video link")
 
 
 class RescheduleIn(When):
     duration_minutes: int | None = Field(None, ge=5, le=480)
-    location: str | None = Field(None, max_length=500)
+    location: Phrase | None = None
 
     def new_location(self) -> tuple[str | None] | None:
         """None keeps the location; a given `location` (even null) replaces it."""
@@ -56,18 +59,18 @@ class RescheduleIn(When):
 
 
 class CancelIn(BaseModel):
-    reason: str | None = Field(None, max_length=2000)
+    reason: MediumText | None = None
 
 
 class TopicIn(BaseModel):
-    topic: str = Field(min_length=1, max_length=200)
+    topic: ShortText
     direction: Direction = Field(
         description="mentor_to_mentee: the reverse mentor taught; mentee_to_mentor: the leader advised back"
     )
 
 
 class ActionItem(BaseModel):
-    text: str = Field(min_length=1, max_length=500)
+    text: Phrase
     owner: Side
     due: date | None = None
 
@@ -76,9 +79,9 @@ class HeldIn(BaseModel):
     actual_duration_minutes: int = Field(ge=1, le=600)
     held_at: datetime | None = Field(None, description="when it started; defaults to the scheduled start")
     topics: list[TopicIn] = Field(min_length=1, max_length=30)
-    shared_notes: str | None = Field(None, max_length=20000)
+    shared_notes: LongText | None = None
     action_items: list[ActionItem] = Field(default_factory=list, max_length=30)
-    private_note: str | None = Field(None, max_length=20000, description="visible to you only")
+    private_note: LongText | None = Field(None, description="visible to you only")
 
     def report(self) -> HeldReport:
         return HeldReport(
@@ -95,12 +98,12 @@ class HeldIn(BaseModel):
 
 
 class NoteIn(BaseModel):
-    body: str = Field(min_length=1, max_length=20000)
+    body: LongText
 
 
 class PulseIn(BaseModel):
     rating: int = Field(ge=1, le=5)
-    comment: str | None = Field(None, max_length=2000)
+    comment: MediumText | None = None
 
 
 class InviteOut(BaseModel):

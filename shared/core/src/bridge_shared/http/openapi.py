@@ -9,7 +9,10 @@
   `HTTPValidationError` 422 is replaced, and its components removed), 400 when it takes a body
   (FastAPI cannot parse it), 413 when it is an authenticated
   write with a body in a service that publishes events (the change would publish an event over the
-  outbox's size limit: `EventTooLarge`), and 500;
+  outbox's size limit: `EventTooLarge`) and whenever it takes a body (the request body cap), 431 (the
+  header caps) and 500 on every operation;
+* every string query and path parameter states the request guard's rule (`bridge_shared.http.guard`:
+  no control characters) as a `pattern`, unless it has a format, an enum or a pattern of its own;
 * the statuses a route declares with `responses=problems(404, 409)` (what its use case raises) get the
   same problem+json content, whatever FastAPI put there.
 """
@@ -37,9 +40,13 @@ _DESCRIBED: dict[int, str] = {
     403: "The token's roles or scope do not allow this.",
     404: "The resource, or one the request names, does not exist or is not visible to the caller.",
     409: "The resource's current state does not allow this change.",
-    413: "Too large: the change would publish an event over the outbox's size limit (nothing was stored).",
+    413: (
+        "Too large: the request body is over the service's limit, or the change would publish an event "
+        "over the outbox's size limit (nothing was stored)."
+    ),
     415: "The request body's media type or encoding is not supported.",
     422: "A parameter or body field is invalid; `errors` names each field.",
+    431: "The request's headers, or its Authorization header alone, are over the service's limit.",
     500: "An unexpected error; nothing is reported beyond this.",
 }
 
@@ -117,7 +124,7 @@ def _problem_content() -> dict[str, Any]:
 
 
 def _default_statuses(method: str, operation: dict[str, Any], *, publishes_events: bool) -> list[int]:
-    statuses = [500]
+    statuses = [431, 500]
     authenticated = bool(operation.get("security"))
     if authenticated:
         statuses += [401, 403]
@@ -125,9 +132,23 @@ def _default_statuses(method: str, operation: dict[str, Any], *, publishes_event
         statuses.append(422)
     if operation.get("requestBody"):
         statuses.append(400)  # FastAPI answers 400 when it cannot parse a body, before validation
-    if publishes_events and authenticated and method in _WRITES and operation.get("requestBody"):
+    if operation.get("requestBody") or (publishes_events and authenticated and method in _WRITES):
         statuses.append(413)
     return statuses
+
+
+# What the request guard refuses in any query parameter or the path (422): control characters.
+NO_CONTROL_CHARACTERS = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+
+
+def _state_guard_rule(schema: dict[str, Any]) -> None:
+    """Adds the no-control-characters pattern to a parameter's free string schemas."""
+    for branch in schema.get("anyOf", []):
+        _state_guard_rule(branch)
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        _state_guard_rule(schema["items"])
+    if schema.get("type") == "string" and not ({"format", "enum", "pattern", "const"} & set(schema)):
+        schema["pattern"] = NO_CONTROL_CHARACTERS
 
 
 def document_problems(schema: dict[str, Any], *, publishes_events: bool = True) -> dict[str, Any]:
@@ -140,6 +161,9 @@ def document_problems(schema: dict[str, Any], *, publishes_events: bool = True) 
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses: dict[str, Any] = operation["responses"]
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in {"query", "path"} and isinstance(parameter.get("schema"), dict):
+                    _state_guard_rule(parameter["schema"])
             for status in _default_statuses(method, operation, publishes_events=publishes_events):
                 responses.setdefault(str(status), {})
             for key, response in responses.items():
