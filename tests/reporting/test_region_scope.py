@@ -34,6 +34,15 @@ async def test_cross_region_pair_counts_in_each_of_its_regions(reporting: Runnin
         r = await reporting.client.get("/reports/breakdown", params={**q, "by": "region"}, headers=hr)
         assert r.status_code == 200, r.text
         assert [row["group"] for row in r.json()["rows"]] == [region]
+    # The cohort summary counts their regions only (pair C in both).
+    summary = {}
+    for name, hr in (("emea", EMEA_HR), ("apac", APAC_HR)):
+        r = await reporting.client.get(f"/cohorts/{c}/summary", headers=hr)
+        assert r.status_code == 200, r.text
+        b = r.json()
+        summary[name] = (b["participants"], b["pairs_active"], b["matched_participants"])
+    assert summary == {"emea": (4, 2, 3), "apac": (3, 1, 1)}
+    assert (await reporting.client.get(f"/cohorts/{c}/summary", headers=AMER_HR)).status_code == 404
     # The pair row and its timeline: visible to both regions' HR, not to a third.
     for hr in (EMEA_HR, APAC_HR, SERVICE):
         r = await reporting.client.get(f"/reports/pairs/{sc.pairs['C']}/timeline", headers=hr)

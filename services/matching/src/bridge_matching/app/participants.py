@@ -33,7 +33,7 @@ from bridge_matching.domain.phases import ENROLMENT_PHASES, MATCHING_PHASES, PRO
 from bridge_matching.domain.profile import KEY, PROFILE_FIELDS, SELF_EDITABLE, ParticipantIn
 from bridge_matching.domain.rows import CohortRow, NewProposal, ParticipantRow, ProposalRow, Side
 from bridge_shared.auth import scope
-from bridge_shared.auth.principal import Principal
+from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.contracts.matching import ParticipantWithdrawnV1
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import TYPE_BASE, Problem
@@ -267,6 +267,8 @@ async def request_partner(
     partner_role: str | None,
 ) -> ProposalRow:
     """A participant asks for a partner (e.g. from suggestions): a proposal they already accepted."""
+    if Role.PARTICIPANT not in principal.roles:  # role before record (rule 9)
+        raise Problem(403, "Forbidden", "Only the participant themself can request a partner.")
     async with transaction(rt.pool) as conn:
         await cohorts.get(conn, cohort_id, lock=True)  # serialises proposals per cohort
         cohort, me = await participant_in_view(conn, principal, cohort_id, participant_id)

@@ -14,7 +14,7 @@ from bridge_matching.db import cohorts, participants, proposals
 from bridge_matching.db.records import Conn
 from bridge_matching.domain.events import match_declined, match_expired, match_proposed, proposal_subject
 from bridge_matching.domain.rows import CohortRow, NewProposal, ProposalRow, Side
-from bridge_shared.auth.principal import Principal
+from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.contracts.matching import MatchAcceptedV1
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
@@ -150,6 +150,11 @@ async def _visible(
     raise Problem(404, "Proposal not found")
 
 
+def _ensure_participant(principal: Principal) -> None:
+    if Role.PARTICIPANT not in principal.roles:
+        raise Problem(403, "Forbidden", "Only the two people in a proposal can answer it.")
+
+
 async def get(rt: MatchingRuntime, principal: Principal, proposal_id: uuid.UUID) -> ProposalRow:
     async with connection(rt.pool) as conn:
         proposal, _, _ = await _visible(conn, principal, proposal_id)
@@ -160,6 +165,7 @@ async def answer(
     rt: MatchingRuntime, principal: Principal, proposal_id: uuid.UUID, *, accept: bool, reason: str | None
 ) -> ProposalRow:
     """Accept or decline as the participant you are; when both sides accept, the pair is formed."""
+    _ensure_participant(principal)  # role before record (rule 9): HR gets 403 whatever the proposal
     async with transaction(rt.pool) as conn:
         proposal, cohort, mine = await _visible(conn, principal, proposal_id, lock=True)
         if not mine:

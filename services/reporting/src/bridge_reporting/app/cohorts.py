@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bridge_reporting.app.read import read
 from bridge_reporting.db import cohorts
+from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal
 from bridge_shared.errors import Problem
 
@@ -30,9 +31,11 @@ class CohortSummary(BaseModel):
 async def summary(pool: asyncpg.Pool, principal: Principal, cohort_id: str) -> CohortSummary:
     async with read(pool) as conn:
         cohort = await cohorts.cohort(conn, cohort_id)
-        if cohort is None or cohort.name is None or not principal.can_see_any_region(cohort.regions or []):
+        if cohort is None or cohort.name is None or not scope.sees_shared(principal, cohort.regions or []):
             raise Problem(404, "Cohort not found")
-        counts = await cohorts.counts(conn, cohort_id)
+        # Rule 5: a regional HR's counts cover their regions only.
+        regions = scope.region_filter(principal)
+        counts = await cohorts.counts(conn, cohort_id, None if regions is None else list(regions))
     pairs = counts.pairs_active
     return CohortSummary(
         cohort_id=cohort_id,
@@ -42,6 +45,10 @@ async def summary(pool: asyncpg.Pool, principal: Principal, cohort_id: str) -> C
         mentors=counts.mentors,
         mentees=counts.mentees,
         pairs_active=pairs,
-        matched_participants=2 * pairs,
-        match_rate=round(2 * pairs / counts.participants, 4) if counts.participants else 0.0,
+        matched_participants=2 * pairs if regions is None else counts.matched,
+        match_rate=(
+            round((2 * pairs if regions is None else counts.matched) / counts.participants, 4)
+            if counts.participants
+            else 0.0
+        ),
     )
