@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from bridge_shared.db.provision import SERVICES, role_name
+from bridge_shared.messaging.security import KafkaClientSettings
 from bridge_shared.settings import SERVICE_PORTS, ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,9 @@ BASE = KUSTOMIZE / "base"
 OTEL_COMPONENT = KUSTOMIZE / "components" / "otel"
 REQUIRED_SETTINGS = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "JWT_SECRET")
 PROVISION_MODULE = "bridge_shared.db.provision"
+ACL_MODULE = "bridge_shared.messaging.acls"
+COMPOSE_KAFKA = ROOT / "deploy" / "compose" / "kafka"
+KAFKA_ACCESS = BASE / "kafka-access.json"
 
 
 # --------------------------------------------------------------------------- settings -> names
@@ -241,38 +245,145 @@ def test_compose_env_check_catches_a_typo() -> None:
     assert any("BRIDGE_SESSIONS_KAFKA_BOOTSTRAP_SERVERS is not given" in p for p in problems)
 
 
+def kafka_properties() -> dict[str, str]:
+    """The compose Kafka's server.properties (mounted from deploy/compose/kafka)."""
+    props: dict[str, str] = {}
+    for line in (COMPOSE_KAFKA / "server.properties").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            props[key.strip()] = value.strip()
+    return props
+
+
 def test_compose_kafka_is_single_node_kraft() -> None:
     name, kafka = find_by_image("apache/kafka")
     env = environment(kafka)
-    roles = set(env["KAFKA_PROCESS_ROLES"].split(","))
+    assert any(v.startswith("./deploy/compose/kafka:/etc/bridge/kafka") for v in kafka["volumes"])
+    assert "/etc/bridge/kafka/start.sh" in kafka["command"]
+    props = kafka_properties()
+    roles = set(props["process.roles"].split(","))
     assert roles == {"broker", "controller"}
-    node_id = env["KAFKA_NODE_ID"]
+    node_id = props["node.id"]
     assert env["CLUSTER_ID"]
 
-    listeners = dict(_listener(x) for x in env["KAFKA_LISTENERS"].split(","))
-    advertised = dict(_listener(x) for x in env["KAFKA_ADVERTISED_LISTENERS"].split(","))
-    protocols = dict(x.split(":") for x in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
-    controller = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    listeners = dict(_listener(x) for x in props["listeners"].split(","))
+    advertised = dict(_listener(x) for x in props["advertised.listeners"].split(","))
+    protocols = dict(x.split(":") for x in props["listener.security.protocol.map"].split(","))
+    controller = props["controller.listener.names"]
     assert set(listeners) <= set(protocols), "every listener needs a security protocol"
     assert controller in listeners
     assert controller not in advertised
-    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] in advertised
-    voter_id, voter_addr = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split("@")
+    assert props["inter.broker.listener.name"] in advertised
+    voter_id, voter_addr = props["controller.quorum.voters"].split("@")
     assert voter_id == node_id
     assert voter_addr == f"{name}:{listeners[controller][1]}"
-    assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
-    assert env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"] == "1"
-    assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "1"
+    assert props["offsets.topic.replication.factor"] == "1"
+    assert props["transaction.state.log.replication.factor"] == "1"
+    assert props["transaction.state.log.min.isr"] == "1"
+    assert props["auto.create.topics.enable"] == "false"
 
     # Services use the internal listener; the host listener is published on 9094.
     internal = f"{name}:9092"
-    assert advertised[env["KAFKA_INTER_BROKER_LISTENER_NAME"]] == (name, "9092")
+    assert (name, "9092") in advertised.values()
     assert ("localhost", "9094") in advertised.values()
     assert published_ports(kafka).get(9094) == 9094
     for svc in SERVICES:
         got = environment(bridge_compose_service(svc))[f"{env_prefix(svc)}KAFKA_BOOTSTRAP_SERVERS"]
         assert got == internal
     assert "healthcheck" in kafka
+
+
+def test_compose_kafka_has_no_plaintext_and_denies_by_default() -> None:
+    props = kafka_properties()
+    protocols = dict(x.split(":") for x in props["listener.security.protocol.map"].split(","))
+    assert set(protocols.values()) <= {"SASL_SSL", "SSL"}, "no listener may be PLAINTEXT or SASL_PLAINTEXT"
+    advertised = dict(_listener(x) for x in props["advertised.listeners"].split(","))
+    by_address = {addr: protocols[name] for name, addr in advertised.items()}
+    assert by_address[("kafka", "9092")] == "SASL_SSL"
+    assert by_address[("localhost", "9094")] == "SASL_SSL"
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert "User:ANONYMOUS" not in props["super.users"]
+    assert set(props["super.users"].split(";")) == {"User:admin", "User:kafka-broker"}
+    # TLS listeners other than SASL_SSL demand a client certificate.
+    assert props["ssl.client.auth"] == "required"
+    assert props["ssl.keystore.type"] == props["ssl.truststore.type"] == "PEM"
+
+
+def test_compose_kafka_has_a_scram_user_per_principal_with_passwords_from_the_environment() -> None:
+    _, kafka = find_by_image("apache/kafka")
+    env = environment(kafka)
+    script = (COMPOSE_KAFKA / "start.sh").read_text()
+    assert "--ignore-formatted" in script
+    principals = ["admin", *(f"bridge-{svc}" for svc in SERVICES), "bridge-dlq"]
+    for principal in principals:
+        match = re.search(rf'scram {re.escape(principal)} "\$(\w+)"', script)
+        assert match, f"start.sh creates no SCRAM user {principal}"
+        assert env[match.group(1)].startswith("${BRIDGE_"), f"{principal}'s password must come from the env"
+    for svc in SERVICES:
+        service_env = environment(bridge_compose_service(svc))
+        # The service logs in with the password Kafka was formatted with.
+        assert (
+            service_env[f"{env_prefix(svc)}KAFKA_SASL_PASSWORD"]
+            == env[f"BRIDGE_{svc.upper()}_KAFKA_PASSWORD"]
+        )
+
+
+class _ProductionKafka(KafkaClientSettings):
+    environment: str = "production"
+
+
+def test_compose_services_authenticate_as_their_own_principal() -> None:
+    _, kafka = find_by_image("apache/kafka")
+    certs_volume = next(v for v in kafka["volumes"] if v.endswith(":/etc/bridge/kafka-certs:ro"))
+    for svc in SERVICES:
+        service = bridge_compose_service(svc)
+        env = environment(service)
+        prefix = env_prefix(svc)
+        assert env[f"{prefix}KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env[f"{prefix}KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert env[f"{prefix}KAFKA_SASL_USERNAME"] == f"bridge-{svc}"
+        assert env[f"{prefix}KAFKA_SASL_PASSWORD"].startswith(f"${{BRIDGE_{svc.upper()}_KAFKA_PASSWORD")
+        assert env[f"{prefix}KAFKA_SSL_CAFILE"].startswith("/etc/bridge/kafka-certs/")
+        assert certs_volume in service["volumes"]
+        assert depends_on(service).get("kafka-acls") == "service_completed_successfully"
+        # The Kafka settings accept what compose gives, in production too (TLS is on).
+        _ProductionKafka(
+            kafka_security_protocol=env[f"{prefix}KAFKA_SECURITY_PROTOCOL"],
+            kafka_sasl_username=env[f"{prefix}KAFKA_SASL_USERNAME"],
+            kafka_sasl_password=interpolate_defaults(env[f"{prefix}KAFKA_SASL_PASSWORD"]),
+            kafka_ssl_cafile=env[f"{prefix}KAFKA_SSL_CAFILE"],
+        )
+
+
+def test_compose_acl_bootstrap_applies_the_committed_table_as_admin() -> None:
+    acls = compose_services()["kafka-acls"]
+    command = " ".join(acls["command"])
+    assert "bridge_shared.messaging.acls" in command
+    assert "--apply" in command
+    assert "--security-protocol=SASL_SSL" in command
+    assert "--sasl-username=admin" in command
+    assert "password" not in command.lower(), "the admin password must not be on the command line"
+    mount = next(v for v in acls["volumes"] if "kafka-access.json" in v)
+    source, target = mount.split(":")[:2]
+    assert (ROOT / source).resolve() == KAFKA_ACCESS
+    assert f"--access={target}" in command
+    assert (
+        environment(acls)["BRIDGE_KAFKA_SASL_PASSWORD"]
+        == environment(find_by_image("apache/kafka")[1])["KAFKA_ADMIN_PASSWORD"]
+    )
+    assert depends_on(acls).get("kafka") == "service_healthy"
+
+
+def test_kafka_access_table_matches_the_code() -> None:
+    """deploy/ applies a committed table (a service image holds one service, the derivation needs all
+    four): it must be what bridge-kafka-acls derives from the code now."""
+    from bridge_shared.messaging.acls import access_json, service_access
+
+    assert KAFKA_ACCESS.read_text() == access_json(service_access()), (
+        "stale: python -m bridge_shared.messaging.acls --format access > deploy/kustomize/base/kafka-access.json"
+    )
 
 
 def _listener(spec: str) -> tuple[str, tuple[str, str]]:
@@ -774,10 +885,20 @@ def test_base_deployment(svc: str) -> None:
     assert any(p["port"] == port for p in services[0]["spec"]["ports"])
 
 
+def _base_job(module: str) -> dict[str, Any]:
+    jobs = [
+        job
+        for _, job in of_kind("Job", yaml_documents(manifest_files(BASE)))
+        if any(
+            module in " ".join(c.get("command", []) + c.get("args", [])) for c in pod_spec(job)["containers"]
+        )
+    ]
+    assert len(jobs) == 1, f"base should have one Job running {module}"
+    return jobs[0]
+
+
 def test_base_provision_job() -> None:
-    jobs = of_kind("Job", yaml_documents(manifest_files(BASE)))
-    assert len(jobs) == 1
-    _, job = jobs[0]
+    job = _base_job(PROVISION_MODULE)
     spec = pod_spec(job)
     assert (spec.get("securityContext") or {}).get("runAsNonRoot") is True
     (container,) = spec["containers"]
@@ -840,3 +961,63 @@ def test_kustomize_build_renders_valid_deployments(target: Path) -> None:
                 assert f"{env_prefix(c['name'])}OTEL_EXPORTER_OTLP_ENDPOINT" in container_env_names(
                     c, configmaps
                 )
+
+
+# ------------------------------------------------------------------ Kafka security in the manifests
+
+
+def test_base_deployments_authenticate_to_kafka_as_their_own_principal() -> None:
+    platform = configmap_keys(yaml_documents(manifest_files(BASE)))["bridge-platform"]
+    assert {"kafka-security-protocol", "kafka-sasl-mechanism", "kafka-ssl-cafile"} <= platform
+    platform_data = next(
+        d["data"]
+        for _, d in of_kind("ConfigMap", yaml_documents(manifest_files(BASE)))
+        if d["metadata"]["name"] == "bridge-platform"
+    )
+    assert platform_data["kafka-security-protocol"] == "SASL_SSL"
+    service_configmaps = {
+        d["metadata"]["name"]: d.get("data") or {}
+        for _, d in of_kind("ConfigMap", yaml_documents(manifest_files(BASE)))
+    }
+    for svc in SERVICES:
+        deployment = base_deployment(svc)
+        container = _bridge_container(deployment, svc)
+        prefix = env_prefix(svc)
+        env = {e["name"]: e for e in container.get("env", [])}
+        protocol = env[f"{prefix}KAFKA_SECURITY_PROTOCOL"]["valueFrom"]["configMapKeyRef"]
+        assert (protocol["name"], protocol["key"]) == ("bridge-platform", "kafka-security-protocol")
+        password = env[f"{prefix}KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password["name"] == "bridge-kafka-credentials" and password["key"] == svc
+        own = next(
+            service_configmaps[s["configMapRef"]["name"]] for s in container["envFrom"] if "configMapRef" in s
+        )
+        assert own[f"{prefix}KAFKA_SASL_USERNAME"] == f"bridge-{svc}"
+        cafile = platform_data["kafka-ssl-cafile"]
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod_spec(deployment)["volumes"]}
+        ca_mount = next(n for n, path in mounts.items() if cafile.startswith(path + "/"))
+        assert volumes[ca_mount]["secret"]["secretName"] == "bridge-kafka-ca"
+
+
+def test_base_kafka_acl_job() -> None:
+    job = _base_job(ACL_MODULE)
+    spec = pod_spec(job)
+    assert (spec.get("securityContext") or {}).get("runAsNonRoot") is True
+    (container,) = spec["containers"]
+    args = container.get("args", [])
+    assert "--apply" in args
+    access_arg = next(a for a in args if a.startswith("--access="))
+    access_path = access_arg.split("=", 1)[1]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    directory, _, filename = access_path.rpartition("/")
+    configmap = volumes[mounts[directory]]["configMap"]["name"]
+    kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
+    generator = next(g for g in kustomization["configMapGenerator"] if g["name"] == configmap)
+    assert generator["files"] == [filename] and (BASE / filename).resolve() == KAFKA_ACCESS
+    assert generator["options"]["disableNameSuffixHash"] is True
+    env = {e["name"]: e for e in container["env"]}
+    assert "secretKeyRef" in env["BRIDGE_KAFKA_SASL_PASSWORD"]["valueFrom"]
+    assert not any("password" in a.lower() for a in args), "the admin password must not be an argument"
+    for ref in re.findall(r"\$\((\w+)\)", " ".join(args)):
+        assert ref in env, f"$({ref}) is not defined"

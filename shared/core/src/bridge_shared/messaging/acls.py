@@ -16,8 +16,13 @@ tool `bridge-dlq` runs as `User:bridge-dlq`: READ every dead-letter topic and WR
 back (a replay). Every topic name carries the deployment's `kafka_topic_prefix`.
 
     bridge-kafka-acls [--prefix staging.]                   # the table
-    bridge-kafka-acls --format commands --bootstrap kafka:9093 --command-config admin.properties
-    bridge-kafka-acls --apply --bootstrap kafka:9093 --sasl-username admin --security-protocol SASL_SSL ...
+    bridge-kafka-acls --format commands --bootstrap kafka:9092 --command-config admin.properties
+    bridge-kafka-acls --apply --bootstrap kafka:9092 --security-protocol SASL_SSL --sasl-username admin ...
+    bridge-kafka-acls --format access > deploy/kustomize/base/kafka-access.json   # what deploy/ applies
+
+Deriving the table imports the four services. A service image holds only one, so deploy/ applies the
+committed `kafka-access.json` (`--access FILE`), and `--check FILE` (run by tests/deploy) fails when
+that file no longer matches the code.
 
 `--apply` creates the bindings through the Kafka protocol (CreateAcls) as an admin principal (the
 password from `BRIDGE_KAFKA_SASL_PASSWORD`); `--format commands` prints the equivalent
@@ -138,6 +143,19 @@ def service_access(services: Mapping[str, tuple[str, str]] = SERVICES) -> list[S
         )  # imports the service: its contracts register
         out.append(ServiceAccess(service, tuple(produced_topics(service)), tuple(consumed)))
     return out
+
+
+def access_json(access: Sequence[ServiceAccess]) -> str:
+    body = {a.service: {"produces": list(a.produces), "consumes": list(a.consumes)} for a in access}
+    return json.dumps(body, indent=2, sort_keys=True) + "\n"
+
+
+def load_access(text: str) -> list[ServiceAccess]:
+    body = json.loads(text)
+    return [
+        ServiceAccess(service, tuple(v["produces"]), tuple(v["consumes"]))
+        for service, v in sorted(body.items())
+    ]
 
 
 def acls_for(access: Iterable[ServiceAccess], prefix: str = "") -> list[Acl]:
@@ -312,7 +330,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--prefix", default="", help="the deployment's kafka_topic_prefix (e.g. staging.)")
-    parser.add_argument("--format", choices=["table", "commands", "json"], default="table")
+    parser.add_argument("--format", choices=["table", "commands", "json", "access"], default="table")
+    parser.add_argument(
+        "--access", help="use this committed access file instead of deriving it from the code"
+    )
+    parser.add_argument("--check", metavar="FILE", help="fail when FILE does not match the code")
     parser.add_argument("--apply", action="store_true", help="create the bindings on --bootstrap")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument(
@@ -322,8 +344,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     add_security_arguments(parser)
     args = parser.parse_args(argv)
-    acls = acls_for(service_access(), args.prefix)
-    if args.apply:
+    if args.check:
+        with open(args.check, encoding="utf-8") as f:
+            stale = f.read() != access_json(service_access())
+        print(f"{args.check} is {'stale: regenerate with --format access' if stale else 'up to date'}")
+        sys.exit(1 if stale else 0)
+    if args.access:
+        with open(args.access, encoding="utf-8") as f:
+            access = load_access(f.read())
+    else:
+        access = service_access()
+    acls = acls_for(access, args.prefix)
+    if args.format == "access" and not args.apply:
+        print(access_json(access), end="")
+    elif args.apply:
         count = asyncio.run(apply_acls(acls, args.bootstrap, security=security_from_args(args)))
         print(f"applied {count} ACL bindings on {args.bootstrap}")
     elif args.format == "commands":
