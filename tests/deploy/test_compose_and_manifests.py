@@ -350,6 +350,7 @@ def test_compose_services_authenticate_as_their_own_principal() -> None:
         assert depends_on(service).get("kafka-acls") == "service_completed_successfully"
         # The Kafka settings accept what compose gives, in production too (TLS is on).
         _ProductionKafka(
+            environment="production",
             kafka_security_protocol=env[f"{prefix}KAFKA_SECURITY_PROTOCOL"],
             kafka_sasl_username=env[f"{prefix}KAFKA_SASL_USERNAME"],
             kafka_sasl_password=interpolate_defaults(env[f"{prefix}KAFKA_SASL_PASSWORD"]),
