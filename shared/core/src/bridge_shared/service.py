@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -32,7 +32,7 @@ from bridge_shared.events.registry import EventPayload
 from bridge_shared.events.schema_routes import schema_base_url, schema_router
 from bridge_shared.events.topics import dead_letter_topic, prefixed
 from bridge_shared.http.docs import install_docs
-from bridge_shared.http.guard import BodyTooLarge, GuardLimits, RequestGuard, body_too_large_response
+from bridge_shared.http.guard import GuardLimits, RequestGuard
 from bridge_shared.http.metrics_server import MetricsServer
 from bridge_shared.http.openapi import install_problem_openapi
 from bridge_shared.http.problems import install_problem_handlers
@@ -267,11 +267,6 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
     app.state.runtime = runtime
     app.state.token_validator = TokenValidator.from_settings(settings)
     install_problem_handlers(app)
-
-    @app.exception_handler(BodyTooLarge)
-    async def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return body_too_large_response(request, exc)
-
     metrics.install(app)
     # Outermost of the service's middleware: limits are applied before anything reads the request.
     app.add_middleware(

@@ -12,6 +12,7 @@ from bridge_matching.api.schemas import ImportJobOut, from_row
 from bridge_matching.app import imports
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_shared.auth.principal import Principal
+from bridge_shared.errors import Problem
 from bridge_shared.http.openapi import problems
 
 router = APIRouter(tags=["imports"])
@@ -24,7 +25,7 @@ router = APIRouter(tags=["imports"])
     openapi_extra={
         "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
     },
-    responses=problems(404, 409, 413, 415),
+    responses=problems(404, 409, 413, 415, 422),
 )
 async def start_import(
     cohort_id: UUID,
@@ -33,7 +34,18 @@ async def start_import(
     rt: MatchingRuntime = Depends(get_runtime),
 ) -> JSONResponse:
     """Upload an HRIS export (`Content-Type: text/csv`); participants are upserted by employee id."""
-    job = await imports.start(rt, principal, cohort_id, await request.body())
+    body = await request.body()
+    if b"\x00" in body:  # not a text file; PostgreSQL could not store it either
+        line = body.count(b"\n", 0, body.index(b"\x00")) + 1
+        raise Problem(
+            422,
+            "Invalid request",
+            f"The CSV contains a NUL character (line {line}).",
+            errors=[
+                {"field": "(body)", "message": f"NUL character on line {line}", "type": "control_character"}
+            ],
+        )
+    job = await imports.start(rt, principal, cohort_id, body)
     out = from_row(ImportJobOut, job)
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": f"/imports/{job.id}"}

@@ -6,7 +6,8 @@
 * the path or a query parameter (name or value) carries a control character (NUL included) -> 422
   naming the parameter;
 * the body: a `Content-Length` over the route's limit -> 413 at once; a body sent without one
-  (chunked) is counted as it is read and refused with 413 once it passes the limit (`BodyTooLarge`).
+  (chunked) is counted as it is read: once it passes the limit the guard answers 413 and the
+  application reads a disconnect (what it would still send is dropped).
   The limit is `http_max_body_bytes`, or the route's own (`ServiceDefinition.body_limits`, e.g. the
   CSV import's `import_max_bytes`);
 * `/metrics` with `metrics_token` set: without `Authorization: Bearer <metrics_token>` -> 401.
@@ -25,29 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import HTTPException, Request
-from fastapi.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridge_shared.errors import TYPE_BASE
-from bridge_shared.http.problems import PROBLEM_JSON, problem_response
+from bridge_shared.http.problems import PROBLEM_JSON
 
-__all__ = ["BodyTooLarge", "GuardLimits", "RequestGuard", "body_too_large_response"]
+__all__ = ["GuardLimits", "RequestGuard"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (b"cache-control", b"no-store")
-
-
-class BodyTooLarge(HTTPException):
-    """Raised while a body without Content-Length is read, once it passes the route's limit.
-
-    An HTTPException, so FastAPI's body parsing lets it through (it turns other errors into 400)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than {limit} bytes.")
-        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -73,17 +62,6 @@ def _problem(status: int, title: str, detail: str, path: str, kind: str, **extra
         **extra,
     }
     return json.dumps(body).encode()
-
-
-def body_too_large_response(request: Request, exc: BodyTooLarge) -> JSONResponse:
-    return problem_response(
-        request,
-        413,
-        "Request body too large",
-        str(exc.detail),
-        type_=f"{TYPE_BASE}body-too-large",
-        limit=exc.limit,
-    )
 
 
 def _control_in_query(query_string: bytes) -> str | None:
@@ -226,18 +204,41 @@ class RequestGuard:
                 return
 
         received = 0
+        refused = False  # the guard answered 413 mid-body; what the app sends after is dropped
+        started = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge(limit)
+                    # Answer here rather than raise: an exception from receive() may reach the
+                    # route wrapped (BaseHTTPMiddleware) and become a 400 or a 500.
+                    refused = True
+                    if not started:
+                        await refuse(
+                            413,
+                            _problem(
+                                413,
+                                "Request body too large",
+                                f"The request body is larger than {limit} bytes.",
+                                path,
+                                "body-too-large",
+                                limit=limit,
+                            ),
+                        )
+                    return {"type": "http.disconnect"}
             return message
 
         async def hardened_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
+                started = True
                 out = list(message.get("headers", []))
                 names = {k.lower() for k, _ in out}
                 if b"x-content-type-options" not in names:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from bridge_shared.errors import TYPE_BASE, Problem
 from bridge_shared.outbox.writer import EventTooLarge
@@ -108,6 +109,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         headers = dict(exc.headers) if exc.headers else None
         return problem_response(request, exc.status_code, title, detail, headers=headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client went away mid-body, or the request guard cut a body over its limit (and has
+        # answered 413 itself): nothing to report, and this answer is not delivered.
+        return problem_response(request, 400, "Client disconnected", "The request body was not received.")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
