@@ -7,10 +7,12 @@
     bridge-kafka get-offsets --bootstrap-server 127.0.0.1:9092 --topic bridge.matching.pair
     bridge-kafka metadata-quorum --bootstrap-server 127.0.0.1:9092 describe --status
     bridge-kafka configs --bootstrap-server 127.0.0.1:9092 --describe --entity-type topics --entity-name T
+    bridge-kafka acls --bootstrap-server kafka:9092 --command-config admin.properties --list   # secured
     bridge-kafka fetch      # download and verify the distribution now; prints where it is
     bridge-kafka lock       # maintainers: rewrite kafka_dist/sha256sums.txt after a version change
 
-Each tool takes the same arguments as `kafka-<tool>.sh` of the Apache Kafka release.
+Each tool takes the same arguments as `kafka-<tool>.sh` of the Apache Kafka release; against a
+secured cluster (SASL_SSL/SCRAM or mutual TLS) give it `--command-config` with the client properties.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ TOOLS = {
     "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
     "metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
     "configs": "kafka.admin.ConfigCommand",
+    # A secured cluster's ACLs (docs/security-kafka.md); `bridge-kafka-acls` prints Bridge's.
+    "acls": "org.apache.kafka.tools.AclCommand",
 }
 
 
