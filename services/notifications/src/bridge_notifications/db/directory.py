@@ -126,8 +126,3 @@ async def cohort(conn: Conn, cohort_id: str) -> Cohort | None:
 async def cohorts_with_hr_contact(conn: Conn) -> list[Cohort]:
     rows = await conn.fetch(f"{_COHORT} WHERE hr_contact_email IS NOT NULL")
     return [Cohort(r["cohort_id"], r["name"], r["hr_contact_email"], tuple(r["regions"])) for r in rows]
-
-
-async def cohorts_in_regions(conn: Conn, regions: list[str]) -> list[str]:
-    rows = await conn.fetch("SELECT cohort_id FROM cohorts WHERE regions && $1::text[]", regions)
-    return [r["cohort_id"] for r in rows]
