@@ -28,6 +28,7 @@ from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.db.provision import provision
 from bridge_shared.messaging.broker import create_broker, ensure_topics
+from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import KafkaClientSettings
 from bridge_shared.outbox.relay import OutboxRelay
 from bridge_shared.outbox.sender import outbox_sender
@@ -82,7 +83,7 @@ async def raw_once(bootstrap: str, n: int, keys: int) -> float:
         acks="all",
         linger_ms=5,
         enable_idempotence=True,
-        **SECURITY.kafka_client_kwargs(),
+        **client_kwargs(SECURITY),
     )
     await producer.start()
     started = time.perf_counter()

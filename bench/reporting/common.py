@@ -18,6 +18,7 @@ from bridge_shared.db.provision import provision
 from bridge_shared.events.envelope import OutgoingEvent
 from bridge_shared.events.topics import ALL_EVENT_TOPICS
 from bridge_shared.messaging.broker import ensure_topics
+from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import KafkaClientSettings
 
 # The benchmarks' Kafka security: the BRIDGE_KAFKA_* environment (PLAINTEXT when unset), the same
@@ -26,7 +27,7 @@ SECURITY = KafkaClientSettings.from_env()
 
 
 def kafka_kwargs() -> dict[str, object]:
-    return SECURITY.kafka_client_kwargs()
+    return client_kwargs(SECURITY)
 
 
 def service_env(service: str) -> dict[str, str]:

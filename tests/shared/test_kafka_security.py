@@ -43,6 +43,7 @@ from bridge_shared.events.topics import (
 )
 from bridge_shared.messaging.acls import Acl, acls_for, apply_acls, service_access
 from bridge_shared.messaging.broker import create_broker
+from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.messaging.dead_letter_tool import read_letters
 from bridge_shared.messaging.security import KafkaClientSettings
@@ -77,9 +78,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
 async def _bootstrap(cluster: KafkaCluster) -> None:
     """As an operator would: the topics, then the ACLs from the code's own table (as the admin)."""
     admin_security = cluster.client_security()
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=cluster.bootstrap_servers, **admin_security.kafka_client_kwargs()
-    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers, **client_kwargs(admin_security))
     await admin.start()
     try:
         topics = [*ALL_EVENT_TOPICS, *(dead_letter_topic(s) for s in SERVICES)]
@@ -127,7 +126,7 @@ async def _produce(bootstrap: str, security: KafkaClientSettings, topic: str, va
         request_timeout_ms=TIMEOUT_MS,
         acks="all",
         enable_idempotence=True,
-        **security.kafka_client_kwargs(),
+        **client_kwargs(security),
     )
     await producer.start()
     try:
@@ -145,7 +144,7 @@ async def _read_one(bootstrap: str, security: KafkaClientSettings, topic: str, g
         request_timeout_ms=TIMEOUT_MS,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        **security.kafka_client_kwargs(),
+        **client_kwargs(security),
     )
     try:
         async with asyncio.timeout(TIMEOUT_MS / 1000):
@@ -160,7 +159,7 @@ async def _read_one(bootstrap: str, security: KafkaClientSettings, topic: str, g
 
 async def _connect(bootstrap: str, security: KafkaClientSettings) -> None:
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=TIMEOUT_MS, **security.kafka_client_kwargs()
+        bootstrap_servers=bootstrap, request_timeout_ms=TIMEOUT_MS, **client_kwargs(security)
     )
     try:
         await admin.start()
@@ -229,7 +228,7 @@ async def test_a_service_cannot_join_another_services_consumer_group(secured: Ka
         bootstrap_servers=secured.bootstrap_servers,
         group_id="bridge-sessions.pairs",  # sessions' group, joined as reporting
         request_timeout_ms=TIMEOUT_MS,
-        **_as(secured, "reporting").kafka_client_kwargs(),
+        **client_kwargs(_as(secured, "reporting")),
     )
     try:
         with pytest.raises(GroupAuthorizationFailedError):
@@ -261,7 +260,7 @@ async def test_the_relay_publishes_through_sasl_ssl_as_matching(secured: KafkaCl
     consumer = AIOKafkaConsumer(
         bootstrap_servers=secured.bootstrap_servers,
         group_id=None,
-        **_as(secured, "sessions").kafka_client_kwargs(),
+        **client_kwargs(_as(secured, "sessions")),
     )
     await consumer.start()
     try:
@@ -329,7 +328,7 @@ async def test_an_event_consumer_with_scram_settings_consumes(
     forged = build_event(_pair_formed(pair_id), source="/bridge/notifications")
     genuine = build_event(_pair_formed(pair_id), source="/bridge/matching")
     producer = AIOKafkaProducer(
-        bootstrap_servers=secured.bootstrap_servers, **_as(secured, "matching").kafka_client_kwargs()
+        bootstrap_servers=secured.bootstrap_servers, **client_kwargs(_as(secured, "matching"))
     )
     await producer.start()
     try:

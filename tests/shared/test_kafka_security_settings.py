@@ -15,6 +15,7 @@ from bridge_devstack.kafka_tls import make_pki
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.messaging.acls import acls_for, load_access, principal
 from bridge_shared.messaging.broker import create_broker
+from bridge_shared.messaging.client_security import client_kwargs, faststream_security, ssl_context
 from bridge_shared.messaging.security import KafkaClientSettings
 
 
@@ -27,8 +28,8 @@ class _Production(KafkaClientSettings):
 def test_plaintext_is_the_default_and_hands_over_nothing_secret() -> None:
     s = KafkaClientSettings()
     assert s.kafka_security_protocol == "PLAINTEXT"
-    assert s.kafka_client_kwargs() == {"security_protocol": "PLAINTEXT"}
-    assert s.faststream_security() is None
+    assert client_kwargs(s) == {"security_protocol": "PLAINTEXT"}
+    assert faststream_security(s) is None
 
 
 @pytest.mark.parametrize(
@@ -88,16 +89,16 @@ def test_sasl_ssl_becomes_aiokafka_and_faststream_arguments(tmp_path: Path) -> N
         kafka_sasl_password=SecretStr("pw"),
         kafka_ssl_cafile=str(pki.ca),
     )
-    kwargs = s.kafka_client_kwargs()
+    kwargs = client_kwargs(s)
     assert kwargs["security_protocol"] == "SASL_SSL"
     assert kwargs["sasl_mechanism"] == "SCRAM-SHA-256"
     assert (kwargs["sasl_plain_username"], kwargs["sasl_plain_password"]) == ("bridge-x", "pw")
     context = kwargs["ssl_context"]
     assert isinstance(context, ssl.SSLContext)
     assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
-    fs = s.faststream_security()
+    fs = faststream_security(s)
     assert isinstance(fs, SASLScram256) and fs.use_ssl and fs.username == "bridge-x"
-    default_mechanism = s.model_copy(update={"kafka_sasl_mechanism": "SCRAM-SHA-512"}).faststream_security()
+    default_mechanism = faststream_security(s.model_copy(update={"kafka_sasl_mechanism": "SCRAM-SHA-512"}))
     assert isinstance(default_mechanism, SASLScram512)
     # The broker (and so the relay's producer, built from its connection kwargs) carries them.
     broker = create_broker("h1:9093,h2:9093", service="x", security=s)
@@ -118,12 +119,12 @@ def test_mutual_tls_loads_the_client_certificate(tmp_path: Path) -> None:
         kafka_ssl_keyfile=str(files.key),
         kafka_ssl_check_hostname=False,
     )
-    assert isinstance(s.kafka_client_kwargs()["ssl_context"], ssl.SSLContext)
-    assert s.kafka_ssl_context().check_hostname is False  # type: ignore[union-attr]
-    fs = s.faststream_security()
+    assert isinstance(client_kwargs(s)["ssl_context"], ssl.SSLContext)
+    assert ssl_context(s).check_hostname is False  # type: ignore[union-attr]
+    fs = faststream_security(s)
     assert type(fs) is BaseSecurity and fs.use_ssl
     with pytest.raises((ssl.SSLError, OSError)):
-        s.model_copy(update={"kafka_ssl_keyfile": str(pki.ca)}).kafka_ssl_context()  # not a key
+        ssl_context(s.model_copy(update={"kafka_ssl_keyfile": str(pki.ca)}))  # not a key
 
 
 def test_acls_respect_the_topic_prefix_and_give_no_service_another_services_topic() -> None:

@@ -39,7 +39,8 @@ from bridge_reporting.domain.projection import HANDLED_TYPES
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.events.envelope import EnvelopeError, InboundEvent, decode_payload, parse_attributes
 from bridge_shared.messaging.broker import bootstrap_list
-from bridge_shared.messaging.security import KafkaSecuritySettings, client_kwargs
+from bridge_shared.messaging.client_security import client_kwargs
+from bridge_shared.messaging.security import KafkaSecuritySettings
 
 log = logging.getLogger("bridge_reporting.rebuild")
 

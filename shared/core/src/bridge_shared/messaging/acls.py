@@ -48,10 +48,10 @@ from aiokafka.protocol.types import CompactArray, CompactString, Int8, Int16, In
 from bridge_shared.events.registry import all_specs
 from bridge_shared.events.topics import dead_letter_topic, topic_name
 from bridge_shared.messaging.broker import bootstrap_list
+from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import (
     KafkaSecuritySettings,
     add_security_arguments,
-    client_kwargs,
     security_from_args,
 )
 

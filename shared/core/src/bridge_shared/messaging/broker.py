@@ -12,7 +12,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-from bridge_shared.messaging.security import KafkaSecuritySettings, client_kwargs
+from bridge_shared.messaging.client_security import client_kwargs, faststream_security
+from bridge_shared.messaging.security import KafkaSecuritySettings
 from bridge_shared.observability.tracing import tracer_provider
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def create_broker(
     return KafkaBroker(
         bootstrap_list(bootstrap_servers),
         client_id=f"bridge-{service}",
-        security=security.faststream_security() if security is not None else None,
+        security=faststream_security(security),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,

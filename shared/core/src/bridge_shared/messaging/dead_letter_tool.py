@@ -26,10 +26,10 @@ from aiokafka.structs import TopicPartition
 
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import bootstrap_list
+from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import (
     KafkaSecuritySettings,
     add_security_arguments,
-    client_kwargs,
     security_from_args,
 )
 

@@ -17,16 +17,16 @@ takes its security from here, so one set of settings decides how a process authe
 In production a connection without TLS (`PLAINTEXT`, `SASL_PLAINTEXT`) is refused at start-up unless
 `KAFKA_ALLOW_PLAINTEXT_IN_PRODUCTION=true` says that is intended (e.g. a service mesh encrypts it).
 See docs/security-kafka.md.
+
+This module is settings only (pydantic): every service's settings, and so its pure `domain/`, import
+it. `bridge_shared.messaging.client_security` turns them into aiokafka and FastStream arguments.
 """
 
 from __future__ import annotations
 
 import argparse
-import ssl
 from typing import Any, Literal
 
-from aiokafka.helpers import create_ssl_context
-from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -82,55 +82,6 @@ class KafkaSecuritySettings(BaseSettings):
             )
         return self
 
-    # -- what the clients get ------------------------------------------------------------------
-
-    def kafka_ssl_context(self) -> ssl.SSLContext | None:
-        """The TLS context for SSL/SASL_SSL (CA, client certificate for mutual TLS), else None."""
-        if self.kafka_security_protocol not in TLS_PROTOCOLS:
-            return None
-        password = self.kafka_ssl_key_password.get_secret_value() if self.kafka_ssl_key_password else None
-        context: ssl.SSLContext = create_ssl_context(
-            cafile=self.kafka_ssl_cafile,
-            certfile=self.kafka_ssl_certfile,
-            keyfile=self.kafka_ssl_keyfile,
-            password=password,
-        )
-        if not self.kafka_ssl_check_hostname:
-            context.check_hostname = False
-        return context
-
-    def kafka_client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for aiokafka's producer, consumer and admin client."""
-        protocol = self.kafka_security_protocol
-        kwargs: dict[str, Any] = {"security_protocol": protocol}
-        context = self.kafka_ssl_context()
-        if context is not None:
-            kwargs["ssl_context"] = context
-        if protocol in SASL_PROTOCOLS:
-            assert self.kafka_sasl_password is not None  # checked by the validator
-            kwargs["sasl_mechanism"] = self.kafka_sasl_mechanism
-            kwargs["sasl_plain_username"] = self.kafka_sasl_username
-            kwargs["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value()
-        return kwargs
-
-    def faststream_security(self) -> BaseSecurity | None:
-        """The same settings as FastStream's `KafkaBroker(security=...)` object (None: PLAINTEXT)."""
-        protocol = self.kafka_security_protocol
-        context = self.kafka_ssl_context()
-        if protocol == "PLAINTEXT":
-            return None
-        if protocol == "SSL":
-            return BaseSecurity(ssl_context=context, use_ssl=True)
-        assert self.kafka_sasl_username is not None
-        assert self.kafka_sasl_password is not None
-        scram = SASLScram512 if self.kafka_sasl_mechanism == "SCRAM-SHA-512" else SASLScram256
-        return scram(
-            self.kafka_sasl_username,
-            self.kafka_sasl_password.get_secret_value(),
-            ssl_context=context,
-            use_ssl=protocol == "SASL_SSL",
-        )
-
     def kafka_security_summary(self) -> str:
         """For logs: the protocol and principal, never the secret."""
         who = f" as {self.kafka_sasl_username}" if self.kafka_security_protocol in SASL_PROTOCOLS else ""
@@ -151,11 +102,6 @@ class KafkaClientSettings(KafkaSecuritySettings):
 
         loaded = _Prefixed(**overrides)
         return cls.model_validate(loaded.model_dump())
-
-
-def client_kwargs(security: KafkaSecuritySettings | None) -> dict[str, Any]:
-    """aiokafka keyword arguments for `security`; none (PLAINTEXT) when it is None."""
-    return security.kafka_client_kwargs() if security is not None else {}
 
 
 # -- command-line tools (bridge-dlq, bridge-kafka-acls, the benchmarks) ----------------------------

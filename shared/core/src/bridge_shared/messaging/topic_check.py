@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bridge_shared.messaging.security import KafkaSecuritySettings, client_kwargs
+from bridge_shared.messaging.client_security import client_kwargs
+from bridge_shared.messaging.security import KafkaSecuritySettings
 
 
 class TopicCheck:
