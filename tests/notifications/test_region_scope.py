@@ -3,8 +3,13 @@ cohort defaults follow the person's home region; webhook URLs are never returned
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from uuid import uuid4
+
 import pytest
 
+from bridge_notifications.app.delivery_log import _redact
+from bridge_notifications.db.deliveries import DeliveryRow
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts.matching import ParticipantRef
 from tests.notifications.support import form_pair, processed, publish, ref, uid
@@ -102,3 +107,18 @@ async def test_cohort_defaults_need_every_region_and_service_cannot_write(svc: R
         got = await svc.client.get(path, headers=who)
         assert got.status_code == 200 and "secret-token-xyz" not in got.text
         assert got.json()["digest"] == "daily" and got.json()["hr_chat_webhook"]["set"] is True
+
+
+def test_the_delivery_log_never_shows_a_webhook_url_even_in_an_error() -> None:
+    url = "https://hooks.slack.com/services/T000/B000/secret-token-xyz"
+    now = datetime(2025, 3, 3, tzinfo=UTC)
+    row = DeliveryRow(
+        id=uuid4(), dedup_key="k", source_event_id="e", recipient_id="p", cohort_id="c", channel="chat",
+        kind="pair_formed", to_address=url, subject="s", body_text="b", body_html=None, attachments=[],
+        status="failed", due_at=now, attempts=3, lease_until=None,
+        last_error=f"ConnectError: could not reach {url}", created_at=now, sent_at=None, group_key=None,
+        held_reason=None, locale=None, employee_id="E1", chat_format="slack", digest_id=None, updated_at=None,
+    )  # fmt: skip
+    shown = _redact(row)
+    assert shown.to_address == "https://hooks.slack.com/…"
+    assert "secret-token-xyz" not in str(shown.last_error) and "/services/" not in str(shown.last_error)

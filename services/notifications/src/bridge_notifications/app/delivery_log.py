@@ -22,10 +22,18 @@ __all__ = ["DeliveryRow", "LogFilter", "delivery", "search"]
 
 
 def _redact(row: DeliveryRow) -> DeliveryRow:
+    """A chat row's webhook URL is a credential: only its host is shown, in the address and in any
+    error text that quoted it."""
     if row.channel != "chat":
         return row
     parts = urlsplit(row.to_address)
-    return dataclasses.replace(row, to_address=f"{parts.scheme}://{parts.netloc}/…")
+    shown = f"{parts.scheme}://{parts.netloc}/…"
+    error = row.last_error
+    if error:
+        for secret in (row.to_address, parts.path, parts.query):
+            if secret and secret != "/":
+                error = error.replace(secret, "…")
+    return dataclasses.replace(row, to_address=shown, last_error=error)
 
 
 def _regions(principal: Principal) -> list[str] | None:
