@@ -20,7 +20,7 @@ from bridge_matching.domain.profile import (
     ParticipantIn,
 )
 from bridge_matching.domain.rows import RunStatus
-from bridge_shared.contracts.common import Role
+from bridge_shared.contracts.common import Locale, Role, TimeZoneName
 from bridge_shared.types import Identifier, MediumText, RegionCode, ShortText, Tag
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ class ParticipantPatch(BaseModel):
     manager_employee_id: str | None = Field(default=None, max_length=128)  # "" clears it
     region: RegionCode | None = None
     languages: list[Tag] | None = Field(default=None, min_length=1, max_length=MAX_LANGUAGES)
-    timezone: str | None = Field(default=None, max_length=64)
-    locale: str | None = Field(default=None, max_length=5)
+    timezone: TimeZoneName | None = Field(default=None, max_length=64)
+    locale: Locale | None = None
     # Any: windows, validated with the merged profile
     availability: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_WINDOWS)
     skills_to_share: list[Tag] | None = Field(default=None, max_length=MAX_SKILLS)
