@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from bridge_shared.contracts.matching import MatchExplanation, PairFormedV1
+from bridge_shared.contracts.matching import MatchExplanation, PairFormedV1, ParticipantRef
 from tests.service_harness import RunningService, auth
 from tests.sessions.conftest import START, person, publish
 
@@ -20,23 +20,24 @@ AMER_HR = auth("hr_regional", sub="hr-amer", regions=("amer",))
 SERVICE = auth("service", sub="reporting")
 
 
+def _formed(tag: str, mentor: ParticipantRef, mentee: ParticipantRef) -> PairFormedV1:
+    return PairFormedV1(
+        pair_id=f"pair-{tag}",
+        cohort_id=f"cohort-{tag}",
+        mentor=mentor,
+        mentee=mentee,
+        explanation=MatchExplanation(score=0.8, breakdown={"skills": 0.8}, summary="good fit"),
+        formed_at=START,
+        hr_contact_email="hr@bridge.example",
+    )
+
+
 async def _cross_region_pair(svc: RunningService) -> tuple[str, str, str]:
     """An EMEA mentor (Berlin) with an APAC mentee (Tokyo): (relationship id, mentor e-mail, mentee e-mail)."""
     tag = uuid.uuid4().hex[:8].upper()
     mentor = person(f"M{tag}", tz="Europe/Berlin", region="emea", seniority=2)
     mentee = person(f"L{tag}", tz="Asia/Tokyo", region="apac", seniority=9)
-    await publish(
-        svc,
-        PairFormedV1(
-            pair_id=f"pair-{tag}",
-            cohort_id=f"cohort-{tag}",
-            mentor=mentor,
-            mentee=mentee,
-            explanation=MatchExplanation(score=0.8, breakdown={"skills": 0.8}, summary="good fit"),
-            formed_at=START,
-            hr_contact_email="hr@bridge.example",
-        ),
-    )
+    await publish(svc, _formed(tag, mentor, mentee))
     me = auth("participant", sub=mentor.employee_id)
     async with asyncio.timeout(20):
         while True:
@@ -105,3 +106,38 @@ async def test_service_token_cannot_write_and_hr_cannot_act_as_a_participant(svc
     for hr in (EMEA_HR, AMER_HR):
         r = await svc.client.post(f"{base}/goals", headers=hr, json={"title": "x"})
         assert r.status_code == 403, r.text
+
+
+async def test_a_region_unknown_from_before_is_filled_in_by_a_repeated_pair_formed(
+    svc: RunningService,
+) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    mentor = person(f"M{tag}", tz="Europe/Berlin", region="emea", seniority=2)
+    mentee = person(f"L{tag}", tz="Asia/Tokyo", region="apac", seniority=9)
+    await publish(svc, _formed(tag, mentor, mentee))
+    me = auth("participant", sub=mentor.employee_id)
+    async with asyncio.timeout(20):
+        while not (
+            rels := [
+                x
+                for x in (await svc.client.get("/relationships", headers=me)).json()
+                if x["pair_id"] == f"pair-{tag}"
+            ]
+        ):
+            await asyncio.sleep(0.1)
+    rid = rels[0]["id"]
+    # As a relationship stored before migration 0003 in a mixed cohort: the mentor's region unknown.
+    async with svc.runtime.pool.acquire() as conn:
+        await conn.execute("UPDATE relationships SET mentor_region = NULL WHERE pair_id = $1", f"pair-{tag}")
+    assert (await svc.client.get(f"/relationships/{rid}", headers=EMEA_HR)).status_code == 404
+    assert (await svc.client.get(f"/relationships/{rid}", headers=APAC_HR)).status_code == 200
+    await publish(svc, _formed(tag, mentor, mentee))  # matching publishes it again (a new event id)
+    async with asyncio.timeout(20):
+        while (await svc.client.get(f"/relationships/{rid}", headers=EMEA_HR)).status_code != 200:
+            await asyncio.sleep(0.1)
+    listed = [
+        x
+        for x in (await svc.client.get("/relationships", headers=me)).json()
+        if x["pair_id"] == f"pair-{tag}"
+    ]
+    assert len(listed) == 1 and listed[0]["mentor_region"] == "emea"

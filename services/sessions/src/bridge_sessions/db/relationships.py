@@ -81,14 +81,20 @@ async def visible(
 
 
 async def insert(conn: Conn, new: NewRelationship) -> bool:
-    """False when the pair already has its relationship (pair.formed delivered again)."""
+    """False when the pair already has its relationship (pair.formed delivered again); a repeated
+    pair.formed still fills in a home region the stored relationship does not know yet (rows from
+    before migration 0003)."""
     inserted = await conn.fetchval(
         """INSERT INTO relationships (id, pair_id, cohort_id, mentor_id, mentor_employee_id, mentor_name,
                 mentor_timezone, mentee_id, mentee_employee_id, mentee_name, mentee_timezone, region,
                 planned_end, hr_contact_email, started_at, mentor_email, mentee_email, mentor_region,
                 mentee_region)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
-           ON CONFLICT (pair_id) DO NOTHING RETURNING id""",
+           ON CONFLICT (pair_id) DO UPDATE
+               SET mentor_region = coalesce(relationships.mentor_region, EXCLUDED.mentor_region),
+                   mentee_region = coalesce(relationships.mentee_region, EXCLUDED.mentee_region)
+             WHERE relationships.mentor_region IS NULL OR relationships.mentee_region IS NULL
+           RETURNING (xmax = 0) AS inserted""",
         new.id,
         new.pair_id,
         new.cohort_id,
@@ -109,7 +115,7 @@ async def insert(conn: Conn, new: NewRelationship) -> bool:
         new.mentor_region,
         new.mentee_region,
     )
-    return inserted is not None
+    return bool(inserted)
 
 
 async def id_for_pair(conn: Conn, pair_id: str) -> UUID | None:
