@@ -4,8 +4,7 @@
 ALTER TABLE relationships ADD COLUMN mentor_region text, ADD COLUMN mentee_region text;
 -- Backfill: `region` has always been the mentee's; the mentor's is certain only in a single-region
 -- cohort. Elsewhere it stays unknown (NULL) and the relationship is scoped by the mentee alone, as
--- before; relationships opened from now on carry both from pair.formed (ParticipantRef.region), and
--- a repeated pair.formed fills in a region still unknown (db/relationships.insert).
+-- before; relationships opened from now on carry both from pair.formed (ParticipantRef.region).
 UPDATE relationships SET mentee_region = region WHERE mentee_region IS NULL;
 UPDATE relationships r SET mentor_region = c.regions[1]
   FROM cohorts c
