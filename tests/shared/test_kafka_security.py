@@ -42,11 +42,12 @@ from bridge_shared.events.topics import (
     dead_letter_topic,
 )
 from bridge_shared.messaging.acls import Acl, acls_for, apply_acls, service_access
-from bridge_shared.messaging.broker import create_broker
+from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.messaging.dead_letter_tool import read_letters
 from bridge_shared.messaging.security import KafkaClientSettings
+from bridge_shared.messaging.topic_check import TopicCheck
 from bridge_shared.outbox.relay import PendingRow
 from bridge_shared.outbox.sender import outbox_sender
 
@@ -272,6 +273,26 @@ async def test_the_relay_publishes_through_sasl_ssl_as_matching(secured: KafkaCl
                 keys.update(r.key for r in (await consumer.getmany(tp, timeout_ms=500)).get(tp, []))
     finally:
         await consumer.stop()
+
+
+async def test_the_services_admin_clients_work_as_its_principal(secured: KafkaCluster) -> None:
+    """Start-up's topic creation and /readyz's topic check, as service.py builds them for sessions:
+    its own and consumed topics are seen; a topic it may not describe is reported missing."""
+    sessions = _as(secured, "sessions")
+    needed = [SESSIONS_RELATIONSHIP, MATCHING_PAIR, dead_letter_topic("sessions")]
+    await ensure_topics(secured.bootstrap_servers, needed, partitions=1, security=sessions)
+    check = TopicCheck(secured.bootstrap_servers, needed, security=sessions, timeout=TIMEOUT_MS / 1000)
+    try:
+        assert await check.missing() == []
+    finally:
+        await check.close()
+    hidden = TopicCheck(
+        secured.bootstrap_servers, [MATCHING_PROPOSAL], security=sessions, timeout=TIMEOUT_MS / 1000
+    )
+    try:
+        assert await hidden.missing() == [MATCHING_PROPOSAL]
+    finally:
+        await hidden.close()
 
 
 async def test_mutual_tls_authenticates_by_certificate(secured: KafkaCluster) -> None:
