@@ -52,7 +52,9 @@ def producer_failure(broker: KafkaBroker) -> BaseException | None:
 
 
 async def replace_producer(broker: KafkaBroker) -> None:
-    """Swaps in a fresh producer built with the broker's own settings."""
+    """Swaps in a fresh producer built with the broker's own settings: `_connection_kwargs` holds
+    them all, the Kafka security (SASL/SCRAM, TLS context) included, so the fresh producer
+    authenticates as the service did (tests/shared/test_kafka_security.py)."""
     fast_producer = broker.config.broker_config.producer
     await fast_producer.disconnect()
     await fast_producer.connect(
