@@ -232,3 +232,38 @@ async def test_the_checks_catch_an_undocumented_answer() -> None:
     with pytest.raises((AssertionError, BaseExceptionGroup)):
         case.validate_response(wrong_type, checks=CHECKS)
     case.validate_response(fine, checks=CHECKS)
+
+
+async def test_the_default_checks_catch_a_server_error_and_a_wrong_body() -> None:
+    """With the default checks (as the services are run above), a documented 500 and a body that
+    does not match the response schema fail too; and a 422 on valid data is excused only for rules
+    a schema cannot state."""
+    import httpx
+
+    app = FastAPI()
+
+    @app.get("/things/{thing_id}", responses={500: {"description": "broken"}})
+    async def thing(thing_id: int) -> dict[str, int]:
+        return {"id": thing_id}
+
+    schema = schemathesis.openapi.from_dict(app.openapi())
+    case = schema["/things/{thing_id}"]["GET"].Case(path_parameters={"thing_id": 1})
+    request = httpx.Request("GET", "http://test/things/1")
+    server_error = httpx.Response(500, json={"detail": "boom"}, request=request)
+    wrong_body = httpx.Response(200, json={"id": "one"}, request=request)
+    fine = httpx.Response(200, json={"id": 1}, request=request)
+    for response in (server_error, wrong_body, fine):
+        response.elapsed = timedelta(0)
+    for bad in (server_error, wrong_body):
+        with pytest.raises((AssertionError, BaseExceptionGroup)):
+            case.validate_response(bad, excluded_checks=EXCLUDED)
+    case.validate_response(fine, excluded_checks=EXCLUDED)
+
+    def refused(*types: str) -> httpx.Response:
+        errors = [{"field": "f", "message": "m", "type": t} for t in types]
+        return httpx.Response(422, json={"errors": errors}, request=request)
+
+    assert _only_cross_field_rules(refused("value_error"))
+    assert not _only_cross_field_rules(refused("value_error", "string_too_long"))
+    assert not _only_cross_field_rules(refused("control_character"))
+    assert not _only_cross_field_rules(httpx.Response(422, json={"errors": []}, request=request))
