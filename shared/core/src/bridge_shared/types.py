@@ -26,6 +26,7 @@ from pydantic_core import CoreSchema, PydanticCustomError
 
 __all__ = [
     "LONG_TEXT_MAX",
+    "MAX_INT32",
     "MAX_OFFSET",
     "MULTI_LINE",
     "SHORT_TEXT_MAX",

@@ -27,6 +27,7 @@ from bridge_shared.auth.dependencies import HR_ROLES, authenticate, require
 from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.auth.scope import secret_view
 from bridge_shared.http.openapi import problems
+from bridge_shared.http.params import PathIdentifier
 
 router = APIRouter(tags=["preferences"])
 Channel = Literal["email", "chat", "inbox"]
@@ -243,7 +244,7 @@ async def set_my_preferences(
 
 @router.get("/preferences/{participant_id}", response_model=PreferencesOut, responses=problems(404))
 async def participant_preferences(
-    participant_id: str,
+    participant_id: PathIdentifier,
     principal: Principal = Depends(authenticate),
     rt: NotificationsRuntime = Depends(get_runtime),
 ) -> PreferencesOut:
@@ -256,7 +257,7 @@ async def participant_preferences(
     "/cohorts/{cohort_id}/notification-defaults", response_model=CohortDefaultsOut, responses=problems(404)
 )
 async def cohort_defaults(
-    cohort_id: str,
+    cohort_id: PathIdentifier,
     principal: Principal = Depends(require(*HR_ROLES)),
     rt: NotificationsRuntime = Depends(get_runtime),
 ) -> CohortDefaultsOut:
@@ -268,7 +269,7 @@ async def cohort_defaults(
     "/cohorts/{cohort_id}/notification-defaults", response_model=CohortDefaultsOut, responses=problems(404)
 )
 async def set_cohort_defaults(
-    cohort_id: str,
+    cohort_id: PathIdentifier,
     body: CohortDefaults,
     principal: Principal = Depends(require(Role.HR_ADMIN, Role.HR_REGIONAL)),
     rt: NotificationsRuntime = Depends(get_runtime),

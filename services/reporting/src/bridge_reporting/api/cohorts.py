@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from bridge_reporting.api.deps import get_runtime
 from bridge_reporting.app import cohorts
@@ -11,6 +11,7 @@ from bridge_reporting.settings import ReportingSettings
 from bridge_shared.auth.dependencies import HR_ROLES, require
 from bridge_shared.auth.principal import Principal
 from bridge_shared.http.openapi import problems
+from bridge_shared.http.params import PathIdentifier
 from bridge_shared.runtime import Runtime
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
 @router.get("/{cohort_id}/summary", response_model=CohortSummary, responses=problems(404))
 async def cohort_summary(
-    cohort_id: str = Path(max_length=128),
+    cohort_id: PathIdentifier,
     principal: Principal = Depends(require(*HR_ROLES)),
     rt: Runtime[ReportingSettings] = Depends(get_runtime),
 ) -> CohortSummary:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from bridge_reporting.api.deps import filters, get_runtime
 from bridge_reporting.api.models import (
@@ -29,6 +29,7 @@ from bridge_reporting.settings import ReportingSettings
 from bridge_shared.auth.dependencies import HR_ROLES, require
 from bridge_shared.auth.principal import Principal
 from bridge_shared.http.openapi import problems
+from bridge_shared.http.params import PathIdentifier
 from bridge_shared.runtime import Runtime
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -77,7 +78,7 @@ async def at_risk_pairs(
 
 @router.get("/pairs/{pair_id}/timeline", response_model=Timeline, responses=problems(404))
 async def pair_timeline(
-    pair_id: str = Path(max_length=128),
+    pair_id: PathIdentifier,
     principal: Principal = Depends(require(*HR_ROLES)),
     rt: Runtime[ReportingSettings] = Depends(get_runtime),
 ) -> Timeline:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field, model_validator
 
 from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.app import agreements as app
 from bridge_sessions.domain.rows import AgreementRow, AgreementTerms, LearningPlanData
 from bridge_shared.http.openapi import problems
-from bridge_shared.types import MediumText, Phrase
+from bridge_shared.types import MAX_INT32, MediumText, Phrase
 
 router = APIRouter(prefix="/relationships/{relationship_id}/agreement", tags=["agreements"])
 
@@ -120,7 +120,7 @@ async def draft(
 
 @router.post("/versions/{version}/confirm", response_model=AgreementView, responses=problems(404, 409))
 async def confirm(
-    version: int,
+    version: Annotated[int, Path(ge=1, le=MAX_INT32)],
     on: OnRelationship = Depends(on_relationship),
 ) -> AgreementView:
     """Confirms the pending version; when both sides have, it becomes the agreement in force."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from bridge_shared.types import IDENTIFIER_MAX, MAX_OFFSET, SHORT_TEXT_MAX
 
-__all__ = ["MAX_OFFSET", "Offset", "QueryIdentifier", "QueryText"]
+__all__ = ["MAX_OFFSET", "Offset", "PathIdentifier", "QueryIdentifier", "QueryText"]
 
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"items to skip (at most {MAX_OFFSET:,})")]
 """`offset: Offset = 0`: paging, bounded so the database never sees an out-of-range number."""
@@ -22,3 +22,6 @@ QueryIdentifier = Annotated[str, Query(min_length=1, max_length=IDENTIFIER_MAX)]
 
 QueryText = Annotated[str, Query(min_length=1, max_length=SHORT_TEXT_MAX)]
 """A free-text filter: at most 200 characters."""
+
+PathIdentifier = Annotated[str, Path(min_length=1, max_length=IDENTIFIER_MAX)]
+"""An identifier in the path that is not a UUID (another service's id): at most 128 characters."""
