@@ -54,6 +54,16 @@ async def test_a_blank_language_is_refused_and_hr_still_lists_the_cohort(svc: Ru
     )
     assert r.status_code == 200, r.text
     assert r.json()["languages"] == ["de", "en"]
+    # A row stored before the rule (an empty list, a 1 kB skill) is still listed, as stored.
+    async with svc.runtime.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE participants SET languages = '{}', skills_to_share = $2 WHERE id = $1::uuid",
+            pid,
+            ["s" * 1000],
+        )
+    listed = await svc.client.get(f"/cohorts/{cid}/participants", headers=HR)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()[0]["languages"] == [] and listed.json()[0]["skills_to_share"] == ["s" * 1000]
 
 
 async def test_huge_skills_are_refused_before_they_are_stored(svc: RunningService) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bridge_matching.domain.cohort import CohortIn
 from bridge_matching.domain.phases import Phase
+from bridge_matching.domain.policy import PolicyIn
 from bridge_matching.domain.profile import (
     MAX_BLOCKED,
     MAX_LANGUAGES,
@@ -18,6 +19,7 @@ from bridge_matching.domain.profile import (
     MAX_SKILLS,
     MAX_WINDOWS,
     ParticipantIn,
+    Window,
 )
 from bridge_matching.domain.rows import RunStatus
 from bridge_shared.contracts.common import Locale, Role, TimeZoneName
@@ -29,9 +31,22 @@ if TYPE_CHECKING:
 __all__ = ["CohortIn", "ParticipantIn"]
 
 
-class CohortOut(CohortIn):
+class CohortOut(BaseModel):
+    """A stored cohort as it is stored: CohortIn's fields without its input rules (see ParticipantOut)."""
+
     model_config = ConfigDict(extra="ignore")
 
+    name: str
+    regions: list[str]
+    hr_contact_email: str
+    enrolment_opens: date | None = None
+    enrolment_closes: date | None = None
+    matching_date: date | None = None
+    programme_start: date | None = None
+    programme_end: date | None = None
+    inactivity_threshold_days: int = 21
+    skill_taxonomy: list[str] = Field(default_factory=list)
+    policy: PolicyIn = Field(default_factory=PolicyIn)
     id: UUID
     phase: Phase
     phase_changed_at: datetime
@@ -77,9 +92,30 @@ class SkillTag(BaseModel):
     kind: Literal["taxonomy", "free"]
 
 
-class ParticipantOut(ParticipantIn):
+class ParticipantOut(BaseModel):
+    """A stored profile as it is stored: ParticipantIn's fields without its input rules, so a row
+    written before a rule existed (e.g. an empty language list) is still shown, never a 500."""
+
     model_config = ConfigDict(extra="ignore")
 
+    employee_id: str
+    role: Role
+    display_name: str
+    email: str
+    seniority_level: int
+    department: str
+    manager_employee_id: str | None = None
+    region: str
+    languages: list[str]
+    timezone: str
+    locale: str
+    availability: list[Window]
+    skills_to_share: list[str]
+    skills_to_learn: list[str]
+    meeting_preference: Literal["in_person", "video", "either"]
+    capacity: int
+    requested_partners: list[str]
+    blocked_partners: list[str]
     id: UUID
     cohort_id: UUID
     status: Literal["enrolled", "withdrawn"]
