@@ -65,13 +65,21 @@ class AgreementIn(BaseModel):
         )
 
 
+class LearningPlanOut(BaseModel):
+    """As stored (LearningPlan's input rules apply on the way in)."""
+
+    learning_goals: list[str]
+    success_metrics: list[str]
+    offers: str | None = None
+
+
 class AgreementOut(BaseModel):
     version: int
     status: Literal["draft", "active", "superseded", "withdrawn"]
     drafted_by: str
     drafted_at: datetime
-    mentor: LearningPlan
-    mentee: LearningPlan
+    mentor: LearningPlanOut
+    mentee: LearningPlanOut
     cadence_days: int
     meeting_mode: str
     meeting_place: str | None

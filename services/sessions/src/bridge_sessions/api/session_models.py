@@ -113,6 +113,18 @@ class InviteOut(BaseModel):
     url: str
 
 
+# As stored: the input rules (TopicIn, ActionItem) apply on the way in, not to rows written before them.
+class TopicOut(BaseModel):
+    topic: str
+    direction: Direction
+
+
+class ActionItemOut(BaseModel):
+    text: str
+    owner: Side
+    due: date | None = None
+
+
 class SessionOut(BaseModel):
     id: UUID
     relationship_id: UUID
@@ -129,9 +141,9 @@ class SessionOut(BaseModel):
     cancelled_at: datetime | None
     held_at: datetime | None
     actual_duration_minutes: int | None
-    topics: list[TopicIn]
+    topics: list[TopicOut]
     shared_notes: str | None = Field(None, description="participants only")
-    action_items: list[ActionItem] | None = Field(None, description="participants only")
+    action_items: list[ActionItemOut] | None = Field(None, description="participants only")
     my_private_note: str | None = Field(None, description="the caller's own private note")
 
 
@@ -162,8 +174,8 @@ def to_out(v: SessionView) -> SessionOut:
         cancelled_at=s.cancelled_at,
         held_at=s.held_at,
         actual_duration_minutes=s.actual_duration_minutes,
-        topics=[TopicIn.model_validate(t) for t in s.topics],
+        topics=[TopicOut.model_validate(t) for t in s.topics],
         shared_notes=s.shared_notes if mine else None,
-        action_items=[ActionItem.model_validate(a) for a in s.action_items] if mine else None,
+        action_items=[ActionItemOut.model_validate(a) for a in s.action_items] if mine else None,
         my_private_note=v.my_note if mine else None,
     )
