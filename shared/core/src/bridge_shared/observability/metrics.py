@@ -1,6 +1,7 @@
 """Prometheus metrics for SRE dashboards: HTTP, Kafka (FastStream), outbox backlog, dead letters.
 
-Served at /metrics (unauthenticated, like the health checks; expose it only inside the cluster).
+Served at /metrics: open by default; behind a bearer token (`metrics_token`) and/or on a port of its
+own (`metrics_port`) as set (bridge_shared.http.guard and .metrics_server; docs/security-http.md).
 Gauges that describe stored state (the outbox backlog) are refreshed from the database on every
 scrape by the registered refreshers, so they tell the truth whatever the relay is doing.
 """
