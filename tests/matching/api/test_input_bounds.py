@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from bridge_matching.domain.csv_import import FileError, parse_csv
 from tests.matching.api.support import cohort_body, csv_of, person, wait_import
 from tests.service_harness import RunningService, auth
 
@@ -174,3 +177,14 @@ async def test_the_csv_import_has_its_own_body_cap(svc: RunningService) -> None:
     )
     assert r.status_code == 413, r.text[:300]
     assert r.json()["type"].endswith("/body-too-large")
+
+
+def test_a_csv_field_over_the_csv_modules_limit_is_a_file_error() -> None:
+    """Python's csv refuses a field over 128 kB; the import reports it (with the line) instead of
+    failing as an unexpected error."""
+    header, row = csv_of([person("CF01", "mentor", 3)]).split("\n", 1)
+    text = f"notes,{header}\n{'n' * 200_000},{row}"
+    with pytest.raises(FileError, match="line 2"):
+        parse_csv(text, cohort_regions=["EMEA"])
+    with pytest.raises(FileError, match="line 1"):
+        parse_csv(f"{'h' * 200_000},{header}\n", cohort_regions=["EMEA"])

@@ -107,9 +107,13 @@ def parse_csv(
 ) -> Parsed:
     """Validates every row; returns accepted profiles (with line numbers) and per-row errors."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if reader.fieldnames is None:
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise FileError(f"line 1: {exc}") from exc
+    if header is None:
         raise FileError("the file is empty: expected a header row")
-    names = [(n or "").strip().lower() for n in reader.fieldnames]
+    names = [(n or "").strip().lower() for n in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise FileError(f"missing required column(s): {', '.join(missing)}")
@@ -117,6 +121,26 @@ def parse_csv(
     regions = set(cohort_regions)
     out = Parsed()
     first_line: dict[str, int] = {}
+    try:
+        _parse_rows(reader, names, known, regions, out, first_line, progress, progress_every)
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 kB limit: no row is that long
+        # line_num counts the lines read in full; the one that failed is the next
+        raise FileError(f"line {reader.line_num + 1}: {exc}") from exc
+    _reject_management_cycles(out, existing_managers or {})
+    return out
+
+
+def _parse_rows(
+    reader: csv.DictReader[str],
+    names: list[str],
+    known: set[str],
+    regions: set[str],
+    out: Parsed,
+    first_line: dict[str, int],
+    progress: Callable[[int], None] | None,
+    progress_every: int,
+) -> None:
+    assert reader.fieldnames is not None
     for n, raw in enumerate(reader, start=1):
         line = reader.line_num  # physical line of the row's end (quoted newlines count)
         out.total = n
@@ -163,8 +187,6 @@ def parse_csv(
             continue
         first_line[profile.employee_id] = line
         out.accepted.append((line, profile))
-    _reject_management_cycles(out, existing_managers or {})
-    return out
 
 
 def _reject_management_cycles(parsed: Parsed, existing: Mapping[str, str | None]) -> None:
