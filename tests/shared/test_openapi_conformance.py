@@ -7,7 +7,7 @@ generates the requests from the served schema (valid and invalid data, a bounded
 operation); they are sent through the service's own async client three times over: with a valid HR
 token, with a participant's token, and with none, so 2xx, 401, 403, 404 and 422 answers all occur.
 
-Two default checks are configured, narrowly, and why:
+Three default checks are configured, narrowly, and why:
 * `positive_data_acceptance`: a 422 on data the schema calls valid is a failure, except when every
   error is a `value_error`, i.e. raised by a rule a JSON schema cannot state: one field against another
   (dates in order, `quiet_start` with `quiet_end`, `starts_at` or `local_start`), a value against a
@@ -20,6 +20,9 @@ Two default checks are configured, narrowly, and why:
   synchronous transport, which cannot reach an in-process ASGI app running on this event loop. The
   same property is asserted here directly: no operation with a security requirement answers the
   anonymous caller with success, whatever the data.
+* `negative_data_rejection` is not applied when the only invalid part of a generated request is its
+  `Authorization` header and the request is sent with an HR or participant token instead: the
+  request actually sent is then a valid one (the anonymous run still sends it without the header).
 The stateful checks (`use_after_free`, `ensure_resource_availability`) need a recorded scenario and
 do nothing here; `unsupported_method` and `missing_required_header` belong to the coverage phase,
 which is not run (budget).
