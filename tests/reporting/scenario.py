@@ -32,10 +32,11 @@ class Scenario:
     cohort_id: str
     events: list[OutgoingEvent] = field(default_factory=list)
     pairs: dict[str, str] = field(default_factory=dict)  # A/B/C -> pair id
+    forged_source: str | None = None  # every event claims this source instead of its topic's owner
 
     def add(self, payload: EventPayload, at: datetime, source: str | None = None) -> OutgoingEvent:
         # As the topic's owner publishes it: consumers dead-letter an event from another source.
-        source = source or owner_source(payload.topic)
+        source = source or self.forged_source or owner_source(payload.topic)
         evt = build_event(payload, source=source, time=at, event_id=f"{self.prefix}-{len(self.events):03d}")
         self.events.append(evt)
         return evt
@@ -54,9 +55,9 @@ PEOPLE = {
 }
 
 
-def build(prefix: str | None = None) -> Scenario:
+def build(prefix: str | None = None, forged_source: str | None = None) -> Scenario:
     prefix = prefix or f"r{uuid.uuid4().hex[:10]}"
-    sc = Scenario(prefix, f"{prefix}-cohort")
+    sc = Scenario(prefix, f"{prefix}-cohort", forged_source=forged_source)
     c = sc.cohort_id
     pid = {k: f"{prefix}-{k}" for k in PEOPLE}
     refs: dict[str, m.ParticipantRef] = {}

@@ -41,6 +41,7 @@ from bridge_shared.events.envelope import EnvelopeError, InboundEvent, decode_pa
 from bridge_shared.messaging.broker import bootstrap_list
 from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import KafkaSecuritySettings
+from bridge_shared.messaging.sources import unexpected_source
 
 log = logging.getLogger("bridge_reporting.rebuild")
 
@@ -73,7 +74,9 @@ class _Reader:
         topics: list[str],
         result: RebuildResult,
         security: KafkaSecuritySettings | None = None,
+        topic_prefix: str = "",
     ) -> None:
+        self.topic_prefix = topic_prefix
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_list(bootstrap),
             **client_kwargs(security),
@@ -123,6 +126,8 @@ class _Reader:
             if attrs.type not in HANDLED_TYPES:
                 self.result.skipped += 1
                 return None
+            if unexpected_source(rec.topic, attrs.source, self.topic_prefix) is not None:
+                raise EnvelopeError("unexpected source")  # the live consumer dead-letters it too
             payload = decode_payload(attrs, rec.value)
         except EnvelopeError:
             self.result.invalid += 1  # the live consumer dead-letters these
@@ -200,6 +205,7 @@ async def rebuild(
         [settings.kafka_topic_prefix + t for t in TOPICS],
         result,
         security=settings,
+        topic_prefix=settings.kafka_topic_prefix,
     )
     try:
         if not await shadow.try_lock(conn, settings.db_schema):
