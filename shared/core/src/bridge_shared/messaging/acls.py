@@ -126,8 +126,13 @@ def _load(target: str) -> Any:
 def consumed_topics(service: str, factory: str, settings_cls: str) -> list[str]:
     """The contract topics the service's consumers subscribe to, from its app built with default
     settings (nothing is started: no database, no broker)."""
-    logging.getLogger("bridge").setLevel(logging.WARNING)
-    app = _load(factory)(_load(settings_cls)(**_OFFLINE))
+    log = logging.getLogger("bridge")
+    level = log.level
+    log.setLevel(logging.WARNING)  # building the app logs its setup; not wanted in a CLI's output
+    try:
+        app = _load(factory)(_load(settings_cls)(**_OFFLINE))
+    finally:
+        log.setLevel(level)
     topics: set[str] = set()
     for consumer in app.state.runtime.extras.get("consumers", []):
         prefix: str = consumer.topic_prefix
