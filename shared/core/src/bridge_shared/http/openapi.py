@@ -4,8 +4,8 @@
 
 * one `Problem` schema component (and `ProblemFieldError` for its `errors` items), exactly the members
   `bridge_shared.http.problems` emits;
-* every operation documents, as `application/problem+json` with that schema: 401 and 403 when it is
-  authenticated (it has a security requirement), 422 when it takes parameters or a body (FastAPI's
+* every operation documents, as `application/problem+json` with that schema: 401, 403 and 503 (the
+  identity provider's keys unavailable) when it is authenticated (it has a security requirement), 422 when it takes parameters or a body (FastAPI's
   `HTTPValidationError` 422 is replaced, and its components removed), 400 when it takes a body
   (FastAPI cannot parse it), 413 when it is an authenticated
   write with a body in a service that publishes events (the change would publish an event over the
@@ -48,6 +48,10 @@ _DESCRIBED: dict[int, str] = {
     422: "A parameter or body field is invalid; `errors` names each field.",
     431: "The request's headers, or its Authorization header alone, are over the service's limit.",
     500: "An unexpected error; nothing is reported beyond this.",
+    503: (
+        "The enterprise identity provider's signing keys could not be fetched to verify the token "
+        "(only with enterprise sign-in configured); retry after `Retry-After` seconds."
+    ),
 }
 
 PROBLEM_FIELD_ERROR_SCHEMA: dict[str, Any] = {
@@ -127,7 +131,7 @@ def _default_statuses(method: str, operation: dict[str, Any], *, publishes_event
     statuses = [431, 500]
     authenticated = bool(operation.get("security"))
     if authenticated:
-        statuses += [401, 403]
+        statuses += [401, 403, 503]
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.append(422)
     if operation.get("requestBody"):
