@@ -885,6 +885,19 @@ def test_base_deployment(svc: str) -> None:
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
     assert any(p["port"] == port for p in services[0]["spec"]["ports"])
 
+    # Metrics on a port of their own, which the Service (and so the ingress) never exposes.
+    config = {
+        k: v
+        for _, d in of_kind("ConfigMap", yaml_documents(manifest_files(BASE)))
+        if d["metadata"]["name"] == f"{svc}-config"
+        for k, v in d["data"].items()
+    }
+    metrics_port = int(config[f"{prefix}METRICS_PORT"])
+    assert named_ports.get("metrics") == metrics_port != port
+    assert all(p["port"] != metrics_port for p in services[0]["spec"]["ports"])
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(metrics_port)
+
 
 def _base_job(module: str) -> dict[str, Any]:
     jobs = [
