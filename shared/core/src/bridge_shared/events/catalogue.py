@@ -16,6 +16,7 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -215,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--check", action="store_true", help="fail if the generated files are stale")
     args = parser.parse_args(argv)
+    # The services are only built (nothing starts) to read their documents: any environment will do.
+    os.environ.setdefault("BRIDGE_ENVIRONMENT", "development")
     files = rendered_files(args.root)
     stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
     if args.check:

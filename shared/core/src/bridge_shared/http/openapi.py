@@ -5,12 +5,12 @@
 * one `Problem` schema component (and `ProblemFieldError` for its `errors` items), exactly the members
   `bridge_shared.http.problems` emits;
 * every operation documents, as `application/problem+json` with that schema: 401, 403 and 503 (the
-  identity provider's keys unavailable) when it is authenticated (it has a security requirement), 422 when it takes parameters or a body (FastAPI's
-  `HTTPValidationError` 422 is replaced, and its components removed), 400 when it takes a body
-  (FastAPI cannot parse it), 413 when it is an authenticated
-  write with a body in a service that publishes events (the change would publish an event over the
-  outbox's size limit: `EventTooLarge`) and whenever it takes a body (the request body cap), 431 (the
-  header caps) and 500 on every operation;
+  identity provider's keys unavailable) when it is authenticated (it has a security requirement),
+  422 when it takes parameters or a body (FastAPI's `HTTPValidationError` 422 is replaced, and its
+  components removed), 400 when it takes a body (FastAPI cannot parse it), 413 when it is an
+  authenticated write with a body in a service that publishes events (the change would publish an
+  event over the outbox's size limit: `EventTooLarge`) and whenever it takes a body (the request body
+  cap), 431 (the header caps) and 500 on every operation;
 * every string query and path parameter states the request guard's rule (`bridge_shared.http.guard`:
   no control characters) as a `pattern`, unless it has a format, an enum or a pattern of its own;
 * the statuses a route declares with `responses=problems(404, 409)` (what its use case raises) get the
