@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
+from bridge_shared.contracts.matching import MatchExplanation, PairFormedV1, ParticipantRef
 from bridge_shared.events.registry import EventPayload, event
 
 RUN = uuid.uuid4().hex[:8]
@@ -15,3 +17,29 @@ class ThingHappened(EventPayload):
     thing_id: str
     seq: int
     note: str = ""
+
+
+def person(tag: str, timezone: str = "UTC") -> ParticipantRef:
+    """A participant as matching's events describe them."""
+    return ParticipantRef(
+        participant_id=f"P-{tag}",
+        employee_id=f"E-{tag}",
+        display_name=f"Person {tag}",
+        email=f"{tag.lower()}@bridge.example",
+        region="emea",
+        department="Engineering",
+        seniority_level=3,
+        timezone=timezone,
+    )
+
+
+def pair_formed(pair_id: str, cohort_id: str = "C-test") -> PairFormedV1:
+    """A `matching.pair.formed` event for a pair of two made-up people."""
+    return PairFormedV1(
+        pair_id=pair_id,
+        cohort_id=cohort_id,
+        mentor=person(f"{pair_id}-M"),
+        mentee=person(f"{pair_id}-L"),
+        explanation=MatchExplanation(score=0.9, breakdown={}, summary="test"),
+        formed_at=datetime.now(UTC),
+    )

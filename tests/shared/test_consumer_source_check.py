@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
 
-from bridge_shared.contracts.matching import MatchExplanation, PairFormedV1, ParticipantRef
+from bridge_shared.contracts.matching import PairFormedV1
 from bridge_shared.events.envelope import build_event
 from bridge_shared.events.topics import MATCHING_PAIR, dead_letter_topic
 from bridge_shared.messaging.broker import ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer, UnexpectedSource
 from bridge_shared.messaging.sources import owner_source, topic_owner, unexpected_source
+from tests.shared.events_for_tests import pair_formed
 from tests.shared.harness import harness, read_topic
 
 pytestmark = pytest.mark.integration
@@ -37,30 +37,6 @@ def test_the_owner_of_a_topic_and_the_sources_it_accepts() -> None:
     # Not a Bridge service's topic: not checked.
     assert topic_owner("bridge.test.thing") is None
     assert unexpected_source("bridge.test.thing", "/anything") is None
-
-
-def _person(tag: str) -> ParticipantRef:
-    return ParticipantRef(
-        participant_id=f"P-{tag}",
-        employee_id=f"E-{tag}",
-        display_name=f"Person {tag}",
-        email=f"{tag.lower()}@bridge.example",
-        region="emea",
-        department="Engineering",
-        seniority_level=3,
-        timezone="UTC",
-    )
-
-
-def _pair(pair_id: str) -> PairFormedV1:
-    return PairFormedV1(
-        pair_id=pair_id,
-        cohort_id="C-src",
-        mentor=_person(f"{pair_id}-M"),
-        mentee=_person(f"{pair_id}-L"),
-        explanation=MatchExplanation(score=0.9, breakdown={}, summary="test"),
-        formed_at=datetime.now(UTC),
-    )
 
 
 async def test_a_forged_pair_formed_is_dead_lettered_with_the_reason_and_never_handled(
@@ -92,8 +68,8 @@ async def test_a_forged_pair_formed_is_dead_lettered_with_the_reason_and_never_h
         await h.broker.start()
 
         key = f"pair-{uuid.uuid4().hex[:6]}"
-        forged = build_event(_pair(key), source="/bridge/sessions")
-        genuine = build_event(_pair(key), source="/bridge/matching")
+        forged = build_event(pair_formed(key, "C-src"), source="/bridge/sessions")
+        genuine = build_event(pair_formed(key, "C-src"), source="/bridge/matching")
         # Same key, same partition: the forgery sits in front of the genuine event.
         for evt in (forged, genuine):
             await h.broker.publish(evt.value, topic, key=evt.key.encode(), headers=evt.headers)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from aiokafka.errors import (
 from pydantic import SecretStr
 
 from bridge_devstack.kafka import KafkaCluster, KafkaUnavailable, secured_config
-from bridge_shared.contracts.matching import MatchExplanation, PairFormedV1, ParticipantRef
+from bridge_shared.contracts.matching import PairFormedV1
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.events.envelope import InboundEvent, build_event
@@ -50,6 +49,7 @@ from bridge_shared.messaging.security import KafkaClientSettings
 from bridge_shared.messaging.topic_check import TopicCheck
 from bridge_shared.outbox.relay import PendingRow
 from bridge_shared.outbox.sender import outbox_sender
+from tests.shared.events_for_tests import pair_formed
 
 pytestmark = pytest.mark.integration
 
@@ -95,30 +95,6 @@ async def _bootstrap(cluster: KafkaCluster) -> None:
 
 def _as(cluster: KafkaCluster, service: str) -> KafkaClientSettings:
     return cluster.client_security(f"bridge-{service}")
-
-
-def _person(tag: str) -> ParticipantRef:
-    return ParticipantRef(
-        participant_id=f"P-{tag}",
-        employee_id=f"E-{tag}",
-        display_name=f"Person {tag}",
-        email=f"{tag.lower()}@bridge.example",
-        region="emea",
-        department="Engineering",
-        seniority_level=3,
-        timezone="UTC",
-    )
-
-
-def _pair_formed(pair_id: str) -> PairFormedV1:
-    return PairFormedV1(
-        pair_id=pair_id,
-        cohort_id="C-sec",
-        mentor=_person(f"{pair_id}-M"),
-        mentee=_person(f"{pair_id}-L"),
-        explanation=MatchExplanation(score=0.9, breakdown={}, summary="secured"),
-        formed_at=datetime.now(UTC),
-    )
 
 
 async def _produce(bootstrap: str, security: KafkaClientSettings, topic: str, value: bytes = b"{}") -> None:
@@ -201,7 +177,7 @@ async def test_a_wrong_password_is_refused(secured: KafkaCluster) -> None:
 
 async def test_sessions_cannot_write_a_matching_topic(secured: KafkaCluster) -> None:
     """The issue's forgery: a pair.formed written by anyone but matching is refused by the broker."""
-    forged = build_event(_pair_formed("forged"), source="/bridge/matching")
+    forged = build_event(pair_formed("forged"), source="/bridge/matching")
     with pytest.raises(TopicAuthorizationFailedError):
         await _produce(secured.bootstrap_servers, _as(secured, "sessions"), MATCHING_PAIR, forged.value)
 
@@ -248,7 +224,7 @@ async def test_the_relay_publishes_through_sasl_ssl_as_matching(secured: KafkaCl
     try:
         send = outbox_sender(broker)
         pair_id = f"relay-{uuid.uuid4().hex[:6]}"
-        evt = build_event(_pair_formed(pair_id), source="/bridge/matching")
+        evt = build_event(pair_formed(pair_id), source="/bridge/matching")
         row = PendingRow(1, evt.id, evt.topic, evt.key, evt.headers, evt.value)
         await asyncio.wait_for(await send(row), TIMEOUT_MS / 1000)
         from bridge_shared.outbox.sender import replace_producer
@@ -346,8 +322,8 @@ async def test_an_event_consumer_with_scram_settings_consumes(
     broker = create_broker(secured.bootstrap_servers, service="sessions", security=_as(secured, "sessions"))
     consumer.attach(broker)
     pair_id = f"scram-{uuid.uuid4().hex[:6]}"
-    forged = build_event(_pair_formed(pair_id), source="/bridge/notifications")
-    genuine = build_event(_pair_formed(pair_id), source="/bridge/matching")
+    forged = build_event(pair_formed(pair_id), source="/bridge/notifications")
+    genuine = build_event(pair_formed(pair_id), source="/bridge/matching")
     producer = AIOKafkaProducer(
         bootstrap_servers=secured.bootstrap_servers, **client_kwargs(_as(secured, "matching"))
     )

@@ -19,10 +19,11 @@ from aiokafka import AIOKafkaConsumer
 
 from bridge_sessions.main import create_app
 from bridge_sessions.settings import SessionsSettings
-from bridge_shared.contracts.matching import MatchExplanation, PairFormedV1, ParticipantRef
+from bridge_shared.contracts.matching import MatchExplanation, PairFormedV1
 from bridge_shared.events.envelope import build_event
 from bridge_shared.events.topics import dead_letter_topic
 from tests.service_harness import RunningService, auth, running_service
+from tests.shared.events_for_tests import person
 
 pytestmark = pytest.mark.integration
 V2 = "com.bridge.matching.pair.formed.v2"
@@ -38,19 +39,6 @@ async def sessions(admin_dsn: str, bootstrap_servers: str) -> AsyncIterator[Runn
         health_check_enabled=False,
     ) as svc:
         yield svc
-
-
-def _person(tag: str) -> ParticipantRef:
-    return ParticipantRef(
-        participant_id=f"P-{tag}",
-        employee_id=f"E-{tag}",
-        display_name=f"Person {tag}",
-        email=f"{tag.lower()}@bridge.example",
-        region="emea",
-        department="Engineering",
-        seniority_level=3,
-        timezone="Europe/Berlin",
-    )
 
 
 async def _publish(
@@ -89,7 +77,7 @@ async def test_sessions_reads_an_added_field_as_before_and_dead_letters_a_v2(
     sessions: RunningService, bootstrap_servers: str
 ) -> None:
     tag = uuid.uuid4().hex[:8].upper()
-    mentor, mentee = _person(f"M{tag}"), _person(f"L{tag}")
+    mentor, mentee = person(f"M{tag}", "Europe/Berlin"), person(f"L{tag}", "Europe/Berlin")
     payload = PairFormedV1(
         pair_id=f"pair-{tag}",
         cohort_id=f"cohort-{tag}",
