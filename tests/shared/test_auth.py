@@ -46,8 +46,7 @@ async def test_valid_token_gives_a_principal() -> None:
     p = await validator().validate(tok)
     assert p.subject == "hr-1"
     assert p.roles == {Role.HR_REGIONAL}
-    assert p.can_see_region("EMEA")
-    assert not p.can_see_region("APAC")
+    assert p.regions == {"EMEA"}
 
 
 @pytest.mark.parametrize(
