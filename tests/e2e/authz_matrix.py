@@ -253,6 +253,7 @@ MATRIX: dict[str, dict[str, Op]] = {
             SIDE_WRITE, LAST, body=lambda s: {"reason": "authz"}, note="already accepted: 409 is fine"
         ),
         "GET /cohorts/{cohort_id}/pairs": Op(HR_READ),
+        "GET /cohorts/{cohort_id}/pairs/{pair_id}": Op(HR_READ, note="P1, formed"),
         "POST /cohorts/{cohort_id}/pairs": Op(HR_WRITE, WRITE, body=_override_pair, note="pairs F1 with F2"),
         "POST /cohorts/{cohort_id}/pairs/{pair_id}/dissolve": Op(
             HR_WRITE,

@@ -35,6 +35,7 @@ from bridge_shared.http.docs import install_docs
 from bridge_shared.http.guard import GuardLimits, RequestGuard
 from bridge_shared.http.metrics_server import MetricsServer
 from bridge_shared.http.openapi import install_problem_openapi
+from bridge_shared.http.problem_pages import install_problem_pages
 from bridge_shared.http.problems import install_problem_handlers
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
@@ -266,6 +267,8 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.token_validator = TokenValidator.from_settings(settings)
+    # Problem `type` URIs are made absolute against this, else against the request (its Host).
+    app.state.public_base_url = settings.public_base_url
     install_problem_handlers(app)
     metrics.install(app)
     # Outermost of the service's middleware: limits are applied before anything reads the request.
@@ -291,6 +294,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         app.include_router(router, dependencies=[Depends(authenticate), Depends(refuse_reader_writes)])
     install_problem_openapi(app, publishes_events=bool(definition.publishes))
     install_docs(app, title=definition.title)
+    install_problem_pages(app, service=settings.service_name)
 
     spec = AsyncAPI(
         broker,

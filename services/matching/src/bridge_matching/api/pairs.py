@@ -44,6 +44,17 @@ async def create_pair(
     return from_row(PairOut, pair)
 
 
+@router.get("/cohorts/{cohort_id}/pairs/{pair_id}", response_model=PairOut, responses=problems(404))
+async def get_pair(
+    cohort_id: UUID,
+    pair_id: UUID,
+    principal: Principal = Depends(hr_read),
+    rt: MatchingRuntime = Depends(get_runtime),
+) -> PairOut:
+    """One pair of the cohort, in any status (formed or dissolved); 404 outside the caller's scope."""
+    return from_row(PairOut, await pairs.get_one(rt, principal, cohort_id, pair_id))
+
+
 @router.post(
     "/cohorts/{cohort_id}/pairs/{pair_id}/dissolve", response_model=PairOut, responses=problems(404, 409)
 )

@@ -141,6 +141,21 @@ async def create_override(
     return pair
 
 
+async def get_one(
+    rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID, pair_id: uuid.UUID
+) -> PairRow:
+    """One pair of a visible cohort; 404 when it is not in that cohort or names no one the caller sees."""
+    async with connection(rt.pool) as conn:
+        await visible_cohort(conn, principal, cohort_id)
+        pair = await pairs.get(conn, pair_id)
+        if pair is None or pair.cohort_id != cohort_id:
+            raise Problem(404, "Pair not found", "This cohort has no pair with that id.")
+        people = await participants.by_ids(conn, [pair.mentor_id, pair.mentee_id])
+        if not sees_any(principal, people.values()):  # rule 3: a record out of scope is 404
+            raise Problem(404, "Pair not found", "This cohort has no pair with that id.")
+    return pair
+
+
 async def dissolve(
     rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID, pair_id: uuid.UUID, reason: str
 ) -> PairRow:

@@ -39,11 +39,18 @@ async def authenticate(
         raise Problem(
             401,
             "Invalid token",
-            str(exc),
+            _sentence(str(exc)),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         ) from exc
     request.state.principal = principal
     return principal
+
+
+def _sentence(reason: str) -> str:
+    """InvalidToken's reason ("the token has expired") as the detail's sentence."""
+    text = reason.strip() or "the token could not be verified"
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:

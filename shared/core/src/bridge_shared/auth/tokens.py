@@ -58,7 +58,34 @@ _ONE_LINE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
 class InvalidToken(Exception):
-    pass
+    """Why a token was refused, as a sentence for the caller (the 401's detail): never a library's
+    or a decoder's own message (`_reason` translates PyJWT's errors)."""
+
+
+def _reason(exc: jwt.PyJWTError) -> str:
+    """What is wrong with the token, in the platform's words rather than PyJWT's (whose messages
+    can carry decoder internals such as "'utf-8' codec can't decode byte 0xb7")."""
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "the token has expired (exp); get a new one"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "the token is not valid yet (nbf)"
+    if isinstance(exc, jwt.InvalidIssuedAtError):
+        return "the token's issued-at time (iat) is not a valid timestamp"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "the token's issuer (iss) is not accepted by this service"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "the token's audience (aud) is not accepted by this service"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"the token lacks the required claim {exc.claim!r}"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "the token's algorithm (alg) is not allowed"
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "the token's signature does not verify"
+    if isinstance(exc, jwt.DecodeError):
+        return "the token is not a well-formed JWT (three base64url parts: header.payload.signature)"
+    if isinstance(exc, jwt.InvalidKeyError):
+        return "the token cannot be verified with this service's keys"
+    return "the token could not be verified"
 
 
 class TokenClaims(BaseModel):
@@ -230,7 +257,7 @@ class TokenValidator:
                 leeway=self.leeway_seconds,
             )
         except jwt.PyJWTError as exc:
-            raise InvalidToken(str(exc)) from exc
+            raise InvalidToken(_reason(exc)) from exc
         return claims
 
     def _principal(
@@ -276,7 +303,7 @@ def _header(token: str) -> dict[str, Any]:
     try:
         return jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise InvalidToken(str(exc)) from exc
+        raise InvalidToken(_reason(exc)) from exc
 
 
 def _unverified_issuer(token: str) -> object:
@@ -284,7 +311,7 @@ def _unverified_issuer(token: str) -> object:
     try:
         return jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError as exc:
-        raise InvalidToken(str(exc)) from exc
+        raise InvalidToken(_reason(exc)) from exc
 
 
 def _claim_errors(exc: ValidationError, names: dict[str, str]) -> str:

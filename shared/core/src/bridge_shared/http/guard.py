@@ -30,7 +30,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridge_shared.errors import TYPE_BASE
-from bridge_shared.http.problems import PROBLEM_JSON
+from bridge_shared.http.problems import PROBLEM_JSON, resolve_type
 
 __all__ = ["GuardLimits", "RequestGuard"]
 
@@ -52,9 +52,9 @@ class GuardLimits:
     metrics_on_api_port: bool = True
 
 
-def _problem(status: int, title: str, detail: str, path: str, kind: str, **extra: Any) -> bytes:
+def _problem(status: int, title: str, detail: str, path: str, type_: str, **extra: Any) -> bytes:
     body: dict[str, Any] = {
-        "type": f"{TYPE_BASE}{kind}",
+        "type": type_,
         "title": title,
         "status": status,
         "instance": path,
@@ -93,6 +93,9 @@ class RequestGuard:
             return
         path: str = scope.get("path", "")
 
+        def kind(slug: str) -> str:  # the problem type's page on this service
+            return resolve_type(scope, f"{TYPE_BASE}{slug}")
+
         async def refuse(status: int, body: bytes, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
             await send(
                 {
@@ -119,7 +122,7 @@ class RequestGuard:
                     "Request headers too large",
                     f"The request's headers are {total} bytes; the limit is {self.limits.max_header_bytes}.",
                     path,
-                    "headers-too-large",
+                    kind("headers-too-large"),
                     limit=self.limits.max_header_bytes,
                 ),
             )
@@ -140,7 +143,7 @@ class RequestGuard:
                     f"The Authorization header is {len(authorization)} bytes; the limit is "
                     f"{self.limits.max_authorization_bytes}.",
                     path,
-                    "headers-too-large",
+                    kind("headers-too-large"),
                     limit=self.limits.max_authorization_bytes,
                 ),
             )
@@ -156,7 +159,7 @@ class RequestGuard:
                     "Invalid request",
                     f"1 field(s) failed validation: {bad_name!r} holds a control character",
                     _CONTROL.sub("?", path),
-                    "invalid-request",
+                    kind("invalid-request"),
                     errors=[{"field": bad_name, "message": message, "type": "control_character"}],
                 ),
             )
@@ -164,7 +167,8 @@ class RequestGuard:
 
         if path == self.limits.metrics_path and not self.limits.metrics_on_api_port:
             await refuse(
-                404, _problem(404, "Not Found", "Metrics are served on their own port.", path, "not-found")
+                404,
+                _problem(404, "Not Found", "Metrics are served on their own port.", path, kind("not-found")),
             )
             return
         if path == self.limits.metrics_path and self.limits.metrics_token is not None:
@@ -177,7 +181,7 @@ class RequestGuard:
                         "Authentication required",
                         "Send Authorization: Bearer <metrics token>.",
                         path,
-                        "metrics-token",
+                        kind("metrics-token"),
                     ),
                     [(b"www-authenticate", b"Bearer")],
                 )
@@ -197,7 +201,7 @@ class RequestGuard:
                         "Request body too large",
                         f"The request body is {declared} bytes; the limit is {limit}.",
                         path,
-                        "body-too-large",
+                        kind("body-too-large"),
                         limit=limit,
                     ),
                 )
@@ -226,7 +230,7 @@ class RequestGuard:
                                 "Request body too large",
                                 f"The request body is larger than {limit} bytes.",
                                 path,
-                                "body-too-large",
+                                kind("body-too-large"),
                                 limit=limit,
                             ),
                         )

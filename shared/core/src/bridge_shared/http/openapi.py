@@ -90,8 +90,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "type": {
             "type": "string",
             "format": "uri-reference",
-            "description": f"Identifies the kind of problem: `{TYPE_BASE}<kind>`, or `about:blank`.",
-            "examples": [f"{TYPE_BASE}invalid-request", "about:blank"],
+            "description": (
+                "Identifies the kind of problem: the absolute URL of its page on the answering service, "
+                f"`<base URL>{TYPE_BASE}<kind>` (a human page saying what it means and what to do; "
+                f"`{TYPE_BASE}` lists them all), or `about:blank` for a plain HTTP error without a page."
+            ),
+            "examples": [f"http://localhost:8001{TYPE_BASE}invalid-request", "about:blank"],
         },
         "title": {"type": "string", "description": "Short summary of the kind of problem."},
         "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status."},

@@ -1,4 +1,10 @@
-"""RFC 9457 problem details for every 4xx and 5xx."""
+"""RFC 9457 problem details for every 4xx and 5xx, unknown routes and wrong methods included.
+
+Every answer has a `type` that resolves: a problem type's page on the answering service
+(`/problems/<slug>`, `bridge_shared.http.problem_pages`), made absolute against the service's public
+base URL (`public_base_url`, when set) or the request's own base URL; and a `detail` sentence that
+says what went wrong for a person, never a library's internals.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,64 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Scope
 
-from bridge_shared.errors import TYPE_BASE, Problem
+from bridge_shared.errors import TYPE_BASE, Problem, slug_of
+from bridge_shared.http.problem_types import PROBLEM_TYPES
 from bridge_shared.outbox.writer import EventTooLarge
 
-__all__ = ["PROBLEM_JSON", "TYPE_BASE", "Problem", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_JSON",
+    "TYPE_BASE",
+    "Problem",
+    "install_problem_handlers",
+    "problem_response",
+    "resolve_type",
+]
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+
+
+def resolve_type(scope: Scope, type_: str) -> str:
+    """A same-origin problem type (`/problems/<slug>`) made absolute for the client: against the
+    service's public base URL (`app.state.public_base_url`) when set, else the request's base URL."""
+    if not type_.startswith("/"):
+        return type_  # already absolute (or about:blank)
+    app = scope.get("app")
+    base = getattr(getattr(app, "state", None), "public_base_url", None) if app is not None else None
+    if not base:
+        root = scope.get("root_path", "")
+        base = str(URL(scope=scope).replace(path=root, query="", fragment=""))
+    return f"{str(base).rstrip('/')}{type_}"
+
+
+def _http_type(status: int) -> str:
+    """The page of a plain HTTP error (404, 405, ...) when there is one, else about:blank."""
+    if status in HTTPStatus._value2member_map_:
+        slug = slug_of(HTTPStatus(status).phrase)
+        if slug in PROBLEM_TYPES:
+            return f"{TYPE_BASE}{slug}"
+    return "about:blank"
+
+
+def _http_detail(request: Request, status: int, detail: str | None, headers: dict[str, str] | None) -> str:
+    """A sentence for a plain HTTP error raised by the framework rather than a use case."""
+    if status == 404 and detail is None:
+        return (
+            f"This service has no route {request.url.path!r}. "
+            "Its API is described at /docs (and /openapi.json)."
+        )
+    if status == 405:
+        allowed = (headers or {}).get("allow") or (headers or {}).get("Allow") or ""
+        also = f" It accepts: {allowed}." if allowed else ""
+        return f"{request.method} is not allowed on {request.url.path!r}.{also}"
+    if detail is not None:
+        return detail if detail.endswith(".") else f"{detail}."
+    return f"The request failed with HTTP status {status}."
 
 
 def problem_response(
@@ -32,7 +86,7 @@ def problem_response(
     **extensions: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": type_,
+        "type": resolve_type(request.scope, type_),
         "title": title,
         "status": status,
         "instance": request.url.path,
@@ -108,13 +162,26 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         headers = dict(exc.headers) if exc.headers else None
-        return problem_response(request, exc.status_code, title, detail, headers=headers)
+        return problem_response(
+            request,
+            exc.status_code,
+            title,
+            _http_detail(request, exc.status_code, detail, headers),
+            type_=_http_type(exc.status_code),
+            headers=headers,
+        )
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
         # The client went away mid-body, or the request guard cut a body over its limit (and has
         # answered 413 itself): nothing to report, and this answer is not delivered.
-        return problem_response(request, 400, "Client disconnected", "The request body was not received.")
+        return problem_response(
+            request,
+            400,
+            "Client disconnected",
+            "The request body was not received.",
+            type_=f"{TYPE_BASE}client-disconnected",
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -125,5 +192,6 @@ def install_problem_handlers(app: FastAPI) -> None:
             500,
             "Internal Server Error",
             "An unexpected error occurred.",
+            type_=f"{TYPE_BASE}internal-server-error",
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
         )
