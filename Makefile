@@ -37,8 +37,10 @@ deps:
 up: install
 	$(UV) run bridge-up
 
+# demo and token find the platform `make up` started through .run/platform.json (BRIDGE_RUN_DIR moves .run/).
+# make demo ARGS="--locale de_DE --timezone Europe/Berlin"
 demo: install
-	$(UV) run bridge-demo
+	$(UV) run bridge-demo $(ARGS)
 
 test: install deps
 	@bash scripts/run-tests.sh

@@ -1,19 +1,60 @@
-"""`bridge-token`: mints a development token signed with the development secret.
+"""`bridge-token`: mints a development token for the platform `make up` started.
 
 Example: bridge-token --role hr_regional --regions EMEA,APAC --sub hr-emea-1
 
-The lifetime is at most the services' maximum (BRIDGE_JWT_MAX_LIFETIME_SECONDS, default 12 h):
-a longer --ttl is refused, as the services would refuse the token.
+The secret, issuer and audience are the running platform's: BRIDGE_JWT_SECRET / BRIDGE_JWT_ISSUER /
+BRIDGE_JWT_AUDIENCE when set, else those `make up` wrote to .run/platform.json (BRIDGE_RUN_DIR moves
+.run/), else the development defaults. The lifetime is at most the services' maximum
+(BRIDGE_JWT_MAX_LIFETIME_SECONDS, default 12 h): a longer --ttl is refused, as the services would
+refuse the token.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
+from pathlib import Path
+from typing import Any
 
 from bridge_shared.auth.principal import Role
 from bridge_shared.auth.tokens import DEFAULT_MAX_LIFETIME_SECONDS, mint_token
 from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0
+
+
+def platform_jwt(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The JWT settings of the platform `bridge-up` runs, from its run file (the format is
+    bridge_devstack.runfile's); {} when there is none or it is stale (a note goes to stderr)."""
+    env = dict(os.environ if env is None else env)
+    path = Path(env.get("BRIDGE_RUN_DIR", ".run")) / "platform.json"
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))  # Any: a JSON document
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        print(f"bridge-token: ignoring {path} ({exc}); using the development settings", file=sys.stderr)
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("jwt"), dict):
+        return {}
+    if not _alive(int(data.get("pid", 0))):
+        print(
+            f"bridge-token: ignoring the stale {path} (bridge-up pid {data.get('pid')} is gone); "
+            "using the development settings. Start the platform with make up.",
+            file=sys.stderr,
+        )
+        return {}
+    return {k: str(v) for k, v in data["jwt"].items() if k in ("secret", "issuer", "audience") and v}
 
 
 def main() -> None:
@@ -29,14 +70,15 @@ def main() -> None:
     max_ttl = int(os.environ.get("BRIDGE_JWT_MAX_LIFETIME_SECONDS", DEFAULT_MAX_LIFETIME_SECONDS))
     if not 0 < args.ttl <= max_ttl:
         parser.error(f"--ttl must be between 1 and {max_ttl} seconds (the services' maximum token lifetime)")
+    running = platform_jwt()
     print(
         mint_token(
-            secret=os.environ.get("BRIDGE_JWT_SECRET", DEV_JWT_SECRET),
+            secret=os.environ.get("BRIDGE_JWT_SECRET") or running.get("secret", DEV_JWT_SECRET),
             subject=args.sub,
             roles=args.role or [Role.HR_ADMIN.value],
             regions=[r for r in args.regions.split(",") if r],
-            issuer=os.environ.get("BRIDGE_JWT_ISSUER", DEFAULT_JWT_ISSUER),
-            audience=os.environ.get("BRIDGE_JWT_AUDIENCE", DEFAULT_JWT_AUDIENCE),
+            issuer=os.environ.get("BRIDGE_JWT_ISSUER") or running.get("issuer", DEFAULT_JWT_ISSUER),
+            audience=os.environ.get("BRIDGE_JWT_AUDIENCE") or running.get("audience", DEFAULT_JWT_AUDIENCE),
             name=args.name,
             ttl_seconds=args.ttl,
         )
