@@ -90,8 +90,7 @@ async def running_service(
         database_url=dsn,
         kafka_bootstrap_servers=bootstrap_servers,
         environment="test",
-        log_json=False,
-        **({"kafka_topic_prefix": topic_prefix()} | overrides),
+        **({"kafka_topic_prefix": topic_prefix(), "log_json": False} | overrides),
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:

@@ -540,8 +540,21 @@ class EventConsumer:
 
     async def _apply(self, handler: Handler, event: InboundEvent) -> None:
         async with self._pool().acquire() as conn, conn.transaction():
-            if await claim(as_connection(conn), self.inbox_name, event):
+            fresh = await claim(as_connection(conn), self.inbox_name, event)
+            if fresh:
                 await handler(as_connection(conn), event)
+        if fresh:
+            self._log_handled(event)
+
+    def _log_handled(self, event: InboundEvent) -> None:
+        """The one INFO line per event applied (after its transaction committed; a redelivery the
+        inbox absorbs logs nothing). Type and ids only: never the payload's personal data."""
+        log.info(
+            "handled %s %s",
+            event.type,
+            event.id,
+            extra={"event_type": event.type, "event_id": event.id, "consumer_group": self.group_id},
+        )
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -578,6 +591,8 @@ class EventConsumer:
                 await self._pause_for_infrastructure(exc)
             log.warning("batch of %d failed; retrying one event at a time", len(decoded), exc_info=True)
         else:
+            for event in fresh:
+                self._log_handled(event)
             for rec, _ in decoded:
                 progress.done(rec)
             return

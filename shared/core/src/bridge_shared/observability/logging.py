@@ -1,4 +1,12 @@
-"""Structured JSON logs that carry the current trace and span ids."""
+"""Structured JSON logs that carry the current trace and span ids.
+
+At INFO a service says one line per meaningful event, never its frameworks' chatter: the outbox relay
+logs "published <type> key=<id>" per event it hands to Kafka (in the trace of the request that wrote
+it) and a consumer "handled <type> <event id>" per event it applies. FastStream's per-message
+"Received"/"Processed" lines are DEBUG (`bridge_shared.messaging.broker`); FastStream's start-up lines,
+uvicorn (server and access), aiokafka, httpx/httpcore and asyncio log at WARNING and above unless the
+service runs at DEBUG (`BRIDGE_<SVC>_LOG_LEVEL=DEBUG`), when everything is shown.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,19 @@ import sys
 
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
+
+# Libraries whose INFO lines are chatter (per request, per connection, start-up banners).
+FRAMEWORK_LOGGERS = (
+    "aiokafka",
+    "kafka",
+    "faststream",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "httpx",
+    "httpcore",
+    "asyncio",
+)
 
 
 class _TraceContextFilter(logging.Filter):
@@ -39,5 +60,6 @@ def configure_logging(service: str, *, level: str = "INFO", json_output: bool = 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel("WARNING")
+    quiet = "DEBUG" if level.upper() == "DEBUG" else "WARNING"
+    for noisy in (*FRAMEWORK_LOGGERS, f"bridge.{service}.broker"):
+        logging.getLogger(noisy).setLevel(quiet)

@@ -65,6 +65,23 @@ class PendingRow:
     payload: bytes
 
 
+def _log_published(row: PendingRow) -> None:
+    """The one INFO line per event the service publishes, in the trace of the request that wrote it.
+    Type, key (an id: every contract is keyed by an id) and event id only: never personal data."""
+    carrier = {k: row.headers[k] for k in _TRACE_HEADERS if k in row.headers}
+    token = otel_context.attach(propagate.extract(carrier))
+    try:
+        event_type = row.headers.get("ce_type", "event")
+        log.info(
+            "published %s key=%s",
+            event_type,
+            row.key,
+            extra={"event_type": event_type, "event_id": row.event_id, "topic": row.topic},
+        )
+    finally:
+        otel_context.detach(token)
+
+
 # Sends one row and resolves when the broker has acknowledged it.
 SendFn = Callable[[PendingRow], Awaitable[Awaitable[Any]]]
 
@@ -585,6 +602,7 @@ class OutboxRelay:
                 error = fut.exception()
             if error is None:
                 outcomes[row.id] = _ACKED
+                _log_published(row)
             else:
                 outcomes[row.id] = _failure(error)
                 blocked.add((row.topic, row.key))
