@@ -306,6 +306,7 @@ MATRIX: dict[str, dict[str, Op]] = {
             SIDE_WRITE, WRITE, body=lambda s: {"rating": 4}, note="not held: 409 is fine"
         ),
         "GET /relationships/{relationship_id}/goals": Op(PERSON_READ),
+        "GET /relationships/{relationship_id}/goals/{goal_id}": Op(PERSON_READ, note="S's goal"),
         "POST /relationships/{relationship_id}/goals": Op(
             SIDE_WRITE, WRITE, body=lambda s: {"title": "learn"}
         ),
@@ -329,6 +330,7 @@ MATRIX: dict[str, dict[str, Op]] = {
         "GET /routing": Op(HR_LIST, note="no personal data: every HR role and service"),
         "GET /me/notifications": Op(ME),
         "GET /me/notifications/unread-count": Op(ME),
+        "GET /me/notifications/{item_id}": Op(MY_ITEM, note="S's inbox item: another's is not found"),
         "POST /me/notifications/{item_id}/read": Op(MY_ITEM, WRITE, note="S's inbox item"),
         "POST /me/notifications/read-all": Op(ME, WRITE),
         "GET /me/preferences": Op(ME),

@@ -82,3 +82,16 @@ async def mark_all_read(
     clock: Clock = Depends(get_clock),
 ) -> Marked:
     return Marked(marked=await inbox.mark_all_read(rt.pool, principal.subject, now=clock.now()))
+
+
+# After /unread-count (a fixed path of the same shape), so that one is matched first.
+@router.get("/{item_id}", response_model=InboxItem, responses=problems(404))
+async def get_notification(
+    item_id: UUID,
+    principal: Principal = Depends(participant),
+    rt: NotificationsRuntime = Depends(get_runtime),
+    clock: Clock = Depends(get_clock),
+) -> InboxItem:
+    """One item of the caller's inbox (reading it does not mark it read)."""
+    row = await inbox.item(rt.pool, principal.subject, item_id, now=clock.now())
+    return InboxItem.model_validate(row, from_attributes=True)

@@ -12,7 +12,7 @@ from bridge_notifications.db.inbox import InboxItemRow
 from bridge_shared.db.connection import connection
 from bridge_shared.errors import Problem
 
-__all__ = ["InboxItemRow", "items", "mark_all_read", "mark_read", "unread_count"]
+__all__ = ["InboxItemRow", "item", "items", "mark_all_read", "mark_read", "unread_count"]
 
 
 async def items(
@@ -28,6 +28,15 @@ async def items(
         return await inbox.list_items(
             conn, employee_id, now=now, unread_only=unread_only, limit=limit, before=before
         )
+
+
+async def item(pool: asyncpg.Pool, employee_id: str, item_id: uuid.UUID, *, now: datetime) -> InboxItemRow:
+    """One item of the caller's own inbox (another person's is not found: 404)."""
+    async with connection(pool) as conn:
+        row = await inbox.get_item(conn, employee_id, item_id, now=now)
+    if row is None:
+        raise Problem(404, "Not found", f"There is no notification {item_id} in your inbox.")
+    return row
 
 
 async def unread_count(pool: asyncpg.Pool, employee_id: str, *, now: datetime) -> int:

@@ -93,6 +93,22 @@ async def list_items(
     ]
 
 
+async def get_item(conn: Conn, employee_id: str, item_id: uuid.UUID, *, now: datetime) -> InboxItemRow | None:
+    """One item of the employee's inbox, if it is visible to them now."""
+    r = await conn.fetchrow(
+        f"""SELECT id, kind, subject, body, link, cohort_id, visible_at AS created_at, read_at
+           FROM inbox_items WHERE {_VISIBLE} AND id = $3""",
+        employee_id,
+        now,
+        item_id,
+    )
+    if r is None:
+        return None
+    return InboxItemRow(
+        r["id"], r["kind"], r["subject"], r["body"], r["link"], r["cohort_id"], r["created_at"], r["read_at"]
+    )
+
+
 async def unread_count(conn: Conn, employee_id: str, *, now: datetime) -> int:
     n: int = await conn.fetchval(
         f"SELECT count(*) FROM inbox_items WHERE {_VISIBLE} AND read_at IS NULL", employee_id, now

@@ -88,6 +88,15 @@ async def set_goal(
     )
 
 
+@router.get("/{goal_id}", response_model=GoalOut, responses=problems(404))
+async def get_goal(
+    goal_id: UUID,
+    on: OnRelationship = Depends(on_relationship),
+) -> GoalOut:
+    """One goal with its check-ins; readable by whoever may read the relationship's goals."""
+    return to_out(await app.get_one(on.rt, on.relationship_id, goal_id, on.principal))
+
+
 @router.post("/{goal_id}/check-ins", response_model=GoalOut, status_code=201, responses=problems(404, 409))
 async def check_in(
     goal_id: UUID,

@@ -67,6 +67,16 @@ async def list_for(rt: Rt, relationship_id: UUID, principal: Principal) -> list[
         ]
 
 
+async def get_one(rt: Rt, relationship_id: UUID, goal_id: UUID, principal: Principal) -> Goal:
+    """One goal of a relationship the caller may read (the same access as the list)."""
+    async with connection(rt.pool) as conn:
+        await load_access(conn, relationship_id, principal)
+        g = await goals_db.get(conn, relationship_id, goal_id)
+        if g is None:
+            raise Problem(404, "Goal not found", "This relationship has no goal with that id.")
+        return await _with_check_ins(conn, g)
+
+
 async def set_goal(
     rt: Rt,
     relationship_id: UUID,

@@ -16,6 +16,13 @@ async def for_relationship(conn: Conn, relationship_id: UUID) -> list[GoalRow]:
     return [GoalRow(**r) for r in rows]
 
 
+async def get(conn: Conn, relationship_id: UUID, goal_id: UUID) -> GoalRow | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM goals WHERE id = $1 AND relationship_id = $2", goal_id, relationship_id
+    )
+    return None if row is None else GoalRow(**row)
+
+
 async def get_for_update(conn: Conn, relationship_id: UUID, goal_id: UUID) -> GoalRow | None:
     row = await conn.fetchrow(
         "SELECT * FROM goals WHERE id = $1 AND relationship_id = $2 FOR UPDATE", goal_id, relationship_id

@@ -68,13 +68,15 @@ def _reason(exc: jwt.PyJWTError) -> str:
     if isinstance(exc, jwt.ExpiredSignatureError):
         return "the token has expired (exp); get a new one"
     if isinstance(exc, jwt.ImmatureSignatureError):
-        return "the token is not valid yet (nbf)"
+        return "the token is not valid yet (its iat or nbf is in the future)"
     if isinstance(exc, jwt.InvalidIssuedAtError):
         return "the token's issued-at time (iat) is not a valid timestamp"
     if isinstance(exc, jwt.InvalidIssuerError):
         return "the token's issuer (iss) is not accepted by this service"
     if isinstance(exc, jwt.InvalidAudienceError):
         return "the token's audience (aud) is not accepted by this service"
+    if isinstance(exc, jwt.exceptions.InvalidSubjectError):
+        return "the token's subject (sub) is not a string"
     if isinstance(exc, jwt.MissingRequiredClaimError):
         return f"the token lacks the required claim {exc.claim!r}"
     if isinstance(exc, jwt.InvalidAlgorithmError):

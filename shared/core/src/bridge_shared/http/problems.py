@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 from starlette.types import Scope
 
 from bridge_shared.errors import TYPE_BASE, Problem, slug_of
@@ -67,12 +68,27 @@ def _http_detail(request: Request, status: int, detail: str | None, headers: dic
             "Its API is described at /docs (and /openapi.json)."
         )
     if status == 405:
-        allowed = (headers or {}).get("allow") or (headers or {}).get("Allow") or ""
+        allowed = (headers or {}).get("Allow", "")
         also = f" It accepts: {allowed}." if allowed else ""
         return f"{request.method} is not allowed on {request.url.path!r}.{also}"
     if detail is not None:
         return detail if detail.endswith(".") else f"{detail}."
     return f"The request failed with HTTP status {status}."
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path accepts (the Allow header of a 405): each is tried
+    against the app's routes, as included routers wrap theirs."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
 
 
 def problem_response(
@@ -162,6 +178,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names only the first route of the path; the path may have several (GET, POST).
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem_response(
             request,
             exc.status_code,
