@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,15 @@ def _dead_pid() -> int:
     return child.pid
 
 
+@pytest.fixture
+def live_bridge_up() -> Iterator[int]:
+    """A running process whose command line names bridge-up, as the real one's does."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "bridge-up"])
+    yield child.pid
+    child.kill()
+    child.wait()
+
+
 def test_the_file_is_written_atomically_private_and_removed_only_by_its_writer(tmp_path: Path) -> None:
     path = runfile.write(_info(12345), tmp_path / "platform.json")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600, "it holds the JWT secret"
@@ -62,10 +72,18 @@ def test_a_stale_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
     assert platform_jwt({"BRIDGE_RUN_DIR": str(tmp_path)}) == {}
 
 
-def test_a_live_file_is_used_and_explicit_variables_win(tmp_path: Path) -> None:
+def test_a_pid_reused_by_another_process_is_stale(tmp_path: Path) -> None:
+    """After a reboot the pid of a killed bridge-up may be some other live process: still stale."""
+    path = runfile.write(_info(os.getpid()), tmp_path / "platform.json")  # pytest, not bridge-up
+    with pytest.raises(runfile.StaleRunFile):
+        runfile.read(path)
+    assert platform_jwt({"BRIDGE_RUN_DIR": str(tmp_path)}) == {}
+
+
+def test_a_live_file_is_used_and_explicit_variables_win(tmp_path: Path, live_bridge_up: int) -> None:
     token_file = tmp_path / "dev-token"
     token_file.write_text("the-dev-token\n")
-    path = runfile.write(_info(os.getpid(), dev_token_file=str(token_file)), tmp_path / "platform.json")
+    path = runfile.write(_info(live_bridge_up, dev_token_file=str(token_file)), tmp_path / "platform.json")
     env = {"BRIDGE_RUN_DIR": str(tmp_path)}
     target = locate(env)
     assert target.urls == SERVICES

@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 RUN_FILE_NAME = "platform.json"
+# How a bridge-up process shows in its command line (`uv run bridge-up`, `python -m bridge_devstack.up`).
+BRIDGE_UP_NAMES = (b"bridge-up", b"bridge_devstack.up")
 VERSION = 1
 
 
@@ -89,6 +91,8 @@ class RunInfo:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether `pid` is a running `bridge-up`. Where /proc exists its command line must name
+    bridge-up: after a reboot the pid of a killed bridge-up may belong to another process."""
     if pid <= 0:
         return False
     try:
@@ -96,8 +100,12 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, owned by someone else
-    return True
+        pass  # exists, owned by someone else
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (macOS) or not readable: the pid check is all there is
+    return any(name in cmdline for name in BRIDGE_UP_NAMES)
 
 
 def write(info: RunInfo, path: Path | None = None) -> Path:

@@ -24,13 +24,20 @@ from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV
 
 
 def _alive(pid: int) -> bool:
+    """A running bridge-up (the rule of bridge_devstack.runfile.pid_alive)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
         return True
-    return pid > 0
+    return b"bridge-up" in cmdline or b"bridge_devstack.up" in cmdline
 
 
 def platform_jwt(env: dict[str, str] | None = None) -> dict[str, str]:
