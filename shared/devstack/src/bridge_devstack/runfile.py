@@ -20,8 +20,9 @@ Format (version 1)::
      "jwt": {"issuer": …, "audience": …, "secret": …}, "dev_token_file": ".run/dev-token",
      "logs": ".run/logs"}
 
-`bridge_shared.auth.mint` reads the ``jwt`` and ``pid`` keys itself (bridge-shared cannot import
-this package); keep them compatible.
+`bridge_shared.run_file` reads it for the commands of bridge-shared (`bridge-token`: ``jwt``;
+`bridge-dlq`: ``kafka_bootstrap_servers``; `bridge-outbox`: ``database_url``), which cannot import
+this package; keep those keys and ``pid`` compatible.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge_shared.run_file import bridge_up_alive
+
 RUN_FILE_NAME = "platform.json"
-# How a bridge-up process shows in its command line (`uv run bridge-up`, `python -m bridge_devstack.up`).
-BRIDGE_UP_NAMES = (b"bridge-up", b"bridge_devstack.up")
 VERSION = 1
 
 
@@ -91,21 +92,8 @@ class RunInfo:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether `pid` is a running `bridge-up`. Where /proc exists its command line must name
-    bridge-up: after a reboot the pid of a killed bridge-up may belong to another process."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True  # no /proc (macOS) or not readable: the pid check is all there is
-    return any(name in cmdline for name in BRIDGE_UP_NAMES)
+    """Whether `pid` is a running `bridge-up` (its command line says so where /proc exists)."""
+    return bridge_up_alive(pid)
 
 
 def write(info: RunInfo, path: Path | None = None) -> Path:

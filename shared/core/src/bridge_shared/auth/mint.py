@@ -12,56 +12,21 @@ refuse the token.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
-from pathlib import Path
-from typing import Any
 
 from bridge_shared.auth.principal import Role
 from bridge_shared.auth.tokens import DEFAULT_MAX_LIFETIME_SECONDS, mint_token
+from bridge_shared.run_file import running_platform
 from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET
 
 
-def _alive(pid: int) -> bool:
-    """A running bridge-up (the rule of bridge_devstack.runfile.pid_alive)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True
-    return b"bridge-up" in cmdline or b"bridge_devstack.up" in cmdline
-
-
 def platform_jwt(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The JWT settings of the platform `bridge-up` runs, from its run file (the format is
-    bridge_devstack.runfile's); {} when there is none or it is stale (a note goes to stderr)."""
-    env = dict(os.environ if env is None else env)
-    path = Path(env.get("BRIDGE_RUN_DIR", ".run")) / "platform.json"
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))  # Any: a JSON document
-    except FileNotFoundError:
+    """The JWT settings of the platform `bridge-up` runs, from its run file; {} when there is none
+    or it is stale (a note goes to stderr, and the development settings apply)."""
+    jwt = running_platform(env, tool="bridge-token").get("jwt")
+    if not isinstance(jwt, dict):
         return {}
-    except (OSError, ValueError) as exc:
-        print(f"bridge-token: ignoring {path} ({exc}); using the development settings", file=sys.stderr)
-        return {}
-    if not isinstance(data, dict) or not isinstance(data.get("jwt"), dict):
-        return {}
-    if not _alive(int(data.get("pid", 0))):
-        print(
-            f"bridge-token: ignoring the stale {path} (bridge-up pid {data.get('pid')} is gone); "
-            "using the development settings. Start the platform with make up.",
-            file=sys.stderr,
-        )
-        return {}
-    return {k: str(v) for k, v in data["jwt"].items() if k in ("secret", "issuer", "audience") and v}
+    return {k: str(v) for k, v in jwt.items() if k in ("secret", "issuer", "audience") and v}
 
 
 def main() -> None:

@@ -5,7 +5,8 @@
 
 Replay republishes the original record (key, value, CloudEvents headers) to its original topic. The
 consumer's inbox makes a replay of an event that has since been handled a no-op, so replaying twice
-is safe. The broker comes from --bootstrap or KAFKA_BOOTSTRAP_SERVERS; its security (SASL_SSL with
+is safe. The broker comes from --bootstrap or KAFKA_BOOTSTRAP_SERVERS, else the platform `make up`
+runs (.run/platform.json), else 127.0.0.1:9092; its security (SASL_SSL with
 SCRAM, mutual TLS) from the `BRIDGE_KAFKA_*` environment or the flags (docs/security-kafka.md). With
 ACLs, run it as the operator principal `bridge-dlq` (it reads every dead-letter topic and writes the
 event topics back).
@@ -32,6 +33,7 @@ from bridge_shared.messaging.security import (
     add_security_arguments,
     security_from_args,
 )
+from bridge_shared.run_file import running_platform
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("command", choices=["list", "replay"])
     parser.add_argument("--service", required=True, help="the consuming service whose dead letters to read")
-    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    parser.add_argument(
+        "--bootstrap",
+        help="default: $KAFKA_BOOTSTRAP_SERVERS, else the platform make up runs, else 127.0.0.1:9092",
+    )
     parser.add_argument(
         "--topic-prefix",
         default=os.environ.get("KAFKA_TOPIC_PREFIX", ""),
@@ -168,6 +173,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dry-run", action="store_true")
     add_security_arguments(parser)
     args = parser.parse_args(argv)
+    args.bootstrap = (
+        args.bootstrap
+        or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        or running_platform(tool="bridge-dlq").get("kafka_bootstrap_servers")
+        or "127.0.0.1:9092"
+    )
     if args.command == "replay" and not (args.all or args.event_id):
         parser.error("replay needs --event-id or --all")
     sys.exit(asyncio.run(_main(args)))

@@ -10,7 +10,8 @@ wait behind it, so an aggregate's events never go out with a gap or out of order
 keeps flowing. `retry` returns rows to the relay (it wakes at once and publishes them, then the rows
 that waited behind them, in order). `discard` gives up on a row for good (it is kept, marked
 discarded, until pruned) and releases the rows behind it. The database comes from --dsn or
-DATABASE_URL (the service's own role or an admin); --schema is the service's schema.
+DATABASE_URL (the service's own role or an admin), else the admin DSN of the platform `make up` runs
+(.run/platform.json); --schema is the service's schema.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import asyncpg
 
 from bridge_shared.outbox.monitor import OutboxStatus, outbox_status
 from bridge_shared.outbox.writer import notify_channel
+from bridge_shared.run_file import running_platform
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -170,14 +172,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("command", choices=["list", "retry", "discard"])
     parser.add_argument("--schema", required=True, help="the service's schema (matching, sessions, ...)")
-    parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL"), help="default: $DATABASE_URL")
+    parser.add_argument("--dsn", help="default: $DATABASE_URL, else the platform make up runs")
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--id", type=int, action="append", help="an outbox row id (repeatable)")
     parser.add_argument("--all", action="store_true", help="retry every parked row")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
+    args.dsn = (
+        args.dsn
+        or os.environ.get("DATABASE_URL")
+        or running_platform(tool="bridge-outbox").get("database_url")
+    )
     if not args.dsn:
-        parser.error("give --dsn or set DATABASE_URL")
+        parser.error("give --dsn or set DATABASE_URL (or start the platform with make up)")
     if args.command == "retry" and not (args.all or args.id):
         parser.error("retry needs --id or --all")
     if args.command == "discard" and not args.id:
