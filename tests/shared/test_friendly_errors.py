@@ -156,9 +156,16 @@ async def test_a_bad_token_is_a_401_that_says_what_is_wrong_without_internals(
     assert r.headers["www-authenticate"].startswith("Bearer")
 
 
-async def test_no_token_and_a_server_error_are_problems_with_sentences(
+async def test_no_token_is_a_401_problem_with_a_sentence(
     service: tuple[httpx.AsyncClient, str],
 ) -> None:
     c, protected = service
     body = await _assert_problem(c, await c.get(protected), 401)
     assert str(body["type"]).endswith("/problems/authentication-required")
+
+
+async def test_the_request_guards_answers_link_to_pages_too(service: tuple[httpx.AsyncClient, str]) -> None:
+    c, protected = service
+    r = await c.get(protected, headers={"X-Padding": "x" * 70_000})  # over the header cap
+    body = await _assert_problem(c, r, 431)
+    assert str(body["type"]) == "http://svc/problems/headers-too-large"
