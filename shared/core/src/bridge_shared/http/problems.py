@@ -180,7 +180,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         if exc.status_code == 405:
             # Starlette names only the first route of the path; the path may have several (GET, POST).
-            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+            allowed = _allowed_methods(request)
+            if allowed:
+                headers = {**(headers or {}), "Allow": allowed}
         return problem_response(
             request,
             exc.status_code,
