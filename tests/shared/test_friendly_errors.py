@@ -169,3 +169,27 @@ async def test_the_request_guards_answers_link_to_pages_too(service: tuple[httpx
     r = await c.get(protected, headers={"X-Padding": "x" * 70_000})  # over the header cap
     body = await _assert_problem(c, r, 431)
     assert str(body["type"]) == "http://svc/problems/headers-too-large"
+
+
+async def test_the_metrics_port_answers_problems_too() -> None:
+    """The separate metrics port (`metrics_port`) is not the API, but its refusals are problem+json too."""
+    from bridge_shared.http.metrics_server import MetricsServer
+
+    async def render() -> tuple[bytes, str]:
+        return b"up 1\n", "text/plain"
+
+    server = MetricsServer(render, host="127.0.0.1", port=0, token="metrics-secret")
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as c:
+            for path, status in (("/elsewhere", 404), ("/metrics", 401)):
+                r = await c.get(path)
+                assert r.status_code == status
+                assert r.headers["content-type"] == "application/problem+json"
+                body = r.json()
+                assert body["status"] == status and body["type"] == "about:blank"
+                assert body["detail"][:1].isupper() and body["detail"].endswith(".")
+            ok = await c.get("/metrics", headers={"Authorization": "Bearer metrics-secret"})
+            assert ok.status_code == 200 and ok.text == "up 1\n"
+    finally:
+        await server.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +26,12 @@ def _response(status: str, body: bytes, content_type: str, extra: str = "") -> b
         f"X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n{extra}\r\n"
     )
     return head.encode() + body
+
+
+def _problem(status: int, phrase: str, detail: str, path: str, extra: str = "") -> bytes:
+    """problem+json like the API's errors (`about:blank`: this port serves no problem pages)."""
+    body = {"type": "about:blank", "title": phrase, "status": status, "detail": detail, "instance": path}
+    return _response(f"{status} {phrase}", json.dumps(body).encode(), "application/problem+json", extra)
 
 
 class MetricsServer:
@@ -76,8 +83,9 @@ class MetricsServer:
     async def _answer(self, head: bytes) -> bytes:
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ")
-        if len(parts) != 3 or parts[0] != "GET" or parts[1].split("?", 1)[0] != "/metrics":
-            return _response("404 Not Found", b"not found\n", "text/plain")
+        path = parts[1].split("?", 1)[0] if len(parts) == 3 else ""
+        if len(parts) != 3 or parts[0] != "GET" or path != "/metrics":
+            return _problem(404, "Not Found", "This port serves only GET /metrics.", path[:200])
         if self._token is not None:
             authorization = ""
             for line in lines[1:]:
@@ -85,10 +93,11 @@ class MetricsServer:
                 if name.strip().lower() == "authorization":
                     authorization = value.strip()
             if not hmac.compare_digest(authorization.encode(), f"Bearer {self._token}".encode()):
-                return _response(
-                    "401 Unauthorized",
-                    b"metrics token required\n",
-                    "text/plain",
+                return _problem(
+                    401,
+                    "Unauthorized",
+                    "Send Authorization: Bearer <metrics token>.",
+                    path,
                     "WWW-Authenticate: Bearer\r\n",
                 )
         body, content_type = await self._render()
