@@ -193,3 +193,15 @@ async def test_the_metrics_port_answers_problems_too() -> None:
             assert ok.status_code == 200 and ok.text == "up 1\n"
     finally:
         await server.stop()
+
+
+async def test_a_problem_raised_without_a_detail_gets_its_types_sentence(
+    service: tuple[httpx.AsyncClient, str],
+) -> None:
+    from bridge_shared.http.problem_types import PROBLEM_TYPES
+
+    c, _ = service
+    body = await _assert_problem(
+        c, await c.get("/docs/assets/no-such-asset.js"), 404
+    )  # Problem(404, "Not found")
+    assert body["detail"] == PROBLEM_TYPES["not-found"].meaning

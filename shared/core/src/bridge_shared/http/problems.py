@@ -51,6 +51,14 @@ def resolve_type(scope: Scope, type_: str) -> str:
     return f"{str(base).rstrip('/')}{type_}"
 
 
+def _meaning(type_: str) -> str | None:
+    """The registry's sentence for a problem raised without a detail of its own."""
+    if not type_.startswith(TYPE_BASE):
+        return None
+    page = PROBLEM_TYPES.get(type_[len(TYPE_BASE) :])
+    return page.meaning if page is not None else None
+
+
 def _http_type(status: int) -> str:
     """The page of a plain HTTP error (404, 405, ...) when there is one, else about:blank."""
     if status in HTTPStatus._value2member_map_:
@@ -127,7 +135,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
             exc.status,
             exc.title,
-            exc.detail,
+            exc.detail or _meaning(exc.type),
             type_=exc.type,
             headers=exc.headers,
             **exc.extensions,
