@@ -101,7 +101,7 @@ class JwksCache:
             # a key without one is used for the token's algorithm if its type fits.
             key = PyJWK(jwk, algorithm=jwk.get("alg") or algorithm)
         except PyJWKError as exc:
-            raise UnknownKey(f"key {kid!r} cannot verify {algorithm}: {exc}") from exc
+            raise UnknownKey(f"the identity provider's key {kid!r} cannot verify {algorithm}") from exc
         self._parsed[(kid, algorithm)] = key
         return key
 
