@@ -19,6 +19,18 @@ class ThingHappened(EventPayload):
     note: str = ""
 
 
+# The consumer integration tests read their topic from the beginning with a new group each: on a
+# topic of their own they never wade through the thousands of records other tests put on THING_TOPIC.
+CONSUMER_TOPIC = f"bridge.test.consumer-{RUN}"
+
+
+@event(f"test{RUN}.consumed_thing.happened", version=1, topic=CONSUMER_TOPIC, key="thing_id")
+class ConsumedThingHappened(EventPayload):
+    thing_id: str
+    seq: int
+    note: str = ""
+
+
 def person(tag: str, timezone: str = "UTC") -> ParticipantRef:
     """A participant as matching's events describe them."""
     return ParticipantRef(

@@ -16,7 +16,7 @@ from bridge_shared.events.envelope import InboundEvent, build_event
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
-from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
+from tests.shared.events_for_tests import CONSUMER_TOPIC, ConsumedThingHappened
 from tests.shared.harness import Harness, broker_send, harness, make_relay, read_topic
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def _consumer(
     consumer = EventConsumer(
         service=h.schema,
         name=f"c{uuid.uuid4().hex[:6]}",
-        topics=[THING_TOPIC],
+        topics=[CONSUMER_TOPIC],
         pool=lambda: h.pool,
         max_attempts=3,
         backoff_initial=0.01,
@@ -51,9 +51,9 @@ def _consumer(
         batch=batch,
     )
 
-    @consumer.on(ThingHappened)
+    @consumer.on(ConsumedThingHappened)
     async def record(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
-        assert isinstance(event.payload, ThingHappened)
+        assert isinstance(event.payload, ConsumedThingHappened)
         if calls is not None:
             calls.append((event.payload.thing_id, event.payload.seq))
         await conn.execute(
@@ -69,7 +69,7 @@ def _consumer(
     return consumer
 
 
-async def _publish(h: Harness, payload: ThingHappened, *, event_id: str | None = None) -> str:
+async def _publish(h: Harness, payload: ConsumedThingHappened, *, event_id: str | None = None) -> str:
     evt = build_event(payload, source="/tests", event_id=event_id)
     await h.broker.publish(evt.value, evt.topic, key=evt.key.encode(), headers=evt.headers)
     return evt.id
@@ -78,14 +78,14 @@ async def _publish(h: Harness, payload: ThingHappened, *, event_id: str | None =
 async def test_redelivered_event_has_one_effect(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         _consumer(h)
         await h.broker.start()
         prefix = f"{h.schema}-dup"
         eid = str(uuid.uuid4())
         for _ in range(3):
-            await _publish(h, ThingHappened(thing_id=prefix, seq=1), event_id=eid)
-        await _publish(h, ThingHappened(thing_id=prefix, seq=2))
+            await _publish(h, ConsumedThingHappened(thing_id=prefix, seq=1), event_id=eid)
+        await _publish(h, ConsumedThingHappened(thing_id=prefix, seq=2))
 
         async def two() -> bool:
             return len(await _effects(h, prefix)) == 2
@@ -98,27 +98,27 @@ async def test_redelivered_event_has_one_effect(
 async def test_invalid_event_goes_to_dead_letter_with_reason_and_partition_moves_on(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         await ensure_topics(bootstrap_servers, [dead_letter_topic(h.schema)], partitions=1)
         consumer = _consumer(h)
         await h.broker.start()
         prefix = f"{h.schema}-bad"
-        good = build_event(ThingHappened(thing_id=prefix, seq=1), source="/tests")
+        good = build_event(ConsumedThingHappened(thing_id=prefix, seq=1), source="/tests")
         bad_headers = dict(good.headers, ce_id=str(uuid.uuid4()))
         # Same key, so the poison record sits in front of a good one on the same partition.
         await h.broker.publish(
             json.dumps({"thing_id": prefix, "seq": "not-a-number"}).encode(),
-            THING_TOPIC,
+            CONSUMER_TOPIC,
             key=prefix.encode(),
             headers=bad_headers,
         )
         await h.broker.publish(
             b"{not json",
-            THING_TOPIC,
+            CONSUMER_TOPIC,
             key=prefix.encode(),
             headers=dict(good.headers, ce_id=str(uuid.uuid4())),
         )
-        await h.broker.publish(good.value, THING_TOPIC, key=prefix.encode(), headers=good.headers)
+        await h.broker.publish(good.value, CONSUMER_TOPIC, key=prefix.encode(), headers=good.headers)
 
         async def processed() -> bool:
             return len(await _effects(h, prefix)) == 1
@@ -132,7 +132,7 @@ async def test_invalid_event_goes_to_dead_letter_with_reason_and_partition_moves
         assert len(letters) == 2
         hdrs = [{k: v.decode() for k, v in rec.headers} for rec in letters]
         for hd in hdrs:
-            assert hd["dlq_original_topic"] == THING_TOPIC
+            assert hd["dlq_original_topic"] == CONSUMER_TOPIC
             assert hd["dlq_service"] == h.schema
             assert hd["dlq_consumer"] == consumer.name
             assert int(hd["dlq_original_offset"]) >= 0 and hd["dlq_original_partition"].isdigit()
@@ -146,14 +146,14 @@ async def test_invalid_event_goes_to_dead_letter_with_reason_and_partition_moves
 async def test_failing_handler_is_retried_then_dead_lettered_without_effects(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         await ensure_topics(bootstrap_servers, [dead_letter_topic(h.schema)], partitions=1)
         calls: list[tuple[str, int]] = []
         _consumer(h, fail_on={1}, calls=calls)
         await h.broker.start()
         prefix = f"{h.schema}-retry"
-        await _publish(h, ThingHappened(thing_id=prefix, seq=1))
-        await _publish(h, ThingHappened(thing_id=prefix, seq=2))
+        await _publish(h, ConsumedThingHappened(thing_id=prefix, seq=1))
+        await _publish(h, ConsumedThingHappened(thing_id=prefix, seq=2))
 
         async def second_done() -> bool:
             return len(await _effects(h, prefix)) == 1
@@ -175,7 +175,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_effects(
 async def test_batch_path_handles_many_events_per_transaction_and_dedupes(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         _consumer(h, batch=True)
         await h.broker.start()
         prefix = f"{h.schema}-batch"
@@ -193,7 +193,9 @@ async def test_batch_path_handles_many_events_per_transaction_and_dedupes(
 
         await publish_pipelined(
             [
-                build_event(ThingHappened(thing_id=f"{prefix}-{i % 7}", seq=i), source="/tests", event_id=eid)
+                build_event(
+                    ConsumedThingHappened(thing_id=f"{prefix}-{i % 7}", seq=i), source="/tests", event_id=eid
+                )
                 for i, eid in enumerate(ids)
             ]
         )
@@ -207,10 +209,16 @@ async def test_batch_path_handles_many_events_per_transaction_and_dedupes(
         marker = str(uuid.uuid4())
         await publish_pipelined(
             [
-                build_event(ThingHappened(thing_id=f"{prefix}-x", seq=-1), source="/tests", event_id=eid)
+                build_event(
+                    ConsumedThingHappened(thing_id=f"{prefix}-x", seq=-1), source="/tests", event_id=eid
+                )
                 for eid in ids[:50]
             ]
-            + [build_event(ThingHappened(thing_id=f"{prefix}-x", seq=1000), source="/tests", event_id=marker)]
+            + [
+                build_event(
+                    ConsumedThingHappened(thing_id=f"{prefix}-x", seq=1000), source="/tests", event_id=marker
+                )
+            ]
         )
 
         async def marker_done() -> bool:
@@ -231,14 +239,14 @@ async def test_batch_path_handles_many_events_per_transaction_and_dedupes(
 async def test_consumer_span_continues_the_producers_trace_across_the_outbox(
     scratch_service: tuple[str, str], bootstrap_servers: str, span_exporter: InMemorySpanExporter
 ) -> None:
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         _consumer(h)
         await h.broker.start()
         prefix = f"{h.schema}-trace"
         tracer = trace.get_tracer("tests")
         with tracer.start_as_current_span("POST /things") as request_span:
             async with h.pool.acquire() as conn, conn.transaction():
-                await h.outbox.add(conn, ThingHappened(thing_id=prefix, seq=1))
+                await h.outbox.add(conn, ConsumedThingHappened(thing_id=prefix, seq=1))
         trace_id = request_span.get_span_context().trace_id
         relay = make_relay(h, broker_send(h.broker))
         await relay.drain_once()
@@ -270,7 +278,7 @@ async def test_consumer_span_continues_the_producers_trace_across_the_outbox(
 async def test_database_outage_is_not_the_events_fault_it_is_retried_not_dead_lettered(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         outage = {"left": 2}
 
         def flaky_pool() -> Any:
@@ -282,16 +290,16 @@ async def test_database_outage_is_not_the_events_fault_it_is_retried_not_dead_le
         consumer = EventConsumer(
             service=h.schema,
             name="outage",
-            topics=[THING_TOPIC],
+            topics=[CONSUMER_TOPIC],
             pool=flaky_pool,
             max_attempts=2,
             backoff_initial=0.01,
             backoff_max=0.05,
         )
 
-        @consumer.on(ThingHappened)
+        @consumer.on(ConsumedThingHappened)
         async def record(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
-            assert isinstance(event.payload, ThingHappened)
+            assert isinstance(event.payload, ConsumedThingHappened)
             await conn.execute(
                 "INSERT INTO effects (event_id, thing_id, seq) VALUES ($1, $2, $3)",
                 event.id,
@@ -302,7 +310,7 @@ async def test_database_outage_is_not_the_events_fault_it_is_retried_not_dead_le
         consumer.attach(h.broker)
         await h.broker.start()
         prefix = f"{h.schema}-outage"
-        await _publish(h, ThingHappened(thing_id=prefix, seq=1))
+        await _publish(h, ConsumedThingHappened(thing_id=prefix, seq=1))
 
         async def done() -> bool:
             return len(await _effects(h, prefix)) == 1
@@ -321,11 +329,11 @@ async def test_a_handler_bug_in_query_arguments_is_dead_lettered_not_looped(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
     # asyncpg's client-side DataError is an InterfaceError; it must not pass for a database outage.
-    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+    async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         consumer = EventConsumer(
             service=h.schema,
             name="buggy",
-            topics=[THING_TOPIC],
+            topics=[CONSUMER_TOPIC],
             pool=lambda: h.pool,
             max_attempts=2,
             backoff_initial=0.01,
@@ -333,9 +341,9 @@ async def test_a_handler_bug_in_query_arguments_is_dead_lettered_not_looped(
         )
         prefix = f"{h.schema}-buggy"
 
-        @consumer.on(ThingHappened)
+        @consumer.on(ConsumedThingHappened)
         async def record(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
-            assert isinstance(event.payload, ThingHappened)
+            assert isinstance(event.payload, ConsumedThingHappened)
             if event.payload.thing_id == prefix:
                 await conn.execute(
                     "INSERT INTO effects (event_id, seq) VALUES ($1, $2)", event.id, "not-an-int"
@@ -343,7 +351,7 @@ async def test_a_handler_bug_in_query_arguments_is_dead_lettered_not_looped(
 
         consumer.attach(h.broker)
         await h.broker.start()
-        await _publish(h, ThingHappened(thing_id=prefix, seq=1))
+        await _publish(h, ConsumedThingHappened(thing_id=prefix, seq=1))
         letters: list[Any] = []
         async with asyncio.timeout(20):
             while not letters:
