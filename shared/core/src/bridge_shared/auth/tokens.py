@@ -62,32 +62,29 @@ class InvalidToken(Exception):
     or a decoder's own message (`_reason` translates PyJWT's errors)."""
 
 
+# PyJWT's errors in the platform's words, most specific first (several are subclasses of others).
+_REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "the token has expired (exp); get a new one"),
+    (jwt.ImmatureSignatureError, "the token is not valid yet (its iat or nbf is in the future)"),
+    (jwt.InvalidIssuedAtError, "the token's issued-at time (iat) is not a valid timestamp"),
+    (jwt.InvalidIssuerError, "the token's issuer (iss) is not accepted by this service"),
+    (jwt.InvalidAudienceError, "the token's audience (aud) is not accepted by this service"),
+    (jwt.exceptions.InvalidSubjectError, "the token's subject (sub) is not a string"),
+    (jwt.InvalidAlgorithmError, "the token's algorithm (alg) is not allowed"),
+    (jwt.InvalidSignatureError, "the token's signature does not verify"),
+    (jwt.DecodeError, "the token is not a well-formed JWT (three base64url parts: header.payload.signature)"),
+    (jwt.InvalidKeyError, "the token cannot be verified with this service's keys"),
+)
+
+
 def _reason(exc: jwt.PyJWTError) -> str:
     """What is wrong with the token, in the platform's words rather than PyJWT's (whose messages
     can carry decoder internals such as "'utf-8' codec can't decode byte 0xb7")."""
-    if isinstance(exc, jwt.ExpiredSignatureError):
-        return "the token has expired (exp); get a new one"
-    if isinstance(exc, jwt.ImmatureSignatureError):
-        return "the token is not valid yet (its iat or nbf is in the future)"
-    if isinstance(exc, jwt.InvalidIssuedAtError):
-        return "the token's issued-at time (iat) is not a valid timestamp"
-    if isinstance(exc, jwt.InvalidIssuerError):
-        return "the token's issuer (iss) is not accepted by this service"
-    if isinstance(exc, jwt.InvalidAudienceError):
-        return "the token's audience (aud) is not accepted by this service"
-    if isinstance(exc, jwt.exceptions.InvalidSubjectError):
-        return "the token's subject (sub) is not a string"
     if isinstance(exc, jwt.MissingRequiredClaimError):
         return f"the token lacks the required claim {exc.claim!r}"
-    if isinstance(exc, jwt.InvalidAlgorithmError):
-        return "the token's algorithm (alg) is not allowed"
-    if isinstance(exc, jwt.InvalidSignatureError):
-        return "the token's signature does not verify"
-    if isinstance(exc, jwt.DecodeError):
-        return "the token is not a well-formed JWT (three base64url parts: header.payload.signature)"
-    if isinstance(exc, jwt.InvalidKeyError):
-        return "the token cannot be verified with this service's keys"
-    return "the token could not be verified"
+    return next(
+        (reason for kind, reason in _REASONS if isinstance(exc, kind)), "the token could not be verified"
+    )
 
 
 class TokenClaims(BaseModel):
