@@ -77,6 +77,9 @@ async def test_a_service_serves_only_its_own_events_schemas() -> None:
     resp = await _get(app, "/schemas/events/com.bridge.matching.pair.formed.v1.json")
     assert resp.status_code == 404
     assert resp.headers["content-type"].startswith("application/problem+json")
+    problem = resp.json()
+    assert problem["type"].endswith("/problems/not-found")  # a page that resolves (test_problem_pages)
+    assert "publishes no event type" in problem["detail"]
     assert (
         await _get(app, "/schemas/events/com.bridge.sessions.relationship.started.v1.json")
     ).status_code == 200

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from bridge_shared.contracts.schemas import render_all
+from bridge_shared.errors import Problem
 from bridge_shared.events.registry import EventPayload, EventSpec, spec_for
 from bridge_shared.settings import ServiceSettings
 
@@ -78,15 +79,10 @@ def schema_router(publishes: Sequence[type[EventPayload]], base_url: str) -> API
         spec = specs.get(event_type)
         schema = event_schema(spec.type, schema_id=schema_url(base_url, spec.type)) if spec else None
         if schema is None:
-            return JSONResponse(
-                {
-                    "type": "about:blank",
-                    "title": "Not Found",
-                    "status": 404,
-                    "detail": f"this service publishes no event type {event_type!r}",
-                },
-                status_code=404,
-                media_type="application/problem+json",
+            raise Problem(
+                404,
+                "Not found",
+                f"This service publishes no event type {event_type!r}; {SCHEMA_PATH} lists the ones it does.",
             )
         return JSONResponse(
             schema,
