@@ -128,12 +128,17 @@ class KillService(Fault):
     started again `down_for` seconds later while the driver keeps retrying."""
 
     AT = ("enrolling", "accepting", "scheduling")
+    # The documented SMTP window (services/notifications README): a message the SMTP server accepted
+    # but whose outcome the killed process had not recorded is sent again, with the same Message-ID.
+    # At most the messages in flight when it died can be: one per connection of the SMTP pool
+    # (notifications' `smtp_pool_size`, 10 by default, which the chaos platform keeps).
+    IN_FLIGHT_PER_KILL = 10
 
     def __init__(self, service: str, *, down_for: float = 1.5) -> None:
         super().__init__(
             f"kill-{service}",
             f"kill -9 {service} x3",
-            smtp_window_allowance=3 if service == "notifications" else 0,
+            smtp_window_allowance=len(self.AT) * self.IN_FLIGHT_PER_KILL if service == "notifications" else 0,
         )
         self.service = service
         self.down_for = down_for

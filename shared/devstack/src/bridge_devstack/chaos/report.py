@@ -51,7 +51,7 @@ def table(results: Sequence[RunResult], bound: float) -> str:
     lines.append("")
     lines.append(
         "Summary (smtp-dup: the same Message-ID twice, the documented SMTP window; "
-        "one allowed per notifications kill; late: of lost, seen only after the bound)"
+        "at most the messages in flight per notifications kill; late: of lost, seen only after the bound)"
     )
     lines.append(
         f"{'fault':<40}{'expected':>9}{'observed':>9}{'lost':>6}{'late':>6}{'dup':>5}{'smtp-dup':>10}"
