@@ -124,3 +124,22 @@ async def test_service_token_reads_and_never_writes(svc: RunningService) -> None
         r = await c.request(method, path, json=body, headers=SERVICE)
         assert r.status_code == 403, (method, path, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_import_report_is_read_only_by_hr_of_every_region_of_the_cohort(svc: RunningService) -> None:
+    """Its row errors name people of any region in the file."""
+    c = svc.client
+    r = await c.post("/cohorts", json=cohort_body(regions=["EMEA", "APAC"]), headers=HR)
+    cid = str(r.json()["id"])
+    assert (
+        await c.post(f"/cohorts/{cid}/phase", json={"to_phase": "enrolling"}, headers=HR)
+    ).status_code == 200
+    r = await c.post(
+        f"/cohorts/{cid}/imports", content=b"employee_id\n", headers={**HR, "content-type": "text/csv"}
+    )
+    assert r.status_code == 202, r.text
+    job = f"/imports/{r.json()['id']}"
+    for caller in (HR, BOTH_HR, SERVICE):
+        assert (await c.get(job, headers=caller)).status_code == 200
+    r = await c.get(job, headers=EMEA_HR)
+    assert r.status_code == 403 and r.json()["missing_regions"] == ["APAC"], r.text

@@ -52,7 +52,7 @@ async def start_import(
     )
 
 
-@router.get("/imports/{job_id}", response_model=ImportJobOut, responses=problems(404))
+@router.get("/imports/{job_id}", response_model=ImportJobOut, responses=problems(403, 404))
 async def get_import(
     job_id: UUID, principal: Principal = Depends(hr_read), rt: MatchingRuntime = Depends(get_runtime)
 ) -> ImportJobOut:

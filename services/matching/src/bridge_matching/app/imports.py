@@ -24,6 +24,7 @@ from bridge_matching.domain.csv_import import FileError, Parsed, parse_csv
 from bridge_matching.domain.events import participant_event, participant_subject
 from bridge_matching.domain.phases import ENROLMENT_PHASES
 from bridge_matching.domain.rows import ImportJobRow
+from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
@@ -59,11 +60,22 @@ async def start(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID,
 
 
 async def get(rt: MatchingRuntime, principal: Principal, job_id: uuid.UUID) -> ImportJobRow:
+    """The job and its report. The report's row errors name people of any region in the file, so
+    regional HR read it only when they manage every region of the cohort (as they must to import)."""
     async with connection(rt.pool) as conn:
         job = await import_jobs.get(conn, job_id)
         if job is None:
             raise Problem(404, "Import not found")
-        await visible_cohort(conn, principal, job.cohort_id)
+        cohort = await visible_cohort(conn, principal, job.cohort_id)
+    missing = [] if scope.reads_globally(principal) else scope.missing_regions(principal, cohort.regions)
+    if missing:
+        raise Problem(
+            403,
+            "Forbidden",
+            "An import report names people of every region in its file: reading it needs every region "
+            f"of the cohort, and your token does not cover {', '.join(missing)}.",
+            missing_regions=missing,
+        )
     return job
 
 
