@@ -9,6 +9,7 @@ BRIDGE_TEST_INFRA_ENV_FILE.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
@@ -21,8 +22,9 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bridge_devstack.infra import Infra, start_infra
-from bridge_shared.db.provision import provision
+from bridge_shared.db.provision import deprovision, provision
 from bridge_shared.observability.tracing import configure_tracing
+from bridge_shared.privacy.vault import create_vault
 
 # Services refuse to start without a named environment (bridge_shared.settings): what the tests build
 # (and the e2e platform's processes, which inherit it) runs as "test" unless the caller chose otherwise.
@@ -77,6 +79,16 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 
 @pytest.fixture(scope="session")
 def admin_dsn(infra: Infra) -> str:
+    """The superuser DSN of the test database (the key vault exists in it)."""
+
+    async def vault() -> None:
+        conn = await asyncpg.connect(infra.admin_dsn)
+        try:
+            await create_vault(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(vault())
     return infra.admin_dsn
 
 
@@ -91,12 +103,7 @@ async def scratch_service(admin_dsn: str) -> AsyncIterator[tuple[str, str]]:
     name = f"t{uuid.uuid4().hex[:10]}"
     dsn = await provision(admin_dsn, name, secrets.token_hex(8))
     yield name, dsn
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        await conn.execute(f'DROP ROLE IF EXISTS "bridge_{name}"')
-    finally:
-        await conn.close()
+    await deprovision(admin_dsn, name)
 
 
 def unique_topic(prefix: str = "test") -> str:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
+
 from bridge_shared.contracts.matching import MatchExplanation, PairFormedV1, ParticipantRef
+from bridge_shared.events.envelope import OutgoingEvent, build_event
 from bridge_shared.events.registry import EventPayload, event
+from bridge_shared.privacy.sealing import subjects_to_seal
+from bridge_shared.privacy.vault import VAULT
 
 RUN = uuid.uuid4().hex[:8]
 THING_TOPIC = f"bridge.test.thing-{RUN}"
@@ -55,3 +60,25 @@ def pair_formed(pair_id: str, cohort_id: str = "C-test") -> PairFormedV1:
         explanation=MatchExplanation(score=0.9, breakdown={}, summary="test"),
         formed_at=datetime.now(UTC),
     )
+
+
+async def sealed_event(payload: EventPayload, *, source: str, dsn: str) -> OutgoingEvent:
+    """`payload` built as its producer's Outbox would: personal fields sealed under keys from the key
+    vault (created there on first use). `dsn`: any role that may use the vault (the admin DSN)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            data = payload.model_dump(mode="json")
+            keys = await VAULT.keys_for_sealing(conn, subjects_to_seal(type(payload), data))
+        return build_event(payload, source=source, keys=keys)
+    finally:
+        await conn.close()
+
+
+async def erase_keys(participant_ids: list[str], *, dsn: str) -> None:
+    """Destroys people's keys in the vault, as matching does when it erases them."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await VAULT.destroy(conn, participant_ids)
+    finally:
+        await conn.close()

@@ -172,13 +172,13 @@ def test_published_schemas_let_an_old_reader_accept_added_fields() -> None:
 # -- the consumer's rule for types it does not handle ----------------------------------------------
 
 
-def test_an_added_field_reaches_the_handler_unchanged() -> None:
+async def test_an_added_field_reaches_the_handler_unchanged() -> None:
     consumer = _consumer(ThingHappened)
-    decoded = consumer.decode(_thing_record(meeting_language="en"))
+    decoded = await consumer.decode(_thing_record(meeting_language="en"))
     assert decoded is not None and decoded.payload == ThingHappened(thing_id="t", seq=1)
 
 
-def test_an_unknown_version_of_a_handled_family_is_dead_lettered_with_the_reason_and_counted(
+async def test_an_unknown_version_of_a_handled_family_is_dead_lettered_with_the_reason_and_counted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     consumer = _consumer(ThingHappened)
@@ -186,13 +186,13 @@ def test_an_unknown_version_of_a_handled_family_is_dead_lettered_with_the_reason
     caplog.set_level(logging.WARNING, logger="bridge_shared.messaging.consumer")
     for _ in range(3):
         with pytest.raises(UnknownEventVersion) as err:
-            consumer.decode(_thing_record(v2))
+            await consumer.decode(_thing_record(v2))
     assert str(err.value).startswith(f"unknown version {v2}; this consumer knows v1")
     assert _unknown_count(consumer, v2, "dead_lettered") == 3
     assert sum(v2 in r.getMessage() for r in caplog.records) == 1, "logged once per type"
 
 
-def test_an_unknown_bridge_type_is_skipped_but_counted_and_logged_once(
+async def test_an_unknown_bridge_type_is_skipped_but_counted_and_logged_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     consumer = _consumer(ThingHappened)
@@ -200,33 +200,33 @@ def test_an_unknown_bridge_type_is_skipped_but_counted_and_logged_once(
     foreign = "org.example.audit.logged"
     caplog.set_level(logging.WARNING, logger="bridge_shared.messaging.consumer")
     for _ in range(2):
-        assert consumer.decode(_thing_record(new_type)) is None
-        assert consumer.decode(_thing_record(foreign)) is None
+        assert await consumer.decode(_thing_record(new_type)) is None
+        assert await consumer.decode(_thing_record(foreign)) is None
     assert _unknown_count(consumer, new_type, "skipped") == 2
     assert _unknown_count(consumer, foreign, "skipped") == 2
     assert sum(new_type in r.getMessage() for r in caplog.records) == 1
 
 
-def test_registered_types_this_consumer_does_not_handle_are_skipped_quietly() -> None:
+async def test_registered_types_this_consumer_does_not_handle_are_skipped_quietly() -> None:
     consumer = _consumer(EnrolmentMadeV1)
     rec = _thing_record()
-    assert consumer.decode(rec) is None
+    assert await consumer.decode(rec) is None
     assert _unknown_count(consumer, ThingHappened.event_type, "skipped") == 0
 
 
-def test_a_registered_version_a_consumer_cannot_read_is_dead_lettered_too() -> None:
+async def test_a_registered_version_a_consumer_cannot_read_is_dead_lettered_too() -> None:
     """A consumer of v1 after its producer switched to v2: visible, and replayable once it reads v2."""
     consumer = _consumer(EnrolmentMadeV1)
     v2 = build_event(EnrolmentMadeV2(enrolment_id="e", given_name="Ada"), source="/tests")
     with pytest.raises(UnknownEventVersion, match=f"unknown version {v2.type}; this consumer knows v1"):
-        consumer.decode(_record(v2.headers, v2.value))
+        await consumer.decode(_record(v2.headers, v2.value))
     assert _unknown_count(consumer, v2.type, "dead_lettered") == 1
 
 
-def test_an_upcaster_lets_a_consumer_of_v2_read_v1() -> None:
+async def test_an_upcaster_lets_a_consumer_of_v2_read_v1() -> None:
     consumer = _consumer(EnrolmentMadeV2)
     v1 = build_event(EnrolmentMadeV1(enrolment_id="e", name="Ada Lovelace"), source="/tests")
-    decoded = consumer.decode(_record(v1.headers, v1.value))
+    decoded = await consumer.decode(_record(v1.headers, v1.value))
     assert decoded is not None
     assert decoded.type == EnrolmentMadeV2.event_type  # handlers and routing see the type they handle
     assert decoded.payload == EnrolmentMadeV2(enrolment_id="e", given_name="Ada", family_name="Lovelace")

@@ -12,6 +12,8 @@ class Role(StrEnum):
     HR_REGIONAL = "hr_regional"
     PARTICIPANT = "participant"
     SERVICE = "service"
+    # The data protection officer: requests erasures and exports, reads their status (docs/privacy.md).
+    PRIVACY_OFFICER = "privacy_officer"
 
 
 class Principal(BaseModel):

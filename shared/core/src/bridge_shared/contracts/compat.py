@@ -11,7 +11,7 @@ the type and the field when the current model breaks a promise a snapshot made (
 - the Kafka topic or the partition key changed.
 
 A new optional field passes (readers ignore fields they do not know); a new version (`.v2`) is a
-new type without snapshots and passes. Annotations (title, description, default, examples) are
+new type without snapshots and passes. Annotations (title, description, default, examples, x-*) are
 not compared. `bridge-contract-check --publish` records the current schemas as the next snapshot
 of every type whose schema changed (run it when releasing; the check must pass first).
 """
@@ -91,7 +91,8 @@ class _Comparison:
                 target = target[part]
             schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
         if isinstance(schema, dict):
-            return {k: v for k, v in schema.items() if k not in _ANNOTATIONS}
+            # `x-*` keys annotate (classification, sealing notes); they change no reader's parsing.
+            return {k: v for k, v in schema.items() if k not in _ANNOTATIONS and not k.startswith("x-")}
         return schema
 
     def objects(self, old: Schema, new: Schema, prefix: str) -> None:

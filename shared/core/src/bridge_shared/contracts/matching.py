@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -16,6 +17,10 @@ from bridge_shared.contracts.common import (
 )
 from bridge_shared.events import topics
 from bridge_shared.events.registry import EventPayload, event
+from bridge_shared.privacy.classification import Classified, Personal
+from bridge_shared.privacy.erased import ERASED_EMAIL, ERASED_ID, ERASED_NAME, ERASED_TEXT
+
+PERSONAL = Classified("personal")  # v1 types carry these plain: superseded by the sealed v2 types
 
 
 class ParticipantRef(BaseModel):
@@ -24,9 +29,9 @@ class ParticipantRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     participant_id: Identifier
-    employee_id: Identifier
-    display_name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
+    employee_id: Annotated[Identifier, PERSONAL]
+    display_name: Annotated[str, Field(min_length=1, max_length=200), PERSONAL]
+    email: Annotated[EmailStr, PERSONAL]
     region: Region
     department: str = Field(min_length=1, max_length=120)
     seniority_level: Seniority
@@ -174,3 +179,69 @@ class PairDissolvedV1(EventPayload):
     dissolved_by: Identifier
     mentor_id: Identifier | None = None
     mentee_id: Identifier | None = None
+
+
+# -- v2: personal fields sealed (crypto-shredding, docs/privacy.md) ----------------------------------
+# Same fields as v1; employee id, name, e-mail, free text and explanations naming people travel sealed
+# under the people's keys, so erasing a person makes every copy on Kafka unreadable.
+
+_BY_SELF = ("participant_id",)
+_BY_PAIR = ("mentor.participant_id", "mentee.participant_id")
+
+
+class ParticipantRefV2(ParticipantRef):
+    employee_id: Annotated[Identifier, Personal(by=_BY_SELF, erased=ERASED_ID)]
+    display_name: Annotated[
+        str, Field(min_length=1, max_length=200), Personal(by=_BY_SELF, erased=ERASED_NAME)
+    ]
+    email: Annotated[EmailStr, Personal(by=_BY_SELF, erased=ERASED_EMAIL)]
+
+
+class MatchExplanationV2(MatchExplanation):
+    summary: Annotated[str, Personal(by=_BY_PAIR, erased=ERASED_TEXT)] = Field(
+        description="Readable reasons; may name both people"
+    )
+
+
+@event("matching.participant.enrolled", version=2, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+class ParticipantEnrolledV2(ParticipantEnrolledV1):
+    profile: ParticipantRefV2
+
+
+@event("matching.participant.updated", version=2, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+class ParticipantUpdatedV2(ParticipantUpdatedV1):
+    profile: ParticipantRefV2
+
+
+@event("matching.participant.withdrawn", version=2, topic=topics.MATCHING_PARTICIPANT, key="participant_id")
+class ParticipantWithdrawnV2(ParticipantWithdrawnV1):
+    reason: Annotated[str | None, Personal(by=_BY_SELF, erased=ERASED_TEXT)] = None
+
+
+@event("matching.match.proposed", version=2, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
+class MatchProposedV2(MatchProposedV1):
+    mentor: ParticipantRefV2
+    mentee: ParticipantRefV2
+    explanation: MatchExplanationV2
+
+
+@event("matching.match.declined", version=2, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
+class MatchDeclinedV2(MatchDeclinedV1):
+    reason: Annotated[str | None, Personal(by=_BY_SELF, erased=ERASED_TEXT)] = None
+
+
+@event("matching.pair.formed", version=2, topic=topics.MATCHING_PAIR, key="pair_id")
+class PairFormedV2(PairFormedV1):
+    mentor: ParticipantRefV2
+    mentee: ParticipantRefV2
+    explanation: MatchExplanationV2
+
+
+@event("matching.pair.dissolved", version=2, topic=topics.MATCHING_PAIR, key="pair_id")
+class PairDissolvedV2(PairDissolvedV1):
+    """`dissolved_by` (an employee id, or `erasure`/`matching`) and `reason` are sealed under both people."""
+
+    mentor_id: Identifier
+    mentee_id: Identifier
+    reason: Annotated[str, Personal(by=("mentor_id", "mentee_id"), erased=ERASED_TEXT)]
+    dissolved_by: Annotated[Identifier, Personal(by=("mentor_id", "mentee_id"), erased=ERASED_ID)]

@@ -10,6 +10,8 @@ from typing import Any
 
 import bridge_shared.contracts  # noqa: F401  (registers every event)
 from bridge_shared.events.registry import EventSpec, all_specs
+from bridge_shared.privacy.classification import CE_CLASSIFICATION, DEFAULT_CLASSIFICATION
+from bridge_shared.privacy.sealing import classification_of
 
 DEFAULT_DIR = Path(__file__).resolve().parents[4] / "schemas" / "events"
 
@@ -32,6 +34,27 @@ def open_for_readers(schema: Any) -> Any:
     return schema
 
 
+def classify_properties(schema: Any) -> Any:
+    """Every property gets an `x-classification` (docs/privacy.md): its own marker when it has one
+    (`Personal`, `Classified`), else `internal`."""
+    if isinstance(schema, dict):
+        out = {k: classify_properties(v) for k, v in schema.items()}
+        props = out.get("properties")
+        if isinstance(props, dict) and out.get("title") != "Sealed":
+            out["properties"] = {
+                name: (
+                    {**prop, "x-classification": DEFAULT_CLASSIFICATION}
+                    if isinstance(prop, dict) and "x-classification" not in prop
+                    else prop
+                )
+                for name, prop in props.items()
+            }
+        return out
+    if isinstance(schema, list):
+        return [classify_properties(v) for v in schema]
+    return schema
+
+
 def contract_specs() -> list[EventSpec]:
     """The registered event types that are part of the public contract."""
     # Events that tests or experiments register are not part of the contract.
@@ -40,13 +63,18 @@ def contract_specs() -> list[EventSpec]:
 
 def schema_for(spec: EventSpec) -> dict[str, Any]:
     """The published JSON Schema of one event type (as committed in shared/schemas/events/)."""
-    schema: dict[str, Any] = open_for_readers(spec.model.model_json_schema(mode="serialization"))
+    schema: dict[str, Any] = classify_properties(
+        open_for_readers(spec.model.model_json_schema(mode="serialization"))
+    )
+    level = classification_of(spec.model)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": spec.dataschema,
         "x-cloudevents-type": spec.type,
         "x-kafka-topic": spec.topic,
         "x-kafka-key": spec.key_field,
+        "x-classification": level,
+        "x-cloudevents-dataclassification": CE_CLASSIFICATION[level],
         **schema,
     }
 

@@ -8,13 +8,17 @@ cohort_id so read models can aggregate without lookups.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge_shared.contracts.common import Identifier
 from bridge_shared.events import topics
 from bridge_shared.events.registry import EventPayload, event
+from bridge_shared.privacy.classification import Classified, Personal
+from bridge_shared.privacy.erased import ERASED_ID, ERASED_TEXT
+
+PERSONAL = Classified("personal")  # v1 types carry these plain: superseded by the sealed v2 types
 
 T = topics.SESSIONS_RELATIONSHIP
 Side = Literal["mentor", "mentee"]
@@ -79,7 +83,7 @@ class CalendarInvite(BaseModel):
     uid: str
     sequence: int = Field(ge=0)
     method: Literal["REQUEST", "CANCEL"]
-    ics: str = Field(description="The RFC 5545 calendar object, ready to attach")
+    ics: Annotated[str, PERSONAL] = Field(description="The RFC 5545 calendar object, ready to attach")
 
 
 @event("sessions.session.scheduled", version=1, topic=T, key="relationship_id")
@@ -102,8 +106,8 @@ class SessionRescheduledV1(SessionEvent):
 @event("sessions.session.cancelled", version=1, topic=T, key="relationship_id")
 class SessionCancelledV1(SessionEvent):
     starts_at: datetime
-    cancelled_by: Identifier
-    reason: str | None = None
+    cancelled_by: Annotated[Identifier, PERSONAL]
+    reason: Annotated[str | None, PERSONAL] = None
     invite: CalendarInvite
 
 
@@ -143,7 +147,7 @@ class GoalEvent(RelationshipEvent):
 
 @event("sessions.goal.set", version=1, topic=T, key="relationship_id")
 class GoalSetV1(GoalEvent):
-    title: str
+    title: Annotated[str, PERSONAL]
 
 
 @event("sessions.goal.progressed", version=1, topic=T, key="relationship_id")
@@ -158,7 +162,7 @@ class GoalAchievedV1(GoalEvent):
 
 @event("sessions.goal.abandoned", version=1, topic=T, key="relationship_id")
 class GoalAbandonedV1(GoalEvent):
-    reason: str | None = None
+    reason: Annotated[str | None, PERSONAL] = None
 
 
 # -- feedback --------------------------------------------------------------------------------
@@ -215,12 +219,14 @@ class RelationshipEndingSoonV1(RelationshipEvent):
 @event("sessions.pair.closed", version=1, topic=T, key="relationship_id")
 class PairClosedV1(RelationshipEvent):
     outcome: Literal["completed", "ended_early"]
-    reason: str | None = None
+    reason: Annotated[str | None, PERSONAL] = None
     closed_at: datetime
     sessions_held: int
     mentor_id: Identifier
     mentee_id: Identifier
-    closed_by: Identifier | None = Field(default=None, description="employee id, or 'scheduler'/'matching'")
+    closed_by: Annotated[Identifier | None, PERSONAL] = Field(
+        default=None, description="employee id, or 'scheduler'/'matching'"
+    )
     hr_contact_email: str | None = None
     closing_survey_path: str | None = Field(
         default=None,
@@ -228,3 +234,57 @@ class PairClosedV1(RelationshipEvent):
         "(POST, relative to the sessions service), to link from the request",
     )
     closing_survey_due: date | None = None
+
+
+# -- v2: personal fields sealed (crypto-shredding, docs/privacy.md) ----------------------------------
+# A relationship's free text, calendar invites (they name both attendees) and actors' employee ids
+# are sealed under both people's keys: erasing either makes every copy on Kafka unreadable.
+
+_BY_BOTH = ("mentor_id", "mentee_id")
+
+
+class CalendarInviteV2(CalendarInvite):
+    ics: Annotated[str, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = Field(
+        description="The RFC 5545 calendar object, ready to attach (names and e-mails of both people)"
+    )
+
+
+@event("sessions.session.scheduled", version=2, topic=T, key="relationship_id")
+class SessionScheduledV2(SessionScheduledV1):
+    invite: CalendarInviteV2
+
+
+@event("sessions.session.rescheduled", version=2, topic=T, key="relationship_id")
+class SessionRescheduledV2(SessionRescheduledV1):
+    invite: CalendarInviteV2
+
+
+@event("sessions.session.cancelled", version=2, topic=T, key="relationship_id")
+class SessionCancelledV2(SessionCancelledV1):
+    cancelled_by: Annotated[Identifier, Personal(by=_BY_BOTH, erased=ERASED_ID)] = Field(
+        description="employee id of who cancelled, or 'scheduler'/'matching'"
+    )
+    reason: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = None
+    invite: CalendarInviteV2
+
+
+@event("sessions.goal.set", version=2, topic=T, key="relationship_id")
+class GoalSetV2(GoalSetV1):
+    mentor_id: Identifier
+    mentee_id: Identifier
+    title: Annotated[str, Personal(by=_BY_BOTH, erased=ERASED_TEXT)]
+
+
+@event("sessions.goal.abandoned", version=2, topic=T, key="relationship_id")
+class GoalAbandonedV2(GoalAbandonedV1):
+    mentor_id: Identifier
+    mentee_id: Identifier
+    reason: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = None
+
+
+@event("sessions.pair.closed", version=2, topic=T, key="relationship_id")
+class PairClosedV2(PairClosedV1):
+    reason: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = None
+    closed_by: Annotated[Identifier | None, Personal(by=_BY_BOTH, erased=ERASED_ID)] = Field(
+        default=None, description="employee id, or 'scheduler'/'matching'"
+    )

@@ -14,6 +14,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
+from bridge_shared.privacy.vault import ensure_vault
+
 SERVICES = ("matching", "sessions", "notifications", "reporting")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -34,7 +36,18 @@ def service_dsn(admin_dsn: str, service: str, password: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-async def provision(admin_dsn: str, service: str, password: str, *, schema: str | None = None) -> str:
+PRIVACY_COORDINATOR = "matching"
+
+
+async def provision(
+    admin_dsn: str,
+    service: str,
+    password: str,
+    *,
+    schema: str | None = None,
+    can_erase: bool | None = None,
+) -> str:
+    """`can_erase`: may destroy keys in the key vault (default: the privacy coordinator, matching)."""
     schema = schema or service
     role = role_name(service)
     if not (_IDENT.match(schema) and _IDENT.match(role)):
@@ -51,9 +64,27 @@ async def provision(admin_dsn: str, service: str, password: str, *, schema: str 
         await conn.execute(f'REVOKE ALL ON SCHEMA "{schema}" FROM PUBLIC')
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         await conn.execute(f'ALTER ROLE "{role}" SET search_path = "{schema}"')
+        erase = service == PRIVACY_COORDINATOR if can_erase is None else can_erase
+        await ensure_vault(conn, role, can_erase=erase)
     finally:
         await conn.close()
     return service_dsn(admin_dsn, service, password)
+
+
+async def deprovision(admin_dsn: str, service: str, *, schema: str | None = None) -> None:
+    """Drops a service's schema, its privileges on the key vault, and its role (test teardown)."""
+    schema = schema or service
+    role = role_name(service)
+    if not (_IDENT.match(schema) and _IDENT.match(role)):
+        raise ValueError(f"unsafe identifier: {schema!r} / {role!r}")
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            await conn.execute(f'DROP OWNED BY "{role}"')  # also revokes its grants on the vault
+            await conn.execute(f'DROP ROLE "{role}"')
+    finally:
+        await conn.close()
 
 
 def main() -> None:

@@ -5,14 +5,24 @@ from __future__ import annotations
 import builtins
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge_shared.events.registry import EventPayload, spec_for, upcast
+from bridge_shared.events.registry import EventPayload, EventSpec, spec_for, upcast
+from bridge_shared.privacy.classification import CE_CATEGORY, CE_CLASSIFICATION
+from bridge_shared.privacy.sealing import (
+    Keys,
+    SealingError,
+    classification_of,
+    has_personal_fields,
+    open_payload,
+    seal_payload,
+    subjects_to_open,
+)
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -85,9 +95,12 @@ def build_event(
     time: datetime | None = None,
     event_id: str | None = None,
     schema_base_url: str | None = None,
+    keys: Keys | None = None,
 ) -> OutgoingEvent:
     """`schema_base_url`: where the producing service serves its event schemas (`ce_dataschema` is
-    `<base>/<type>.json`); without it, the schema's registry id."""
+    `<base>/<type>.json`); without it, the schema's registry id. `keys`: the people's keys (from the
+    key vault) when the payload has personal fields, which are sealed under them; the Outbox fetches
+    them in the writing transaction."""
     spec = spec_for(payload.event_type)
     if spec is None:
         raise ValueError(f"unregistered event payload {type(payload).__name__}")
@@ -106,9 +119,21 @@ def build_event(
         "ce_partitionkey": payload.partition_key(),
         "content-type": CONTENT_TYPE,
     }
+    level = classification_of(type(payload))
+    # CloudEvents data-classification extension: the event's level, category and regulations.
+    headers["ce_dataclassification"] = CE_CLASSIFICATION[level]
+    headers["ce_datacategory"] = CE_CATEGORY[level]
+    if level in ("personal", "sensitive"):
+        headers["ce_dataregulations"] = "GDPR"
     if subject is not None:
         headers["ce_subject"] = subject
-    value = payload.model_dump_json().encode()
+    if has_personal_fields(type(payload)):
+        if keys is None:
+            raise ValueError(f"{spec.type} has personal fields: pass the people's keys (the Outbox does)")
+        data = seal_payload(type(payload), payload.model_dump(mode="json"), keys)
+        value = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    else:
+        value = payload.model_dump_json().encode()
     return OutgoingEvent(eid, spec.topic, payload.partition_key(), spec.type, headers, value)
 
 
@@ -136,7 +161,7 @@ def parse_attributes(headers: Mapping[str, Any] | list[tuple[str, bytes]]) -> Cl
         raise EnvelopeError(f"invalid CloudEvents attributes: {_brief(exc)}") from exc
 
 
-def decode_payload(attributes: CloudEventAttributes, value: bytes | None) -> EventPayload:
+def _prepare(attributes: CloudEventAttributes, value: bytes | None) -> tuple[EventSpec, dict[str, Any]]:
     if attributes.datacontenttype.split(";")[0].strip() != CONTENT_TYPE:
         raise EnvelopeError(f"unsupported datacontenttype {attributes.datacontenttype!r}")
     try:
@@ -149,10 +174,45 @@ def decode_payload(attributes: CloudEventAttributes, value: bytes | None) -> Eve
     spec = spec_for(etype)
     if spec is None:
         raise EnvelopeError(f"unknown event type {attributes.type!r}")
+    return spec, data
+
+
+def _validated(spec: EventSpec, data: dict[str, Any], keys: Keys | None) -> EventPayload:
+    if has_personal_fields(spec.model):
+        if keys is None:
+            raise ValueError(f"{spec.type} has sealed fields: decode it with the people's keys")
+        try:
+            open_payload(spec.model, data, keys)
+        except SealingError as exc:
+            raise EnvelopeError(f"payload of {spec.type}: {exc}") from exc
     try:
         return spec.model.read(data)  # tolerant reader: unknown fields are ignored
     except ValidationError as exc:
-        raise EnvelopeError(f"payload does not match {etype}: {_brief(exc)}") from exc
+        raise EnvelopeError(f"payload does not match {spec.type}: {_brief(exc)}") from exc
+
+
+def decode_payload(
+    attributes: CloudEventAttributes, value: bytes | None, keys: Keys | None = None
+) -> EventPayload:
+    """The validated payload. Events with sealed fields need `keys` (see `open_event_payload`)."""
+    spec, data = _prepare(attributes, value)
+    return _validated(spec, data, keys)
+
+
+KeySource = Callable[[set[str]], Awaitable[Keys]]
+
+
+async def open_event_payload(
+    attributes: CloudEventAttributes, value: bytes | None, keys_for: KeySource
+) -> EventPayload:
+    """The validated payload with its sealed fields opened: `keys_for` is asked (once) for the keys
+    of the people they are sealed under; an erased person's fields read as their `erased` value."""
+    spec, data = _prepare(attributes, value)
+    keys: Keys | None = None
+    if has_personal_fields(spec.model):
+        subjects = subjects_to_open(spec.model, data)
+        keys = await keys_for(subjects) if subjects else {}
+    return _validated(spec, data, keys)
 
 
 def _brief(exc: ValidationError) -> str:

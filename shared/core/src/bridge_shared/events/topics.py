@@ -35,6 +35,12 @@ MATCHING_PROPOSAL = topic_name("matching", "proposal")
 MATCHING_PAIR = topic_name("matching", "pair")
 SESSIONS_RELATIONSHIP = topic_name("sessions", "relationship")
 NOTIFICATIONS_NOTIFICATION = topic_name("notifications", "notification")
+# Data-protection requests (matching coordinates) and each service's answers (docs/privacy.md).
+MATCHING_PRIVACY = topic_name("matching", "privacy")
+SESSIONS_PRIVACY = topic_name("sessions", "privacy")
+NOTIFICATIONS_PRIVACY = topic_name("notifications", "privacy")
+REPORTING_PRIVACY = topic_name("reporting", "privacy")
+PRIVACY_ANSWER_TOPICS = (SESSIONS_PRIVACY, NOTIFICATIONS_PRIVACY, REPORTING_PRIVACY)
 
 ALL_EVENT_TOPICS = (
     MATCHING_COHORT,
@@ -43,4 +49,6 @@ ALL_EVENT_TOPICS = (
     MATCHING_PAIR,
     SESSIONS_RELATIONSHIP,
     NOTIFICATIONS_NOTIFICATION,
+    MATCHING_PRIVACY,
+    *PRIVACY_ANSWER_TOPICS,
 )

@@ -71,7 +71,7 @@ from bridge_shared.db.connection import as_connection
 from bridge_shared.events.envelope import (
     EnvelopeError,
     InboundEvent,
-    decode_payload,
+    open_event_payload,
     parse_attributes,
 )
 from bridge_shared.events.registry import (
@@ -85,6 +85,8 @@ from bridge_shared.inbox.store import claim, claim_many
 from bridge_shared.messaging.dead_letter import DeadLetter, DeadLetterPublisher
 from bridge_shared.messaging.sources import unexpected_source
 from bridge_shared.observability.metrics import EVENTS_UNKNOWN
+from bridge_shared.privacy.sealing import Keys
+from bridge_shared.privacy.vault import VAULT
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +343,7 @@ class EventConsumer:
 
     # -- decoding -----------------------------------------------------------------------------
 
-    def decode(self, rec: Record) -> InboundEvent | None:
+    async def decode(self, rec: Record) -> InboundEvent | None:
         """The event, or None when this consumer does not handle its type (see the module's rule for
         types). Raises EnvelopeError (UnknownEventVersion for an unknown version of a handled family,
         UnexpectedSource for an event its topic's owner did not publish)."""
@@ -352,11 +354,16 @@ class EventConsumer:
         if upcast_target(attrs.type) not in self._handlers:
             self._not_handled(attrs.type)
             return None
-        payload = decode_payload(attrs, rec.value)
+        payload = await open_event_payload(attrs, rec.value, self._keys_for)
         if payload.event_type != attrs.type:  # upcast: handlers and the inbox see the type they handle
             attrs = attrs.model_copy(update={"type": payload.event_type})
         key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
         return InboundEvent(attrs, payload, rec.topic, rec.partition, rec.offset, key)
+
+    async def _keys_for(self, subjects: set[str]) -> Keys:
+        """Keys to open an event's sealed fields (cached; an outage raises, and the record is read again)."""
+        async with self._pool().acquire() as conn:
+            return await VAULT.keys_for_opening(as_connection(conn), subjects)
 
     def known_versions(self, family: str) -> list[int]:
         """The versions of an event family (`com.bridge.matching.pair.formed`) this consumer handles."""
@@ -504,7 +511,7 @@ class EventConsumer:
     async def process(self, rec: Record, progress: Progress | None = None) -> None:
         trace.get_current_span().set_attribute("messaging.consumer.group.name", self.group_id)
         try:
-            event = self.decode(rec)
+            event = await self.decode(rec)
         except EnvelopeError as exc:
             await self._dead_letter(rec, exc, attempts=1)
             event = None
@@ -567,7 +574,7 @@ class EventConsumer:
         decoded: list[tuple[Record, InboundEvent]] = []
         for rec in records:
             try:
-                event = self.decode(rec)
+                event = await self.decode(rec)
             except EnvelopeError as exc:
                 await self._dead_letter(rec, exc, attempts=1)
                 progress.done(rec)

@@ -12,6 +12,8 @@ from opentelemetry import propagate
 
 from bridge_shared.events.envelope import OutgoingEvent, build_event
 from bridge_shared.events.registry import EventPayload
+from bridge_shared.privacy.sealing import Keys, has_personal_fields, subjects_to_seal
+from bridge_shared.privacy.vault import VAULT
 
 DEFAULT_MAX_EVENT_BYTES = 1_000_000
 
@@ -103,8 +105,21 @@ class Outbox:
         # The writer's trace context rides along, so the relay's publish continues this trace.
         trace_headers: dict[str, str] = {}
         propagate.inject(trace_headers)
+        # Personal fields are sealed under their people's keys, created here on first use (docs/privacy.md).
+        subjects: set[str] = set()
+        for p, _ in items:
+            if has_personal_fields(type(p)):
+                subjects |= subjects_to_seal(type(p), p.model_dump(mode="json"))
+        keys: Keys = await VAULT.keys_for_sealing(conn, subjects) if subjects else {}
         events = [
-            build_event(p, source=self.source, subject=subj, time=time, schema_base_url=self.schema_base_url)
+            build_event(
+                p,
+                source=self.source,
+                subject=subj,
+                time=time,
+                schema_base_url=self.schema_base_url,
+                keys=keys,
+            )
             for p, subj in items
         ]
         for (payload, _), e in zip(items, events, strict=True):
