@@ -7,9 +7,12 @@ from fastapi import FastAPI
 from bridge_sessions.api import agreements, feedback, goals, relationships, sessions
 from bridge_sessions.handlers.cohorts import cohort_consumer
 from bridge_sessions.handlers.pairs import pair_consumer
+from bridge_sessions.handlers.privacy import privacy_consumer
 from bridge_sessions.jobs.health import health_scheduler
+from bridge_sessions.jobs.retention import retention_scheduler
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts import sessions as contracts
+from bridge_shared.contracts.privacy import SessionsErasureCompletedV1, SessionsExportPartV1
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.service import ServiceDefinition, build_app
@@ -19,19 +22,21 @@ PUBLISHES: tuple[type[EventPayload], ...] = (
     contracts.AgreementDraftedV1,
     contracts.AgreementConfirmedV1,
     contracts.AgreementAmendedV1,
-    contracts.SessionScheduledV1,
-    contracts.SessionRescheduledV1,
-    contracts.SessionCancelledV1,
+    contracts.SessionScheduledV2,
+    contracts.SessionRescheduledV2,
+    contracts.SessionCancelledV2,
     contracts.SessionHeldV1,
-    contracts.GoalSetV1,
+    contracts.GoalSetV2,
     contracts.GoalProgressedV1,
     contracts.GoalAchievedV1,
-    contracts.GoalAbandonedV1,
+    contracts.GoalAbandonedV2,
     contracts.FeedbackSubmittedV1,
     contracts.PairAtRiskV1,
     contracts.PairRiskResolvedV1,
     contracts.RelationshipEndingSoonV1,
-    contracts.PairClosedV1,
+    contracts.PairClosedV2,
+    SessionsErasureCompletedV1,
+    SessionsExportPartV1,
 )
 
 
@@ -45,9 +50,9 @@ def create_app(settings: SessionsSettings | None = None, *, clock: Clock | None 
             "health and closure.",
             migrations_package="bridge_sessions.db.migrations",
             routers=[relationships.router, agreements.router, sessions.router, goals.router, feedback.router],
-            consumers=[pair_consumer, cohort_consumer],
+            consumers=[pair_consumer, cohort_consumer, privacy_consumer],
             publishes=PUBLISHES,
-            background=[health_scheduler],
+            background=[health_scheduler, retention_scheduler],
             clock=clock or SystemClock(),
         )
     )

@@ -32,3 +32,31 @@ class SessionsSettings(ServiceSettings):
     # Calendar invites
     invite_organizer_email: str = "sessions@bridge.example"
     invite_uid_domain: str = "bridge.example"
+
+    # Retention (docs/privacy.md): how long each kind of personal data is kept; 1..3650 days
+    retention_enabled: bool = True
+    retention_interval_seconds: float = Field(3600.0, gt=0, description="between retention runs")
+    retention_batch_size: int = Field(
+        500, ge=1, le=10_000, description="rows of each kind per run (a full batch runs again at once)"
+    )
+    retention_private_notes_days: int = Field(
+        365, ge=1, le=3650, description="private notes are deleted this long after the relationship closed"
+    )
+    retention_shared_notes_days: int = Field(
+        730,
+        ge=1,
+        le=3650,
+        description="shared notes and action items are removed this long after the relationship closed",
+    )
+    retention_feedback_text_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="feedback free text is removed this long after submission (ratings stay)",
+    )
+    retention_closed_relationships_days: int = Field(
+        1095,
+        ge=1,
+        le=3650,
+        description="a closed relationship is anonymised (both people) this long after it closed",
+    )

@@ -14,10 +14,12 @@ from bridge_sessions.domain.rows import SIDES, RelationshipRow, Side
 from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.errors import Problem
+from bridge_shared.privacy.erased import ERASED_ID
 
 
 def side_of(principal: Principal, rel: RelationshipRow) -> Side | None:
-    if Role.PARTICIPANT not in principal.roles:
+    # An erased person's employee id is the placeholder ERASED_ID: no token is ever them.
+    if Role.PARTICIPANT not in principal.roles or principal.subject == ERASED_ID:
         return None
     return next((side for side in SIDES if principal.subject == rel.employee_id_of(side)), None)
 

@@ -18,7 +18,7 @@ from bridge_sessions.domain.invites import invite_for
 from bridge_sessions.domain.refs import relationship_fields, session_fields, subject
 from bridge_sessions.domain.rows import RelationshipRow
 from bridge_sessions.settings import SessionsSettings
-from bridge_shared.contracts.sessions import PairClosedV1, PairRiskResolvedV1, SessionCancelledV1
+from bridge_shared.contracts.sessions import PairClosedV2, PairRiskResolvedV1, SessionCancelledV2
 from bridge_shared.outbox.writer import Outbox
 
 Outcome = Literal["completed", "ended_early"]
@@ -48,7 +48,7 @@ async def close_relationship(
     for s in await sessions_db.cancel_upcoming(conn, relationship_id, by=closed_by, now=now):
         await outbox.add(
             conn,
-            SessionCancelledV1(
+            SessionCancelledV2(
                 **session_fields(rel, s),
                 starts_at=s.starts_at,
                 cancelled_by=closed_by,
@@ -66,7 +66,7 @@ async def close_relationship(
         )
     await outbox.add(
         conn,
-        PairClosedV1(
+        PairClosedV2(
             **relationship_fields(rel),
             outcome=outcome,
             reason=reason,

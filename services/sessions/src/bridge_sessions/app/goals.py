@@ -15,7 +15,7 @@ from bridge_sessions.domain.refs import RelationshipFields, relationship_fields,
 from bridge_sessions.domain.rows import CheckInRow, GoalRow, Side
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal
-from bridge_shared.contracts.sessions import GoalAbandonedV1, GoalAchievedV1, GoalProgressedV1, GoalSetV1
+from bridge_shared.contracts.sessions import GoalAbandonedV2, GoalAchievedV1, GoalProgressedV1, GoalSetV2
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
 from bridge_shared.runtime import Runtime
@@ -59,6 +59,11 @@ def _fields(acc: Access, g: GoalRow) -> GoalFields:
     }
 
 
+def _pair(acc: Access) -> dict[str, str]:
+    """Both people of the relationship: a goal's free text is sealed under both their keys."""
+    return {"mentor_id": acc.rel.mentor_id, "mentee_id": acc.rel.mentee_id}
+
+
 async def list_for(rt: Rt, relationship_id: UUID, principal: Principal) -> list[Goal]:
     async with connection(rt.pool) as conn:
         await load_access(conn, relationship_id, principal)
@@ -99,7 +104,9 @@ async def set_goal(
             success_measure=success_measure,
             now=rt.clock.now(),
         )
-        await rt.outbox.add(conn, GoalSetV1(**_fields(acc, g), title=g.title), subject=subject(acc.rel))
+        await rt.outbox.add(
+            conn, GoalSetV2(**_fields(acc, g), **_pair(acc), title=g.title), subject=subject(acc.rel)
+        )
         return await _with_check_ins(conn, g)
 
 
@@ -134,7 +141,7 @@ async def close(
         event = (
             GoalAchievedV1(**_fields(acc, g))
             if outcome == "achieved"
-            else GoalAbandonedV1(**_fields(acc, g), reason=note)
+            else GoalAbandonedV2(**_fields(acc, g), **_pair(acc), reason=note)
         )
         await rt.outbox.add(conn, event, subject=subject(acc.rel))
         return await _with_check_ins(conn, g)

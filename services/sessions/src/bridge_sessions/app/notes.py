@@ -31,5 +31,5 @@ async def put_shared(
     async with transaction(rt.pool) as conn:
         acc, _ = await participant_access(conn, relationship_id, principal, open_only=False)
         await find(conn, acc, session_id, lock=True)
-        s = await sessions_db.set_shared_notes(conn, session_id, body)
+        s = await sessions_db.set_shared_notes(conn, session_id, body, principal.subject)
         return await view_of(conn, acc, s)

@@ -22,6 +22,7 @@ from bridge_shared.contracts.matching import PairDissolvedV1, PairFormedV1
 from bridge_shared.contracts.sessions import RelationshipStartedV1
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
+from bridge_shared.privacy.erased import ERASED_ID, is_erased_email
 from bridge_shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,9 @@ async def visible(
             status=status,
             everyone=regions is None,
             regions=list(regions or ()),
-            employee_id=principal.subject if Role.PARTICIPANT in principal.roles else None,
+            employee_id=principal.subject
+            if Role.PARTICIPANT in principal.roles and principal.subject != ERASED_ID
+            else None,
         )
     return [Seen(r, side_of(principal, r), hidden_sides(principal, r)) for r in rows]
 
@@ -90,7 +93,13 @@ async def close_early(
 
 
 async def start(rt: Runtime[SessionsSettings], conn: Conn, p: PairFormedV1) -> None:
-    """pair.formed -> the relationship and relationship.started, in the consumer's transaction."""
+    """pair.formed (v1 or v2) -> the relationship and relationship.started, in the consumer's
+    transaction. Not for a person already erased (their sealed fields open as placeholders: a
+    replayed or late pair.formed must not bring them back)."""
+    erased = [r.participant_id for r in (p.mentor, p.mentee) if is_erased_email(r.email)]
+    if erased:
+        log.info("pair.formed %s names erased participant(s) %s: no relationship", p.pair_id, erased)
+        return
     new = NewRelationship(
         id=uuid.uuid4(),
         pair_id=p.pair_id,
@@ -130,7 +139,7 @@ async def start(rt: Runtime[SessionsSettings], conn: Conn, p: PairFormedV1) -> N
 
 
 async def dissolve(rt: Runtime[SessionsSettings], conn: Conn, p: PairDissolvedV1) -> None:
-    """pair.dissolved -> the relationship ends early, in the consumer's transaction."""
+    """pair.dissolved (v1 or v2) -> the relationship ends early, in the consumer's transaction."""
     rid = await relationships_db.id_for_pair(conn, p.pair_id)
     if rid is None:
         # pair.formed and pair.dissolved share a topic and key, so formed always comes first.

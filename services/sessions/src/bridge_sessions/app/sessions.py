@@ -29,10 +29,10 @@ from bridge_sessions.domain.timefmt import to_utc
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.sessions import (
-    SessionCancelledV1,
+    SessionCancelledV2,
     SessionHeldV1,
-    SessionRescheduledV1,
-    SessionScheduledV1,
+    SessionRescheduledV2,
+    SessionScheduledV2,
 )
 from bridge_shared.db.connection import connection
 from bridge_shared.db.connection import transaction as begin
@@ -167,7 +167,7 @@ async def schedule(
             scheduled_by=principal.subject,
             now=now,
         )
-        return s, SessionScheduledV1(
+        return s, SessionScheduledV2(
             **session_fields(acc.rel, s),
             starts_at=starts_at,
             duration_minutes=s.duration_minutes,
@@ -201,7 +201,7 @@ async def reschedule(
             location=location,
             now=now,
         )
-        return s, SessionRescheduledV1(
+        return s, SessionRescheduledV2(
             **session_fields(acc.rel, s),
             previous_starts_at=old.starts_at,
             starts_at=s.starts_at,
@@ -222,7 +222,7 @@ async def cancel(
     async def change(conn: Conn, acc: Access, now: datetime) -> tuple[SessionRow, EventPayload]:
         await _scheduled(conn, acc, session_id)
         s = await sessions_db.cancel(conn, session_id, by=principal.subject, reason=reason, now=now)
-        return s, SessionCancelledV1(
+        return s, SessionCancelledV2(
             **session_fields(acc.rel, s),
             starts_at=s.starts_at,
             cancelled_by=principal.subject,

@@ -132,7 +132,8 @@ async def mark_held(conn: Conn, session_id: UUID, held: Held, now: datetime) -> 
     return _row(
         await conn.fetchrow(
             """UPDATE sessions SET status = 'held', held_at = $2, actual_duration_minutes = $3, topics = $4,
-                      shared_notes = $5, action_items = $6, recorded_by = $7, updated_at = $8
+                      shared_notes = $5, action_items = $6, recorded_by = $7, updated_at = $8,
+                      shared_notes_by = CASE WHEN $5::text IS NULL THEN NULL ELSE $7 END
                WHERE id = $1 RETURNING *""",
             session_id,
             held.held_at,
@@ -146,12 +147,15 @@ async def mark_held(conn: Conn, session_id: UUID, held: Held, now: datetime) -> 
     )
 
 
-async def set_shared_notes(conn: Conn, session_id: UUID, body: str) -> SessionRow:
+async def set_shared_notes(conn: Conn, session_id: UUID, body: str, author_id: str) -> SessionRow:
+    """`author_id` (employee id) is kept as the notes' author: an erasure deletes what they wrote."""
     return _row(
         await conn.fetchrow(
-            "UPDATE sessions SET shared_notes = $2, updated_at = updated_at WHERE id = $1 RETURNING *",
+            "UPDATE sessions SET shared_notes = $2, shared_notes_by = $3, updated_at = updated_at "
+            "WHERE id = $1 RETURNING *",
             session_id,
             body,
+            author_id,
         )
     )
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from bridge_shared.contracts.sessions import CalendarInvite
+from bridge_shared.contracts.sessions import CalendarInviteV2
 
 PRODID = "-//Bridge//Reverse mentoring sessions//EN"
 
@@ -79,8 +79,8 @@ def build_ics(data: InviteData) -> str:
     return ics.decode("utf-8")
 
 
-def build_invite(data: InviteData) -> CalendarInvite:
-    return CalendarInvite(
+def build_invite(data: InviteData) -> CalendarInviteV2:
+    return CalendarInviteV2(
         uid=data.uid,
         sequence=data.sequence,
         method="CANCEL" if data.cancelled else "REQUEST",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bridge_sessions.domain.ical import Attendee, InviteData, build_ics, build_invite
 from bridge_sessions.domain.rows import RelationshipRow, SessionRow
-from bridge_shared.contracts.sessions import CalendarInvite
+from bridge_shared.contracts.sessions import CalendarInviteV2
 
 
 def invite_data(rel: RelationshipRow, session: SessionRow, organizer_email: str) -> InviteData:
@@ -28,7 +28,7 @@ def invite_data(rel: RelationshipRow, session: SessionRow, organizer_email: str)
     )
 
 
-def invite_for(rel: RelationshipRow, session: SessionRow, organizer_email: str) -> CalendarInvite:
+def invite_for(rel: RelationshipRow, session: SessionRow, organizer_email: str) -> CalendarInviteV2:
     return build_invite(invite_data(rel, session, organizer_email))
 
 

@@ -62,6 +62,7 @@ class RelationshipRow:
     closed_by: str | None
     mentor_region: str | None
     mentee_region: str | None
+    anonymised_at: datetime | None
 
     def region_of(self, side: Side) -> str | None:
         """The person's home region (None where it was never learnt: see migration 0003)."""
@@ -159,6 +160,7 @@ class SessionRow:
     recorded_by: str | None
     created_at: datetime
     updated_at: datetime
+    shared_notes_by: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """matching's pair events: pair.formed -> a relationship (created once however often the event
-arrives); pair.dissolved -> the relationship ends early."""
+arrives); pair.dissolved -> the relationship ends early. v1 (history from before sealing) and v2
+(personal fields sealed) go to the same use cases."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from functools import partial
 
 from bridge_sessions.app import relationships
 from bridge_sessions.settings import SessionsSettings
-from bridge_shared.contracts.matching import PairDissolvedV1, PairFormedV1
+from bridge_shared.contracts.matching import PairDissolvedV1, PairDissolvedV2, PairFormedV1, PairFormedV2
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.messaging.factory import consumer_for
 from bridge_shared.runtime import Runtime
@@ -16,5 +17,7 @@ from bridge_shared.runtime import Runtime
 def pair_consumer(rt: Runtime[SessionsSettings]) -> EventConsumer:
     consumer = consumer_for(rt, "pairs", [PairFormedV1.topic])
     consumer.handle(PairFormedV1, partial(relationships.start, rt))
+    consumer.handle(PairFormedV2, partial(relationships.start, rt))
     consumer.handle(PairDissolvedV1, partial(relationships.dissolve, rt))
+    consumer.handle(PairDissolvedV2, partial(relationships.dissolve, rt))
     return consumer
