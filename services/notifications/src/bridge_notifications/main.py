@@ -7,10 +7,13 @@ from fastapi import FastAPI
 from bridge_notifications.api import deliveries, inbox, preferences
 from bridge_notifications.handlers.events import routing_consumer
 from bridge_notifications.handlers.participants import participant_consumer
+from bridge_notifications.handlers.privacy import privacy_consumer
 from bridge_notifications.jobs.digests import run_jobs
 from bridge_notifications.jobs.dispatcher import run_dispatcher
+from bridge_notifications.jobs.retention import run_retention
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import notifications as contracts
+from bridge_shared.contracts.privacy import NotificationsErasureCompletedV1, NotificationsExportPartV1
 from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.service import BackgroundTask, ServiceDefinition, build_app
 
@@ -29,7 +32,7 @@ def create_app(
     if dispatcher:
         background.append(run_dispatcher)
     if jobs:
-        background.append(run_jobs)
+        background.extend((run_jobs, run_retention))
     app: FastAPI = build_app(
         ServiceDefinition(
             settings=settings or NotificationsSettings(),
@@ -39,8 +42,13 @@ def create_app(
             ),
             migrations_package="bridge_notifications.db.migrations",
             routers=[deliveries.router, inbox.router, preferences.router],
-            consumers=[participant_consumer, routing_consumer] if consumers else [],
-            publishes=(contracts.NotificationSentV1, contracts.NotificationFailedV1),
+            consumers=[participant_consumer, routing_consumer, privacy_consumer] if consumers else [],
+            publishes=(
+                contracts.NotificationSentV1,
+                contracts.NotificationFailedV1,
+                NotificationsErasureCompletedV1,
+                NotificationsExportPartV1,
+            ),
             background=background,
             clock=clock or SystemClock(),
         )

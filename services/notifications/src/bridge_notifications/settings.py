@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from bridge_shared.settings import ServiceSettings
@@ -75,3 +75,13 @@ class NotificationsSettings(ServiceSettings):
     chat_rate_per_second: float = 5.0
     chat_burst: int = 10
     jobs_poll_seconds: float = 60.0
+
+    # -- retention (docs/privacy.md; applied by jobs/retention.py, one bounded batch per kind a run) --
+    # Email/chat deliveries that are done (sent, failed, cancelled, digested) are deleted this many
+    # days after they were last updated (the delivery log), inbox items this many days after they
+    # were read, and unread ones this many days after they became visible.
+    retention_delivery_log_days: int = Field(default=180, ge=1, le=3650)
+    retention_read_inbox_days: int = Field(default=365, ge=1, le=3650)
+    retention_unread_inbox_days: int = Field(default=730, ge=1, le=3650)
+    retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)

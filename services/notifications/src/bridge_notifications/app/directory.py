@@ -3,7 +3,10 @@ Runs in the consumer's transaction."""
 
 from __future__ import annotations
 
+import logging
+
 from bridge_notifications.db import directory
+from bridge_notifications.domain.privacy import is_erased_ref
 from bridge_shared.contracts.matching import (
     CohortCreatedV1,
     ParticipantEnrolledV1,
@@ -12,8 +15,15 @@ from bridge_shared.contracts.matching import (
 )
 from bridge_shared.db.connection import Conn
 
+log = logging.getLogger(__name__)
+
 
 async def record_participant(conn: Conn, p: ParticipantEnrolledV1 | ParticipantUpdatedV1) -> None:
+    """A profile that opened as erased (their key is destroyed) is never stored: it would overwrite a
+    live recipient with placeholders. An erased participant's row is never re-created (`db.directory`)."""
+    if is_erased_ref(p.profile):
+        log.info("participant %s is erased: profile event %s not recorded", p.participant_id, p.event_type)
+        return
     await directory.enrol(conn, p.participant_id, p.cohort_id, p.profile)
 
 

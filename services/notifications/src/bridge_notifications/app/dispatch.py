@@ -36,11 +36,13 @@ from bridge_notifications.adapters.ratelimit import TokenBucket
 from bridge_notifications.app.recipients import effective_prefs
 from bridge_notifications.db import deliveries, directory
 from bridge_notifications.db.deliveries import DeliveryRow
+from bridge_notifications.domain.privacy import scrub_reason
 from bridge_notifications.domain.timing import next_allowed, zone
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts.notifications import NotificationFailedV1, NotificationSentV1
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.outbox.writer import Outbox
+from bridge_shared.privacy.erased import ERASED_TEXT, is_erased_email
 from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.scheduling.worker import Backoff
 
@@ -122,6 +124,8 @@ class Dispatcher:
         return allowed if allowed > now else None
 
     async def _send(self, row: DeliveryRow) -> None:
+        if is_erased_email(row.to_address) or row.to_address == ERASED_TEXT:
+            raise PermanentDeliveryError("the recipient was erased")  # never sent (docs/privacy.md)
         await self.buckets.get(row.channel, _UNLIMITED).acquire()
         if row.channel == "email":
             await self.email.send(
@@ -158,7 +162,8 @@ class Dispatcher:
         except TransientDeliveryError as exc:
             if attempt < self.settings.dispatch_max_attempts:
                 delay = self.backoff.delay(attempt)
-                await self._put_back(row, self.clock.now() + timedelta(seconds=delay), error=str(exc))
+                error = scrub_reason(str(exc), channel=row.channel, address=row.to_address)
+                await self._put_back(row, self.clock.now() + timedelta(seconds=delay), error=error)
                 log.info("delivery %s attempt %d failed (%s); retry in %.1fs", row.id, attempt, exc, delay)
                 return
             await self._failed(row, f"gave up after {attempt} attempts: {exc}", permanent=False)
@@ -204,6 +209,8 @@ class Dispatcher:
             await self.outbox.add(conn, sent, subject=f"notification/{row.id}")
 
     async def _failed(self, row: DeliveryRow, reason: str, *, permanent: bool) -> None:
+        # No e-mail address (an SMTP answer may quote the recipient's) and no webhook URL leaves here.
+        reason = scrub_reason(reason, channel=row.channel, address=row.to_address)
         now = self.clock.now()
         async with transaction(self.pool) as conn:
             if not await deliveries.mark_failed(conn, row.id, row.attempts, reason, now):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bridge_notifications.app.recipients import effective_prefs, hr_contact
-from bridge_notifications.db import deliveries, directory, inbox, preferences
+from bridge_notifications.db import deliveries, directory, inbox, preferences, privacy
 from bridge_notifications.domain import planning, routing
 from bridge_notifications.domain.planning import (
     PlannedDelivery,
@@ -18,6 +18,7 @@ from bridge_notifications.domain.planning import (
     pair_context,
     participant_context,
 )
+from bridge_notifications.domain.privacy import is_erased_ref
 from bridge_notifications.domain.recipients import Person, Prefs, hr_prefs, person_from_ref
 from bridge_notifications.domain.rendering import Context, render
 from bridge_notifications.domain.routing import Cancel, Notify, RouteContext, RoutedPayload
@@ -33,6 +34,22 @@ log = logging.getLogger(__name__)
 class Planner:
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
+
+    async def _erased(self, conn: Conn, payload: RoutedPayload) -> set[str]:
+        """The pair's participants who are erased: described by placeholders in the event (their key
+        was destroyed), or known as erased here or in the key vault."""
+        if isinstance(payload, m.MatchProposedV1 | m.PairFormedV1):
+            refs = (payload.mentor, payload.mentee)
+            erased = {r.participant_id for r in refs if is_erased_ref(r)}
+            pids = [r.participant_id for r in refs]
+        else:
+            erased = set()
+            pids = [
+                str(p)
+                for p in (getattr(payload, "mentor_id", None), getattr(payload, "mentee_id", None))
+                if p
+            ]
+        return erased | await privacy.erased_among(conn, pids)
 
     async def _pair(self, conn: Conn, payload: RoutedPayload) -> tuple[Person, Person]:
         if isinstance(payload, m.MatchProposedV1 | m.PairFormedV1):
@@ -68,6 +85,7 @@ class Planner:
         pair: tuple[Person, Person] | None = None
         created = 0
         first_notify = True
+        erased: set[str] | None = None
         for action in actions:
             if isinstance(action, Cancel):
                 group = routing.group_name(action.group, payload)
@@ -85,6 +103,18 @@ class Planner:
             if due is None:
                 continue
             group_key = routing.group_name(action.group, payload) if action.group else None
+            if erased is None:
+                erased = await self._erased(conn, payload)
+            if erased:
+                # Never to an erased person, and never to anyone else about them (docs/privacy.md).
+                log.info(
+                    "%s of %s %s not sent: participant %s is erased",
+                    action.kind,
+                    event_type,
+                    event_id,
+                    ", ".join(sorted(erased)),
+                )
+                continue
             if pair is None:
                 pair = await self._pair(conn, payload)
             mentor, mentee = pair

@@ -19,6 +19,7 @@ from bridge_notifications.db import affected
 from bridge_notifications.domain.digests import WeekFigures
 from bridge_notifications.domain.planning import PlannedDelivery, dedup_key
 from bridge_shared.db.connection import Conn
+from bridge_shared.privacy.erased import ERASED_EMAIL
 
 # An attachment as stored (jsonb; Any: its JSON values): filename, content_type, method, content_b64.
 Attachment = dict[str, Any]
@@ -306,10 +307,12 @@ async def week_figures(conn: Conn, cohort_id: str, start: datetime, end: datetim
     )
     failed_to = await conn.fetch(
         "SELECT DISTINCT to_address FROM deliveries WHERE cohort_id = $1 AND status = 'failed' "
-        "AND channel = 'email' AND created_at >= $2 AND created_at < $3 ORDER BY 1 LIMIT 20",
+        "AND channel = 'email' AND to_address <> $4 AND created_at >= $2 AND created_at < $3 "
+        "ORDER BY 1 LIMIT 20",
         cohort_id,
         start,
         end,
+        ERASED_EMAIL,  # an erased person's row keeps only a placeholder (docs/privacy.md)
     )
     return WeekFigures(
         sent=stats["sent"],

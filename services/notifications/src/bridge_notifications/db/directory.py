@@ -6,16 +6,19 @@ from bridge_notifications.domain.recipients import Cohort, Person
 from bridge_shared.contracts.matching import ParticipantRef
 from bridge_shared.db.connection import Conn
 
+# An erased participant (docs/privacy.md) is never written again, whatever a late or replayed event says.
+_NOT_ERASED = "WHERE NOT EXISTS (SELECT 1 FROM erased_participants WHERE participant_id = $1)"
+
 
 async def enrol(conn: Conn, participant_id: str, cohort_id: str, profile: ParticipantRef) -> None:
     """A participant enrolled or updated: (re)activated with their current profile."""
     await conn.execute(
-        """INSERT INTO recipients (participant_id, employee_id, cohort_id, display_name, email, locale,
-                                   timezone, region)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
-           ON CONFLICT (participant_id) DO UPDATE SET employee_id = EXCLUDED.employee_id,
-               display_name = EXCLUDED.display_name, email = EXCLUDED.email, locale = EXCLUDED.locale,
-               timezone = EXCLUDED.timezone, region = EXCLUDED.region, active = true, updated_at = now()""",
+        f"""INSERT INTO recipients (participant_id, employee_id, cohort_id, display_name, email, locale,
+                                    timezone, region)
+            SELECT $1,$2,$3,$4,$5,$6,$7,$8 {_NOT_ERASED}
+            ON CONFLICT (participant_id) DO UPDATE SET employee_id = EXCLUDED.employee_id,
+                display_name = EXCLUDED.display_name, email = EXCLUDED.email, locale = EXCLUDED.locale,
+                timezone = EXCLUDED.timezone, region = EXCLUDED.region, active = true, updated_at = now()""",
         participant_id,
         profile.employee_id,
         cohort_id,
@@ -37,12 +40,12 @@ async def withdraw(conn: Conn, participant_id: str) -> None:
 async def upsert_recipient(conn: Conn, ref: ParticipantRef, cohort_id: str) -> None:
     """A participant named in a match or pair event (leaves `active` as it is)."""
     await conn.execute(
-        """INSERT INTO recipients (participant_id, employee_id, cohort_id, display_name, email, locale,
-                                   timezone, region)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
-           ON CONFLICT (participant_id) DO UPDATE SET employee_id = EXCLUDED.employee_id,
-               display_name = EXCLUDED.display_name, email = EXCLUDED.email, locale = EXCLUDED.locale,
-               timezone = EXCLUDED.timezone, region = EXCLUDED.region, updated_at = now()""",
+        f"""INSERT INTO recipients (participant_id, employee_id, cohort_id, display_name, email, locale,
+                                    timezone, region)
+            SELECT $1,$2,$3,$4,$5,$6,$7,$8 {_NOT_ERASED}
+            ON CONFLICT (participant_id) DO UPDATE SET employee_id = EXCLUDED.employee_id,
+                display_name = EXCLUDED.display_name, email = EXCLUDED.email, locale = EXCLUDED.locale,
+                timezone = EXCLUDED.timezone, region = EXCLUDED.region, updated_at = now()""",
         ref.participant_id,
         ref.employee_id,
         cohort_id,

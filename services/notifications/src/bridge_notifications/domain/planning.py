@@ -11,6 +11,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from bridge_notifications.domain.privacy import unless_erased
 from bridge_notifications.domain.recipients import Person, Prefs
 from bridge_notifications.domain.rendering import Context, Rendered
 from bridge_notifications.domain.routing import Notify, RouteContext, RoutedPayload
@@ -112,6 +113,8 @@ def pair_context(
 ) -> Context:
     return {
         **payload.model_dump(),
+        # Free text that opened as the erased placeholder is not shown (docs/privacy.md).
+        "reason": unless_erased(getattr(payload, "reason", None)),
         **links(settings, payload),
         "mentor_name": mentor.display_name,
         "mentee_name": mentee.display_name,
@@ -139,7 +142,7 @@ def participant_context(
     role: str,
     prefs: Prefs,
 ) -> Context:
-    explanation = getattr(getattr(payload, "explanation", None), "summary", None)
+    explanation = unless_erased(getattr(getattr(payload, "explanation", None), "summary", None))
     return {
         **base,
         "recipient_name": me.display_name,
@@ -153,6 +156,8 @@ def participant_context(
 def invite_attachments(action: Notify, payload: RoutedPayload) -> tuple[Context, ...]:
     invite = getattr(payload, "invite", None)
     if not (action.attach_invite and isinstance(invite, s.CalendarInvite)):
+        return ()
+    if unless_erased(invite.ics) is None:  # sealed under someone erased: nothing to attach
         return ()
     return (
         {

@@ -119,6 +119,18 @@ ROUTES: dict[str, tuple[Action, ...]] = {
     ),
 }
 
+# The v2 of a type (personal fields sealed, docs/privacy.md) is routed like its v1: producers write
+# v2 since the privacy upgrade, and the history from before it is v1.
+V2_OF: dict[str, type[EventPayload]] = {
+    m.MatchProposedV1.event_type: m.MatchProposedV2,
+    m.PairFormedV1.event_type: m.PairFormedV2,
+    s.SessionScheduledV1.event_type: s.SessionScheduledV2,
+    s.SessionRescheduledV1.event_type: s.SessionRescheduledV2,
+    s.SessionCancelledV1.event_type: s.SessionCancelledV2,
+    s.PairClosedV1.event_type: s.PairClosedV2,
+}
+ROUTES.update({v2.event_type: ROUTES[v1] for v1, v2 in V2_OF.items()})
+
 RoutedPayload: TypeAlias = (
     m.MatchProposedV1
     | m.PairFormedV1
@@ -140,6 +152,12 @@ ROUTED_PAYLOADS = (
     s.PairRiskResolvedV1,
     s.RelationshipEndingSoonV1,
     s.PairClosedV1,
+    m.MatchProposedV2,
+    m.PairFormedV2,
+    s.SessionScheduledV2,
+    s.SessionRescheduledV2,
+    s.SessionCancelledV2,
+    s.PairClosedV2,
 )
 assert {p.event_type for p in ROUTED_PAYLOADS} == set(ROUTES)
 
