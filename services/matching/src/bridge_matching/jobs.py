@@ -1,13 +1,14 @@
-"""Scheduled work, thin: the single-instance proposal-expiry loop, and the job runner's start-up and its
-sweep for jobs nobody runs (the use cases are in app/)."""
+"""Scheduled work, thin: the single-instance proposal-expiry and retention loops, and the job runner's
+start-up and its sweep for jobs nobody runs (the use cases are in app/)."""
 
 from __future__ import annotations
 
 from bridge_matching.app import imports, runs
 from bridge_matching.app.jobs import JobRunner, job_runner
+from bridge_matching.app.privacy import RETENTION_JOB, retention_job
 from bridge_matching.app.proposals import EXPIRY_JOB, expiry_job
 from bridge_matching.app.runtime import MatchingRuntime
-from bridge_shared.scheduling.singleton import run_once, run_periodically
+from bridge_shared.scheduling.singleton import periodic_worker, run_once, run_periodically
 from bridge_shared.scheduling.worker import Worker
 
 
@@ -23,6 +24,27 @@ async def expiry_loop(rt: MatchingRuntime) -> None:
         await run_periodically(
             rt.pool, EXPIRY_JOB, expiry_job(rt.outbox), interval_seconds=interval, clock=rt.clock
         )
+
+
+async def retention_once(rt: MatchingRuntime) -> dict[str, int]:
+    """One pass of the retention rules (tests call this with a FrozenClock in the runtime)."""
+    ran, counts = await run_once(rt.pool, RETENTION_JOB, retention_job(rt.settings), rt.clock)
+    return dict(counts or {}) if ran else {}
+
+
+async def retention_loop(rt: MatchingRuntime) -> None:
+    """Every `retention_interval_seconds` (0: off); again at once while a batch came back full."""
+    interval = rt.settings.retention_interval_seconds
+    batch = rt.settings.retention_batch_size
+    if interval > 0:
+        await periodic_worker(
+            rt.pool,
+            RETENTION_JOB,
+            retention_job(rt.settings),
+            interval_seconds=interval,
+            clock=rt.clock,
+            more=lambda counts: any(n >= batch for n in (counts or {}).values()),
+        ).run()
 
 
 async def create_job_runner(rt: MatchingRuntime) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from bridge_matching import jobs
-from bridge_matching.api import cohorts, imports, matching_runs, pairs, participants, proposals
+from bridge_matching.api import cohorts, imports, matching_runs, pairs, participants, privacy, proposals
+from bridge_matching.handlers.privacy import privacy_consumer
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.contracts import matching as contracts
+from bridge_shared.contracts import privacy as privacy_contracts
 from bridge_shared.scheduling.clock import Clock, SystemClock
 from bridge_shared.service import ServiceDefinition, build_app
 
@@ -15,15 +17,17 @@ PUBLISHES = (
     contracts.CohortCreatedV1,
     contracts.CohortPhaseChangedV1,
     contracts.CohortPolicyUpdatedV1,
-    contracts.ParticipantEnrolledV1,
-    contracts.ParticipantUpdatedV1,
-    contracts.ParticipantWithdrawnV1,
-    contracts.MatchProposedV1,
+    contracts.ParticipantEnrolledV2,
+    contracts.ParticipantUpdatedV2,
+    contracts.ParticipantWithdrawnV2,
+    contracts.MatchProposedV2,
     contracts.MatchAcceptedV1,
-    contracts.MatchDeclinedV1,
+    contracts.MatchDeclinedV2,
     contracts.MatchExpiredV1,
-    contracts.PairFormedV1,
-    contracts.PairDissolvedV1,
+    contracts.PairFormedV2,
+    contracts.PairDissolvedV2,
+    privacy_contracts.ErasureRequestedV1,
+    privacy_contracts.ExportRequestedV1,
 )
 
 
@@ -43,9 +47,11 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
                 matching_runs.router,
                 proposals.router,
                 pairs.router,
+                privacy.router,
             ],
+            consumers=[privacy_consumer],
             publishes=PUBLISHES,
-            background=[jobs.expiry_loop, jobs.job_worker],
+            background=[jobs.expiry_loop, jobs.job_worker, jobs.retention_loop],
             on_startup=[jobs.create_job_runner],
             clock=clock or SystemClock(),
             # The HRIS CSV may be larger than a JSON body (http_max_body_bytes).

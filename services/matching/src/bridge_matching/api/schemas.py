@@ -280,6 +280,36 @@ class AuditOut(BaseModel):
     at: datetime
 
 
+class ErasureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    employee_id: Identifier
+
+
+class ExportIn(ErasureIn):
+    pass
+
+
+class ServiceErasureOut(BaseModel):
+    completed_at: datetime
+    erased: dict[str, int]
+
+
+class ErasureOut(BaseModel):
+    """An erasure's status: each service's answer (null until it answered)."""
+
+    id: UUID
+    status: Literal["in_progress", "completed"]
+    services: dict[str, ServiceErasureOut | None]
+    requested_at: datetime
+    completed_at: datetime | None
+
+
+class ExportAccepted(BaseModel):
+    id: UUID
+    status: Literal["pending", "complete"]
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

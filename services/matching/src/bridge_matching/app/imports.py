@@ -16,11 +16,12 @@ from typing import Any
 
 from bridge_matching.app.access import ensure_phase, managed_cohort, visible_cohort
 from bridge_matching.app.jobs import claim, heartbeat, job_runner, release
+from bridge_matching.app.privacy import erased_among
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.db import cohorts, import_jobs, leases, participants
 from bridge_matching.db.leases import JobTable
 from bridge_matching.db.records import Conn
-from bridge_matching.domain.csv_import import FileError, Parsed, parse_csv
+from bridge_matching.domain.csv_import import FileError, Parsed, RowError, parse_csv
 from bridge_matching.domain.events import participant_event, participant_subject
 from bridge_matching.domain.phases import ENROLMENT_PHASES
 from bridge_matching.domain.rows import ImportJobRow
@@ -98,6 +99,21 @@ async def store_and_publish(
     }
 
 
+def _without_erased(parsed: Parsed, erased: dict[str, str]) -> Parsed:
+    """Rows of people erased on request are rejected; the report does not repeat their employee id
+    (the line number finds the row in HR's file), so the erased id is not stored again."""
+    refused = [
+        RowError(line, "employee_id", f"erased on request on {erased[p.employee_id]}; not enrolled again")
+        for line, p in parsed.accepted
+        if p.employee_id in erased
+    ]
+    return Parsed(
+        total=parsed.total,
+        accepted=[(line, p) for line, p in parsed.accepted if p.employee_id not in erased],
+        rejected=sorted([*parsed.rejected, *refused], key=lambda e: e.line),
+    )
+
+
 async def execute(rt: MatchingRuntime, job_id: uuid.UUID, owner: str) -> None:
     """Claims and runs one import; does nothing if another instance holds it or it is finished."""
     if not await claim(rt, TABLE, job_id, owner):
@@ -160,6 +176,9 @@ async def _run(rt: MatchingRuntime, job_id: uuid.UUID, owner: str) -> None:
         if locked is None or locked.phase not in ENROLMENT_PHASES:
             phase = locked.phase if locked else None
             raise RuntimeError(f"cohort moved to phase {phase!r}; imports need draft or enrolling")
+        erased = await erased_among(conn, rt.settings, [p.employee_id for _, p in parsed.accepted])
+        if erased:
+            parsed = _without_erased(parsed, erased)
         counts = await store_and_publish(conn, rt.outbox, job.cohort_id, parsed, rt.clock)
         rejected_lines = {e.line for e in parsed.rejected}
         report = {

@@ -22,19 +22,19 @@ from bridge_matching.app.access import (
     visible_cohort,
 )
 from bridge_matching.app.pairs import dissolve_in
+from bridge_matching.app.privacy import refuse_if_erased
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.app.state import load_state
 from bridge_matching.db import cohorts, pairs, participants, proposals
 from bridge_matching.db.records import Conn
 from bridge_matching.domain import matching
 from bridge_matching.domain.engine import Suggestion
-from bridge_matching.domain.events import participant_event, participant_subject
+from bridge_matching.domain.events import participant_event, participant_subject, participant_withdrawn
 from bridge_matching.domain.phases import ENROLMENT_PHASES, MATCHING_PHASES, PROFILE_EDIT_PHASES
 from bridge_matching.domain.profile import KEY, PROFILE_FIELDS, SELF_EDITABLE, ParticipantIn
 from bridge_matching.domain.rows import CohortRow, NewProposal, ParticipantRow, ProposalRow, Side
 from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal, Role
-from bridge_shared.contracts.matching import ParticipantWithdrawnV1
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import TYPE_BASE, Problem
 from bridge_shared.outbox.writer import Outbox
@@ -110,6 +110,7 @@ async def enrol(
             "Cohort is in phase {phase}; HR enrolment needs draft or enrolling.",
         )
         _check_region(cohort, body.region)
+        await refuse_if_erased(conn, rt.settings, body.employee_id)
         row, inserted = await participants.upsert(conn, cohort_id, body, rt.clock.now())
         if row is None:
             row = await participants.by_employee(conn, cohort_id, body.employee_id)
@@ -219,7 +220,7 @@ async def withdraw(
         row = await participants.withdraw(conn, participant_id, reason, now)
         await rt.outbox.add(
             conn,
-            ParticipantWithdrawnV1(participant_id=str(row.id), cohort_id=str(cohort_id), reason=reason),
+            participant_withdrawn(row, reason),
             subject=participant_subject(row),
             time=now,
         )

@@ -10,16 +10,18 @@ from typing import Any
 from bridge_matching.domain.rows import CohortRow, PairRow, ParticipantRow, ProposalRow
 from bridge_shared.contracts.matching import (
     CohortCreatedV1,
-    MatchDeclinedV1,
+    MatchDeclinedV2,
     MatchExpiredV1,
-    MatchExplanation,
-    MatchProposedV1,
-    PairDissolvedV1,
-    PairFormedV1,
-    ParticipantEnrolledV1,
-    ParticipantRef,
-    ParticipantUpdatedV1,
+    MatchExplanationV2,
+    MatchProposedV2,
+    PairDissolvedV2,
+    PairFormedV2,
+    ParticipantEnrolledV2,
+    ParticipantRefV2,
+    ParticipantUpdatedV2,
+    ParticipantWithdrawnV2,
 )
+from bridge_shared.contracts.privacy import ErasureRequestedV1, ExportRequestedV1
 
 
 def cohort_subject(cohort_id: uuid.UUID) -> str:
@@ -39,30 +41,31 @@ def pair_subject(p: PairRow) -> str:
 
 
 # The profile fields the public ParticipantRef carries (the contract names them; rows have them all).
-_REF_FIELDS = tuple(f for f in ParticipantRef.model_fields if f != "participant_id")
+# Producers write only the latest version of each type (v2: personal fields sealed on the wire).
+_REF_FIELDS = tuple(f for f in ParticipantRefV2.model_fields if f != "participant_id")
 
 
 def _ref_fields(row: ParticipantRow) -> dict[str, Any]:  # Any: ParticipantRef's field values
     return {"participant_id": str(row.id), **{f: getattr(row, f) for f in _REF_FIELDS}}
 
 
-def participant_ref(row: ParticipantRow) -> ParticipantRef:
-    return ParticipantRef(**_ref_fields(row))
+def participant_ref(row: ParticipantRow) -> ParticipantRefV2:
+    return ParticipantRefV2(**_ref_fields(row))
 
 
 def participant_event(
     row: ParticipantRow, *, inserted: bool, trusted: bool = False
-) -> ParticipantEnrolledV1 | ParticipantUpdatedV1:
+) -> ParticipantEnrolledV2 | ParticipantUpdatedV2:
     """Enrolled for new rows, updated otherwise. `trusted` skips re-validating rows validated on the way in
     (the bulk import builds tens of thousands of these)."""
-    cls = ParticipantEnrolledV1 if inserted else ParticipantUpdatedV1
-    profile = ParticipantRef.model_construct(**_ref_fields(row)) if trusted else participant_ref(row)
+    cls = ParticipantEnrolledV2 if inserted else ParticipantUpdatedV2
+    profile = ParticipantRefV2.model_construct(**_ref_fields(row)) if trusted else participant_ref(row)
     build = cls.model_construct if trusted else cls
     return build(participant_id=str(row.id), cohort_id=str(row.cohort_id), role=row.role, profile=profile)
 
 
-def explanation(score: float, breakdown: dict[str, float], summary: str) -> MatchExplanation:
-    return MatchExplanation(score=score, breakdown=breakdown, summary=summary)
+def explanation(score: float, breakdown: dict[str, float], summary: str) -> MatchExplanationV2:
+    return MatchExplanationV2(score=score, breakdown=breakdown, summary=summary)
 
 
 def cohort_created(row: CohortRow) -> CohortCreatedV1:
@@ -82,8 +85,8 @@ def cohort_created(row: CohortRow) -> CohortCreatedV1:
     )
 
 
-def match_proposed(p: ProposalRow, people: Mapping[uuid.UUID, ParticipantRow]) -> MatchProposedV1:
-    return MatchProposedV1(
+def match_proposed(p: ProposalRow, people: Mapping[uuid.UUID, ParticipantRow]) -> MatchProposedV2:
+    return MatchProposedV2(
         proposal_id=str(p.id),
         cohort_id=str(p.cohort_id),
         mentor=participant_ref(people[p.mentor_id]),
@@ -96,8 +99,8 @@ def match_proposed(p: ProposalRow, people: Mapping[uuid.UUID, ParticipantRow]) -
     )
 
 
-def match_declined(p: ProposalRow, participant_id: uuid.UUID, reason: str | None) -> MatchDeclinedV1:
-    return MatchDeclinedV1(
+def match_declined(p: ProposalRow, participant_id: uuid.UUID, reason: str | None) -> MatchDeclinedV2:
+    return MatchDeclinedV2(
         proposal_id=str(p.id), cohort_id=str(p.cohort_id), participant_id=str(participant_id), reason=reason
     )
 
@@ -114,8 +117,8 @@ def match_expired(p: ProposalRow, now: datetime) -> MatchExpiredV1:
 
 def pair_formed(
     pair: PairRow, cohort: CohortRow, mentor: ParticipantRow, mentee: ParticipantRow, now: datetime
-) -> PairFormedV1:
-    return PairFormedV1(
+) -> PairFormedV2:
+    return PairFormedV2(
         pair_id=str(pair.id),
         cohort_id=str(cohort.id),
         mentor=participant_ref(mentor),
@@ -129,12 +132,35 @@ def pair_formed(
     )
 
 
-def pair_dissolved(pair: PairRow, reason: str, by: str) -> PairDissolvedV1:
-    return PairDissolvedV1(
+def pair_dissolved(pair: PairRow, reason: str, by: str) -> PairDissolvedV2:
+    return PairDissolvedV2(
         pair_id=str(pair.id),
         cohort_id=str(pair.cohort_id),
         reason=reason,
         dissolved_by=by,
         mentor_id=str(pair.mentor_id),
         mentee_id=str(pair.mentee_id),
+    )
+
+
+def participant_withdrawn(row: ParticipantRow, reason: str | None) -> ParticipantWithdrawnV2:
+    return ParticipantWithdrawnV2(participant_id=str(row.id), cohort_id=str(row.cohort_id), reason=reason)
+
+
+def erasure_requested(
+    erasure_id: uuid.UUID, participant_ids: list[uuid.UUID], cohort_ids: list[uuid.UUID], now: datetime
+) -> ErasureRequestedV1:
+    return ErasureRequestedV1(
+        erasure_id=str(erasure_id),
+        participant_ids=[str(p) for p in participant_ids],
+        cohort_ids=sorted({str(c) for c in cohort_ids}),
+        requested_at=now,
+    )
+
+
+def export_requested(
+    export_id: uuid.UUID, participant_ids: list[uuid.UUID], now: datetime
+) -> ExportRequestedV1:
+    return ExportRequestedV1(
+        export_id=str(export_id), participant_ids=[str(p) for p in participant_ids], requested_at=now
     )

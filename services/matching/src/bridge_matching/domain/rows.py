@@ -220,3 +220,46 @@ class AuditRow:
     reason: str | None
     details: dict[str, Any]  # Any: what the intervention changed (a JSON document per action)
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureRow:
+    """The erasure ledger: a keyed hash of the person's employee id, never the id itself."""
+
+    id: uuid.UUID
+    subject_hash: str
+    participant_ids: list[uuid.UUID]
+    cohort_ids: list[uuid.UUID]
+    requested_at: datetime
+    requested_by: str
+    matching_completed_at: datetime | None
+    matching_erased: dict[str, int]
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureAnswerRow:
+    erasure_id: uuid.UUID
+    service: str
+    completed_at: datetime
+    erased: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    id: uuid.UUID
+    subject_hash: str
+    participant_ids: list[uuid.UUID]
+    person: dict[str, Any]  # Any: who the export is about (employee id, names, e-mails)
+    matching_section: dict[str, Any]  # Any: matching's section of the export document
+    requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPartRow:
+    export_id: uuid.UUID
+    service: str
+    chunk: int
+    chunks: int
+    data: dict[str, Any]  # Any: one part of a service's export section
+    received_at: datetime

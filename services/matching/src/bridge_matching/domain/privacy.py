@@ -1,0 +1,128 @@
+"""Privacy rules of matching that need no database (docs/privacy.md): the ledger's keyed hash, what an
+erased participant row becomes, scrubbing a person out of stored text, and an export's summary page."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bridge_shared.contracts.privacy import ANSWERING_SERVICES
+from bridge_shared.privacy.erased import ERASED_EMAIL, ERASED_ID, ERASED_NAME
+from bridge_shared.privacy.redaction import needles_for, redact, redact_json
+
+SERVICES = ("matching", *ANSWERING_SERVICES)
+"""Every service that holds personal data: an erasure is complete when each has answered."""
+
+ERASED_EMPLOYEE_PREFIX = "erased-"
+
+
+def subject_hash(pepper: bytes, employee_id: str) -> str:
+    """The erasure ledger's key for a person: HMAC-SHA256(pepper, employee id), hex."""
+    return hmac.new(pepper, employee_id.encode(), hashlib.sha256).hexdigest()
+
+
+def erased_employee_id(participant_id: uuid.UUID) -> str:
+    """What an erased participant row's employee id becomes (unique per cohort, names nobody)."""
+    return f"{ERASED_EMPLOYEE_PREFIX}{participant_id}"
+
+
+ANONYMOUS_PROFILE = {"display_name": ERASED_NAME, "email": ERASED_EMAIL}
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What identifies a person in matching's tables: every spelling of their name and e-mail (one
+    per cohort enrolment) and their employee id."""
+
+    employee_ids: tuple[str, ...]
+    names: tuple[str, ...]
+    emails: tuple[str, ...]
+
+    @property
+    def needles(self) -> list[str]:
+        return needles_for(*self.names, *self.emails, *self.employee_ids)
+
+    def is_actor(self, actor: str | None) -> bool:
+        return actor is not None and actor.casefold() in {e.casefold() for e in self.employee_ids}
+
+
+def scrub(value: Any, identity: Identity) -> Any:  # Any: a text, a list of texts or a JSON document
+    """`value` with the person's name, e-mail and employee id replaced (`redact`)."""
+    needles = identity.needles
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return redact(value, needles)
+    return redact_json(value, needles)
+
+
+def scrub_actor(actor: str | None, identity: Identity) -> str | None:
+    """An actor column: the person themself becomes `erased`."""
+    return ERASED_ID if identity.is_actor(actor) else actor
+
+
+def like_patterns(identity: Identity) -> list[str]:
+    """ILIKE patterns that find every text a needle may be in (a superset; `scrub` is exact)."""
+
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    return [f"%{esc(n)}%" for n in identity.needles]
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+def export_status(answered: Sequence[str]) -> str:
+    return "complete" if set(ANSWERING_SERVICES) <= set(answered) else "pending"
+
+
+def summary_html(document: Mapping[str, Any]) -> str:  # Any: the export document (JSON)
+    """A readable page of an export: each service's `summary` sentences, everything escaped."""
+    person = document.get("person") or {}
+    e = html.escape
+    out = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>Your data in Bridge</title></head><body>',
+        "<h1>What Bridge holds about you</h1>",
+        f"<p>Export {e(str(document.get('export_id', '')))}, generated "
+        f"{e(str(document.get('generated_at', '')))}.</p>",
+        f"<p>{e(str(person.get('display_name', '')))} &lt;{e(str(person.get('email', '')))}&gt;, "
+        f"employee id {e(str(person.get('employee_id', '')))}</p>",
+    ]
+    services = document.get("services") or {}
+    for name in SERVICES:
+        section = services.get(name) or {}
+        out.append(f"<h2>{e(name)}</h2>")
+        sentences = section.get("summary") or []
+        if not isinstance(sentences, list) or not sentences:
+            out.append("<p>Nothing held.</p>")
+            continue
+        out.append("<ul>")
+        out.extend(f"<li>{e(str(s))}</li>" for s in sentences)
+        out.append("</ul>")
+    out.append("<p>The complete, machine-readable document is the JSON export.</p></body></html>")
+    return "\n".join(out)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def jsonable(value: Any) -> Any:  # Any: rows as dicts, lists and scalars -> JSON values
+    """Rows as JSON: ids as strings, datetimes and dates in ISO 8601."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
