@@ -49,7 +49,7 @@ __all__ = [
     "service_writes",
 ]
 
-WRITE_ROLES = frozenset({Role.HR_ADMIN, Role.HR_REGIONAL, Role.PARTICIPANT})
+WRITE_ROLES = frozenset({Role.HR_ADMIN, Role.HR_REGIONAL, Role.PARTICIPANT, Role.PRIVACY_OFFICER})
 """Roles that may call a non-GET endpoint at all (the use case still checks scope)."""
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
