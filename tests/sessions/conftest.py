@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
@@ -19,9 +20,11 @@ from bridge_sessions.main import create_app
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts.matching import CohortCreatedV1, MatchExplanation, PairFormedV1, ParticipantRef
 from bridge_shared.events import topics
-from bridge_shared.events.envelope import build_event, decode_payload, parse_attributes
+from bridge_shared.events.envelope import build_event, open_event_payload, parse_attributes
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.messaging.sources import owner_source
+from bridge_shared.privacy.sealing import Keys
+from bridge_shared.privacy.vault import VAULT
 from bridge_shared.scheduling.clock import FrozenClock
 from tests.service_harness import RunningService, auth, publish_event, running_service
 
@@ -42,17 +45,20 @@ async def svc(admin_dsn: str, bootstrap_servers: str, clock: FrozenClock) -> Asy
         admin_dsn=admin_dsn,
         bootstrap_servers=bootstrap_servers,
         health_check_enabled=False,
+        retention_enabled=False,
         outbox_idle_poll_seconds=0.5,
     ) as running:
         yield running
 
 
 class Bus:
-    """Every event on bridge.sessions.relationship, decoded, grouped by key (relationship id)."""
+    """Every event on a topic (bridge.sessions.relationship by default), decoded as a consumer would
+    (sealed fields opened with keys from the vault, reached through `dsn`), grouped by key."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, dsn: str) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.dsn = dsn
         self.by_key: dict[str, list[tuple[str, EventPayload]]] = defaultdict(list)
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -66,6 +72,11 @@ class Bus:
             enable_auto_commit=False,
         )
         await consumer.start()
+        pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2)
+
+        async def keys_for(subjects: set[str]) -> Keys:
+            async with pool.acquire() as conn:
+                return await VAULT.keys_for_opening(conn, subjects)
 
         async def pump() -> None:
             try:
@@ -75,7 +86,7 @@ class Bus:
                     for records in batch.values():
                         for rec in records:
                             attrs = parse_attributes(list(rec.headers or ()))
-                            payload = decode_payload(attrs, rec.value)
+                            payload = await open_event_payload(attrs, rec.value, keys_for)
                             self.by_key[rec.key.decode()].append((attrs.type.split(".", 2)[2], payload))
                             got = True
                     if got:
@@ -83,6 +94,7 @@ class Bus:
                             self._changed.notify_all()
             finally:
                 await consumer.stop()
+                await pool.close()
 
         self._task = asyncio.create_task(pump())
 
@@ -106,8 +118,8 @@ class Bus:
 
 
 @pytest.fixture(scope="session")
-async def bus(svc: RunningService, bootstrap_servers: str) -> AsyncIterator[Bus]:
-    b = Bus(bootstrap_servers, svc.settings.kafka_topic_prefix + topics.SESSIONS_RELATIONSHIP)
+async def bus(svc: RunningService, bootstrap_servers: str, admin_dsn: str) -> AsyncIterator[Bus]:
+    b = Bus(bootstrap_servers, svc.settings.kafka_topic_prefix + topics.SESSIONS_RELATIONSHIP, admin_dsn)
     await b.start()
     yield b
     await b.stop()

@@ -140,9 +140,9 @@ async def test_session_schedule_reschedule_cancel_with_invites(
     )
     assert r.status_code == 409
 
-    sched = (await bus.wait(pair.id, "sessions.session.scheduled.v1"))[0]
-    resched = (await bus.wait(pair.id, "sessions.session.rescheduled.v1"))[0]
-    cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v1"))[0]
+    sched = (await bus.wait(pair.id, "sessions.session.scheduled.v2"))[0]
+    resched = (await bus.wait(pair.id, "sessions.session.rescheduled.v2"))[0]
+    cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v2"))[0]
     assert sched.invite.method == "REQUEST" and sched.invite.sequence == 0 and sched.invite.uid == uid
     assert "BEGIN:VCALENDAR" in sched.invite.ics and sched.mentee_timezone == "Asia/Tokyo"
     assert (
@@ -252,10 +252,10 @@ async def test_goals_progress_and_end(svc: RunningService, bus: Bus, clock: Froz
     goals = (await svc.client.get(f"{pair.base}/goals", headers=auth("hr_admin"))).json()
     assert {g["status"] for g in goals} == {"achieved", "abandoned"}
 
-    assert len(await bus.wait(pair.id, "sessions.goal.set.v1", 2)) == 2
+    assert len(await bus.wait(pair.id, "sessions.goal.set.v2", 2)) == 2
     assert [e.rating for e in await bus.wait(pair.id, "sessions.goal.progressed.v1", 2)] == [2, 4]
     assert (await bus.wait(pair.id, "sessions.goal.achieved.v1"))[0].goal_id == gid
-    assert (await bus.wait(pair.id, "sessions.goal.abandoned.v1"))[0].reason == "role changed"
+    assert (await bus.wait(pair.id, "sessions.goal.abandoned.v2"))[0].reason == "role changed"
 
 
 async def test_surveys_and_early_closure(svc: RunningService, bus: Bus, clock: FrozenClock) -> None:
@@ -303,11 +303,11 @@ async def test_surveys_and_early_closure(svc: RunningService, bus: Bus, clock: F
         f["kind"] for f in (await svc.client.get(f"{pair.base}/feedback", headers=auth("hr_admin"))).json()
     } == {"midpoint", "closing"}
 
-    closed = (await bus.wait(pair.id, "sessions.pair.closed.v1"))[0]
+    closed = (await bus.wait(pair.id, "sessions.pair.closed.v2"))[0]
     assert closed.outcome == "ended_early" and closed.reason == "Leaving the company"
     assert closed.closed_by == pair.mentee.employee_id and closed.mentor_id == pair.mentor.participant_id
     assert closed.closing_survey_path == f"{pair.base}/surveys/closing" and closed.hr_contact_email
-    cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v1"))[0]
+    cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v2"))[0]
     assert cancelled.session_id == future["id"] and cancelled.invite.method == "CANCEL"
     kinds = [e.kind for e in await bus.wait(pair.id, "sessions.feedback.submitted.v1", 2)]
     assert kinds == ["midpoint", "closing"]
@@ -325,7 +325,7 @@ async def test_pair_dissolved_closes_relationship(svc: RunningService, bus: Bus,
             dissolved_by="hr-42",
         ),
     )
-    closed = (await bus.wait(pair.id, "sessions.pair.closed.v1"))[0]
+    closed = (await bus.wait(pair.id, "sessions.pair.closed.v2"))[0]
     assert closed.outcome == "ended_early" and closed.reason == "conflict of interest"
     assert closed.closed_by == "hr-42"
     rel = (await svc.client.get(pair.base, headers=pair.as_mentor)).json()

@@ -46,7 +46,7 @@ async def close_and_drain(svc: RunningService, bus: Bus, pair: Pair) -> None:
     it and relayed in order, so once pair.closed is on the bus, all that came before it is too."""
     r = await svc.client.post(f"{pair.base}/close", json={"reason": "drain"}, headers=pair.as_mentor)
     assert r.status_code == 200, r.text
-    await bus.wait(pair.id, "sessions.pair.closed.v1")
+    await bus.wait(pair.id, "sessions.pair.closed.v2")
 
 
 def reasons(bus: Bus, rid: str, short_type: str) -> list[str]:
@@ -183,10 +183,10 @@ async def test_ending_soon_once_then_completed_at_end_date(
     result = await tick(svc, clock, datetime(2025, 9, 2, 0, 5, tzinfo=UTC))
     assert pair.id in result.closed
     await tick(svc, clock, datetime(2025, 9, 3, tzinfo=UTC))
-    closed = await bus.wait(pair.id, "sessions.pair.closed.v1")  # all earlier events of the pair are in
+    closed = await bus.wait(pair.id, "sessions.pair.closed.v2")  # all earlier events of the pair are in
     assert len(closed) == 1 and closed[0].outcome == "completed" and closed[0].closed_by == "scheduler"
     assert closed[0].closing_survey_due == date(2025, 9, 16)
-    cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v1"))[0]
+    cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v2"))[0]
     assert cancelled.session_id == later["id"] and cancelled.invite.method == "CANCEL"
     assert sorted(reasons(bus, pair.id, AT_RISK)) == sorted(reasons(bus, pair.id, RESOLVED)), (
         "open risks are resolved at closure"
