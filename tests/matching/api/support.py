@@ -6,13 +6,17 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
 from bridge_matching.domain.csv_import import to_csv
 from bridge_shared.events import topics
+from bridge_shared.events.envelope import open_event_payload, parse_attributes
+from bridge_shared.privacy.vault import KeyVault
 from tests.service_harness import topic_prefix
 
 MATCHING_TOPICS = [
@@ -107,13 +111,40 @@ async def wait_run(
     return await _wait(client, f"/matching-runs/{run_id}", headers, timeout, done)
 
 
+# The version matching writes of each event family (v2 where personal fields are sealed).
+LATEST = {
+    "participant.enrolled": 2,
+    "participant.updated": 2,
+    "participant.withdrawn": 2,
+    "match.proposed": 2,
+    "match.declined": 2,
+    "pair.formed": 2,
+    "pair.dissolved": 2,
+}
+
+
+def wire(kind: str) -> str:
+    """The wire type suffix matching writes for a family: `.pair.formed.v2`."""
+    return f".{kind}.v{LATEST.get(kind, 1)}"
+
+
 async def read_events(
-    bootstrap: str, cohort_id: str, expect: dict[str, int], timeout: float = 20.0
+    bootstrap: str,
+    cohort_id: str,
+    expect: dict[str, int],
+    timeout: float = 20.0,
+    *,
+    open_with: str | None = None,
+    extra_topics: tuple[str, ...] = (),
 ) -> list[tuple[str, dict[str, Any]]]:
     """Reads the matching topics from the beginning until the cohort's events include `expect` (type suffix ->
-    minimum count), e.g. {"pair.formed": 2}. Returns (type, payload) in topic order."""
+    minimum count), e.g. {"pair.formed": 2}. Returns (type, payload) in topic order: the payload as on the
+    wire (sealed fields sealed), or with `open_with` (a DSN that may read the key vault) opened as a
+    consumer would."""
+    vault = KeyVault(cache_seconds=0)
+    conn = await asyncpg.connect(open_with) if open_with else None
     consumer = AIOKafkaConsumer(
-        *(topic_prefix() + t for t in MATCHING_TOPICS),  # the topics under this test run's prefix
+        *(topic_prefix() + t for t in (*MATCHING_TOPICS, *extra_topics)),  # under this run's prefix
         bootstrap_servers=bootstrap,
         group_id=f"reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
@@ -123,7 +154,7 @@ async def read_events(
     out: list[tuple[str, dict[str, Any]]] = []
 
     def done() -> bool:
-        return all(sum(1 for t, _ in out if t.endswith(f".{k}.v1")) >= n for k, n in expect.items())
+        return all(sum(1 for t, _ in out if t.endswith(wire(k))) >= n for k, n in expect.items())
 
     try:
         async with asyncio.timeout(timeout):
@@ -132,16 +163,23 @@ async def read_events(
                 for records in batch.values():
                     for r in records:
                         payload = json.loads(r.value)
-                        if payload.get("cohort_id") != cohort_id:
+                        if cohort_id not in (payload.get("cohort_id"), *payload.get("cohort_ids", [])):
                             continue
                         etype = dict(r.headers)["ce_type"].decode()
+                        if conn is not None:
+                            opened = await open_event_payload(
+                                parse_attributes(r.headers), r.value, partial(vault.keys_for_opening, conn)
+                            )
+                            payload = opened.model_dump(mode="json")
                         out.append((etype, payload))
     except TimeoutError:
         pass
     finally:
         await consumer.stop()
+        if conn is not None:
+            await conn.close()
     return out
 
 
 def count(events: list[tuple[str, dict[str, Any]]], kind: str) -> int:
-    return sum(1 for t, _ in events if t.endswith(f".{kind}.v1"))
+    return sum(1 for t, _ in events if t.endswith(wire(kind)))

@@ -30,7 +30,9 @@ async def _phase(svc: RunningService, cid: str, to: str) -> Any:
     return await svc.client.post(f"/cohorts/{cid}/phase", json={"to_phase": to}, headers=HR)
 
 
-async def test_full_flow(svc: RunningService, clock: FrozenClock, bootstrap_servers: str) -> None:
+async def test_full_flow(
+    svc: RunningService, clock: FrozenClock, bootstrap_servers: str, admin_dsn: str
+) -> None:
     c = svc.client
     r = await c.post("/cohorts", json=cohort_body(), headers=HR)
     assert r.status_code == 201, r.text
@@ -252,17 +254,18 @@ async def test_full_flow(svc: RunningService, clock: FrozenClock, bootstrap_serv
             "pair.formed": 2,
             "pair.dissolved": 1,
         },
+        open_with=admin_dsn,  # personal fields are sealed on the wire (v2): open them as a consumer would
     )
     assert count(events, "participant.enrolled") == 12 and count(events, "participant.updated") == 1
     assert count(events, "match.proposed") == 8 and count(events, "match.expired") == 5
     assert count(events, "pair.formed") == 2 and count(events, "pair.dissolved") == 1
-    formed = {p["proposal_id"]: p for t, p in events if t.endswith("pair.formed.v1")}
+    formed = {p["proposal_id"]: p for t, p in events if t.endswith("pair.formed.v2")}
     assert formed[pa["id"]]["hr_contact_email"] == "hr@corp.example"
     assert formed[pa["id"]]["programme_end"] == "2027-07-30"
     assert formed[pa["id"]]["mentor"]["employee_id"] == emp[pa["mentor_id"]]
     assert formed[pa["id"]]["mentee"]["participant_id"] == pa["mentee_id"]
     assert formed[None]["origin"] == "hr_override"
-    proposed = next(p for t, p in events if t.endswith("match.proposed.v1"))
+    proposed = next(p for t, p in events if t.endswith("match.proposed.v2"))
     assert proposed["explanation"]["summary"] and proposed["expires_at"]
 
 
