@@ -33,12 +33,17 @@ class Scenario:
     events: list[OutgoingEvent] = field(default_factory=list)
     pairs: dict[str, str] = field(default_factory=dict)  # A/B/C -> pair id
     forged_source: str | None = None  # every event claims this source instead of its topic's owner
+    payloads: list[tuple[EventPayload, datetime, str]] = field(default_factory=list)  # as built
+    pids: dict[str, str] = field(default_factory=dict)  # M1/L1/... -> participant id
+    sides: dict[str, tuple[str, str]] = field(default_factory=dict)  # pair id -> (mentor, mentee) ids
 
     def add(self, payload: EventPayload, at: datetime, source: str | None = None) -> OutgoingEvent:
         # As the topic's owner publishes it: consumers dead-letter an event from another source.
         source = source or self.forged_source or owner_source(payload.topic)
-        evt = build_event(payload, source=source, time=at, event_id=f"{self.prefix}-{len(self.events):03d}")
+        eid = f"{self.prefix}-{len(self.events):03d}"
+        evt = build_event(payload, source=source, time=at, event_id=eid)
         self.events.append(evt)
+        self.payloads.append((payload, at, eid))
         return evt
 
 
@@ -55,11 +60,14 @@ PEOPLE = {
 }
 
 
-def build(prefix: str | None = None, forged_source: str | None = None) -> Scenario:
+def build(
+    prefix: str | None = None, forged_source: str | None = None, unique_names: bool = False
+) -> Scenario:
+    """`unique_names`: display names carry the prefix too (a test that searches for a name)."""
     prefix = prefix or f"r{uuid.uuid4().hex[:10]}"
     sc = Scenario(prefix, f"{prefix}-cohort", forged_source=forged_source)
     c = sc.cohort_id
-    pid = {k: f"{prefix}-{k}" for k in PEOPLE}
+    pid = sc.pids = {k: f"{prefix}-{k}" for k in PEOPLE}
     refs: dict[str, m.ParticipantRef] = {}
     sc.add(
         m.CohortCreatedV1(
@@ -76,7 +84,7 @@ def build(prefix: str | None = None, forged_source: str | None = None) -> Scenar
         refs[k] = m.ParticipantRef(
             participant_id=pid[k],
             employee_id=f"E{prefix}{k}",
-            display_name=f"Person {k}",
+            display_name=f"Person {k} {prefix}" if unique_names else f"Person {k}",
             email=f"{k.lower()}@bridge.example",
             region=region,
             department=dept,
@@ -118,6 +126,7 @@ def build(prefix: str | None = None, forged_source: str | None = None) -> Scenar
         for who in (mentor, mentee):
             sc.add(m.MatchAcceptedV1(proposal_id=prop, cohort_id=c, participant_id=pid[who]), day(-2))
         pair = sc.pairs[key] = f"{prefix}-pair-{key}"
+        sc.sides[pair] = (pid[mentor], pid[mentee])
         sc.add(
             m.PairFormedV1(
                 pair_id=pair,

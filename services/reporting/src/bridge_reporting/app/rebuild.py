@@ -33,15 +33,29 @@ from tenacity import (
     wait_incrementing,
 )
 
+from bridge_reporting.app import privacy, retention
 from bridge_reporting.app.projections import TOPICS, apply_events
 from bridge_reporting.db import shadow
 from bridge_reporting.domain.projection import HANDLED_TYPES
 from bridge_reporting.settings import ReportingSettings
-from bridge_shared.events.envelope import EnvelopeError, InboundEvent, decode_payload, parse_attributes
+from bridge_shared.contracts.privacy import ErasureRequestedV1
+from bridge_shared.db.connection import as_connection
+from bridge_shared.events.envelope import (
+    CloudEventAttributes,
+    EnvelopeError,
+    InboundEvent,
+    KeySource,
+    open_event_payload,
+    parse_attributes,
+)
+from bridge_shared.events.topics import MATCHING_PRIVACY
 from bridge_shared.messaging.broker import bootstrap_list
 from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import KafkaSecuritySettings
 from bridge_shared.messaging.sources import unexpected_source
+from bridge_shared.privacy.sealing import Keys
+from bridge_shared.privacy.vault import VAULT
+from bridge_shared.scheduling.clock import Clock, SystemClock
 
 log = logging.getLogger("bridge_reporting.rebuild")
 
@@ -56,6 +70,8 @@ class RebuildResult:
     skipped: int = 0
     invalid: int = 0
     caught_up: int = 0
+    erased: dict[str, int] = field(default_factory=dict)  # rows re-anonymised (ledger + topic)
+    retention: dict[str, int] = field(default_factory=dict)  # rows retention removed again
     seconds: float = 0.0
     swap_seconds: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
@@ -63,6 +79,17 @@ class RebuildResult:
     @property
     def events_per_second(self) -> float:
         return self.records / self.seconds if self.seconds else 0.0
+
+
+ERASURE_TYPE = ErasureRequestedV1.event_type
+
+
+class _NeedKeys(Exception):
+    """Raised while decoding when a person's key is not cached yet (the record is deferred)."""
+
+    def __init__(self, subjects: set[str]) -> None:
+        super().__init__(f"{len(subjects)} keys")
+        self.subjects = subjects
 
 
 class _Reader:
@@ -73,10 +100,14 @@ class _Reader:
         bootstrap: str,
         topics: list[str],
         result: RebuildResult,
+        keys_for: KeySource,
         security: KafkaSecuritySettings | None = None,
         topic_prefix: str = "",
     ) -> None:
         self.topic_prefix = topic_prefix
+        self.keys_for = keys_for
+        self.keys: dict[str, bytes | None] = {}  # people's keys, for the whole rebuild
+        self.erased: set[str] = set()  # participant ids of erasure requests read on the topic
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_list(bootstrap),
             **client_kwargs(security),
@@ -119,21 +150,62 @@ class _Reader:
         for tp, pos in positions.items():
             self.consumer.seek(tp, pos)
 
-    def _decode(self, rec: ConsumerRecord[bytes, bytes]) -> InboundEvent | None:
+    def _accept(self, rec: ConsumerRecord[bytes, bytes]) -> CloudEventAttributes | None:
+        """The record's attributes when it is an event to decode (counted either way)."""
         self.result.records += 1
         try:
             attrs = parse_attributes(list(rec.headers or ()))
-            if attrs.type not in HANDLED_TYPES:
+            if attrs.type not in HANDLED_TYPES and attrs.type != ERASURE_TYPE:
                 self.result.skipped += 1
                 return None
             if unexpected_source(rec.topic, attrs.source, self.topic_prefix) is not None:
                 raise EnvelopeError("unexpected source")  # the live consumer dead-letters it too
-            payload = decode_payload(attrs, rec.value)
         except EnvelopeError:
             self.result.invalid += 1  # the live consumer dead-letters these
             return None
+        return attrs
+
+    async def _known_keys(self, subjects: set[str]) -> Keys:
+        """Keys from the rebuild's own cache; a miss defers the record to the batch's one look-up."""
+        missing = subjects - self.keys.keys()
+        if missing:
+            raise _NeedKeys(missing)
+        return {s: self.keys[s] for s in subjects}
+
+    async def _open(
+        self, attrs: CloudEventAttributes, rec: ConsumerRecord[bytes, bytes]
+    ) -> InboundEvent | None:
+        try:
+            payload = await open_event_payload(attrs, rec.value, self._known_keys)
+        except EnvelopeError:
+            self.result.invalid += 1
+            return None
+        if isinstance(payload, ErasureRequestedV1):
+            self.erased.update(payload.participant_ids)  # re-applied before the swap
+            return None
         key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
         return InboundEvent(attrs, payload, rec.topic, rec.partition, rec.offset, key)
+
+    async def _decode_many(self, records: list[ConsumerRecord[bytes, bytes]]) -> list[InboundEvent]:
+        """Decodes records, opening sealed fields. Keys not cached yet are fetched from the key
+        vault once for the whole list (records needing them are decoded after that look-up)."""
+        out: list[InboundEvent | None] = []
+        deferred: list[tuple[int, CloudEventAttributes, ConsumerRecord[bytes, bytes]]] = []
+        need: set[str] = set()
+        for rec in records:
+            if (attrs := self._accept(rec)) is None:
+                continue
+            try:
+                out.append(await self._open(attrs, rec))
+            except _NeedKeys as miss:
+                need |= miss.subjects
+                deferred.append((len(out), attrs, rec))
+                out.append(None)
+        if need:
+            self.keys.update(await self.keys_for(need))
+            for i, attrs, rec in deferred:
+                out[i] = await self._open(attrs, rec)
+        return [ev for ev in out if ev is not None]
 
     async def batches(
         self, until: dict[TopicPartition, int], batch_size: int
@@ -145,11 +217,7 @@ class _Reader:
             got = await self.consumer.getmany(*pending, timeout_ms=500, max_records=batch_size)
             for tp, records in got.items():
                 end = until[tp]
-                for rec in records:
-                    if rec.offset >= end:
-                        break
-                    if (ev := self._decode(rec)) is not None:
-                        buf.append(ev)
+                buf.extend(await self._decode_many([rec for rec in records if rec.offset < end]))
                 if await self.consumer.position(tp) >= end:
                     pending.discard(tp)
                     # Records past the watermark were fetched but not applied: rewind to it.
@@ -168,6 +236,8 @@ async def _swap(
     result: RebuildResult,
     batch_size: int,
     lock_timeout: str,
+    settings: ReportingSettings,
+    clock: Clock,
 ) -> None:
     """Under the live tables' lock: catch up to the final watermarks, then swap the sets."""
     mark = await reader.positions()
@@ -177,7 +247,11 @@ async def _swap(
             final = await reader.end_offsets()
             async for events in reader.batches(final, batch_size):
                 result.caught_up += len(events)
-                await apply_events(conn, events, suffix)
+                await apply_events(conn, events, suffix, guard=False)
+            # What erasures and retention removed from the live tables stays removed: v1 history
+            # replays names in clear, and retention's cut-offs are re-applied to the rebuilt set.
+            result.erased = await privacy.reapply_all(conn, suffix, reader.erased)
+            result.retention = await retention.apply_all(conn, clock.now(), settings, suffix)
             await shadow.swap_in(conn, suffix)
     except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
         result.caught_up = 0  # the caught-up events were rolled back: read them again
@@ -195,15 +269,23 @@ async def rebuild(
     batch_size: int = 5000,
     lock_timeout: str = "10s",
     progress: Callable[[RebuildResult], None] | None = None,
+    clock: Clock | None = None,
 ) -> RebuildResult:
     suffix = f"__r{time.time_ns() // 1_000_000}"
     result = RebuildResult(generation=suffix)
     t0 = time.perf_counter()
     conn = await shadow.connect(settings)
+    keys_pool = await shadow.key_pool(settings)
+
+    async def keys_for(subjects: set[str]) -> Keys:
+        async with keys_pool.acquire() as kc:
+            return await VAULT.keys_for_opening(as_connection(kc), subjects)
+
     reader = _Reader(
         settings.kafka_bootstrap_servers,
-        [settings.kafka_topic_prefix + t for t in TOPICS],
+        [settings.kafka_topic_prefix + t for t in (*TOPICS, MATCHING_PRIVACY)],
         result,
+        keys_for,
         security=settings,
         topic_prefix=settings.kafka_topic_prefix,
     )
@@ -217,7 +299,7 @@ async def rebuild(
             first = await reader.end_offsets()
             async for events in reader.batches(first, batch_size):
                 async with conn.transaction():
-                    await apply_events(conn, events, suffix)
+                    await apply_events(conn, events, suffix, guard=False)
                 result.events += len(events)
                 if progress is not None:
                     progress(result)
@@ -232,7 +314,16 @@ async def rebuild(
                     before_sleep=_log_retry,
                 ):
                     with attempt:
-                        await _swap(conn, reader, suffix, result, batch_size, lock_timeout)
+                        await _swap(
+                            conn,
+                            reader,
+                            suffix,
+                            result,
+                            batch_size,
+                            lock_timeout,
+                            settings,
+                            clock or SystemClock(),
+                        )
             except RetryError as exc:
                 raise RuntimeError(
                     "could not swap the rebuilt tables in (live tables stayed locked)"
@@ -248,5 +339,6 @@ async def rebuild(
     finally:
         await reader.stop()
         await conn.close()
+        await keys_pool.close()
     result.seconds = time.perf_counter() - t0
     return result

@@ -12,6 +12,7 @@ from bridge_reporting.domain.tables import ALL_TABLES
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.db.locks import advisory_key
 from bridge_shared.db.migrations import migrate
+from bridge_shared.db.pool import create_pool
 
 MIGRATIONS = "bridge_reporting.db.migrations"
 
@@ -22,6 +23,12 @@ async def connect(settings: ReportingSettings) -> asyncpg.Connection[Any]:
         server_settings={"search_path": settings.db_schema, "application_name": "bridge-reporting-rebuild"},
     )
     return conn
+
+
+async def key_pool(settings: ReportingSettings) -> asyncpg.Pool:
+    """A small pool for the rebuild's look-ups in the key vault (beside its own connection, which
+    holds the shadow set's transactions)."""
+    return await create_pool(settings.database_url, schema=settings.db_schema, min_size=1, max_size=2)
 
 
 def _lock_key(schema: str) -> int:

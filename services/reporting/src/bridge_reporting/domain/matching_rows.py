@@ -100,9 +100,8 @@ def matching_rows(eid: str, at: datetime, p: EventPayload) -> Rows:
                     "formed_at": p.formed_at,
                 },
             ),
-            timeline(
-                eid, p, p.formed_at, f"Pair formed: {p.mentor.display_name} mentors {p.mentee.display_name}"
-            ),
+            # Names stay in the pair row (shown once, anonymised on erasure), not in texts.
+            timeline(eid, p, p.formed_at, "Pair formed"),
         ]
     if isinstance(p, m.PairDissolvedV1):
         return [
@@ -112,7 +111,6 @@ def matching_rows(eid: str, at: datetime, p: EventPayload) -> Rows:
                     "pair_id": p.pair_id,
                     "cohort_id": p.cohort_id,
                     "dissolved_at": at,
-                    "dissolved_reason": p.reason,
                 },
             ),
             timeline(eid, p, at, f"Pair dissolved: {p.reason}"),

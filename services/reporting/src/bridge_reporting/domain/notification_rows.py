@@ -30,7 +30,6 @@ def notification_rows(p: EventPayload) -> Rows:
                     **_notification(p),
                     "failed_at": p.failed_at,
                     "permanent": p.permanent,
-                    "reason": p.reason,
                 },
             )
         ]

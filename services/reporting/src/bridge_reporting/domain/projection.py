@@ -50,6 +50,21 @@ HANDLED: tuple[type[EventPayload], ...] = (
     s.PairClosedV1,
     n.NotificationSentV1,
     n.NotificationFailedV1,
+    # v2: the same facts with personal fields sealed (subclasses of v1, so rows_for treats them
+    # alike); an erased person's sealed fields arrive as the placeholders of privacy/erased.py.
+    m.ParticipantEnrolledV2,
+    m.ParticipantUpdatedV2,
+    m.ParticipantWithdrawnV2,
+    m.MatchProposedV2,
+    m.MatchDeclinedV2,
+    m.PairFormedV2,
+    m.PairDissolvedV2,
+    s.SessionScheduledV2,
+    s.SessionRescheduledV2,
+    s.SessionCancelledV2,
+    s.GoalSetV2,
+    s.GoalAbandonedV2,
+    s.PairClosedV2,
 )
 HANDLED_TYPES = frozenset(p.event_type for p in HANDLED)
 

@@ -96,7 +96,7 @@ def relationship_rows(eid: str, at: datetime, p: s.RelationshipEvent) -> Rows:
         return [timeline(eid, p, at, f"Relationship ending soon ({p.end_date})")]
     if isinstance(p, s.PairClosedV1):
         return [
-            _pair(p, closed_at=p.closed_at, outcome=p.outcome, close_reason=p.reason),
+            _pair(p, closed_at=p.closed_at, outcome=p.outcome),
             timeline(
                 eid,
                 p,
@@ -151,7 +151,7 @@ def _goal_rows(eid: str, at: datetime, p: s.GoalEvent) -> Rows:
     g = {"goal_id": p.goal_id, "pair_id": p.pair_id, "cohort_id": p.cohort_id}
     if isinstance(p, s.GoalSetV1):
         return [
-            (t.GOALS, {**g, "owner_side": p.owner_side, "title": p.title, "set_at": at}),
+            (t.GOALS, {**g, "owner_side": p.owner_side, "set_at": at}),
             timeline(eid, p, at, f"Goal set ({p.owner_side}): {p.title}"),
         ]
     if isinstance(p, s.GoalProgressedV1):

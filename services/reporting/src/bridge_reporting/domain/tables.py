@@ -88,9 +88,9 @@ PAIRS = Table(
         *keep("mentor_id", "mentee_id", "region", "department", "band"),
         *keep("mentor_region", "mentor_department", "mentor_band", "mentor_name", "mentee_name"),
         *stamps("min", "formed_at", "dissolved_at"),
-        *keep("dissolved_reason", "relationship_id"),
+        *keep("relationship_id"),
         *stamps("min", "started_at", "agreement_confirmed_at", "closed_at"),
-        *keep("outcome", "close_reason"),
+        *keep("outcome"),
     ),
 )
 
@@ -113,7 +113,7 @@ GOALS = Table(
     (
         *keep("goal_id"),
         *PAIR_REF,
-        *keep("owner_side", "title"),
+        *keep("owner_side"),
         *stamps("min", "set_at", "achieved_at", "abandoned_at"),
         *latest("rated_at", "last_rating", pgtype=INT),
         *stamps("max", "rated_at"),
@@ -155,7 +155,6 @@ NOTIFICATIONS = Table(
         *stamps("min", "sent_at"),
         *stamps("max", "failed_at"),
         *latest("failed_at", "permanent", pgtype="boolean"),
-        *latest("failed_at", "reason"),
     ),
 )
 
@@ -171,6 +170,9 @@ TIMELINE = Table(
     ),
     insert_only=True,
 )
+
+PERSON_COLS = ("participant_id", "mentor_id", "mentee_id", "by_participant_id", "recipient_id")
+"""Columns that hold a participant id (pseudonymous): what an erasure and its guard look for."""
 
 ALL_TABLES: tuple[Table, ...] = (
     COHORTS,

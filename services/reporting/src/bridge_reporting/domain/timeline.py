@@ -1,27 +1,72 @@
-"""The pair timeline entry every pair-related event contributes."""
+"""The pair timeline entry every pair-related event contributes.
+
+Minimisation: the entry's `detail` is the event's payload without personal data — no field the
+contracts classify as personal or sensitive (names, e-mails, employee ids of actors, free text, the
+calendar invite), at any depth, and none of the free-text fields v1 carried unmarked (`reason`,
+an explanation's `summary`, an HR contact's e-mail). What people wrote stays only in the readable
+`summary`, which an erasure redacts.
+"""
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
 
 from bridge_reporting.domain import tables as t
 from bridge_reporting.domain.upsert import Row, Table
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
+from bridge_shared.privacy.classification import Classified, Personal
 
 Rows = list[tuple[Table, Row]]
 
-_WHO = ("participant_id", "display_name", "region", "department", "seniority_level")
+UNMARKED_PRIVATE = frozenset({"reason", "summary", "hr_contact_email", "invite"})
+"""Fields kept out of `detail` although v1 does not mark them personal (free text, contacts)."""
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [x for arg in typing.get_args(annotation) for x in _models(arg)]
+
+
+@cache
+def private_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Names of the fields of `model` (and of the models nested in it) classified personal or
+    sensitive, plus UNMARKED_PRIVATE."""
+    out = set(UNMARKED_PRIVATE)
+    for name, info in model.model_fields.items():
+        for mark in info.metadata:
+            if isinstance(mark, Personal) or (
+                isinstance(mark, Classified) and mark.classification in ("personal", "sensitive")
+            ):
+                out.add(name)
+        for child in _models(info.annotation):
+            out |= private_fields(child)
+    return frozenset(out)
+
+
+def _without(value: Any, names: frozenset[str]) -> Any:  # Any: a JSON value
+    if isinstance(value, dict):
+        return {k: _without(v, names) for k, v in value.items() if k not in names}
+    if isinstance(value, list):
+        return [_without(v, names) for v in value]
+    return value
+
+
+def minimised(p: BaseModel) -> dict[str, Any]:
+    """The payload as JSON without its personal fields (see the module docstring)."""
+    detail: dict[str, Any] = _without(p.model_dump(mode="json"), private_fields(type(p)))
+    return detail
 
 
 def timeline(
     event_id: str, p: s.RelationshipEvent | m.PairFormedV1 | m.PairDissolvedV1, at: datetime, summary: str
 ) -> tuple[Table, Row]:
-    detail = p.model_dump(mode="json", exclude={"invite"})
-    for side in ("mentor", "mentee"):
-        if isinstance(detail.get(side), dict):  # keep who, not contact details
-            ref = detail[side]
-            detail[side] = {k: ref[k] for k in _WHO}
     name = type(p).event_type.removeprefix("com.bridge.").rsplit(".v", 1)[0]
     return t.TIMELINE, {
         "event_id": event_id,
@@ -30,5 +75,5 @@ def timeline(
         "occurred_at": at,
         "event_type": name,
         "summary": summary,
-        "detail": detail,
+        "detail": minimised(p),
     }

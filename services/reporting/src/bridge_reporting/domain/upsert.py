@@ -91,6 +91,16 @@ class BatchWriter:
         bucket = self._rows[table.name]
         bucket[key] = merge_rows(table, bucket[key], row) if key in bucket else row
 
+    def values(self, *cols: str) -> set[str]:
+        """Every non-null value of these columns in the batch (e.g. the participant ids it names)."""
+        return {
+            str(row[c])
+            for bucket in self._rows.values()
+            for row in bucket.values()
+            for c in cols
+            if row.get(c)
+        }
+
     def __len__(self) -> int:
         return sum(len(b) for b in self._rows.values())
 

@@ -1,2 +1,2 @@
-"""Reporting has no scheduled work. This empty package exists only because the `reporting-layers`
-import-linter contract names a `jobs` layer and import-linter requires every named layer to exist."""
+"""Scheduled and operator-run work: the retention job (`retention.py`) and the rebuild's command line
+(`rebuild.py`)."""
