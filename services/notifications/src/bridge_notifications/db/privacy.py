@@ -111,7 +111,8 @@ async def delete_inbox_items(conn: Conn, who: Identity) -> int:
     return affected(result)
 
 
-_THEIRS = "(recipient_id = ANY($1::text[]) OR employee_id = ANY($2::text[]))"
+# coalesce: HR's rows have no employee id, and NOT (false OR NULL) would leave them out of "others".
+_THEIRS = "(recipient_id = ANY($1::text[]) OR coalesce(employee_id = ANY($2::text[]), false))"
 
 
 async def cancel_deliveries_to(conn: Conn, who: Identity, now: datetime) -> int:

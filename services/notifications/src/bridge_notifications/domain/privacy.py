@@ -38,7 +38,8 @@ def scrub_reason(reason: str, *, channel: str, address: str) -> str:
     out = reason
     if channel == "chat" and address:
         parts = urlsplit(address)
-        for secret in (address, parts.path, parts.query):
+        out = out.replace(address, f"{parts.scheme}://{parts.netloc}/…")
+        for secret in (parts.path, parts.query):
             if secret and secret != "/":
                 out = out.replace(secret, "…")
     return EMAIL.sub(ADDRESS_SHOWN, out)
