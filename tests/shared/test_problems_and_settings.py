@@ -77,6 +77,8 @@ def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """BRIDGE_MATCHING_ENVIRONMENT=production (Kafka TLS waived: its rules are tested elsewhere)."""
     monkeypatch.setenv("BRIDGE_MATCHING_ENVIRONMENT", "production")
     monkeypatch.setenv("BRIDGE_MATCHING_KAFKA_ALLOW_PLAINTEXT_IN_PRODUCTION", "true")
+    # matching's erasure-ledger key (its own rules: tests/matching/test_privacy_settings.py)
+    monkeypatch.setenv("BRIDGE_MATCHING_PRIVACY_PEPPER", "pP7mQ2xV9kR4tW8zL1nB5cJ3hG6dF0sA-ledger")
     return monkeypatch
 
 
