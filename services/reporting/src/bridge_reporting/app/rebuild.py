@@ -4,10 +4,15 @@
    the live ones (`LIKE ... INCLUDING ALL`).
 2. Reads every event topic from offset 0 up to the high watermarks taken at start, with a plain
    consumer (no group), and applies the events with the same set-based projection code as the
-   live consumer, `batch_size` events per transaction.
+   live consumer, `batch_size` events per transaction. Sealed (v2) fields are opened with the
+   people's keys from the key vault, fetched once per fetched batch for the people not seen yet;
+   an erased person's fields open as the erased placeholders.
 3. In one transaction: locks the live tables (the live consumer's next batch waits), catches up
-   the shadow tables to the high watermarks taken under the lock, then renames the live tables
-   away, the shadow ones in, and drops the old ones. Readers see either the old or the new set.
+   the shadow tables to the high watermarks taken under the lock, re-applies every erasure (the
+   ledger, and erasure requests read on `bridge.matching.privacy`) and retention to them (v1
+   history replays names in clear; a replay must not undo an erasure or retention), then renames the
+   live tables away, the shadow ones in, and drops the old ones. Readers see either the old or the
+   new set.
 
 The live consumer keeps running throughout. Anything it applied before the lock is at or below the
 final watermarks, so the catch-up includes it; anything it applies after the swap lands in the new
