@@ -114,7 +114,9 @@ async def test_known_consumed_channels() -> None:
     }
     assert names["bridge.matching.pair"] == [
         "com.bridge.matching.pair.dissolved.v1",
+        "com.bridge.matching.pair.dissolved.v2",
         "com.bridge.matching.pair.formed.v1",
+        "com.bridge.matching.pair.formed.v2",
     ]
     assert names["bridge.matching.cohort"] == ["com.bridge.matching.cohort.created.v1"]
     _, reporting = await _document("reporting")

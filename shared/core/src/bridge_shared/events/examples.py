@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge_shared.events.registry import EventPayload
+from bridge_shared.privacy.sealing import has_personal_fields, seal_payload, subjects_to_seal
 
 _STRINGS_BY_FORMAT = {
     "date-time": "2027-03-01T09:30:00Z",
@@ -55,6 +56,8 @@ def _value(name: str, schema: dict[str, Any], defs: dict[str, Any], depth: int =
     if "$ref" in schema:
         ref = str(schema["$ref"]).rsplit("/", 1)[-1]
         return _value(name, defs[ref], defs, depth + 1)
+    if isinstance(schema.get("x-opened"), dict):  # a sealed personal field: the model holds it opened
+        return _value(name, schema["x-opened"], defs, depth + 1)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -97,10 +100,28 @@ def _value(name: str, schema: dict[str, Any], defs: dict[str, Any], depth: int =
     return None
 
 
+SEALED_EXAMPLE = "c2VhbGVkIHdpdGggdGhlIHBlb3BsZSdzIGtleXM"
+"""Stands for a sealed value in examples (fixed, so generated documents are stable)."""
+
+
+def _sealed_examples(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"by", "sealed"} and value["sealed"] is None:
+            return {"by": value["by"], "sealed": SEALED_EXAMPLE}
+        return {k: _sealed_examples(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sealed_examples(v) for v in value]
+    return value
+
+
 def example_payload(model: type[EventPayload]) -> dict[str, Any]:
-    """A payload of `model` as it appears on the wire (JSON), every field filled; checked by the model."""
+    """A payload of `model` as it appears on the wire (JSON), every field filled; checked by the model.
+    Personal fields are filled opened (checked by the model), then shown sealed."""
     schema = model.model_json_schema(mode="serialization")
     raw = _value("", schema, schema.get("$defs", {}))
     instance = model.model_validate(raw)
     dumped: dict[str, Any] = instance.model_dump(mode="json")
+    if has_personal_fields(model):
+        keys = dict.fromkeys(subjects_to_seal(model, dumped))  # no keys: sealed as null, then the example
+        dumped = _sealed_examples(seal_payload(model, dumped, keys))
     return dumped
