@@ -90,6 +90,8 @@ SIDE_WRITE = cells(D, D, D, A, H, D)  # a participant acting on their side of a 
 ME = cells(D, D, D, A, A, D)  # /me: every participant has their own
 MY_ITEM = cells(D, D, D, A, H, D)  # one of my /me items: another participant's is not found
 EVERYONE = cells(A, A, A, A, A, A)  # a list every role may call, filtered to what each may see
+PRIVACY_WRITE = cells(A, D, D, D, D, D)  # an erasure or export for someone: hr_admin (or privacy_officer)
+PRIVACY_READ = cells(A, D, D, D, D, A)  # the erasure ledger's status (no personal data): service reads it
 
 
 Fill = str  # a key of Seed.ids, "pid:<person>" (a participant id) or "=<literal>"
@@ -118,6 +120,8 @@ DEFAULT_FILLS: dict[str, dict[str, Fill]] = {
         "run_id": "run_id",
         "pair_id": "pair_id",
         "proposal_id": "proposal_id",
+        "erasure_id": "erasure_id",
+        "export_id": "export_id",
     },
     "sessions": {
         "relationship_id": "relationship_id",
@@ -263,6 +267,23 @@ MATRIX: dict[str, dict[str, Op]] = {
             note="dissolves P2 (O's pair), not the target pair",
         ),
         "GET /cohorts/{cohort_id}/audit": Op(HR_READ),
+        # Privacy: a person in every cohort, so a global act (hr_admin or privacy_officer, no regional HR).
+        "POST /privacy/erasures": Op(
+            PRIVACY_WRITE,
+            WRITE,
+            body=lambda s: {"employee_id": s.emp["Z"]},
+            note="Z, erased while seeding: 200 with that erasure (idempotent)",
+        ),
+        "GET /privacy/erasures": Op(PRIVACY_READ),
+        "GET /privacy/erasures/{erasure_id}": Op(PRIVACY_READ),
+        "POST /privacy/exports": Op(PRIVACY_WRITE, WRITE, body=lambda s: {"employee_id": s.emp["S"]}),
+        "GET /privacy/exports/{export_id}": Op(PRIVACY_WRITE, note="personal data: service may not read it"),
+        "GET /privacy/exports/{export_id}/summary": Op(PRIVACY_WRITE, note="pending: 409 is fine"),
+        "POST /me/privacy/exports": Op(ME, WRITE),
+        "GET /me/privacy/exports/{export_id}": Op(MY_ITEM, path={"export_id": "my_export_id"}),
+        "GET /me/privacy/exports/{export_id}/summary": Op(
+            MY_ITEM, path={"export_id": "my_export_id"}, note="pending: 409 is fine"
+        ),
     },
     "sessions": {
         "GET /relationships": Op(EVERYONE),

@@ -12,6 +12,8 @@ What exists afterwards (all ids in `Seed.ids`):
 - reporting: T's summary and P1's timeline.
 - cohort M, EMEA+APAC, in phase `matching`: ME (EMEA mentor) and MA (APAC mentee), paired by an HR
   override (pair PM, relationship RM): the cross-region case.
+- privacy (matching): Z (enrolled in M) erased (`erasure_id`); an export of S requested by HR
+  (`export_id`) and one by S themself (`my_export_id`).
 """
 
 from __future__ import annotations
@@ -244,6 +246,10 @@ async def seed(urls: dict[str, str]) -> Seed:
             body = profile(emp, role, region, tz, "Engineering" if role == "mentor" else "Sales")
             row = await ok(hr.post(f"{m}/cohorts/{mid}/participants", json=body), "enrol M")
             s.emp[key], s.pid[key], s.email[key] = emp, row["id"], body["email"]
+        # Z: enrolled in M only to be erased at the end of seeding (the privacy routes' targets).
+        s.emp["Z"] = f"AZ{tag}-Z"
+        zbody = unmatchable(s.emp["Z"])
+        s.pid["Z"] = (await ok(hr.post(f"{m}/cohorts/{mid}/participants", json=zbody), "enrol Z"))["id"]
         await ok(hr.post(f"{m}/cohorts/{mid}/phase", json={"to_phase": "matching"}), "M matching")
         pm = await ok(
             hr.post(
@@ -361,4 +367,15 @@ async def seed(urls: dict[str, str]) -> Seed:
             return all(x.status_code == 200 for x in (a, b, c, d)) and a.json().get("pairs_active", 0) >= 2
 
         await eventually(reported, "reporting to count T and M and their pairs")
+
+        # -- privacy (matching): Z erased; an export of S asked by HR, one by S themself -----------------
+        s.ids["erasure_id"] = (
+            await ok(hr.post(f"{m}/privacy/erasures", json={"employee_id": s.emp["Z"]}), "erase Z")
+        )["id"]
+        s.ids["export_id"] = (
+            await ok(hr.post(f"{m}/privacy/exports", json={"employee_id": s.emp["S"]}), "export S")
+        )["id"]
+        s.ids["my_export_id"] = (
+            await ok(hr.post(f"{m}/me/privacy/exports", headers=as_person("S")), "S exports")
+        )["id"]
     return s
