@@ -107,10 +107,17 @@ def _without_erased(parsed: Parsed, erased: dict[str, str]) -> Parsed:
         for line, p in parsed.accepted
         if p.employee_id in erased
     ]
+    # Other rows of theirs (a duplicate, an invalid field) are reported without their employee id too.
+    others = [
+        RowError(e.line, e.field, e.message.replace(e.employee_id, "[erased]"))
+        if e.employee_id is not None and e.employee_id in erased
+        else e
+        for e in parsed.rejected
+    ]
     return Parsed(
         total=parsed.total,
         accepted=[(line, p) for line, p in parsed.accepted if p.employee_id not in erased],
-        rejected=sorted([*parsed.rejected, *refused], key=lambda e: e.line),
+        rejected=sorted([*others, *refused], key=lambda e: e.line),
     )
 
 
@@ -176,7 +183,12 @@ async def _run(rt: MatchingRuntime, job_id: uuid.UUID, owner: str) -> None:
         if locked is None or locked.phase not in ENROLMENT_PHASES:
             phase = locked.phase if locked else None
             raise RuntimeError(f"cohort moved to phase {phase!r}; imports need draft or enrolling")
-        erased = await erased_among(conn, rt.settings, [p.employee_id for _, p in parsed.accepted])
+        erased = await erased_among(
+            conn,
+            rt.settings,
+            [p.employee_id for _, p in parsed.accepted]
+            + [e.employee_id for e in parsed.rejected if e.employee_id],
+        )
         if erased:
             parsed = _without_erased(parsed, erased)
         counts = await store_and_publish(conn, rt.outbox, job.cohort_id, parsed, rt.clock)

@@ -25,7 +25,7 @@ from typing import Any
 from bridge_matching.app import proposals as proposal_steps
 from bridge_matching.app.pairs import dissolve_in
 from bridge_matching.app.runtime import MatchingRuntime
-from bridge_matching.db import pairs, privacy, proposals
+from bridge_matching.db import cohorts, pairs, privacy, proposals
 from bridge_matching.db.records import Conn
 from bridge_matching.domain.events import (
     erasure_requested,
@@ -115,6 +115,12 @@ async def erased_among(conn: Conn, settings: MatchingSettings, employee_ids: Seq
     return {by_hash[r.subject_hash]: erased_on(r) for r in found}
 
 
+async def erased_since_snapshot(conn: Conn, participant_ids: Sequence[uuid.UUID]) -> bool:
+    """For a job that read people before it writes (a matching run): whether one was erased meanwhile,
+    so its result (explanations naming them) must not be stored."""
+    return await privacy.any_erased(conn, participant_ids)
+
+
 # -- erasure ---------------------------------------------------------------------------------------
 
 
@@ -149,7 +155,13 @@ async def request_erasure(
     h = _hash(rt.settings, employee_id)
     async with transaction(rt.pool) as conn:
         existing = await privacy.erasure_by_hash(conn, h)
-        people = [] if existing else await privacy.participants_of(conn, employee_id, lock=True)
+        people = [] if existing else await privacy.participants_of(conn, employee_id)
+        if people:
+            # Lock order as elsewhere: cohorts, then their rows. A matching run or an import that
+            # finishes in one of these cohorts waits for the erasure, then sees it (it checks).
+            for cohort_id in sorted({p.cohort_id for p in people}):
+                await cohorts.get(conn, cohort_id, lock=True)
+            people = await privacy.participants_of(conn, employee_id, lock=True)
         if not people:
             # Someone may have erased them while we waited for their rows.
             existing = existing or await privacy.erasure_by_hash(conn, h)

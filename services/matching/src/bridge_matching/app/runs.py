@@ -29,6 +29,7 @@ from bridge_matching.app.access import (
     visible_cohort,
 )
 from bridge_matching.app.jobs import claim, heartbeat, job_runner, release
+from bridge_matching.app.privacy import erased_since_snapshot
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.app.state import load_state
 from bridge_matching.db import audit, cohorts, leases, participants, runs
@@ -346,6 +347,8 @@ async def _solve(rt: MatchingRuntime, run_id: uuid.UUID, owner: str) -> None:
         if locked is None or locked.phase not in MATCHING_PHASES:
             phase = locked.phase if locked else None
             raise RunFailed(f"Cohort moved to phase {phase!r} while the run was queued.")
+        if await erased_since_snapshot(conn, list(state.by_id)):
+            raise RunFailed("A participant was erased on request while the run solved; start a new run.")
         now = rt.clock.now()
         await runs.supersede_drafts(conn, cohort.id, now)
         await runs.store_draft(conn, run_id, stats, unmatched, drafts, now)

@@ -137,6 +137,17 @@ async def participants_of(conn: Conn, employee_id: str, *, lock: bool = False) -
     return as_rows(ParticipantRow, await conn.fetch(sql + (" FOR UPDATE" if lock else ""), employee_id))
 
 
+async def any_erased(conn: Conn, participant_ids: Sequence[uuid.UUID]) -> bool:
+    """Whether one of these participants has been erased (or anonymised by retention)."""
+    return bool(
+        await conn.fetchval(
+            f"""SELECT EXISTS (SELECT 1 FROM participants WHERE id = ANY($1::uuid[])
+                                 AND employee_id LIKE '{ERASED_EMPLOYEE_PREFIX}%')""",
+            list(participant_ids),
+        )
+    )
+
+
 async def anonymise(conn: Conn, participant_ids: Sequence[uuid.UUID], now: datetime) -> int:
     """The participant rows keep what counts need (role, cohort, region, skills, availability) and
     lose everything that identifies the person; they are withdrawn."""
@@ -250,7 +261,8 @@ async def rows_naming(
         [f"{c} ILIKE ANY($2::text[])" for c in table.texts]
         + [f"{c}::text ILIKE ANY($2::text[])" for c in table.documents]
         + [f"lower({c}) = ANY($3::text[])" for c in table.actors]
-        + ["cardinality($3::text[]) < 0"]  # every parameter is referenced (typed) whichever parts apply
+        # every parameter is referenced (typed) whichever parts apply
+        + ["cardinality($2::text[]) + cardinality($3::text[]) < 0"]
     )
     scope = "cardinality($1::uuid[]) >= 0" if cohort_ids is None else table.in_cohorts
     sql = (
