@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bridge_notifications.app import digests
 from bridge_notifications.app.dispatch import Dispatcher
 from bridge_notifications.app.retention import apply_retention, batch_was_full
 from bridge_notifications.db import deliveries, inbox
@@ -275,6 +276,50 @@ async def test_erasure_leaves_nothing_of_the_person_and_redacts_what_their_partn
     [again] = await confirmations(svc, second.erasure_id)
     assert set(again["erased"].values()) == {0}
     assert len(await confirmations(svc, erasure_id)) == 1
+    assert await schema_hits(svc, needles(gone)) == []
+
+
+async def test_erasure_redacts_the_partners_daily_digest_and_cancels_the_persons_held_items(
+    svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
+    clock.set(at(2025, 8, 4, 12))
+    gone, partner = person("Oskar"), person("Amaya")
+    for who in (gone, partner):
+        r = await svc.client.put(
+            "/me/preferences", headers=auth("participant", sub=who.employee_id), json={"digest": "daily"}
+        )
+        assert r.status_code == 200, r.text
+    await form_pair(svc, partner, gone, formed_at=clock.now())
+    # The partner's digest is built (it lists "... Oskar Quennell..."); the person's is not due yet.
+    clock.set(at(2025, 8, 5, 6))
+    async with svc.runtime.pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE deliveries SET due_at = $2 WHERE recipient_id = $1 AND status = 'digest'",
+            gone.participant_id,
+            at(2025, 8, 9, 6),
+        )
+        assert await digests.daily_digest(conn, clock.now(), svc.settings) >= 1  # type: ignore[arg-type]
+    [digest] = await rows(
+        svc,
+        "SELECT id, body_text FROM deliveries WHERE recipient_id = $1 AND kind = 'daily_digest'",
+        partner.participant_id,
+    )
+    assert gone.display_name in digest["body_text"]
+    held = await rows(svc, "SELECT id FROM deliveries WHERE recipient_id = $1", gone.participant_id)
+    assert held
+
+    await request_erasure(svc, gone.participant_id)
+    [after] = await rows(svc, "SELECT status, body_text FROM deliveries WHERE id = $1", digest["id"])
+    assert gone.display_name not in after["body_text"] and ERASED_TEXT in after["body_text"]
+    assert {
+        r["status"]
+        for r in await rows(svc, "SELECT status FROM deliveries WHERE recipient_id = $1", gone.participant_id)
+    } == {"cancelled"}
+    clock.set(at(2025, 8, 9, 6))
+    async with svc.runtime.pool.acquire() as conn, conn.transaction():
+        await digests.daily_digest(conn, clock.now(), svc.settings)  # type: ignore[arg-type]
+    await dispatcher.drain()
+    assert sink.messages(str(gone.email)) == []
     assert await schema_hits(svc, needles(gone)) == []
 
 
