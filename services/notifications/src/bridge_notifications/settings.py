@@ -84,4 +84,4 @@ class NotificationsSettings(ServiceSettings):
     retention_read_inbox_days: int = Field(default=365, ge=1, le=3650)
     retention_unread_inbox_days: int = Field(default=730, ge=1, le=3650)
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
-    retention_interval_seconds: float = Field(default=3600.0, gt=0)
+    retention_interval_seconds: float = Field(default=86400.0, gt=0)  # daily; repeats at once while behind
