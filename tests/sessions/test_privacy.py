@@ -16,7 +16,12 @@ import asyncpg
 import pytest
 
 from bridge_sessions.app.retention import run_retention
-from bridge_shared.contracts.matching import MatchExplanationV2, PairFormedV2, ParticipantRefV2
+from bridge_shared.contracts.matching import (
+    MatchExplanationV2,
+    PairDissolvedV2,
+    PairFormedV2,
+    ParticipantRefV2,
+)
 from bridge_shared.contracts.privacy import ErasureRequestedV1, ExportRequestedV1
 from bridge_shared.events import topics
 from bridge_shared.events.envelope import build_event
@@ -40,6 +45,13 @@ async def answers(svc: RunningService, bootstrap_servers: str, admin_dsn: str) -
     await b.start()
     yield b
     await b.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clock_back(clock: FrozenClock) -> Any:
+    """The service's clock is shared with the other test files: put it back."""
+    yield
+    clock.set(START)
 
 
 @pytest.fixture
@@ -453,7 +465,6 @@ async def test_retention_by_kind(
     assert await db.fetchval(
         f'SELECT anonymised_at FROM "{schema}".relationships WHERE id = $1', uuid.UUID(story.pair.id)
     ) == closed_at + timedelta(days=1096)
-    clock.set(START)
 
 
 async def test_pair_formed_for_an_erased_person_opens_nothing(
@@ -473,3 +484,26 @@ async def test_pair_formed_for_an_erased_person_opens_nothing(
     assert (
         await svc.client.get("/relationships", headers=auth("participant", sub=partner.employee_id))
     ).json() == []
+
+
+async def test_pair_dissolved_v2_opens_its_sealed_fields(
+    svc: RunningService, bus: Bus, admin_dsn: str
+) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    mentor, mentee = _person(tag, "Mira"), _person(tag, "Noah")
+    pair = await _formed_pair(svc, admin_dsn, mentor, mentee)
+    dissolved = PairDissolvedV2(
+        pair_id=pair.rel["pair_id"],
+        cohort_id=pair.rel["cohort_id"],
+        mentor_id=mentor.participant_id,
+        mentee_id=mentee.participant_id,
+        reason="moved to another team",
+        dissolved_by="E-HR-7",
+    )
+    await publish_event(
+        svc, await sealed_event(dissolved, source=owner_source(dissolved.topic), dsn=admin_dsn)
+    )
+    closed = (await bus.wait(pair.id, "sessions.pair.closed.v2"))[0]
+    assert closed.reason == "moved to another team" and closed.closed_by == "E-HR-7"
+    rel = (await svc.client.get(pair.base, headers=pair.as_mentor)).json()
+    assert rel["status"] == "closed" and rel["close_reason"] == "moved to another team"
