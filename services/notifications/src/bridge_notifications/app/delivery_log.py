@@ -17,6 +17,7 @@ from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal
 from bridge_shared.db.connection import connection
 from bridge_shared.errors import Problem
+from bridge_shared.privacy.erased import ERASED_TEXT
 
 __all__ = ["DeliveryRow", "LogFilter", "delivery", "search"]
 
@@ -24,7 +25,7 @@ __all__ = ["DeliveryRow", "LogFilter", "delivery", "search"]
 def _redact(row: DeliveryRow) -> DeliveryRow:
     """A chat row's webhook URL is a credential: only its host is shown, in the address and in any
     error text that quoted it."""
-    if row.channel != "chat":
+    if row.channel != "chat" or row.to_address == ERASED_TEXT:  # an erased person's row: a placeholder
         return row
     parts = urlsplit(row.to_address)
     shown = f"{parts.scheme}://{parts.netloc}/…"
