@@ -21,7 +21,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from bridge_shared.events.envelope import CONTENT_TYPE, SPECVERSION
-from bridge_shared.events.examples import example_payload
+from bridge_shared.events.examples import wire_example
 from bridge_shared.events.registry import TYPE_PREFIX, EventPayload, EventSpec, spec_for
 from bridge_shared.events.schema_routes import event_schema, schema_url
 from bridge_shared.http.docs import ASYNCAPI_CSS_URL, ASYNCAPI_JS_URL
@@ -150,7 +150,7 @@ def _message(spec: EventSpec, schemas: dict[str, Any], *, dataschema: str | None
     doc = str(model.__dict__.get("__doc__") or "").strip()
     what = " ".join(spec.type.split(".")[3:-1]).replace("_", " ")  # "pair formed"
     summary = doc.splitlines()[0] if doc else f"{producer}: {what} (v{spec.version})"
-    example = example_payload(model)
+    example = wire_example(model)
     headers_example = {
         "ce_specversion": SPECVERSION,
         "ce_id": EXAMPLE_ID,

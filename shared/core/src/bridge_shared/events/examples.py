@@ -115,13 +115,20 @@ def _sealed_examples(value: Any) -> Any:
 
 
 def example_payload(model: type[EventPayload]) -> dict[str, Any]:
-    """A payload of `model` as it appears on the wire (JSON), every field filled; checked by the model.
-    Personal fields are filled opened (checked by the model), then shown sealed."""
+    """A payload of `model` as its model holds it (JSON), every field filled; checked by the model.
+    Personal fields are plain here; `wire_example` shows them sealed, as they travel."""
     schema = model.model_json_schema(mode="serialization")
     raw = _value("", schema, schema.get("$defs", {}))
     instance = model.model_validate(raw)
     dumped: dict[str, Any] = instance.model_dump(mode="json")
-    if has_personal_fields(model):
-        keys = dict.fromkeys(subjects_to_seal(model, dumped))  # no keys: sealed as null, then the example
-        dumped = _sealed_examples(seal_payload(model, dumped, keys))
     return dumped
+
+
+def wire_example(model: type[EventPayload]) -> dict[str, Any]:
+    """`example_payload` as it appears on the wire: personal fields sealed (a fixed placeholder)."""
+    dumped = example_payload(model)
+    if not has_personal_fields(model):
+        return dumped
+    keys = dict.fromkeys(subjects_to_seal(model, dumped))  # no keys: sealed as null, then the example
+    sealed: dict[str, Any] = _sealed_examples(seal_payload(model, dumped, keys))
+    return sealed
