@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -427,6 +428,42 @@ async def test_export_is_assembled_from_every_service_and_deleted_by_erasure(
         assert (await c.get(f"/privacy/exports/{eid}", headers=DPO)).status_code == 404
     r = await c.post("/me/privacy/exports", headers=as_participant(mentor["employee_id"]))
     assert r.status_code == 404 and "erased on request" in r.json()["detail"]
+
+
+async def test_a_run_that_read_an_erased_person_fails_instead_of_storing_them(
+    svc: RunningService, admin_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A matching run solves from a snapshot taken before the erasure: its draft (explanations naming
+    the person) must not be stored after it."""
+    from bridge_matching.domain import matching
+
+    c = svc.client
+    tag = uuid.uuid4().hex[:4].upper()
+    cid = await _cohort(svc)
+    people = cohort_people(2, prefix=f"R{tag}")
+    for p in people:
+        await _enrol(svc, cid, p)
+    await _phase(svc, cid, "matching")
+    solving, release = threading.Event(), threading.Event()
+    real_solve = matching.solve
+
+    def slow_solve(*args: Any, **kwargs: Any) -> Any:
+        solving.set()
+        release.wait(30)
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(matching, "solve", slow_solve)
+    r = await c.post(f"/cohorts/{cid}/matching-runs", headers=HR)
+    assert r.status_code == 202, r.text
+    assert await asyncio.to_thread(solving.wait, 30)
+    r = await c.post("/privacy/erasures", json={"employee_id": people[0]["employee_id"]}, headers=DPO)
+    assert r.status_code == 202, r.text
+    release.set()
+    [listed] = (await c.get(f"/cohorts/{cid}/matching-runs", headers=HR)).json()
+    run = await wait_run(c, listed["id"], HR)
+    assert run["status"] == "failed" and "erased on request" in run["error"], run
+    needles = [people[0]["display_name"], people[0]["email"], people[0]["employee_id"]]
+    assert await _scan(admin_dsn, svc.settings.db_schema, needles) == []
 
 
 async def test_retention_deletes_and_anonymises_old_data(
