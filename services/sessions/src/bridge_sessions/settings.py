@@ -35,7 +35,7 @@ class SessionsSettings(ServiceSettings):
 
     # Retention (docs/privacy.md): how long each kind of personal data is kept; 1..3650 days
     retention_enabled: bool = True
-    retention_interval_seconds: float = Field(3600.0, gt=0, description="between retention runs")
+    retention_interval_seconds: float = Field(86400.0, gt=0, description="between retention runs (daily)")
     retention_batch_size: int = Field(
         500, ge=1, le=10_000, description="rows of each kind per run (a full batch runs again at once)"
     )
