@@ -20,8 +20,15 @@ HR = auth("hr_admin")
 
 @pytest.fixture(scope="session")
 async def reporting(admin_dsn: str, bootstrap_servers: str) -> AsyncIterator[RunningService]:
+    # The scenarios' dates are fixed (2026): the longest retention keeps them (and what the rebuild
+    # re-applies) unchanged for years; test_privacy tests retention on a service of its own.
     async with running_service(
-        create_app, ReportingSettings, admin_dsn=admin_dsn, bootstrap_servers=bootstrap_servers
+        create_app,
+        ReportingSettings,
+        admin_dsn=admin_dsn,
+        bootstrap_servers=bootstrap_servers,
+        retention_timeline_days=3650,
+        retention_closed_programme_days=3650,
     ) as svc:
         yield svc
 
