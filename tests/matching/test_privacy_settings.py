@@ -89,3 +89,10 @@ def test_the_summary_page_escapes_everything() -> None:
         }
     )
     assert "<script>" not in page and "&lt;script&gt;" in page and "<img" not in page
+
+
+def test_outside_the_persons_cohorts_only_the_full_name_email_and_id_are_redacted() -> None:
+    who = Identity(employee_ids=("E123",), names=("Will Smith",), emails=("will@corp.example",))
+    text = "Will Smith said we will meet; will@corp.example, E123"
+    assert scrub(text, who) == "[erased] said we [erased] meet; [erased], [erased]"
+    assert scrub(text, who.exact()) == "[erased] said we will meet; [erased], [erased]"

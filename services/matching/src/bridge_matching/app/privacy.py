@@ -217,7 +217,10 @@ async def erase_in(
     counts["draft_pairs_removed"] = await privacy.remove_from_drafts(conn, ids)
     counts["participants_anonymised"] = await privacy.anonymise(conn, ids, now)
     counts["references_removed"] = await privacy.forget_references(conn, identity.employee_ids, None)
-    counts["texts_redacted"] = await scrub_tables(conn, identity, None)
+    # Where people knew them (their cohorts) every word of their name goes; elsewhere (an HR actor,
+    # a stray mention) their full name, e-mail and employee id.
+    counts["texts_redacted"] = await scrub_tables(conn, identity, sorted({p.cohort_id for p in people}))
+    counts["texts_redacted"] += await scrub_tables(conn, identity.exact(), None)
     counts["hr_contacts_erased"] = await privacy.erase_hr_contact(conn, identity.emails)
     await outbox.add(
         conn,

@@ -3,6 +3,7 @@ erased participant row becomes, scrubbing a person out of stored text, and an ex
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import html
@@ -43,10 +44,20 @@ class Identity:
     employee_ids: tuple[str, ...]
     names: tuple[str, ...]
     emails: tuple[str, ...]
+    words: bool = True
+    """Also each word of a name (a first name alone names the person): right where people know them
+    (their cohorts); elsewhere only the full name, e-mail and id, so a common first name is not
+    blanked out of everyone's text."""
 
     @property
     def needles(self) -> list[str]:
-        return needles_for(*self.names, *self.emails, *self.employee_ids)
+        if self.words:
+            return needles_for(*self.names, *self.emails, *self.employee_ids)
+        exact = {v.strip() for v in (*self.names, *self.emails, *self.employee_ids) if v and v.strip()}
+        return sorted(exact, key=len, reverse=True)
+
+    def exact(self) -> Identity:
+        return dataclasses.replace(self, words=False)
 
     def is_actor(self, actor: str | None) -> bool:
         return actor is not None and actor.casefold() in {e.casefold() for e in self.employee_ids}
