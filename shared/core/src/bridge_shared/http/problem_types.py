@@ -190,9 +190,34 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
                 ("session", "Session"),
                 ("goal", "Goal"),
                 ("agreement-version", "Agreement version"),
+                ("person", "Person"),
+                ("erasure", "Erasure"),
+                ("export", "Export"),
             )
         ),
         # State conflicts (409).
+        _t(
+            "person-erased",
+            "Person erased",
+            409,
+            "This person was erased on request (GDPR Art. 17): Bridge keeps only a keyed hash of their "
+            "employee id, so that they are not enrolled again by mistake.",
+            "Do not enrol them again. If they want to take part again, ask your data protection officer.",
+        ),
+        _t(
+            "erasure-in-progress",
+            "Erasure in progress",
+            409,
+            "Another request is erasing this person at this very moment.",
+            "Ask again in a moment: you get that erasure (200) with its status.",
+        ),
+        _t(
+            "export-not-complete",
+            "Export not complete",
+            409,
+            "Not every service has sent its part of this data export yet; `answered` lists those that have.",
+            "Ask again later; the JSON export shows `status: pending` until it is complete.",
+        ),
         _t(
             "illegal-phase-transition",
             "Illegal phase transition",
