@@ -35,7 +35,7 @@ APPS: dict[str, tuple[Callable[..., FastAPI], Any]] = {
     "notifications": (notifications_app, NotificationsSettings),
     "reporting": (reporting_app, ReportingSettings),
 }
-PUBLISHING = {"matching": 12, "sessions": 19, "notifications": 2, "reporting": 0}
+PUBLISHING = {"matching": 14, "sessions": 19, "notifications": 2, "reporting": 0}
 
 
 async def _get(app: FastAPI, path: str) -> httpx.Response:
@@ -92,15 +92,15 @@ async def test_schema_base_url_is_configurable_for_production() -> None:
     base = "https://events.bridge.acme.com/matching/schemas/"
     app = matching_app(MatchingSettings(events_schema_base_url=base))
     outbox = app.state.runtime.outbox
-    spec = spec_for("com.bridge.matching.pair.formed.v1")
+    spec = spec_for("com.bridge.matching.cohort.created.v1")  # matching writes v1 of this family
     assert spec is not None
     evt = build_event(
         spec.model.model_validate(example_payload(spec.model)),
         source=outbox.source,
         schema_base_url=outbox.schema_base_url,
     )
-    assert evt.headers["ce_dataschema"] == base + "com.bridge.matching.pair.formed.v1.json"
-    schema = (await _get(app, "/schemas/events/com.bridge.matching.pair.formed.v1.json")).json()
+    assert evt.headers["ce_dataschema"] == base + "com.bridge.matching.cohort.created.v1.json"
+    schema = (await _get(app, "/schemas/events/com.bridge.matching.cohort.created.v1.json")).json()
     assert schema["$id"] == evt.headers["ce_dataschema"]
     # and the public base URL moves the default with it
     app = matching_app(MatchingSettings(public_base_url="https://matching.bridge.acme.com"))
