@@ -98,6 +98,10 @@ def collect(docs: Mapping[str, dict[str, Any]]) -> dict[str, EventEntry]:
                 else:
                     group = operation["bindings"]["kafka"]["groupId"]["enum"][0]
                     entry.consumers.setdefault(service, []).append(group)
+                    if not entry.example and message.get("examples"):
+                        # A version its producer no longer writes (history consumers still read).
+                        entry.example = message["examples"][0]["payload"]
+                        entry.headers = message["examples"][0]["headers"]
     return dict(sorted(entries.items()))
 
 
