@@ -172,7 +172,7 @@ class _Reader:
 
     async def _known_keys(self, subjects: set[str]) -> Keys:
         """Keys from the rebuild's own cache; a miss defers the record to the batch's one look-up."""
-        missing = subjects - self.keys.keys()
+        missing = {s for s in subjects if s not in self.keys}  # not `- keys()`: that copies every key
         if missing:
             raise _NeedKeys(missing)
         return {s: self.keys[s] for s in subjects}
