@@ -2,7 +2,7 @@
 
     pip install aiokafka cloudevents          # (inside this repository: .tools/bin/uv run ...)
     python examples/subscribe.py --bootstrap 127.0.0.1:9092 --topic bridge.matching.pair \
-        --type com.bridge.matching.pair.formed.v1 --group my-team.pairs
+        --type com.bridge.matching.pair.formed.v2 --group my-team.pairs
 
     # a secured cluster (SASL_SSL with SCRAM-SHA-512; docs/security-kafka.md), the password from the env:
     KAFKA_SASL_PASSWORD=... python examples/subscribe.py --bootstrap kafka:9093 \

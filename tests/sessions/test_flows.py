@@ -191,7 +191,7 @@ async def test_held_session_notes_private_to_author_and_pulse(
     as_hr = (await svc.client.get(f"{pair.base}/sessions/{sid}", headers=auth("hr_admin"))).json()
     assert as_hr["my_private_note"] is None and as_hr["shared_notes"] is None and len(as_hr["topics"]) == 2
 
-    event = (await bus.wait(pair.id, "sessions.session.held.v1"))[0]
+    event = (await bus.wait(pair.id, "sessions.session.held.v2"))[0]
     assert event.actual_duration_minutes == 50 and event.action_items == 1
     assert [(t.topic, t.direction) for t in event.topics] == [
         ("Prompting", "mentor_to_mentee"),

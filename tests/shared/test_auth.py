@@ -228,6 +228,7 @@ async def test_production_with_enterprise_sign_in_only_accepts_no_hs_token() -> 
         kafka_allow_plaintext_in_production=True,
         oidc_issuer="https://login.example.com/tenant/v2.0",
         oidc_audience="api://bridge",
+        privacy_pepper="7f3c1e9a5b2d8f4e6a0c3b7d9e1f5a2c4b6d8e0f",
     )
     assert settings.jwt_secret is None
     only_oidc = TokenValidator.from_settings(settings)

@@ -35,7 +35,7 @@ APPS: dict[str, tuple[Callable[..., FastAPI], Any]] = {
     "notifications": (notifications_app, NotificationsSettings),
     "reporting": (reporting_app, ReportingSettings),
 }
-PUBLISHING = {"matching": 14, "sessions": 19, "notifications": 2, "reporting": 0}
+PUBLISHING = {"matching": 14, "sessions": 19, "notifications": 4, "reporting": 2}
 
 
 async def _get(app: FastAPI, path: str) -> httpx.Response:

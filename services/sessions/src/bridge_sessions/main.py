@@ -25,7 +25,7 @@ PUBLISHES: tuple[type[EventPayload], ...] = (
     contracts.SessionScheduledV2,
     contracts.SessionRescheduledV2,
     contracts.SessionCancelledV2,
-    contracts.SessionHeldV1,
+    contracts.SessionHeldV2,
     contracts.GoalSetV2,
     contracts.GoalProgressedV1,
     contracts.GoalAchievedV1,

@@ -62,6 +62,7 @@ HANDLED: tuple[type[EventPayload], ...] = (
     s.SessionScheduledV2,
     s.SessionRescheduledV2,
     s.SessionCancelledV2,
+    s.SessionHeldV2,
     s.GoalSetV2,
     s.GoalAbandonedV2,
     s.PairClosedV2,

@@ -30,7 +30,7 @@ from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.sessions import (
     SessionCancelledV2,
-    SessionHeldV1,
+    SessionHeldV2,
     SessionRescheduledV2,
     SessionScheduledV2,
 )
@@ -257,7 +257,7 @@ async def record_held(
         s = await sessions_db.mark_held(conn, session_id, held, now)
         if report.private_note:
             await notes_db.put(conn, session_id, principal.subject, report.private_note, now)
-        return s, SessionHeldV1(
+        return s, SessionHeldV2(
             **session_fields(acc.rel, s),
             held_at=held_at,
             actual_duration_minutes=report.actual_duration_minutes,

@@ -90,7 +90,7 @@ class CalendarInvite(BaseModel):
 class SessionScheduledV1(SessionEvent):
     starts_at: datetime
     duration_minutes: int
-    location: str | None = None
+    location: Annotated[str | None, PERSONAL] = None
     invite: CalendarInvite
 
 
@@ -99,7 +99,7 @@ class SessionRescheduledV1(SessionEvent):
     previous_starts_at: datetime
     starts_at: datetime
     duration_minutes: int
-    location: str | None = None
+    location: Annotated[str | None, PERSONAL] = None
     invite: CalendarInvite
 
 
@@ -122,7 +122,7 @@ class TopicCovered(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topic: str
+    topic: Annotated[str, PERSONAL]
     direction: Direction
 
 
@@ -249,13 +249,22 @@ class CalendarInviteV2(CalendarInvite):
     )
 
 
+_LOCATION = "room, address or video link: free text, which may name people"
+
+
 @event("sessions.session.scheduled", version=2, topic=T, key="relationship_id")
 class SessionScheduledV2(SessionScheduledV1):
+    location: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = Field(
+        default=None, description=_LOCATION
+    )
     invite: CalendarInviteV2
 
 
 @event("sessions.session.rescheduled", version=2, topic=T, key="relationship_id")
 class SessionRescheduledV2(SessionRescheduledV1):
+    location: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = Field(
+        default=None, description=_LOCATION
+    )
     invite: CalendarInviteV2
 
 
@@ -266,6 +275,19 @@ class SessionCancelledV2(SessionCancelledV1):
     )
     reason: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = None
     invite: CalendarInviteV2
+
+
+class TopicCoveredV2(TopicCovered):
+    topic: Annotated[str, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = Field(
+        description="what was covered: free text, which may name people"
+    )
+
+
+@event("sessions.session.held", version=2, topic=T, key="relationship_id")
+class SessionHeldV2(SessionHeldV1):
+    """`topics[].topic` is sealed; `topics[].direction` (the balance index's input) stays plain."""
+
+    topics: list[TopicCoveredV2]  # type: ignore[assignment]  # the same list, of the sealed subclass
 
 
 @event("sessions.goal.set", version=2, topic=T, key="relationship_id")

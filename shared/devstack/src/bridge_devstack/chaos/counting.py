@@ -50,14 +50,21 @@ POISON_KEY_PREFIX = "chaos-poison:"
 
 # The first notification kind the routing table gives each event type (services/notifications
 # domain/routing.py); a second notification from the same event carries `#kind` in its dedup key.
+# Both versions of a family: history is v1, producers write v2 (personal fields sealed).
 KIND_OF_TYPE = {
     mc.MatchProposedV1.event_type: "match_proposed",
+    mc.MatchProposedV2.event_type: "match_proposed",
     mc.PairFormedV1.event_type: "pair_formed",
+    mc.PairFormedV2.event_type: "pair_formed",
     sc.SessionScheduledV1.event_type: "session_scheduled",
+    sc.SessionScheduledV2.event_type: "session_scheduled",
     sc.SessionRescheduledV1.event_type: "session_rescheduled",
+    sc.SessionRescheduledV2.event_type: "session_rescheduled",
     sc.SessionCancelledV1.event_type: "session_cancelled",
+    sc.SessionCancelledV2.event_type: "session_cancelled",
     sc.RelationshipEndingSoonV1.event_type: "ending_soon",
     sc.PairClosedV1.event_type: "closing_survey",
+    sc.PairClosedV2.event_type: "closing_survey",
 }
 # What each email kind is about: the payload field naming it.
 SUBJECT_FIELD = {
