@@ -12,7 +12,7 @@ from bridge_notifications.db import affected
 from bridge_notifications.domain.privacy import StoredText
 from bridge_shared.db.connection import Conn
 from bridge_shared.privacy.erased import ERASED_EMAIL, ERASED_TEXT
-from bridge_shared.privacy.vault import TABLE as VAULT_TABLE
+from bridge_shared.privacy.vault import VAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +75,10 @@ async def erased_among(conn: Conn, participant_ids: list[str]) -> set[str]:
     if not participant_ids:
         return set()
     rows = await conn.fetch(
-        f"""SELECT participant_id FROM erased_participants WHERE participant_id = ANY($1::text[])
-            UNION
-            SELECT subject FROM {VAULT_TABLE} WHERE subject = ANY($1::text[]) AND key IS NULL""",
+        "SELECT participant_id FROM erased_participants WHERE participant_id = ANY($1::text[])",
         participant_ids,
     )
-    return {r[0] for r in rows}
+    return {r[0] for r in rows} | await VAULT.erased(conn, participant_ids)
 
 
 # -- the person's own rows -------------------------------------------------------------------------

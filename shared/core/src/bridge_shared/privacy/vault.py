@@ -131,6 +131,16 @@ class KeyVault:
             self._cache[s] = (None, time.monotonic())
         return int(status.split()[-1])
 
+    async def erased(self, conn: asyncpg.Connection[Any], subjects: Iterable[str]) -> set[str]:
+        """The people among `subjects` whose keys are destroyed (always read from the vault)."""
+        wanted = sorted(set(subjects))
+        if not wanted:
+            return set()
+        rows = await conn.fetch(
+            f"SELECT subject FROM {TABLE} WHERE subject = ANY($1::text[]) AND key IS NULL", wanted
+        )
+        return {r["subject"] for r in rows}
+
     def forget(self, subjects: Iterable[str]) -> None:
         """Drops cached keys (a service calls this when it handles a person's erasure)."""
         for s in subjects:
