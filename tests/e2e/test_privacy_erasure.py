@@ -34,13 +34,12 @@ from bridge_devstack.infra import Infra
 from bridge_devstack.platform import Platform
 from bridge_shared.events.envelope import EnvelopeError, open_event_payload, parse_attributes
 from bridge_shared.privacy.vault import KeyVault
+from tests.shared import privacy_scan
 
 pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 TAG = uuid.uuid4().hex[:8]
-SKIPPED_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb", "ARRAY", "bytea", "USER-DEFINED")
 
 
 async def _eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 60.0) -> T:
@@ -72,41 +71,14 @@ def _person(template_id: str, role: str, tag: str) -> dict[str, Any]:
 
 
 async def scan_database(admin_dsn: str, needles: list[str]) -> list[str]:
-    """Every column of a text-like type (text, varchar, json, jsonb, arrays, bytea) of every table of
-    every schema: where any needle occurs, case-insensitively."""
+    """Every text-like column of every table of every schema: where any needle occurs."""
     conn = await asyncpg.connect(admin_dsn)
-    hits: list[str] = []
     try:
-        columns = await conn.fetch(
-            """SELECT c.table_schema, c.table_name, c.column_name, c.data_type
-               FROM information_schema.columns c
-               JOIN information_schema.tables t
-                 ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-               WHERE t.table_type = 'BASE TABLE' AND c.table_schema <> ALL($1::text[])
-                 AND c.data_type = ANY($2::text[])""",
-            list(SKIPPED_SCHEMAS),
-            list(TEXT_TYPES),
-        )
-        schemas = {c["table_schema"] for c in columns}
+        schemas = {c["table_schema"] for c in await privacy_scan.text_columns(conn)}
         assert schemas >= {"matching", "sessions", "notifications", "reporting", "bridge_vault"}, schemas
-        for col in columns:
-            ident = f'"{col["table_schema"]}"."{col["table_name"]}"'
-            value = f'"{col["column_name"]}"'
-            as_text = f"encode({value}, 'escape')" if col["data_type"] == "bytea" else f"{value}::text"
-            for needle in needles:
-                try:
-                    n = await conn.fetchval(
-                        f"SELECT count(*) FROM {ident} WHERE {as_text} ILIKE '%' || $1 || '%'", needle
-                    )
-                except asyncpg.UndefinedTableError:
-                    break  # another test process dropped its scratch schema meanwhile
-                if n:
-                    hits.append(
-                        f"{col['table_schema']}.{col['table_name']}.{col['column_name']}: {n} x {needle!r}"
-                    )
+        return await privacy_scan.hits(conn, needles)
     finally:
         await conn.close()
-    return hits
 
 
 async def scan_topics(bootstrap: str, admin_dsn: str, needles: list[str]) -> tuple[list[str], int]:

@@ -52,11 +52,10 @@ from tests.notifications.support import (
     uid,
 )
 from tests.service_harness import RunningService, auth, publish_event
+from tests.shared import privacy_scan
 from tests.shared.events_for_tests import erase_keys, sealed_event
 
 pytestmark = pytest.mark.integration
-
-TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb", "ARRAY", "bytea", "USER-DEFINED")
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -102,19 +101,9 @@ def scheduled(p: m.PairFormedV1, starts_at: Any, invite: s.CalendarInvite) -> s.
 
 
 async def schema_hits(svc: RunningService, values: list[str]) -> list[str]:
-    """Every text-like column (text, varchar, json/jsonb, arrays, bytea) of every table of the
-    service's schema, searched case-insensitively for each value."""
-    schema = svc.settings.db_schema
-    hits: list[str] = []
+    """Every text-like column of every table of the service's schema, searched for each value."""
     async with svc.runtime.pool.acquire() as conn:
-        columns = await conn.fetch(
-            """SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c
-               JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-               WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE' AND c.data_type = ANY($2::text[])""",
-            schema,
-            list(TEXT_TYPES),
-        )
-        tables = {c["table_name"] for c in columns}
+        tables = {c["table_name"] for c in await privacy_scan.text_columns(conn, [svc.settings.db_schema])}
         assert {
             "recipients",
             "deliveries",
@@ -123,17 +112,7 @@ async def schema_hits(svc: RunningService, values: list[str]) -> list[str]:
             "outbox",
             "erased_participants",
         } <= tables
-        for col in columns:
-            value = f'"{col["column_name"]}"'
-            as_text = f"encode({value}, 'escape')" if col["data_type"] == "bytea" else f"{value}::text"
-            for needle in values:
-                n = await conn.fetchval(
-                    f'SELECT count(*) FROM "{schema}"."{col["table_name"]}" WHERE {as_text} ILIKE $1',
-                    f"%{needle}%",
-                )
-                if n:
-                    hits.append(f"{col['table_name']}.{col['column_name']}: {n} x {needle!r}")
-    return hits
+        return await privacy_scan.hits(conn, values, [svc.settings.db_schema])
 
 
 async def outbox_payloads(svc: RunningService, event_type: str) -> list[dict[str, Any]]:

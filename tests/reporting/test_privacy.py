@@ -33,6 +33,7 @@ from bridge_shared.scheduling.clock import FrozenClock
 from tests.reporting import scenario
 from tests.reporting.conftest import HR, converged, eventually, overview, publish
 from tests.service_harness import RunningService, running_service
+from tests.shared import privacy_scan
 
 pytestmark = pytest.mark.integration
 
@@ -113,32 +114,18 @@ async def destroy_keys(dsn: str, ids: list[str]) -> None:
 
 # -- looking at the schema ---------------------------------------------------------------------------
 
-SCANNED = """
-    SELECT c.table_name, c.column_name, c.data_type
-    FROM information_schema.columns c
-    JOIN information_schema.tables t USING (table_schema, table_name)
-    WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE'
-      AND (c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea')
-           OR (c.data_type = 'ARRAY' AND c.udt_name IN ('_text', '_varchar')))"""
-
 
 async def scan(svc: RunningService, needles: dict[str, str]) -> dict[str, int]:
-    """Hits per `<what> in <table>.<column>` for each needle, case-insensitively, in every text,
-    varchar, json(b), text[] and bytea column of every table of the service's schema."""
-    hits: dict[str, int] = {}
+    """`<what> in <schema.table.column>` for each needle still in the service's schema."""
     async with svc.runtime.pool.acquire() as conn:
-        schema = svc.settings.db_schema
-        for col in await conn.fetch(SCANNED, schema):
-            name = f'"{schema}"."{col["table_name"]}"'
-            c = f'"{col["column_name"]}"'
-            expr = f"encode({c}, 'escape')" if col["data_type"] == "bytea" else f"{c}::text"
-            for what, needle in needles.items():
-                n = await conn.fetchval(
-                    f"SELECT count(*) FROM {name} WHERE strpos(lower({expr}), lower($1)) > 0", needle
-                )
-                if n:
-                    hits[f"{what} in {col['table_name']}.{col['column_name']}"] = n
-    return hits
+        found = await privacy_scan.hits(conn, list(needles.values()), [svc.settings.db_schema])
+    what = {repr(n): w for w, n in needles.items()}
+    out: dict[str, int] = {}
+    for hit in found:
+        where, rest = hit.split(": ", 1)
+        n, needle = rest.split(" x ", 1)
+        out[f"{what[needle]} in {where}"] = int(n)
+    return out
 
 
 async def figures(svc: RunningService, cohort_id: str) -> dict[str, Any]:

@@ -184,7 +184,7 @@ async def test_ending_soon_once_then_completed_at_end_date(
     assert pair.id in result.closed
     await tick(svc, clock, datetime(2025, 9, 3, tzinfo=UTC))
     closed = await bus.wait(pair.id, "sessions.pair.closed.v2")  # all earlier events of the pair are in
-    assert len(closed) == 1 and closed[0].outcome == "completed" and closed[0].closed_by == "scheduler"
+    assert len(closed) == 1 and closed[0].outcome == "completed" and closed[0].closed_by is None
     assert closed[0].closing_survey_due == date(2025, 9, 16)
     cancelled = (await bus.wait(pair.id, "sessions.session.cancelled.v2"))[0]
     assert cancelled.session_id == later["id"] and cancelled.invite.method == "CANCEL"

@@ -150,7 +150,9 @@ def test_the_command_fails_with_the_message_and_publish_records_snapshots(
 ) -> None:
     main(["--published-dir", str(tmp_path), "--publish"])
     latest = max((PUBLISHED_DIR / FORMED).glob("*.json"), key=lambda p: int(p.stem))
-    assert (tmp_path / FORMED / "1.json").read_text() == latest.read_text(), "the current schema is the latest"
+    assert (tmp_path / FORMED / "1.json").read_text() == latest.read_text(), (
+        "the current schema is the latest"
+    )
     main(["--published-dir", str(tmp_path), "--publish"])
     assert not (tmp_path / FORMED / "2.json").exists(), "unchanged schemas get no new snapshot"
     snapshot: dict[str, Any] = json.loads((tmp_path / FORMED / "1.json").read_text())

@@ -30,6 +30,7 @@ from tests.matching.api.support import (
     wait_run,
 )
 from tests.service_harness import RunningService, auth, publish_event
+from tests.shared import privacy_scan
 from tests.shared.events_for_tests import sealed_event
 
 HR = auth("hr_admin", sub="hr-1")
@@ -76,33 +77,13 @@ async def _enrol(svc: RunningService, cid: str, body: dict[str, Any]) -> str:
 
 
 async def _scan(admin_dsn: str, schema: str, needles: list[str]) -> list[str]:
-    """Every text-like column of every table of `schema` (text, varchar, json, jsonb, arrays, bytea)
-    that holds one of `needles` (case-insensitively): 'table.column ~ needle'."""
+    """Every text-like column of every table of `schema` that holds one of `needles`."""
     conn = await asyncpg.connect(admin_dsn)
-    hits: list[str] = []
     try:
-        columns = await conn.fetch(
-            """SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c
-                 JOIN information_schema.tables t USING (table_schema, table_name)
-                WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE'
-                  AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb',
-                                      'ARRAY', 'bytea')""",
-            schema,
-        )
-        assert len(columns) > 40, columns  # the scan really covers the schema
-        for col in columns:
-            expr = f'"{col["column_name"]}"'
-            expr = f"encode({expr}, 'escape')" if col["data_type"] == "bytea" else f"{expr}::text"
-            for needle in needles:
-                found = await conn.fetchval(
-                    f'SELECT count(*) FROM "{schema}"."{col["table_name"]}" WHERE {expr} ILIKE $1',
-                    f"%{needle}%",
-                )
-                if found:
-                    hits.append(f"{col['table_name']}.{col['column_name']} ~ {needle}")
+        assert len(await privacy_scan.text_columns(conn, [schema])) > 40  # the scan covers the schema
+        return await privacy_scan.hits(conn, needles, [schema])
     finally:
         await conn.close()
-    return hits
 
 
 async def _keys(admin_dsn: str, pids: list[str]) -> dict[str, bytes | None]:

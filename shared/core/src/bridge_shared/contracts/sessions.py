@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from bridge_shared.contracts.common import Identifier
 from bridge_shared.events import topics
@@ -270,9 +271,8 @@ class SessionRescheduledV2(SessionRescheduledV1):
 
 @event("sessions.session.cancelled", version=2, topic=T, key="relationship_id")
 class SessionCancelledV2(SessionCancelledV1):
-    cancelled_by: Annotated[Identifier, Personal(by=_BY_BOTH, erased=ERASED_ID)] = Field(
-        description="employee id of who cancelled, or 'scheduler'/'matching'"
-    )
+    # Minimised: no consumer needs who cancelled (an employee id); it stays in sessions.
+    cancelled_by: SkipJsonSchema[Identifier | None] = Field(default=None, exclude=True)  # type: ignore[assignment]
     reason: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = None
     invite: CalendarInviteV2
 
@@ -307,6 +307,5 @@ class GoalAbandonedV2(GoalAbandonedV1):
 @event("sessions.pair.closed", version=2, topic=T, key="relationship_id")
 class PairClosedV2(PairClosedV1):
     reason: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = None
-    closed_by: Annotated[Identifier | None, Personal(by=_BY_BOTH, erased=ERASED_ID)] = Field(
-        default=None, description="employee id, or 'scheduler'/'matching'"
-    )
+    # Minimised: no consumer needs who closed it (an employee id); it stays in sessions.
+    closed_by: SkipJsonSchema[Identifier | None] = Field(default=None, exclude=True)
