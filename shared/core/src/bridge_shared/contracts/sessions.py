@@ -17,7 +17,7 @@ from bridge_shared.contracts.common import Identifier
 from bridge_shared.events import topics
 from bridge_shared.events.registry import EventPayload, event
 from bridge_shared.privacy.classification import Classified, Personal
-from bridge_shared.privacy.erased import ERASED_ID, ERASED_TEXT
+from bridge_shared.privacy.erased import ERASED_TEXT
 
 PERSONAL = Classified("personal")  # v1 types carry these plain: superseded by the sealed v2 types
 
