@@ -29,7 +29,7 @@ Readings chosen where the rule leaves room (each the one that best protects pers
   matching": a cohort-wide change (rule 4), so every region of the cohort must be in scope.
 - Lists and aggregates are never 404 for a role that may call them: out-of-scope rows are omitted
   (hr_out gets 200 with none of the targets' rows; `test_out_of_scope_rows_are_omitted_and_partners_redacted` checks some).
-- service may GET everything (like hr_admin) and nothing else: no endpoint documents an exception.
+- service may GET everything (like hr_admin) and nothing else, except the personal data of an export (`GET /privacy/exports/...`: 403), which only the privacy officer and global HR read.
 """
 
 from __future__ import annotations
