@@ -83,7 +83,8 @@ async def running_service(
 ) -> AsyncIterator[RunningService]:
     base = settings_cls.model_fields["service_name"].default
     name = f"{base}_{uuid.uuid4().hex[:8]}"
-    dsn = await provision(admin_dsn, name, secrets.token_hex(8))
+    # matching is the privacy coordinator: its role may destroy keys in the vault, as bridge-provision grants.
+    dsn = await provision(admin_dsn, name, secrets.token_hex(8), can_erase=base == "matching")
     settings = settings_cls(
         service_name=name,
         db_schema=name,

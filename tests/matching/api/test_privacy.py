@@ -43,19 +43,6 @@ def as_participant(emp: str) -> dict[str, str]:
     return auth("participant", sub=emp)
 
 
-@pytest.fixture(scope="module", autouse=True)
-async def may_destroy_keys(svc: RunningService, admin_dsn: str) -> None:
-    """The test harness provisions matching as `matching_<hex>`, which bridge-provision does not
-    recognise as the privacy coordinator: grant its role what `bridge-provision matching` grants."""
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(
-            f'GRANT UPDATE ON bridge_vault.subject_keys TO "bridge_{svc.settings.service_name}"'
-        )
-    finally:
-        await conn.close()
-
-
 async def _phase(svc: RunningService, cid: str, to: str) -> None:
     r = await svc.client.post(f"/cohorts/{cid}/phase", json={"to_phase": to}, headers=HR)
     assert r.status_code == 200, r.text

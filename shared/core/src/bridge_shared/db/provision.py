@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
-from bridge_shared.privacy.vault import ensure_vault
+from bridge_shared.privacy.vault import GRANTS_LOCK, ensure_vault
 
 SERVICES = ("matching", "sessions", "notifications", "reporting")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -80,9 +80,12 @@ async def deprovision(admin_dsn: str, service: str, *, schema: str | None = None
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-            await conn.execute(f'DROP OWNED BY "{role}"')  # also revokes its grants on the vault
-            await conn.execute(f'DROP ROLE "{role}"')
+        async with conn.transaction():
+            # Revoking its grants on the vault changes the vault table's privileges: one at a time.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", GRANTS_LOCK)
+            if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+                await conn.execute(f'DROP OWNED BY "{role}"')
+                await conn.execute(f'DROP ROLE "{role}"')
     finally:
         await conn.close()
 

@@ -23,6 +23,9 @@ from bridge_shared.privacy.sealing import new_key
 VAULT_SCHEMA = "bridge_vault"
 TABLE = f"{VAULT_SCHEMA}.subject_keys"
 CACHE_SECONDS = 60.0
+GRANTS_LOCK = 72420014
+"""Advisory lock held while the vault's table or its grants change (PostgreSQL refuses two concurrent
+changes of one table's privileges: "tuple concurrently updated")."""
 _CACHE_MAX = 100_000
 
 DDL = f"""
@@ -42,14 +45,14 @@ REVOKE ALL ON {TABLE} FROM PUBLIC;
 async def create_vault(conn: asyncpg.Connection[Any]) -> None:
     """Creates the vault's schema and table (idempotent; run with an admin DSN)."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(72420014)")  # provisioning runs may overlap
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", GRANTS_LOCK)  # provisioning runs may overlap
         await conn.execute(DDL)
 
 
 async def ensure_vault(conn: asyncpg.Connection[Any], role: str, *, can_erase: bool) -> None:
     """Creates the vault (idempotent) and grants `role` its use of it (run with an admin DSN)."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(72420014)")  # provisioning runs may overlap
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", GRANTS_LOCK)  # provisioning runs may overlap
         await conn.execute(DDL)
         await conn.execute(f'GRANT USAGE ON SCHEMA {VAULT_SCHEMA} TO "{role}"')
         await conn.execute(f'GRANT SELECT, INSERT ON {TABLE} TO "{role}"')
