@@ -14,6 +14,7 @@ from bridge_shared.contracts import sessions as s
 from bridge_shared.events.envelope import OutgoingEvent, build_event
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.messaging.sources import owner_source
+from bridge_shared.privacy.sealing import new_key, subjects_to_seal
 
 REGIONS = ("EMEA", "APAC", "AMER", "LATAM")
 DEPTS = ("Engineering", "Sales", "Finance", "Marketing", "Operations", "HR")
@@ -25,15 +26,62 @@ INVITE = s.CalendarInvite(
 EXPL = m.MatchExplanation(score=0.8, breakdown={"skills": 0.5, "availability": 0.3}, summary="bench")
 
 
-def _ev(payload: EventPayload, at: datetime, counter: list[int], run: str) -> OutgoingEvent:
+# What the producers write today for the families that carry personal data (docs/privacy.md).
+V2_OF: dict[type[EventPayload], type[EventPayload]] = {
+    m.ParticipantEnrolledV1: m.ParticipantEnrolledV2,
+    m.MatchProposedV1: m.MatchProposedV2,
+    m.PairFormedV1: m.PairFormedV2,
+    s.SessionScheduledV1: s.SessionScheduledV2,
+    s.SessionHeldV1: s.SessionHeldV2,
+    s.GoalSetV1: s.GoalSetV2,
+    s.PairClosedV1: s.PairClosedV2,
+}
+
+
+class Sealer:
+    """Writes the v2 (sealed) version of each event that has one, as the services' outboxes do, with
+    one key per participant (`keys`: to put in the key vault before reading the events back)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bytes] = {}
+        self._people: dict[str, dict[str, str]] = {}  # relationship id -> mentor_id, mentee_id
+
+    def build(self, payload: EventPayload, at: datetime, event_id: str) -> OutgoingEvent:
+        if isinstance(payload, s.RelationshipStartedV1):
+            self._people[payload.relationship_id] = {
+                "mentor_id": payload.mentor_id,
+                "mentee_id": payload.mentee_id,
+            }
+        v2 = V2_OF.get(type(payload))
+        if v2 is not None:
+            data = payload.model_dump()
+            if isinstance(payload, s.GoalSetV1):
+                data |= self._people[payload.relationship_id]
+            payload = v2.model_validate(data)
+        subjects = (
+            subjects_to_seal(type(payload), payload.model_dump(mode="json")) if v2 is not None else set()
+        )
+        for subject in subjects:
+            self.keys.setdefault(subject, new_key())
+        return build_event(
+            payload, source=owner_source(payload.topic), time=at, event_id=event_id, keys=self.keys
+        )
+
+
+def _ev(
+    payload: EventPayload, at: datetime, counter: list[int], run: str, sealer: Sealer | None = None
+) -> OutgoingEvent:
     counter[0] += 1
+    if sealer is not None:
+        return sealer.build(payload, at, f"{run}-{counter[0]}")
     return build_event(payload, source=owner_source(payload.topic), time=at, event_id=f"{run}-{counter[0]}")
 
 
 def programme(
-    target_events: int, *, run: str, seed: int = 1, pairs_per_cohort: int = 500
+    target_events: int, *, run: str, seed: int = 1, pairs_per_cohort: int = 500, sealer: Sealer | None = None
 ) -> Iterator[OutgoingEvent]:
-    """Yields about `target_events` events (stops at exactly that many)."""
+    """Yields about `target_events` events (stops at exactly that many); with a `sealer`, the v2
+    (sealed) version of every event that has one."""
     rnd = random.Random(seed)
     counter = [0]
     emitted = 0
@@ -53,10 +101,11 @@ def programme(
                 t0,
                 counter,
                 run,
+                sealer,
             )
         ]
         for k in range(pairs_per_cohort):
-            batch.extend(_pair(rnd, cid, k, t0, counter, run))
+            batch.extend(_pair(rnd, cid, k, t0, counter, run, sealer))
             if len(batch) >= 2000:
                 for e in batch:
                     yield e
@@ -86,12 +135,18 @@ def _person(rnd: random.Random, cid: str, key: str, senior: bool) -> m.Participa
 
 
 def _pair(
-    rnd: random.Random, cid: str, k: int, t0: datetime, counter: list[int], run: str
+    rnd: random.Random,
+    cid: str,
+    k: int,
+    t0: datetime,
+    counter: list[int],
+    run: str,
+    sealer: Sealer | None = None,
 ) -> list[OutgoingEvent]:
     out: list[OutgoingEvent] = []
 
     def add(p: EventPayload, at: datetime) -> None:
-        out.append(_ev(p, at, counter, run))
+        out.append(_ev(p, at, counter, run, sealer))
 
     mentor, mentee = _person(rnd, cid, f"m{k}", False), _person(rnd, cid, f"l{k}", True)
     for ref, role in ((mentor, "mentor"), (mentee, "mentee")):

@@ -2,6 +2,7 @@
 
     .tools/bin/uv run python bench/reporting/replay.py --events 100000 --repeats 3
     .tools/bin/uv run python bench/reporting/replay.py --events 1000000 --repeats 1 --live
+    .tools/bin/uv run python bench/reporting/replay.py --events 50000 --repeats 3 --sealed
 
 Starts its own embedded PostgreSQL + Apache Kafka (or uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS),
 produces `--events` synthetic programme events (bench/reporting/events.py), then per repeat:
@@ -25,10 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import asyncpg
 from common import end_total, infra, median, produce, raw_consume, reporting_settings, wait_stored
-from events import programme
+from events import Sealer, programme
 
 from bridge_reporting.app.rebuild import rebuild
+from bridge_shared.privacy.vault import TABLE as VAULT_TABLE
+from bridge_shared.privacy.vault import create_vault
 
 
 async def live_replay(inf, expected: int, timeout: float) -> float:  # type: ignore[no-untyped-def]
@@ -50,6 +54,21 @@ async def live_replay(inf, expected: int, timeout: float) -> float:  # type: ign
     raise TimeoutError(f"live replay did not finish in {timeout}s ({n}/{expected})")
 
 
+async def store_keys(admin_dsn: str, keys: dict[str, bytes]) -> None:
+    """Puts the people's keys in the key vault, as the producers' outboxes would have."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await create_vault(conn)
+        await conn.execute(
+            f"""INSERT INTO {VAULT_TABLE} (subject, key) SELECT * FROM unnest($1::text[], $2::bytea[])
+                ON CONFLICT (subject) DO NOTHING""",
+            list(keys),
+            list(keys.values()),
+        )
+    finally:
+        await conn.close()
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=100_000)
@@ -57,6 +76,12 @@ async def main() -> None:
     ap.add_argument("--batch-size", type=int, default=5000)
     ap.add_argument("--live", action="store_true", help="also time the live batch consumer's replay")
     ap.add_argument("--json", type=Path, help="write the results here too")
+    ap.add_argument(
+        "--sealed",
+        action="store_true",
+        help="write the v2 (sealed) types, as the producers do since issue 14, with every person's key "
+        "in the key vault: the rebuild opens every personal field",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bridge-bench-") as tmp:
@@ -65,7 +90,11 @@ async def main() -> None:
             print(f"infrastructure: {inf.description}", flush=True)
             run = f"b{int(time.time())}"
             before = await end_total(inf.bootstrap_servers)
-            n, secs = await produce(inf.bootstrap_servers, programme(args.events, run=run))
+            sealer = Sealer() if args.sealed else None
+            n, secs = await produce(inf.bootstrap_servers, programme(args.events, run=run, sealer=sealer))
+            if sealer is not None:
+                await store_keys(inf.admin_dsn, sealer.keys)
+                print(f"sealed: {len(sealer.keys)} people's keys in the key vault", flush=True)
             stored = await wait_stored(inf.bootstrap_servers, before + n) - before
             print(
                 f"produced {n} events in {secs:.1f}s ({n / secs:.0f}/s); the broker stored {stored}",
@@ -86,6 +115,7 @@ async def main() -> None:
                     flush=True,
                 )
             result = {
+                "sealed": args.sealed,
                 "events_produced": n,
                 "events_stored": stored,
                 "raw_consume_events_per_s_median": round(median(raw_rates)),
