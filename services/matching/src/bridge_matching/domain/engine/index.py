@@ -79,8 +79,9 @@ class PopulationIndex:
         self.department, self.departments = _codes([p.department for p in people])
         self.languages: list[str] = sorted(set().union(*(p.languages for p in people)))
         self.lang_bits = _set_bits([p.languages for p in people], self.languages)
-        share = [p.skills_to_share for p in people]
-        learn = [p.skills_to_learn for p in people]
+        # Skills compare case-insensitively: profiles keep them as written ("TikTok").
+        share = [frozenset(s.casefold() for s in p.skills_to_share) for p in people]
+        learn = [frozenset(s.casefold() for s in p.skills_to_learn) for p in people]
         # Share and learn use one vocabulary so their bitsets are comparable.
         self.skills: list[str] = sorted(set().union(*share, *learn))
         self.share_bits = _set_bits(share, self.skills)
