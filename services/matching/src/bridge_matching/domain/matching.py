@@ -24,7 +24,7 @@ from bridge_matching.domain.engine import (
     run_matching,
     suggest,
 )
-from bridge_matching.domain.engine.explain import breakdown_of, explain_pair
+from bridge_matching.domain.engine.explain import DEFAULT_LOCALE, breakdown_of, explain_pair, explaining
 from bridge_matching.domain.engine.index import PopulationIndex
 from bridge_matching.domain.engine.scoring import score
 from bridge_matching.domain.policy import to_engine_policy
@@ -92,6 +92,15 @@ class CohortState:
     def manager_of(self) -> dict[str, str | None]:
         return {r.employee_id: r.manager_employee_id for r in self.rows}
 
+    def hr_locale(self) -> str:
+        """The locale explanations for HR are written in: the cohort stores none for its HR, so it is
+        the stored profile locale of the HR contact or creator if they are enrolled here, else English."""
+        contact = self.cohort.hr_contact_email.casefold()
+        for r in self.rows:
+            if r.email.casefold() == contact or r.employee_id == self.cohort.created_by:
+                return r.locale
+        return DEFAULT_LOCALE
+
 
 def cohort_state(
     cohort: CohortRow,
@@ -126,15 +135,18 @@ def cohort_state(
 def solve(
     state: CohortState, pinned: Sequence[EmpPair] = (), extra_excluded: Sequence[EmpPair] = ()
 ) -> MatchResult:
-    """Everyone not in an accepted pair or open proposal is (re)matched; pins are kept as drafted."""
-    return run_matching(
-        state.people,
-        state.policy,
-        pinned_pairs=pinned,
-        fixed_pairs=state.occupied,
-        history=state.history,
-        excluded_pairs=[*state.excluded, *extra_excluded],
-    )
+    """Everyone not in an accepted pair or open proposal is (re)matched; pins are kept as drafted.
+
+    Explanations are for HR: in HR's locale, skills spelt as in the cohort's taxonomy."""
+    with explaining(state.hr_locale(), state.cohort.skill_taxonomy):
+        return run_matching(
+            state.people,
+            state.policy,
+            pinned_pairs=pinned,
+            fixed_pairs=state.occupied,
+            history=state.history,
+            excluded_pairs=[*state.excluded, *extra_excluded],
+        )
 
 
 def draft_rows(state: CohortState, result: MatchResult) -> list[NewDraftPair]:
@@ -212,16 +224,18 @@ def run_stats(result: MatchResult, kept: int) -> dict[str, Any]:  # Any: a JSON 
 
 
 def suggestions(state: CohortState, employee_id: str, k: int) -> list[Suggestion]:
-    return suggest(
-        employee_id,
-        state.people,
-        state.policy,
-        k,
-        current_pairs=state.occupied,
-        history=state.history,
-        excluded_pairs=state.excluded,
-        org_chart=state.manager_of(),
-    )
+    """Explained for the participant who asks (self-service): in their own stored locale."""
+    with explaining(state.by_emp[employee_id].locale, state.cohort.skill_taxonomy):
+        return suggest(
+            employee_id,
+            state.people,
+            state.policy,
+            k,
+            current_pairs=state.occupied,
+            history=state.history,
+            excluded_pairs=state.excluded,
+            org_chart=state.manager_of(),
+        )
 
 
 @dataclass(frozen=True)
@@ -247,7 +261,8 @@ def assess_pair(state: CohortState, mentor_emp: str, mentee_emp: str) -> PairAss
         history=state.history,
         excluded_pairs=state.excluded,
     )
-    return PairAssessment(bd.total, breakdown_dict(bd), explain_pair(index, m, e, bd), violations)
+    text = explain_pair(index, m, e, bd, locale=state.hr_locale(), taxonomy=state.cohort.skill_taxonomy)
+    return PairAssessment(bd.total, breakdown_dict(bd), text, violations)
 
 
 def capacity_problems(state: CohortState, mentor_emp: str, mentee_emp: str) -> list[str]:
