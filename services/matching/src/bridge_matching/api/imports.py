@@ -35,7 +35,8 @@ async def start_import(
 ) -> JSONResponse:
     """Upload an HRIS export (`Content-Type: text/csv`); participants are upserted by employee id."""
     body = await request.body()
-    if b"\x00" in body:  # not a text file; PostgreSQL could not store it either
+    utf16 = body.startswith((b"\xff\xfe", b"\xfe\xff"))  # refused by the use case, saying what to do
+    if b"\x00" in body and not utf16:  # not a text file; PostgreSQL could not store it either
         line = body.count(b"\n", 0, body.index(b"\x00")) + 1
         raise Problem(
             422,

@@ -321,9 +321,11 @@ def from_row(model: type[M], row: DataclassInstance) -> M:
 def participant_out(row: DataclassInstance, taxonomy: list[str]) -> ParticipantOut:
     """The profile with its skills marked as the cohort's taxonomy or free tags."""
     data = dataclasses.asdict(row)
-    known = set(taxonomy)
+    known = {t.casefold() for t in taxonomy}  # skills keep their case; the taxonomy's is not a rule
     tags = [
-        SkillTag.model_validate({"name": s, "direction": d, "kind": "taxonomy" if s in known else "free"})
+        SkillTag.model_validate(
+            {"name": s, "direction": d, "kind": "taxonomy" if s.casefold() in known else "free"}
+        )
         for d, key in (("share", "skills_to_share"), ("learn", "skills_to_learn"))
         for s in data[key]
     ]

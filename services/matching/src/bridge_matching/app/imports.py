@@ -21,7 +21,7 @@ from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.db import cohorts, import_jobs, leases, participants
 from bridge_matching.db.leases import JobTable
 from bridge_matching.db.records import Conn
-from bridge_matching.domain.csv_import import FileError, Parsed, RowError, parse_csv
+from bridge_matching.domain.csv_import import DELIMITER_NAMES, FileError, Parsed, RowError, parse_csv
 from bridge_matching.domain.events import participant_event, participant_subject
 from bridge_matching.domain.phases import ENROLMENT_PHASES
 from bridge_matching.domain.rows import ImportJobRow
@@ -43,10 +43,18 @@ async def start(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID,
     limit = rt.settings.import_max_bytes
     if len(body) > limit:
         raise Problem(413, "File too large", f"Imports are limited to {limit} bytes.")
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise Problem(
+            415,
+            "Unsupported encoding",
+            "The CSV is UTF-16 (Excel's 'Unicode Text'); save it as 'CSV UTF-8' and upload that.",
+        )
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8")  # a byte order mark is kept here and skipped by the parser
     except UnicodeDecodeError as exc:
-        raise Problem(415, "Unsupported encoding", "The CSV must be UTF-8.") from exc
+        raise Problem(
+            415, "Unsupported encoding", "The CSV must be UTF-8 (with or without a byte order mark)."
+        ) from exc
     async with transaction(rt.pool) as conn:
         cohort = await managed_cohort(conn, principal, cohort_id)
         ensure_phase(
@@ -118,6 +126,8 @@ def _without_erased(parsed: Parsed, erased: dict[str, str]) -> Parsed:
         total=parsed.total,
         accepted=[(line, p) for line, p in parsed.accepted if p.employee_id not in erased],
         rejected=sorted([*others, *refused], key=lambda e: e.line),
+        notes=[n for n in parsed.notes if n.employee_id not in erased],
+        delimiter=parsed.delimiter,
     )
 
 
@@ -200,5 +210,9 @@ async def _run(rt: MatchingRuntime, job_id: uuid.UUID, owner: str) -> None:
             **counts,
             "errors": [e.as_dict() for e in parsed.rejected[:MAX_ERRORS_IN_REPORT]],
             "errors_truncated": len(parsed.rejected) > MAX_ERRORS_IN_REPORT,
+            # accepted rows stored differently from how they were written (a language tag's region)
+            "notes": [n.as_dict() for n in parsed.notes[:MAX_ERRORS_IN_REPORT]],
+            "notes_truncated": len(parsed.notes) > MAX_ERRORS_IN_REPORT,
+            "delimiter": DELIMITER_NAMES[parsed.delimiter],
         }
         await import_jobs.complete(conn, job_id, parsed.total, report, rt.clock.now())

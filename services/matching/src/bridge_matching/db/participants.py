@@ -1,6 +1,8 @@
 """The participants table: single upserts and edits, and the bulk upsert of an HRIS import.
 
 The profile columns come from `domain.profile.PROFILE_FIELDS` (one definition of the profile).
+Employee ids are compared case-insensitively: one participant per cohort and `lower(employee_id)`
+(migration 0005), the id kept as first written; an upsert of `A1` updates the stored `a1`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from bridge_matching.db.records import Conn, as_row, as_rows, for_update, maybe_row, one_row
-from bridge_matching.domain.profile import KEY, PROFILE_FIELDS, ParticipantIn, profile_values
+from bridge_matching.domain.profile import (
+    KEY,
+    PROFILE_FIELDS,
+    ParticipantIn,
+    profile_values,
+    resolve_references,
+)
 from bridge_matching.domain.rows import ParticipantRow
 
 _COLUMNS = ", ".join(PROFILE_FIELDS)
@@ -33,7 +41,7 @@ async def upsert(
     row = await conn.fetchrow(
         f"""INSERT INTO participants (id, cohort_id, employee_id, created_at, {_COLUMNS})
             VALUES ($1, $2, $3, $4, {params})
-            ON CONFLICT (cohort_id, employee_id) DO UPDATE SET {_SET_PROFILE}, status = 'enrolled',
+            ON CONFLICT (cohort_id, lower(employee_id)) DO UPDATE SET {_SET_PROFILE}, status = 'enrolled',
                 withdrawn_at = NULL, withdrawn_reason = NULL, updated_at = EXCLUDED.created_at
             WHERE {_PROFILE_CHANGED} OR participants.status <> 'enrolled'
             RETURNING *, (xmax = 0) AS inserted""",
@@ -76,10 +84,13 @@ async def by_ids(conn: Conn, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Partic
 
 
 async def by_employee(conn: Conn, cohort_id: uuid.UUID, employee_id: str) -> ParticipantRow | None:
+    """The cohort's participant with this employee id, compared case-insensitively."""
     return maybe_row(
         ParticipantRow,
         await conn.fetchrow(
-            "SELECT * FROM participants WHERE cohort_id = $1 AND employee_id = $2", cohort_id, employee_id
+            "SELECT * FROM participants WHERE cohort_id = $1 AND lower(employee_id) = lower($2)",
+            cohort_id,
+            employee_id,
         ),
     )
 
@@ -100,12 +111,18 @@ async def withdraw(
 
 
 async def enrolled(conn: Conn, cohort_id: uuid.UUID) -> list[ParticipantRow]:
-    return as_rows(
-        ParticipantRow,
-        await conn.fetch(
-            "SELECT * FROM participants WHERE cohort_id = $1 AND status = 'enrolled' ORDER BY employee_id",
-            cohort_id,
-        ),
+    """The cohort's enrolled participants, as the engine reads them: an id in a requested or blocked
+    list or as a manager is spelled as the participant it names (`a1` for the stored `A1`), so the
+    engine's exact comparisons are case-insensitive ones."""
+    return resolve_references(
+        as_rows(
+            ParticipantRow,
+            await conn.fetch(
+                """SELECT * FROM participants WHERE cohort_id = $1 AND status = 'enrolled'
+                   ORDER BY employee_id""",
+                cohort_id,
+            ),
+        )
     )
 
 
@@ -147,7 +164,7 @@ _STAGED_PROFILE = ", ".join("availability::jsonb" if f == "availability" else f 
 _IMPORT_UPSERT = f"""
 INSERT INTO participants (id, cohort_id, employee_id, created_at, updated_at, {_COLUMNS})
 SELECT gen_random_uuid(), $1, employee_id, $2, $2, {_STAGED_PROFILE} FROM import_staging
-ON CONFLICT (cohort_id, employee_id) DO UPDATE SET {_SET_PROFILE}, updated_at = EXCLUDED.updated_at
+ON CONFLICT (cohort_id, lower(employee_id)) DO UPDATE SET {_SET_PROFILE}, updated_at = EXCLUDED.updated_at
 WHERE {_PROFILE_CHANGED}
 RETURNING *, (xmax = 0) AS inserted"""
 

@@ -1,9 +1,15 @@
 """HRIS CSV export -> validated participant profiles and a row-level report. Pure: no I/O.
 
-Format: a header row (names below, case-insensitive, any order; unknown columns are ignored), one
-participant per row. Lists are separated by `;`. Availability is `;`-separated windows like
-`Mon 09:00-17:00` (weekday names or 0-6, 0 = Monday). Management chains are resolved over the whole
-file plus the cohort's existing participants, so a manager may appear on a later line; rows in a
+Format: UTF-8 text (a byte order mark is ignored) whose columns are separated by commas, semicolons or
+tabs: the delimiter is read from the header row, the one that finds the most known column names (Excel
+saves `;` in most EU locales, and tabs as "Text"). The header names the columns (names below,
+case-insensitive, any order; unknown columns are ignored), then one participant per row. Inside a cell,
+list items are separated by `;` or `|`: in a `;`-separated file such a cell is quoted (Excel does so
+itself), or uses `|`. Availability is a list of windows like `Mon 09:00-17:00` (weekday names or 0-6,
+0 = Monday); an end before the start runs past midnight (`Fri 22:00-02:00`). Languages are BCP 47 tags,
+kept as their primary language subtag (`en-GB` -> `en`, with a note in the report). Employee ids are
+compared case-insensitively (`a1` and `A1` are one person). Management chains are resolved over the
+whole file plus the cohort's existing participants, so a manager may appear on a later line; rows in a
 management cycle are rejected.
 """
 
@@ -18,7 +24,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bridge_matching.domain.profile import LIST_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS, ParticipantIn
+from bridge_matching.domain import languages
+from bridge_matching.domain.profile import (
+    LIST_FIELDS,
+    OPTIONAL_FIELDS,
+    REQUIRED_FIELDS,
+    ParticipantIn,
+    id_key,
+)
 
 # The columns are the profile's fields (domain/profile.py): required ones must be in the header.
 REQUIRED = REQUIRED_FIELDS
@@ -26,6 +39,9 @@ OPTIONAL = OPTIONAL_FIELDS
 LISTS = LIST_FIELDS
 _DAYS = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 _WINDOW = re.compile(r"^\s*(\w+)\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+_LIST_SEPARATOR = re.compile(r"[;|]")
 
 
 class FileError(ValueError):
@@ -53,10 +69,25 @@ class Parsed:
     total: int = 0
     accepted: list[tuple[int, ParticipantIn]] = field(default_factory=list)
     rejected: list[RowError] = field(default_factory=list)
+    # About accepted rows: what was read differently from how it was written (`en-GB` stored as `en`).
+    notes: list[RowError] = field(default_factory=list)
+    delimiter: str = ","
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The delimiter (comma, semicolon or tab) that splits `header_line` into the most known column
+    names; with none known, the one that occurs most; a comma when there is nothing to tell."""
+    known = set(REQUIRED) | set(OPTIONAL)
+
+    def score(d: str) -> tuple[int, int]:
+        cells = next(csv.reader([header_line], delimiter=d), [])
+        return sum(1 for c in cells if c.strip().lower() in known), header_line.count(d)
+
+    return max(DELIMITERS, key=score)  # max keeps the first of equals: the comma
 
 
 def _split(value: str) -> list[str]:
-    return [s.strip() for s in value.split(";") if s.strip()]
+    return [s.strip() for s in _LIST_SEPARATOR.split(value) if s.strip()]
 
 
 def _windows(value: str) -> list[dict[str, Any]]:
@@ -106,7 +137,9 @@ def parse_csv(
     progress_every: int = 5000,
 ) -> Parsed:
     """Validates every row; returns accepted profiles (with line numbers) and per-row errors."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    text = text.removeprefix("\ufeff")
+    delimiter = detect_delimiter(text.split("\n", 1)[0].rstrip("\r"))
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     try:
         header = reader.fieldnames
     except csv.Error as exc:
@@ -116,10 +149,16 @@ def parse_csv(
     names = [(n or "").strip().lower() for n in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
-        raise FileError(f"missing required column(s): {', '.join(missing)}")
+        found = ", ".join(repr(n) for n in names if n) or "none"
+        raise FileError(
+            f"missing required column(s): {', '.join(missing)}. Reading the header as "
+            f"{DELIMITER_NAMES[delimiter]}-separated, the columns found were: {found}. "
+            "The delimiter may be a comma, a semicolon or a tab; required columns: "
+            f"{', '.join(REQUIRED)}"
+        )
     known = set(REQUIRED) | set(OPTIONAL)
     regions = set(cohort_regions)
-    out = Parsed()
+    out = Parsed(delimiter=delimiter)
     first_line: dict[str, int] = {}
     try:
         _parse_rows(reader, names, known, regions, out, first_line, progress, progress_every)
@@ -159,6 +198,7 @@ def _parse_rows(
         if errors:
             out.rejected.extend(RowError(line, f, m, emp) for f, m in errors)
             continue
+        notes = _language_notes(data.get("languages", []))
         try:
             profile = ParticipantIn.model_validate(data)
         except ValidationError as exc:
@@ -175,24 +215,46 @@ def _parse_rows(
                 )
             )
             continue
-        if profile.employee_id in first_line:
+        key = id_key(profile.employee_id)
+        if key in first_line:
             out.rejected.append(
                 RowError(
                     line,
                     "employee_id",
-                    f"duplicate employee_id in this file (first on line {first_line[profile.employee_id]})",
+                    f"duplicate employee_id in this file (first on line {first_line[key]}; "
+                    "employee ids are compared case-insensitively)",
                     emp,
                 )
             )
             continue
-        first_line[profile.employee_id] = line
+        first_line[key] = line
         out.accepted.append((line, profile))
+        out.notes.extend(RowError(line, "languages", n, emp) for n in notes)
+
+
+def _language_notes(written: list[str]) -> list[str]:
+    """One note per language tag that is stored differently from how it was written."""
+    notes = []
+    for tag in written:
+        try:
+            n = languages.normalise(tag)
+        except languages.UnknownLanguage:
+            continue  # the profile's validation rejects the row
+        if n.changed:
+            notes.append(
+                f"{tag!r} is stored as {n.code!r}, the language it names (matching compares languages)"
+            )
+    return notes
 
 
 def _reject_management_cycles(parsed: Parsed, existing: Mapping[str, str | None]) -> None:
     """Resolves manager links over the whole file (plus stored participants); drops rows in a cycle."""
-    manager_of: dict[str, str | None] = dict(existing)
-    manager_of.update({p.employee_id: p.manager_employee_id for _, p in parsed.accepted})
+
+    def key(e: str | None) -> str | None:
+        return None if e is None else id_key(e)
+
+    manager_of: dict[str, str | None] = {id_key(e): key(m) for e, m in existing.items()}
+    manager_of.update({id_key(p.employee_id): key(p.manager_employee_id) for _, p in parsed.accepted})
     state: dict[str, int] = {}  # 1 = on the current path, 2 = resolved
     in_cycle: set[str] = set()
     for start in manager_of:
@@ -210,7 +272,7 @@ def _reject_management_cycles(parsed: Parsed, existing: Mapping[str, str | None]
         return
     keep = []
     for line, p in parsed.accepted:
-        if p.employee_id in in_cycle:
+        if id_key(p.employee_id) in in_cycle:
             parsed.rejected.append(
                 RowError(
                     line,
@@ -223,14 +285,23 @@ def _reject_management_cycles(parsed: Parsed, existing: Mapping[str, str | None]
             keep.append((line, p))
     parsed.accepted = keep
     parsed.rejected.sort(key=lambda e: e.line)
+    kept = {line for line, _ in parsed.accepted}
+    parsed.notes = [n for n in parsed.notes if n.line in kept]
 
 
-def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
-    """Writes profiles (ParticipantIn-shaped dicts) in the import format; used by tests and the bench."""
+def to_csv(
+    rows: Iterable[Mapping[str, Any]], *, delimiter: str = ",", bom: bool = False, lineterminator: str = "\n"
+) -> str:
+    """Writes profiles (ParticipantIn-shaped dicts) in the import format; used by tests and the bench.
+    `delimiter`, `bom` and `lineterminator` write it as Excel does (`;`, a BOM and CRLF in EU locales)."""
     days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     buf = io.StringIO()
+    if bom:
+        buf.write("\ufeff")
     cols = list(REQUIRED) + list(OPTIONAL)
-    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    w = csv.DictWriter(
+        buf, fieldnames=cols, extrasaction="ignore", lineterminator=lineterminator, delimiter=delimiter
+    )
     w.writeheader()
     for r in rows:
         out = dict(r)

@@ -7,10 +7,15 @@ its list columns, the repositories' column lists and the import's staging table 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from bridge_matching.domain import languages
+from bridge_matching.domain.rows import ParticipantRow
 from bridge_shared.contracts.common import Locale, Role, Seniority, TimeZoneName
 from bridge_shared.types import Identifier, RegionCode, ShortText, Tag
 
@@ -23,14 +28,44 @@ class Window(BaseModel):
     end: str = Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 
     @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
+    def _not_empty(self) -> Window:
+        # An end before the start runs past midnight into the next weekday (Fri 22:00-02:00 ends on
+        # Saturday), as the engine reads it; an end equal to the start is no time at all.
+        if self.end == self.start:
+            raise ValueError("end must differ from start (an end before the start runs past midnight)")
         return self
 
 
 def clean_tags(v: list[str]) -> list[str]:
-    return sorted({" ".join(s.split()).lower() for s in v if s.strip()})
+    """Tags as written (inner whitespace collapsed), without case-insensitive repeats (the first
+    spelling is kept), sorted case-insensitively."""
+    seen: dict[str, str] = {}
+    for s in v:
+        tag = " ".join(s.split())
+        if tag:
+            seen.setdefault(tag.casefold(), tag)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _language(v: str) -> str:
+    try:
+        return languages.normalise(v).code
+    except languages.UnknownLanguage as exc:
+        raise PydanticCustomError("unknown_language", "{reason}", {"reason": str(exc)}) from exc
+
+
+def clean_languages(v: list[str]) -> list[str]:
+    return sorted(set(v))
+
+
+def id_key(employee_id: str) -> str:
+    """The key employee ids are compared by: `a1` and `A1` are one person. The id is kept as HR wrote
+    it; the database enforces one participant per cohort and `lower(employee_id)`, the same key."""
+    return employee_id.lower()
+
+
+# A language: a BCP 47 tag as sent (bounded like every tag), stored as its primary language subtag.
+LanguageCode = Annotated[Tag, AfterValidator(_language)]
 
 
 # Bounds (bridge_shared.types): every string has a maximum length and refuses control characters;
@@ -53,7 +88,7 @@ class ParticipantIn(BaseModel):
     department: ShortText
     manager_employee_id: Identifier | None = None
     region: RegionCode
-    languages: list[Tag] = Field(min_length=1, max_length=MAX_LANGUAGES)
+    languages: list[LanguageCode] = Field(min_length=1, max_length=MAX_LANGUAGES)
     timezone: TimeZoneName
     locale: Locale = "en"
     availability: list[Window] = Field(default_factory=list, max_length=MAX_WINDOWS)
@@ -65,7 +100,10 @@ class ParticipantIn(BaseModel):
     blocked_partners: list[Identifier] = Field(default_factory=list, max_length=MAX_BLOCKED)
 
     # Items are checked (bounded, no control characters, not blank) before they are cleaned.
-    _tags = field_validator("languages", "skills_to_share", "skills_to_learn")(clean_tags)
+    # Languages are checked one by one (an unknown code is an error at `languages.<i>`) and stored as
+    # their primary language subtag (domain/languages.py); skills are kept as written.
+    _tags = field_validator("skills_to_share", "skills_to_learn")(clean_tags)
+    _languages = field_validator("languages")(clean_languages)
 
     @field_validator("manager_employee_id", mode="before")
     @classmethod
@@ -75,15 +113,23 @@ class ParticipantIn(BaseModel):
     @field_validator("requested_partners", "blocked_partners")
     @classmethod
     def _ids(cls, v: list[str]) -> list[str]:
-        return sorted({s.strip() for s in v if s.strip()})
+        """Without repeats, case-insensitively (the first spelling is kept), like employee ids."""
+        seen: dict[str, str] = {}
+        for s in v:
+            if s.strip():
+                seen.setdefault(id_key(s.strip()), s.strip())
+        return sorted(seen.values())
 
     @model_validator(mode="after")
     def _not_self(self) -> ParticipantIn:
-        if self.manager_employee_id == self.employee_id:
+        me = id_key(self.employee_id)
+        if self.manager_employee_id is not None and id_key(self.manager_employee_id) == me:
             raise ValueError("manager_employee_id cannot be the participant themself")
-        if self.employee_id in self.requested_partners or self.employee_id in self.blocked_partners:
+        requested = {id_key(i) for i in self.requested_partners}
+        blocked = {id_key(i) for i in self.blocked_partners}
+        if me in requested or me in blocked:
             raise ValueError("a participant cannot request or block themself")
-        if set(self.requested_partners) & set(self.blocked_partners):
+        if requested & blocked:
             raise ValueError("the same partner cannot be both requested and blocked")
         return self
 
@@ -121,3 +167,31 @@ def profile_values(p: ParticipantIn) -> list[Any]:  # Any: one value per column
     Any: one value per column, of the column's own type."""
     dumped = p.model_dump()
     return [dumped[f] for f in PROFILE_FIELDS]
+
+
+def resolve_references(rows: Sequence[ParticipantRow]) -> list[ParticipantRow]:
+    """The rows with every employee id they name (manager, requested and blocked partners) spelled as
+    the participant with that id among `rows` (`a1` names the stored `A1`), or else as the first row
+    that names it, so exact comparisons of the results are case-insensitive ones."""
+    spelling = {id_key(r.employee_id): r.employee_id for r in rows}
+    for r in rows:
+        for ref in (r.manager_employee_id, *r.requested_partners, *r.blocked_partners):
+            if ref is not None:
+                spelling.setdefault(id_key(ref), ref)
+
+    def fix(ids: list[str]) -> list[str]:
+        return sorted({spelling[id_key(i)] for i in ids})
+
+    out = []
+    for r in rows:
+        manager = None if r.manager_employee_id is None else spelling[id_key(r.manager_employee_id)]
+        requested, blocked = fix(r.requested_partners), fix(r.blocked_partners)
+        if (manager, requested, blocked) == (r.manager_employee_id, r.requested_partners, r.blocked_partners):
+            out.append(r)
+        else:
+            out.append(
+                dataclasses.replace(
+                    r, manager_employee_id=manager, requested_partners=requested, blocked_partners=blocked
+                )
+            )
+    return out
