@@ -80,7 +80,10 @@ def detect_delimiter(header_line: str) -> str:
     known = set(REQUIRED) | set(OPTIONAL)
 
     def score(d: str) -> tuple[int, int]:
-        cells = next(csv.reader([header_line], delimiter=d), [])
+        try:
+            cells = next(csv.reader([header_line], delimiter=d), [])
+        except csv.Error:  # e.g. a cell over the csv module's limit: reading the file says so
+            cells = []
         return sum(1 for c in cells if c.strip().lower() in known), header_line.count(d)
 
     return max(DELIMITERS, key=score)  # max keeps the first of equals: the comma

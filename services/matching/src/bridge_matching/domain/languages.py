@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.core import get_global
@@ -83,6 +83,7 @@ def known_codes() -> frozenset[str]:
     return frozenset(_names())
 
 
+@lru_cache(maxsize=4096)  # an HRIS file repeats a few tags on every row
 def normalise(tag: str) -> Normalised:
     """The lower-case primary language subtag of `tag`; UnknownLanguage when it is no known language."""
     written = tag.strip()
