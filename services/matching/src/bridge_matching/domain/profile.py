@@ -51,7 +51,9 @@ def _language(v: str) -> str:
     try:
         return languages.normalise(v).code
     except languages.UnknownLanguage as exc:
-        raise PydanticCustomError("unknown_language", "{reason}", {"reason": str(exc)}) from exc
+        # a value against a list the service knows, like a time zone: a `value_error` (no JSON schema
+        # states it), with the message as it is (no "Value error, " before it)
+        raise PydanticCustomError("value_error", "{reason}", {"reason": str(exc)}) from exc
 
 
 def clean_languages(v: list[str]) -> list[str]:
