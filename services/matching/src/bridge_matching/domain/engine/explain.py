@@ -34,6 +34,7 @@ Side = Literal["mentor", "mentee"]
 
 DEFAULT_LOCALE = "en"
 _CHUNK = 2048
+_BASIC = ("role", "language", "region", "seniority")  # cheap checks that need only a person's own data
 
 
 # -- the reader's words ---------------------------------------------------------------------------
@@ -128,23 +129,27 @@ def _hours(minutes: float) -> str:
 # -- pairs ----------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
+def _folded(skills: frozenset[str]) -> Mapping[str, str]:
+    """Casefolded name -> the spelling written (the first in sorted order, so every run agrees)."""
+    out: dict[str, str] = {}
+    for written in sorted(skills):
+        out.setdefault(written.casefold(), written)
+    return out
+
+
 def _shared_skills(giver: Participant, taker: Participant, wording: Wording) -> list[str]:
     """Skills ``giver`` shares that ``taker`` wants, case-insensitively, in the reader's spelling."""
-    wanted = {s.casefold() for s in taker.skills_to_learn}
-    found: dict[str, str] = {}
-    for written in sorted(giver.skills_to_share):  # sorted: the same spelling wins every run
-        key = written.casefold()
-        if key in wanted:
-            found.setdefault(key, wording.skill(written))
-    return [found[k] for k in sorted(found)]
+    gives = _folded(giver.skills_to_share)
+    common = gives.keys() & _folded(taker.skills_to_learn).keys()
+    return [wording.skill(gives[k]) for k in sorted(common)]
 
 
 def _short_names(mentor: Participant, mentee: Participant) -> tuple[str, str]:
     """First names for a second mention ("Raj teaches Ana back"), unless that would be ambiguous."""
-    if mentor.display_name and mentee.display_name:
-        a, b = mentor.display_name.split()[0], mentee.display_name.split()[0]
-        if a.casefold() != b.casefold():
-            return a, b
+    a, b = (mentor.display_name or "").split(), (mentee.display_name or "").split()
+    if a and b and a[0].casefold() != b[0].casefold():
+        return a[0], b[0]
     return mentor.name, mentee.name
 
 
@@ -230,6 +235,9 @@ def _verb(n: int, singular: str, plural: str) -> str:
     return singular if n == 1 else plural
 
 
+_PLURAL_VERB = {"already has": "already have", "is": "are"}
+
+
 def _group(n: int) -> str:
     """How to refer to all of ``n`` people just counted: "they", "both", "all 12"."""
     return "they" if n == 1 else "both" if n == 2 else f"all {n:,}"
@@ -269,6 +277,7 @@ class ReasonFinder:
             side: self.universe[side][self.spare[side][self.universe[side]] > 0]
             for side in ("mentor", "mentee")
         }
+        self._everyone_cache: dict[Side, str] = {}
         self._basic_cache: dict[tuple[Side, bytes, int, int], tuple[int, str] | None] = {}
 
     # -- which code ---------------------------------------------------------------------------
@@ -345,10 +354,13 @@ class ReasonFinder:
         index, person, name = self.index, self.index.people[p], self.index.people[p].name
         others = self.universe[seeking]
         m, e = self._orient(p, others, seeking)
+        removed: set[str] = set()  # checks before ``code`` that ruled someone out
         for check_name in CHECK_ORDER:
             if check_name == code:
                 break
             ok = check(index, check_name, m, e)
+            if not ok.all():
+                removed.add(check_name)
             m, e = m[ok], e[ok]
         left = m if seeking == "mentor" else e  # the partners still possible before ``code``
         n = int(left.size)
@@ -365,19 +377,15 @@ class ReasonFinder:
                 return f"the only {noun} does not speak {langs}"
             return f"none of the {n:,} {noun}s speaks {langs}"
         mode = index.policy.region_mode
-        group = f"{_count(n, noun)} {self._share_phrase(p, n)}"
+        group = self._group_phrase(p, n, seeking, CHECK_ORDER[: CHECK_ORDER.index(code)], removed)
         if code == "region":
             if mode == "same_region":
-                where = f"work{'s' if n == 1 else ''} outside {person.region}"
+                where = f"work outside {person.region}"
                 rule = "the cohort pairs people within one region"
             else:
-                where = f"work{'s' if n == 1 else ''} in {person.region} too"
+                where = f"work in {person.region} too"
                 rule = "the cohort pairs people across regions only"
             return f"{group}; {_group(n)} {where}, and {rule}"
-        if mode == "same_region":
-            group += f" in {person.region}"
-        elif mode == "cross_region":
-            group += f" outside {person.region}"
         if code == "seniority":
             senior = index.seniority[left]
             if seeking == "mentor":
@@ -386,14 +394,13 @@ class ReasonFinder:
                 edge = f"at level {int(senior.max())} or below"
             return (
                 f"no {noun} is {self._seniority_phrase(seeking)} than {name} (level {person.seniority}): "
-                f"{group}, and {_group(n)} {_verb(n, 'is', 'are')} {edge}"
+                f"{group}, and {_group(n)} are {edge}"
             )
-        group += f" and {_verb(n, 'is', 'are')} {self._seniority_phrase(seeking)}"
         if code == "management":
             depth = index.policy.management_exclusion_depth
             levels = "level" if depth == 1 else "levels"
             return (
-                f"{group}; {_group(n)} {_verb(n, 'is', 'are')} in {name}'s own reporting line"
+                f"{group}; {_group(n)} are in {name}'s own reporting line"
                 f" (manager or report within {depth} {levels})"
             )
         if code == "forbidden":
@@ -412,6 +419,24 @@ class ReasonFinder:
             return f"{group}; {none} {need} a week free at the same time as {name} ({most})"
         raise ValueError(f"unknown reason code {code!r}")
 
+    def _group_phrase(self, p: int, n: int, seeking: Side, passed: tuple[str, ...], removed: set[str]) -> str:
+        """ "12 mentors speak Japanese, work in EMEA and are less senior": what the ``n`` people who
+        pass the checks ``passed`` have in common (checks that ruled nobody out are not repeated)."""
+        person = self.index.people[p]
+        traits = [self._share_phrase(p, n)]
+        mode = self.index.policy.region_mode
+        if "region" in passed and mode != "any":
+            where = "in" if mode == "same_region" else "outside"
+            traits.append(f"{_verb(n, 'works', 'work')} {where} {person.region}")
+        be = _verb(n, "is", "are")
+        if "seniority" in passed:
+            traits.append(f"{be} {self._seniority_phrase(seeking)}")
+        if "management" in passed and "management" in removed:
+            traits.append(f"{be} outside {person.name}'s reporting line")
+        if "forbidden" in passed and "forbidden" in removed:
+            traits.append(f"{be} not blocked or paired with {person.name} before")
+        return f"{_count(n, seeking)} {_join(traits)}"
+
     def _forbidden_detail(self, p: int, left: Idx, n: int) -> str:
         person = self.index.people[p]
         blocked = sum(
@@ -429,30 +454,42 @@ class ReasonFinder:
                 f"{earlier:,} {_verb(earlier, 'was', 'were')} paired or proposed with {person.name} before"
                 " (an earlier cohort, or a proposal declined or a pair ended in this one)"
             )
-        lead = "they are ruled out" if n == 1 else f"all {n:,} are ruled out"
-        return f"{lead}: " + "; ".join(parts)
+        return f"{_group(n)} are ruled out: " + "; ".join(parts)
 
     def _taken_text(self, p: int, seeking: Side) -> str:
         """Compatible partners exist but every one is taken: say so with the widest true count."""
         index, person = self.index, self.index.people[p]
+        free = int(self.spare_pool[seeking].size)
+        on_side = bool(index.can_mentor[p] if seeking == "mentor" else index.can_mentee[p])
+        if (not on_side and free == 0) or (on_side and self.spare[seeking][p] > 0 and free == 1):
+            return self._everyone_taken(seeking)  # everyone else on that side is taken: shared text
         others = self.universe[seeking]
         others = others[others != p]
         if bool((self.spare[seeking][others] <= 0).all()):
-            return f"all {others.size:,} {seeking}s in this cohort {self._taken_predicate(others, seeking)}"
+            return self._everyone_text(others, seeking)
         basic = self._basic_pool(p, seeking)
         if basic is not None:  # everyone who shares a language (etc.) is taken: the plainer count
             n, predicate = basic
-            group = f"{_count(n, seeking)} {self._share_phrase(p, n)}"
-            if index.policy.region_mode == "same_region":
-                group += f" in {person.region}"
-            elif index.policy.region_mode == "cross_region":
-                group += f" outside {person.region}"
-            group += f" and {_verb(n, 'is', 'are')} {self._seniority_phrase(seeking)}"
+            group = self._group_phrase(p, n, seeking, _BASIC, set())
             return f"{group}; {_group(n)} {predicate}"
         suits = self._compatible_members(p, others, seeking)
         n = int(suits.size)
         predicate = self._taken_predicate(suits, seeking)
         return f"{_count(n, seeking)} would suit {person.name}; {_group(n)} {predicate}"
+
+    def _everyone_taken(self, seeking: Side) -> str:
+        """The text when everyone on that side but the person is taken (the same for all of them)."""
+        if seeking not in self._everyone_cache:
+            universe = self.universe[seeking]
+            self._everyone_cache[seeking] = self._everyone_text(
+                universe[self.spare[seeking][universe] <= 0], seeking
+            )
+        return self._everyone_cache[seeking]
+
+    def _everyone_text(self, taken: Idx, seeking: Side) -> str:
+        n = int(taken.size)
+        who = f"the only {seeking}" if n == 1 else f"both {seeking}s" if n == 2 else f"all {n:,} {seeking}s"
+        return f"{who} in this cohort {self._taken_predicate(taken, seeking, plural=n != 1)}"
 
     def _basic_pool(self, p: int, seeking: Side) -> tuple[int, str] | None:
         """(how many share a language, fit the region rule and seniority; what taken means for them),
@@ -467,7 +504,7 @@ class ReasonFinder:
             others = self.universe[seeking]
             m, e = self._orient(p, others, seeking)
             ok = np.ones(others.size, dtype=np.bool_)
-            for name in ("role", "language", "region", "seniority"):
+            for name in _BASIC:
                 ok &= check(idx, name, m, e)
             pool = others[ok]  # seniority is strict, so p is never in it
             taken = bool((self.spare[seeking][pool] <= 0).all())
@@ -486,14 +523,15 @@ class ReasonFinder:
             out.append(chunk[alive])
         return np.concatenate(out)
 
-    def _taken_predicate(self, people: Idx, seeking: Side) -> str:
+    def _taken_predicate(self, people: Idx, seeking: Side, *, plural: bool = True) -> str:
         """What "taken" means for these people: their maximum of mentees, or a mentor already.
 
         Someone who can be mentor or mentee ("either") and has no free place is in a pair in one
-        of the two roles; which one is not known here, so the text says only that.
+        of the two roles; which one is not known here, so the text says only that. ``plural``: the
+        subject it follows is plural ("all 3", "they") rather than "the only mentor".
         """
         index = self.index
-        parts: list[tuple[int, str]] = []
+        parts: list[tuple[int, str, str]] = []  # (how many, verb singular, verb plural + the rest)
         if seeking == "mentor":
             cap = index.mentor_capacity[people]
             zero = int(np.count_nonzero(cap == 0))
@@ -502,20 +540,24 @@ class ReasonFinder:
             if plain.size:
                 lo, hi = int(plain.min()), int(plain.max())
                 most = f"{lo} mentee{'' if lo == 1 else 's'}" if lo == hi else f"mentees ({lo} to {hi})"
-                have = _verb(int(plain.size), "has", "have")
-                parts.append((int(plain.size), f"already {have} their maximum of {most}"))
+                parts.append((int(plain.size), "already has", f"their maximum of {most}"))
             if zero:
-                parts.append((zero, "offered to take no mentees"))
+                parts.append((zero, "offered", "to take no mentees"))
         else:
             plain_n = int(np.count_nonzero(~index.either[people]))
             either = int(people.size) - plain_n
             if plain_n:
-                parts.append((plain_n, f"already {_verb(plain_n, 'has', 'have')} a mentor"))
+                parts.append((plain_n, "already has", "a mentor"))
         if either:
-            parts.append((either, f"{_verb(either, 'is', 'are')} already in a pair (as mentor or mentee)"))
+            parts.append((either, "is", "already in a pair (as mentor or mentee)"))
+
+        def said(k: int, verb: str, rest: str, many: bool) -> str:
+            return f"{_PLURAL_VERB.get(verb, verb) if many else verb} {rest}"
+
         if len(parts) == 1:
-            return parts[0][1]
-        return "are taken: " + ", ".join(f"{k:,} {text}" for k, text in parts)
+            _, verb, rest = parts[0]
+            return said(0, verb, rest, plural)
+        return "are taken: " + ", ".join(f"{k:,} {said(k, verb, rest, k != 1)}" for k, verb, rest in parts)
 
     def explain(self, p: int) -> UnmatchedParticipant:
         person = self.index.people[p]
