@@ -25,7 +25,10 @@ class Window(BaseModel):
 
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end: str = Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
+    end: str = Field(
+        pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$",
+        description="before the start: the window runs past midnight into the next weekday",
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> Window:
@@ -82,7 +85,12 @@ MAX_BLOCKED = 50
 class ParticipantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    employee_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    employee_id: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="compared case-insensitively (a1 and A1 are one person); kept as first written",
+    )
     role: Role
     display_name: ShortText
     email: EmailStr
@@ -90,7 +98,12 @@ class ParticipantIn(BaseModel):
     department: ShortText
     manager_employee_id: Identifier | None = None
     region: RegionCode
-    languages: list[LanguageCode] = Field(min_length=1, max_length=MAX_LANGUAGES)
+    languages: list[LanguageCode] = Field(
+        min_length=1,
+        max_length=MAX_LANGUAGES,
+        description="BCP 47 tags (ISO 639-1/639-3 codes, e.g. en, en-GB, yue); stored as the lower-case "
+        "primary language subtag (en-GB -> en)",
+    )
     timezone: TimeZoneName
     locale: Locale = "en"
     availability: list[Window] = Field(default_factory=list, max_length=MAX_WINDOWS)
