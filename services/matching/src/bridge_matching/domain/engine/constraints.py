@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .availability import overlap_minutes, utc_intervals
+from .availability import programme_overlap_minutes
 from .chains import ancestors
 from .model import PairLike, Participant, pair_ids
 from .policy import MatchingPolicy
@@ -52,8 +52,13 @@ def pair_violations(
     repeat = not policy.allow_repeat_partners and key in _unordered(history)
     if blocked or repeat or key in _unordered(excluded_pairs):
         out.append("forbidden")
-    a = utc_intervals(mentor.availability, mentor.time_zone, policy.reference_week)
-    b = utc_intervals(mentee.availability, mentee.time_zone, policy.reference_week)
-    if overlap_minutes(a, b) < policy.min_overlap_hours * 60:
+    if pair_overlap_minutes(mentor, mentee, policy) < policy.min_overlap_hours * 60:
         out.append("availability")
     return out
+
+
+def pair_overlap_minutes(a: Participant, b: Participant, policy: MatchingPolicy) -> int:
+    """Weekly overlap of two people under ``policy``: the minimum over every week of the
+    programme (``policy.programme_weeks()``), each week with its own UTC offsets."""
+    weeks = policy.programme_weeks()
+    return programme_overlap_minutes(a.availability, a.time_zone, b.availability, b.time_zone, weeks)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .availability import encode_availability
+from .availability import encode_programme
 from .model import PairLike, Participant, pair_ids
 from .policy import MatchingPolicy
 
@@ -87,8 +87,8 @@ class PopulationIndex:
         self.share_bits = _set_bits(share, self.skills)
         self.learn_bits = _set_bits(learn, self.skills)
         self.learn_count: I64 = np.array([len(s) for s in learn], dtype=np.int64)
-        ref = policy.reference_week
-        self.avail = encode_availability([p.availability for p in people], [p.time_zone for p in people], ref)
+        weeks = policy.programme_weeks()  # minimum weekly overlap over these weeks
+        self.avail = encode_programme([p.availability for p in people], [p.time_zone for p in people], weeks)
         self._build_chains(org_chart)
         self.forbidden: I64 = self._pair_set(
             [(p.id, b) for p in people for b in p.blocked_partner_ids]

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 RegionMode = Literal["same_region", "cross_region", "any"]
+# "whole_programme": a pair's weekly overlap is its minimum over every week of the programme (DST
+# changes included); "typical_week": the overlap in the programme's first week only.
+AvailabilityMode = Literal["whole_programme", "typical_week"]
+# Without programme dates, the whole programme is this many weeks from ``reference_week``
+# (a full year: every DST rule changes and changes back within it).
+FALLBACK_PROGRAMME_WEEKS = 52
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +60,15 @@ class MatchingPolicy:
     candidates_per_mentor: int = 10
     # Monday of the reference week used to convert local windows to UTC, so DST is
     # resolved deterministically (the same input always yields the same offsets).
+    # Used when there are no programme dates: "typical_week" checks this week, and
+    # "whole_programme" checks the FALLBACK_PROGRAMME_WEEKS weeks starting with it.
     reference_week: date = date(2025, 1, 6)
+    availability_mode: AvailabilityMode = "whole_programme"
+    # The programme's dates (inclusive). Each Monday-to-Sunday week that contains one of its
+    # days is a week of the programme. With only one date given, the programme is a year
+    # (FALLBACK_PROGRAMME_WEEKS weeks) from the start or up to the end.
+    programme_start: date | None = None
+    programme_end: date | None = None
     # Extra min-cost-flow solves allowed for branch & bound over "either" roles.
     either_branch_budget: int = 64
 
@@ -63,3 +81,30 @@ class MatchingPolicy:
             raise ValueError("candidates_per_mentee must be >= 1")
         if self.overlap_target_hours <= 0:
             raise ValueError("overlap_target_hours must be > 0")
+        if self.availability_mode not in ("whole_programme", "typical_week"):
+            raise ValueError("availability_mode must be 'whole_programme' or 'typical_week'")
+        start, end = self.programme_start, self.programme_end
+        if start is not None and end is not None and end < start:
+            raise ValueError("programme_end must not be before programme_start")
+
+    def programme_weeks(self) -> tuple[date, ...]:
+        """Mondays of the weeks whose overlap counts, in order (one week in "typical_week" mode).
+
+        The weekly overlap of a pair is its minimum over these weeks: each week converts the
+        local windows with that week's own offsets, so a week with a DST change is its own week.
+        """
+        start, end = self.programme_start, self.programme_end
+        span = timedelta(weeks=FALLBACK_PROGRAMME_WEEKS - 1)
+        if start is not None:
+            first = monday_of(start)
+            last = monday_of(end) if end is not None else first + span
+        elif end is not None:
+            last = monday_of(end)
+            first = last - span
+        else:
+            first = self.reference_week
+            last = first + span
+        if self.availability_mode == "typical_week":
+            return (first,)
+        count = (last - first).days // 7 + 1
+        return tuple(first + timedelta(weeks=k) for k in range(count))
