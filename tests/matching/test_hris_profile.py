@@ -126,3 +126,21 @@ def test_references_are_spelled_as_the_participant_they_name() -> None:
     # Not enrolled: one spelling for every reference to the same person (the first seen).
     assert c.manager_employee_id == "BOSS" and c.requested_partners == ["A1"]
     assert d.blocked_partners == ["X7"]
+
+
+def test_the_engine_reads_an_overnight_window_into_the_next_day() -> None:
+    from datetime import date
+
+    from bridge_matching.domain.engine import AvailabilityWindow
+    from bridge_matching.domain.engine.availability import overlap_minutes, utc_intervals
+
+    friday_night = Window.model_validate({"weekday": 4, "start": "22:00", "end": "02:00"})
+    late = utc_intervals(
+        (AvailabilityWindow(friday_night.weekday, friday_night.start, friday_night.end),),
+        "Europe/London",
+        date(2027, 1, 4),
+    )
+    saturday_small_hours = utc_intervals(
+        (AvailabilityWindow(5, "00:00", "03:00"),), "Europe/London", date(2027, 1, 4)
+    )
+    assert overlap_minutes(late, saturday_small_hours) == 120
