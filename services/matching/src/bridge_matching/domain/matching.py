@@ -121,7 +121,12 @@ def cohort_state(
 
     return CohortState(
         cohort=cohort,
-        policy=to_engine_policy(cohort.policy),
+        policy=to_engine_policy(
+            cohort.policy,
+            programme_start=cohort.programme_start,
+            programme_end=cohort.programme_end,
+            matching_date=cohort.matching_date,
+        ),
         rows=enrolled,
         by_id=by_id,
         by_emp={r.employee_id: r for r in enrolled},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,11 +38,32 @@ class PolicyIn(BaseModel):
     allow_repeat_partners: bool = False
     candidates_per_mentee: int = Field(40, ge=5, le=500)
     candidates_per_mentor: int = Field(10, ge=1, le=200)
+    availability_mode: Literal["whole_programme", "typical_week"] = Field(
+        "whole_programme",
+        description=(
+            "whole_programme: the weekly overlap is the least over every week of the programme's dates "
+            "(DST changes included); typical_week: the programme's first week only"
+        ),
+    )
 
 
-def to_engine_policy(stored: dict[str, Any] | None) -> MatchingPolicy:  # Any: the stored JSON
-    """Stored JSON (validated through PolicyIn, so old rows get today's defaults) -> engine policy."""
+def to_engine_policy(
+    stored: dict[str, Any] | None,  # Any: the stored JSON
+    *,
+    programme_start: date | None = None,
+    programme_end: date | None = None,
+    matching_date: date | None = None,
+) -> MatchingPolicy:
+    """Stored JSON (validated through PolicyIn, so old rows get today's defaults) -> engine policy.
+
+    The cohort's dates bound the weeks whose overlap counts: programme start to end; without a
+    start, from the matching date; without an end, a year (52 weeks) from the start; with no
+    dates at all, the engine's documented year (52 weeks from its reference week, 2025-01-06).
+    """
     p = PolicyIn.model_validate(stored or {})
+    start = programme_start if programme_start is not None else matching_date
+    if start is not None and programme_end is not None and programme_end < start:
+        start = None  # dates out of order (CohortIn refuses them, an old row may not): keep the end
     return MatchingPolicy(
         weights=Weights(**p.weights.model_dump()),
         min_overlap_hours=p.min_overlap_hours,
@@ -52,4 +74,7 @@ def to_engine_policy(stored: dict[str, Any] | None) -> MatchingPolicy:  # Any: t
         allow_repeat_partners=p.allow_repeat_partners,
         candidates_per_mentee=p.candidates_per_mentee,
         candidates_per_mentor=p.candidates_per_mentor,
+        availability_mode=p.availability_mode,
+        programme_start=start,
+        programme_end=programme_end,
     )
