@@ -8,7 +8,9 @@ here again from the participants (not from the engine's arrays) and must agree.
 from __future__ import annotations
 
 import re
+import uuid
 from collections import Counter
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -26,6 +28,8 @@ from bridge_matching.domain.engine.explain import (
 )
 from bridge_matching.domain.engine.index import PopulationIndex
 from bridge_matching.domain.engine.scoring import CHECK_ORDER
+from bridge_matching.domain.matching import CohortState, assess_pair, cohort_state, solve, suggestions
+from bridge_matching.domain.rows import CohortRow, ParticipantRow
 
 POLICY = MatchingPolicy(min_overlap_hours=1, max_mentees_per_mentor=2)
 TAXONOMY = ["TikTok", "Generative AI", "Stakeholder management", "Budgeting"]
@@ -439,3 +443,70 @@ def test_random_cohorts_reasons_are_plain_and_their_numbers_true(seed: int) -> N
             _check_numbers(code, text, p, seeking, people)
         checked.update(code for code, _, _ in parts)
     assert len(checked) >= 3, checked  # the cohorts give several kinds of reason, not one
+
+
+# -- the service: whose locale, which taxonomy --------------------------------------------------------
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def _row(emp: str, role: str, level: int, name: str, **kw: object) -> ParticipantRow:
+    base: dict[str, object] = {
+        "id": uuid.uuid4(), "cohort_id": COHORT_ID, "employee_id": emp, "role": role, "display_name": name,
+        "email": f"{emp}@corp.example", "seniority_level": level, "department": "Eng",
+        "manager_employee_id": None, "region": "EMEA", "languages": ["en", "es"], "timezone": "Europe/London",
+        "locale": "en", "availability": [{"weekday": 0, "start": "09:00", "end": "13:00"}],
+        "skills_to_share": [], "skills_to_learn": [], "meeting_preference": "either", "capacity": 1,
+        "requested_partners": [], "blocked_partners": [], "status": "enrolled", "created_at": NOW,
+        "updated_at": NOW, "withdrawn_at": None, "withdrawn_reason": None,
+    }  # fmt: skip
+    base.update(kw)
+    return ParticipantRow(**base)  # type: ignore[arg-type]
+
+
+COHORT_ID = uuid.uuid4()
+
+
+def _state(rows: list[ParticipantRow], hr_email: str = "hr@corp.example") -> CohortState:
+    cohort = CohortRow(
+        id=COHORT_ID, name="Spring", regions=["EMEA"], hr_contact_email=hr_email, enrolment_opens=None,
+        enrolment_closes=None, matching_date=None, programme_start=None, programme_end=None,
+        phase="matching", policy={}, inactivity_threshold_days=14, created_by="hr-1", created_at=NOW,
+        updated_at=NOW, skill_taxonomy=["TikTok", "Generative AI"], phase_changed_at=NOW,
+    )  # fmt: skip
+    return cohort_state(cohort, rows, [], [], [])
+
+
+def _people(hr_locale: str | None) -> list[ParticipantRow]:
+    rows = [
+        _row("ana", "mentor", 1, "Ana Lopez", skills_to_share=["tiktok", "GENERATIVE AI"], locale="fr"),
+        _row("raj", "mentee", 5, "Raj Patel", skills_to_learn=["TIKTOK", "generative ai"]),
+        _row("yuki", "mentee", 5, "Yuki Sato", languages=["ja"]),
+    ]
+    if hr_locale is not None:  # the cohort's HR contact is enrolled too (as a mentee nobody can mentor)
+        rows.append(_row("hr-x", "mentee", 1, "Hana Ritter", email="HR@corp.example", locale=hr_locale))
+    return rows
+
+
+def test_service_writes_for_hr_in_their_stored_locale_with_the_taxonomy() -> None:
+    state = _state(_people("de"))
+    assert state.hr_locale() == "de"
+    result = solve(state)
+    (pair,) = [p for p in result.pairs if p.mentee_id == "raj"]
+    assert pair.explanation.startswith(
+        "Ana Lopez (mentor) teaches Raj Patel 'Generative AI' and 'TikTok'; both speak Englisch and Spanisch; "
+    )
+    reasons = {u.participant_id: u.reason for u in result.unmatched}
+    assert reasons["yuki"] == "the only mentor does not speak Japanisch"
+    assessed = assess_pair(state, "ana", "raj")
+    assert assessed.explanation == pair.explanation
+
+
+def test_service_falls_back_to_english_and_suggestions_speak_to_the_participant() -> None:
+    state = _state(_people(None))
+    assert state.hr_locale() == "en"
+    (pair,) = [p for p in solve(state).pairs if p.mentee_id == "raj"]
+    assert "; both speak English and Spanish; " in pair.explanation
+    # Suggestions are read by the participant who asks: Ana's stored locale is French.
+    (sugg,) = suggestions(state, "ana", 5)
+    assert sugg.partner_id == "raj" and "; both speak anglais and espagnol; " in sugg.explanation
