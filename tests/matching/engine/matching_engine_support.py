@@ -7,8 +7,7 @@ import random
 from collections.abc import Sequence
 
 from bridge_matching.domain.engine import AvailabilityWindow, MatchingPolicy, MatchResult, Participant
-from bridge_matching.domain.engine.availability import overlap_minutes, utc_intervals
-from bridge_matching.domain.engine.constraints import pair_violations
+from bridge_matching.domain.engine.constraints import pair_overlap_minutes, pair_violations
 
 W = AvailabilityWindow
 OFFICE = (W(0, "09:00", "17:00"), W(2, "09:00", "17:00"))
@@ -33,9 +32,7 @@ def ref_score(mentor: Participant, mentee: Participant, policy: MatchingPolicy) 
     def cover(give: frozenset[str], want: frozenset[str]) -> float:
         return len(give & want) / len(want) if want else 0.0
 
-    a = utc_intervals(mentor.availability, mentor.time_zone, policy.reference_week)
-    b = utc_intervals(mentee.availability, mentee.time_zone, policy.reference_week)
-    hours = overlap_minutes(a, b) / 60
+    hours = pair_overlap_minutes(mentor, mentee, policy) / 60  # least week of the programme
     requested = mentee.id in mentor.requested_partner_ids or mentor.id in mentee.requested_partner_ids
     w = policy.weights
     return (
