@@ -287,7 +287,7 @@ class ReasonFinder:
         return (others, mine) if seeking == "mentor" else (mine, others)
 
     def _compatible(self, p: int, others: Idx, seeking: Side, *, stop_at_first: bool) -> int:
-        """How many of ``others`` pass every hard check with ``p`` (1 at most if ``stop_at_first``)."""
+        """How many of ``others`` pass every hard check with ``p`` (``stop_at_first``: > 0 or 0, sooner)."""
         found = 0
         for lo in range(0, others.size, _CHUNK):
             chunk = others[lo : lo + _CHUNK]
@@ -468,12 +468,14 @@ class ReasonFinder:
         if bool((self.spare[seeking][others] <= 0).all()):
             return self._everyone_text(others, seeking)
         basic = self._basic_pool(p, seeking)
-        if basic is not None:  # everyone who shares a language (etc.) is taken: the plainer count
+        if basic is not None and basic[0] > 0:  # all who share a language (etc.) are taken: plainer count
             n, predicate = basic
             group = self._group_phrase(p, n, seeking, _BASIC, set())
             return f"{group}; {_group(n)} {predicate}"
         suits = self._compatible_members(p, others, seeking)
         n = int(suits.size)
+        if n == 0:  # defensive: the code says someone would suit
+            return f"every {seeking} who would suit {person.name} is taken"
         predicate = self._taken_predicate(suits, seeking)
         return f"{_count(n, seeking)} would suit {person.name}; {_group(n)} {predicate}"
 
@@ -551,13 +553,13 @@ class ReasonFinder:
         if either:
             parts.append((either, "is", "already in a pair (as mentor or mentee)"))
 
-        def said(k: int, verb: str, rest: str, many: bool) -> str:
+        def said(verb: str, rest: str, many: bool) -> str:
             return f"{_PLURAL_VERB.get(verb, verb) if many else verb} {rest}"
 
         if len(parts) == 1:
             _, verb, rest = parts[0]
-            return said(0, verb, rest, plural)
-        return "are taken: " + ", ".join(f"{k:,} {said(k, verb, rest, k != 1)}" for k, verb, rest in parts)
+            return said(verb, rest, plural)
+        return "are taken: " + ", ".join(f"{k:,} {said(verb, rest, k != 1)}" for k, verb, rest in parts)
 
     def explain(self, p: int) -> UnmatchedParticipant:
         person = self.index.people[p]
