@@ -625,23 +625,30 @@ class ProgrammeAvailability:
             if self.max_combos == 1 and self._first_is_row0:
                 out[lo : lo + _PAIR_CHUNK] = _count_rows(cols, a, b)
                 continue
-            cp = np.take(cls, a) * c_count
-            cp += np.take(cls, b)
             if self._first_is_row0:
                 acc = _count_rows(cols, a, b)
+                # Only pairs with some overlap so far can have a lower week (0 is the minimum).
+                sel = np.flatnonzero(acc)
+                cp = np.take(cls, a[sel]) * c_count
+                cp += np.take(cls, b[sel])
             else:
+                cp = np.take(cls, a) * c_count
+                cp += np.take(cls, b)
                 ra = self._row(a, np.take(self._left[0], cp))
                 acc = _count_rows(cols, ra, self._row(b, np.take(self._right[0], cp)))
-            if self.max_combos > 1:
-                more = np.take(self._count, cp)
-                for k in range(1, self.max_combos):
-                    sel = np.flatnonzero(more > k)
-                    if sel.size == 0:
-                        break
-                    cs = cp[sel]
-                    ra = self._row(a[sel], np.take(self._left[k], cs))
-                    got = _count_rows(cols, ra, self._row(b[sel], np.take(self._right[k], cs)))
-                    acc[sel] = np.minimum(acc[sel], got)
+                sel = np.flatnonzero(acc)
+                cp = cp[sel]
+            keep = np.take(self._count, cp) > 1
+            sel, cp = sel[keep], cp[keep]
+            for k in range(1, self.max_combos):
+                if sel.size == 0:
+                    break
+                ra = self._row(a[sel], np.take(self._left[k], cp))
+                got = _count_rows(cols, ra, self._row(b[sel], np.take(self._right[k], cp)))
+                low = np.minimum(acc[sel], got)
+                acc[sel] = low
+                keep = (np.take(self._count, cp) > k + 1) & (low > 0)
+                sel, cp = sel[keep], cp[keep]
             out[lo : lo + _PAIR_CHUNK] = acc
         out *= self.slot_minutes
         return out
