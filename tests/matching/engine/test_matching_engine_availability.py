@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bridge_matching.domain.engine import AvailabilityWindow as W
-from bridge_matching.domain.engine import MatchingPolicy, Participant, run_matching
+from bridge_matching.domain.engine import MatchingPolicy, Participant, availability, run_matching
 from bridge_matching.domain.engine.availability import (
     WEEK_MINUTES,
     AvailabilityBits,
@@ -264,6 +265,9 @@ def test_a_week_with_a_dst_change_is_its_own_week() -> None:
     # Toronto's weekday evenings see no change that week: one row per shift, no extra row.
     assert avail.rows == 3 + 1 + 2  # ny: EST, EDT, the switch week; utc: one; toronto: EST, EDT
     assert date(2025, 3, 3) in avail.weeks
+    # A programme of that week alone: New York has no shift week, only its own row.
+    only = encode_programme([ny, utc_all_sunday], ["America/New_York", "UTC"], [date(2025, 3, 3)])
+    assert only.overlap_minutes(np.array([0]), np.array([1])).tolist() == [120] and only.rows == 2
 
 
 def test_distinct_weeks_are_computed_once() -> None:
@@ -354,9 +358,10 @@ def any_windows(draw: st.DrawFn) -> tuple[W, ...]:
     st.dates(date(2024, 1, 1), date(2027, 12, 31)),
     st.integers(0, 420),
     st.sampled_from(["whole_programme", "typical_week"]),
+    st.booleans(),
 )
 def test_vectorised_programme_overlap_matches_the_scalar_definition(
-    people: list[tuple[tuple[W, ...], str]], start: date, days: int, mode: str
+    people: list[tuple[tuple[W, ...], str]], start: date, days: int, mode: str, few_classes: bool
 ) -> None:
     policy = MatchingPolicy(
         availability_mode=mode,  # type: ignore[arg-type]
@@ -364,7 +369,9 @@ def test_vectorised_programme_overlap_matches_the_scalar_definition(
         programme_end=start + timedelta(days=days),
     )
     weeks = policy.programme_weeks()
-    avail = encode_programme([w for w, _ in people], [z for _, z in people], weeks)
+    # few_classes: the fallback for many (zone, DST pattern) classes, rows for every DST week.
+    with mock.patch.object(availability, "_MAX_CLASSES", 1 if few_classes else availability._MAX_CLASSES):
+        avail = encode_programme([w for w, _ in people], [z for _, z in people], weeks)
     n = len(people)
     left, right = (x.ravel() for x in np.meshgrid(np.arange(n), np.arange(n)))
     got = avail.overlap_minutes(left, right).tolist()

@@ -525,11 +525,16 @@ class ProgrammeAvailability:
         self._count, self._left, self._right = combos
         self.max_combos = int(self._count.max(initial=1))
         self._classes = c_count
-        self._class_of = person_class.astype(np.intp)
+        self._class_of = person_class.astype(np.int32)  # small codes: cheaper gathers
         rows_per_person = n_local[person_class]
         # Row of local row 0 of person p is p; local row l > 0 is self._extra[p] + l.
         extra = rows_per_person - 1
         self._extra = (n + np.cumsum(extra) - extra - 1).astype(np.intp)
+        # Flat (local row, person) -> bitset row, for one gather per lookup.
+        most = int(n_local.max(initial=1))
+        table = np.repeat(self._extra[None, :], most, axis=0) + np.arange(most)[:, None]
+        table[0] = np.arange(n)
+        self._row_of = np.ascontiguousarray(table.reshape(-1))
         self.rows = int(rows_per_person.sum())
 
         # Bitset rows: every shift variant for everyone in the zone, own exact variants.
@@ -562,7 +567,9 @@ class ProgrammeAvailability:
         self._first_is_row0 = not self._left[0].any() and not self._right[0].any()
 
     def _row(self, people: npt.NDArray[np.intp], local: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
-        out: npt.NDArray[np.intp] = np.where(local == 0, people, np.take(self._extra, people) + local)
+        at = local.astype(np.intp) * self.n
+        at += people
+        out: npt.NDArray[np.intp] = np.take(self._row_of, at)
         return out
 
     @staticmethod
