@@ -448,7 +448,8 @@ class ProgrammeAvailability:
         # Per person and non-shift variant: which shift their own windows follow (-1: none).
         max_exact = max((len(e) for e in self._exact), default=0)
         alias = np.full((n, max_exact), -2, dtype=np.int64)  # -2: the zone has no such variant
-        by_zone = np.argsort(win_zone, kind="stable")  # windows of a zone, people in order
+        # Windows of a zone, people in order (a stable radix sort on small codes).
+        by_zone = np.argsort(win_zone.astype(np.int32 if z_count > 32767 else np.int16), kind="stable")
         zone_win_bounds = np.searchsorted(win_zone[by_zone], np.arange(z_count + 1))
         for zi in range(z_count):
             exact = self._exact[zi]
@@ -478,9 +479,7 @@ class ProgrammeAvailability:
                 alias[who[heads], j] = np.where(found, by_shift[pos], -1)
 
         # Classes: (zone, alias pattern).
-        code = np.concatenate([person_zone[:, None], alias], axis=1)
-        classes, person_class = np.unique(code, axis=0, return_inverse=True)
-        person_class = person_class.reshape(-1)
+        classes, person_class = _classes(person_zone, alias)
         if classes.shape[0] > _MAX_CLASSES:
             commonest: dict[int, int] = {}
             for c in np.argsort(-np.bincount(person_class), kind="stable").tolist():
@@ -489,9 +488,7 @@ class ProgrammeAvailability:
             dominant[list(commonest.values())] = True
             rare = ~dominant[person_class]
             alias[rare] = np.where(alias[rare] == -2, -2, -1)
-            code = np.concatenate([person_zone[:, None], alias], axis=1)
-            classes, person_class = np.unique(code, axis=0, return_inverse=True)
-            person_class = person_class.reshape(-1)
+            classes, person_class = _classes(person_zone, alias)
         c_count = classes.shape[0]
 
         # Per class: local row of each variant, and its state in each distinct week.
@@ -659,6 +656,20 @@ class ProgrammeAvailability:
             out[lo : lo + _PAIR_CHUNK] = acc
         out *= self.slot_minutes
         return out
+
+
+def _classes(zone: I64, alias: I64) -> tuple[I64, I64]:
+    """Distinct rows of [zone, alias...] (sorted) and each person's row index."""
+    base = int(alias.max(initial=0)) + 3
+    if alias.shape[1] and (int(zone.max(initial=0)) + 1) * base ** alias.shape[1] >= 1 << 62:
+        rows, inverse = np.unique(np.concatenate([zone[:, None], alias], axis=1), axis=0, return_inverse=True)
+        return rows, inverse.reshape(-1)
+    code = zone.copy()
+    for col in alias.T:  # alias values are -2 .. (shift variants of the zone) - 1
+        code = code * base + (col + 2)
+    _, first, person_class = np.unique(code, return_index=True, return_inverse=True)
+    classes = np.concatenate([zone[:, None], alias], axis=1)[first]
+    return classes, person_class.reshape(-1)
 
 
 def _bits_from_utc(n: int, rows: I64, start_utc: I64, end_utc: I64) -> AvailabilityBits:
