@@ -380,6 +380,14 @@ def test_vectorised_programme_overlap_matches_the_scalar_definition(
         for i, j in zip(left.tolist(), right.tolist(), strict=True)
     ]
     assert got == expected
+    # Each distinct week's bitsets give that week's overlap (an upper bound of the minimum).
+    for d, monday in enumerate(avail.weeks):
+        bits = avail.week_bits(d)
+        one = np.bitwise_count(bits[left] & bits[right]).sum(axis=1) * avail.slot_minutes
+        assert one.tolist() == [
+            overlap(people[i][0], people[i][1], people[j][0], people[j][1], monday)
+            for i, j in zip(left.tolist(), right.tolist(), strict=True)
+        ]
     # Through the engine's own index and the scalar constraint checker, with the same policy.
     participants = [
         Participant(f"p{k:02d}", "either", k, "Eng", None, "EMEA", frozenset({"en"}), tz, ws)

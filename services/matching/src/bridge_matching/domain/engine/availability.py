@@ -562,6 +562,14 @@ class ProgrammeAvailability:
         self.slot_minutes = self.bits.slot_minutes
         # Most often every pair's first combination is both people's row 0 (their own index).
         self._first_is_row0 = not self._left[0].any() and not self._right[0].any()
+        self._local_in = local_in
+
+    def week_bits(self, week: int = 0) -> U64:
+        """Everyone's bitset (person order, ``slot_minutes`` slots) in distinct week ``week``
+        (Monday ``self.weeks[week]``): one week's overlap bounds the minimum from above."""
+        local = np.take(self._local_in[:, week], self._class_of)
+        out: U64 = self.bits.bits[self._row(np.arange(self.n, dtype=np.intp), local)]
+        return out
 
     def _row(self, people: npt.NDArray[np.intp], local: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
         at = local.astype(np.intp) * self.n
