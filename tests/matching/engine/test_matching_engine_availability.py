@@ -294,6 +294,8 @@ def test_programme_weeks() -> None:
     typical = MatchingPolicy(availability_mode="typical_week", programme_start=date(2026, 3, 4))
     assert typical.programme_weeks() == (date(2026, 3, 2),)
     assert MatchingPolicy(availability_mode="typical_week").programme_weeks() == (JAN,)
+    ends = MatchingPolicy(availability_mode="typical_week", programme_end=date(2026, 3, 4))
+    assert ends.programme_weeks() == (JAN,)  # no first week known: the reference week
     start_only = MatchingPolicy(programme_start=date(2026, 3, 4)).programme_weeks()
     assert len(start_only) == 52 and start_only[0] == date(2026, 3, 2)
     end_only = MatchingPolicy(programme_end=date(2026, 3, 4)).programme_weeks()

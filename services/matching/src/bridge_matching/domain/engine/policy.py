@@ -60,8 +60,8 @@ class MatchingPolicy:
     candidates_per_mentor: int = 10
     # Monday of the reference week used to convert local windows to UTC, so DST is
     # resolved deterministically (the same input always yields the same offsets).
-    # Used when there are no programme dates: "typical_week" checks this week, and
-    # "whole_programme" checks the FALLBACK_PROGRAMME_WEEKS weeks starting with it.
+    # Used when there are no programme dates: "typical_week" checks this week (also when
+    # only the end is known), "whole_programme" the FALLBACK_PROGRAMME_WEEKS weeks from it.
     reference_week: date = date(2025, 1, 6)
     availability_mode: AvailabilityMode = "whole_programme"
     # The programme's dates (inclusive). Each Monday-to-Sunday week that contains one of its
@@ -95,6 +95,8 @@ class MatchingPolicy:
         """
         start, end = self.programme_start, self.programme_end
         span = timedelta(weeks=FALLBACK_PROGRAMME_WEEKS - 1)
+        if self.availability_mode == "typical_week":
+            return (monday_of(start) if start is not None else self.reference_week,)
         if start is not None:
             first = monday_of(start)
             last = monday_of(end) if end is not None else first + span
@@ -104,7 +106,5 @@ class MatchingPolicy:
         else:
             first = self.reference_week
             last = first + span
-        if self.availability_mode == "typical_week":
-            return (first,)
         count = (last - first).days // 7 + 1
         return tuple(first + timedelta(weeks=k) for k in range(count))
