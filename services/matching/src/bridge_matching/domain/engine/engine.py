@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .candidates import CandidateGraph, build_candidate_graph
+from .candidates import CandidateGraph, _top_k, build_candidate_graph
 from .constraints import pair_violations
 from .explain import ReasonFinder, breakdown_from_values, breakdown_of, explain_pair
 from .index import PopulationIndex
@@ -28,8 +28,9 @@ from .model import (
     pair_ids,
 )
 from .policy import MatchingPolicy
+from .pricing import Pricer
 from .scoring import SCORE_SCALE, feasible, score
-from .solver import solve
+from .solver import solve_certified
 
 Idx = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
@@ -162,29 +163,29 @@ def _run_matching(
     )
     t1 = time.perf_counter()
     index, graph = prep.index, prep.graph
-    outcome = solve(
-        graph.mentors,
-        graph.mentees,
-        graph.cost_units(),
-        prep.mentor_cap,
-        prep.mentee_cap,
-        branch_budget=policy.either_branch_budget,
+    requested = graph.scores.components[4] > 0
+    pricer = Pricer(
+        index,
+        prep.mentor_cap > 0,
+        prep.mentee_cap > 0,
+        requested=(graph.mentors[requested], graph.mentees[requested]),
+    )
+    units = graph.cost_units()
+    start = _initial_columns(graph.mentors, graph.mentees, units, requested)
+    outcome = solve_certified(
+        pricer, graph.mentors[start], graph.mentees[start], units[start], prep.mentor_cap, prep.mentee_cap
     )
     t2 = time.perf_counter()
-    sel = np.flatnonzero(outcome.selected)
+    new_m, new_e = outcome.mentors, outcome.mentees
+    chosen = score(index, new_m, new_e)
     pairs: list[MatchedPair] = []
-    comps, totals, overlaps = (
-        graph.scores.components,
-        graph.scores.total,
-        graph.scores.overlap_minutes,
-    )
     people = index.people
     for c, t, o, m, e in zip(
-        comps[:, sel].T.tolist(),
-        totals[sel].tolist(),
-        overlaps[sel].tolist(),
-        graph.mentors[sel].tolist(),
-        graph.mentees[sel].tolist(),
+        chosen.components.T.tolist(),
+        chosen.total.tolist(),
+        chosen.overlap_minutes.tolist(),
+        new_m.tolist(),
+        new_e.tolist(),
         strict=True,
     ):
         bd = breakdown_from_values(c, t, o)
@@ -192,7 +193,6 @@ def _run_matching(
     pairs.extend(_kept_pairs(prep, history, excluded_pairs, org_chart))
     pairs.sort(key=lambda p: (p.mentor_id, p.mentee_id))
 
-    new_m, new_e = graph.mentors[sel], graph.mentees[sel]
     n = index.n
     as_mentor = np.bincount(new_m, minlength=n)
     as_mentee = np.bincount(new_e, minlength=n)
@@ -204,24 +204,40 @@ def _run_matching(
     in_pair[new_m] = True
     in_pair[new_e] = True
     # has_edge["mentor"][p]: p has a candidate mentor, i.e. p appears as a mentee.
-    has_mentor_edge = np.bincount(graph.mentees, minlength=n) > 0
-    has_mentee_edge = np.bincount(graph.mentors, minlength=n) > 0
+    has_mentor_edge = np.bincount(outcome.column_mentees, minlength=n) > 0
+    has_mentee_edge = np.bincount(outcome.column_mentors, minlength=n) > 0
     finder = ReasonFinder(index, spare_mentor, spare_mentee, has_mentor_edge, has_mentee_edge)
     unmatched: list[UnmatchedParticipant] = [finder.explain(p) for p in np.flatnonzero(~in_pair).tolist()]
     t3 = time.perf_counter()
-    total = float(totals[sel].sum())
+    total = float(chosen.total.sum())
     stats = MatchStats(
         participants=n,
         free_participants=int(n - len({x for m, e, _ in prep.kept for x in (m, e)})),
-        candidate_edges=graph.size,
+        candidate_edges=outcome.columns,
         total_score=round(total, 6),
         matched_participants=int(in_pair.sum()),
         upper_bound=round(outcome.upper_bound / SCORE_SCALE, 6),
         proven_optimal=outcome.proven_optimal,
-        solver_calls=outcome.solver_calls,
+        solver_calls=outcome.solver_calls + outcome.rounds,
+        certified_gap=round(outcome.gap, 9),
+        pricing_rounds=outcome.rounds,
+        priced_pairs=outcome.priced_pairs,
         timings_s={"prepare": t1 - t0, "solve": t2 - t1, "explain": t3 - t2},
     )
     return MatchResult(tuple(pairs), tuple(unmatched), stats)
+
+
+INITIAL_PER_MENTEE = 4  # columns the first LP starts from, per mentee (pricing adds the rest)
+INITIAL_PER_MENTOR = 2
+
+
+def _initial_columns(mentors: Idx, mentees: Idx, units: I64, requested: npt.NDArray[np.bool_]) -> Idx:
+    """The best few sparse-graph edges per mentee and per mentor, and every requested one:
+    a small first LP; column generation brings in whatever else the optimum needs."""
+    keep = requested.copy()
+    keep[_top_k(mentees, units, INITIAL_PER_MENTEE)] = True
+    keep[_top_k(mentors, units, INITIAL_PER_MENTOR)] = True
+    return np.flatnonzero(keep)
 
 
 def _kept_pairs(

@@ -156,10 +156,17 @@ class MatchStats:
     candidate_edges: int
     total_score: float
     matched_participants: int
-    # Upper bound from the flow relaxation; equals total_score when proven optimal.
+    # No feasible pairing of the whole cohort (every pair, not only the candidates the
+    # solver started from) scores more than this: the certificate of the pairing LP.
+    # Score units plus 1e-6 per pair (the solver's tie-break unit).
     upper_bound: float
+    # True only when the pairing reaches ``upper_bound``: optimal on the full graph.
     proven_optimal: bool
     solver_calls: int
+    # (upper_bound - value) / upper_bound: how far from optimal the pairing can be at most.
+    certified_gap: float = 0.0
+    pricing_rounds: int = 0
+    priced_pairs: int = 0  # pairs the exhaustive scans looked at
     timings_s: dict[str, float] = field(default_factory=dict)
 
 

@@ -69,8 +69,6 @@ class MatchingPolicy:
     # (FALLBACK_PROGRAMME_WEEKS weeks) from the start or up to the end.
     programme_start: date | None = None
     programme_end: date | None = None
-    # Extra min-cost-flow solves allowed for branch & bound over "either" roles.
-    either_branch_budget: int = 64
 
     def __post_init__(self) -> None:
         if self.reference_week.weekday() != 0:

@@ -1,35 +1,30 @@
-"""Exact max-weight b-matching on the candidate graph via min-cost flow.
+"""Pairing solvers: an exact bipartite b-matching (min-cost flow) and the certified
+solve of the whole problem (column generation on the pairing LP, see ``lp.py`` and
+``pricing.py``).
 
-Network: source -> mentor (capacity = remaining mentor capacity) -> mentee
-(capacity 1, cost = -score) -> sink (capacity 1). A zero-cost source->sink bypass
-lets the flow leave people unmatched when that scores higher, so the optimum is
-max *weight*, not max cardinality. Costs are integers, arcs are added in a canonical
-order, so results are deterministic.
-
-"either" participants appear on both sides, which makes the problem non-bipartite:
-the flow relaxation could use the same person as mentor *and* mentee. We solve the
-relaxation (an upper bound), and if it has such conflicts we (1) build a feasible
-incumbent by locking each conflicted person to their more valuable side and
-re-solving only the residual graph, then (2) run best-first branch & bound over
-"person p is mentor / is mentee" (each branch removes p's other-role arcs) within
-a budget of solver calls. Every returned solution is conflict-free; it is proven
-optimal when the relaxation had no conflict or branch & bound finished.
+Min-cost flow network: source -> mentor (capacity = remaining mentor places) ->
+mentee (capacity 1, cost = -weight) -> sink (capacity 1), plus a zero-cost
+source -> sink bypass so that leaving people unmatched is allowed when it scores
+higher (max *weight*, not max cardinality). Costs are integers and arcs are added in
+a canonical order, so results are deterministic.
 """
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
-BRANCH_MAX_CONFLICTS = 16
+from .lp import LpSolution, PairingLp, solve_pairing_mip
+from .pricing import Pricer
+from .scoring import SCORE_SCALE
 
 Idx = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
 BoolA = npt.NDArray[np.bool_]
+F64 = npt.NDArray[np.float64]
 
 
 def max_weight_bmatching(mentors: Idx, mentees: Idx, weights: I64, mentor_cap: I64, mentee_cap: I64) -> BoolA:
@@ -67,15 +62,6 @@ def max_weight_bmatching(mentors: Idx, mentees: Idx, weights: I64, mentor_cap: I
     flows = solver.flows(np.arange(mentors.size, dtype=np.int32))
     selected[:] = np.asarray(flows) > 0
     return selected
-
-
-@dataclass(frozen=True, slots=True)
-class SolveOutcome:
-    selected: BoolA
-    value: int
-    upper_bound: int
-    proven_optimal: bool
-    solver_calls: int
 
 
 class _Problem:
@@ -131,50 +117,199 @@ class _Problem:
             sel[idx[sub]] = True
 
 
-def solve(
+# --- certified solve: column generation on the pairing LP, then an integer solution ---
+
+PRICE_EPS = 1e-9  # reduced costs above this are added as columns
+COLUMNS_PER_MENTEE = 4  # priced columns added per mentee per round (best first)
+MAX_ROUNDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class CertifiedOutcome:
+    mentors: Idx  # the chosen pairs
+    mentees: Idx
+    units: I64
+    value: int  # sum of units
+    upper_bound: float  # in units: no feasible pairing of the whole cohort scores more
+    proven_optimal: bool
+    rounds: int
+    columns: int
+    priced_pairs: int  # pairs the pricing looked at, summed over rounds
+    solver_calls: int
+    lp_value: float
+    column_mentors: Idx  # every pair the LP saw (all feasible)
+    column_mentees: Idx
+
+    @property
+    def gap(self) -> float:
+        """Certified relative gap: (bound - value) / bound, 0 when proven optimal."""
+        if self.proven_optimal or self.upper_bound <= 0:
+            return 0.0
+        return max(0.0, (self.upper_bound - self.value) / self.upper_bound)
+
+
+def _best_per_mentee(mentees: Idx, reduced: F64, k: int) -> Idx:
+    order = np.lexsort((-reduced, mentees))
+    e_sorted = mentees[order]
+    first = np.r_[True, e_sorted[1:] != e_sorted[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(e_sorted.size), 0))
+    rank = np.arange(e_sorted.size) - start
+    picked: Idx = order[rank < k]
+    return picked
+
+
+def solve_certified(
+    pricer: Pricer,
     mentors: Idx,
     mentees: Idx,
-    weights: I64,
+    units: I64,
     mentor_cap: I64,
     mentee_cap: I64,
     *,
-    branch_budget: int = 64,
-) -> SolveOutcome:
-    """Conflict-free max-weight matching; see module docstring."""
-    problem = _Problem(mentors, mentees, weights, mentor_cap, mentee_cap)
-    root = np.ones(mentors.size, dtype=np.bool_)
-    sel = problem.solve(root)
-    bound = problem.value(sel)
-    if problem.conflicts(sel).size == 0:
-        return SolveOutcome(sel, bound, bound, True, problem.calls)
-    best = problem.repair(sel, root)
-    best_value = problem.value(best)
-    if problem.conflicts(sel).size > BRANCH_MAX_CONFLICTS:
-        # Far too many conflicts for branch & bound to close the gap within any
-        # sensible budget: return the repaired incumbent and the relaxation bound.
-        branch_budget = 0
-    # Best-first branch & bound; heap entries: (-bound, tie, allowed mask, solution).
-    heap: list[tuple[int, int, BoolA, BoolA]] = [(-bound, 0, root, sel)]
-    tie = 1
-    budget = branch_budget
-    # Expand a node only if both children fit in the budget, so every unexplored
-    # subtree stays represented in the heap by its (valid) parent bound.
-    while heap and -heap[0][0] > best_value and budget >= 2:
-        _, _, allowed, node_sel = heapq.heappop(heap)
-        p = int(problem.conflicts(node_sel)[0])
-        for drop in (mentees == p, mentors == p):  # p mentors / p is mentored
-            child_allowed = allowed & ~drop
-            budget -= 1
-            child = problem.solve(child_allowed)
-            value = problem.value(child)
-            if value <= best_value:
-                continue
-            if problem.conflicts(child).size == 0:
-                best, best_value = child, value
-            else:
-                heapq.heappush(heap, (-value, tie, child_allowed, child))
-                tie += 1
-    open_bounds = [-h[0] for h in heap if -h[0] > best_value]
-    proven = not open_bounds
-    upper = max(open_bounds) if open_bounds else best_value
-    return SolveOutcome(best, best_value, upper, proven, problem.calls)
+    max_rounds: int = MAX_ROUNDS,
+) -> CertifiedOutcome:
+    """Best pairing of the whole feasible graph with a certificate.
+
+    1. Column generation: solve the pairing LP (see ``lp.py``) on the sparse graph,
+       price every feasible pair of the cohort against its duals (``pricing.py``),
+       add the pairs that price out, repeat until none does. The LP value is then an
+       upper bound for the *whole* feasible graph, not only the sparse one; if the
+       round limit stops it early, the bound is the dual value plus every mentee's
+       best positive reduced cost (still valid, only looser).
+    2. An integer pairing from the LP: without "either" conflicts the LP optimum is
+       integral and used as is; otherwise every "either" person takes the role the LP
+       gave most of their weight to and an exact min-cost flow on all generated
+       columns completes the pairing (remaining conflicts are repaired greedily).
+    ``proven_optimal`` holds when the integer value reaches the bound.
+    """
+    n = int(mentor_cap.size)
+    col_m, col_e, col_u = mentors.copy(), mentees.copy(), units.copy()
+    lp = PairingLp(mentor_cap, mentee_cap, col_m, col_e, col_u / SCORE_SCALE)
+    keys = np.sort(col_e.astype(np.int64) * n + col_m)
+    rounds = 0
+    while True:
+        sol = lp.solve()
+        rounds += 1
+        priced = pricer.price(sol.alpha, sol.beta, 0.0)
+        pk = priced.mentees.astype(np.int64) * n + priced.mentors
+        at = np.minimum(np.searchsorted(keys, pk), max(keys.size - 1, 0))
+        new = (keys[at] != pk) if keys.size else np.ones(pk.size, dtype=np.bool_)
+        new &= priced.reduced > PRICE_EPS
+        fresh = np.flatnonzero(new)
+        if fresh.size == 0 or rounds >= max_rounds:
+            break
+        pick = fresh[_best_per_mentee(priced.mentees[fresh], priced.reduced[fresh], COLUMNS_PER_MENTEE)]
+        lp.add(priced.mentors[pick], priced.mentees[pick], priced.units[pick] / SCORE_SCALE)
+        col_m = np.concatenate([col_m, priced.mentors[pick]])
+        col_e = np.concatenate([col_e, priced.mentees[pick]])
+        col_u = np.concatenate([col_u, priced.units[pick]])
+        keys = np.sort(col_e.astype(np.int64) * n + col_m)
+    # Dual bound for the whole feasible graph: raise each mentee's price by its best
+    # positive reduced cost (zero once pricing finds nothing), which makes every pair's
+    # reduced cost <= 0; the dual objective then bounds every integer pairing.
+    rho = np.zeros(n, dtype=np.float64)
+    if priced.mentees.size:
+        np.maximum.at(rho, priced.mentees, np.maximum(priced.reduced, 0.0))
+    bound_units = (sol.dual_value + float(rho.sum())) * SCORE_SCALE
+
+    selected, calls = _integer_pairing(sol.x, col_m, col_e, col_u, mentor_cap, mentee_cap)
+    value = int(col_u[selected].sum())
+    # Every pair's weight is an integer number of units, so a gap under 1 unit is none.
+    proven = value > bound_units - 1.0
+    if not proven:
+        closed = _close_gap(
+            pricer, sol, col_m, col_e, col_u, selected, value, bound_units, mentor_cap, mentee_cap
+        )
+        if closed is not None:
+            col_m, col_e, col_u, selected, value, bound_units, proven = closed
+    return CertifiedOutcome(
+        col_m[selected],
+        col_e[selected],
+        col_u[selected],
+        value,
+        max(bound_units, float(value)),
+        proven,
+        rounds,
+        int(col_m.size),
+        pricer.scanned_pairs,
+        calls,
+        sol.value,
+        col_m,
+        col_e,
+    )
+
+
+MIP_MAX_COLUMNS = 50_000  # beyond this the exact search is not tried (the LP certificate stands)
+MIP_MAX_NODES = 5_000
+
+
+def _close_gap(
+    pricer: Pricer,
+    sol: LpSolution,
+    col_m: Idx,
+    col_e: Idx,
+    col_u: I64,
+    selected: BoolA,
+    value: int,
+    bound_units: float,
+    mentor_cap: I64,
+    mentee_cap: I64,
+) -> tuple[Idx, Idx, I64, BoolA, int, float, bool] | None:
+    """Exact search when the LP leaves a gap (fractional "either" roles).
+
+    Reduced-cost argument: with duals ``y >= 0`` and bound ``B``, any pairing that uses
+    a pair whose reduced cost is <= -(B - value) scores at most ``value``. So the best
+    pairing of the whole cohort uses only pairs with reduced cost > -(B - value) (or is
+    the current one). Those pairs are collected from the whole feasible graph; when
+    they are few enough, an integer program over them (HiGHS, node-limited) either
+    proves its answer optimal for the whole cohort or tightens the bound.
+    """
+    gap = (bound_units - value) / SCORE_SCALE
+    if pricer.known_at_least(sol.alpha, sol.beta, -gap) > MIP_MAX_COLUMNS:
+        return None  # already too many without scanning further
+    near = pricer.price(sol.alpha, sol.beta, -gap)
+    n = int(mentor_cap.size)
+    keys = np.concatenate([near.mentees.astype(np.int64) * n + near.mentors])
+    chosen_keys = col_e[selected].astype(np.int64) * n + col_m[selected]
+    all_keys = np.union1d(keys, chosen_keys)
+    if all_keys.size > MIP_MAX_COLUMNS:
+        return None
+    # Weights of every column (the near pairs carry theirs; the chosen ones come from the columns).
+    weight_of = dict(zip(keys.tolist(), near.units.tolist(), strict=True))
+    weight_of.update(zip(chosen_keys.tolist(), col_u[selected].tolist(), strict=True))
+    m = (all_keys % n).astype(np.intp)
+    e = (all_keys // n).astype(np.intp)
+    u = np.array([weight_of[k] for k in all_keys.tolist()], dtype=np.int64)
+    start = np.isin(all_keys, chosen_keys)
+    mip = solve_pairing_mip(
+        mentor_cap, mentee_cap, m, e, u / SCORE_SCALE, start=start, max_nodes=MIP_MAX_NODES
+    )
+    best = mip.selected if mip.value * SCORE_SCALE > value + 0.5 else start
+    best_value = int(u[best].sum())
+    # Pairings outside these columns score at most ``value`` <= best_value.
+    bound = min(bound_units, max(float(best_value), mip.bound * SCORE_SCALE))
+    proven = mip.optimal or best_value > bound - 1.0
+    return m, e, u, best, best_value, max(bound, float(best_value)), proven
+
+
+def _integer_pairing(x: F64, m: Idx, e: Idx, u: I64, mentor_cap: I64, mentee_cap: I64) -> tuple[BoolA, int]:
+    n = int(mentor_cap.size)
+    support = x > 1e-9
+    integral = bool(np.all(np.abs(x[support] - 1.0) < 1e-6))
+    if integral:
+        sel = support.copy()
+        if np.intersect1d(m[sel], e[sel]).size == 0:
+            return sel, 0
+    # Role of each "either" person: the side the LP gave more of their row to.
+    cap = np.maximum(mentor_cap, 1).astype(np.float64)
+    as_mentor = np.bincount(m, weights=x, minlength=n) / cap
+    as_mentee = np.bincount(e, weights=x, minlength=n)
+    either = (mentor_cap > 0) & (mentee_cap > 0)
+    mentor_role = either & (as_mentor > as_mentee)
+    mentee_role = either & (as_mentee > as_mentor)
+    allowed = ~(mentee_role[m] | mentor_role[e])
+    problem = _Problem(m, e, u, mentor_cap, mentee_cap)
+    sel = problem.solve(allowed)
+    if problem.conflicts(sel).size:
+        sel = problem.repair(sel, allowed)
+    return sel, problem.calls

@@ -1,0 +1,201 @@
+"""Exhaustive pricing: every feasible pair whose reduced cost beats a threshold.
+
+Column generation solves the pairing LP on a sparse candidate graph and then asks:
+is there a feasible (mentor, mentee) pair *anywhere in the cohort* whose reduced cost
+``w(m, e) - alpha[m] - beta[e]`` is above ``tau``? Since ``alpha >= 0``, such a pair has
+``w(m, e) > beta[e] + tau``: its weight beats the mentee's *floor*.
+
+The pricer keeps a *pool*: for every mentee, every feasible pair whose exact weight
+beats a floor chosen a margin below the mentee's price when the mentee was last
+scanned. While a mentee's ``beta + tau`` stays at or above that floor, every pair that
+could price out for it is in the pool, so a round of pricing is one vectorised pass
+over the pool. A mentee whose price fell below its floor is scanned again, over the
+whole cohort, by the compiled loop in ``kernels.py`` (bounds only), and the survivors
+get the exact checks and scores of ``scoring.py``.
+
+Requested pairs carry a bonus the scan's bound leaves out, so they are always in the
+pool (when feasible), whatever their weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from . import kernels
+from .availability import encode_availability
+from .index import PopulationIndex
+from .scoring import SCORE_SCALE, feasible_with_overlap, score
+
+Idx = npt.NDArray[np.intp]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+BoolA = npt.NDArray[np.bool_]
+
+UNIT = 1.0 / SCORE_SCALE
+# Slack against LP tolerances and float rounding: bounds may let a few extra pairs
+# through to the exact check, never keep one out.
+SAFETY = 1e-7
+# A mentee is scanned for pairs down to this far below its current price, so that
+# the next rounds (whose prices move a little) are served from the pool.
+MARGIN = 0.02
+_REGION_MODES = {"any": 0, "same_region": 1, "cross_region": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    """Feasible pairs whose reduced cost is above the threshold, with their weights."""
+
+    mentors: Idx
+    mentees: Idx
+    units: I64  # weights in solver units (score * SCORE_SCALE + 1)
+    reduced: F64  # w - alpha[m] - beta[e], in score units
+
+
+class Pricer:
+    """Prices every feasible pair among allowed mentors and mentees; built once per run."""
+
+    def __init__(
+        self,
+        index: PopulationIndex,
+        mentor_ok: BoolA,
+        mentee_ok: BoolA,
+        *,
+        requested: tuple[Idx, Idx] | None = None,
+    ) -> None:
+        self.index = index
+        policy = index.policy
+        self.n = index.n
+        self.w = np.array(policy.weights.as_tuple(), dtype=np.float64)
+        self.mentees: Idx = np.flatnonzero(mentee_ok)
+        mentors = np.flatnonzero(mentor_ok)
+        order = np.argsort(index.seniority[mentors], kind="stable")
+        self.mentors_by_seniority = mentors[order].astype(np.int64)
+        sorted_levels = index.seniority[self.mentors_by_seniority]
+        # How many mentors are less senior than each person (strictly).
+        self.upto: I64 = np.searchsorted(sorted_levels, index.seniority, side="left").astype(np.int64)
+        # One week's availability bounds the minimum over the programme's weeks.
+        week_bits = getattr(index.avail, "week_bits", None)
+        if week_bits is not None:
+            self.avail_bits = np.ascontiguousarray(week_bits(0))
+            self.slot = float(index.avail.slot_minutes)
+        else:  # a single-week encoding
+            week = encode_availability(
+                [p.availability for p in index.people],
+                [p.time_zone for p in index.people],
+                policy.reference_week,
+            )
+            self.avail_bits = np.ascontiguousarray(week.bits)
+            self.slot = float(week.slot_minutes)
+        self.region_mode = _REGION_MODES[policy.region_mode]
+        # Per person: [w0 / |wants|, w1 / |wants|] (0 without wants): what one shared skill
+        # is worth in each direction of the coverage score.
+        wants = index.learn_count.astype(np.float64)
+        per = np.divide(1.0, wants, out=np.zeros_like(wants), where=wants > 0)
+        self.share_weight = np.ascontiguousarray(np.stack([self.w[0] * per, self.w[1] * per], axis=1))
+        # Mentor-major copies (word, j-th mentor by seniority) for the vectorised phase.
+        ordered = self.mentors_by_seniority
+        self.share_cols = np.ascontiguousarray(index.share_bits[ordered].T)
+        self.learn_cols = np.ascontiguousarray(index.learn_bits[ordered].T)
+        self.back_weight = np.ascontiguousarray(self.share_weight[ordered, 1])
+        self.lang_ord = np.ascontiguousarray(index.lang_bits[ordered])
+        self.dept_ord = index.department[ordered].astype(np.int64)
+        self.region_ord = index.region[ordered].astype(np.int64)
+        self.avail_ord = np.ascontiguousarray(self.avail_bits[ordered])
+        self.min_minutes = float(policy.min_overlap_hours * 60.0)
+        self.target_minutes = float(policy.overlap_target_hours * 60.0)
+        # The pool, grouped per mentee, and each mentee's floor (+inf: never scanned).
+        self.floor: F64 = np.full(self.n, np.inf)
+        self.pool_m: Idx = np.zeros(0, dtype=np.intp)
+        self.pool_e: Idx = np.zeros(0, dtype=np.intp)
+        self.pool_units: I64 = np.zeros(0, dtype=np.int64)
+        self.scanned_pairs = 0  # pairs the compiled scan looked at, summed over scans
+        self.scans = 0
+        req_m = req_e = np.zeros(0, dtype=np.intp)
+        if requested is not None and requested[0].size:
+            rm, re = requested
+            keep = mentor_ok[rm] & mentee_ok[re]
+            req_m, req_e = self._unique(rm[keep], re[keep])
+        self.req_m, self.req_e, self.req_units = self._exact(req_m, req_e)
+
+    def _unique(self, m: Idx, e: Idx) -> tuple[Idx, Idx]:
+        key = e.astype(np.int64) * self.n + m
+        key.sort()
+        key = key[np.r_[True, key[1:] != key[:-1]]] if key.size else key
+        return (key % self.n).astype(np.intp), (key // self.n).astype(np.intp)
+
+    def _exact(self, m: Idx, e: Idx) -> tuple[Idx, Idx, I64]:
+        """The feasible pairs among (m, e), with their exact weights in units."""
+        ok, minutes = feasible_with_overlap(self.index, m, e)
+        m, e = m[ok], e[ok]
+        return m, e, score(self.index, m, e, minutes).cost_units()
+
+    def scan(self, mentees: Idx, floors: F64) -> None:
+        """Replace the pool of ``mentees`` by every feasible pair with weight > floor."""
+        if mentees.size == 0:
+            return
+        index = self.index
+        cand_m, cand_e = kernels.scan(
+            mentees.astype(np.int64),
+            floors - UNIT - SAFETY,
+            self.upto[mentees],
+            self.mentors_by_seniority,
+            self.share_cols,
+            self.learn_cols,
+            self.back_weight,
+            index.lang_bits,
+            index.share_bits,
+            index.learn_bits,
+            self.share_weight,
+            index.department.astype(np.int64),
+            index.region.astype(np.int64),
+            self.region_mode,
+            self.avail_bits,
+            self.slot,
+            self.min_minutes - SAFETY,
+            self.target_minutes,
+            self.w,
+            self.lang_ord,
+            self.dept_ord,
+            self.region_ord,
+            self.avail_ord,
+        )
+        self.scans += 1
+        self.scanned_pairs += int(self.upto[mentees].sum())
+        m, e, units = self._exact(cand_m.astype(np.intp), cand_e.astype(np.intp))
+        floor_of = np.full(self.n, np.inf)
+        floor_of[mentees] = floors
+        keep = units / SCORE_SCALE > floor_of[e]
+        stale = np.zeros(self.n, dtype=np.bool_)
+        stale[mentees] = True
+        old = ~stale[self.pool_e]
+        self.pool_m = np.concatenate([self.pool_m[old], m[keep]])
+        self.pool_e = np.concatenate([self.pool_e[old], e[keep]])
+        self.pool_units = np.concatenate([self.pool_units[old], units[keep]])
+        self.floor[mentees] = floors
+
+    def known_at_least(self, alpha: F64, beta: F64, tau: float) -> int:
+        """How many pairs already in the pool have reduced cost > tau: a lower bound on
+        what ``price`` would return, without scanning."""
+        reduced = self.pool_units / SCORE_SCALE - alpha[self.pool_m] - beta[self.pool_e]
+        return int(np.count_nonzero(reduced > tau))
+
+    def price(self, alpha: F64, beta: F64, tau: float = 0.0) -> Priced:
+        """Every feasible pair with ``w - alpha[m] - beta[e] > tau`` (alpha, beta >= 0)."""
+        need = beta[self.mentees] + tau
+        stale = need < self.floor[self.mentees]
+        if stale.any():
+            self.scan(self.mentees[stale], need[stale] - MARGIN)
+        m = np.concatenate([self.pool_m, self.req_m])
+        e = np.concatenate([self.pool_e, self.req_e])
+        units = np.concatenate([self.pool_units, self.req_units])
+        reduced = units / SCORE_SCALE - alpha[m] - beta[e]
+        keep = np.flatnonzero(reduced > tau)
+        m, e, units, reduced = m[keep], e[keep], units[keep], reduced[keep]
+        # A requested pair can be in the pool too: keep one of each.
+        key = e.astype(np.int64) * self.n + m
+        order = np.argsort(key, kind="stable")
+        first = order[np.r_[True, key[order][1:] != key[order][:-1]]] if key.size else order
+        return Priced(m[first], e[first], units[first], reduced[first])
