@@ -5,11 +5,20 @@ seniority by level, departments = the CEO's direct reports' subtrees), regions
 with their real time zones, languages correlated with the office (English
 widespread), Zipf-distributed skill popularity (a few popular skills, a long
 tail of rare ones), juniors sharing digital skills and wanting leadership ones
-(and the reverse for seniors), and windows in local working hours.
+(and the reverse for seniors), and windows in local working hours. Languages are
+BCP 47 primary subtags ("en", "de", "zh", ...), as the service stores them.
+
+Roles follow seniority: juniors mentor, seniors are mentees, and the two middle
+levels include some "either" people (about 8% of everyone). ``either_share``
+sets that share instead: about that fraction of participants become "either",
+drawn from the middle seniority levels (1-4), while everyone else keeps the role
+the default rule gives them. The draw uses its own seeded generator, so the rest
+of the population (tree, offices, skills, windows) is the same for every share.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 
@@ -17,24 +26,24 @@ from bridge_matching.domain.engine import AvailabilityWindow, Pair, Participant
 
 # office time zone -> (region, primary languages, probability of also speaking English)
 OFFICES: dict[str, tuple[str, tuple[str, ...], float]] = {
-    "Europe/London": ("EMEA", ("English",), 1.0),
-    "Europe/Berlin": ("EMEA", ("German",), 0.85),
-    "Europe/Paris": ("EMEA", ("French",), 0.7),
-    "Europe/Madrid": ("EMEA", ("Spanish",), 0.7),
-    "Africa/Johannesburg": ("EMEA", ("English", "Afrikaans"), 1.0),
-    "Asia/Dubai": ("EMEA", ("Arabic",), 0.95),
-    "America/New_York": ("AMER", ("English",), 1.0),
-    "America/Chicago": ("AMER", ("English",), 1.0),
-    "America/Los_Angeles": ("AMER", ("English",), 1.0),
-    "America/Mexico_City": ("AMER", ("Spanish",), 0.6),
-    "America/Sao_Paulo": ("AMER", ("Portuguese",), 0.6),
-    "America/Toronto": ("AMER", ("English", "French"), 1.0),
-    "Asia/Kolkata": ("APAC", ("Hindi",), 0.95),
-    "Asia/Tokyo": ("APAC", ("Japanese",), 0.5),
-    "Asia/Singapore": ("APAC", ("English", "Mandarin"), 1.0),
-    "Australia/Sydney": ("APAC", ("English",), 1.0),
-    "Asia/Shanghai": ("APAC", ("Mandarin",), 0.5),
-    "Pacific/Auckland": ("APAC", ("English",), 1.0),
+    "Europe/London": ("EMEA", ("en",), 1.0),
+    "Europe/Berlin": ("EMEA", ("de",), 0.85),
+    "Europe/Paris": ("EMEA", ("fr",), 0.7),
+    "Europe/Madrid": ("EMEA", ("es",), 0.7),
+    "Africa/Johannesburg": ("EMEA", ("en", "af"), 1.0),
+    "Asia/Dubai": ("EMEA", ("ar",), 0.95),
+    "America/New_York": ("AMER", ("en",), 1.0),
+    "America/Chicago": ("AMER", ("en",), 1.0),
+    "America/Los_Angeles": ("AMER", ("en",), 1.0),
+    "America/Mexico_City": ("AMER", ("es",), 0.6),
+    "America/Sao_Paulo": ("AMER", ("pt",), 0.6),
+    "America/Toronto": ("AMER", ("en", "fr"), 1.0),
+    "Asia/Kolkata": ("APAC", ("hi",), 0.95),
+    "Asia/Tokyo": ("APAC", ("ja",), 0.5),
+    "Asia/Singapore": ("APAC", ("en", "zh"), 1.0),
+    "Australia/Sydney": ("APAC", ("en",), 1.0),
+    "Asia/Shanghai": ("APAC", ("zh",), 0.5),
+    "Pacific/Auckland": ("APAC", ("en",), 1.0),
 }
 OFFICE_WEIGHTS = [12, 8, 5, 3, 2, 2, 12, 6, 6, 3, 3, 3, 12, 5, 4, 4, 4, 1]
 DEPARTMENTS = [
@@ -62,6 +71,7 @@ DIGITAL += [f"digital skill {i:03d}" for i in range(len(DIGITAL), 90)]
 LEADERSHIP += [f"leadership skill {i:03d}" for i in range(len(LEADERSHIP), 70)]
 
 MAX_DEPTH = 7  # levels 0..7: CEO is the most senior
+EITHER_LEVELS = range(1, 5)  # seniority levels that "either" people are drawn from (``either_share``)
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,36 @@ def _windows(rng: random.Random) -> tuple[AvailabilityWindow, ...]:
     return tuple(out)
 
 
-def generate(n: int, seed: int = 7) -> Cohort:
+def _default_role(seniority: int) -> str:
+    """The role of someone who is not "either": mentees from level 3 up (as the default rule leans)."""
+    return "mentee" if seniority >= 3 else "mentor"
+
+
+def _set_either_share(participants: list[Participant], share: float, seed: int) -> list[Participant]:
+    """round(share * n) "either" people, all from ``EITHER_LEVELS``; the others keep their role
+    (an "either" person of the default rule who is not drawn gets ``_default_role``)."""
+    n = len(participants)
+    target = round(share * n)
+    eligible = [i for i, p in enumerate(participants) if p.seniority in EITHER_LEVELS]
+    if not 0.0 <= share <= 1.0 or target > len(eligible):
+        top = len(eligible) / max(n, 1)
+        raise ValueError(f"either_share must be between 0 and {top:.2f} (the middle levels' share)")
+    chosen = set(random.Random(f"either:{seed}").sample(eligible, target))
+    out = []
+    for i, p in enumerate(participants):
+        if i in chosen:
+            role = "either"
+        elif p.role == "either":
+            role = _default_role(p.seniority)
+        else:
+            role = p.role
+        out.append(p if role == p.role else dataclasses.replace(p, role=role))
+    return out
+
+
+def generate(n: int, seed: int = 7, *, either_share: float | None = None) -> Cohort:
+    """A cohort of ``n`` people; ``either_share`` (0..~0.56): the share of "either" people
+    (None: the default rule, about 8%)."""
     rng = random.Random(seed)
     # Level sizes grow geometrically, so the tree is a pyramid of depth MAX_DEPTH.
     growth = 1.25
@@ -143,9 +182,9 @@ def generate(n: int, seed: int = 7) -> Cohort:
         region, langs, english = OFFICES[office]
         languages = set(langs)
         if rng.random() < english:
-            languages.add("English")
+            languages.add("en")
         if rng.random() < 0.08:
-            languages.add(rng.choice(["Spanish", "French", "German", "Mandarin"]))
+            languages.add(rng.choice(["es", "fr", "de", "zh"]))
         junior = seniority <= 2
         share = _zipf(rng, DIGITAL if junior else LEADERSHIP, rng.randint(2, 5))
         learn = _zipf(rng, LEADERSHIP if junior else DIGITAL, rng.randint(1, 4))
@@ -166,6 +205,8 @@ def generate(n: int, seed: int = 7) -> Cohort:
                 capacity=rng.choices([1, 2, 3], [7, 2, 1])[0],
             )
         )
+    if either_share is not None:
+        participants = _set_either_share(participants, either_share, seed)
     ids = [p.id for p in participants]
     # A few explicit requests and blocks, and a previous cohort's pairs.
     final = []
@@ -194,5 +235,6 @@ if __name__ == "__main__":
 
     cohort = generate(10_000)
     print(collections.Counter(p.role for p in cohort.participants))
+    print(collections.Counter(p.role for p in generate(10_000, either_share=0.3).participants))
     print(collections.Counter(p.seniority for p in cohort.participants))
     print(collections.Counter(p.region for p in cohort.participants))
