@@ -334,7 +334,8 @@ def _shift_weeks(tz: str, weeks: Sequence[date]) -> list[int | None]:
 
     Offsets are sampled daily from the Sunday before to the Thursday after the week (local
     windows of a week map to Monday -14 h .. the next Tuesday +12 h in UTC). Two changes less
-    than a day apart that undo each other would be missed; tzdata has none in this century.
+    than a day apart that undo each other would be missed: tzdata has no two changes of any zone
+    less than a day apart from 2000 to 2040 (checked against every zone's transition list).
     """
     if not weeks:
         return []

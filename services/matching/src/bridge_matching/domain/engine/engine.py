@@ -29,6 +29,7 @@ from .model import (
 )
 from .policy import MatchingPolicy
 from .pricing import Pricer
+from .quotas import build_quotas
 from .scoring import SCORE_SCALE, feasible, score
 from .solver import solve_certified
 
@@ -173,7 +174,13 @@ def _run_matching(
     units = graph.cost_units()
     start = _initial_columns(graph.mentors, graph.mentees, units, requested)
     outcome = solve_certified(
-        pricer, graph.mentors[start], graph.mentees[start], units[start], prep.mentor_cap, prep.mentee_cap
+        pricer,
+        graph.mentors[start],
+        graph.mentees[start],
+        units[start],
+        prep.mentor_cap,
+        prep.mentee_cap,
+        quotas=build_quotas(index, [(m, e) for m, e, _ in prep.kept]),
     )
     t2 = time.perf_counter()
     new_m, new_e = outcome.mentors, outcome.mentees
@@ -222,6 +229,7 @@ def _run_matching(
         certified_gap=round(outcome.gap, 9),
         pricing_rounds=outcome.rounds,
         priced_pairs=outcome.priced_pairs,
+        quota_costs=outcome.quota_costs,
         timings_s={"prepare": t1 - t0, "solve": t2 - t1, "explain": t3 - t2},
     )
     return MatchResult(tuple(pairs), tuple(unmatched), stats)

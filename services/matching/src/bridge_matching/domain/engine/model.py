@@ -167,6 +167,9 @@ class MatchStats:
     certified_gap: float = 0.0
     pricing_rounds: int = 0
     priced_pairs: int = 0  # pairs the exhaustive scans looked at
+    # Per quota of the policy: the score it costs (the pairing LP with the quota lifted,
+    # minus with it, on the generated pairs: an estimate from below).
+    quota_costs: dict[str, float] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
 
 

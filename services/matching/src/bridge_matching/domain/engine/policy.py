@@ -69,8 +69,19 @@ class MatchingPolicy:
     # (FALLBACK_PROGRAMME_WEEKS weeks) from the start or up to the end.
     programme_start: date | None = None
     programme_end: date | None = None
+    # Fairness and diversity quotas (optional, hard; see quotas.py): at least this share of
+    # the pairs join two regions; at most this share sit inside one department; mentors
+    # working in a region take at most this many mentees in all.
+    min_cross_region_share: float | None = None
+    max_same_department_share: float | None = None
+    region_mentor_caps: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
+        for share in (self.min_cross_region_share, self.max_same_department_share):
+            if share is not None and not 0.0 <= share <= 1.0:
+                raise ValueError("quota shares must be between 0 and 1")
+        if any(cap < 0 for _, cap in self.region_mentor_caps):
+            raise ValueError("region mentor caps must be >= 0")
         if self.reference_week.weekday() != 0:
             raise ValueError("reference_week must be a Monday")
         if self.max_mentees_per_mentor < 0 or self.management_exclusion_depth < 0:

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from . import kernels
 from .availability import encode_availability
 from .index import PopulationIndex
+from .quotas import Quotas
 from .scoring import SCORE_SCALE, feasible_with_overlap, score
 
 Idx = npt.NDArray[np.intp]
@@ -41,6 +42,7 @@ SAFETY = 1e-7
 # A mentee is scanned for pairs down to this far below its current price, so that
 # the next rounds (whose prices move a little) are served from the pool.
 MARGIN = 0.02
+Extra = tuple[Quotas, npt.NDArray[np.float64]]  # quota rows and their dual prices
 _REGION_MODES = {"any": 0, "same_region": 1, "cross_region": 2}
 
 
@@ -176,15 +178,20 @@ class Pricer:
         self.pool_units = np.concatenate([self.pool_units[old], units[keep]])
         self.floor[mentees] = floors
 
-    def known_at_least(self, alpha: F64, beta: F64, tau: float) -> int:
+    def known_at_least(self, alpha: F64, beta: F64, tau: float, extra: Extra | None = None) -> int:
         """How many pairs already in the pool have reduced cost > tau: a lower bound on
         what ``price`` would return, without scanning."""
-        reduced = self.pool_units / SCORE_SCALE - alpha[self.pool_m] - beta[self.pool_e]
+        m, e = self.pool_m, self.pool_e
+        reduced = self.pool_units / SCORE_SCALE - alpha[m] - beta[e]
+        if extra is not None:
+            reduced += extra[0].adjust(extra[1], m, e)
         return int(np.count_nonzero(reduced > tau))
 
-    def price(self, alpha: F64, beta: F64, tau: float = 0.0) -> Priced:
-        """Every feasible pair with ``w - alpha[m] - beta[e] > tau`` (alpha, beta >= 0)."""
-        need = beta[self.mentees] + tau
+    def price(self, alpha: F64, beta: F64, tau: float = 0.0, extra: Extra | None = None) -> Priced:
+        """Every feasible pair with ``w - alpha[m] - beta[e] + quota part > tau``
+        (alpha, beta >= 0; ``extra`` = the quota rows and their duals)."""
+        slack = 0.0 if extra is None else extra[0].slack(extra[1])
+        need = beta[self.mentees] + tau - slack
         stale = need < self.floor[self.mentees]
         if stale.any():
             self.scan(self.mentees[stale], need[stale] - MARGIN)
@@ -192,6 +199,8 @@ class Pricer:
         e = np.concatenate([self.pool_e, self.req_e])
         units = np.concatenate([self.pool_units, self.req_units])
         reduced = units / SCORE_SCALE - alpha[m] - beta[e]
+        if extra is not None:
+            reduced += extra[0].adjust(extra[1], m, e)
         keep = np.flatnonzero(reduced > tau)
         m, e, units, reduced = m[keep], e[keep], units[keep], reduced[keep]
         # A requested pair can be in the pool too: keep one of each.

@@ -17,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
-from .lp import LpSolution, PairingLp, solve_pairing_mip
+from .lp import LpSolution, PairingLp, QuotaInfeasibleError, solve_pairing_mip
 from .pricing import Pricer
+from .quotas import Quotas
 from .scoring import SCORE_SCALE
 
 Idx = npt.NDArray[np.intp]
@@ -139,6 +140,7 @@ class CertifiedOutcome:
     lp_value: float
     column_mentors: Idx  # every pair the LP saw (all feasible)
     column_mentees: Idx
+    quota_costs: dict[str, float]  # per quota: score it costs (LP estimate)
 
     @property
     def gap(self) -> float:
@@ -166,6 +168,7 @@ def solve_certified(
     mentor_cap: I64,
     mentee_cap: I64,
     *,
+    quotas: Quotas | None = None,
     max_rounds: int = MAX_ROUNDS,
 ) -> CertifiedOutcome:
     """Best pairing of the whole feasible graph with a certificate.
@@ -184,13 +187,14 @@ def solve_certified(
     """
     n = int(mentor_cap.size)
     col_m, col_e, col_u = mentors.copy(), mentees.copy(), units.copy()
-    lp = PairingLp(mentor_cap, mentee_cap, col_m, col_e, col_u / SCORE_SCALE)
+    lp = PairingLp(mentor_cap, mentee_cap, col_m, col_e, col_u / SCORE_SCALE, quotas=quotas)
     keys = np.sort(col_e.astype(np.int64) * n + col_m)
     rounds = 0
     while True:
         sol = lp.solve()
         rounds += 1
-        priced = pricer.price(sol.alpha, sol.beta, 0.0)
+        extra = None if quotas is None else (quotas, sol.mu)
+        priced = pricer.price(sol.alpha, sol.beta, 0.0, extra)
         pk = priced.mentees.astype(np.int64) * n + priced.mentors
         at = np.minimum(np.searchsorted(keys, pk), max(keys.size - 1, 0))
         new = (keys[at] != pk) if keys.size else np.ones(pk.size, dtype=np.bool_)
@@ -212,13 +216,21 @@ def solve_certified(
         np.maximum.at(rho, priced.mentees, np.maximum(priced.reduced, 0.0))
     bound_units = (sol.dual_value + float(rho.sum())) * SCORE_SCALE
 
-    selected, calls = _integer_pairing(sol.x, col_m, col_e, col_u, mentor_cap, mentee_cap)
+    quota_costs: dict[str, float] = {}
+    if quotas is not None:
+        # What each quota costs: the LP's value with that row lifted, minus its value now
+        # (on the pairs generated so far: an estimate from below).
+        for row, name in enumerate(quotas.names):
+            quota_costs[name] = round(max(lp.relaxed_value(row) - sol.value, 0.0), 6)
+        selected, calls = _quota_pairing(sol.x, col_m, col_e, col_u, mentor_cap, mentee_cap, quotas)
+    else:
+        selected, calls = _integer_pairing(sol.x, col_m, col_e, col_u, mentor_cap, mentee_cap)
     value = int(col_u[selected].sum())
     # Every pair's weight is an integer number of units, so a gap under 1 unit is none.
     proven = value > bound_units - 1.0
     if not proven:
         closed = _close_gap(
-            pricer, sol, col_m, col_e, col_u, selected, value, bound_units, mentor_cap, mentee_cap
+            pricer, sol, col_m, col_e, col_u, selected, value, bound_units, mentor_cap, mentee_cap, quotas
         )
         if closed is not None:
             col_m, col_e, col_u, selected, value, bound_units, proven = closed
@@ -236,11 +248,15 @@ def solve_certified(
         sol.value,
         col_m,
         col_e,
+        quota_costs,
     )
 
 
 MIP_MAX_COLUMNS = 50_000  # beyond this the exact search is not tried (the LP certificate stands)
 MIP_MAX_NODES = 5_000
+# With quotas the integer pairing stops within this of the MIP's own bound (the reported
+# certified gap still compares with the LP bound of the whole cohort).
+QUOTA_REL_GAP = 2e-4
 
 
 def _close_gap(
@@ -254,6 +270,7 @@ def _close_gap(
     bound_units: float,
     mentor_cap: I64,
     mentee_cap: I64,
+    quotas: Quotas | None,
 ) -> tuple[Idx, Idx, I64, BoolA, int, float, bool] | None:
     """Exact search when the LP leaves a gap (fractional "either" roles).
 
@@ -265,9 +282,10 @@ def _close_gap(
     proves its answer optimal for the whole cohort or tightens the bound.
     """
     gap = (bound_units - value) / SCORE_SCALE
-    if pricer.known_at_least(sol.alpha, sol.beta, -gap) > MIP_MAX_COLUMNS:
+    extra = None if quotas is None else (quotas, sol.mu)
+    if pricer.known_at_least(sol.alpha, sol.beta, -gap, extra) > MIP_MAX_COLUMNS:
         return None  # already too many without scanning further
-    near = pricer.price(sol.alpha, sol.beta, -gap)
+    near = pricer.price(sol.alpha, sol.beta, -gap, extra)
     n = int(mentor_cap.size)
     keys = np.concatenate([near.mentees.astype(np.int64) * n + near.mentors])
     chosen_keys = col_e[selected].astype(np.int64) * n + col_m[selected]
@@ -282,7 +300,7 @@ def _close_gap(
     u = np.array([weight_of[k] for k in all_keys.tolist()], dtype=np.int64)
     start = np.isin(all_keys, chosen_keys)
     mip = solve_pairing_mip(
-        mentor_cap, mentee_cap, m, e, u / SCORE_SCALE, start=start, max_nodes=MIP_MAX_NODES
+        mentor_cap, mentee_cap, m, e, u / SCORE_SCALE, start=start, max_nodes=MIP_MAX_NODES, quotas=quotas
     )
     best = mip.selected if mip.value * SCORE_SCALE > value + 0.5 else start
     best_value = int(u[best].sum())
@@ -290,6 +308,55 @@ def _close_gap(
     bound = min(bound_units, max(float(best_value), mip.bound * SCORE_SCALE))
     proven = mip.optimal or best_value > bound - 1.0
     return m, e, u, best, best_value, max(bound, float(best_value)), proven
+
+
+def _quota_pairing(
+    x: F64, m: Idx, e: Idx, u: I64, mentor_cap: I64, mentee_cap: I64, quotas: Quotas
+) -> tuple[BoolA, int]:
+    """With quotas a flow cannot keep the pairing inside them; an integer program does.
+
+    The LP's integral part is kept and only the rest is searched: a small integer
+    program (HiGHS, node-limited, deterministic) over the pairs between people with
+    places left, within what the quotas leave. If that is infeasible, the whole set of
+    generated pairs is searched instead."""
+    n = int(mentor_cap.size)
+    fixed = x > 1 - 1e-6
+    used_m = np.bincount(m[fixed], minlength=n)
+    used_e = np.bincount(e[fixed], minlength=n)
+    left_m = np.where(used_e > 0, 0, mentor_cap - used_m)
+    left_e = np.where(used_m > 0, 0, mentee_cap - used_e)
+    open_ = ~fixed & (left_m[m] > 0) & (left_e[e] > 0)
+    rest = np.flatnonzero(open_)
+    residual = Quotas(
+        quotas.index,
+        quotas.names,
+        quotas.rhs - quotas.coefficients(m[fixed], e[fixed]).sum(axis=1),
+        quotas.cross_share,
+        quotas.department_share,
+        quotas.region_caps,
+    )
+    calls = 1
+    try:
+        part = solve_pairing_mip(
+            left_m,
+            left_e,
+            m[rest],
+            e[rest],
+            u[rest] / SCORE_SCALE,
+            start=None,
+            max_nodes=MIP_MAX_NODES,
+            quotas=residual,
+        )
+        selected = fixed.copy()
+        selected[rest[part.selected]] = True
+        return selected, calls
+    except (QuotaInfeasibleError, RuntimeError):
+        calls += 1
+    mip = solve_pairing_mip(
+        mentor_cap, mentee_cap, m, e, u / SCORE_SCALE, start=None, max_nodes=MIP_MAX_NODES, quotas=quotas,
+        rel_gap=QUOTA_REL_GAP,
+    )  # fmt: skip
+    return mip.selected, calls
 
 
 def _integer_pairing(x: F64, m: Idx, e: Idx, u: I64, mentor_cap: I64, mentee_cap: I64) -> tuple[BoolA, int]:
