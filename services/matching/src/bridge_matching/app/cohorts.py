@@ -96,7 +96,11 @@ async def put_policy(
         await rt.outbox.add(
             conn,
             CohortPolicyUpdatedV1(
-                cohort_id=str(cohort_id), policy=policy, updated_by=principal.subject, updated_at=now
+                # Quotas that are off (null) are left out: the v1 contract's values are never null.
+                cohort_id=str(cohort_id),
+                policy=body.model_dump(exclude_none=True),
+                updated_by=principal.subject,
+                updated_at=now,
             ),
             subject=cohort_subject(cohort_id),
             time=now,

@@ -36,6 +36,7 @@ from bridge_matching.db import audit, cohorts, leases, participants, runs
 from bridge_matching.db.leases import JobTable
 from bridge_matching.db.records import Conn
 from bridge_matching.domain import matching
+from bridge_matching.domain.engine import QuotaInfeasibleError
 from bridge_matching.domain.phases import MATCHING_PHASES
 from bridge_matching.domain.rows import CohortRow, DraftPairRow, NewDraftPair, NewProposal, RunRow
 from bridge_shared.auth.principal import Principal
@@ -333,7 +334,12 @@ async def _solve(rt: MatchingRuntime, run_id: uuid.UUID, owner: str) -> None:
             )
         if len(state.rows) < 2:
             raise RunFailed("A matching run needs at least two enrolled participants.")
-        result = await asyncio.to_thread(matching.solve, state, pinned, removed)
+        try:
+            result = await asyncio.to_thread(matching.solve, state, pinned, removed)
+        except QuotaInfeasibleError as exc:
+            raise RunFailed(
+                f"The policy's quotas cannot be met: {exc}. Relax a quota or unpin pairs."
+            ) from exc
         stats = matching.run_stats(result, kept=len(state.occupied))
         unmatched = matching.unmatched_rows(state, result)
         drafts = matching.draft_rows(state, result)

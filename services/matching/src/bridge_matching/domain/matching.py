@@ -223,6 +223,10 @@ def run_stats(result: MatchResult, kept: int) -> dict[str, Any]:  # Any: a JSON 
         "total_score": round(s.total_score, 4),
         "upper_bound": round(s.upper_bound, 4),
         "proven_optimal": s.proven_optimal,
+        "certified_gap": s.certified_gap,
+        "pricing_rounds": s.pricing_rounds,
+        "priced_pairs": s.priced_pairs,
+        "quota_costs": dict(s.quota_costs),
         "candidate_edges": s.candidate_edges,
         "timings_s": {k: round(v, 4) for k, v in s.timings_s.items()},
     }

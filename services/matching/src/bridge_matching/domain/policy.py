@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge_matching.domain.engine import MatchingPolicy, Weights
+from bridge_shared.types import RegionCode
 
 
 class WeightsIn(BaseModel):
@@ -45,6 +46,31 @@ class PolicyIn(BaseModel):
             "(DST changes included); typical_week: the programme's first week only"
         ),
     )
+    min_cross_region_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="quota: at least this share of the pairs join two regions (0-1; null = off)",
+    )
+    max_same_department_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="quota: at most this share of the pairs inside one department (null = off)",
+    )
+    region_mentor_caps: dict[RegionCode, int] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="quota: mentors working in a region take at most this many mentees in all, per region",
+    )
+
+    @field_validator("region_mentor_caps")
+    @classmethod
+    def _caps(cls, v: dict[str, int]) -> dict[str, int]:
+        for region, cap in v.items():
+            if not 0 <= cap <= 1_000_000:
+                raise ValueError(f"the cap for {region} must be between 0 and 1000000")
+        return v
 
 
 def to_engine_policy(
@@ -77,4 +103,7 @@ def to_engine_policy(
         availability_mode=p.availability_mode,
         programme_start=start,
         programme_end=programme_end,
+        min_cross_region_share=p.min_cross_region_share,
+        max_same_department_share=p.max_same_department_share,
+        region_mentor_caps=tuple(sorted(p.region_mentor_caps.items())),
     )

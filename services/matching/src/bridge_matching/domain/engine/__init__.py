@@ -6,6 +6,7 @@ Entry points: :func:`run_matching` and :func:`suggest`.
 from .chains import ancestors, management_chains
 from .constraints import pair_violations
 from .engine import PreparedCohort, prepare, run_matching, suggest
+from .lp import QuotaInfeasibleError
 from .model import (
     AvailabilityWindow,
     MatchedPair,
@@ -31,6 +32,7 @@ __all__ = [
     "PairLike",
     "Participant",
     "PreparedCohort",
+    "QuotaInfeasibleError",
     "RegionMode",
     "Role",
     "ScoreBreakdown",
