@@ -49,6 +49,7 @@ COPY --from=build /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    NUMBA_CACHE_DIR=/tmp/numba-cache \
     APP_MODULE=bridge_${SERVICE} \
     APP_PORT_VAR=${ENV_PREFIX}HTTP_PORT \
     ${ENV_PREFIX}HTTP_HOST=0.0.0.0 \

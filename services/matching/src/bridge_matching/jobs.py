@@ -3,13 +3,20 @@ start-up and its sweep for jobs nobody runs (the use cases are in app/)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+
 from bridge_matching.app import imports, runs
 from bridge_matching.app.jobs import JobRunner, job_runner
 from bridge_matching.app.privacy import RETENTION_JOB, retention_job
 from bridge_matching.app.proposals import EXPIRY_JOB, expiry_job
 from bridge_matching.app.runtime import MatchingRuntime
+from bridge_matching.domain.engine import warm_up
 from bridge_shared.scheduling.singleton import periodic_worker, run_once, run_periodically
 from bridge_shared.scheduling.worker import Worker
+
+log = logging.getLogger(__name__)
 
 
 async def expire_once(rt: MatchingRuntime) -> int:
@@ -65,3 +72,16 @@ async def job_worker(rt: MatchingRuntime) -> None:
         await Worker("matching job sweep", sweep, poll_seconds=poll if poll > 0 else None).run()
     finally:
         await runner.stop()
+
+
+async def warm_engine(rt: MatchingRuntime) -> None:
+    """Builds the matching engine's compiled kernel (or loads it from the numba cache) in a
+    worker thread at start-up, so the first matching run does not pay for it."""
+    del rt
+    started = time.perf_counter()
+    try:
+        await asyncio.to_thread(warm_up)
+    except Exception:  # a warm-up failure must not stop the service; the first run will retry
+        log.exception("warming the matching engine failed")
+        return
+    log.info("matching engine ready in %.1f s", time.perf_counter() - started)

@@ -51,7 +51,7 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
             ],
             consumers=[privacy_consumer],
             publishes=PUBLISHES,
-            background=[jobs.expiry_loop, jobs.job_worker, jobs.retention_loop],
+            background=[jobs.expiry_loop, jobs.job_worker, jobs.retention_loop, jobs.warm_engine],
             on_startup=[jobs.create_job_runner],
             clock=clock or SystemClock(),
             # The HRIS CSV may be larger than a JSON body (http_max_body_bytes).

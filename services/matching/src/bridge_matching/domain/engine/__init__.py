@@ -5,7 +5,7 @@ Entry points: :func:`run_matching` and :func:`suggest`.
 
 from .chains import ancestors, management_chains
 from .constraints import pair_violations
-from .engine import PreparedCohort, prepare, run_matching, suggest
+from .engine import PreparedCohort, prepare, run_matching, suggest, warm_up
 from .lp import QuotaInfeasibleError
 from .model import (
     AvailabilityWindow,
@@ -45,4 +45,5 @@ __all__ = [
     "prepare",
     "run_matching",
     "suggest",
+    "warm_up",
 ]

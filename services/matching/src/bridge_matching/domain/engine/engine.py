@@ -16,6 +16,7 @@ from .constraints import pair_violations
 from .explain import ReasonFinder, breakdown_from_values, breakdown_of, explain_pair
 from .index import PopulationIndex
 from .model import (
+    AvailabilityWindow,
     MatchedPair,
     MatchResult,
     MatchStats,
@@ -347,3 +348,14 @@ def suggest(
         del m, e
     options.sort(key=lambda t: (t[0], t[1], t[2].as_role))
     return [t[2] for t in options[:k]]
+
+
+def warm_up() -> None:
+    """Run the whole engine once on two people, so the compiled pricing kernel is built (or
+    loaded from numba's cache) before the first real run needs it. Services call it at start-up."""
+    window = (AvailabilityWindow(0, "09:00", "17:00"),)
+    people = [
+        Participant("warm-up-mentor", "mentor", 1, "A", None, "R", frozenset({"en"}), "UTC", window),
+        Participant("warm-up-mentee", "mentee", 2, "B", None, "R", frozenset({"en"}), "UTC", window),
+    ]
+    run_matching(people, MatchingPolicy())
