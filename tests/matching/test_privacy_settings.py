@@ -68,6 +68,7 @@ def test_the_ledger_key_is_a_keyed_hash() -> None:
     h = subject_hash(b"pepper-one", "E123")
     assert len(h) == 64 and "E123" not in h
     assert h == subject_hash(b"pepper-one", "E123") != subject_hash(b"pepper-two", "E123")
+    assert h == subject_hash(b"pepper-one", "e123")  # ids compare case-insensitively
 
 
 def test_scrub_removes_name_email_and_id_from_text_and_documents() -> None:

@@ -241,6 +241,12 @@ async def test_erasure_removes_the_person_from_every_column_destroys_keys_and_co
     cohort_c = await _cohort(svc)
     r = await c.post(f"/cohorts/{cohort_c}/participants", json=people[0], headers=HR)
     assert r.status_code == 409 and "erased on request on 2027-01-25" in r.json()["detail"], r.text
+    # Employee ids compare case-insensitively: the same person spelt in the other case is refused too.
+    respelt = {**people[0], "employee_id": people[0]["employee_id"].swapcase()}
+    r = await c.post(f"/cohorts/{cohort_c}/participants", json=respelt, headers=HR)
+    assert r.status_code == 409 and "erased on request on 2027-01-25" in r.json()["detail"], r.text
+    r = await c.post("/privacy/erasures", json={"employee_id": emp.swapcase()}, headers=HR)
+    assert r.status_code == 200 and r.json()["id"] == erasure["id"], r.text
     r = await c.post(
         f"/cohorts/{cohort_c}/imports",
         content=csv_of([people[0], people[1]]),

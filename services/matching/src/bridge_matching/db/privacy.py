@@ -132,8 +132,8 @@ async def complete_if_answered(
 
 
 async def participants_of(conn: Conn, employee_id: str, *, lock: bool = False) -> list[ParticipantRow]:
-    """Every enrolment of the person (all cohorts), oldest first."""
-    sql = "SELECT * FROM participants WHERE employee_id = $1 ORDER BY created_at, id"
+    """Every enrolment of the person (all cohorts, the id compared case-insensitively), oldest first."""
+    sql = "SELECT * FROM participants WHERE lower(employee_id) = lower($1) ORDER BY created_at, id"
     return as_rows(ParticipantRow, await conn.fetch(sql + (" FOR UPDATE" if lock else ""), employee_id))
 
 
@@ -168,18 +168,22 @@ async def anonymise(conn: Conn, participant_ids: Sequence[uuid.UUID], now: datet
 async def forget_references(
     conn: Conn, employee_ids: Sequence[str], cohort_ids: Sequence[uuid.UUID] | None
 ) -> int:
-    """Removes the employee ids from other participants' requested/blocked partners and manager
-    (in `cohort_ids`, or everywhere when None); returns how many rows changed."""
+    """Removes the employee ids (in any spelling: ids compare case-insensitively) from other
+    participants' requested/blocked partners and manager (in `cohort_ids`, or everywhere when
+    None); returns how many rows changed."""
     status = await conn.execute(
         """UPDATE participants SET
                requested_partners = ARRAY(SELECT x FROM unnest(requested_partners) x
-                                          WHERE x <> ALL($1::text[])),
-               blocked_partners = ARRAY(SELECT x FROM unnest(blocked_partners) x WHERE x <> ALL($1::text[])),
-               manager_employee_id = CASE WHEN manager_employee_id = ANY($1) THEN NULL
+                                          WHERE lower(x) <> ALL($1::text[])),
+               blocked_partners = ARRAY(SELECT x FROM unnest(blocked_partners) x
+                                        WHERE lower(x) <> ALL($1::text[])),
+               manager_employee_id = CASE WHEN lower(manager_employee_id) = ANY($1) THEN NULL
                                           ELSE manager_employee_id END
             WHERE ($2::uuid[] IS NULL OR cohort_id = ANY($2))
-              AND (requested_partners && $1 OR blocked_partners && $1 OR manager_employee_id = ANY($1))""",
-        list(employee_ids),
+              AND (EXISTS (SELECT 1 FROM unnest(requested_partners || blocked_partners) x
+                           WHERE lower(x) = ANY($1))
+                   OR lower(manager_employee_id) = ANY($1))""",
+        sorted({e.lower() for e in employee_ids}),
         None if cohort_ids is None else list(cohort_ids),
     )
     return int(status.split()[-1])

@@ -24,8 +24,11 @@ ERASED_EMPLOYEE_PREFIX = "erased-"
 
 
 def subject_hash(pepper: bytes, employee_id: str) -> str:
-    """The erasure ledger's key for a person: HMAC-SHA256(pepper, employee id), hex."""
-    return hmac.new(pepper, employee_id.encode(), hashlib.sha256).hexdigest()
+    """The erasure ledger's key for a person: HMAC-SHA256(pepper, lower-cased employee id), hex.
+
+    Employee ids compare case-insensitively (`A1` and `a1` are one person), so the ledger
+    hashes the lower-cased id: erasing `a1` refuses a later enrolment of `A1`."""
+    return hmac.new(pepper, employee_id.lower().encode(), hashlib.sha256).hexdigest()
 
 
 def erased_employee_id(participant_id: uuid.UUID) -> str:

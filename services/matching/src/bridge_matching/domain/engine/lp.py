@@ -184,12 +184,16 @@ def solve_pairing_mip(
     node count (not by time), so the same input always gives the same answer. It stops
     once its incumbent is within ``rel_gap`` of its own bound (0: proven optimal).
     """
+    k = int(mentors.size)
+    if k == 0:  # nothing to choose: pairing nobody is the answer if the quotas allow it
+        if quotas is not None and bool(np.any(quotas.rhs < -1e-9)):
+            raise QuotaInfeasibleError("the quotas cannot be met together with the pinned and fixed pairs")
+        return MipSolution(np.zeros(0, dtype=np.bool_), 0.0, 0.0, True)
     lp = PairingLp(mentor_cap, mentee_cap, mentors, mentees, weights, quotas=quotas)
     h = lp.h
     h.setOptionValue("mip_max_nodes", max_nodes)
     h.setOptionValue("mip_rel_gap", rel_gap)
     h.setOptionValue("mip_abs_gap", 0.5 / 1_000_000)  # under one solver unit
-    k = int(mentors.size)
     h.changeColsIntegrality(k, np.arange(k, dtype=np.int32), np.full(k, highspy.HighsVarType.kInteger))
     if start is not None:
         sol = highspy.HighsSolution()
