@@ -62,9 +62,9 @@ class _Oracle:
 
     The weekly overlap is the scalar definition (``utc_intervals`` + ``overlap_minutes`` week by
     week, minimum over the programme), not the engine's bitsets; weeks in which both people have
-    the same UTC intervals are computed once. ``exact=True`` asks ``pair_violations`` about every
-    pair; otherwise the checks are restated here (and ``check_against_pair_violations`` compares
-    the two on a sample).
+    the same UTC intervals are computed once. ``exact=True`` asks ``pair_violations`` and
+    ``pair_overlap_minutes`` about every pair; otherwise the checks are restated here (and
+    ``check_against_pair_violations`` compares the two on a sample).
     """
 
     def __init__(
@@ -112,6 +112,8 @@ class _Oracle:
         }
 
     def minutes(self, a: Participant, b: Participant) -> int:
+        if self.exact:
+            return pair_overlap_minutes(a, b, self.policy)
         best = -1
         for key in set(zip(self.week_codes[a.id], self.week_codes[b.id], strict=True)):
             value = self._overlap.get(key)
@@ -321,6 +323,10 @@ def assert_certificate(result: MatchResult, optimum_units: int, oracle: _Oracle)
     assert value <= optimum_units, context  # the oracle's optimum really is one
     assert stats.upper_bound >= optimum - TOL, context  # the certificate holds
     assert 0.0 <= stats.certified_gap <= 1.0, context
+    if not stats.proven_optimal and stats.upper_bound > 0:  # the gap is the bound's
+        assert abs(stats.certified_gap - (stats.upper_bound - value / SCALE) / stats.upper_bound) < TOL, (
+            context
+        )
     assert value / SCALE >= optimum * (1 - stats.certified_gap) - TOL, context
     if stats.proven_optimal:
         assert value == optimum_units, context
@@ -440,6 +446,7 @@ def test_certificate_holds_against_brute_force_on_small_cohorts(kind: str, seed:
     assert_certificate(result, optimum, oracle)
     # At this size the MIP step always closes the gap.
     assert result.stats.proven_optimal, (result.stats, optimum)
+    assert improving_pairs(result, oracle) == []
 
 
 # Counterexamples found by the property above over more seeds (1,800 cohorts, seeds 1000-1599
@@ -621,6 +628,7 @@ def test_certificate_holds_against_a_mip_of_every_pair_on_medium_cohorts(
     optimum = mip_optimum(people, edges, oracle.capacity)
     assert_certificate(result, optimum, oracle)
     assert result.stats.certified_gap <= 0.001, result.stats
+    assert improving_pairs(result, oracle) == []
 
 
 # --- 3. the pricing is exhaustive: no free feasible pair is left out -----------------------------
