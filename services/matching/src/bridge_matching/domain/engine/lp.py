@@ -44,8 +44,9 @@ class LpSolution:
     alpha: F64  # per person: the dual price of one mentee place
     beta: F64  # per person: the dual price of being mentored
     value: float  # primal objective (score units)
-    dual_value: float  # sum(r * y) (+ quota rows): equals ``value`` at an optimum
+    dual_value: float  # sum(r * y) (+ quota and cut rows): equals ``value`` at an optimum
     mu: F64  # per quota row: its dual price (empty without quotas)
+    pi: F64  # per "either" cut row: its dual price (see PairingLp.add_cuts)
 
 
 class PairingLp:
@@ -68,6 +69,13 @@ class PairingLp:
         self.quotas = quotas
         q = 0 if quotas is None else quotas.size
         self.row_rhs: F64 = self.rhs if quotas is None else np.concatenate([self.rhs, quotas.rhs])
+        self.col_m: Idx = mentors.copy()
+        self.col_e: Idx = mentees.copy()
+        # "either" cuts: cut k is x[(cut_mentor[k], cut_mentee[k])] + sum(x over the mentor's own
+        # mentor edges) <= 1; cuts_of[p] = the cut rows whose in-edges are p's.
+        self.cut_mentor: list[int] = []
+        self.cut_mentee: list[int] = []
+        self.cuts_of: dict[int, list[int]] = {}
         h = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy's constructor is unannotated
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", threads)
@@ -124,14 +132,100 @@ class PairingLp:
         if k == 0:
             return
         starts, index, values = self._entries(mentors, mentees)
+        if self.cuts_of:  # new mentor edges of a person with cuts join every cut of that person
+            starts, index, values = self._with_cut_entries(mentees, starts, index, values)
         self.h.addCols(k, -weights, np.zeros(k), np.ones(k), index.size, starts, index, values)
         self.columns += k
+        self.col_m = np.concatenate([self.col_m, mentors])
+        self.col_e = np.concatenate([self.col_e, mentees])
+
+    def _with_cut_entries(
+        self, mentees: Idx, starts: npt.NDArray[np.int32], index: npt.NDArray[np.int32], values: F64
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], F64]:
+        first_cut_row = self.n + (0 if self.quotas is None else self.quotas.size)
+        bounds = np.append(starts, index.size)
+        out_i: list[npt.NDArray[np.int32]] = []
+        out_v: list[F64] = []
+        new_starts = np.zeros(mentees.size, dtype=np.int32)
+        at = 0
+        for k, e in enumerate(mentees.tolist()):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            rows = self.cuts_of.get(e, [])
+            new_starts[k] = at
+            out_i.append(np.concatenate([index[lo:hi], np.array(rows, dtype=np.int32) + first_cut_row]))
+            out_v.append(np.concatenate([values[lo:hi], np.ones(len(rows))]))
+            at += hi - lo + len(rows)
+        return new_starts, np.concatenate(out_i).astype(np.int32), np.concatenate(out_v)
+
+    def add_cuts(self, x: F64, either: npt.NDArray[np.bool_]) -> int:
+        """Adds the violated "either" cuts: for a person p who may mentor or be mentored, every
+        mentor edge (p, m) satisfies x[p, m] + sum(x over p's own mentors) <= 1 at integer points
+        (p cannot mentor m and have a mentor). The one-row-per-person LP allows fractional mixes
+        that break it when p has more than one place; these rows remove them and tighten the
+        bound. Returns how many were added."""
+        m, e = self.col_m, self.col_e
+        mentored = np.bincount(e, weights=x, minlength=self.n)
+        have = set(zip(self.cut_mentor, self.cut_mentee, strict=True))
+        violated = [
+            j
+            for j in np.flatnonzero(either[m] & (x + mentored[m] > 1 + 1e-6)).tolist()
+            if (int(m[j]), int(e[j])) not in have
+        ]
+        if not violated:
+            return 0
+        order = np.argsort(e, kind="stable")
+        e_sorted = e[order]
+        starts: list[int] = []
+        index: list[npt.NDArray[np.int32]] = []
+        at = 0
+        for j in violated:
+            p = int(m[j])
+            lo, hi = np.searchsorted(e_sorted, [p, p + 1])
+            cols = np.concatenate([[j], order[lo:hi]]).astype(np.int32)
+            starts.append(at)
+            index.append(cols)
+            at += cols.size
+            self.cuts_of.setdefault(p, []).append(len(self.cut_mentor))
+            self.cut_mentor.append(p)
+            self.cut_mentee.append(int(e[j]))
+        flat = np.concatenate(index)
+        count = len(violated)
+        inf = highspy.kHighsInf
+        self.h.addRows(
+            count,
+            np.full(count, -inf),
+            np.ones(count),
+            flat.size,
+            np.array(starts, dtype=np.int32),
+            flat,
+            np.ones(flat.size),
+        )
+        self.row_rhs = np.concatenate([self.row_rhs, np.ones(count)])
+        return count
+
+    def cut_adjust(self, pi: F64, m: Idx, e: Idx) -> F64:
+        """The cuts' part of the reduced cost of pairs (m[k], e[k]): minus the prices of every
+        cut on the mentee's mentor edges, and of the cut on this very edge, if any."""
+        out = np.zeros(m.size)
+        if not self.cut_mentor:
+            return out
+        per_person = np.zeros(self.n)
+        np.add.at(per_person, np.array(self.cut_mentor), pi)
+        out -= per_person[e]
+        key = np.array(self.cut_mentor, dtype=np.int64) * self.n + np.array(self.cut_mentee, dtype=np.int64)
+        order = np.argsort(key)
+        sorted_keys = key[order]
+        pk = m.astype(np.int64) * self.n + e
+        at = np.minimum(np.searchsorted(sorted_keys, pk), key.size - 1)
+        hit = sorted_keys[at] == pk
+        out[hit] -= pi[order[at[hit]]]
+        return out
 
     def solve(self) -> LpSolution:
         q = 0 if self.quotas is None else self.quotas.size
         if self.columns == 0:  # nothing to pair (yet): every price is zero
             zero = np.zeros(self.n)
-            return LpSolution(np.zeros(0), zero, zero.copy(), 0.0, 0.0, np.zeros(q))
+            return LpSolution(np.zeros(0), zero, zero.copy(), 0.0, 0.0, np.zeros(q), np.zeros(0))
         status = self.h.run()
         model_status = self.h.getModelStatus()
         if model_status == highspy.HighsModelStatus.kInfeasible:
@@ -142,9 +236,9 @@ class PairingLp:
         x = np.asarray(sol.col_value, dtype=np.float64)
         # HiGHS minimises -w: a <= row's dual is <= 0; the textbook price is its negative.
         duals = np.maximum(-np.asarray(sol.row_dual, dtype=np.float64), 0.0)
-        y, mu = duals[: self.n], duals[self.n :]
+        y, mu, pi = duals[: self.n], duals[self.n : self.n + q], duals[self.n + q :]
         value = -float(self.h.getInfo().objective_function_value)
-        return LpSolution(x, y, self.coef * y, value, float(self.row_rhs @ duals), mu)
+        return LpSolution(x, y, self.coef * y, value, float(self.row_rhs @ duals), mu, pi)
 
     def relaxed_value(self, row: int) -> float:
         """LP value with quota ``row`` lifted (a warm re-solve), then restored."""
@@ -161,8 +255,8 @@ class PairingLp:
 @dataclass(frozen=True, slots=True)
 class MipSolution:
     selected: npt.NDArray[np.bool_]  # per column
-    value: float  # score units
-    bound: float  # no pairing of these columns scores more
+    value: float  # units (score * 1e6 + 1 per pair)
+    bound: float  # units: no pairing of these columns scores more
     optimal: bool
 
 
@@ -171,35 +265,32 @@ def solve_pairing_mip(
     mentee_cap: I64,
     mentors: Idx,
     mentees: Idx,
-    weights: F64,
+    units: I64,
     *,
-    start: npt.NDArray[np.bool_] | None,
     max_nodes: int,
     quotas: Quotas | None = None,
     rel_gap: float = 0.0,
 ) -> MipSolution:
     """The integer pairing over the given columns (same rows as the LP, x binary).
 
-    HiGHS branch-and-cut from the ``start`` pairing, single-threaded and limited by a
-    node count (not by time), so the same input always gives the same answer. It stops
-    once its incumbent is within ``rel_gap`` of its own bound (0: proven optimal).
+    Weights are the solver's integer units (score * 1e6 + 1), so the objective is integral
+    and a gap under one unit is none (in score units the tie-break unit would sit below
+    HiGHS's tolerances). HiGHS branch-and-cut, single-threaded and limited by a node count
+    (not by time), so the same input always gives the same answer. It stops once its
+    incumbent is within ``rel_gap`` of its own bound (0: proven optimal). No start is
+    passed: callers compare the answer with what they already have.
     """
     k = int(mentors.size)
     if k == 0:  # nothing to choose: pairing nobody is the answer if the quotas allow it
         if quotas is not None and bool(np.any(quotas.rhs < -1e-9)):
             raise QuotaInfeasibleError("the quotas cannot be met together with the pinned and fixed pairs")
         return MipSolution(np.zeros(0, dtype=np.bool_), 0.0, 0.0, True)
-    lp = PairingLp(mentor_cap, mentee_cap, mentors, mentees, weights, quotas=quotas)
+    lp = PairingLp(mentor_cap, mentee_cap, mentors, mentees, units.astype(np.float64), quotas=quotas)
     h = lp.h
     h.setOptionValue("mip_max_nodes", max_nodes)
     h.setOptionValue("mip_rel_gap", rel_gap)
-    h.setOptionValue("mip_abs_gap", 0.5 / 1_000_000)  # under one solver unit
+    h.setOptionValue("mip_abs_gap", 0.5)  # under one unit
     h.changeColsIntegrality(k, np.arange(k, dtype=np.int32), np.full(k, highspy.HighsVarType.kInteger))
-    if start is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = start.astype(np.float64)
-        sol.value_valid = True
-        h.setSolution(sol)
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
@@ -207,13 +298,9 @@ def solve_pairing_mip(
     if status == highspy.HighsModelStatus.kInfeasible:
         raise QuotaInfeasibleError("the quotas cannot be met together with the pinned and fixed pairs")
     if x.size != k or info.primal_solution_status != 2:  # 2: a feasible solution is known
-        if start is None:
-            raise RuntimeError("the pairing MIP found no feasible pairing within its node limit")
-        return MipSolution(start.copy(), float(weights[start].sum()), np.inf, False)
+        raise RuntimeError("the pairing MIP found no feasible pairing within its node limit")
     selected = x > 0.5
-    return MipSolution(
-        selected,
-        float(weights[selected].sum()),
-        -float(info.mip_dual_bound),
-        status == highspy.HighsModelStatus.kOptimal,
-    )
+    # The bound HiGHS reports is within its tolerances: round it up to the next whole unit.
+    bound = float(np.ceil(-float(info.mip_dual_bound) - 1e-9)) if np.isfinite(info.mip_dual_bound) else np.inf
+    value = float(units[selected].sum())
+    return MipSolution(selected, value, max(bound, value), status == highspy.HighsModelStatus.kOptimal)

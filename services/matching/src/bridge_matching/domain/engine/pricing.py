@@ -20,6 +20,7 @@ pool (when feasible), whatever their weight.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +28,6 @@ import numpy.typing as npt
 from . import kernels
 from .availability import encode_availability
 from .index import PopulationIndex
-from .quotas import Quotas
 from .scoring import SCORE_SCALE, feasible_with_overlap, score
 
 Idx = npt.NDArray[np.intp]
@@ -42,7 +42,17 @@ SAFETY = 1e-7
 # A mentee is scanned for pairs down to this far below its current price, so that
 # the next rounds (whose prices move a little) are served from the pool.
 MARGIN = 0.02
-Extra = tuple[Quotas, npt.NDArray[np.float64]]  # quota rows and their dual prices
+
+
+class Extra(Protocol):
+    """Further dual prices (quota rows, cuts): ``adjust`` is their exact part of each pair's
+    reduced cost, ``slack`` the most it can add to any pair (0 when it only subtracts)."""
+
+    def slack(self) -> float: ...
+
+    def adjust(self, m: Idx, e: Idx) -> F64: ...
+
+
 _REGION_MODES = {"any": 0, "same_region": 1, "cross_region": 2}
 
 
@@ -184,13 +194,13 @@ class Pricer:
         m, e = self.pool_m, self.pool_e
         reduced = self.pool_units / SCORE_SCALE - alpha[m] - beta[e]
         if extra is not None:
-            reduced += extra[0].adjust(extra[1], m, e)
+            reduced += extra.adjust(m, e)
         return int(np.count_nonzero(reduced > tau))
 
     def price(self, alpha: F64, beta: F64, tau: float = 0.0, extra: Extra | None = None) -> Priced:
         """Every feasible pair with ``w - alpha[m] - beta[e] + quota part > tau``
         (alpha, beta >= 0; ``extra`` = the quota rows and their duals)."""
-        slack = 0.0 if extra is None else extra[0].slack(extra[1])
+        slack = 0.0 if extra is None else extra.slack()
         need = beta[self.mentees] + tau - slack
         stale = need < self.floor[self.mentees]
         if stale.any():
@@ -200,7 +210,7 @@ class Pricer:
         units = np.concatenate([self.pool_units, self.req_units])
         reduced = units / SCORE_SCALE - alpha[m] - beta[e]
         if extra is not None:
-            reduced += extra[0].adjust(extra[1], m, e)
+            reduced += extra.adjust(m, e)
         keep = np.flatnonzero(reduced > tau)
         m, e, units, reduced = m[keep], e[keep], units[keep], reduced[keep]
         # A requested pair can be in the pool too: keep one of each.

@@ -122,7 +122,32 @@ class _Problem:
 
 PRICE_EPS = 1e-9  # reduced costs above this are added as columns
 COLUMNS_PER_MENTEE = 4  # priced columns added per mentee per round (best first)
-MAX_ROUNDS = 30
+MAX_ROUNDS = 60
+MAX_CUT_ROUNDS = 30
+
+
+class _Prices:
+    """What pricing adds to ``w - alpha[m] - beta[e]``: the quota rows' and the cuts' duals."""
+
+    def __init__(self, lp: PairingLp, sol: LpSolution, quotas: Quotas | None) -> None:
+        self.lp, self.sol, self.quotas = lp, sol, quotas
+
+    def mentee_shift(self) -> F64:
+        """Per person: the prices of the cuts on their mentor edges (every new mentor edge of
+        theirs joins those cuts), added to the mentee's price."""
+        shift = np.zeros(self.lp.n)
+        if self.lp.cut_mentor:
+            np.add.at(shift, np.array(self.lp.cut_mentor), self.sol.pi)
+        return shift
+
+    def slack(self) -> float:
+        return 0.0 if self.quotas is None else self.quotas.slack(self.sol.mu)
+
+    def adjust(self, m: Idx, e: Idx) -> F64:
+        out = self.lp.cut_adjust(self.sol.pi, m, e) + self.mentee_shift()[e]  # shift is in beta already
+        if self.quotas is not None:
+            out += self.quotas.adjust(self.sol.mu, m, e)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,11 +215,16 @@ def solve_certified(
     lp = PairingLp(mentor_cap, mentee_cap, col_m, col_e, col_u / SCORE_SCALE, quotas=quotas)
     keys = np.sort(col_e.astype(np.int64) * n + col_m)
     rounds = 0
+    either = (mentor_cap > 0) & (mentee_cap > 0)
+    cut_rounds = 0
     while True:
         sol = lp.solve()
         rounds += 1
-        extra = None if quotas is None else (quotas, sol.mu)
-        priced = pricer.price(sol.alpha, sol.beta, 0.0, extra)
+        if either.any() and cut_rounds < MAX_CUT_ROUNDS and lp.add_cuts(sol.x, either):
+            cut_rounds += 1
+            continue
+        extra = _Prices(lp, sol, quotas)
+        priced = pricer.price(sol.alpha, sol.beta + extra.mentee_shift(), 0.0, extra)
         pk = priced.mentees.astype(np.int64) * n + priced.mentors
         at = np.minimum(np.searchsorted(keys, pk), max(keys.size - 1, 0))
         new = (keys[at] != pk) if keys.size else np.ones(pk.size, dtype=np.bool_)
@@ -225,12 +255,17 @@ def solve_certified(
         selected, calls = _quota_pairing(sol.x, col_m, col_e, col_u, mentor_cap, mentee_cap, quotas)
     else:
         selected, calls = _integer_pairing(sol.x, col_m, col_e, col_u, mentor_cap, mentee_cap)
+        if col_u[selected].sum() < bound_units - 1.0:
+            better = _residual_pairing(sol, col_m, col_e, col_u, mentor_cap, mentee_cap)
+            calls += 1
+            if better is not None and col_u[better].sum() > col_u[selected].sum():
+                selected = better
     value = int(col_u[selected].sum())
     # Every pair's weight is an integer number of units, so a gap under 1 unit is none.
     proven = value > bound_units - 1.0
     if not proven:
         closed = _close_gap(
-            pricer, sol, col_m, col_e, col_u, selected, value, bound_units, mentor_cap, mentee_cap, quotas
+            pricer, lp, sol, col_m, col_e, col_u, selected, value, bound_units, mentor_cap, mentee_cap, quotas
         )
         if closed is not None:
             col_m, col_e, col_u, selected, value, bound_units, proven = closed
@@ -252,8 +287,8 @@ def solve_certified(
     )
 
 
-MIP_MAX_COLUMNS = 50_000  # beyond this the exact search is not tried (the LP certificate stands)
-MIP_MAX_NODES = 5_000
+MIP_MAX_COLUMNS = 20_000  # beyond this the exact search is not tried (the LP certificate stands)
+MIP_MAX_NODES = 1_000
 # With quotas the integer pairing stops within this of the MIP's own bound (the reported
 # certified gap still compares with the LP bound of the whole cohort).
 QUOTA_REL_GAP = 2e-4
@@ -261,6 +296,7 @@ QUOTA_REL_GAP = 2e-4
 
 def _close_gap(
     pricer: Pricer,
+    lp: PairingLp,
     sol: LpSolution,
     col_m: Idx,
     col_e: Idx,
@@ -282,10 +318,11 @@ def _close_gap(
     proves its answer optimal for the whole cohort or tightens the bound.
     """
     gap = (bound_units - value) / SCORE_SCALE
-    extra = None if quotas is None else (quotas, sol.mu)
-    if pricer.known_at_least(sol.alpha, sol.beta, -gap, extra) > MIP_MAX_COLUMNS:
+    extra = _Prices(lp, sol, quotas)
+    beta = sol.beta + extra.mentee_shift()
+    if pricer.known_at_least(sol.alpha, beta, -gap, extra) > MIP_MAX_COLUMNS:
         return None  # already too many without scanning further
-    near = pricer.price(sol.alpha, sol.beta, -gap, extra)
+    near = pricer.price(sol.alpha, beta, -gap, extra)
     n = int(mentor_cap.size)
     keys = np.concatenate([near.mentees.astype(np.int64) * n + near.mentors])
     chosen_keys = col_e[selected].astype(np.int64) * n + col_m[selected]
@@ -299,14 +336,15 @@ def _close_gap(
     e = (all_keys // n).astype(np.intp)
     u = np.array([weight_of[k] for k in all_keys.tolist()], dtype=np.int64)
     start = np.isin(all_keys, chosen_keys)
-    mip = solve_pairing_mip(
-        mentor_cap, mentee_cap, m, e, u / SCORE_SCALE, start=start, max_nodes=MIP_MAX_NODES, quotas=quotas
-    )
-    best = mip.selected if mip.value * SCORE_SCALE > value + 0.5 else start
+    try:
+        mip = solve_pairing_mip(mentor_cap, mentee_cap, m, e, u, max_nodes=MIP_MAX_NODES, quotas=quotas)
+    except RuntimeError:  # no pairing found within the node limit: keep what we have
+        return None
+    best = mip.selected if mip.value > value + 0.5 else start
     best_value = int(u[best].sum())
     # Pairings outside these columns score at most ``value`` <= best_value.
-    bound = min(bound_units, max(float(best_value), mip.bound * SCORE_SCALE))
-    proven = mip.optimal or best_value > bound - 1.0
+    bound = min(bound_units, max(float(best_value), mip.bound))
+    proven = (mip.optimal and best_value >= mip.value) or best_value > bound - 1.0
     return m, e, u, best, best_value, max(bound, float(best_value)), proven
 
 
@@ -342,8 +380,7 @@ def _quota_pairing(
             left_e,
             m[rest],
             e[rest],
-            u[rest] / SCORE_SCALE,
-            start=None,
+            u[rest],
             max_nodes=MIP_MAX_NODES,
             quotas=residual,
         )
@@ -353,10 +390,40 @@ def _quota_pairing(
     except (QuotaInfeasibleError, RuntimeError):
         calls += 1
     mip = solve_pairing_mip(
-        mentor_cap, mentee_cap, m, e, u / SCORE_SCALE, start=None, max_nodes=MIP_MAX_NODES, quotas=quotas,
-        rel_gap=QUOTA_REL_GAP,
-    )  # fmt: skip
+        mentor_cap, mentee_cap, m, e, u, max_nodes=MIP_MAX_NODES, quotas=quotas, rel_gap=QUOTA_REL_GAP
+    )
     return mip.selected, calls
+
+
+RESIDUAL_REDUCED_COST = 1.0  # score units: pairs this far below their LP price join the residual search
+RESIDUAL_MAX_COLUMNS = 200_000
+RESIDUAL_MAX_NODES = 300
+
+
+def _residual_pairing(
+    sol: LpSolution, m: Idx, e: Idx, u: I64, mentor_cap: I64, mentee_cap: I64
+) -> BoolA | None:
+    """Keeps the LP's integral pairs and searches the rest exactly-ish: a node-limited
+    integer program over the pairs between people with places left whose reduced cost is
+    within RESIDUAL_REDUCED_COST of zero (the LP's fractional part and its neighbours)."""
+    n = int(mentor_cap.size)
+    x = sol.x
+    fixed = x > 1 - 1e-6
+    used_m = np.bincount(m[fixed], minlength=n)
+    used_e = np.bincount(e[fixed], minlength=n)
+    left_m = np.where(used_e > 0, 0, mentor_cap - used_m)
+    left_e = np.where(used_m > 0, 0, mentee_cap - used_e)
+    reduced = u / SCORE_SCALE - sol.alpha[m] - sol.beta[e]
+    rest = np.flatnonzero(~fixed & (left_m[m] > 0) & (left_e[e] > 0) & (reduced > -RESIDUAL_REDUCED_COST))
+    if rest.size == 0 or rest.size > RESIDUAL_MAX_COLUMNS:
+        return None
+    try:
+        part = solve_pairing_mip(left_m, left_e, m[rest], e[rest], u[rest], max_nodes=RESIDUAL_MAX_NODES)
+    except RuntimeError:
+        return None
+    selected = fixed.copy()
+    selected[rest[part.selected]] = True
+    return selected
 
 
 def _integer_pairing(x: F64, m: Idx, e: Idx, u: I64, mentor_cap: I64, mentee_cap: I64) -> tuple[BoolA, int]:
