@@ -47,6 +47,7 @@ from bridge_matching.domain.engine import (
 from bridge_matching.domain.engine.availability import overlap_minutes, utc_intervals
 from bridge_matching.domain.engine.chains import ancestors
 from bridge_matching.domain.engine.constraints import pair_overlap_minutes
+from bridge_matching.domain.engine.lp import solve_pairing_mip
 
 SCALE = 1_000_000  # the engine's score units (scoring.SCORE_SCALE), restated on purpose
 TOL = 1e-6
@@ -89,7 +90,7 @@ class _Oracle:
         for p in people:
             # Weeks with the same constant UTC offset give the same UTC intervals: convert once.
             keys = _week_keys(p.time_zone, weeks)
-            first = {}
+            first: dict[object, date] = {}
             for key, w in zip(keys, weeks, strict=True):
                 first.setdefault(key, w)
             code_of = {
@@ -497,8 +498,6 @@ def _best_subset(mentor_cap: list[int], mentee_cap: list[int], cols: list[tuple[
 def _mip_answer(
     mentor_cap: list[int], mentee_cap: list[int], cols: list[tuple[int, int, int]], start: list[bool]
 ) -> tuple[int, float, float, bool]:
-    from bridge_matching.domain.engine.lp import solve_pairing_mip
-
     m = np.array([c[0] for c in cols], dtype=np.intp)
     e = np.array([c[1] for c in cols], dtype=np.intp)
     u = np.array([c[2] for c in cols], dtype=np.int64)
