@@ -451,30 +451,14 @@ def test_certificate_holds_against_brute_force_on_small_cohorts(kind: str, seed:
 
 
 # Counterexamples found by the property above over more seeds (1,800 cohorts, seeds 1000-1599
-# of each kind): 4 failed, all with proven_optimal claimed below the optimum. Two causes, each
-# also shown on the smallest input of ``lp.solve_pairing_mip`` that fails (tests below).
-_MIP_START_BUG = (
-    "engine bug: solve_pairing_mip, given a start pairing (setSolution), returns "
-    "getSolution().col_value, which is still the start, while HiGHS reports Optimal with the "
-    "better objective; _close_gap trusts mip.optimal, so proven_optimal is claimed below the optimum"
-)
-_TIE_UNIT_BUG = (
-    "engine bug: the pairing MIP works in score units (weights u / 1e6), where the 1e-6 tie-break "
-    "unit is under HiGHS's tolerances; proven_optimal and upper_bound come out one unit short"
-)
+# of each kind) at 0e6e205: 4 failed, all with proven_optimal claimed below the optimum. Two
+# causes, fixed in 8c2ea3f and pinned on the smallest inputs of ``lp.solve_pairing_mip`` below:
+# a start passed with setSolution came back from getSolution() although HiGHS reported a better
+# optimum, and in score units the 1e-6 tie-break unit sat under HiGHS's tolerances.
 
 
 @pytest.mark.parametrize(
-    ("kind", "seed"),
-    [
-        # All four fail at 0e6e205. Which of them still reach the faulty MIP step depends on
-        # the LP's path, which the solver work in progress changes (cuts, a residual search),
-        # so these are not strict; the two tests below pin the causes themselves.
-        pytest.param("either", 1127, marks=pytest.mark.xfail(reason=_MIP_START_BUG, strict=False)),
-        pytest.param("either", 1336, marks=pytest.mark.xfail(reason=_MIP_START_BUG, strict=False)),
-        pytest.param("either", 1451, marks=pytest.mark.xfail(reason=_MIP_START_BUG, strict=False)),
-        pytest.param("dense", 1061, marks=pytest.mark.xfail(reason=_TIE_UNIT_BUG, strict=False)),
-    ],
+    ("kind", "seed"), [("either", 1127), ("either", 1336), ("either", 1451), ("dense", 1061)]
 )
 def test_certificate_holds_on_found_counterexamples(kind: str, seed: int) -> None:
     test_certificate_holds_against_brute_force_on_small_cohorts.hypothesis.inner_test(kind, seed)  # type: ignore[attr-defined]
@@ -496,7 +480,7 @@ def _best_subset(mentor_cap: list[int], mentee_cap: list[int], cols: list[tuple[
 
 
 def _mip_answer(
-    mentor_cap: list[int], mentee_cap: list[int], cols: list[tuple[int, int, int]], start: list[bool]
+    mentor_cap: list[int], mentee_cap: list[int], cols: list[tuple[int, int, int]]
 ) -> tuple[int, float, float, bool]:
     m = np.array([c[0] for c in cols], dtype=np.intp)
     e = np.array([c[1] for c in cols], dtype=np.intp)
@@ -506,44 +490,41 @@ def _mip_answer(
         np.array(mentee_cap, dtype=np.int64),
         m,
         e,
-        u / SCALE,
-        start=np.array(start),
+        u,
         max_nodes=5_000,
     )
-    return int(u[mip.selected].sum()), mip.value * SCALE, mip.bound * SCALE, mip.optimal
+    return int(u[mip.selected].sum()), mip.value, mip.bound, mip.optimal
 
 
-@pytest.mark.xfail(reason=_MIP_START_BUG, strict=True)
 def test_pairing_mip_returns_the_pairing_it_reports() -> None:
     """Seven "either" people with one place each; the start (p5-p1, p4-p6) is worth 10."""
     cols = [
         (2, 1, 5000001), (5, 1, 4000001), (4, 3, 5000001), (0, 4, 7000001),
         (0, 5, 4000001), (2, 5, 3500001), (0, 6, 4000001), (4, 6, 6000001),
     ]  # fmt: skip
-    start = [False, True, False, False, False, False, False, True]
     caps = [1] * 7
-    chosen, value, bound, optimal = _mip_answer(caps, caps, cols, start)
+    chosen, value, bound, optimal = _mip_answer(caps, caps, cols)
     assert abs(chosen - value) < 0.5, (chosen, value)  # the pairing is worth what is reported
+    assert optimal
     if optimal:
         assert chosen == _best_subset(caps, caps, cols) == round(bound), (chosen, bound)
 
 
-@pytest.mark.xfail(reason=_TIE_UNIT_BUG, strict=True)
 def test_pairing_mip_resolves_the_tie_break_unit() -> None:
-    """Two pairings score 19.75: one of 4 pairs (the start) and one of 5; the solver's own
-    objective (+1 unit a pair) prefers the second."""
+    """Two pairings score 19.75: one of 4 pairs and one of 5; the solver's own objective
+    (+1 unit a pair) prefers the second."""
     cols = [
         (2, 0, 4000001), (3, 0, 5000001), (5, 0, 2000001), (2, 3, 3000001), (1, 4, 6000001),
         (3, 4, 8000001), (0, 6, 5000001), (3, 6, 5000001), (2, 7, 1750001), (0, 8, 5000001),
         (1, 8, 2000001), (2, 8, 2000001), (5, 8, 2000001),
     ]  # fmt: skip
-    start = [False, False, False, False, False, True, True, False, True, True, False, False, False]
     mentor_cap = [2, 2, 1, 2, 2, 2, 0, 1, 2]
     mentee_cap = [1, 0, 1, 1, 1, 1, 1, 1, 1]
-    chosen, _, bound, optimal = _mip_answer(mentor_cap, mentee_cap, cols, start)
+    chosen, _, bound, optimal = _mip_answer(mentor_cap, mentee_cap, cols)
     best = _best_subset(mentor_cap, mentee_cap, cols)
     assert best == 19_750_005
     assert bound >= best - 0.5, (bound, best)
+    assert optimal
     if optimal:
         assert chosen == best, (chosen, best)
 

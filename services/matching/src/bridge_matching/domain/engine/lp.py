@@ -15,8 +15,11 @@ relaxation is the strongest one-row-per-person bound and the same for any number
 Column ``(m, e)`` has a 1 in ``m``'s row and ``c_e`` in ``e``'s row, weight ``w`` in
 score units. With row duals ``y >= 0`` its reduced cost is
 ``w - alpha[m] - beta[e]`` where ``alpha = y`` and ``beta = c * y`` (what pricing uses).
-Columns have no upper bound: every row already implies ``x <= 1``, so the duals
-stay clean (no bound duals) and the dual objective ``sum(r * y)`` is the LP value.
+Columns are bounded by 1 (HiGHS's bounded simplex is many times faster that way, though every
+row already implies ``x <= 1``). A column at its bound may keep a positive reduced cost, so
+``sum(r * y)`` alone can fall below the LP value; the certificate (``solver.py``) therefore adds
+every mentee's best positive reduced cost over *all* pairs, those columns included, which makes
+the bound valid whatever the duals are.
 """
 
 from __future__ import annotations
