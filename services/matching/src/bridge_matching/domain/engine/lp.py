@@ -207,15 +207,18 @@ class PairingLp:
         return count
 
     def cut_adjust(self, pi: F64, m: Idx, e: Idx) -> F64:
-        """The cuts' part of the reduced cost of pairs (m[k], e[k]): minus the prices of every
-        cut on the mentee's mentor edges, and of the cut on this very edge, if any."""
+        """The cuts' part of the reduced cost of pairs (m[k], e[k]) under cut prices ``pi``
+        (the first ``pi.size`` cuts): minus the prices of every cut on the mentee's mentor
+        edges, and of the cut on this very edge, if any."""
         out = np.zeros(m.size)
-        if not self.cut_mentor:
+        if pi.size == 0:
             return out
+        cut_m = np.array(self.cut_mentor[: pi.size], dtype=np.int64)
+        cut_e = np.array(self.cut_mentee[: pi.size], dtype=np.int64)
         per_person = np.zeros(self.n)
-        np.add.at(per_person, np.array(self.cut_mentor), pi)
+        np.add.at(per_person, cut_m, pi)
         out -= per_person[e]
-        key = np.array(self.cut_mentor, dtype=np.int64) * self.n + np.array(self.cut_mentee, dtype=np.int64)
+        key = cut_m * self.n + cut_e
         order = np.argsort(key)
         sorted_keys = key[order]
         pk = m.astype(np.int64) * self.n + e

@@ -136,8 +136,9 @@ class _Prices:
         """Per person: the prices of the cuts on their mentor edges (every new mentor edge of
         theirs joins those cuts), added to the mentee's price."""
         shift = np.zeros(self.lp.n)
-        if self.lp.cut_mentor:
-            np.add.at(shift, np.array(self.lp.cut_mentor), self.sol.pi)
+        priced_cuts = self.sol.pi.size  # cuts added after this solve have no price yet
+        if priced_cuts:
+            np.add.at(shift, np.array(self.lp.cut_mentor[:priced_cuts]), self.sol.pi)
         return shift
 
     def slack(self) -> float:
@@ -220,9 +221,12 @@ def solve_certified(
     while True:
         sol = lp.solve()
         rounds += 1
-        if either.any() and cut_rounds < MAX_CUT_ROUNDS and lp.add_cuts(sol.x, either):
-            cut_rounds += 1
-            continue
+        # Cuts and columns are added in the same round (one LP solve for both); the round's
+        # duals price the columns, and the cut rows only join from the next solve on.
+        cuts = 0
+        if either.any() and cut_rounds < MAX_CUT_ROUNDS:
+            cuts = lp.add_cuts(sol.x, either)
+            cut_rounds += cuts > 0
         extra = _Prices(lp, sol, quotas)
         priced = pricer.price(sol.alpha, sol.beta + extra.mentee_shift(), 0.0, extra)
         pk = priced.mentees.astype(np.int64) * n + priced.mentors
@@ -230,7 +234,7 @@ def solve_certified(
         new = (keys[at] != pk) if keys.size else np.ones(pk.size, dtype=np.bool_)
         new &= priced.reduced > PRICE_EPS
         fresh = np.flatnonzero(new)
-        if fresh.size == 0 or rounds >= max_rounds:
+        if (fresh.size == 0 and cuts == 0) or rounds >= max_rounds:
             break
         pick = fresh[_best_per_mentee(priced.mentees[fresh], priced.reduced[fresh], COLUMNS_PER_MENTEE)]
         lp.add(priced.mentors[pick], priced.mentees[pick], priced.units[pick] / SCORE_SCALE)
