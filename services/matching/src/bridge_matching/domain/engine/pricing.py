@@ -42,6 +42,7 @@ SAFETY = 1e-7
 # A mentee is scanned for pairs down to this far below its current price, so that
 # the next rounds (whose prices move a little) are served from the pool.
 MARGIN = 0.02
+EXACT_CHUNK = 1 << 20
 
 
 class Extra(Protocol):
@@ -176,10 +177,22 @@ class Pricer:
         )
         self.scans += 1
         self.scanned_pairs += int(self.upto[mentees].sum())
-        m, e, units = self._exact(cand_m.astype(np.intp), cand_e.astype(np.intp))
         floor_of = np.full(self.n, np.inf)
         floor_of[mentees] = floors
-        keep = units / SCORE_SCALE > floor_of[e]
+        # Exact checks in slices: scoring keeps five float columns per pair, and a first scan
+        # can let tens of millions of pairs through its bounds.
+        parts: list[tuple[Idx, Idx, I64]] = []
+        for lo in range(0, cand_m.size, EXACT_CHUNK):
+            pm, pe, pu = self._exact(
+                cand_m[lo : lo + EXACT_CHUNK].astype(np.intp), cand_e[lo : lo + EXACT_CHUNK].astype(np.intp)
+            )
+            above = pu / SCORE_SCALE > floor_of[pe]
+            parts.append((pm[above], pe[above], pu[above]))
+        del cand_m, cand_e
+        m = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
+        e = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
+        units = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        keep = np.ones(m.size, dtype=np.bool_)
         stale = np.zeros(self.n, dtype=np.bool_)
         stale[mentees] = True
         old = ~stale[self.pool_e]
