@@ -42,10 +42,14 @@ def _people() -> list[dict[str, Any]]:
 async def test_a_cross_region_quota_and_a_region_cap_shape_the_draft(svc: RunningService) -> None:
     c = svc.client
     cid = await _cohort_with(
-        svc, _people(), {"min_cross_region_share": 0.6, "region_mentor_caps": {"EMEA": 3}}
+        svc,
+        _people(),
+        {"min_cross_region_share": 0.6, "region_mentor_caps": [{"region": "EMEA", "max_mentees": 3}]},
     )
     policy = (await c.get(f"/cohorts/{cid}/policy", headers=HR)).json()
-    assert policy["min_cross_region_share"] == 0.6 and policy["region_mentor_caps"] == {"EMEA": 3}
+    assert policy["min_cross_region_share"] == 0.6 and policy["region_mentor_caps"] == [
+        {"region": "EMEA", "max_mentees": 3}
+    ]
     r = await c.post(f"/cohorts/{cid}/matching-runs", headers=HR)
     assert r.status_code == 202, r.text
     run = await wait_run(c, r.json()["id"], HR)
@@ -69,8 +73,30 @@ async def test_quota_values_are_bounded(svc: RunningService) -> None:
     for bad in (
         {"min_cross_region_share": 1.5},
         {"max_same_department_share": -0.1},
-        {"region_mentor_caps": {"EMEA": -1}},
+        {"region_mentor_caps": [{"region": "EMEA", "max_mentees": -1}]},
     ):
         r = await c.put(f"/cohorts/{cid}/policy", json=bad, headers=HR)
         assert r.status_code == 422, (bad, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_quotas_are_put_and_read_back(svc: RunningService) -> None:
+    c = svc.client
+    cid = (await c.post("/cohorts", json=cohort_body(), headers=HR)).json()["id"]
+    quotas = {
+        "min_cross_region_share": 0.25,
+        "max_same_department_share": 0.5,
+        "region_mentor_caps": [{"region": "EMEA", "max_mentees": 10}, {"region": "AMER", "max_mentees": 4}],
+    }
+    r = await c.put(f"/cohorts/{cid}/policy", json=quotas, headers=HR)
+    assert r.status_code == 200, r.text  # the policy_updated event carries the caps as {region: n}
+    policy = (await c.get(f"/cohorts/{cid}/policy", headers=HR)).json()
+    assert {k: policy[k] for k in quotas} == quotas
+    r = await c.put(
+        f"/cohorts/{cid}/policy",
+        json={
+            "region_mentor_caps": [{"region": "EMEA", "max_mentees": 1}, {"region": "EMEA", "max_mentees": 2}]
+        },
+        headers=HR,
+    )
+    assert r.status_code == 422 and "one cap" in r.text

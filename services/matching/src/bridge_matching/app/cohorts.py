@@ -16,7 +16,7 @@ from bridge_matching.db import cohorts
 from bridge_matching.domain.cohort import CohortIn
 from bridge_matching.domain.events import cohort_created, cohort_subject
 from bridge_matching.domain.phases import POLICY_EDIT_PHASES, TRANSITIONS, can_transition
-from bridge_matching.domain.policy import PolicyIn
+from bridge_matching.domain.policy import PolicyIn, policy_event_document
 from bridge_matching.domain.rows import CohortRow
 from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal
@@ -96,9 +96,8 @@ async def put_policy(
         await rt.outbox.add(
             conn,
             CohortPolicyUpdatedV1(
-                # Quotas that are off (null) are left out: the v1 contract's values are never null.
                 cohort_id=str(cohort_id),
-                policy=body.model_dump(exclude_none=True),
+                policy=policy_event_document(body),
                 updated_by=principal.subject,
                 updated_at=now,
             ),

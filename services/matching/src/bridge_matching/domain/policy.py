@@ -23,6 +23,15 @@ class WeightsIn(BaseModel):
     requested_partner: float = Field(2.0, ge=0, le=100)
 
 
+class RegionCap(BaseModel):
+    """Mentors working in ``region`` take at most ``max_mentees`` mentees in all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: RegionCode
+    max_mentees: int = Field(ge=0, le=1_000_000)
+
+
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,19 +67,28 @@ class PolicyIn(BaseModel):
         le=1,
         description="quota: at most this share of the pairs inside one department (null = off)",
     )
-    region_mentor_caps: dict[RegionCode, int] = Field(
-        default_factory=dict,
+    region_mentor_caps: list[RegionCap] = Field(
+        default_factory=list,
         max_length=50,
         description="quota: mentors working in a region take at most this many mentees in all, per region",
     )
 
     @field_validator("region_mentor_caps")
     @classmethod
-    def _caps(cls, v: dict[str, int]) -> dict[str, int]:
-        for region, cap in v.items():
-            if not 0 <= cap <= 1_000_000:
-                raise ValueError(f"the cap for {region} must be between 0 and 1000000")
+    def _one_cap_per_region(cls, v: list[RegionCap]) -> list[RegionCap]:
+        regions = [c.region for c in v]
+        if len(set(regions)) != len(regions):
+            raise ValueError("each region may have one cap")
         return v
+
+
+def policy_event_document(p: PolicyIn) -> dict[str, Any]:  # Any: the event's JSON values
+    """The policy as ``matching.cohort.policy_updated.v1`` carries it: that contract's values are
+    numbers, booleans, strings or string-to-number maps, never null or lists, so quotas that are
+    off are left out and region caps travel as ``{region: max_mentees}``."""
+    doc = p.model_dump(exclude_none=True)
+    doc["region_mentor_caps"] = {c.region: c.max_mentees for c in p.region_mentor_caps}
+    return doc
 
 
 def to_engine_policy(
@@ -105,5 +123,5 @@ def to_engine_policy(
         programme_end=programme_end,
         min_cross_region_share=p.min_cross_region_share,
         max_same_department_share=p.max_same_department_share,
-        region_mentor_caps=tuple(sorted(p.region_mentor_caps.items())),
+        region_mentor_caps=tuple(sorted((c.region, c.max_mentees) for c in p.region_mentor_caps)),
     )
