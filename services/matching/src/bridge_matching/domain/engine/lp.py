@@ -206,19 +206,22 @@ class PairingLp:
         self.row_rhs = np.concatenate([self.row_rhs, np.ones(count)])
         return count
 
-    def cut_adjust(self, pi: F64, m: Idx, e: Idx) -> F64:
-        """The cuts' part of the reduced cost of pairs (m[k], e[k]) under cut prices ``pi``
-        (the first ``pi.size`` cuts): minus the prices of every cut on the mentee's mentor
-        edges, and of the cut on this very edge, if any."""
+    def cut_prices_per_person(self, pi: F64) -> F64:
+        """Per person p: the summed prices ``pi`` (of the first ``pi.size`` cuts) of the cuts on
+        p's mentor edges. Every mentor edge of p, new ones too, is in all of them, so this is
+        added to p's price as a mentee."""
+        out = np.zeros(self.n)
+        if pi.size:
+            np.add.at(out, np.array(self.cut_mentor[: pi.size], dtype=np.int64), pi)
+        return out
+
+    def cut_edge_adjust(self, pi: F64, m: Idx, e: Idx) -> F64:
+        """Minus the price of the cut on the edge (m[k], e[k]) itself, where there is one."""
         out = np.zeros(m.size)
         if pi.size == 0:
             return out
-        cut_m = np.array(self.cut_mentor[: pi.size], dtype=np.int64)
-        cut_e = np.array(self.cut_mentee[: pi.size], dtype=np.int64)
-        per_person = np.zeros(self.n)
-        np.add.at(per_person, cut_m, pi)
-        out -= per_person[e]
-        key = cut_m * self.n + cut_e
+        key = np.array(self.cut_mentor[: pi.size], dtype=np.int64) * self.n
+        key += np.array(self.cut_mentee[: pi.size], dtype=np.int64)
         order = np.argsort(key)
         sorted_keys = key[order]
         pk = m.astype(np.int64) * self.n + e

@@ -26,7 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from . import kernels
-from .availability import encode_availability
 from .index import PopulationIndex
 from .scoring import SCORE_SCALE, feasible_with_overlap, score
 
@@ -90,18 +89,8 @@ class Pricer:
         # How many mentors are less senior than each person (strictly).
         self.upto: I64 = np.searchsorted(sorted_levels, index.seniority, side="left").astype(np.int64)
         # One week's availability bounds the minimum over the programme's weeks.
-        week_bits = getattr(index.avail, "week_bits", None)
-        if week_bits is not None:
-            self.avail_bits = np.ascontiguousarray(week_bits(0))
-            self.slot = float(index.avail.slot_minutes)
-        else:  # a single-week encoding
-            week = encode_availability(
-                [p.availability for p in index.people],
-                [p.time_zone for p in index.people],
-                policy.reference_week,
-            )
-            self.avail_bits = np.ascontiguousarray(week.bits)
-            self.slot = float(week.slot_minutes)
+        self.avail_bits = np.ascontiguousarray(index.avail.week_bits(0))
+        self.slot = float(index.avail.slot_minutes)
         self.region_mode = _REGION_MODES[policy.region_mode]
         # Per person: [w0 / |wants|, w1 / |wants|] (0 without wants): what one shared skill
         # is worth in each direction of the coverage score.

@@ -127,25 +127,21 @@ MAX_CUT_ROUNDS = 30
 
 
 class _Prices:
-    """What pricing adds to ``w - alpha[m] - beta[e]``: the quota rows' and the cuts' duals."""
+    """What pricing adds to ``w - alpha[m] - beta[e]``: the quota rows' and the cuts' duals.
+
+    The cuts on a person's mentor edges raise their price as a mentee (``mentee_shift``, passed
+    to pricing inside ``beta``); ``adjust`` is the rest: the cut on the priced edge itself and
+    the quota rows."""
 
     def __init__(self, lp: PairingLp, sol: LpSolution, quotas: Quotas | None) -> None:
         self.lp, self.sol, self.quotas = lp, sol, quotas
-
-    def mentee_shift(self) -> F64:
-        """Per person: the prices of the cuts on their mentor edges (every new mentor edge of
-        theirs joins those cuts), added to the mentee's price."""
-        shift = np.zeros(self.lp.n)
-        priced_cuts = self.sol.pi.size  # cuts added after this solve have no price yet
-        if priced_cuts:
-            np.add.at(shift, np.array(self.lp.cut_mentor[:priced_cuts]), self.sol.pi)
-        return shift
+        self.mentee_shift: F64 = lp.cut_prices_per_person(sol.pi)
 
     def slack(self) -> float:
         return 0.0 if self.quotas is None else self.quotas.slack(self.sol.mu)
 
     def adjust(self, m: Idx, e: Idx) -> F64:
-        out = self.lp.cut_adjust(self.sol.pi, m, e) + self.mentee_shift()[e]  # shift is in beta already
+        out = self.lp.cut_edge_adjust(self.sol.pi, m, e)
         if self.quotas is not None:
             out += self.quotas.adjust(self.sol.mu, m, e)
         return out
@@ -228,7 +224,7 @@ def solve_certified(
             cuts = lp.add_cuts(sol.x, either)
             cut_rounds += cuts > 0
         extra = _Prices(lp, sol, quotas)
-        priced = pricer.price(sol.alpha, sol.beta + extra.mentee_shift(), 0.0, extra)
+        priced = pricer.price(sol.alpha, sol.beta + extra.mentee_shift, 0.0, extra)
         pk = priced.mentees.astype(np.int64) * n + priced.mentors
         at = np.minimum(np.searchsorted(keys, pk), max(keys.size - 1, 0))
         new = (keys[at] != pk) if keys.size else np.ones(pk.size, dtype=np.bool_)
@@ -323,7 +319,7 @@ def _close_gap(
     """
     gap = (bound_units - value) / SCORE_SCALE
     extra = _Prices(lp, sol, quotas)
-    beta = sol.beta + extra.mentee_shift()
+    beta = sol.beta + extra.mentee_shift
     if pricer.known_at_least(sol.alpha, beta, -gap, extra) > MIP_MAX_COLUMNS:
         return None  # already too many without scanning further
     near = pricer.price(sol.alpha, beta, -gap, extra)
