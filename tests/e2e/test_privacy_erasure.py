@@ -353,9 +353,19 @@ async def test_an_erased_person_is_nowhere_in_any_schema_or_topic_even_after_a_r
             assert not [n for n in needles if n.lower() in log], f"{svc}'s log names the person"
 
         # The partner keeps their relationship history; the programme keeps its counts.
-        after = (
-            await c.get(f"{urls['reporting']}/reports/overview", params={"cohort_id": cid}, headers=hr)
-        ).json()["kpis"]
+        # The erasure itself sets events going (the pair is dissolved, the partner is told), so the
+        # figures are read once they have stopped moving: the rebuild must reproduce exactly these.
+        async def overview() -> dict[str, Any]:
+            r = await c.get(f"{urls['reporting']}/reports/overview", params={"cohort_id": cid}, headers=hr)
+            kpis: dict[str, Any] = r.json()["kpis"]
+            return kpis
+
+        async def settled() -> dict[str, Any] | None:
+            first = await overview()
+            await asyncio.sleep(2.0)
+            return first if first == await overview() else None
+
+        after = await _eventually(settled, "reporting's figures to settle after the erasure")
         assert after.get("sessions_held") == before.get("sessions_held")
 
         # A rebuild replays every topic from the beginning into reporting: the person stays erased.
