@@ -42,6 +42,7 @@ from bridge_matching.domain.engine import (
     Participant,
     Weights,
     pair_violations,
+    pricing,
     run_matching,
 )
 from bridge_matching.domain.engine.availability import overlap_minutes, utc_intervals
@@ -609,6 +610,30 @@ def test_certificate_holds_against_a_mip_of_every_pair_on_medium_cohorts(
     assert_certificate(result, optimum, oracle)
     assert result.stats.certified_gap <= 0.001, result.stats
     assert improving_pairs(result, oracle) == []
+
+
+# The pricing pool keeps each mentee's best POOL_PER_MENTEE pairs after its first scan and bounds
+# the rest (``Priced.unseen``). Cohorts this small never reach the real cap; with a cap of 1 or 2
+# it binds for almost every mentee, so the bound, the exhaustive last round and the rescans run.
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(SMALL_KINDS), seed=st.integers(0, 2**32 - 1))
+def test_certificate_holds_when_the_pool_cap_binds_on_small_cohorts(kind: str, seed: int) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pricing, "POOL_PER_MENTEE", 1)
+        test_certificate_holds_against_brute_force_on_small_cohorts.hypothesis.inner_test(kind, seed)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("n", "either_share", "seed"), [(300, 0.25, 7), (250, 0.0, 3)])
+def test_certificate_holds_when_the_pool_cap_binds_on_medium_cohorts(
+    n: int, either_share: float, seed: int
+) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pricing, "POOL_PER_MENTEE", 2)
+        test_certificate_holds_against_a_mip_of_every_pair_on_medium_cohorts.hypothesis.inner_test(  # type: ignore[attr-defined]
+            n, either_share, seed
+        )
 
 
 # --- 3. the pricing is exhaustive: no free feasible pair is left out -----------------------------

@@ -13,6 +13,15 @@ over the pool. A mentee whose price fell below its floor is scanned again, over 
 whole cohort, by the compiled loop in ``kernels.py`` (bounds only), and the survivors
 get the exact checks and scores of ``scoring.py``.
 
+The pool keeps at most POOL_PER_MENTEE pairs per mentee, its best by weight; a mentee with
+more gets its floor raised to the best weight left out. Early in column generation the prices
+are far below their final values and an uncapped pool would hold millions of pairs no round
+needs. Only a mentee's first scan is capped. A capped mentee's price can sit below its floor:
+the pairs it cannot see are worth at most ``floor - beta``, which ``Priced.unseen`` reports
+(the certificate adds it to the bound); the next round rescans it without the cap, and
+``price(exhaustive=True)`` does at once, as the last round of column generation and the exact
+search do.
+
 Requested pairs carry a bonus the scan's bound leaves out, so they are always in the
 pool (when feasible), whatever their weight.
 """
@@ -42,6 +51,7 @@ SAFETY = 1e-7
 # the next rounds (whose prices move a little) are served from the pool.
 MARGIN = 0.02
 EXACT_CHUNK = 1 << 20
+POOL_PER_MENTEE = 64
 
 
 class Extra(Protocol):
@@ -64,6 +74,14 @@ class Priced:
     mentees: Idx
     units: I64  # weights in solver units (score * SCORE_SCALE + 1)
     reduced: F64  # w - alpha[m] - beta[e], in score units
+    # Per person: the most a pair *not* in ``mentors``/``mentees`` can price out at for this
+    # mentee (0 when pricing saw all of the mentee's pairs above the threshold).
+    unseen: F64
+
+    @property
+    def complete(self) -> bool:
+        """Every pair above the threshold is listed."""
+        return not bool(np.any(self.unseen > 0.0))
 
 
 class Pricer:
@@ -134,8 +152,9 @@ class Pricer:
         m, e = m[ok], e[ok]
         return m, e, score(self.index, m, e, minutes).cost_units()
 
-    def scan(self, mentees: Idx, floors: F64) -> None:
-        """Replace the pool of ``mentees`` by every feasible pair with weight > floor."""
+    def scan(self, mentees: Idx, floors: F64, *, capped: bool = True) -> None:
+        """Replace the pool of ``mentees`` by every feasible pair with weight > floor (at most
+        POOL_PER_MENTEE per mentee when ``capped``, the floor rising to match)."""
         if mentees.size == 0:
             return
         index = self.index
@@ -175,20 +194,38 @@ class Pricer:
             pm, pe, pu = self._exact(
                 cand_m[lo : lo + EXACT_CHUNK].astype(np.intp), cand_e[lo : lo + EXACT_CHUNK].astype(np.intp)
             )
-            above = pu / SCORE_SCALE > floor_of[pe]
+            above = np.flatnonzero(pu / SCORE_SCALE > floor_of[pe])
+            if capped:  # the best POOL_PER_MENTEE + 1 of each mentee's part are enough to cap the whole
+                above = above[self._best(pe[above], pu[above], POOL_PER_MENTEE + 1)]
             parts.append((pm[above], pe[above], pu[above]))
         del cand_m, cand_e
         m = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
         e = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
         units = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        keep = np.ones(m.size, dtype=np.bool_)
+        keep = np.arange(m.size)
+        if capped:
+            keep = self._best(e, units, POOL_PER_MENTEE)
+            left_out = self._best(e, units, POOL_PER_MENTEE + 1, nth=True)
+            floor_of[e[left_out]] = np.maximum(floor_of[e[left_out]], units[left_out] / SCORE_SCALE)
         stale = np.zeros(self.n, dtype=np.bool_)
         stale[mentees] = True
         old = ~stale[self.pool_e]
         self.pool_m = np.concatenate([self.pool_m[old], m[keep]])
         self.pool_e = np.concatenate([self.pool_e[old], e[keep]])
         self.pool_units = np.concatenate([self.pool_units[old], units[keep]])
-        self.floor[mentees] = floors
+        self.floor[mentees] = floor_of[mentees]
+
+    @staticmethod
+    def _best(e: Idx, units: I64, k: int, *, nth: bool = False) -> Idx:
+        """Positions of each mentee's ``k`` heaviest pairs (ties by position), or with ``nth``
+        of its ``k``-th heaviest only (for mentees that have that many)."""
+        order = np.lexsort((-units, e))
+        e_sorted = e[order]
+        first = np.r_[True, e_sorted[1:] != e_sorted[:-1]] if e.size else np.zeros(0, dtype=np.bool_)
+        start = np.maximum.accumulate(np.where(first, np.arange(e.size), 0))
+        rank = np.arange(e.size) - start
+        picked: Idx = order[rank == k - 1] if nth else order[rank < k]
+        return picked
 
     def known_at_least(self, alpha: F64, beta: F64, tau: float, extra: Extra | None = None) -> int:
         """How many pairs already in the pool have reduced cost > tau: a lower bound on
@@ -199,24 +236,41 @@ class Pricer:
             reduced += extra.adjust(m, e)
         return int(np.count_nonzero(reduced > tau))
 
-    def price(self, alpha: F64, beta: F64, tau: float = 0.0, extra: Extra | None = None) -> Priced:
-        """Every feasible pair with ``w - alpha[m] - beta[e] + quota part > tau``
-        (alpha, beta >= 0; ``extra`` = the quota rows and their duals)."""
+    def price(
+        self, alpha: F64, beta: F64, tau: float = 0.0, extra: Extra | None = None, *, exhaustive: bool = False
+    ) -> Priced:
+        """Feasible pairs with ``w - alpha[m] - beta[e] + extra part > tau`` (alpha, beta >= 0;
+        ``extra`` = the quota rows, the cuts and their duals): every one with ``exhaustive``,
+        otherwise those in the (capped) pool, ``unseen`` bounding the rest."""
         slack = 0.0 if extra is None else extra.slack()
         need = beta[self.mentees] + tau - slack
         stale = need < self.floor[self.mentees]
-        if stale.any():
-            self.scan(self.mentees[stale], need[stale] - MARGIN)
-        m = np.concatenate([self.pool_m, self.req_m])
-        e = np.concatenate([self.pool_e, self.req_e])
-        units = np.concatenate([self.pool_units, self.req_units])
-        reduced = units / SCORE_SCALE - alpha[m] - beta[e]
-        if extra is not None:
-            reduced += extra.adjust(m, e)
-        keep = np.flatnonzero(reduced > tau)
-        m, e, units, reduced = m[keep], e[keep], units[keep], reduced[keep]
+        # Only a mentee's first scan is capped: later prices are close to the final ones.
+        unscanned = stale & np.isinf(self.floor[self.mentees]) & (not exhaustive)
+        for part, capped in ((unscanned, True), (stale & ~unscanned, False)):
+            if part.any():
+                self.scan(self.mentees[part], need[part] - MARGIN, capped=capped)
+        pm, pe, pu, pr = self._above(self.pool_m, self.pool_e, self.pool_units, alpha, beta, tau, extra)
+        rm, re, ru, rr = self._above(self.req_m, self.req_e, self.req_units, alpha, beta, tau, extra)
+        m, e = np.concatenate([pm, rm]), np.concatenate([pe, re])
+        units, reduced = np.concatenate([pu, ru]), np.concatenate([pr, rr])
+        # A mentee whose floor stayed above its need (the cap) may have pairs out of the pool:
+        # worth at most floor - beta + slack.
+        unseen = np.zeros(self.n)
+        hidden = self.floor[self.mentees] > need
+        unseen[self.mentees[hidden]] = self.floor[self.mentees[hidden]] - beta[self.mentees[hidden]] + slack
         # A requested pair can be in the pool too: keep one of each.
         key = e.astype(np.int64) * self.n + m
         order = np.argsort(key, kind="stable")
         first = order[np.r_[True, key[order][1:] != key[order][:-1]]] if key.size else order
-        return Priced(m[first], e[first], units[first], reduced[first])
+        return Priced(m[first], e[first], units[first], reduced[first], unseen)
+
+    @staticmethod
+    def _above(
+        m: Idx, e: Idx, units: I64, alpha: F64, beta: F64, tau: float, extra: Extra | None
+    ) -> tuple[Idx, Idx, I64, F64]:
+        reduced = units / SCORE_SCALE - alpha[m] - beta[e]
+        if extra is not None:
+            reduced += extra.adjust(m, e)
+        keep = np.flatnonzero(reduced > tau)
+        return m[keep], e[keep], units[keep], reduced[keep]

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
 from .lp import LpSolution, PairingLp, QuotaInfeasibleError, solve_pairing_mip
-from .pricing import Pricer
+from .pricing import Priced, Pricer
 from .quotas import Quotas
 from .scoring import SCORE_SCALE
 
@@ -172,6 +172,16 @@ class CertifiedOutcome:
         return max(0.0, (self.upper_bound - self.value) / self.upper_bound)
 
 
+def _fresh(priced: Priced, keys: I64, n: int) -> Idx:
+    """Priced pairs that price out and are not columns yet (``keys``: the columns' sorted keys)."""
+    pk = priced.mentees.astype(np.int64) * n + priced.mentors
+    at = np.minimum(np.searchsorted(keys, pk), max(keys.size - 1, 0))
+    new = (keys[at] != pk) if keys.size else np.ones(pk.size, dtype=np.bool_)
+    new &= priced.reduced > PRICE_EPS
+    out: Idx = np.flatnonzero(new)
+    return out
+
+
 def _best_per_mentee(mentees: Idx, reduced: F64, k: int) -> Idx:
     order = np.lexsort((-reduced, mentees))
     e_sorted = mentees[order]
@@ -224,12 +234,13 @@ def solve_certified(
             cuts = lp.add_cuts(sol.x, either)
             cut_rounds += cuts > 0
         extra = _Prices(lp, sol, quotas)
-        priced = pricer.price(sol.alpha, sol.beta + extra.mentee_shift, 0.0, extra)
-        pk = priced.mentees.astype(np.int64) * n + priced.mentors
-        at = np.minimum(np.searchsorted(keys, pk), max(keys.size - 1, 0))
-        new = (keys[at] != pk) if keys.size else np.ones(pk.size, dtype=np.bool_)
-        new &= priced.reduced > PRICE_EPS
-        fresh = np.flatnonzero(new)
+        beta = sol.beta + extra.mentee_shift
+        priced = pricer.price(sol.alpha, beta, 0.0, extra)
+        fresh = _fresh(priced, keys, n)
+        if fresh.size == 0 and cuts == 0 and not priced.complete:
+            # Nothing new in the pool: look at the pairs the pool's cap hid before stopping.
+            priced = pricer.price(sol.alpha, beta, 0.0, extra, exhaustive=True)
+            fresh = _fresh(priced, keys, n)
         if (fresh.size == 0 and cuts == 0) or rounds >= max_rounds:
             break
         pick = fresh[_best_per_mentee(priced.mentees[fresh], priced.reduced[fresh], COLUMNS_PER_MENTEE)]
@@ -241,7 +252,7 @@ def solve_certified(
     # Dual bound for the whole feasible graph: raise each mentee's price by its best
     # positive reduced cost (zero once pricing finds nothing), which makes every pair's
     # reduced cost <= 0; the dual objective then bounds every integer pairing.
-    rho = np.zeros(n, dtype=np.float64)
+    rho = np.maximum(priced.unseen, 0.0)
     if priced.mentees.size:
         np.maximum.at(rho, priced.mentees, np.maximum(priced.reduced, 0.0))
     bound_units = (sol.dual_value + float(rho.sum())) * SCORE_SCALE
@@ -322,7 +333,7 @@ def _close_gap(
     beta = sol.beta + extra.mentee_shift
     if pricer.known_at_least(sol.alpha, beta, -gap, extra) > MIP_MAX_COLUMNS:
         return None  # already too many without scanning further
-    near = pricer.price(sol.alpha, beta, -gap, extra)
+    near = pricer.price(sol.alpha, beta, -gap, extra, exhaustive=True)
     n = int(mentor_cap.size)
     keys = np.concatenate([near.mentees.astype(np.int64) * n + near.mentors])
     chosen_keys = col_e[selected].astype(np.int64) * n + col_m[selected]
