@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .candidates import CandidateGraph, _top_k, build_candidate_graph
+from .candidates import CandidateGraph, build_candidate_graph
 from .constraints import pair_violations
 from .explain import ReasonFinder, breakdown_from_values, breakdown_of, explain_pair
 from .index import PopulationIndex
@@ -43,13 +43,23 @@ def _as_pair(p: PairLike) -> Pair:
 
 
 @dataclass(frozen=True, slots=True)
+class _People:
+    index: PopulationIndex
+    mentor_cap: I64  # remaining capacity per position (0 = cannot mentor now)
+    mentee_cap: I64  # 1 if the position can still be matched as a mentee
+    kept: tuple[tuple[int, int, PairOrigin], ...]
+    requested: tuple[Idx, Idx]  # requested pairs, in both orientations
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedCohort:
-    """Everything the solver needs; exposed so benchmarks can time stages apart."""
+    """The cohort and its sparse candidate graph (the raw solver's input); exposed so benchmarks
+    can time stages apart. ``run_matching`` does not build the graph: pricing finds its pairs."""
 
     index: PopulationIndex
     graph: CandidateGraph
-    mentor_cap: I64  # remaining capacity per position (0 = cannot mentor now)
-    mentee_cap: I64  # 1 if the position can still be matched as a mentee
+    mentor_cap: I64
+    mentee_cap: I64
     kept: tuple[tuple[int, int, PairOrigin], ...]
 
 
@@ -63,6 +73,30 @@ def prepare(
     excluded_pairs: Iterable[PairLike] = (),
     org_chart: Mapping[str, str | None] | None = None,
 ) -> PreparedCohort:
+    people = _prepare_people(
+        participants,
+        policy,
+        pinned_pairs=pinned_pairs,
+        fixed_pairs=fixed_pairs,
+        history=history,
+        excluded_pairs=excluded_pairs,
+        org_chart=org_chart,
+    )
+    index, mentor_cap, mentee_cap = people.index, people.mentor_cap, people.mentee_cap
+    graph = build_candidate_graph(index, mentor_cap > 0, mentee_cap > 0, extra_pairs=people.requested)
+    return PreparedCohort(index, graph, mentor_cap, mentee_cap, people.kept)
+
+
+def _prepare_people(
+    participants: Iterable[Participant],
+    policy: MatchingPolicy,
+    *,
+    pinned_pairs: Iterable[PairLike],
+    fixed_pairs: Iterable[PairLike],
+    history: Iterable[PairLike],
+    excluded_pairs: Iterable[PairLike],
+    org_chart: Mapping[str, str | None] | None,
+) -> _People:
     index = PopulationIndex(
         participants, policy, history=history, excluded_pairs=excluded_pairs, org_chart=org_chart
     )
@@ -91,8 +125,7 @@ def prepare(
     req = np.array(requested, dtype=np.intp).reshape(-1, 2)
     # Requests count in either orientation; the solver decides who mentors whom.
     extra = (np.concatenate([req[:, 0], req[:, 1]]), np.concatenate([req[:, 1], req[:, 0]]))
-    graph = build_candidate_graph(index, mentor_cap > 0, mentee_cap > 0, extra_pairs=extra)
-    return PreparedCohort(index, graph, mentor_cap.astype(np.int64), mentee_cap, tuple(kept))
+    return _People(index, mentor_cap.astype(np.int64), mentee_cap.astype(np.int64), tuple(kept), extra)
 
 
 def run_matching(
@@ -105,7 +138,8 @@ def run_matching(
     excluded_pairs: Iterable[PairLike] = (),
     org_chart: Mapping[str, str | None] | None = None,
 ) -> MatchResult:
-    """Globally optimal (on the sparse candidate graph) cohort matching.
+    """The best pairing of the whole cohort, with a certificate (``stats.proven_optimal``,
+    ``stats.certified_gap``; see ``solver.solve_certified``).
 
     Pinned and fixed pairs are kept as given and consume capacity; everyone else
     is (re)matched. ``excluded_pairs`` forbids pairs in either orientation.
@@ -154,7 +188,7 @@ def _run_matching(
     t0 = time.perf_counter()
     history = tuple(history)
     excluded_pairs = tuple(excluded_pairs)
-    prep = prepare(
+    prep = _prepare_people(
         participants,
         policy,
         pinned_pairs=pinned_pairs,
@@ -164,21 +198,14 @@ def _run_matching(
         org_chart=org_chart,
     )
     t1 = time.perf_counter()
-    index, graph = prep.index, prep.graph
-    requested = graph.scores.components[4] > 0
-    pricer = Pricer(
-        index,
-        prep.mentor_cap > 0,
-        prep.mentee_cap > 0,
-        requested=(graph.mentors[requested], graph.mentees[requested]),
-    )
-    units = graph.cost_units()
-    start = _initial_columns(graph.mentors, graph.mentees, units, requested)
+    index = prep.index
+    pricer = Pricer(index, prep.mentor_cap > 0, prep.mentee_cap > 0, requested=prep.requested)
+    start_m, start_e, start_u = pricer.initial_columns(INITIAL_PER_MENTEE, INITIAL_PER_MENTOR)
     outcome = solve_certified(
         pricer,
-        graph.mentors[start],
-        graph.mentees[start],
-        units[start],
+        start_m,
+        start_e,
+        start_u,
         prep.mentor_cap,
         prep.mentee_cap,
         quotas=build_quotas(index, [(m, e) for m, e, _ in prep.kept]),
@@ -240,17 +267,8 @@ INITIAL_PER_MENTEE = 4  # columns the first LP starts from, per mentee (pricing 
 INITIAL_PER_MENTOR = 2
 
 
-def _initial_columns(mentors: Idx, mentees: Idx, units: I64, requested: npt.NDArray[np.bool_]) -> Idx:
-    """The best few sparse-graph edges per mentee and per mentor, and every requested one:
-    a small first LP; column generation brings in whatever else the optimum needs."""
-    keep = requested.copy()
-    keep[_top_k(mentees, units, INITIAL_PER_MENTEE)] = True
-    keep[_top_k(mentors, units, INITIAL_PER_MENTOR)] = True
-    return np.flatnonzero(keep)
-
-
 def _kept_pairs(
-    prep: PreparedCohort,
+    prep: _People,
     history: Sequence[PairLike],
     excluded: Sequence[PairLike],
     org_chart: Mapping[str, str | None] | None,

@@ -70,8 +70,16 @@ def _scan_one(
     avail_ord: np.ndarray,
     acc: np.ndarray,
     out: np.ndarray,
+    cap: int,
+    heap: np.ndarray,
+    raised: np.ndarray,
+    at: int,
 ) -> int:
     """Survivors among the first ``upto`` mentors (by seniority) for mentee ``e``.
+
+    With ``cap > 0`` only the ``cap`` pairs with the highest bounds survive: a min-heap of
+    bounds (``heap``, scratch) raises the floor as it fills, and ``raised[at]`` gets the
+    floor that every pair left out is under (the lowest bound kept once ``cap`` are kept).
 
     Phase 1 computes the skill part of every pair's bound over contiguous,
     mentor-major columns (``share_cols[k, j]`` = word k of the j-th mentor's offered
@@ -129,10 +137,57 @@ def _scan_one(
             continue
         v += w[2] * min(minutes / target_minutes, 1.0)
         if v > floor:
-            if found < out.size:
-                out[found] = mentors[j]
-            found += 1
+            if cap == 0:
+                if found < out.size:
+                    out[found] = mentors[j]
+                found += 1
+            elif found < cap:
+                _heap_push(heap, out, found, v, mentors[j])
+                found += 1
+                if found == cap:
+                    floor = heap[0]
+                    skill_floor = floor - w[2] - w[3]
+            else:
+                _heap_replace(heap, out, cap, v, mentors[j])
+                floor = heap[0]
+                skill_floor = floor - w[2] - w[3]
+    if cap > 0:
+        raised[at] = floor
     return found
+
+
+@njit(cache=True, nogil=True)
+def _heap_push(heap: np.ndarray, ids: np.ndarray, size: int, v: float, j: int) -> None:
+    """Adds (v, j) to the min-heap of ``size`` entries (``heap`` the keys, ``ids`` beside)."""
+    i = size
+    while i > 0:
+        parent = (i - 1) // 2
+        if heap[parent] <= v:
+            break
+        heap[i] = heap[parent]
+        ids[i] = ids[parent]
+        i = parent
+    heap[i] = v
+    ids[i] = j
+
+
+@njit(cache=True, nogil=True)
+def _heap_replace(heap: np.ndarray, ids: np.ndarray, size: int, v: float, j: int) -> None:
+    """Replaces the smallest entry of the full min-heap by (v, j)."""
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] >= v:
+            break
+        heap[i] = heap[child]
+        ids[i] = ids[child]
+        i = child
+    heap[i] = v
+    ids[i] = j
 
 
 PER_MENTEE = 256  # survivors kept per mentee in the single pass; more -> that mentee is rescanned
@@ -164,8 +219,11 @@ def scan(
     dept_ord: np.ndarray,
     region_ord: np.ndarray,
     avail_ord: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(mentor, mentee) of every pair whose bound beats the mentee's floor.
+    cap: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mentor, mentee) of every pair whose bound beats the mentee's floor, and per mentee the
+    floor every pair left out is under: with ``cap > 0`` only each mentee's ``cap`` highest
+    bounds are kept and that floor can be higher than the one given (see ``_scan_one``).
 
     ``mentors`` is sorted by seniority and ``upto[i]`` is how many of them are less
     senior than ``mentees[i]``. One parallel pass keeps up to PER_MENTEE survivors
@@ -174,15 +232,17 @@ def scan(
     """
     k = mentees.size
     counts = np.zeros(k, dtype=np.int64)
-    rows = np.empty((k, PER_MENTEE), dtype=np.int64)
+    rows = np.empty((k, max(PER_MENTEE, cap)), dtype=np.int64)
+    raised = floors.copy()
     step = (k + _CHUNKS - 1) // _CHUNKS
     for c in prange(_CHUNKS):
         acc = np.empty(mentors.size, dtype=np.float64)
+        heap = np.empty(max(cap, 1), dtype=np.float64)
         for i in range(c * step, min(k, (c + 1) * step)):
             counts[i] = _scan_one(
                 mentees[i], floors[i], upto[i], mentors, share_cols, learn_cols, back_weight, lang, share,
                 learn, share_weight, dept, region, region_mode, avail, slot, min_minutes, target_minutes,
-                w, lang_ord, dept_ord, region_ord, avail_ord, acc, rows[i],
+                w, lang_ord, dept_ord, region_ord, avail_ord, acc, rows[i], cap, heap, raised, i,
             )  # fmt: skip
     starts = np.zeros(k + 1, dtype=np.int64)
     for i in range(k):
@@ -193,14 +253,14 @@ def scan(
         acc = np.empty(mentors.size, dtype=np.float64)
         for i in range(c * step, min(k, (c + 1) * step)):
             n_found = counts[i]
-            if n_found <= PER_MENTEE:
+            if n_found <= rows.shape[1]:  # always so with a cap
                 out_m[starts[i] : starts[i] + n_found] = rows[i, :n_found]
             else:
                 _scan_one(
                     mentees[i], floors[i], upto[i], mentors, share_cols, learn_cols, back_weight, lang,
                     share, learn, share_weight, dept, region, region_mode, avail, slot, min_minutes,
                     target_minutes, w, lang_ord, dept_ord, region_ord, avail_ord, acc,
-                    out_m[starts[i] : starts[i + 1]],
+                    out_m[starts[i] : starts[i + 1]], 0, acc, raised, i,
                 )  # fmt: skip
             out_e[starts[i] : starts[i + 1]] = mentees[i]
-    return out_m, out_e
+    return out_m, out_e, raised

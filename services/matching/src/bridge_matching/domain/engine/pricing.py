@@ -13,12 +13,13 @@ over the pool. A mentee whose price fell below its floor is scanned again, over 
 whole cohort, by the compiled loop in ``kernels.py`` (bounds only), and the survivors
 get the exact checks and scores of ``scoring.py``.
 
-The pool keeps at most POOL_PER_MENTEE pairs per mentee, its best by weight; a mentee with
-more gets its floor raised to the best weight left out. Early in column generation the prices
+A mentee's first two scans keep at most SCAN_CAPS pairs, those with the highest bounds (the
+compiled loop keeps them in a heap and prunes with the heap's least as it fills); the floor rises
+to what the pairs left out can weigh. Early in column generation the prices
 are far below their final values and an uncapped pool would hold millions of pairs no round
-needs. Only a mentee's first scan is capped. A capped mentee's price can sit below its floor:
+needs. A capped mentee's price can sit below its floor:
 the pairs it cannot see are worth at most ``floor - beta``, which ``Priced.unseen`` reports
-(the certificate adds it to the bound); the next round rescans it without the cap, and
+(the certificate adds it to the bound); the next rounds rescan it with a larger cap, then none, and
 ``price(exhaustive=True)`` does at once, as the last round of column generation and the exact
 search do.
 
@@ -51,7 +52,9 @@ SAFETY = 1e-7
 # the next rounds (whose prices move a little) are served from the pool.
 MARGIN = 0.02
 EXACT_CHUNK = 1 << 20
-POOL_PER_MENTEE = 64
+# Pairs a mentee's capped scans keep: the first (before any price is known) keeps 64, the
+# second 256; later scans are uncapped, as are the exhaustive ones.
+SCAN_CAPS = (64, 256)
 
 
 class Extra(Protocol):
@@ -131,6 +134,7 @@ class Pricer:
         self.pool_m: Idx = np.zeros(0, dtype=np.intp)
         self.pool_e: Idx = np.zeros(0, dtype=np.intp)
         self.pool_units: I64 = np.zeros(0, dtype=np.int64)
+        self.capped_scans: I64 = np.zeros(self.n, dtype=np.int64)  # per mentee, see SCAN_CAPS
         self.scanned_pairs = 0  # pairs the compiled scan looked at, summed over scans
         self.scans = 0
         req_m = req_e = np.zeros(0, dtype=np.intp)
@@ -152,15 +156,17 @@ class Pricer:
         m, e = m[ok], e[ok]
         return m, e, score(self.index, m, e, minutes).cost_units()
 
-    def scan(self, mentees: Idx, floors: F64, *, capped: bool = True) -> None:
-        """Replace the pool of ``mentees`` by every feasible pair with weight > floor (at most
-        POOL_PER_MENTEE per mentee when ``capped``, the floor rising to match)."""
+    def scan(self, mentees: Idx, floors: F64, *, cap: int = 0) -> None:
+        """Replace the pool of ``mentees`` by every feasible pair with weight > floor (with
+        ``cap > 0``: at most the ``cap`` with the highest bounds per mentee, the floor rising to
+        what the best pair left out can weigh)."""
         if mentees.size == 0:
             return
         index = self.index
-        cand_m, cand_e = kernels.scan(
+        kernel_floors = floors - UNIT - SAFETY  # bounds leave out the tie-break unit
+        cand_m, cand_e, raised = kernels.scan(
             mentees.astype(np.int64),
-            floors - UNIT - SAFETY,
+            kernel_floors,
             self.upto[mentees],
             self.mentors_by_seniority,
             self.share_cols,
@@ -182,11 +188,13 @@ class Pricer:
             self.dept_ord,
             self.region_ord,
             self.avail_ord,
+            cap,
         )
         self.scans += 1
         self.scanned_pairs += int(self.upto[mentees].sum())
         floor_of = np.full(self.n, np.inf)
-        floor_of[mentees] = floors
+        # A pair the cap left out has a bound <= raised, so a weight <= raised + UNIT.
+        floor_of[mentees] = np.where(raised > kernel_floors, raised + UNIT + SAFETY, floors)
         # Exact checks in slices: scoring keeps five float columns per pair, and a first scan
         # can let tens of millions of pairs through its bounds.
         parts: list[tuple[Idx, Idx, I64]] = []
@@ -194,38 +202,38 @@ class Pricer:
             pm, pe, pu = self._exact(
                 cand_m[lo : lo + EXACT_CHUNK].astype(np.intp), cand_e[lo : lo + EXACT_CHUNK].astype(np.intp)
             )
-            above = np.flatnonzero(pu / SCORE_SCALE > floor_of[pe])
-            if capped:  # the best POOL_PER_MENTEE + 1 of each mentee's part are enough to cap the whole
-                above = above[self._best(pe[above], pu[above], POOL_PER_MENTEE + 1)]
+            above = pu / SCORE_SCALE > floor_of[pe]
             parts.append((pm[above], pe[above], pu[above]))
         del cand_m, cand_e
         m = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
         e = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
         units = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        keep = np.arange(m.size)
-        if capped:
-            keep = self._best(e, units, POOL_PER_MENTEE)
-            left_out = self._best(e, units, POOL_PER_MENTEE + 1, nth=True)
-            floor_of[e[left_out]] = np.maximum(floor_of[e[left_out]], units[left_out] / SCORE_SCALE)
         stale = np.zeros(self.n, dtype=np.bool_)
         stale[mentees] = True
         old = ~stale[self.pool_e]
-        self.pool_m = np.concatenate([self.pool_m[old], m[keep]])
-        self.pool_e = np.concatenate([self.pool_e[old], e[keep]])
-        self.pool_units = np.concatenate([self.pool_units[old], units[keep]])
+        self.pool_m = np.concatenate([self.pool_m[old], m])
+        self.pool_e = np.concatenate([self.pool_e[old], e])
+        self.pool_units = np.concatenate([self.pool_units[old], units])
         self.floor[mentees] = floor_of[mentees]
 
-    @staticmethod
-    def _best(e: Idx, units: I64, k: int, *, nth: bool = False) -> Idx:
-        """Positions of each mentee's ``k`` heaviest pairs (ties by position), or with ``nth``
-        of its ``k``-th heaviest only (for mentees that have that many)."""
-        order = np.lexsort((-units, e))
-        e_sorted = e[order]
-        first = np.r_[True, e_sorted[1:] != e_sorted[:-1]] if e.size else np.zeros(0, dtype=np.bool_)
-        start = np.maximum.accumulate(np.where(first, np.arange(e.size), 0))
-        rank = np.arange(e.size) - start
-        picked: Idx = order[rank == k - 1] if nth else order[rank < k]
-        return picked
+    def initial_columns(self, per_mentee: int, per_mentor: int) -> tuple[Idx, Idx, I64]:
+        """A first set of columns before any price is known: a capped scan of every mentee (the
+        pairs with the best bounds), then each mentee's ``per_mentee`` and each mentor's
+        ``per_mentor`` heaviest pairs among them, and every feasible requested pair."""
+        todo = self.mentees[self.capped_scans[self.mentees] == 0]
+        if todo.size:
+            self.scan(todo, np.zeros(todo.size), cap=SCAN_CAPS[0])
+            self.capped_scans[todo] += 1
+        m, e, units = self.pool_m, self.pool_e, self.pool_units
+        keep = np.zeros(m.size, dtype=np.bool_)
+        keep[_heaviest(e, units, per_mentee)] = True
+        keep[_heaviest(m, units, per_mentor)] = True
+        cols_m = np.concatenate([m[keep], self.req_m])
+        cols_e = np.concatenate([e[keep], self.req_e])
+        cols_u = np.concatenate([units[keep], self.req_units])
+        key = cols_e.astype(np.int64) * self.n + cols_m
+        _, first = np.unique(key, return_index=True)
+        return cols_m[first], cols_e[first], cols_u[first]
 
     def known_at_least(self, alpha: F64, beta: F64, tau: float, extra: Extra | None = None) -> int:
         """How many pairs already in the pool have reduced cost > tau: a lower bound on
@@ -245,11 +253,17 @@ class Pricer:
         slack = 0.0 if extra is None else extra.slack()
         need = beta[self.mentees] + tau - slack
         stale = need < self.floor[self.mentees]
-        # Only a mentee's first scan is capped: later prices are close to the final ones.
-        unscanned = stale & np.isinf(self.floor[self.mentees]) & (not exhaustive)
-        for part, capped in ((unscanned, True), (stale & ~unscanned, False)):
+        # A mentee's first scans are capped (SCAN_CAPS): early prices are far below the final ones.
+        level = self.capped_scans[self.mentees]
+        for at, cap in enumerate((*SCAN_CAPS, 0)):
+            part = stale & ((level == at) if cap else (level >= at))
+            if exhaustive:
+                part, cap = stale, 0
             if part.any():
-                self.scan(self.mentees[part], need[part] - MARGIN, capped=capped)
+                self.scan(self.mentees[part], need[part] - MARGIN, cap=cap)
+                self.capped_scans[self.mentees[part]] += cap > 0
+            if exhaustive:
+                break
         pm, pe, pu, pr = self._above(self.pool_m, self.pool_e, self.pool_units, alpha, beta, tau, extra)
         rm, re, ru, rr = self._above(self.req_m, self.req_e, self.req_units, alpha, beta, tau, extra)
         m, e = np.concatenate([pm, rm]), np.concatenate([pe, re])
@@ -274,3 +288,13 @@ class Pricer:
             reduced += extra.adjust(m, e)
         keep = np.flatnonzero(reduced > tau)
         return m[keep], e[keep], units[keep], reduced[keep]
+
+
+def _heaviest(group: Idx, units: I64, k: int) -> Idx:
+    """Positions of each group's ``k`` heaviest entries (ties: the lower position first)."""
+    order = np.lexsort((-units, group))
+    g = group[order]
+    first = np.r_[True, g[1:] != g[:-1]] if g.size else np.zeros(0, dtype=np.bool_)
+    start = np.maximum.accumulate(np.where(first, np.arange(g.size), 0))
+    picked: Idx = order[np.arange(g.size) - start < k]
+    return picked
