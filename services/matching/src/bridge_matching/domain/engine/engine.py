@@ -239,8 +239,10 @@ def _run_matching(
     in_pair[new_m] = True
     in_pair[new_e] = True
     # has_edge["mentor"][p]: p has a candidate mentor, i.e. p appears as a mentee.
-    has_mentor_edge = np.bincount(outcome.column_mentees, minlength=n) > 0
-    has_mentee_edge = np.bincount(outcome.column_mentors, minlength=n) > 0
+    # Feasible pairs already known (the LP's columns and the pricing pool) spare the reason
+    # finder a search of the whole cohort for most people.
+    has_mentor_edge = np.bincount(np.concatenate([outcome.column_mentees, pricer.pool_e]), minlength=n) > 0
+    has_mentee_edge = np.bincount(np.concatenate([outcome.column_mentors, pricer.pool_m]), minlength=n) > 0
     finder = ReasonFinder(index, spare_mentor, spare_mentee, has_mentor_edge, has_mentee_edge)
     unmatched: list[UnmatchedParticipant] = [finder.explain(p) for p in np.flatnonzero(~in_pair).tolist()]
     t3 = time.perf_counter()

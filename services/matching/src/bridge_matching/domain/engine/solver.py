@@ -124,6 +124,7 @@ PRICE_EPS = 1e-9  # reduced costs above this are added as columns
 COLUMNS_PER_MENTEE = 4  # priced columns added per mentee per round (best first)
 MAX_ROUNDS = 60
 MAX_CUT_ROUNDS = 30
+STALL = 1e-9  # relative: an LP value that moved less than this between rounds has stalled
 
 
 class _Prices:
@@ -224,13 +225,20 @@ def solve_certified(
     rounds = 0
     either = (mentor_cap > 0) & (mentee_cap > 0)
     cut_rounds = 0
+    cutting = bool(either.any())
+    last_value = -np.inf
     while True:
         sol = lp.solve()
         rounds += 1
         # Cuts and columns are added in the same round (one LP solve for both); the round's
         # duals price the columns, and the cut rows only join from the next solve on.
         cuts = 0
-        if either.any() and cut_rounds < MAX_CUT_ROUNDS:
+        # Cuts stop once a round's cuts and columns left the LP value where it was: such cuts
+        # cut nothing off that matters, and on a large LP each costs thousands of degenerate pivots.
+        if cutting and cut_rounds > 0 and abs(sol.value - last_value) <= STALL * abs(sol.value):
+            cutting = False
+        last_value = sol.value
+        if cutting and cut_rounds < MAX_CUT_ROUNDS:
             cuts = lp.add_cuts(sol.x, either)
             cut_rounds += cuts > 0
         extra = _Prices(lp, sol, quotas)
