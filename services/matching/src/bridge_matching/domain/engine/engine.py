@@ -74,13 +74,7 @@ def prepare(
     org_chart: Mapping[str, str | None] | None = None,
 ) -> PreparedCohort:
     people = _prepare_people(
-        participants,
-        policy,
-        pinned_pairs=pinned_pairs,
-        fixed_pairs=fixed_pairs,
-        history=history,
-        excluded_pairs=excluded_pairs,
-        org_chart=org_chart,
+        participants, policy, pinned_pairs, fixed_pairs, history, excluded_pairs, org_chart
     )
     index, mentor_cap, mentee_cap = people.index, people.mentor_cap, people.mentee_cap
     graph = build_candidate_graph(index, mentor_cap > 0, mentee_cap > 0, extra_pairs=people.requested)
@@ -90,7 +84,6 @@ def prepare(
 def _prepare_people(
     participants: Iterable[Participant],
     policy: MatchingPolicy,
-    *,
     pinned_pairs: Iterable[PairLike],
     fixed_pairs: Iterable[PairLike],
     history: Iterable[PairLike],
@@ -146,15 +139,13 @@ def run_matching(
     ``org_chart`` optionally adds managers who are not participants.
     """
     with _gc_paused():
-        return _run_matching(
-            participants,
-            policy,
-            pinned_pairs=pinned_pairs,
-            fixed_pairs=fixed_pairs,
-            history=history,
-            excluded_pairs=excluded_pairs,
-            org_chart=org_chart,
+        t0 = time.perf_counter()
+        history = tuple(history)
+        excluded_pairs = tuple(excluded_pairs)
+        prep = _prepare_people(
+            participants, policy, pinned_pairs, fixed_pairs, history, excluded_pairs, org_chart
         )
+        return _match(prep, t0, history, excluded_pairs, org_chart)
 
 
 @contextmanager
@@ -175,28 +166,14 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _run_matching(
-    participants: Iterable[Participant],
-    policy: MatchingPolicy,
-    *,
-    pinned_pairs: Iterable[PairLike],
-    fixed_pairs: Iterable[PairLike],
-    history: Iterable[PairLike],
-    excluded_pairs: Iterable[PairLike],
+def _match(
+    prep: _People,
+    t0: float,
+    history: Sequence[PairLike],
+    excluded_pairs: Sequence[PairLike],
     org_chart: Mapping[str, str | None] | None,
 ) -> MatchResult:
-    t0 = time.perf_counter()
-    history = tuple(history)
-    excluded_pairs = tuple(excluded_pairs)
-    prep = _prepare_people(
-        participants,
-        policy,
-        pinned_pairs=pinned_pairs,
-        fixed_pairs=fixed_pairs,
-        history=history,
-        excluded_pairs=excluded_pairs,
-        org_chart=org_chart,
-    )
+    """The solve and the output of ``run_matching`` (``t0``: when it started)."""
     t1 = time.perf_counter()
     index = prep.index
     pricer = Pricer(index, prep.mentor_cap > 0, prep.mentee_cap > 0, requested=prep.requested)

@@ -220,14 +220,18 @@ class PairingLp:
         out = np.zeros(m.size)
         if pi.size == 0:
             return out
-        key = np.array(self.cut_mentor[: pi.size], dtype=np.int64) * self.n
-        key += np.array(self.cut_mentee[: pi.size], dtype=np.int64)
+        cut_m = np.array(self.cut_mentor[: pi.size], dtype=np.int64)
+        key = cut_m * self.n + np.array(self.cut_mentee[: pi.size], dtype=np.int64)
         order = np.argsort(key)
         sorted_keys = key[order]
-        pk = m.astype(np.int64) * self.n + e
+        # Only pairs whose mentor has a cut can hit one: look those up (a few % of a pool).
+        has_cut = np.zeros(self.n, dtype=np.bool_)
+        has_cut[cut_m] = True
+        near = np.flatnonzero(has_cut[m])
+        pk = m[near].astype(np.int64) * self.n + e[near]
         at = np.minimum(np.searchsorted(sorted_keys, pk), key.size - 1)
         hit = sorted_keys[at] == pk
-        out[hit] -= pi[order[at[hit]]]
+        out[near[hit]] -= pi[order[at[hit]]]
         return out
 
     def solve(self) -> LpSolution:
