@@ -14,14 +14,13 @@ whole cohort, by the compiled loop in ``kernels.py`` (bounds only), and the surv
 get the exact checks and scores of ``scoring.py``.
 
 A mentee's first two scans keep at most SCAN_CAPS pairs, those with the highest bounds (the
-compiled loop keeps them in a heap and prunes with the heap's least as it fills); the floor rises
-to what the pairs left out can weigh. Early in column generation the prices
-are far below their final values and an uncapped pool would hold millions of pairs no round
-needs. A capped mentee's price can sit below its floor:
-the pairs it cannot see are worth at most ``floor - beta``, which ``Priced.unseen`` reports
-(the certificate adds it to the bound); the next rounds rescan it with a larger cap, then none, and
-``price(exhaustive=True)`` does at once, as the last round of column generation and the exact
-search do.
+compiled loop keeps them in a heap and prunes with the heap's least as it fills), and the floor
+rises to what the pairs left out can weigh. Early in column generation the prices are far below
+their final values, and an uncapped pool would hold millions of pairs no round needs. A capped
+mentee's price can then sit below its floor: the pairs it cannot see are worth at most
+``floor - beta``, which ``Priced.unseen`` reports (the certificate adds it to the bound). The next
+rounds rescan such a mentee with a larger cap, then with none; ``price(exhaustive=True)`` rescans
+it uncapped at once, as the last round of column generation and the exact search do.
 
 Requested pairs carry a bonus the scan's bound leaves out, so they are always in the
 pool (when feasible), whatever their weight.
