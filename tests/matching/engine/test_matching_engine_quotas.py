@@ -121,3 +121,17 @@ def test_small_instances_with_quotas_are_proven_optimal(
     best = _brute_force_with_quotas(people, policy)
     assert result.total_score == pytest.approx(best, abs=1e-6)
     assert result.stats.proven_optimal
+
+
+def test_unmatched_reasons_name_the_quota_at_its_limit() -> None:
+    """A person left out while a compatible partner had room says which quota is at its limit."""
+    people = random_population(120, 3)
+    by_id = {p.id: p for p in people}
+    capped = run_matching(people, _quota_policy(None, None, (("EMEA", 2),)))
+    assert sum(by_id[p.mentor_id].region == "EMEA" for p in capped.pairs) == 2, "the cap binds"
+    left_out = [u for u in capped.unmatched if "not_selected" in u.reason_code]
+    assert left_out, "someone compatible with a free EMEA mentor is left out"
+    for u in left_out:
+        assert "mentors in EMEA have their cap of 2 mentees in all" in u.reason, u.reason
+    free = run_matching(people, _quota_policy(None, None, ()))
+    assert not any("quota" in u.reason for u in free.unmatched)

@@ -30,7 +30,7 @@ from .model import (
 )
 from .policy import MatchingPolicy
 from .pricing import Pricer
-from .quotas import build_quotas
+from .quotas import binding_quotas, build_quotas
 from .scoring import SCORE_SCALE, feasible, score
 from .solver import solve_certified
 
@@ -177,6 +177,7 @@ def _match(
     t1 = time.perf_counter()
     index = prep.index
     pricer = Pricer(index, prep.mentor_cap > 0, prep.mentee_cap > 0, requested=prep.requested)
+    quotas = build_quotas(index, [(m, e) for m, e, _ in prep.kept])
     start_m, start_e, start_u = pricer.initial_columns(INITIAL_PER_MENTEE, INITIAL_PER_MENTOR)
     outcome = solve_certified(
         pricer,
@@ -185,7 +186,7 @@ def _match(
         start_u,
         prep.mentor_cap,
         prep.mentee_cap,
-        quotas=build_quotas(index, [(m, e) for m, e, _ in prep.kept]),
+        quotas=quotas,
     )
     t2 = time.perf_counter()
     new_m, new_e = outcome.mentors, outcome.mentees
@@ -220,7 +221,14 @@ def _match(
     # finder a search of the whole cohort for most people.
     has_mentor_edge = np.bincount(np.concatenate([outcome.column_mentees, pricer.pool_e]), minlength=n) > 0
     has_mentee_edge = np.bincount(np.concatenate([outcome.column_mentors, pricer.pool_m]), minlength=n) > 0
-    finder = ReasonFinder(index, spare_mentor, spare_mentee, has_mentor_edge, has_mentee_edge)
+    finder = ReasonFinder(
+        index,
+        spare_mentor,
+        spare_mentee,
+        has_mentor_edge,
+        has_mentee_edge,
+        binding_quotas=binding_quotas(quotas, new_m, new_e),
+    )
     unmatched: list[UnmatchedParticipant] = [finder.explain(p) for p in np.flatnonzero(~in_pair).tolist()]
     t3 = time.perf_counter()
     total = float(chosen.total.sum())

@@ -262,8 +262,10 @@ class ReasonFinder:
         *,
         locale: str | None = None,
         taxonomy: Iterable[str] | None = None,
+        binding_quotas: tuple[str, ...] = (),
     ) -> None:
         self.index = index
+        self.binding_quotas = binding_quotas  # the policy's quotas the pairing sits at, in words
         self.wording = Wording.of(locale, taxonomy)
         # Candidate-graph edges are feasible pairs: having one proves a compatible
         # partner exists without scanning the population again.
@@ -331,10 +333,15 @@ class ReasonFinder:
             return f"{person.name} can mentor but offered to take 0 mentees"
         if code == "not_selected":
             n = self._compatible(p, self.spare_pool[seeking], seeking, stop_at_first=False)
-            return (
+            text = (
                 f"a compatible {seeking} with free places exists ({n:,} in all), but the best overall"
                 " matching paired them elsewhere"
             )
+            if self.binding_quotas:  # a quota at its limit may be what keeps them apart
+                text += " within the cohort's quotas, and these are at their limit: " + "; ".join(
+                    self.binding_quotas
+                )
+            return text
         if code == "capacity":
             return self._taken_text(p, seeking)
         return self._constraint_text(p, seeking, code)

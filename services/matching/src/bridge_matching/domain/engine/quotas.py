@@ -100,3 +100,27 @@ def build_quotas(index: PopulationIndex, kept: Sequence[tuple[int, int]]) -> Quo
     if not names:
         return None
     return Quotas(index, tuple(names), np.array(rhs, dtype=np.float64), cross, dept, tuple(caps))
+
+
+def binding_quotas(quotas: Quotas | None, m: Idx, e: Idx) -> tuple[str, ...]:
+    """The quotas the pairing (m[k], e[k]) sits exactly at, in plain words for HR (the row's
+    ``rhs`` already counts the pinned and fixed pairs)."""
+    if quotas is None:
+        return ()
+    used = quotas.coefficients(m, e).sum(axis=1)
+    index = quotas.index
+    cap_of = dict(index.policy.region_mentor_caps)
+    out: list[str] = []
+    for row, name in enumerate(quotas.names):
+        if used[row] < quotas.rhs[row] - 1e-6:
+            continue
+        if name == "min_cross_region_share":
+            out.append(f"at least {quotas.cross_share:.0%} of pairs must join two regions")
+        elif name == "max_same_department_share":
+            out.append(f"at most {quotas.department_share:.0%} of pairs may be within one department")
+        else:
+            region = name.split(":", 1)[1]
+            cap = cap_of[region]
+            mentees = "mentee" if cap == 1 else "mentees"
+            out.append(f"mentors in {region} have their cap of {cap:,} {mentees} in all")
+    return tuple(out)
