@@ -229,7 +229,7 @@ def _dedupe_carry(m: Idx, e: Idx, carry: I64, n: int) -> tuple[Idx, Idx, I64]:
     return m[keep], e[keep], carry[keep]
 
 
-def _top_k(group: Idx, units: I64, k: int) -> Idx:
+def top_k(group: Idx, units: I64, k: int) -> Idx:
     """Indices of the ``k`` best edges (highest ``units``) of every group.
 
     Order is by (group, best score first); ties keep the input order, which is
@@ -332,9 +332,9 @@ def build_candidate_graph(
     scores = score(index, m, e, minutes)
     units = scores.cost_units()
     keep = np.zeros(m.size, dtype=np.bool_)
-    keep[_top_k(e, units, policy.candidates_per_mentee)] = True
+    keep[top_k(e, units, policy.candidates_per_mentee)] = True
     if policy.candidates_per_mentor > 0:
-        keep[_top_k(m, units, policy.candidates_per_mentor)] = True
+        keep[top_k(m, units, policy.candidates_per_mentor)] = True
     # Always keep requested pairs: the bonus is the point of requesting.
     keep |= scores.components[4] > 0
     sel = np.flatnonzero(keep)  # still ordered by (mentee, mentor)

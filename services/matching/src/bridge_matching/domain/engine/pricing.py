@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import kernels
+from .candidates import top_k
 from .index import PopulationIndex
 from .scoring import SCORE_SCALE, feasible_with_overlap, score
 
@@ -225,8 +226,8 @@ class Pricer:
             self.capped_scans[todo] += 1
         m, e, units = self.pool_m, self.pool_e, self.pool_units
         keep = np.zeros(m.size, dtype=np.bool_)
-        keep[_heaviest(e, units, per_mentee)] = True
-        keep[_heaviest(m, units, per_mentor)] = True
+        keep[top_k(e, units, per_mentee)] = True
+        keep[top_k(m, units, per_mentor)] = True
         cols_m = np.concatenate([m[keep], self.req_m])
         cols_e = np.concatenate([e[keep], self.req_e])
         cols_u = np.concatenate([units[keep], self.req_units])
@@ -254,15 +255,12 @@ class Pricer:
         stale = need < self.floor[self.mentees]
         # A mentee's first scans are capped (SCAN_CAPS): early prices are far below the final ones.
         level = self.capped_scans[self.mentees]
-        for at, cap in enumerate((*SCAN_CAPS, 0)):
-            part = stale & ((level == at) if cap else (level >= at))
-            if exhaustive:
-                part, cap = stale, 0
+        groups = [(stale & (level == at), cap) for at, cap in enumerate(SCAN_CAPS)]
+        groups.append((stale & (level >= len(SCAN_CAPS)), 0))
+        for part, cap in [(stale, 0)] if exhaustive else groups:
             if part.any():
                 self.scan(self.mentees[part], need[part] - MARGIN, cap=cap)
                 self.capped_scans[self.mentees[part]] += cap > 0
-            if exhaustive:
-                break
         pm, pe, pu, pr = self._above(self.pool_m, self.pool_e, self.pool_units, alpha, beta, tau, extra)
         rm, re, ru, rr = self._above(self.req_m, self.req_e, self.req_units, alpha, beta, tau, extra)
         m, e = np.concatenate([pm, rm]), np.concatenate([pe, re])
@@ -287,13 +285,3 @@ class Pricer:
             reduced += extra.adjust(m, e)
         keep = np.flatnonzero(reduced > tau)
         return m[keep], e[keep], units[keep], reduced[keep]
-
-
-def _heaviest(group: Idx, units: I64, k: int) -> Idx:
-    """Positions of each group's ``k`` heaviest entries (ties: the lower position first)."""
-    order = np.lexsort((-units, group))
-    g = group[order]
-    first = np.r_[True, g[1:] != g[:-1]] if g.size else np.zeros(0, dtype=np.bool_)
-    start = np.maximum.accumulate(np.where(first, np.arange(g.size), 0))
-    picked: Idx = order[np.arange(g.size) - start < k]
-    return picked
