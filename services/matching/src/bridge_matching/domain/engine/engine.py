@@ -216,7 +216,7 @@ def _match(
         in_pair[m] = in_pair[e] = True
     in_pair[new_m] = True
     in_pair[new_e] = True
-    # has_edge["mentor"][p]: p has a candidate mentor, i.e. p appears as a mentee.
+    # has_edge["mentor"][p]: p has a known feasible mentor, i.e. p appears as a mentee.
     # Feasible pairs already known (the LP's columns and the pricing pool) spare the reason
     # finder a search of the whole cohort for most people.
     has_mentor_edge = np.bincount(np.concatenate([outcome.column_mentees, pricer.pool_e]), minlength=n) > 0

@@ -267,8 +267,8 @@ class ReasonFinder:
         self.index = index
         self.binding_quotas = binding_quotas  # the policy's quotas the pairing sits at, in words
         self.wording = Wording.of(locale, taxonomy)
-        # Candidate-graph edges are feasible pairs: having one proves a compatible
-        # partner exists without scanning the population again.
+        # Known feasible pairs (the LP's columns, the pricing pool): having one proves a
+        # compatible partner exists without scanning the population again.
         self.has_edge = {"mentor": has_mentor_edge, "mentee": has_mentee_edge}
         self.spare = {"mentor": spare_mentor, "mentee": spare_mentee}
         self.universe = {

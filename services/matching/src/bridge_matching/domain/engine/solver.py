@@ -206,12 +206,13 @@ def solve_certified(
 ) -> CertifiedOutcome:
     """Best pairing of the whole feasible graph with a certificate.
 
-    1. Column generation: solve the pairing LP (see ``lp.py``) on the sparse graph,
+    1. Column generation: solve the pairing LP (see ``lp.py``) on the columns so far,
        price every feasible pair of the cohort against its duals (``pricing.py``),
        add the pairs that price out, repeat until none does. The LP value is then an
-       upper bound for the *whole* feasible graph, not only the sparse one; if the
+       upper bound for the *whole* feasible graph, not only those columns; if the
        round limit stops it early, the bound is the dual value plus every mentee's
-       best positive reduced cost (still valid, only looser).
+       best positive reduced cost and what the capped pool left unseen (still valid,
+       only looser).
     2. An integer pairing from the LP: without "either" conflicts the LP optimum is
        integral and used as is; otherwise every "either" person takes the role the LP
        gave most of their weight to and an exact min-cost flow on all generated
