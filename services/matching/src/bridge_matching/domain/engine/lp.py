@@ -145,20 +145,26 @@ class PairingLp:
     def _with_cut_entries(
         self, mentees: Idx, starts: npt.NDArray[np.int32], index: npt.NDArray[np.int32], values: F64
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], F64]:
+        """The columns' entries with each column's cut rows appended (``cuts_of`` of its mentee,
+        in the order the cuts were added)."""
         first_cut_row = self.n + (0 if self.quotas is None else self.quotas.size)
-        bounds = np.append(starts, index.size)
-        out_i: list[npt.NDArray[np.int32]] = []
-        out_v: list[F64] = []
-        new_starts = np.zeros(mentees.size, dtype=np.int32)
-        at = 0
-        for k, e in enumerate(mentees.tolist()):
-            lo, hi = int(bounds[k]), int(bounds[k + 1])
-            rows = self.cuts_of.get(e, [])
-            new_starts[k] = at
-            out_i.append(np.concatenate([index[lo:hi], np.array(rows, dtype=np.int32) + first_cut_row]))
-            out_v.append(np.concatenate([values[lo:hi], np.ones(len(rows))]))
-            at += hi - lo + len(rows)
-        return new_starts, np.concatenate(out_i).astype(np.int32), np.concatenate(out_v)
+        owner = np.array(self.cut_mentor, dtype=np.int64)
+        by_owner = np.argsort(owner, kind="stable")
+        sorted_owner = owner[by_owner]
+        lo = np.searchsorted(sorted_owner, mentees, side="left")
+        count = np.searchsorted(sorted_owner, mentees, side="right") - lo
+        base = np.diff(np.append(starts, index.size))
+        length = base + count
+        new_starts = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int32)
+        out_i = np.empty(int(length.sum()), dtype=np.int32)
+        out_v = np.ones(out_i.size, dtype=np.float64)
+        col = np.repeat(np.arange(mentees.size), base)
+        at = new_starts[col] + (np.arange(index.size) - starts[col])
+        out_i[at], out_v[at] = index, values
+        col = np.repeat(np.arange(mentees.size), count)
+        j = np.arange(col.size) - np.repeat(np.cumsum(count) - count, count)
+        out_i[new_starts[col] + base[col] + j] = by_owner[lo[col] + j] + first_cut_row
+        return new_starts, out_i, out_v
 
     def add_cuts(self, x: F64, either: npt.NDArray[np.bool_]) -> int:
         """Adds the violated "either" cuts: for a person p who may mentor or be mentored, every
