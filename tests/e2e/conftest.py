@@ -47,6 +47,8 @@ async def platform(
             svc: {
                 f"BRIDGE_{svc.upper()}_OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
                 "OTEL_BSP_SCHEDULE_DELAY": "200",
+                # The pipeline probe more often than in production, so tests see its round trips.
+                f"BRIDGE_{svc.upper()}_PROBE_INTERVAL_SECONDS": "2",
             }
             for svc in SERVICES
         },

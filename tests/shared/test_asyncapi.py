@@ -121,10 +121,10 @@ async def test_known_consumed_channels() -> None:
     assert names["bridge.matching.cohort"] == ["com.bridge.matching.cohort.created.v1"]
     _, reporting = await _document("reporting")
     # Six event topics (v1 and v2 of each family it projects), matching's privacy requests it answers,
-    # and its own privacy answers.
-    assert len(reporting["channels"]) == 8
+    # its own privacy answers, and its pipeline probe (sent and consumed back: one message).
+    assert len(reporting["channels"]) == 9
     counts = sorted(len(ch["messages"]) for ch in reporting["channels"].values())
-    assert counts == [2, 2, 2, 2, 4, 6, 6, 24]
+    assert counts == [1, 2, 2, 2, 2, 4, 6, 6, 24]
 
 
 @pytest.mark.parametrize("service", sorted(APPS))

@@ -19,10 +19,10 @@ async def test_migrations_apply_once_and_are_recorded(scratch_service: tuple[str
     try:
         first = await migrate(conn, name, None)
         second = await migrate(conn, name, None)
-        assert first == ["shared:0001", "shared:0002"]
+        assert first == ["shared:0001", "shared:0002", "shared:0003"]
         assert second == []
         rows = await conn.fetch(f'SELECT component, version FROM "{name}".schema_migrations ORDER BY version')
-        assert [(r["component"], r["version"]) for r in rows] == [("shared", 1), ("shared", 2)]
+        assert [(r["component"], r["version"]) for r in rows] == [("shared", 1), ("shared", 2), ("shared", 3)]
         assert await conn.fetchval("SELECT epoch FROM outbox_relay_lease") == 0
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
     finally:

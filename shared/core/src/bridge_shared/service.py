@@ -2,7 +2,8 @@
 
 A service declares its settings, migrations, routers, consumers, produced topics and background
 tasks; this module owns start-up and shut-down order:
-pool -> migrations -> topics -> broker (consumers) -> outbox relay + pruner -> background tasks.
+pool -> migrations -> topics -> broker (consumers) -> outbox relay + pruner + pipeline probe ->
+background tasks.
 On shut-down the relay finishes its batch and hands its lease back before anything else stops.
 """
 
@@ -40,9 +41,10 @@ from bridge_shared.http.problems import install_problem_handlers
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
 from bridge_shared.messaging.topic_check import TopicCheck
-from bridge_shared.observability import health
+from bridge_shared.observability import health, probe
 from bridge_shared.observability.logging import configure_logging
 from bridge_shared.observability.metrics import ServiceMetrics
+from bridge_shared.observability.probe import Prober
 from bridge_shared.observability.tracing import configure_tracing
 from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.outbox.pruning import run_pruner
@@ -125,9 +127,17 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         clock=definition.clock,
     )
     consumers = [factory(runtime) for factory in definition.consumers]
+    publishes = list(definition.publishes)
+    # The end-to-end probe (bridge_shared.observability.probe): sent by every instance, consumed by
+    # the service's probe group wherever the service takes events in.
+    prober = Prober(runtime) if probe.enabled(settings) else None
+    if prober is not None:
+        publishes.append(prober.model)
+        if consumers:
+            consumers.append(prober.consumer())
     for consumer in consumers:
         consumer.attach(broker)
-    _document_publications(runtime, definition.publishes)
+    _document_publications(runtime, publishes)
     runtime.extras["consumers"] = consumers
 
     async def refresh_outbox_metrics() -> None:
@@ -151,6 +161,23 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
         metrics.outbox_held.set(status["held"])
 
     metrics.add_refresher(refresh_outbox_metrics)
+
+    async def refresh_consumer_metrics() -> None:
+        # Lag from the broker at scrape time: per partition this instance consumes.
+        metrics.consumer_lag.clear()
+        for consumer in consumers:
+            lags = await consumer.lag()
+            metrics.consumer_assigned.labels(consumer.group_id).set(len(lags))
+            for tp, lag in lags.items():
+                metrics.consumer_lag.labels(consumer.group_id, tp.topic, str(tp.partition)).set(lag)
+
+    async def refresh_readiness_metrics() -> None:
+        readiness = await health.assess(runtime)
+        metrics.ready.set(1 if readiness.ready else 0)
+        metrics.degraded.set(1 if readiness.ready and readiness.degraded else 0)
+
+    metrics.add_refresher(refresh_consumer_metrics)
+    metrics.add_refresher(refresh_readiness_metrics)
 
     send = outbox_sender(broker, settings.kafka_topic_prefix)
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
@@ -185,7 +212,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
             if applied:
                 log.info("applied migrations %s", applied)
             prefix = settings.kafka_topic_prefix
-            topics = {prefixed(m.topic, prefix) for m in definition.publishes}
+            topics = {prefixed(m.topic, prefix) for m in publishes}
             topics.update(t for c in consumers for t in c.topics)  # consumers' are prefixed already
             topics.add(dead_letter_topic(settings.service_name, prefix))
             await ensure_topics(
@@ -235,6 +262,8 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
                     name="outbox-pruner",
                 )
             )
+            if prober is not None:
+                tasks.append(asyncio.create_task(prober.run(), name="pipeline-probe"))
             for bg in definition.background:
                 tasks.append(asyncio.create_task(bg(runtime), name=getattr(bg, "__name__", "background")))
             log.info("%s ready on %s", settings.service_name, settings.base_url)
@@ -286,13 +315,13 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
     app.state.metrics_server = metrics_server
     app.include_router(health.router)
     # Public: the schemas of this service's events, where their ce_dataschema points.
-    app.include_router(schema_router(definition.publishes, schema_base_url(settings)))
+    app.include_router(schema_router(publishes, schema_base_url(settings)))
     for router in definition.public_routers:
         app.include_router(router)
     for router in definition.routers:
         # Rule 7 of docs/access.md, in one place: service tokens only read (unless a route says otherwise).
         app.include_router(router, dependencies=[Depends(authenticate), Depends(refuse_reader_writes)])
-    install_problem_openapi(app, publishes_events=bool(definition.publishes))
+    install_problem_openapi(app, publishes_events=bool(publishes))
     install_docs(app, title=definition.title)
     install_problem_pages(app, service=settings.service_name)
 
@@ -313,7 +342,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
                 service_document(
                     spec.to_specification().to_jsonable(),
                     service=settings.service_name,
-                    publishes=definition.publishes,
+                    publishes=publishes,
                     consumers=consumers,
                     schema_base_url=schema_base_url(settings),
                 )

@@ -118,6 +118,10 @@ class ServiceSettings(KafkaSecuritySettings):
     # /readyz says "degraded" (still 200) when the oldest unpublished outbox row is older than this:
     # the relay is stuck or far behind, and "ready" would be a claim the service cannot back.
     readiness_outbox_stall_seconds: float = Field(default=60.0, gt=0)
+    # End-to-end pipeline probe (bridge_shared.observability.probe): one probe through the outbox,
+    # the relay, Kafka and a consumer this often (0: off); not back within the timeout, it is lost.
+    probe_interval_seconds: float = Field(default=15.0, ge=0)
+    probe_timeout_seconds: float = Field(default=60.0, gt=0)
     consumer_max_attempts: int = 5
     consumer_backoff_initial_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0

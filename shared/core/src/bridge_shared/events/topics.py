@@ -42,6 +42,11 @@ NOTIFICATIONS_PRIVACY = topic_name("notifications", "privacy")
 REPORTING_PRIVACY = topic_name("reporting", "privacy")
 PRIVACY_ANSWER_TOPICS = (SESSIONS_PRIVACY, NOTIFICATIONS_PRIVACY, REPORTING_PRIVACY)
 
+# The end-to-end pipeline probe (bridge_shared.observability.probe): each service sends probe events
+# through its own outbox to its own probe topic and consumes them back. Internal: no other consumer
+# reads them, and they are not in ALL_EVENT_TOPICS.
+PROBE_TOPICS = {s: topic_name(s, "probe") for s in ("matching", "sessions", "notifications", "reporting")}
+
 ALL_EVENT_TOPICS = (
     MATCHING_COHORT,
     MATCHING_PARTICIPANT,

@@ -265,6 +265,7 @@ class EventConsumer:
         self._revoking = False
         self.rebalances = RebalanceStats()
         self.subscriber: Any = None
+        self._subscription: Any = None  # FastStream's subscriber: its `consumer` is the aiokafka client
 
     def on(self, *payloads: type[EventPayload]) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -322,6 +323,7 @@ class EventConsumer:
                 batch_timeout_ms=50,
                 **common,
             )
+            self._subscription = sub
 
             async def on_batch(msg: KafkaMessage) -> None:
                 raw = msg.raw_message
@@ -332,6 +334,7 @@ class EventConsumer:
             self.subscriber = sub(on_batch)
         else:
             sub = broker.subscriber(*self.topics, **common)
+            self._subscription = sub
 
             async def on_message(msg: KafkaMessage) -> None:
                 raw = msg.raw_message
@@ -340,6 +343,24 @@ class EventConsumer:
                     msg.committed = AckStatus.NACKED  # for FastStream's metrics: read again later
 
             self.subscriber = sub(on_message)
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per partition this instance consumes: the log-end offset minus the group's committed
+        offset (the partition's first offset when nothing is committed yet). Asks the broker."""
+        consumer = getattr(self._subscription, "consumer", None)
+        if not isinstance(consumer, AIOKafkaConsumer):
+            return {}  # not started (or stopped)
+        assigned = sorted(consumer.assignment())
+        if not assigned:
+            return {}
+        ends = await consumer.end_offsets(assigned)
+        committed = await asyncio.gather(*(consumer.committed(tp) for tp in assigned))
+        missing = [tp for tp, c in zip(assigned, committed, strict=True) if c is None]
+        firsts = await consumer.beginning_offsets(missing) if missing else {}
+        return {
+            tp: max(int(ends[tp]) - int(firsts[tp] if c is None else c), 0)
+            for tp, c in zip(assigned, committed, strict=True)
+        }
 
     # -- decoding -----------------------------------------------------------------------------
 

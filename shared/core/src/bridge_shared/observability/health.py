@@ -17,6 +17,7 @@ name errors, topics and counts) are shown to a caller with a valid bearer token 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -88,6 +89,29 @@ async def _operator(request: Request) -> bool:
 )
 async def readyz(request: Request) -> JSONResponse:
     runtime: Runtime[Any] = request.app.state.runtime
+    readiness = await assess(runtime)
+    body: dict[str, Any] = {"status": readiness.status}
+    if await _operator(request):
+        body["checks"] = readiness.checks
+        if readiness.degraded:
+            body["degraded"] = readiness.degraded
+    return JSONResponse(body, status_code=200 if readiness.ready else 503)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    degraded: list[str]
+    checks: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        return "not ready" if not self.ready else ("degraded" if self.degraded else "ready")
+
+
+async def assess(runtime: Runtime[Any]) -> Readiness:
+    """The readiness check behind /readyz, and behind the `bridge_ready` / `bridge_degraded` gauges
+    (evaluated at every scrape, so a flapping readiness shows in Prometheus whoever probes it)."""
     checks: dict[str, Any] = {}
     try:
         async with asyncio.timeout(2):
@@ -132,10 +156,4 @@ async def readyz(request: Request) -> JSONResponse:
             )
         checks["outbox"] = outbox
     ready = checks["database"] == "ok" and checks["broker"] == "ok" and topics_ok
-    status_text = "not ready" if not ready else ("degraded" if degraded else "ready")
-    body: dict[str, Any] = {"status": status_text}
-    if await _operator(request):
-        body["checks"] = checks
-        if degraded:
-            body["degraded"] = degraded
-    return JSONResponse(body, status_code=200 if ready else 503)
+    return Readiness(ready, degraded, checks)

@@ -1,4 +1,5 @@
-"""Prometheus metrics for SRE dashboards: HTTP, Kafka (FastStream), outbox backlog, dead letters.
+"""Prometheus metrics for SRE dashboards: HTTP, Kafka (FastStream), consumer lag, outbox backlog,
+dead letters, the end-to-end probe and readiness (dashboards and alerts: deploy/, docs/runbooks.md).
 
 Served at /metrics: open by default; behind a bearer token (`metrics_token`) and/or on a port of its
 own (`metrics_port`) as set (bridge_shared.http.guard and .metrics_server; docs/security-http.md).
@@ -87,6 +88,46 @@ class ServiceMetrics:
             "bridge_dead_letters",
             "Records sent to the dead-letter topic",
             ["consumer", "error_class"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "bridge_kafka_consumer_lag",
+            "Records after the consumer group's committed offset (log-end offset minus committed), "
+            "for the partitions this instance consumes; read from the broker at scrape time",
+            ["group", "topic", "partition"],
+            registry=self.registry,
+        )
+        self.consumer_assigned = Gauge(
+            "bridge_kafka_consumer_assigned_partitions",
+            "Partitions assigned to this instance, per consumer group",
+            ["group"],
+            registry=self.registry,
+        )
+        self.probe_round_trip = Histogram(
+            "bridge_probe_round_trip_seconds",
+            "End-to-end probe: from the probe's outbox write to its consumer's committed effect "
+            "(outbox, relay, Kafka, consumer, inbox), by the database clock",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+            registry=self.registry,
+        )
+        self.probe_sent = Counter(
+            "bridge_probe_sent", "Probes this instance put in the outbox", registry=self.registry
+        )
+        self.probe_lost = Counter(
+            "bridge_probe_lost",
+            "Probes not received back within probe_timeout_seconds (each counted once, by the "
+            "instance that noticed)",
+            registry=self.registry,
+        )
+        self.ready = Gauge(
+            "bridge_ready",
+            "1 when the readiness check passes (database, broker and topics), 0 when not; "
+            "evaluated at scrape time",
+            registry=self.registry,
+        )
+        self.degraded = Gauge(
+            "bridge_degraded",
+            "1 when ready but degraded (parked outbox rows, or a stalled outbox)",
             registry=self.registry,
         )
         self.events_unknown = EVENTS_UNKNOWN
