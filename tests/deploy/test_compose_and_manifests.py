@@ -185,7 +185,8 @@ def published_ports(service: Mapping[str, Any]) -> dict[int, int]:
     result: dict[int, int] = {}
     for entry in service.get("ports", []):
         if isinstance(entry, dict):
-            result[int(entry["target"])] = int(entry.get("published", entry["target"]))
+            target = int(entry["target"])
+            result[target] = int(entry["published"]) if "published" in entry else target
             continue
         spec = str(entry).split("/")[0]
         parts = spec.split(":")
@@ -733,12 +734,20 @@ def container_env_names(container: Mapping[str, Any], configmaps: Mapping[str, s
     return names
 
 
+def is_monitoring(doc: Mapping[str, Any]) -> bool:
+    """Prometheus and Grafana of components/monitoring: not Bridge services (test_monitoring_config.py)."""
+    labels = (doc.get("metadata") or {}).get("labels") or {}
+    return labels.get("app.kubernetes.io/component") == "monitoring"
+
+
 def deployment_env_problems(docs: Iterable[tuple[Path, dict[str, Any]]], *, require: bool) -> list[str]:
     """Env-name rule for every Bridge container of every Deployment (full or patch) in `docs`."""
     docs = list(docs)
     configmaps = configmap_keys(docs)
     problems: list[str] = []
     for path, doc in of_kind("Deployment", docs):
+        if is_monitoring(doc):
+            continue
         for container in pod_spec(doc).get("containers", []):
             svc = container.get("name")
             owner = f"{path.relative_to(ROOT)} {doc['metadata']['name']}/{svc}"
@@ -769,7 +778,7 @@ def reference_problems(
                 problems.append(f"{owner}: {entry['name']} expands $({ref}) before it is defined")
         key_ref = (entry.get("valueFrom") or {}).get("configMapKeyRef")
         missing = key_ref and key_ref["key"] not in configmaps.get(key_ref["name"], set())
-        if missing and not key_ref.get("optional"):
+        if key_ref and missing and not key_ref.get("optional"):
             problems.append(f"{owner}: {entry['name']} refers to missing {key_ref}")
         defined.add(entry["name"])
     return problems
@@ -965,12 +974,19 @@ def test_kustomize_build_renders_valid_deployments(target: Path) -> None:
     assert rendered.returncode == 0, rendered.stderr
     docs = [(target, d) for d in yaml.safe_load_all(rendered.stdout) if isinstance(d, dict)]
     assert deployment_env_problems(docs, require=True) == []
-    rendered_services = {c["name"] for _, d in of_kind("Deployment", docs) for c in pod_spec(d)["containers"]}
+    rendered_services = {
+        c["name"]
+        for _, d in of_kind("Deployment", docs)
+        if not is_monitoring(d)
+        for c in pod_spec(d)["containers"]
+    }
     assert rendered_services == set(SERVICES)
     components = yaml.safe_load((target / "kustomization.yaml").read_text()).get("components", [])
     if any((target / c).resolve() == OTEL_COMPONENT for c in components):
         configmaps = configmap_keys(docs)
         for _, d in of_kind("Deployment", docs):
+            if is_monitoring(d):
+                continue
             for c in pod_spec(d)["containers"]:
                 assert f"{env_prefix(c['name'])}OTEL_EXPORTER_OTLP_ENDPOINT" in container_env_names(
                     c, configmaps
