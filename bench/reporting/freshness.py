@@ -155,6 +155,7 @@ async def main() -> None:
                 "BRIDGE_REPORTING_HTTP_PORT": str(port),
                 "BRIDGE_REPORTING_KAFKA_BOOTSTRAP_SERVERS": inf.bootstrap_servers,
                 "BRIDGE_REPORTING_LOG_LEVEL": "WARNING",
+                "BRIDGE_REPORTING_ENVIRONMENT": os.environ.get("BRIDGE_REPORTING_ENVIRONMENT", "development"),
                 **service_env("reporting"),
             }
             log = open(Path(tmp) / "reporting.log", "wb")  # noqa: SIM115, ASYNC230
@@ -176,6 +177,11 @@ async def main() -> None:
                 base_url=base, headers={"Authorization": f"Bearer {tok}"}, timeout=10
             ) as http:
                 for _ in range(600):
+                    if proc.poll() is not None:
+                        raise SystemExit(
+                            "reporting exited at start-up:\n"
+                            + (Path(tmp) / "reporting.log").read_text(errors="replace")[-3000:]
+                        )
                     try:
                         if (await http.get("/readyz")).status_code == 200:
                             break
