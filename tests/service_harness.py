@@ -92,7 +92,9 @@ async def running_service(
         kafka_bootstrap_servers=bootstrap_servers,
         environment="test",
         # The pipeline probe writes outbox rows on a timer: off unless a test asks for it.
-        **({"kafka_topic_prefix": topic_prefix(), "log_json": False, "probe_interval_seconds": 0} | overrides),
+        **(
+            {"kafka_topic_prefix": topic_prefix(), "log_json": False, "probe_interval_seconds": 0} | overrides
+        ),
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
