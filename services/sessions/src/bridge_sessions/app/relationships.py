@@ -92,15 +92,42 @@ async def close_early(
         return _seen(await relationships_db.view(conn, relationship_id), principal)
 
 
-async def start(rt: Runtime[SessionsSettings], conn: Conn, p: PairFormedV1) -> None:
-    """pair.formed (v1 or v2) -> the relationship and relationship.started, in the consumer's
-    transaction. Not for a person already erased (their sealed fields open as placeholders: a
-    replayed or late pair.formed must not bring them back)."""
-    erased = [r.participant_id for r in (p.mentor, p.mentee) if is_erased_email(r.email)]
-    if erased:
-        log.info("pair.formed %s names erased participant(s) %s: no relationship", p.pair_id, erased)
-        return
-    new = NewRelationship(
+async def start(rt: Runtime[SessionsSettings], conn: Conn, formed: list[PairFormedV1]) -> None:
+    """pair.formed (v1 or v2; a run of them from one batch, in partition order) -> a relationship per
+    pair and relationship.started, in the consumer's transaction, with one statement each. Not for a
+    person already erased (their sealed fields open as placeholders: a replayed or late pair.formed
+    must not bring them back); a pair formed twice in the run counts once (its first event)."""
+    new: dict[str, NewRelationship] = {}
+    for p in formed:
+        erased = [r.participant_id for r in (p.mentor, p.mentee) if is_erased_email(r.email)]
+        if erased:
+            log.info("pair.formed %s names erased participant(s) %s: no relationship", p.pair_id, erased)
+            continue
+        new.setdefault(p.pair_id, _new_relationship(p))
+    inserted = await relationships_db.insert_many(conn, list(new.values()))
+    await rt.outbox.add_many(
+        conn,
+        [
+            (
+                RelationshipStartedV1(
+                    relationship_id=str(r.id),
+                    pair_id=r.pair_id,
+                    cohort_id=r.cohort_id,
+                    mentor_id=r.mentor_id,
+                    mentee_id=r.mentee_id,
+                    started_at=r.started_at,
+                    planned_end=r.planned_end,
+                ),
+                f"relationship/{r.id}",
+            )
+            for r in new.values()
+            if r.pair_id in inserted
+        ],
+    )
+
+
+def _new_relationship(p: PairFormedV1) -> NewRelationship:
+    return NewRelationship(
         id=uuid.uuid4(),
         pair_id=p.pair_id,
         cohort_id=p.cohort_id,
@@ -120,21 +147,6 @@ async def start(rt: Runtime[SessionsSettings], conn: Conn, p: PairFormedV1) -> N
         planned_end=p.programme_end,
         hr_contact_email=p.hr_contact_email,
         started_at=p.formed_at,
-    )
-    if not await relationships_db.insert(conn, new):
-        return
-    await rt.outbox.add(
-        conn,
-        RelationshipStartedV1(
-            relationship_id=str(new.id),
-            pair_id=p.pair_id,
-            cohort_id=p.cohort_id,
-            mentor_id=p.mentor.participant_id,
-            mentee_id=p.mentee.participant_id,
-            started_at=p.formed_at,
-            planned_end=p.programme_end,
-        ),
-        subject=f"relationship/{new.id}",
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from uuid import UUID
 
@@ -80,42 +80,28 @@ async def visible(
     return [RelationshipView(**r) for r in rows]
 
 
-async def insert(conn: Conn, new: NewRelationship) -> bool:
-    """False when the pair already has its relationship (pair.formed delivered again); a repeated
+async def insert_many(conn: Conn, rows: list[NewRelationship]) -> set[str]:
+    """New relationships in one statement (pair ids distinct); returns the pair ids inserted now. A
+    pair that already has its relationship (pair.formed delivered again) keeps it; a repeated
     pair.formed still fills in a home region the stored relationship does not know yet (rows from
     before migration 0003)."""
-    inserted = await conn.fetchval(
-        """INSERT INTO relationships (id, pair_id, cohort_id, mentor_id, mentor_employee_id, mentor_name,
-                mentor_timezone, mentee_id, mentee_employee_id, mentee_name, mentee_timezone, region,
-                planned_end, hr_contact_email, started_at, mentor_email, mentee_email, mentor_region,
-                mentee_region)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
-           ON CONFLICT (pair_id) DO UPDATE
-               SET mentor_region = coalesce(relationships.mentor_region, EXCLUDED.mentor_region),
-                   mentee_region = coalesce(relationships.mentee_region, EXCLUDED.mentee_region)
-             WHERE relationships.mentor_region IS NULL OR relationships.mentee_region IS NULL
-           RETURNING (xmax = 0) AS inserted""",
-        new.id,
-        new.pair_id,
-        new.cohort_id,
-        new.mentor_id,
-        new.mentor_employee_id,
-        new.mentor_name,
-        new.mentor_timezone,
-        new.mentee_id,
-        new.mentee_employee_id,
-        new.mentee_name,
-        new.mentee_timezone,
-        new.region,
-        new.planned_end,
-        new.hr_contact_email,
-        new.started_at,
-        new.mentor_email,
-        new.mentee_email,
-        new.mentor_region,
-        new.mentee_region,
+    if not rows:
+        return set()
+    columns = [f.name for f in fields(NewRelationship)]
+    inserted = await conn.fetch(
+        f"""INSERT INTO relationships ({", ".join(columns)})
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                                 $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                                 $16::text[], $17::date[], $18::text[], $19::timestamptz[])
+            ON CONFLICT (pair_id) DO UPDATE
+                SET mentor_region = coalesce(relationships.mentor_region, EXCLUDED.mentor_region),
+                    mentee_region = coalesce(relationships.mentee_region, EXCLUDED.mentee_region)
+              WHERE relationships.mentor_region IS NULL OR relationships.mentee_region IS NULL
+            RETURNING pair_id, (xmax = 0) AS inserted""",
+        *([getattr(r, c) for r in rows] for c in columns),
     )
-    return bool(inserted)
+    return {r["pair_id"] for r in inserted if r["inserted"]}
 
 
 async def id_for_pair(conn: Conn, pair_id: str) -> UUID | None:

@@ -21,8 +21,10 @@
 - An infrastructure error (database unreachable) is not the record's fault: the record is not
   committed and is read again after a pause, rather than dead-lettered.
 - The inbox row and the handler's effects share one transaction, so a redelivery has no effect.
-- The batch path claims and handles many events in one transaction; if that fails it falls back to
-  one event at a time, so one poison record cannot sink its neighbours.
+- The batch path claims and handles many events in one transaction, with one offset commit; a type
+  registered with `handle_many` gets each run of consecutive events of that type in one set-based
+  call. If the batch fails it falls back to one event at a time, so one poison record cannot sink
+  its neighbours.
 
 Offsets and rebalances. The consumer commits offsets itself (FastStream's `AckPolicy.MANUAL`, no
 auto-commit), with explicit per-partition offsets, and only up to the first record that has not had
@@ -260,6 +262,7 @@ class EventConsumer:
         self._on_dead_letter = on_dead_letter
         self._handlers: dict[str, Handler] = {}
         self._batch_handler: BatchHandler | None = None
+        self._many: dict[str, BatchHandler] = {}  # set-based handlers per type (handle_many)
         self._dead_letters: DeadLetterPublisher | None = None
         self._in_flight: _InFlight | None = None
         self._revoking = False
@@ -290,6 +293,29 @@ class EventConsumer:
             await use_case(conn, payload)
 
         self._handlers[kind.event_type] = handler
+
+    def handle_many(
+        self, kind: type[P], use_case: Callable[[asyncpg.Connection[Any], list[P]], Awaitable[None]]
+    ) -> None:
+        """Registers a set-based use case for events of `kind`: on the batch path every run of
+        consecutive fresh events of this type in a batch is handed over in one call (in partition
+        order, inside the batch's transaction); one at a time (the fallback after a failed batch, or
+        a consumer without batches) it gets a list of one."""
+
+        def typed(event: InboundEvent) -> P:
+            try:
+                return event.payload_as(kind)
+            except TypeError as exc:
+                raise PermanentEventError(str(exc)) from exc
+
+        async def handler(conn: asyncpg.Connection[Any], event: InboundEvent) -> None:
+            await use_case(conn, [typed(event)])
+
+        async def many(conn: asyncpg.Connection[Any], events: list[InboundEvent]) -> None:
+            await use_case(conn, [typed(e) for e in events])
+
+        self._handlers[kind.event_type] = handler
+        self._many[kind.event_type] = many
 
     def on_batch(self, fn: BatchHandler) -> BatchHandler:
         """Optional: handles a whole batch of fresh events of the registered types at once."""
@@ -612,8 +638,7 @@ class EventConsumer:
                 if self._batch_handler is not None:
                     await self._batch_handler(as_connection(conn), fresh)
                 else:
-                    for event in fresh:
-                        await self._handlers[event.type](as_connection(conn), event)
+                    await self._apply_in_order(as_connection(conn), fresh)
         except Exception as exc:
             if is_infrastructure_error(exc):
                 await self._pause_for_infrastructure(exc)
@@ -627,6 +652,22 @@ class EventConsumer:
         for rec, event in decoded:
             await self._handle_with_retries(rec, event)
             progress.done(rec)
+
+    async def _apply_in_order(self, conn: asyncpg.Connection[Any], events: list[InboundEvent]) -> None:
+        """The batch's events in order: a run of consecutive events of a type with a set-based
+        handler (handle_many) in one call, every other event by its own handler."""
+        at = 0
+        while at < len(events):
+            many = self._many.get(events[at].type)
+            if many is None:
+                await self._handlers[events[at].type](conn, events[at])
+                at += 1
+                continue
+            end = at + 1
+            while end < len(events) and events[end].type == events[at].type:
+                end += 1
+            await many(conn, events[at:end])
+            at = end
 
     # -- failure paths ------------------------------------------------------------------------
 
