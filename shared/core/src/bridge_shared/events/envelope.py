@@ -202,17 +202,39 @@ def decode_payload(
 KeySource = Callable[[set[str]], Awaitable[Keys]]
 
 
+@dataclass(frozen=True)
+class PreparedPayload:
+    """An event's body parsed and upcast, with the people its sealed fields are sealed under: the
+    first half of decoding, so a batch can fetch every record's keys with one query."""
+
+    spec: EventSpec
+    data: dict[str, Any]
+    subjects: frozenset[str]
+
+
+def prepare_payload(attributes: CloudEventAttributes, value: bytes | None) -> PreparedPayload:
+    """Parses and upcasts the body; raises EnvelopeError when it is not a valid event body."""
+    spec, data = _prepare(attributes, value)
+    subjects = subjects_to_open(spec.model, data) if has_personal_fields(spec.model) else set()
+    return PreparedPayload(spec, data, frozenset(subjects))
+
+
+def finish_payload(prepared: PreparedPayload, keys: Keys) -> EventPayload:
+    """The validated payload, its sealed fields opened with `keys` (which hold at least the
+    prepared subjects'); raises EnvelopeError."""
+    return _validated(
+        prepared.spec, prepared.data, keys if has_personal_fields(prepared.spec.model) else None
+    )
+
+
 async def open_event_payload(
     attributes: CloudEventAttributes, value: bytes | None, keys_for: KeySource
 ) -> EventPayload:
     """The validated payload with its sealed fields opened: `keys_for` is asked (once) for the keys
     of the people they are sealed under; an erased person's fields read as their `erased` value."""
-    spec, data = _prepare(attributes, value)
-    keys: Keys | None = None
-    if has_personal_fields(spec.model):
-        subjects = subjects_to_open(spec.model, data)
-        keys = await keys_for(subjects) if subjects else {}
-    return _validated(spec, data, keys)
+    prepared = prepare_payload(attributes, value)
+    keys = await keys_for(set(prepared.subjects)) if prepared.subjects else {}
+    return finish_payload(prepared, keys)
 
 
 def _brief(exc: ValidationError) -> str:

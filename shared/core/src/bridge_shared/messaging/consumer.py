@@ -71,10 +71,13 @@ from tenacity import (
 
 from bridge_shared.db.connection import as_connection
 from bridge_shared.events.envelope import (
+    CloudEventAttributes,
     EnvelopeError,
     InboundEvent,
-    open_event_payload,
+    PreparedPayload,
+    finish_payload,
     parse_attributes,
+    prepare_payload,
 )
 from bridge_shared.events.registry import (
     EventPayload,
@@ -394,6 +397,15 @@ class EventConsumer:
         """The event, or None when this consumer does not handle its type (see the module's rule for
         types). Raises EnvelopeError (UnknownEventVersion for an unknown version of a handled family,
         UnexpectedSource for an event its topic's owner did not publish)."""
+        head = self._prepare(rec)
+        if head is None:
+            return None
+        attrs, prepared = head
+        keys = await self._keys_for(set(prepared.subjects)) if prepared.subjects else {}
+        return self._finish(rec, attrs, prepared, keys)
+
+    def _prepare(self, rec: Record) -> tuple[CloudEventAttributes, PreparedPayload] | None:
+        """Decoding's first half: headers, the source and type rules, the parsed body."""
         attrs = parse_attributes(list(rec.headers or ()))
         wrong_source = unexpected_source(rec.topic, attrs.source, self.topic_prefix)
         if wrong_source is not None:
@@ -401,14 +413,51 @@ class EventConsumer:
         if upcast_target(attrs.type) not in self._handlers:
             self._not_handled(attrs.type)
             return None
-        payload = await open_event_payload(attrs, rec.value, self._keys_for)
+        return attrs, prepare_payload(attrs, rec.value)
+
+    @staticmethod
+    def _finish(
+        rec: Record, attrs: CloudEventAttributes, prepared: PreparedPayload, keys: Keys
+    ) -> InboundEvent:
+        payload = finish_payload(prepared, keys)
         if payload.event_type != attrs.type:  # upcast: handlers and the inbox see the type they handle
             attrs = attrs.model_copy(update={"type": payload.event_type})
         key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
         return InboundEvent(attrs, payload, rec.topic, rec.partition, rec.offset, key)
 
+    async def _decode_batch(
+        self, records: list[Record], progress: Progress
+    ) -> list[tuple[Record, InboundEvent]]:
+        """Decodes a batch with one key-vault query for all its sealed fields. Records that are not
+        valid events are dead-lettered, those of types not handled here skipped (both done)."""
+        heads: list[tuple[Record, CloudEventAttributes, PreparedPayload]] = []
+        for rec in records:
+            try:
+                head = self._prepare(rec)
+            except EnvelopeError as exc:
+                await self._dead_letter(rec, exc, attempts=1)
+                progress.done(rec)
+                continue
+            if head is None:
+                progress.done(rec)
+            else:
+                heads.append((rec, *head))
+        subjects = set().union(*(prepared.subjects for _, _, prepared in heads))
+        keys = await self._keys_for(subjects) if subjects else {}
+        decoded: list[tuple[Record, InboundEvent]] = []
+        for rec, attrs, prepared in heads:
+            try:
+                decoded.append((rec, self._finish(rec, attrs, prepared, keys)))
+            except EnvelopeError as exc:
+                await self._dead_letter(rec, exc, attempts=1)
+                progress.done(rec)
+        return decoded
+
     async def _keys_for(self, subjects: set[str]) -> Keys:
         """Keys to open an event's sealed fields (cached; an outage raises, and the record is read again)."""
+        cached = VAULT.cached_keys(subjects)
+        if cached is not None:
+            return cached
         async with self._pool().acquire() as conn:
             return await VAULT.keys_for_opening(as_connection(conn), subjects)
 
@@ -618,18 +667,7 @@ class EventConsumer:
         await self._process_batch(records, progress or Progress(records))
 
     async def _process_batch(self, records: list[Record], progress: Progress) -> None:
-        decoded: list[tuple[Record, InboundEvent]] = []
-        for rec in records:
-            try:
-                event = await self.decode(rec)
-            except EnvelopeError as exc:
-                await self._dead_letter(rec, exc, attempts=1)
-                progress.done(rec)
-                continue
-            if event is None:
-                progress.done(rec)
-            else:
-                decoded.append((rec, event))
+        decoded = await self._decode_batch(records, progress)
         if not decoded:
             return
         try:

@@ -90,10 +90,7 @@ class KeyVault:
         self._remember(keys)
         return keys
 
-    async def keys_for_opening(
-        self, conn: asyncpg.Connection[Any], subjects: Iterable[str]
-    ) -> dict[str, bytes | None]:
-        """Each person's key; None for an erased (or never known) person."""
+    def _from_cache(self, subjects: Iterable[str]) -> tuple[dict[str, bytes | None], list[str]]:
         now = time.monotonic()
         out: dict[str, bytes | None] = {}
         missing: list[str] = []
@@ -103,6 +100,18 @@ class KeyVault:
                 out[s] = hit[0]
             else:
                 missing.append(s)
+        return out, missing
+
+    def cached_keys(self, subjects: Iterable[str]) -> dict[str, bytes | None] | None:
+        """The people's keys when every one is in the cache (no database needed), else None."""
+        out, missing = self._from_cache(subjects)
+        return None if missing else out
+
+    async def keys_for_opening(
+        self, conn: asyncpg.Connection[Any], subjects: Iterable[str]
+    ) -> dict[str, bytes | None]:
+        """Each person's key; None for an erased (or never known) person."""
+        out, missing = self._from_cache(subjects)
         if missing:
             rows = await conn.fetch(
                 f"SELECT subject, key FROM {TABLE} WHERE subject = ANY($1::text[])", sorted(missing)
