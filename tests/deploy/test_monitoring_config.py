@@ -62,6 +62,7 @@ from tests.deploy.promql_names import (
     walk,
 )
 from tests.deploy.test_compose_and_manifests import (
+    _kustomize_command,
     compose_services,
     default_http_port,
     environment,
@@ -916,14 +917,6 @@ def test_prometheus_may_only_read_pods_of_its_namespace() -> None:
     }
     (account,) = [d for _, d in component_docs("ServiceAccount")]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"]}]
-
-
-def _kustomize_command() -> list[str] | None:
-    if shutil.which("kustomize"):
-        return ["kustomize", "build"]
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize"]
-    return None
 
 
 def test_example_overlay_renders_the_monitoring_component() -> None:
