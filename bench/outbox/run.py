@@ -30,6 +30,7 @@ from bridge_shared.db.provision import provision
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import KafkaClientSettings
+from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.outbox.relay import OutboxRelay
 from bridge_shared.outbox.sender import outbox_sender
 from bridge_shared.outbox.writer import Outbox
@@ -60,10 +61,16 @@ async def relay_once(admin_dsn: str, bootstrap: str, n: int, keys: int) -> float
     outbox = Outbox(schema=name, source="/bench")
     async with pool.acquire() as conn, conn.transaction():
         await outbox.add_many(conn, payloads(n, keys))
-    broker = create_broker(bootstrap, service=name, security=SECURITY)
+    # As a running service builds it (bridge_shared.service.build_app): tracing and metrics middleware.
+    metrics = ServiceMetrics(name)
+    broker = create_broker(
+        bootstrap, service=name, middlewares=[metrics.broker_middleware(name)], security=SECURITY
+    )
     await broker.start()
 
-    relay = OutboxRelay(dsn=dsn, pool=pool, schema=name, send=outbox_sender(broker), batch_size=1000)
+    relay = OutboxRelay(
+        dsn=dsn, pool=pool, schema=name, send=outbox_sender(broker), batch_size=1000, metrics=metrics
+    )
     async with relay.leadership():  # lock + lease once, as the running relay holds them
         started = time.perf_counter()
         while await relay.drain_once():

@@ -84,6 +84,19 @@ class ServiceMetrics:
         self.outbox_published = Counter(
             "bridge_outbox_published", "Events the relay published", registry=self.registry
         )
+        self.outbox_sent = Counter(
+            "bridge_outbox_sent",
+            "Outbox rows the broker acknowledged, by topic (the relay's sends; recorded as published "
+            "once their batch is recorded)",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.outbox_send_errors = Counter(
+            "bridge_outbox_send_errors",
+            "Outbox sends that failed, by topic and error class (retried, or parked when permanent)",
+            ["topic", "error_class"],
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "bridge_dead_letters",
             "Records sent to the dead-letter topic",

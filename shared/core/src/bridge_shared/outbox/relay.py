@@ -28,19 +28,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from aiokafka import errors as kafka_errors
 from opentelemetry import context as otel_context
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 
 from bridge_shared.db.locks import advisory_key, key_parts
 from bridge_shared.db.pool import _init_connection
@@ -52,6 +53,8 @@ from bridge_shared.scheduling.worker import Worker
 log = logging.getLogger(__name__)
 
 _TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
+_TRACER = trace.get_tracer("bridge_shared.outbox.relay")
+MAX_SPAN_LINKS = 128  # a batch span links to at most this many other writers' traces
 _DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
@@ -65,11 +68,16 @@ class PendingRow:
     payload: bytes
 
 
+def _trace_carrier(row: PendingRow) -> dict[str, str]:
+    return {k: row.headers[k] for k in _TRACE_HEADERS if k in row.headers}
+
+
 def _log_published(row: PendingRow) -> None:
     """The one INFO line per event the service publishes, in the trace of the request that wrote it.
     Type, key (an id: every contract is keyed by an id) and event id only: never personal data."""
-    carrier = {k: row.headers[k] for k in _TRACE_HEADERS if k in row.headers}
-    token = otel_context.attach(propagate.extract(carrier))
+    if not log.isEnabledFor(logging.INFO):
+        return
+    token = otel_context.attach(propagate.extract(_trace_carrier(row)))
     try:
         event_type = row.headers.get("ce_type", "event")
         log.info(
@@ -280,6 +288,7 @@ class OutboxRelay:
         self._inflight: set[asyncio.Future[Any]] = set()
         # Row id -> ack of a send whose ack did not come within the send timeout.
         self._unresolved: dict[int, asyncio.Future[Any]] = {}
+        self._batch_trace: dict[str, str] = {}  # the batch span's trace headers, while it sends
         self.is_leader = False
         self.epoch: int | None = None
         self.lock_pid: int | None = None
@@ -527,13 +536,14 @@ class OutboxRelay:
             if key_rows and key_rows[0].id in self._unresolved:
                 blocked.add(key)  # still in the producer: resending would only pile up copies
         waves = max((len(v) for v in by_key.values()), default=0)
-        for n in range(waves):
-            if self._quit():
-                break  # stop sending at once; what was acked is recorded below
-            wave = sorted((v[n] for v in by_key.values() if len(v) > n), key=lambda r: r.id)
-            failed = await self._send_wave(wave, deadline, outcomes, blocked)
-            if failed:
-                break
+        with self._batch_span(rows):
+            for n in range(waves):
+                if self._quit():
+                    break  # stop sending at once; what was acked is recorded below
+                wave = sorted((v[n] for v in by_key.values() if len(v) > n), key=lambda r: r.id)
+                failed = await self._send_wave(wave, deadline, outcomes, blocked)
+                if failed:
+                    break
         if outcomes:
             claimed = {r.id for r in rows}
             await self._record(outcomes, result, fenced_if_empty=any(i in claimed for i in outcomes))
@@ -573,10 +583,14 @@ class OutboxRelay:
                 break
             try:
                 async with asyncio.timeout(remaining):
-                    ack = await self._send_traced(row)
+                    if "traceparent" not in row.headers and self._batch_trace:
+                        row = dataclasses.replace(row, headers={**row.headers, **self._batch_trace})
+                    ack = await self.send(row)
             except Exception as exc:
                 outcomes[row.id] = _failure(exc)
                 blocked.add(key)
+                if self.metrics is not None:
+                    self.metrics.outbox_send_errors.labels(row.topic, type(exc).__name__).inc()
                 if is_permanent(exc):
                     continue  # this row is parked; the others go on
                 failed = True
@@ -603,10 +617,14 @@ class OutboxRelay:
             if error is None:
                 outcomes[row.id] = _ACKED
                 _log_published(row)
+                if self.metrics is not None:
+                    self.metrics.outbox_sent.labels(row.topic).inc()
             else:
                 outcomes[row.id] = _failure(error)
                 blocked.add((row.topic, row.key))
                 failed = failed or not is_permanent(error)
+                if self.metrics is not None:
+                    self.metrics.outbox_send_errors.labels(row.topic, type(error).__name__).inc()
         return failed
 
     async def _record(
@@ -652,17 +670,44 @@ class OutboxRelay:
             )
             raise LeadershipLost(f"epoch {self.epoch} was superseded while sending")
 
-    async def _send_traced(self, row: PendingRow) -> Awaitable[Any]:
-        carrier = {k: row.headers[k] for k in _TRACE_HEADERS if k in row.headers}
-        ctx = propagate.extract(carrier)
-        headers = {k: v for k, v in row.headers.items() if k not in _TRACE_HEADERS}
-        clean = PendingRow(row.id, row.event_id, row.topic, row.key, headers, row.payload)
-        # The broker's publish span becomes a child of the writer's trace; no extra span per row.
-        token = otel_context.attach(ctx)
-        try:
-            return await self.send(clean)
-        finally:
-            otel_context.detach(token)
+    @contextlib.contextmanager
+    def _batch_span(self, rows: list[PendingRow]) -> Iterator[None]:
+        """One PRODUCER span for a batch's sends: a child of the first row's writer (the request or
+        job that wrote it), linked to the other writers' traces. The rows keep their stored trace
+        context as headers, so each consumer continues its own writer's trace."""
+        if not rows:
+            yield
+            return
+        contexts = [
+            trace.get_current_span(propagate.extract(_trace_carrier(r))).get_span_context() for r in rows
+        ]
+        first = contexts[0]
+        seen = {first.trace_id}
+        links: list[trace.Link] = []
+        for ctx in contexts[1:]:
+            if ctx.is_valid and ctx.trace_id not in seen and len(links) < MAX_SPAN_LINKS:
+                seen.add(ctx.trace_id)
+                links.append(trace.Link(ctx))
+        parent = trace.set_span_in_context(trace.NonRecordingSpan(first)) if first.is_valid else None
+        with _TRACER.start_as_current_span(
+            f"{self.schema} outbox publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            links=links,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.batch.message_count": len(rows),
+            },
+        ):
+            # Rows written outside any trace (a job without a span) join the batch's trace instead.
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            self._batch_trace = carrier
+            try:
+                yield
+            finally:
+                self._batch_trace = {}
 
     async def backlog(self) -> OutboxStatus:
         return await pool_outbox_status(self.pool)
