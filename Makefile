@@ -12,13 +12,13 @@ export UV_PYTHON := $(PYTHON)
 # process. The bytecode goes to __pycache__/ (git-ignored), written once and read by every process after.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help install deps up demo test test-fast lint typecheck schemas contract-check bench chaos chaos-short chaos-ci token clean
+.PHONY: help install deps up demo test test-fast lint typecheck schemas contract-check bench bench-pipeline chaos chaos-short chaos-ci token clean
 
 help:
 	@echo "make up      start the whole platform locally (embedded PostgreSQL, Apache Kafka, SMTP sink, 4 services)"
 	@echo "make demo    walk a small cohort through the platform started by 'make up'"
 	@echo "make test    run the full test suite (unit, integration, end-to-end)"
-	@echo "make lint    ruff + mypy + import contracts;  make bench  benchmarks;  make token  a dev JWT"
+	@echo "make lint    ruff + mypy + import contracts;  make bench  benchmarks (make bench-pipeline: the event pipeline);  make token  a dev JWT"
 	@echo "make chaos   kill services, PostgreSQL and brokers under load; count lost/duplicated effects"
 
 $(UV):
@@ -65,6 +65,10 @@ contract-check: install
 
 bench: install
 	$(UV) run python bench/matching/run.py --sizes 1000,10000
+
+# The event-pipeline benchmarks (bench/pipeline/README.md): each beside its raw baseline, then one table.
+bench-pipeline: install
+	$(UV) run python bench/pipeline/run_all.py
 
 # Fault injection against the real platform (docs/CHAOS.md): every fault, effects counted.
 chaos: install deps

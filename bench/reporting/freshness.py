@@ -243,7 +243,7 @@ async def main() -> None:
                 "p95_ms": round(lat[max(0, int(0.95 * len(lat)) - 1)] * 1000, 1),
                 "max_ms": round(lat[-1] * 1000, 1),
             }
-            print(json.dumps(result, indent=2))
+            print(json.dumps(result))  # one JSON line, last
             if args.json:
                 args.json.write_text(json.dumps(result, indent=2) + "\n")
         finally:

@@ -127,7 +127,7 @@ async def main() -> None:
                 secs = await live_replay(inf, stored, timeout=3600)
                 result["live_batch_replay_seconds"] = round(secs, 1)
                 result["live_batch_replay_events_per_s"] = round(stored / secs)
-            print(json.dumps(result, indent=2))
+            print(json.dumps(result))  # one JSON line, last
             if args.json:
                 args.json.write_text(json.dumps(result, indent=2) + "\n")
         finally:

@@ -1,0 +1,194 @@
+"""`make bench-pipeline`: every event-pipeline benchmark of issue 11, each in its own process with its
+own PostgreSQL and Kafka, then one table: work, figure, raw baseline of the same run, ratio, target.
+
+    .tools/bin/uv run python bench/pipeline/run_all.py [--quick]
+
+`--quick` runs smaller workloads (a smoke run: the figures are not the targets' workloads). Each
+benchmark's full output goes to stdout as it runs; the table and one JSON line of every figure come
+last. A benchmark that fails is reported as such and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    args: list[str]
+    quick: list[str]
+
+
+BENCHES = [
+    Bench(
+        "sessions_pairs",
+        ["pipeline/sessions_pairs.py", "--events", "20000", "--repeats", "3"],
+        ["pipeline/sessions_pairs.py", "--events", "2000", "--repeats", "1"],
+    ),
+    Bench(
+        "reporting_replay",
+        ["reporting/replay.py", "--events", "200000", "--repeats", "3", "--live"],
+        ["reporting/replay.py", "--events", "5000", "--repeats", "1", "--live"],
+    ),
+    Bench(
+        "outbox",
+        ["outbox/run.py", "--events", "20000", "--repeats", "3"],
+        ["outbox/run.py", "--events", "2000", "--repeats", "1"],
+    ),
+    Bench(
+        "freshness",
+        ["reporting/freshness.py", "--probes", "200", "--load-rate", "200"],
+        ["reporting/freshness.py", "--probes", "20", "--load-rate", "50"],
+    ),
+    Bench(
+        "import",
+        ["matching/import_bench.py", "--rows", "50000", "--repeats", "3"],
+        ["matching/import_bench.py", "--rows", "2000", "--repeats", "1"],
+    ),
+]
+
+
+def run(bench: Bench, quick: bool) -> dict[str, Any] | None:
+    args = bench.quick if quick else bench.args
+    command = [PY, str(BENCH / args[0]), *args[1:]]
+    print(f"\n=== {bench.name}: {' '.join(['python', 'bench/' + args[0], *args[1:]])}", flush=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    sys.stdout.write(done.stdout)
+    if done.returncode != 0:
+        sys.stdout.write(done.stderr[-3000:])
+        print(f"=== {bench.name} FAILED (exit {done.returncode})", flush=True)
+        return None
+    last = done.stdout.strip().splitlines()[-1]
+    figures: dict[str, Any] = json.loads(last)
+    return figures
+
+
+def rows(results: dict[str, dict[str, Any] | None]) -> list[tuple[str, str, str, str, str, str]]:
+    """(work, figure, raw baseline, ratio, target, met) per measured target."""
+    out: list[tuple[str, str, str, str, str, str]] = []
+
+    def rate(v: float) -> str:
+        return f"{v:,.0f} ev/s"
+
+    s = results.get("sessions_pairs")
+    if s:
+        fig, raw = s["sessions_steady_events_per_s_median"], s["raw_events_per_s_median"]
+        out.append(
+            (
+                "sessions pair.formed into PostgreSQL, exactly once",
+                rate(fig),
+                rate(raw),
+                f"{fig / raw:.3f}",
+                ">= 20,000 ev/s",
+                "yes" if fig >= 20_000 else "no",
+            )
+        )
+    r = results.get("reporting_replay")
+    if r:
+        fig, raw = r["rebuild_events_per_s_median"], r["raw_consume_events_per_s_median"]
+        out.append(
+            (
+                "reporting rebuild",
+                rate(fig),
+                rate(raw),
+                f"{fig / raw:.3f}",
+                ">= 50,000 ev/s",
+                "yes" if fig >= 50_000 else "no",
+            )
+        )
+        million = 1_000_000 / fig
+        out.append(
+            (
+                "reporting rebuild of 1M events (from the rate)",
+                f"{million:.0f} s",
+                "-",
+                "-",
+                "< 60 s",
+                "yes" if million < 60 else "no",
+            )
+        )
+        if "live_batch_replay_events_per_s" in r:
+            live = r["live_batch_replay_events_per_s"]
+            out.append(
+                (
+                    "reporting live path (batch consumer)",
+                    rate(live),
+                    rate(raw),
+                    f"{live / raw:.3f}",
+                    ">= 20,000 ev/s",
+                    "yes" if live >= 20_000 else "no",
+                )
+            )
+    o = results.get("outbox")
+    if o:
+        fig, raw = o["relay_events_per_s"], o["raw_events_per_s"]
+        out.append(
+            (
+                "outbox relay as a service builds it",
+                rate(fig),
+                rate(raw),
+                f"{fig / raw:.3f}",
+                ">= 0.5x raw",
+                "yes" if fig / raw >= 0.5 else "no",
+            )
+        )
+    f = results.get("freshness")
+    if f:
+        p95 = f["p95_ms"]
+        out.append(
+            (
+                "freshness p95 under the demo load",
+                f"{p95:.0f} ms",
+                "-",
+                "-",
+                "<= 250 ms, then <= 100 ms",
+                "yes" if p95 <= 100 else ("first step" if p95 <= 250 else "no"),
+            )
+        )
+    i = results.get("import")
+    if i:
+        fig, raw = i["service import"]["median_s"], i["raw COPY"]["median_s"]
+        out.append(
+            (
+                f"HRIS import of {i['rows']:,} rows with events",
+                f"{fig:.2f} s",
+                f"{raw:.2f} s (COPY)",
+                f"{fig / raw:.1f}x",
+                "<= 5x raw COPY",
+                "yes" if fig / raw <= 5 else "no",
+            )
+        )
+    out.append(("matching end to end at 50k", "not measured", "-", "-", "<= 2x the engine", "not measured"))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", help="comma-separated benchmark names")
+    args = ap.parse_args()
+    wanted = set(args.only.split(",")) if args.only else None
+    results = {b.name: run(b, args.quick) for b in BENCHES if wanted is None or b.name in wanted}
+    print("\n| work | figure | raw baseline (same run) | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    for row in rows(results):
+        print("| " + " | ".join(row) + " |")
+    failed = [name for name, r in results.items() if r is None]
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    print(json.dumps({"bench": "pipeline", "quick": args.quick, "results": results}))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
