@@ -16,7 +16,9 @@ from bridge_shared.runtime import Runtime
 
 def routing_consumer(rt: Runtime[NotificationsSettings]) -> EventConsumer:
     topics = sorted({p.topic for p in routing.ROUTED_PAYLOADS} | {CohortCreatedV1.topic})
-    consumer = consumer_for(rt, "routing", topics)
+    # Batches: one transaction and one offset commit per batch (a cohort's publish or an import sends
+    # thousands at once); a batch that fails is retried one event at a time.
+    consumer = consumer_for(rt, "routing", topics, batch=True)
     planner = Planner(rt.settings)
     clock = rt.clock
 

@@ -678,8 +678,13 @@ class OutboxRelay:
         if not rows:
             yield
             return
+        # One context per distinct writer (a bulk write puts one traceparent on thousands of rows).
+        writers: dict[str | None, PendingRow] = {}
+        for r in rows:
+            writers.setdefault(r.headers.get("traceparent"), r)
         contexts = [
-            trace.get_current_span(propagate.extract(_trace_carrier(r))).get_span_context() for r in rows
+            trace.get_current_span(propagate.extract(_trace_carrier(r))).get_span_context()
+            for r in writers.values()
         ]
         first = contexts[0]
         seen = {first.trace_id}
