@@ -95,6 +95,17 @@ async def notification_rows(admin_dsn: str, cohort_id: str) -> list[tuple[Any, .
         await conn.close()
 
 
+async def metric_sum(client: httpx.AsyncClient, base_url: str, name: str) -> float | None:
+    """The sum of a metric's samples on a service's /metrics (None when it exports none)."""
+    text = (await client.get(f"{base_url}/metrics")).text
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and line[len(name) : len(name) + 1] in ("{", " ")
+    ]
+    return sum(values) if values else None
+
+
 async def scan_topics(bootstrap: str, admin_dsn: str, needles: list[str]) -> tuple[list[str], int]:
     """Every record of every topic, from the beginning: key, headers, raw value, and the payload as a
     consumer decodes it (sealed fields opened with whatever keys the vault still has)."""
@@ -386,9 +397,18 @@ async def test_an_erased_person_is_nowhere_in_any_schema_or_topic_even_after_a_r
 
         await _eventually(delivered, "the cohort's notifications to be sent or cancelled")
 
+        # Then until every event is through: no service has an unpublished outbox row and none of
+        # reporting's consumer groups lags (its /metrics, read from the broker), at one moment. A
+        # quiet period alone was not enough under CI load (a sent notification still on its way).
+        async def drained() -> bool:
+            pending = [await metric_sum(c, urls[svc], "bridge_outbox_pending") for svc in urls]
+            lag = await metric_sum(c, urls["reporting"], "bridge_kafka_consumer_lag")
+            return all(p == 0 for p in pending) and lag == 0
+
         async def settled() -> dict[str, Any] | None:
+            await _eventually(drained, "every outbox to be published and reporting to catch up")
             first = await overview()
-            await asyncio.sleep(3.0)
+            await asyncio.sleep(1.0)
             return first if first == await overview() else None
 
         after = await _eventually(settled, "reporting's figures to settle after the erasure")
@@ -413,4 +433,8 @@ async def test_an_erased_person_is_nowhere_in_any_schema_or_topic_even_after_a_r
         assert rebuilt.get("sessions_held") == before.get("sessions_held")
         assert {k: v for k, v in rebuilt.items() if isinstance(v, int)} == {
             k: v for k, v in after.items() if isinstance(v, int)
-        }, (rows_before, await notification_rows(infra.admin_dsn, cid))
+        }, (
+            "reporting's notification rows before the rebuild:\n"
+            + "\n".join(map(str, rows_before))
+            + ("\nafter it:\n" + "\n".join(map(str, await notification_rows(infra.admin_dsn, cid))))
+        )
