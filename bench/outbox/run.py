@@ -52,7 +52,7 @@ def payloads(n: int, keys: int) -> list[tuple[CohortPhaseChangedV1, str | None]]
     ]
 
 
-async def relay_once(admin_dsn: str, bootstrap: str, n: int, keys: int) -> float:
+async def relay_once(admin_dsn: str, bootstrap: str, n: int, keys: int, batch_size: int = 1000) -> float:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     dsn = await provision(admin_dsn, name, secrets.token_hex(8))
     pool = await create_pool(dsn, schema=name, min_size=2, max_size=4)
@@ -69,7 +69,7 @@ async def relay_once(admin_dsn: str, bootstrap: str, n: int, keys: int) -> float
     await broker.start()
 
     relay = OutboxRelay(
-        dsn=dsn, pool=pool, schema=name, send=outbox_sender(broker), batch_size=1000, metrics=metrics
+        dsn=dsn, pool=pool, schema=name, send=outbox_sender(broker), batch_size=batch_size, metrics=metrics
     )
     async with relay.leadership():  # lock + lease once, as the running relay holds them
         started = time.perf_counter()

@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.outbox.pruning import prune_once, run_pruner
-from bridge_shared.outbox.relay import OutboxRelay, PendingRow
+from bridge_shared.outbox.relay import PIPELINED_BATCHES, OutboxRelay, PendingRow
 from bridge_shared.outbox.writer import EventTooLarge, Outbox
 from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
 from tests.shared.harness import Harness, broker_send, harness, make_relay
@@ -242,6 +242,39 @@ async def test_failed_sends_never_let_a_later_row_of_the_key_overtake(
                 "SELECT max(attempts) FROM outbox WHERE event_id = ANY($1::text[])", list(flaky)
             )
         assert attempts == 3
+
+
+async def test_one_drain_publishes_full_batches_back_to_back_sending_each_row_once(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    """A drain claims the next batch while the previous one's outcomes are still being recorded
+    (PIPELINED_BATCHES batches while claims come back full): the rows being recorded are left out
+    of that claim, so no row is sent twice, and each key's rows go out in order."""
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        await h.broker.start()
+        keys = [f"{h.schema}-p{i}" for i in range(5)]
+        batch, n = 10, 10 * PIPELINED_BATCHES + 15
+        async with h.pool.acquire() as conn, conn.transaction():
+            await h.outbox.add_many(
+                conn, [(ThingHappened(thing_id=keys[i % 5], seq=i), None) for i in range(n)]
+            )
+        sent: collections.Counter[str] = collections.Counter()
+        real = broker_send(h.broker)
+
+        async def send(row: PendingRow) -> Any:
+            sent[row.event_id] += 1
+            return await real(row)
+
+        relay = make_relay(h, send, batch_size=batch)
+        async with relay.leadership():
+            assert await relay.drain_once() == batch * PIPELINED_BATCHES  # one drain, eight batches
+            assert await relay.drain_once() == n - batch * PIPELINED_BATCHES  # the short last claim
+            assert await relay.drain_once() == 0
+        assert len(sent) == n and set(sent.values()) == {1}
+        assert await _unpublished(h) == 0
+        records = await read_all(bootstrap_servers, THING_TOPIC, set(keys))
+        assert len(records) == n and len(set(event_ids(records))) == n
+        assert seqs_by_key(records) == {k: [i for i in range(n) if keys[i % 5] == k] for k in keys}
 
 
 async def test_a_send_acked_after_the_timeout_is_not_resent_and_is_recorded_when_it_lands(

@@ -129,6 +129,11 @@ class ServiceSettings(KafkaSecuritySettings):
     # How long a partition revocation waits for in-flight work before abandoning it; keep it well
     # below the group's rebalance timeout (max.poll.interval.ms, 300 s), as the whole group waits.
     consumer_revoke_timeout_seconds: float = 20.0
+    # How long the broker holds a fetch open when it has nothing new for a consumer (Kafka's
+    # fetch.max.wait.ms; aiokafka's default is 500). It bounds how late an event that arrives at an
+    # idle partition is seen: lower is fresher, at the cost of more, mostly empty, fetch requests
+    # (about 1000/this per second per consumer group while idle).
+    consumer_fetch_max_wait_ms: int = Field(default=50, ge=1, le=500)
 
     # --- HTTP limits and hardening (bridge_shared.http.guard; docs/security-http.md) ---
     # Largest request body (413 above it); routes may have their own (matching's CSV import).

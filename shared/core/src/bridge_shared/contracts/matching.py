@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bridge_shared.contracts.common import (
+    EventEmail,
     Identifier,
     Locale,
     Region,
@@ -31,7 +32,7 @@ class ParticipantRef(BaseModel):
     participant_id: Identifier
     employee_id: Annotated[Identifier, PERSONAL]
     display_name: Annotated[str, Field(min_length=1, max_length=200), PERSONAL]
-    email: Annotated[EmailStr, PERSONAL]
+    email: Annotated[EventEmail, PERSONAL]
     region: Region
     department: str = Field(min_length=1, max_length=120)
     seniority_level: Seniority
@@ -44,7 +45,7 @@ class CohortCreatedV1(EventPayload):
     cohort_id: Identifier
     name: str
     regions: list[Region]
-    hr_contact_email: EmailStr
+    hr_contact_email: EventEmail
     enrolment_opens: date | None = None
     enrolment_closes: date | None = None
     programme_start: date | None = None
@@ -166,7 +167,7 @@ class PairFormedV1(EventPayload):
     explanation: MatchExplanation
     formed_at: datetime
     programme_end: date | None = None
-    hr_contact_email: EmailStr | None = None
+    hr_contact_email: EventEmail | None = None
     proposal_id: Identifier | None = None
     origin: str = "proposal"
 
@@ -194,7 +195,7 @@ class ParticipantRefV2(ParticipantRef):
     display_name: Annotated[
         str, Field(min_length=1, max_length=200), Personal(by=_BY_SELF, erased=ERASED_NAME)
     ]
-    email: Annotated[EmailStr, Personal(by=_BY_SELF, erased=ERASED_EMAIL)]
+    email: Annotated[EventEmail, Personal(by=_BY_SELF, erased=ERASED_EMAIL)]
 
 
 class MatchExplanationV2(MatchExplanation):

@@ -110,6 +110,9 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 
 # After an abandoned in-flight unit is cancelled, how long the revocation waits for its rollback.
 ABANDON_GRACE_SECONDS = 5.0
+# A batch consumer's poll: getmany waits this long for records, and FastStream sleeps as long again
+# after an empty one; under load it returns at once with what is buffered, so batches stay full.
+BATCH_POLL_MS = 10
 
 
 def is_infrastructure_error(exc: BaseException) -> bool:
@@ -245,6 +248,7 @@ class EventConsumer:
         batch: bool = False,
         batch_max_records: int = 500,
         revoke_timeout: float = 20.0,
+        fetch_max_wait_ms: int = 500,
         on_dead_letter: Callable[[str], None] | None = None,
         topic_prefix: str = "",
     ) -> None:
@@ -262,6 +266,7 @@ class EventConsumer:
         self.batch = batch
         self.batch_max_records = batch_max_records
         self.revoke_timeout = revoke_timeout
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self._on_dead_letter = on_dead_letter
         self._handlers: dict[str, Handler] = {}
         self._batch_handler: BatchHandler | None = None
@@ -336,6 +341,7 @@ class EventConsumer:
         common: dict[str, Any] = {
             "group_id": self.group_id,
             "auto_offset_reset": "earliest",
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
             # Offsets are committed here, per partition, only for records that are done (see above).
             "ack_policy": AckPolicy.MANUAL,
             "listener": _RebalanceListener(self),
@@ -349,7 +355,9 @@ class EventConsumer:
                 *self.topics,
                 batch=True,
                 max_records=self.batch_max_records,
-                batch_timeout_ms=50,
+                # FastStream sleeps this long again after an empty poll: it bounds how late a
+                # batch consumer sees an event at an idle partition (with consumer_fetch_max_wait_ms).
+                batch_timeout_ms=BATCH_POLL_MS,
                 **common,
             )
             self._subscription = sub

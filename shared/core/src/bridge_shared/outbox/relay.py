@@ -16,6 +16,11 @@ acknowledged. If a send fails, no later row of that key has been sent, so what l
 and what is marked published is always a prefix of each key's rows; the next attempt resends from
 the first failure. Different keys are pipelined.
 
+Batches back to back. While claims come back full, one drain publishes up to `PIPELINED_BATCHES`
+batches, and a batch's outcomes are recorded (on a pool connection) while the next batch is sent:
+the next claim leaves the rows being recorded out, and a key with a failed or unresolved row stays
+blocked for the rest of the drain, so the order rule above holds across batches too.
+
 Parking. A row that cannot be published is set aside with its reason: too large for the broker,
 unserialisable (headers that are not strings), or rejected `max_attempts` times by the broker with a
 non-transient error. Transient trouble (broker down, timeouts, leader changes) never parks a row;
@@ -28,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import socket
@@ -92,6 +96,11 @@ def _log_published(row: PendingRow) -> None:
 
 # Sends one row and resolves when the broker has acknowledged it.
 SendFn = Callable[[PendingRow], Awaitable[Awaitable[Any]]]
+
+
+# Batches one drain publishes back to back while claims come back full (each batch's outcomes are
+# recorded while the next one is sent); then the publishing loop checks in (stop, wake-ups).
+PIPELINED_BATCHES = 8
 
 
 class LeadershipLost(Exception):
@@ -183,6 +192,7 @@ SELECT o.id, o.event_id, o.topic, o.partition_key, o.headers, o.payload
         SELECT c.id, c.event_id, c.topic, c.partition_key, c.headers, c.payload
           FROM outbox c
          WHERE c.published_at IS NULL AND c.parked_at IS NULL
+           AND c.id <> ALL($6::bigint[])
            AND NOT EXISTS (SELECT 1 FROM outbox p
                             WHERE p.parked_at IS NOT NULL AND p.discarded_at IS NULL
                               AND p.topic = c.topic AND p.partition_key = c.partition_key
@@ -219,6 +229,7 @@ RETURNING o.id, o.published_at IS NOT NULL AS published, o.parked_at IS NOT NULL
 @dataclass
 class DrainResult:
     claimed: int = 0
+    more: bool = False  # the last claim came back full: there is more to publish at once
     published: int = 0
     parked: int = 0
     error: BaseException | None = None
@@ -358,7 +369,7 @@ class OutboxRelay:
                 raise _NoProgress(result.error)
             return True
         self.last_error = None
-        return result.claimed >= self.batch_size
+        return result.more
 
     def _quit(self) -> bool:
         return self._stopping.is_set() or self._lock_lost.is_set()
@@ -488,13 +499,17 @@ class OutboxRelay:
             raise result.error
         return result.handled
 
-    async def _claim(self) -> list[PendingRow]:
+    async def _claim(self, exclude: list[int]) -> list[PendingRow]:
+        """The next batch (renewing the lease), leaving out `exclude`: the rows whose outcomes
+        are being recorded."""
         conn = self._lock_conn
         if conn is None or conn.is_closed() or self._lock_lost.is_set():
             raise LeadershipLost("the lock session has ended")
         hi, lo = key_parts(advisory_key("outbox-relay", self.schema))
         try:
-            records = await conn.fetch(CLAIM_SQL, self.epoch, self.lease_seconds, self.batch_size, hi, lo)
+            records = await conn.fetch(
+                CLAIM_SQL, self.epoch, self.lease_seconds, self.batch_size, hi, lo, exclude
+            )
         except _DB_ERRORS as exc:
             raise LeadershipLost(f"the lock session failed: {exc}") from exc
         if not records:
@@ -507,26 +522,72 @@ class OutboxRelay:
 
     def _unpublishable(self, row: PendingRow) -> str | None:
         headers: Any = row.headers
-        if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
+        if not isinstance(headers, dict) or not {*map(type, headers), *map(type, headers.values())} <= {str}:
             return "unserialisable: headers must map strings to strings"
+        # A UTF-8 character is at most 4 bytes: only a record that may be too large is measured.
+        chars = len(row.key) + sum(map(len, headers)) + sum(map(len, headers.values()))
+        if len(row.payload) + 4 * chars <= self.max_event_bytes:
+            return None
         size = record_size(row.key, row.payload, headers)
         if size > self.max_event_bytes:
             return f"too large: {size} bytes (key + value + headers), the limit is {self.max_event_bytes}"
         return None
 
     async def _drain(self) -> DrainResult:
-        # Give up on acks at the deadline. It counts from before the claim renewed the lease, and the
-        # lease outlives it, so nobody else can start while this batch may still be landing.
-        deadline = time.monotonic() + self.send_timeout_seconds
-        rows = await self._claim()
-        result = DrainResult(claimed=len(rows))
+        """Publishes batches while each claim comes back full (up to `PIPELINED_BATCHES`): every
+        batch is claimed, sent and recorded, and a batch's outcomes are recorded (on a pool
+        connection) while the next batch is being sent. The next claim leaves the rows being
+        recorded out, and keys with a failed or unresolved row stay blocked for the rest of the
+        drain, so each key still goes out in order and stops at its first failure."""
+        result = DrainResult()
         # Sends we stopped waiting for earlier may have been delivered (or failed) since.
         outcomes: dict[int, _Outcome] = self._harvest()
-        if not rows and not outcomes:
-            return result
         blocked: set[tuple[str, str]] = set()  # keys with a failed, parked or unresolved row
+        to_record: tuple[dict[int, _Outcome], bool] | None = None  # the previous batch's outcomes
+        recording: asyncio.Task[None] | None = None
+        try:
+            for _ in range(PIPELINED_BATCHES):
+                # Give up on acks at the deadline. It counts from before the claim renewed the
+                # lease, and the lease outlives it, so nobody else starts while this batch may land.
+                deadline = time.monotonic() + self.send_timeout_seconds
+                rows = await self._claim(exclude=list(to_record[0]) if to_record else [])
+                if to_record is not None:
+                    # Recorded while this batch is sent; after the claim, which renews the lease
+                    # (the record holds the lease row FOR SHARE while it runs).
+                    recording = asyncio.create_task(self._record(*to_record, result))
+                    to_record = None
+                result.claimed += len(rows)
+                result.more = len(rows) >= self.batch_size
+                failed = await self._send_batch(rows, deadline, outcomes, blocked)
+                if recording is not None:
+                    await recording
+                    recording = None
+                if outcomes:
+                    claimed = {r.id for r in rows}
+                    to_record = (outcomes, any(i in claimed for i in outcomes))
+                outcomes = {}
+                if failed or not result.more or self._quit():
+                    break
+            if to_record is not None:
+                await self._record(*to_record, result)
+        except BaseException:
+            # What was acked is recorded if it still can be (the epoch is checked), else sent again.
+            with contextlib.suppress(Exception):
+                if recording is not None:
+                    await asyncio.shield(recording)
+                elif to_record is not None:
+                    await asyncio.shield(self._record(*to_record, result))
+            raise
+        return result
+
+    async def _send_batch(
+        self,
+        rows: list[PendingRow],
+        deadline: float,
+        outcomes: dict[int, _Outcome],
+        blocked: set[tuple[str, str]],
+    ) -> bool:
+        """Sends a claimed batch in waves, one row per key a wave; True if a send failed."""
         by_key: dict[tuple[str, str], list[PendingRow]] = {}
         for row in rows:
             by_key.setdefault((row.topic, row.key), []).append(row)
@@ -539,15 +600,11 @@ class OutboxRelay:
         with self._batch_span(rows):
             for n in range(waves):
                 if self._quit():
-                    break  # stop sending at once; what was acked is recorded below
+                    return False  # stop sending at once; what was acked is recorded
                 wave = sorted((v[n] for v in by_key.values() if len(v) > n), key=lambda r: r.id)
-                failed = await self._send_wave(wave, deadline, outcomes, blocked)
-                if failed:
-                    break
-        if outcomes:
-            claimed = {r.id for r in rows}
-            await self._record(outcomes, result, fenced_if_empty=any(i in claimed for i in outcomes))
-        return result
+                if await self._send_wave(wave, deadline, outcomes, blocked):
+                    return True
+        return False
 
     def _harvest(self) -> dict[int, _Outcome]:
         outcomes: dict[int, _Outcome] = {}
@@ -568,39 +625,43 @@ class OutboxRelay:
         """Sends one row per key, pipelined, and waits for the acks; True if a send failed."""
         sent: list[tuple[PendingRow, asyncio.Future[Any]]] = []
         failed = False
-        for row in wave:
-            key = (row.topic, row.key)
-            if key in blocked:
-                continue
-            problem = self._unpublishable(row)
-            if problem is not None:
-                outcomes[row.id] = _failure(Unpublishable(problem))
-                blocked.add(key)
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                failed = True
-                break
-            try:
-                async with asyncio.timeout(remaining):
-                    if "traceparent" not in row.headers and self._batch_trace:
-                        row = dataclasses.replace(row, headers={**row.headers, **self._batch_trace})
-                    ack = await self.send(row)
-            except Exception as exc:
-                outcomes[row.id] = _failure(exc)
-                blocked.add(key)
-                if self.metrics is not None:
-                    self.metrics.outbox_send_errors.labels(row.topic, type(exc).__name__).inc()
-                if is_permanent(exc):
-                    continue  # this row is parked; the others go on
-                failed = True
-                break  # the broker is in trouble: send nothing more now
-            pending: asyncio.Future[Any] = asyncio.ensure_future(ack)
-            self._inflight.add(pending)
-            pending.add_done_callback(self._inflight.discard)
-            sent.append((row, pending))
+        current: PendingRow | None = None  # the row being handed to the producer
+        batch_trace = self._batch_trace
+        try:
+            # One deadline for the whole wave (a send waits when the producer's buffer is full).
+            async with asyncio.timeout(deadline - time.monotonic()):
+                for row in wave:
+                    key = (row.topic, row.key)
+                    if key in blocked:
+                        continue
+                    problem = self._unpublishable(row)
+                    if problem is not None:
+                        outcomes[row.id] = _failure(Unpublishable(problem))
+                        blocked.add(key)
+                        continue
+                    if batch_trace and "traceparent" not in row.headers:
+                        row.headers.update(batch_trace)  # the row was read for this batch alone
+                    current = row
+                    try:
+                        ack = await self.send(row)
+                    except Exception as exc:
+                        current = None
+                        self._send_failed(row, exc, outcomes, blocked)
+                        if is_permanent(exc):
+                            continue  # this row is parked; the others go on
+                        failed = True
+                        break  # the broker is in trouble: send nothing more now
+                    current = None
+                    fut: asyncio.Future[Any] = asyncio.ensure_future(ack)
+                    self._inflight.add(fut)
+                    sent.append((row, fut))
+        except TimeoutError as exc:
+            failed = True
+            if current is not None:
+                self._send_failed(current, exc, outcomes, blocked)
         if sent:
             await asyncio.wait([f for _, f in sent], timeout=max(deadline - time.monotonic(), 0))
+        published: dict[str, int] = {}
         for row, fut in sent:
             if not fut.done():
                 # Still in the producer, which may deliver it later: not resent while it is there;
@@ -610,25 +671,35 @@ class OutboxRelay:
                 error: BaseException | None = TimeoutError(
                     f"no broker ack within {self.send_timeout_seconds}s"
                 )
-            elif fut.cancelled():
-                error = asyncio.CancelledError("send cancelled")
             else:
-                error = fut.exception()
+                self._inflight.discard(fut)
+                error = asyncio.CancelledError("send cancelled") if fut.cancelled() else fut.exception()
             if error is None:
                 outcomes[row.id] = _ACKED
                 _log_published(row)
-                if self.metrics is not None:
-                    self.metrics.outbox_sent.labels(row.topic).inc()
+                published[row.topic] = published.get(row.topic, 0) + 1
             else:
-                outcomes[row.id] = _failure(error)
-                blocked.add((row.topic, row.key))
+                self._send_failed(row, error, outcomes, blocked)
                 failed = failed or not is_permanent(error)
-                if self.metrics is not None:
-                    self.metrics.outbox_send_errors.labels(row.topic, type(error).__name__).inc()
+        if self.metrics is not None:
+            for topic, n in published.items():
+                self.metrics.outbox_sent.labels(topic).inc(n)
         return failed
 
+    def _send_failed(
+        self,
+        row: PendingRow,
+        error: BaseException,
+        outcomes: dict[int, _Outcome],
+        blocked: set[tuple[str, str]],
+    ) -> None:
+        outcomes[row.id] = _failure(error)
+        blocked.add((row.topic, row.key))
+        if self.metrics is not None:
+            self.metrics.outbox_send_errors.labels(row.topic, type(error).__name__).inc()
+
     async def _record(
-        self, outcomes: dict[int, _Outcome], result: DrainResult, *, fenced_if_empty: bool = True
+        self, outcomes: dict[int, _Outcome], fenced_if_empty: bool, result: DrainResult
     ) -> None:
         ids = list(outcomes)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -644,8 +715,9 @@ class OutboxRelay:
                 [outcomes[i].rejected for i in ids],
                 self.max_attempts,
             )
-        result.published = sum(1 for r in records if r["published"])
-        result.parked = sum(1 for r in records if r["parked"])
+        published = sum(1 for r in records if r["published"])
+        result.published += published
+        result.parked += sum(1 for r in records if r["parked"])
         parked = {r["id"] for r in records if r["parked"]}
         for i in sorted(parked):
             log.error(
@@ -655,11 +727,11 @@ class OutboxRelay:
                 self.schema,
             )
         # The batch's error: the first failure that did not end in parking (it will be retried).
-        result.error = next(
+        result.error = result.error or next(
             (o.exc for i, o in sorted(outcomes.items()) if o.exc is not None and i not in parked), None
         )
         if self.metrics is not None:
-            self.metrics.outbox_published.inc(result.published)
+            self.metrics.outbox_published.inc(published)
         if not records and fenced_if_empty:
             acked = sum(1 for o in outcomes.values() if o.exc is None)
             log.error(
