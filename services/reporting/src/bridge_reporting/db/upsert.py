@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from bridge_reporting.domain.upsert import BatchWriter, Col, Table
+from bridge_reporting.domain.upsert import BatchWriter, Col, JsonText, Table
 
 _SUFFIX = re.compile(r"^(__[a-z0-9_]+)?$")
 
@@ -47,12 +47,10 @@ def _select_expr(col: Col) -> str:
     return f"u.{col.name}"
 
 
-def _encode(col: Col, value: Any) -> Any:  # Any: a column value of the column's own type
-    if value is None:
-        return None
-    if col.pgtype in ("jsonb", "text[]"):
-        return json.dumps(value, default=str, sort_keys=True)
-    return value
+def _encode_json(value: Any) -> str | None:  # Any: a JSON value
+    if value is None or isinstance(value, JsonText):
+        return value
+    return json.dumps(value, default=str, sort_keys=True)
 
 
 def check_suffix(suffix: str) -> str:
@@ -89,7 +87,12 @@ async def write(conn: asyncpg.Connection[Any], batch: BatchWriter, suffix: str =
     written = 0
     for table, names, rows in batch.shapes():
         cols = [table.by_name[n] for n in names]
-        arrays = [[_encode(c, r[c.name]) for r in rows] for c in cols]
+        arrays = [
+            [_encode_json(r[c.name]) for r in rows]
+            if c.pgtype in ("jsonb", "text[]")
+            else [r[c.name] for r in rows]
+            for c in cols
+        ]
         await conn.execute(upsert_sql(table, names, suffix), *arrays)
         written += len(rows)
     batch.clear()

@@ -49,6 +49,12 @@ class Table:
 Row = dict[str, Any]
 
 
+class JsonText(str):
+    """A jsonb column's value already written as JSON text (stored as it is, not encoded again)."""
+
+    __slots__ = ()
+
+
 def merge_rows(table: Table, old: Row, new: Row) -> Row:
     """Python twin of the SQL merge: folds `new` into `old` (both may hold any column subset)."""
     out = dict(old)

@@ -48,6 +48,7 @@ not a type this consumer handles. A rebalance listener makes a group change safe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -429,7 +430,7 @@ class EventConsumer:
     ) -> InboundEvent:
         payload = finish_payload(prepared, keys)
         if payload.event_type != attrs.type:  # upcast: handlers and the inbox see the type they handle
-            attrs = attrs.model_copy(update={"type": payload.event_type})
+            attrs = dataclasses.replace(attrs, type=payload.event_type)
         key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
         return InboundEvent(attrs, payload, rec.topic, rec.partition, rec.offset, key)
 
