@@ -1,5 +1,6 @@
-"""The HRIS import benchmark still runs (issue 11 found it crashing after `run_import` changed): a
-tiny run of `bench/matching/import_bench.py` against the test database, as its README runs it."""
+"""Matching's pipeline benchmarks still run (issue 11 found the import one crashing after `run_import`
+changed): tiny runs of `bench/matching/import_bench.py` and `bench/matching/end_to_end.py` against
+the test database, as their READMEs run them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "matching" / "import_bench.py"
+END_TO_END = BENCH.with_name("end_to_end.py")
 
 
 def test_import_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> None:
@@ -31,3 +33,19 @@ def test_import_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> No
     for path in ("service import", "re-import (no changes)", "raw COPY"):
         assert figures[path]["median_s"] > 0, figures
     assert "inserted 300" in done.stdout  # every row went in on the first import
+
+
+def test_end_to_end_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(END_TO_END), "--size", "300", "--repeats", "1"],
+        env={**os.environ, "DATABASE_URL": admin_dsn},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["bench"] == "matching_end_to_end" and figures["size"] == 300
+    assert figures["draft_pairs"] > 0, figures
+    assert figures["end_to_end_s_median"] > 0 and figures["engine_s_median"] > 0, figures
