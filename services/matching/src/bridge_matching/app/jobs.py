@@ -100,7 +100,11 @@ async def heartbeat(
             return False
         async with connection(rt.pool) as conn:
             if not await leases.renew(conn, table, job_id, owner, rt.clock.now(), ttl):
-                log.warning("lost the lease on %s %s", table, job_id)
+                # The renewal waits while the job's own last transaction holds its row; once that
+                # commits, the job is finished, not lost.
+                now_held = await leases.holder(conn, table, job_id)
+                if now_held is None or now_held[0] in ("queued", "running"):
+                    log.warning("lost the lease on %s %s", table, job_id)
                 worker.stop()
         return False
 

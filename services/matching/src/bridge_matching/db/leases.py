@@ -58,6 +58,12 @@ async def renew(
     return status.endswith(" 1")
 
 
+async def holder(conn: Conn, table: JobTable, job_id: uuid.UUID) -> tuple[str, str | None] | None:
+    """The job's status and lease owner, or None when the job is gone."""
+    row = await conn.fetchrow(f"SELECT status, lease_owner FROM {table} WHERE id = $1", job_id)
+    return None if row is None else (row["status"], row["lease_owner"])
+
+
 async def still_owned(conn: Conn, table: JobTable, job_id: uuid.UUID, owner: str) -> bool:
     """Locks the job row (inside the caller's transaction) and says whether this owner still runs it."""
     row = await conn.fetchrow(f"SELECT status, lease_owner FROM {table} WHERE id = $1 FOR UPDATE", job_id)
