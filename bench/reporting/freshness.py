@@ -25,6 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
@@ -214,6 +215,8 @@ async def main() -> None:
 
                 await asyncio.sleep(3)  # let the service's consumer join and the load warm up
                 latencies: list[float] = []
+                stored: list[float] = []  # until the read model's row is committed
+                db = await asyncpg.connect(dsn, server_settings={"search_path": name})
                 for i in range(1, args.probes + 1):
                     at = datetime.now(UTC)
                     evt = build_event(
@@ -229,6 +232,14 @@ async def main() -> None:
                     )
                     await send(producer, evt)
                     t0 = time.perf_counter()
+                    # First the read model's row (the consumer's committed transaction), then the API.
+                    while not await db.fetchval(
+                        "SELECT held_at IS NOT NULL FROM rm_sessions WHERE session_id = $1", f"{cohort}-s{i}"
+                    ):
+                        if time.perf_counter() - t0 > 30:
+                            raise TimeoutError(f"probe {i} not stored after 30 s")
+                        await asyncio.sleep(0.01)
+                    stored.append(time.perf_counter() - t0)
                     while await held_count() < i:
                         if time.perf_counter() - t0 > 30:
                             raise TimeoutError(f"probe {i} not visible after 30 s")
@@ -237,6 +248,7 @@ async def main() -> None:
                     await asyncio.sleep(args.interval)
                 stop.set()
                 await load
+                await db.close()
                 await producer.stop()
             lat = sorted(latencies)
             result = {
@@ -247,6 +259,8 @@ async def main() -> None:
                 "p95_ms": round(lat[max(0, int(0.95 * len(lat)) - 1)] * 1000, 1),
                 "max_ms": round(lat[-1] * 1000, 1),
                 "api_read_p50_ms": round(statistics.median(reads) * 1000, 1),
+                "stored_p50_ms": round(statistics.median(stored) * 1000, 1),
+                "stored_p95_ms": round(sorted(stored)[max(0, int(0.95 * len(stored)) - 1)] * 1000, 1),
             }
             print(json.dumps(result))  # one JSON line, last
             if args.json:
