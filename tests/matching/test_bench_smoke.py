@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,9 +19,10 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "matching" / "import_ben
 END_TO_END = BENCH.with_name("end_to_end.py")
 
 
-def test_import_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> None:
+def _run(script: Path, admin_dsn: str, *args: str) -> tuple[str, dict[str, Any]]:
+    """Runs a benchmark against the test database; its output and its last line's JSON figures."""
     done = subprocess.run(
-        [sys.executable, str(BENCH), "--rows", "300", "--repeats", "1"],
+        [sys.executable, str(script), *args],
         env={**os.environ, "DATABASE_URL": admin_dsn},
         capture_output=True,
         text=True,
@@ -28,24 +30,20 @@ def test_import_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> No
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout, figures
+
+
+def test_import_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> None:
+    out, figures = _run(BENCH, admin_dsn, "--rows", "300", "--repeats", "1")
     assert figures["bench"] == "matching_import" and figures["rows"] == 300
     for path in ("service import", "re-import (no changes)", "raw COPY"):
         assert figures[path]["median_s"] > 0, figures
-    assert "inserted 300" in done.stdout  # every row went in on the first import
+    assert "inserted 300" in out  # every row went in on the first import
 
 
 def test_end_to_end_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> None:
-    done = subprocess.run(
-        [sys.executable, str(END_TO_END), "--size", "300", "--repeats", "1"],
-        env={**os.environ, "DATABASE_URL": admin_dsn},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    _, figures = _run(END_TO_END, admin_dsn, "--size", "300", "--repeats", "1")
     assert figures["bench"] == "matching_end_to_end" and figures["size"] == 300
     assert figures["draft_pairs"] > 0, figures
     assert figures["end_to_end_s_median"] > 0 and figures["engine_s_median"] > 0, figures
