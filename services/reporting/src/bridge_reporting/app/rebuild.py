@@ -7,6 +7,7 @@
    live consumer, `batch_size` events per transaction. Sealed (v2) fields are opened with the
    people's keys from the key vault, fetched once per fetched batch for the people not seen yet;
    an erased person's fields open as the erased placeholders.
+   Then the shadow tables are analysed (the planner's statistics; bulk-filled tables have none).
 3. In one transaction: locks the live tables (the live consumer's next batch waits), catches up
    the shadow tables to the high watermarks taken under the lock, re-applies every erasure (the
    ledger, and erasure requests read on `bridge.matching.privacy`) and retention to them (v1
@@ -308,6 +309,7 @@ async def rebuild(
                 result.events += len(events)
                 if progress is not None:
                     progress(result)
+            await shadow.analyze(conn, suffix)  # before the swap: the lock is not held meanwhile
             t_swap = time.perf_counter()
             try:
                 async for attempt in AsyncRetrying(

@@ -54,6 +54,14 @@ async def create(conn: asyncpg.Connection[Any], suffix: str) -> None:
         await conn.execute(f"CREATE TABLE {t.name}{suffix} (LIKE {t.name} INCLUDING ALL)")
 
 
+async def analyze(conn: asyncpg.Connection[Any], suffix: str) -> None:
+    """Gathers the planner's statistics for the shadow set: tables filled in bulk have none until
+    autovacuum gets to them, and without them the reports' joins are planned for empty tables (a
+    cohort overview took 545 ms instead of 24). The statistics stay with the tables when renamed."""
+    check_suffix(suffix)
+    await conn.execute("ANALYZE " + ", ".join(f"{t.name}{suffix}" for t in ALL_TABLES))
+
+
 async def drop(conn: asyncpg.Connection[Any], suffix: str) -> None:
     check_suffix(suffix)
     for t in ALL_TABLES:
