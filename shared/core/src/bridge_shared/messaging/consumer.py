@@ -111,8 +111,8 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 
 # After an abandoned in-flight unit is cancelled, how long the revocation waits for its rollback.
 ABANDON_GRACE_SECONDS = 5.0
-# A batch consumer's poll: getmany waits this long for records, and FastStream sleeps as long again
-# after an empty one; under load it returns at once with what is buffered, so batches stay full.
+# A batch consumer's poll (default): getmany waits this long for records, and FastStream sleeps as
+# long again after an empty one. Under load it returns at once with what is buffered.
 BATCH_POLL_MS = 10
 
 
@@ -250,6 +250,7 @@ class EventConsumer:
         batch_max_records: int = 500,
         revoke_timeout: float = 20.0,
         fetch_max_wait_ms: int = 500,
+        batch_poll_ms: int = BATCH_POLL_MS,
         on_dead_letter: Callable[[str], None] | None = None,
         topic_prefix: str = "",
     ) -> None:
@@ -268,6 +269,7 @@ class EventConsumer:
         self.batch_max_records = batch_max_records
         self.revoke_timeout = revoke_timeout
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.batch_poll_ms = batch_poll_ms
         self._on_dead_letter = on_dead_letter
         self._handlers: dict[str, Handler] = {}
         self._batch_handler: BatchHandler | None = None
@@ -358,7 +360,7 @@ class EventConsumer:
                 max_records=self.batch_max_records,
                 # FastStream sleeps this long again after an empty poll: it bounds how late a
                 # batch consumer sees an event at an idle partition (with consumer_fetch_max_wait_ms).
-                batch_timeout_ms=BATCH_POLL_MS,
+                batch_timeout_ms=self.batch_poll_ms,
                 **common,
             )
             self._subscription = sub

@@ -24,6 +24,7 @@ def consumer_for(rt: Runtime[Any], name: str, topics: Sequence[str], *, batch: b
         batch_max_records=s.consumer_batch_max_records,
         revoke_timeout=s.consumer_revoke_timeout_seconds,
         fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
+        batch_poll_ms=s.consumer_batch_poll_ms,
         topic_prefix=s.kafka_topic_prefix,
         on_dead_letter=(lambda cls: metrics.dead_letters.labels(name, cls).inc()) if metrics else None,
     )
