@@ -611,6 +611,7 @@ class OutboxRelay:
         for row_id, fut in list(self._unresolved.items()):
             if fut.done():
                 del self._unresolved[row_id]
+                self._inflight.discard(fut)
                 error = asyncio.CancelledError("send cancelled") if fut.cancelled() else fut.exception()
                 outcomes[row_id] = _ACKED if error is None else _failure(error)
         return outcomes
