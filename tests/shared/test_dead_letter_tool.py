@@ -54,7 +54,7 @@ async def test_replayed_dead_letter_takes_effect_once(
         evt = build_event(ThingHappened(thing_id=prefix, seq=7), source="/tests")
         await h.broker.publish(evt.value, evt.topic, key=evt.key.encode(), headers=evt.headers)
 
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(60):  # a loaded CI machine: the group join alone can take seconds
             while not [lt for lt in await read_letters(bootstrap_servers, h.schema) if lt.event_id == evt.id]:
                 await asyncio.sleep(0.2)
         (letter,) = [lt for lt in await read_letters(bootstrap_servers, h.schema) if lt.event_id == evt.id]
@@ -97,7 +97,7 @@ async def test_replayed_dead_letter_takes_effect_once(
                     )
                 )
 
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(60):  # a loaded CI machine: the group join alone can take seconds
             while await effects(8) == 0:
                 await asyncio.sleep(0.2)
         assert await effects(7) == 1
