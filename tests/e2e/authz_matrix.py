@@ -174,6 +174,10 @@ def _held_body(_: Seed) -> dict[str, Any]:
     }
 
 
+def _logged_body(_: Seed) -> dict[str, Any]:
+    return {"starts_at": future(-1), **_held_body(_)}
+
+
 def _survey(_: Seed) -> dict[str, Any]:
     return {"satisfaction": 4, "recommend_score": 9, "learned": "delegation", "taught": "prompting"}
 
@@ -306,6 +310,7 @@ MATRIX: dict[str, dict[str, Op]] = {
         "POST /relationships/{relationship_id}/sessions": Op(
             SIDE_WRITE, WRITE, body=lambda s: {"starts_at": future(5), "duration_minutes": 45}
         ),
+        "POST /relationships/{relationship_id}/sessions/log": Op(SIDE_WRITE, WRITE, body=_logged_body),
         "GET /relationships/{relationship_id}/sessions/{session_id}": Op(PERSON_READ),
         "GET /relationships/{relationship_id}/sessions/{session_id}/invite.ics": Op(PERSON_READ),
         "POST /relationships/{relationship_id}/sessions/{session_id}/reschedule": Op(

@@ -237,17 +237,17 @@ async def activate_agreement(svc: RunningService, pair: Pair, **changes: Any) ->
 async def hold_session(
     svc: RunningService, pair: Pair, starts_at: datetime, topics: list[tuple[str, str]] | None = None
 ) -> dict[str, Any]:
-    r = await svc.client.post(
-        f"{pair.base}/sessions", json={"starts_at": starts_at.isoformat()}, headers=pair.as_mentor
-    )
-    assert r.status_code == 201, r.text
-    sid = r.json()["id"]
+    """Logs a session that already happened (POST .../sessions/log: no invite)."""
     topics = topics or [("AI prompts", "mentor_to_mentee"), ("Stakeholders", "mentee_to_mentor")]
     r = await svc.client.post(
-        f"{pair.base}/sessions/{sid}/held",
+        f"{pair.base}/sessions/log",
         headers=pair.as_mentee,
-        json={"actual_duration_minutes": 55, "topics": [{"topic": t, "direction": d} for t, d in topics]},
+        json={
+            "starts_at": starts_at.isoformat(),
+            "actual_duration_minutes": 55,
+            "topics": [{"topic": t, "direction": d} for t, d in topics],
+        },
     )
-    assert r.status_code == 200, r.text
+    assert r.status_code == 201, r.text
     result: dict[str, Any] = r.json()
     return result

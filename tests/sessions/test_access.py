@@ -16,7 +16,7 @@ async def pair(svc: RunningService, clock: FrozenClock) -> Pair:
     clock.set(START)
     p = await form_pair(svc, region="apac")
     r = await svc.client.post(
-        f"{p.base}/sessions", headers=p.as_mentor, json={"starts_at": "2025-03-01T09:00:00Z"}
+        f"{p.base}/sessions", headers=p.as_mentor, json={"starts_at": "2025-03-05T09:00:00Z"}
     )
     p.rel["session_id"] = r.json()["id"]
     await svc.client.put(

@@ -75,6 +75,99 @@ async def test_agreement_draft_confirm_amend_keeps_previous_in_force(
     assert r.status_code == 422
 
 
+async def test_agreement_end_date_must_be_after_today_for_both_people_when_drafted_and_confirmed(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    # 16:00 UTC on 3 March is already 4 March in Tokyo: an end on the 4th has passed for the mentee.
+    clock.set(datetime(2025, 3, 3, 16, 0, tzinfo=UTC))
+    pair = await form_pair(svc, mentor_tz="America/Los_Angeles", mentee_tz="Asia/Tokyo")
+    ends_today = {**AGREEMENT, "end_date": "2025-03-04"}
+    r = await svc.client.post(f"{pair.base}/agreement", json=ends_today, headers=pair.as_mentor)
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["title"] == "End date in the past" and "2025-03-04" in problem["detail"]
+    assert [e["field"] for e in problem["errors"]] == ["end_date"]
+    assert (await svc.client.get(f"{pair.base}/agreement", headers=pair.as_mentor)).json()["pending"] is None
+
+    # A draft that was fine when written cannot be confirmed once its end has passed.
+    r = await svc.client.post(
+        f"{pair.base}/agreement", json={**AGREEMENT, "end_date": "2025-03-10"}, headers=pair.as_mentor
+    )
+    assert r.status_code == 201, r.text
+    clock.set(datetime(2025, 3, 10, 12, 0, tzinfo=UTC))
+    r = await svc.client.post(f"{pair.base}/agreement/versions/1/confirm", headers=pair.as_mentee)
+    assert r.status_code == 409 and r.json()["title"] == "End date has passed", r.text
+    rel = (await svc.client.get(pair.base, headers=pair.as_mentor)).json()
+    assert rel["status"] == "forming", "the relationship was not started on a past end date"
+    # Drafted again with a later end, it goes through.
+    r = await svc.client.post(f"{pair.base}/agreement", json=AGREEMENT, headers=pair.as_mentor)
+    assert r.status_code == 201 and r.json()["version"] == 1
+    r = await svc.client.post(f"{pair.base}/agreement/versions/1/confirm", headers=pair.as_mentee)
+    assert r.status_code == 200 and r.json()["active"]["end_date"] == AGREEMENT["end_date"]
+    confirmed = await bus.wait(pair.id, "sessions.agreement.confirmed.v1")
+    assert [c.end_date.isoformat() for c in confirmed] == [AGREEMENT["end_date"]]
+
+
+async def test_past_start_is_refused_and_a_past_session_is_logged_without_an_invite(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    now = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)
+    clock.set(now)
+    pair = await form_pair(svc)
+    r = await svc.client.post(
+        f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-03-12T11:00:00Z"}
+    )
+    assert r.status_code == 422 and r.json()["title"] == "Start time in the past", r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["starts_at"]
+    ahead = await svc.client.post(
+        f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-03-14T09:00:00Z"}
+    )
+    assert ahead.status_code == 201, ahead.text
+    r = await svc.client.post(
+        f"{pair.base}/sessions/{ahead.json()['id']}/reschedule",
+        headers=pair.as_mentee,
+        json={"local_start": "2025-03-12T09:00", "timezone": "Europe/London"},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "starts_at", r.text
+
+    held = {
+        "local_start": "2025-03-11T17:30",
+        "timezone": "Europe/Berlin",
+        "actual_duration_minutes": 40,
+        "location": "Canteen",
+        "topics": [{"topic": "Reels", "direction": "mentor_to_mentee"}],
+        "private_note": "ran over",
+    }
+    future = {**held, "local_start": "2025-03-13T17:30"}
+    r = await svc.client.post(f"{pair.base}/sessions/log", headers=pair.as_mentee, json=future)
+    assert r.status_code == 422 and r.json()["title"] == "Start time in the future", r.text
+    r = await svc.client.post(f"{pair.base}/sessions/log", headers=pair.as_mentee, json=held)
+    assert r.status_code == 201, r.text
+    logged = r.json()
+    assert logged["status"] == "held" and logged["logged"] is True and logged["invite"] is None
+    assert logged["starts_at"] == "2025-03-11T16:30:00Z" and logged["held_at"] == "2025-03-11T16:30:00Z"
+    assert logged["duration_minutes"] == 40 and logged["my_private_note"] == "ran over"
+    r = await svc.client.get(f"{pair.base}/sessions/{logged['id']}/invite.ics", headers=pair.as_mentor)
+    assert r.status_code == 404 and r.json()["title"] == "No calendar invite"
+    r = await svc.client.post(
+        f"{pair.base}/sessions/{logged['id']}/reschedule",
+        headers=pair.as_mentee,
+        json={"starts_at": "2025-03-20T09:00:00Z"},
+    )
+    assert r.status_code == 409, "a logged session is held: it cannot be moved"
+
+    event = next(
+        e for e in await bus.wait(pair.id, "sessions.session.held.v2") if e.session_id == logged["id"]
+    )
+    assert event.actual_duration_minutes == 40 and event.held_at == datetime(2025, 3, 11, 16, 30, tzinfo=UTC)
+    # The scheduled event of the future session came first; none was written for the logged one
+    # (it would have been in the same transaction, before session.held, on the same partition).
+    scheduled = [e.session_id for e in bus.of(pair.id, "sessions.session.scheduled.v2")]
+    assert scheduled == [ahead.json()["id"]]
+    health = (await svc.client.get(f"{pair.base}/health", headers=pair.as_mentee)).json()
+    assert health["sessions_held"] == 1
+
+
 def _ics_event(text: str) -> icalendar.Event:
     cal = icalendar.Calendar.from_ical(text)
     events = cal.walk("VEVENT")

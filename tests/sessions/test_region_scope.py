@@ -51,7 +51,7 @@ async def _cross_region_pair(svc: RunningService) -> tuple[str, str, str]:
             await asyncio.sleep(0.1)
     rid = rels[0]["id"]
     r = await svc.client.post(
-        f"/relationships/{rid}/sessions", headers=me, json={"starts_at": "2025-03-01T09:00:00Z"}
+        f"/relationships/{rid}/sessions", headers=me, json={"starts_at": "2027-03-01T09:00:00Z"}
     )
     assert r.status_code == 201, r.text
     return rid, str(mentor.email), str(mentee.email)

@@ -75,18 +75,17 @@ class ActionItem(BaseModel):
     due: date | None = None
 
 
-class HeldIn(BaseModel):
+class _HeldFields(BaseModel):
     actual_duration_minutes: int = Field(ge=1, le=600)
-    held_at: datetime | None = Field(None, description="when it started; defaults to the scheduled start")
     topics: list[TopicIn] = Field(min_length=1, max_length=30)
     shared_notes: LongText | None = None
     action_items: list[ActionItem] = Field(default_factory=list, max_length=30)
     private_note: LongText | None = Field(None, description="visible to you only")
 
-    def report(self) -> HeldReport:
+    def _report(self, held_at: datetime | None) -> HeldReport:
         return HeldReport(
             actual_duration_minutes=self.actual_duration_minutes,
-            held_at=self.held_at,
+            held_at=held_at,
             topics=[{"topic": t.topic, "direction": t.direction} for t in self.topics],
             shared_notes=self.shared_notes,
             action_items=[
@@ -95,6 +94,23 @@ class HeldIn(BaseModel):
             ],
             private_note=self.private_note,
         )
+
+
+class HeldIn(_HeldFields):
+    held_at: datetime | None = Field(None, description="when it started; defaults to the scheduled start")
+
+    def report(self) -> HeldReport:
+        return self._report(self.held_at)
+
+
+class LogIn(When, _HeldFields):
+    """A session that already happened and was never scheduled: when it started (`starts_at`, or
+    `local_start` with `timezone`), where, and what happened."""
+
+    location: Phrase | None = Field(None, description="room, address or video link")
+
+    def report(self) -> HeldReport:
+        return self._report(None)
 
 
 class NoteIn(BaseModel):
@@ -134,7 +150,8 @@ class SessionOut(BaseModel):
     duration_minutes: int
     location: str | None
     local: dict[str, LocalTime] = Field(description="the interval in each participant's zone, by side")
-    invite: InviteOut
+    invite: InviteOut | None = Field(description="none for a logged session (it was never scheduled)")
+    logged: bool = Field(description="recorded after it happened (POST .../sessions/log): no invite was sent")
     scheduled_by: str
     cancelled_by: str | None
     cancel_reason: str | None
@@ -162,12 +179,15 @@ def to_out(v: SessionView) -> SessionOut:
             for side in SIDES
             if side not in v.hidden  # rule 3: no time zone of a person outside the caller's scope
         },
-        invite=InviteOut(
+        invite=None
+        if s.logged
+        else InviteOut(
             uid=s.ical_uid,
             sequence=s.ical_sequence,
             method="CANCEL" if s.status == "cancelled" else "REQUEST",
             url=f"/relationships/{rel.id}/sessions/{s.id}/invite.ics",
         ),
+        logged=s.logged,
         scheduled_by=s.scheduled_by,
         cancelled_by=s.cancelled_by,
         cancel_reason=s.cancel_reason,

@@ -1,7 +1,7 @@
-"""Sessions: schedule (UTC instant or wall-clock time in a zone), reschedule, cancel, record as
-held; calendar invites; shared notes for the pair and private notes for their author only; the
-pulse rating after a held session. Routes only: the rules are in app/sessions.py, app/notes.py and
-app/feedback.py."""
+"""Sessions: schedule (UTC instant or wall-clock time in a zone, in the future), reschedule, cancel,
+record as held, log one that already happened (no invite); calendar invites; shared notes for the
+pair and private notes for their author only; the pulse rating after a held session. Routes only:
+the rules are in app/sessions.py, app/notes.py and app/feedback.py."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bridge_sessions.api.deps import OnRelationship, on_relationship
 from bridge_sessions.api.session_models import (
     CancelIn,
     HeldIn,
+    LogIn,
     NoteIn,
     PulseIn,
     RescheduleIn,
@@ -71,6 +72,24 @@ async def schedule(
         starts_at=body.utc(),
         duration_minutes=body.duration_minutes,
         location=body.location,
+    )
+    return to_out(view)
+
+
+@router.post("/log", response_model=SessionOut, status_code=201, responses=problems(404, 409))
+async def log_session(
+    body: LogIn,
+    on: OnRelationship = Depends(on_relationship),
+) -> SessionOut:
+    """Records a session that already happened without being scheduled: stored as held, with its
+    topics and notes; no calendar invite and no "scheduled" message is sent."""
+    view = await app.log_held(
+        on.rt,
+        on.relationship_id,
+        on.principal,
+        starts_at=body.utc(),
+        location=body.location,
+        report=body.report(),
     )
     return to_out(view)
 

@@ -4,12 +4,16 @@ Either side drafts (drafting counts as the drafter's confirmation); the version 
 the other side confirms too. Changing an active agreement drafts the next version (an amendment);
 the active version stays in force until both have confirmed the new one. Re-drafting a pending
 version replaces its content and clears the other side's confirmation.
+
+An end date must lie in the future for both people: after today in each one's time zone, when a
+version is drafted and again when it is confirmed (a draft can wait for days). A relationship is
+never started, or moved, onto an end that has already passed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from bridge_sessions.app.access import Access, load_access, participant_access
@@ -18,7 +22,8 @@ from bridge_sessions.db import agreements as agreements_db
 from bridge_sessions.db import relationships as relationships_db
 from bridge_sessions.db.agreements import Draft
 from bridge_sessions.domain.refs import relationship_fields, subject
-from bridge_sessions.domain.rows import AgreementRow, AgreementTerms
+from bridge_sessions.domain.rows import SIDES, AgreementRow, AgreementTerms, RelationshipRow
+from bridge_sessions.domain.timefmt import zone
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.sessions import AgreementAmendedV1, AgreementConfirmedV1, AgreementDraftedV1
@@ -49,6 +54,18 @@ async def versions(rt: Runtime[SessionsSettings], relationship_id: UUID, princip
         return await _versions(conn, relationship_id)
 
 
+def local_today(rel: RelationshipRow, now: datetime) -> date:
+    """The later of the two people's calendar dates now (the end date must come after both)."""
+    return max(now.astimezone(zone(rel.timezone_of(side))).date() for side in SIDES)
+
+
+def _end_in_future(rel: RelationshipRow, end_date: date, now: datetime) -> str | None:
+    today = local_today(rel, now)
+    if end_date > today:
+        return None
+    return f"the end date {end_date} is not after today ({today} in the pair's time zones)"
+
+
 async def draft(
     rt: Runtime[SessionsSettings], relationship_id: UUID, principal: Principal, terms: AgreementTerms
 ) -> AgreementRow:
@@ -56,6 +73,10 @@ async def draft(
     now = rt.clock.now()
     async with transaction(rt.pool) as conn:
         acc, side = await participant_access(conn, relationship_id, principal, for_update=True)
+        refusal = _end_in_future(acc.rel, terms.end_date, now)
+        if refusal is not None:
+            errors = [{"field": "end_date", "message": refusal}]
+            raise Problem(422, "End date in the past", refusal, errors=errors)
         content = Draft(
             terms,
             drafted_by=principal.subject,
@@ -98,6 +119,13 @@ async def confirm(
                 409,
                 "Not awaiting confirmation",
                 f"Version {version} is {row.status}; only the pending version can be confirmed.",
+            )
+        refusal = _end_in_future(acc.rel, row.end_date, now)
+        if refusal is not None:
+            raise Problem(
+                409,
+                "End date has passed",
+                f"Version {version} cannot be confirmed: {refusal}. Draft it again with a later end date.",
             )
         if not row.confirmed_by(side):
             row = await agreements_db.confirm(conn, relationship_id, version, side, now)

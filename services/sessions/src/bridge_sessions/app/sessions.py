@@ -1,4 +1,9 @@
-"""Sessions: schedule, reschedule, cancel, record as held, and read them with their invites.
+"""Sessions: schedule, reschedule, cancel, record as held, log one that already happened, and read
+them with their invites.
+
+Only future starts can be scheduled or rescheduled (a past start would send an invite for something
+that is over). A session that already took place without being scheduled is *logged*: it is stored
+as held at once, publishes only `session.held` and has no calendar invite.
 
 Every change runs the same sequence (`_change`): lock the relationship and check the caller is a
 participant (and, except for cancelling, that it is still open), lock and check the session (it must
@@ -99,6 +104,8 @@ async def invite_ics(rt: Rt, relationship_id: UUID, session_id: UUID, principal:
     async with connection(rt.pool) as conn:
         acc = await load_access(conn, relationship_id, principal)
         s = await find(conn, acc, session_id)
+    if s.logged:
+        raise Problem(404, "No calendar invite", "This session was logged after it happened: it has none.")
     # Rule 3: no e-mail address of a person outside the caller's scope (regional HR).
     rel = acc.rel
     if "mentor" in acc.hidden:
@@ -144,6 +151,18 @@ async def _scheduled(conn: Conn, acc: Access, session_id: UUID) -> SessionRow:
     return s
 
 
+def _future(starts_at: datetime, now: datetime) -> None:
+    """Refuses a start that is not in the future (422, with the field)."""
+    if starts_at <= now:
+        message = (
+            f"the start {starts_at.isoformat()} is not in the future (now {now.isoformat()}); "
+            "to record a session that already happened, log it (POST .../sessions/log)"
+        )
+        raise Problem(
+            422, "Start time in the past", message, errors=[{"field": "starts_at", "message": message}]
+        )
+
+
 async def schedule(
     rt: Rt,
     relationship_id: UUID,
@@ -156,6 +175,7 @@ async def schedule(
     sid = uuid.uuid4()
 
     async def change(conn: Conn, acc: Access, now: datetime) -> tuple[SessionRow, EventPayload]:
+        _future(starts_at, now)
         s = await sessions_db.insert(
             conn,
             session_id=sid,
@@ -193,6 +213,7 @@ async def reschedule(
 
     async def change(conn: Conn, acc: Access, now: datetime) -> tuple[SessionRow, EventPayload]:
         old = await _scheduled(conn, acc, session_id)
+        _future(starts_at, now)
         s = await sessions_db.reschedule(
             conn,
             session_id,
@@ -233,6 +254,45 @@ async def cancel(
     return await _change(rt, relationship_id, principal, change, open_only=False)
 
 
+def _held_event(acc: Access, s: SessionRow, report: HeldReport) -> SessionHeldV2:
+    assert s.held_at is not None, "marked held in this transaction"
+    return SessionHeldV2(
+        **session_fields(acc.rel, s),
+        held_at=s.held_at,
+        actual_duration_minutes=report.actual_duration_minutes,
+        topics=report.topics,
+        action_items=len(report.action_items),
+    )
+
+
+async def _mark_held(
+    conn: Conn, session_id: UUID, principal: Principal, report: HeldReport, held_at: datetime, now: datetime
+) -> SessionRow:
+    if held_at > now:
+        raise Problem(409, "Session not yet held", "A session can be recorded as held once it has started.")
+    held = Held(
+        held_at=held_at,
+        actual_duration_minutes=report.actual_duration_minutes,
+        topics=report.topics,
+        shared_notes=report.shared_notes,
+        action_items=report.action_items,
+        recorded_by=principal.subject,
+    )
+    s = await sessions_db.mark_held(conn, session_id, held, now)
+    if report.private_note:
+        await notes_db.put(conn, session_id, principal.subject, report.private_note, now)
+    return s
+
+
+def _assess(rt: Rt, relationship_id: UUID) -> After:
+    async def assess_pair(conn: Conn, now: datetime) -> object:
+        # A held session can end a risk (or start a one-directional one): assess this pair now
+        # rather than at the next scheduler tick.
+        return await health_tick(conn, rt.clock, rt.settings, rt.outbox, only=relationship_id)
+
+    return assess_pair
+
+
 async def record_held(
     rt: Rt, relationship_id: UUID, session_id: UUID, principal: Principal, report: HeldReport
 ) -> SessionView:
@@ -242,32 +302,45 @@ async def record_held(
     async def change(conn: Conn, acc: Access, now: datetime) -> tuple[SessionRow, EventPayload]:
         old = await _scheduled(conn, acc, session_id)
         held_at = to_utc(report.held_at) if report.held_at is not None else old.starts_at
-        if held_at > now:
+        s = await _mark_held(conn, session_id, principal, report, held_at, now)
+        return s, _held_event(acc, s, report)
+
+    return await _change(rt, relationship_id, principal, change, after=_assess(rt, relationship_id))
+
+
+async def log_held(
+    rt: Rt,
+    relationship_id: UUID,
+    principal: Principal,
+    *,
+    starts_at: datetime,
+    location: str | None,
+    report: HeldReport,
+) -> SessionView:
+    """Records a session that already happened and was never scheduled: stored as held at once
+    (``logged``), it publishes `session.held` only, so no invite and no "scheduled" message goes out.
+    It counts like any held session (cadence, balance, health, reporting)."""
+    sid = uuid.uuid4()
+
+    async def change(conn: Conn, acc: Access, now: datetime) -> tuple[SessionRow, EventPayload]:
+        if starts_at > now:
+            message = f"the start {starts_at.isoformat()} is in the future; schedule it instead"
             raise Problem(
-                409, "Session not yet held", "A session can be recorded as held once it has started."
+                422, "Start time in the future", message, errors=[{"field": "starts_at", "message": message}]
             )
-        held = Held(
-            held_at=held_at,
-            actual_duration_minutes=report.actual_duration_minutes,
-            topics=report.topics,
-            shared_notes=report.shared_notes,
-            action_items=report.action_items,
-            recorded_by=principal.subject,
+        await sessions_db.insert(
+            conn,
+            session_id=sid,
+            relationship_id=relationship_id,
+            starts_at=starts_at,
+            duration_minutes=min(max(report.actual_duration_minutes, 5), 480),  # the planned slot's bounds
+            location=location,
+            ical_uid=session_uid(str(sid), rt.settings.invite_uid_domain),
+            scheduled_by=principal.subject,
+            now=now,
+            logged=True,
         )
-        s = await sessions_db.mark_held(conn, session_id, held, now)
-        if report.private_note:
-            await notes_db.put(conn, session_id, principal.subject, report.private_note, now)
-        return s, SessionHeldV2(
-            **session_fields(acc.rel, s),
-            held_at=held_at,
-            actual_duration_minutes=report.actual_duration_minutes,
-            topics=report.topics,
-            action_items=len(report.action_items),
-        )
+        s = await _mark_held(conn, sid, principal, report, starts_at, now)
+        return s, _held_event(acc, s, report)
 
-    async def assess_pair(conn: Conn, now: datetime) -> object:
-        # A held session can end a risk (or start a one-directional one): assess this pair now
-        # rather than at the next scheduler tick.
-        return await health_tick(conn, rt.clock, rt.settings, rt.outbox, only=relationship_id)
-
-    return await _change(rt, relationship_id, principal, change, after=assess_pair)
+    return await _change(rt, relationship_id, principal, change, after=_assess(rt, relationship_id))

@@ -57,12 +57,15 @@ async def insert(
     ical_uid: str,
     scheduled_by: str,
     now: datetime,
+    logged: bool = False,
 ) -> SessionRow:
+    """A scheduled session (``logged``: one recorded after it happened, which `mark_held` completes
+    in the same transaction)."""
     return _row(
         await conn.fetchrow(
             """INSERT INTO sessions (id, relationship_id, status, starts_at, duration_minutes, location,
-                      ical_uid, ical_sequence, scheduled_by, created_at, updated_at)
-               VALUES ($1, $2, 'scheduled', $3, $4, $5, $6, 0, $7, $8, $8) RETURNING *""",
+                      ical_uid, ical_sequence, scheduled_by, created_at, updated_at, logged)
+               VALUES ($1, $2, 'scheduled', $3, $4, $5, $6, 0, $7, $8, $8, $9) RETURNING *""",
             session_id,
             relationship_id,
             starts_at,
@@ -71,6 +74,7 @@ async def insert(
             ical_uid,
             scheduled_by,
             now,
+            logged,
         )
     )
 

@@ -161,6 +161,7 @@ class SessionRow:
     created_at: datetime
     updated_at: datetime
     shared_notes_by: str | None
+    logged: bool = False  # recorded after it happened: never scheduled, no invite
 
 
 @dataclass(frozen=True, slots=True)
