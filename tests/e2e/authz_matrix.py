@@ -141,7 +141,8 @@ DEFAULT_FILLS: dict[str, dict[str, Fill]] = {
 
 # Documented routes the matrix does not test, with the reason. (Routes outside the OpenAPI
 # documents, such as /metrics, /docs, /openapi.json, /asyncapi(.json), /dashboard and the
-# e-mail preferences page, are not operations of the document and need no entry.)
+# e-mail preferences page and the one-click unsubscribe link, are not operations of the document and
+# need no entry.)
 SKIPPED: dict[str, dict[str, str]] = {
     svc: {
         "GET /healthz": "liveness probe: public by design, no data",

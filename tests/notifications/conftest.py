@@ -24,6 +24,7 @@ SERVICE_OVERRIDES = {
     "outbox_idle_poll_seconds": 0.5,
     "app_base_url": "https://bridge.test",
     "preferences_base_url": "https://bridge.test/preferences",
+    "unsubscribe_base_url": "https://bridge.test/unsubscribe",
     "retry_base_seconds": 30.0,
     "email_rate_per_second": 0.0,
     "chat_rate_per_second": 0.0,

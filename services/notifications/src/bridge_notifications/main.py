@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bridge_notifications.api import deliveries, inbox, preferences
+from bridge_notifications.api import deliveries, inbox, preferences, unsubscribe
 from bridge_notifications.handlers.events import routing_consumer
 from bridge_notifications.handlers.participants import participant_consumer
 from bridge_notifications.handlers.privacy import privacy_consumer
@@ -42,6 +42,7 @@ def create_app(
             ),
             migrations_package="bridge_notifications.db.migrations",
             routers=[deliveries.router, inbox.router, preferences.router],
+            public_routers=[unsubscribe.router],  # authorised by the signed token in its path
             consumers=[participant_consumer, routing_consumer, privacy_consumer] if consumers else [],
             publishes=(
                 contracts.NotificationSentV1,

@@ -1,5 +1,7 @@
 """Notifications settings; every field can be set as BRIDGE_NOTIFICATIONS_<FIELD>."""
 
+import hashlib
+import hmac
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -51,6 +53,11 @@ class NotificationsSettings(ServiceSettings):
     # -- links in messages ----------------------------------------------------------------------
     preferences_base_url: str = "http://127.0.0.1:8003/preferences"
     app_base_url: str = "http://127.0.0.1:8080"
+    # One-click unsubscribe (RFC 8058): every participant e-mail carries List-Unsubscribe pointing at
+    # <unsubscribe_base_url>/<token>; the token is signed with unsubscribe_secret (>= 32 bytes), or,
+    # unset, with a key derived from jwt_secret. With neither, e-mails go out without the header.
+    unsubscribe_base_url: str = "http://127.0.0.1:8003/unsubscribe"
+    unsubscribe_secret: SecretStr | None = Field(default=None, min_length=32)
 
     # -- routing defaults (HR overrides per cohort, participants per person) ---------------------
     default_channels: list[ChannelName] = ["email", "inbox"]
@@ -85,3 +92,12 @@ class NotificationsSettings(ServiceSettings):
     retention_unread_inbox_days: int = Field(default=730, ge=1, le=3650)
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
     retention_interval_seconds: float = Field(default=86400.0, gt=0)  # daily; repeats at once while behind
+
+    def unsubscribe_key(self) -> bytes | None:
+        """The key unsubscribe tokens are signed with (see `unsubscribe_secret`)."""
+        if self.unsubscribe_secret is not None:
+            return self.unsubscribe_secret.get_secret_value().encode()
+        if self.jwt_secret is not None:
+            base = self.jwt_secret.get_secret_value().encode()
+            return hmac.new(base, b"bridge-notifications-unsubscribe-v1", hashlib.sha256).digest()
+        return None

@@ -8,7 +8,9 @@ import contextlib
 import hashlib
 import ssl
 import time
+from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 from typing import Any
 
 import aiosmtplib
@@ -26,14 +28,22 @@ def build_message(
     html: str | None,
     attachments: list[dict[str, Any]],  # Any: stored jsonb (filename, content_type, method, content_b64)
     dedup_key: str,
+    date: datetime,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
+    """An RFC 5322 message: Date (when it is handed to SMTP), a Message-ID stable per delivery, and
+    with ``unsubscribe_url`` the RFC 2369 / RFC 8058 one-click unsubscribe headers."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
     # Derived from the dedup key: should a send be repeated after a crash between the SMTP reply and
     # recording it, receiving systems see the same Message-ID and can drop the copy.
-    msg["Message-ID"] = f"<{hashlib.sha256(dedup_key.encode()).hexdigest()[:40]}@bridge.example>"
+    msg["Message-ID"] = f"<{hashlib.sha256(dedup_key.encode()).hexdigest()[:40]}@{_domain_of(sender)}>"
+    if unsubscribe_url is not None:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Lets mail tooling (and tests) tie a message to its delivery row.
     msg["X-Bridge-Dedup-Key"] = dedup_key
     msg.set_content(text)
@@ -50,6 +60,12 @@ def build_message(
             params=params,
         )
     return msg
+
+
+def _domain_of(sender: str) -> str:
+    """The sender address's domain (Message-IDs are made unique within it)."""
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "localhost"
 
 
 class _Conn:

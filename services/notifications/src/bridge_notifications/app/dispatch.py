@@ -38,6 +38,7 @@ from bridge_notifications.db import deliveries, directory
 from bridge_notifications.db.deliveries import DeliveryRow
 from bridge_notifications.domain.privacy import scrub_reason
 from bridge_notifications.domain.timing import next_allowed, zone
+from bridge_notifications.domain.unsubscribe import make_token
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts.notifications import NotificationFailedV1, NotificationSentV1
 from bridge_shared.db.connection import connection, transaction
@@ -67,6 +68,7 @@ class Dispatcher:
         self.clock = clock or SystemClock()
         self.backoff = Backoff(initial=settings.retry_base_seconds, max=settings.retry_cap_seconds)
         self.email = EmailChannel(settings)
+        self._unsubscribe_key = settings.unsubscribe_key()
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(timeout=settings.chat_timeout_seconds)
         self.chat = ChatChannel(
@@ -123,6 +125,13 @@ class Dispatcher:
         allowed = next_allowed(now, zone(prefs.timezone), prefs.quiet_start, prefs.quiet_end)
         return allowed if allowed > now else None
 
+    def _unsubscribe_url(self, row: DeliveryRow) -> str | None:
+        """Participants' e-mails only (an HR contact's alerts are part of running the programme)."""
+        if row.employee_id is None or self._unsubscribe_key is None:
+            return None
+        token = make_token(self._unsubscribe_key, row.recipient_id)
+        return f"{self.settings.unsubscribe_base_url.rstrip('/')}/{token}"
+
     async def _send(self, row: DeliveryRow) -> None:
         if is_erased_email(row.to_address) or row.to_address == ERASED_TEXT:
             raise PermanentDeliveryError("the recipient was erased")  # never sent (docs/privacy.md)
@@ -137,6 +146,8 @@ class Dispatcher:
                     html=row.body_html,
                     attachments=row.attachments,
                     dedup_key=row.dedup_key,
+                    date=self.clock.now(),
+                    unsubscribe_url=self._unsubscribe_url(row),
                 )
             )
         elif row.channel == "chat":
