@@ -85,6 +85,25 @@ def test_renders_subject_text_and_html_without_english_in_translations(
             assert not ENGLISH.search(stripped), (kind, loc, ENGLISH.search(stripped))
 
 
+@pytest.mark.parametrize(
+    ("locale", "one", "two"),
+    [
+        ("en", "1 new notification", "2 new notifications"),
+        ("de", "1 neue Benachrichtigung", "2 neue Benachrichtigungen"),
+        ("fr", "1 nouvelle notification", "2 nouvelles notifications"),
+        ("es", "1 notificación nueva", "2 notificaciones nuevas"),
+    ],
+)
+def test_counted_words_follow_the_locales_plural_rules(locale: str, one: str, two: str) -> None:
+    assert one in render("daily_digest", locale, "UTC", {**CTX, "items": [{"subject": "Z-1"}]}).subject
+    assert two in render("daily_digest", locale, "UTC", CTX).subject
+    # French counts 0 as singular (CLDR "one" is 0 and 1); the number is formatted for the locale.
+    assert "0 nouvelle notification" in render("daily_digest", "fr", "UTC", {**CTX, "items": []}).subject
+    assert "in 1 day." in render("ending_soon", "en", "UTC", {**CTX, "days_left": 1}).text
+    assert "after 1 day." in render("at_risk_escalation", "en", "UTC", {**CTX, "days": 1}).text
+    assert "nach 1.200 Tagen" in render("at_risk_escalation", "de", "UTC", {**CTX, "days": 1200}).text
+
+
 def test_html_part_escapes_user_content() -> None:
     r = render("session_cancelled", "en", "UTC", {**CTX, "reason": "<script>alert(1)</script>"})
     assert "<script>" not in r.html and "&lt;script&gt;" in r.html

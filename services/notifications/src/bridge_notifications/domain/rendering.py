@@ -5,6 +5,9 @@ in a light structure (paragraphs separated by blank lines, "- " list items, `lin
 rendered twice: as plain text, and with autoescaping into the HTML part. `templates/<locale>/_common.j2`
 holds the locale's shared words (footer, role and reason names), exposed to templates as `t.<block>`.
 Dates and times are formatted with Babel in the recipient's locale and time zone (`dt`, `day`).
+Counted words follow the locale's CLDR plural rules through Babel: `plural(n, one="# day",
+other="# days")` picks the form for `n` ("one", "few", "many", ... falling back to "other") and puts
+the number, formatted for the locale, where `#` is.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date, format_time, get_timezone_name
+from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
@@ -87,7 +92,13 @@ def formatters(locale: str, timezone: str) -> dict[str, Callable[..., str]]:
             value = value.astimezone(tz).date()
         return format_date(value, "long", locale=locale)
 
-    return {"dt": dt, "time": time_only, "day": day}
+    rules = Locale.parse(locale).plural_form
+
+    def plural(n: int, **forms: str) -> str:
+        text = forms.get(rules(n), forms["other"])
+        return text.replace("#", format_decimal(n, locale=locale))
+
+    return {"dt": dt, "time": time_only, "day": day, "plural": plural}
 
 
 def _link_text(url: str, label: str) -> str:
