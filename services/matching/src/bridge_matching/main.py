@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from bridge_matching import jobs
 from bridge_matching.api import cohorts, imports, matching_runs, pairs, participants, privacy, proposals
 from bridge_matching.handlers.privacy import privacy_consumer
+from bridge_matching.handlers.relationships import relationship_consumer
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.contracts import matching as contracts
 from bridge_shared.contracts import privacy as privacy_contracts
@@ -49,7 +50,7 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
                 pairs.router,
                 privacy.router,
             ],
-            consumers=[privacy_consumer],
+            consumers=[privacy_consumer, relationship_consumer],
             publishes=PUBLISHES,
             background=[jobs.expiry_loop, jobs.job_worker, jobs.retention_loop, jobs.warm_engine],
             on_startup=[jobs.create_job_runner],

@@ -250,10 +250,14 @@ class PairOut(BaseModel):
     score: float
     breakdown: dict[str, float]
     explanation: str
-    status: Literal["formed", "dissolved"]
+    status: Literal["formed", "dissolved", "ended"] = Field(
+        description="formed; dissolved (by HR or an erasure); ended (the relationship closed in sessions)"
+    )
     formed_at: datetime | None = None
     dissolved_at: datetime | None = None
     dissolved_reason: str | None = None
+    ended_at: datetime | None = None
+    ended_outcome: Literal["completed", "ended_early"] | None = None
 
 
 class OverridePairIn(BaseModel):

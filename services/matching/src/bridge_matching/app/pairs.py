@@ -1,7 +1,9 @@
-"""Pairs: forming one (from a proposal or an HR override), dissolving one, and the audit log."""
+"""Pairs: forming one (from a proposal or an HR override), dissolving one, ending one when its
+relationship closes in sessions, and the audit log."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 
@@ -21,9 +23,12 @@ from bridge_matching.domain.events import pair_dissolved, pair_formed, pair_subj
 from bridge_matching.domain.phases import OVERRIDE_PHASES
 from bridge_matching.domain.rows import AuditRow, CohortRow, PairRow, ParticipantRow
 from bridge_shared.auth.principal import Principal
+from bridge_shared.contracts.sessions import PairClosedV1
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
 from bridge_shared.outbox.writer import Outbox
+
+log = logging.getLogger(__name__)
 
 
 async def form_pair(
@@ -68,6 +73,30 @@ async def dissolve_in(
     row = await pairs.dissolve(conn, pair.id, reason, by, now)
     await outbox.add(conn, pair_dissolved(row, reason, by), subject=pair_subject(row), time=now)
     return row
+
+
+async def release(rt: MatchingRuntime, conn: Conn, p: PairClosedV1) -> None:
+    """sessions closed the pair's relationship (completed, or ended early): the pair is 'ended' and its
+    two people are free again (for a rematch or a later cohort; never re-proposed together). In the
+    consumer's transaction, with an audit entry. A pair matching no longer holds as formed (dissolved
+    by HR first: sessions closed it because of that) is left as it is."""
+    try:
+        pair_id = uuid.UUID(p.pair_id)
+    except ValueError:
+        log.warning("pair.closed for relationship %s names no pair of matching", p.relationship_id)
+        return
+    row = await pairs.end(conn, pair_id, p.outcome, p.closed_at)
+    if row is None:
+        return
+    await audit.add(
+        conn,
+        row.cohort_id,
+        "sessions",
+        "pair.end",
+        f"relationship {p.relationship_id} closed: {p.outcome}",
+        {"pair_id": str(row.id), "outcome": p.outcome, "sessions_held": p.sessions_held},
+        rt.clock.now(),
+    )
 
 
 async def list_for_cohort(

@@ -28,7 +28,7 @@ async def occupied(conn: Conn, cohort_id: uuid.UUID) -> list[PairRef]:
 
 
 async def excluded(conn: Conn, cohort_id: uuid.UUID) -> list[PairRef]:
-    """Declined, expired or cancelled proposals and dissolved pairs are never proposed again."""
+    """Declined, expired or cancelled proposals and dissolved or ended pairs are never proposed again."""
     return as_rows(
         PairRef,
         await conn.fetch(
@@ -36,7 +36,8 @@ async def excluded(conn: Conn, cohort_id: uuid.UUID) -> list[PairRef]:
                SELECT mentor_id, mentee_id FROM proposals
                 WHERE cohort_id = $1 AND status IN ('declined', 'expired', 'cancelled')
                UNION ALL
-               SELECT mentor_id, mentee_id FROM pairs WHERE cohort_id = $1 AND status = 'dissolved') x""",
+               SELECT mentor_id, mentee_id FROM pairs
+                WHERE cohort_id = $1 AND status IN ('dissolved', 'ended')) x""",
             cohort_id,
         ),
     )

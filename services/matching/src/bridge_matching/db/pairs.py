@@ -93,3 +93,16 @@ async def dissolve(conn: Conn, pair_id: uuid.UUID, reason: str, by: str, now: da
             by,
         ),
     )
+
+
+async def end(conn: Conn, pair_id: uuid.UUID, outcome: str, at: datetime) -> PairRow | None:
+    """A formed pair whose relationship closed: 'ended' (None when it is not formed any more, e.g.
+    dissolved by HR first, or already ended)."""
+    row = await conn.fetchrow(
+        """UPDATE pairs SET status = 'ended', ended_at = $2, ended_outcome = $3
+            WHERE id = $1 AND status = 'formed' RETURNING *""",
+        pair_id,
+        at,
+        outcome,
+    )
+    return maybe_row(PairRow, row)

@@ -201,6 +201,8 @@ class PairRow:
     dissolved_at: datetime | None
     dissolved_reason: str | None
     dissolved_by: str | None
+    ended_at: datetime | None = None  # status 'ended': the relationship closed in sessions
+    ended_outcome: str | None = None  # completed | ended_early
 
 
 @dataclass(frozen=True, slots=True)
