@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from bridge_sessions.api import agreements, feedback, goals, relationships, sessions
 from bridge_sessions.handlers.cohorts import cohort_consumer
 from bridge_sessions.handlers.pairs import pair_consumer
+from bridge_sessions.handlers.participants import participant_consumer
 from bridge_sessions.handlers.privacy import privacy_consumer
 from bridge_sessions.jobs.health import health_scheduler
 from bridge_sessions.jobs.retention import retention_scheduler
@@ -25,6 +26,7 @@ PUBLISHES: tuple[type[EventPayload], ...] = (
     contracts.SessionScheduledV2,
     contracts.SessionRescheduledV2,
     contracts.SessionCancelledV2,
+    contracts.SessionInviteUpdatedV1,
     contracts.SessionHeldV2,
     contracts.GoalSetV2,
     contracts.GoalProgressedV1,
@@ -50,7 +52,7 @@ def create_app(settings: SessionsSettings | None = None, *, clock: Clock | None 
             "health and closure.",
             migrations_package="bridge_sessions.db.migrations",
             routers=[relationships.router, agreements.router, sessions.router, goals.router, feedback.router],
-            consumers=[pair_consumer, cohort_consumer, privacy_consumer],
+            consumers=[pair_consumer, cohort_consumer, privacy_consumer, participant_consumer],
             publishes=PUBLISHES,
             background=[health_scheduler, retention_scheduler],
             clock=clock or SystemClock(),

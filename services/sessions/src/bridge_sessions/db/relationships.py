@@ -138,3 +138,39 @@ async def close(
         closed_by,
     )
     return None if row is None else RelationshipRow(**row)
+
+
+async def for_participant(conn: Conn, participant_id: str) -> list[RelationshipRow]:
+    """Every relationship the participant (enrolment) is in, on either side, locked."""
+    rows = await conn.fetch(
+        "SELECT * FROM relationships WHERE mentor_id = $1 OR mentee_id = $1 ORDER BY id FOR UPDATE",
+        participant_id,
+    )
+    return [RelationshipRow(**r) for r in rows]
+
+
+async def update_side(
+    conn: Conn,
+    relationship_id: UUID,
+    side: str,
+    *,
+    name: str,
+    email: str,
+    timezone: str,
+    region: str,
+) -> RelationshipRow:
+    """The person's current profile on their side of the relationship (from matching)."""
+    assert side in ("mentor", "mentee")
+    legacy = ", region = $5" if side == "mentee" else ""  # `region` has always been the mentee's
+    row = await conn.fetchrow(
+        f"""UPDATE relationships SET {side}_name = $2, {side}_email = $3, {side}_timezone = $4,
+                   {side}_region = $5{legacy}
+             WHERE id = $1 RETURNING *""",
+        relationship_id,
+        name,
+        email,
+        timezone,
+        region,
+    )
+    assert row is not None, "locked by for_participant in this transaction"
+    return RelationshipRow(**row)

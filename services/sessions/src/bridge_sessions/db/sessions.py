@@ -179,3 +179,15 @@ async def held_topics(conn: Conn, relationship_id: UUID) -> list[HeldTopicsRow]:
         relationship_id,
     )
     return [HeldTopicsRow(**r) for r in rows]
+
+
+async def reissue_upcoming(conn: Conn, relationship_id: UUID, now: datetime) -> list[SessionRow]:
+    """The relationship's sessions still to come, each with its invite's SEQUENCE raised (same UID,
+    same time): their invites are about to be sent again with a changed attendee or time zone."""
+    rows = await conn.fetch(
+        """UPDATE sessions SET ical_sequence = ical_sequence + 1, updated_at = $2
+            WHERE relationship_id = $1 AND status = 'scheduled' AND starts_at > $2 RETURNING *""",
+        relationship_id,
+        now,
+    )
+    return sorted((SessionRow(**r) for r in rows), key=lambda s: (s.starts_at, s.id))

@@ -277,6 +277,23 @@ class SessionCancelledV2(SessionCancelledV1):
     invite: CalendarInviteV2
 
 
+@event("sessions.session.invite_updated", version=1, topic=T, key="relationship_id")
+class SessionInviteUpdatedV1(SessionEvent):
+    """A scheduled session's calendar invite re-issued because a person's profile changed (a new
+    e-mail address or name of an attendee, or a new time zone): same UID, higher SEQUENCE, same time.
+    Sealed from the start, like the v2 session events."""
+
+    starts_at: datetime
+    duration_minutes: int
+    location: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = Field(
+        default=None, description=_LOCATION
+    )
+    invite: CalendarInviteV2
+    changed: list[Literal["attendee", "timezone"]] = Field(
+        min_length=1, max_length=2, description="what changed: an attendee (e-mail or name), a time zone"
+    )
+
+
 class TopicCoveredV2(TopicCovered):
     topic: Annotated[str, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = Field(
         description="what was covered: free text, which may name people"
