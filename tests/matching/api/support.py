@@ -118,6 +118,7 @@ LATEST = {
     "participant.withdrawn": 2,
     "match.proposed": 2,
     "match.declined": 2,
+    "match.cancelled": 1,
     "pair.formed": 2,
     "pair.dissolved": 2,
 }

@@ -1,5 +1,6 @@
 """Issue 16, item 2: when sessions closes a relationship (completed, or ended early), matching ends the
-pair, so its two people are free again; a pair HR dissolved first stays dissolved."""
+pair, so its two people are free again; a pair HR dissolved first stays dissolved. A withdrawal closes
+the person's open proposals with their own event (match.cancelled), not as a decline."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from bridge_shared.contracts.sessions import PairClosedV1
 from bridge_shared.events.envelope import build_event
 from bridge_shared.messaging.sources import owner_source
-from tests.matching.api.support import cohort_body, person
+from tests.matching.api.support import cohort_body, count, person, read_events
 from tests.service_harness import RunningService, auth, publish_event
 
 HR = auth("hr_admin", sub="hr-pair-released")
@@ -91,3 +92,41 @@ async def test_a_closed_relationship_frees_the_pair_in_matching(svc: RunningServ
     audit = (await c.get(f"/cohorts/{cid}/audit", headers=HR)).json()
     ends = [a for a in audit if a["action"] == "pair.end"]
     assert len(ends) == 1 and ends[0]["actor"] == "sessions" and "completed" in ends[0]["reason"]
+
+
+async def test_a_withdrawal_cancels_open_proposals_with_its_own_event(
+    svc: RunningService, bootstrap_servers: str, admin_dsn: str
+) -> None:
+    c = svc.client
+    cid = (await c.post("/cohorts", json=cohort_body(), headers=HR)).json()["id"]
+    assert (await c.post(f"/cohorts/{cid}/phase", json={"to_phase": "enrolling"}, headers=HR)).is_success
+    tag = uuid.uuid4().hex[:6].upper()
+    for p in (person(f"WM{tag}", "mentor", 2), person(f"WL{tag}", "mentee", 9)):
+        assert (await c.post(f"/cohorts/{cid}/participants", json=p, headers=HR)).status_code == 201
+    ids = {
+        p["employee_id"]: p["id"] for p in (await c.get(f"/cohorts/{cid}/participants", headers=HR)).json()
+    }
+    assert (await c.post(f"/cohorts/{cid}/phase", json={"to_phase": "matching"}, headers=HR)).is_success
+    leader, mentor = ids[f"WL{tag}"], ids[f"WM{tag}"]
+    r = await c.post(
+        f"/cohorts/{cid}/participants/{leader}/requests",
+        json={"partner_id": mentor},
+        headers=auth("participant", sub=f"WL{tag}"),
+    )
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    r = await c.post(
+        f"/cohorts/{cid}/participants/{mentor}/withdraw",
+        json={"reason": "leaving the company"},
+        headers=auth("participant", sub=f"WM{tag}"),
+    )
+    assert r.status_code == 200
+    events = await read_events(bootstrap_servers, cid, {"match.cancelled": 1, "participant.withdrawn": 1})
+    [cancelled] = [p for t, p in events if t.endswith(".match.cancelled.v1")]
+    assert cancelled["proposal_id"] == proposal["id"] and cancelled["cause"] == "withdrawn"
+    assert cancelled["left_participant_id"] == mentor and cancelled["mentee_id"] == leader
+    assert "leaving" not in str(cancelled), "the withdrawal's reason stays with participant.withdrawn"
+    # Same proposal key: had a decline been written it would come first, in the same transaction.
+    assert count(events, "match.declined") == 0
+    mine = (await c.get(f"/cohorts/{cid}/participants/{leader}/proposals", headers=HR)).json()
+    assert [p["status"] for p in mine] == ["cancelled"]

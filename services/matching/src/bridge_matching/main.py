@@ -24,6 +24,7 @@ PUBLISHES = (
     contracts.MatchProposedV2,
     contracts.MatchAcceptedV1,
     contracts.MatchDeclinedV2,
+    contracts.MatchCancelledV1,
     contracts.MatchExpiredV1,
     contracts.PairFormedV2,
     contracts.PairDissolvedV2,

@@ -24,7 +24,7 @@ from bridge_matching.app.access import (
 from bridge_matching.app.pairs import dissolve_in
 from bridge_matching.app.privacy import refuse_if_erased
 from bridge_matching.app.runtime import MatchingRuntime
-from bridge_matching.app.state import load_state
+from bridge_matching.app.state import load_state, suggestion_cache
 from bridge_matching.db import cohorts, pairs, participants, proposals
 from bridge_matching.db.records import Conn
 from bridge_matching.domain import matching
@@ -197,7 +197,7 @@ async def _release_in(
 ) -> None:
     """On withdrawal: open proposals are cancelled and formed pairs dissolved, freeing the partners."""
     for p in await proposals.pending_with(conn, participant.id):
-        await proposal_steps.cancel_in(conn, outbox, p, participant.id, reason, now)
+        await proposal_steps.cancel_in(conn, outbox, p, participant.id, reason, now, cause="withdrawn")
     for pair in await pairs.formed_with(conn, participant.id):
         await dissolve_in(conn, outbox, pair, reason, by, now)
 
@@ -255,7 +255,9 @@ async def suggestions(
         cohort, row = await participant_in_view(conn, principal, cohort_id, participant_id)
         _require_open_for_matching(cohort, row)
         state = await load_state(conn, cohort)
-    found = await asyncio.to_thread(matching.suggestions, state, row.employee_id, k)
+    # The cohort's index is reused while the data just loaded is what it was built from.
+    cache = suggestion_cache(rt)
+    found = await asyncio.to_thread(matching.suggestions, state, row.employee_id, k, cache=cache)
     return [Suggested(state.by_emp[s.partner_id], s) for s in found]
 
 

@@ -205,7 +205,9 @@ async def erase_in(
     counts["keys_destroyed"] = await VAULT.destroy(conn, [str(i) for i in ids])
     for person in people:
         for proposal in await proposals.pending_with(conn, person.id):
-            await proposal_steps.cancel_in(conn, outbox, proposal, person.id, ERASURE_REASON, now)
+            await proposal_steps.cancel_in(
+                conn, outbox, proposal, person.id, ERASURE_REASON, now, cause="erased"
+            )
             counts["proposals_cancelled"] += 1
         for pair in await pairs.formed_with(conn, person.id):
             await dissolve_in(conn, outbox, pair, ERASURE_REASON, ERASURE_ACTOR, now)

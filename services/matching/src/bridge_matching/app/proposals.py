@@ -6,13 +6,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 from bridge_matching.app.access import is_self, regions_filter, sees_any, visible_cohort
 from bridge_matching.app.pairs import form_pair
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.db import cohorts, participants, proposals
 from bridge_matching.db.records import Conn
-from bridge_matching.domain.events import match_declined, match_expired, match_proposed, proposal_subject
+from bridge_matching.domain.events import (
+    match_cancelled,
+    match_declined,
+    match_expired,
+    match_proposed,
+    proposal_subject,
+)
 from bridge_matching.domain.rows import CohortRow, NewProposal, ProposalRow, Side
 from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.contracts.matching import MatchAcceptedV1
@@ -96,12 +103,23 @@ async def respond_in(
 
 
 async def cancel_in(
-    conn: Conn, outbox: Outbox, proposal: ProposalRow, by_participant: uuid.UUID, reason: str, now: datetime
+    conn: Conn,
+    outbox: Outbox,
+    proposal: ProposalRow,
+    by_participant: uuid.UUID,
+    reason: str,
+    now: datetime,
+    *,
+    cause: Literal["withdrawn", "erased"],
 ) -> None:
-    """Closes an open proposal because someone left; consumers see it as declined by that person."""
+    """Closes an open proposal because one of its people left (withdrew or was erased): match.cancelled,
+    not a decline (neither of them said no to the other)."""
     await proposals.cancel(conn, proposal.id, by_participant, reason, now)
     await outbox.add(
-        conn, match_declined(proposal, by_participant, reason), subject=proposal_subject(proposal), time=now
+        conn,
+        match_cancelled(proposal, by_participant, cause, now),
+        subject=proposal_subject(proposal),
+        time=now,
     )
 
 

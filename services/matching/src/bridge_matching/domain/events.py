@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from bridge_matching.domain.rows import CohortRow, PairRow, ParticipantRow, ProposalRow
 from bridge_shared.contracts.matching import (
     CohortCreatedV1,
+    MatchCancelledV1,
     MatchDeclinedV2,
     MatchExpiredV1,
     MatchExplanationV2,
@@ -102,6 +103,20 @@ def match_proposed(p: ProposalRow, people: Mapping[uuid.UUID, ParticipantRow]) -
 def match_declined(p: ProposalRow, participant_id: uuid.UUID, reason: str | None) -> MatchDeclinedV2:
     return MatchDeclinedV2(
         proposal_id=str(p.id), cohort_id=str(p.cohort_id), participant_id=str(participant_id), reason=reason
+    )
+
+
+def match_cancelled(
+    p: ProposalRow, left: uuid.UUID, cause: Literal["withdrawn", "erased"], now: datetime
+) -> MatchCancelledV1:
+    return MatchCancelledV1(
+        proposal_id=str(p.id),
+        cohort_id=str(p.cohort_id),
+        mentor_id=str(p.mentor_id),
+        mentee_id=str(p.mentee_id),
+        left_participant_id=str(left),
+        cause=cause,
+        cancelled_at=now,
     )
 
 

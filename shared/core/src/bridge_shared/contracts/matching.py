@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,6 +147,20 @@ class MatchDeclinedV1(EventPayload):
     cohort_id: Identifier
     participant_id: Identifier
     reason: str | None = None
+
+
+@event("matching.match.cancelled", version=1, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
+class MatchCancelledV1(EventPayload):
+    """An open proposal closed because one of its two people left the programme (withdrew, or was
+    erased): not a decline by either of them. Nothing personal: who left is a participant id."""
+
+    proposal_id: Identifier
+    cohort_id: Identifier
+    mentor_id: Identifier
+    mentee_id: Identifier
+    left_participant_id: Identifier = Field(description="the one of the two who left")
+    cause: Literal["withdrawn", "erased"]
+    cancelled_at: datetime
 
 
 @event("matching.match.expired", version=1, topic=topics.MATCHING_PROPOSAL, key="proposal_id")
