@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
@@ -109,6 +110,80 @@ class Webhooks:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# The part of the Teams message and Adaptive Card 1.4 schemas that the service uses, as closed
+# objects: an unknown property, element or action type, or a wrong enum value is an error, as it is
+# for Teams (http://adaptivecards.io/schemas/adaptive-card.json; Teams "Format cards").
+_TEXT_BLOCK = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "text"],
+    "properties": {
+        "type": {"const": "TextBlock"},
+        "text": {"type": "string", "minLength": 1},
+        "wrap": {"type": "boolean"},
+        "size": {"enum": ["Default", "Small", "Medium", "Large", "ExtraLarge"]},
+        "weight": {"enum": ["Default", "Lighter", "Bolder"]},
+        "isSubtle": {"type": "boolean"},
+        "spacing": {"enum": ["None", "Small", "Default", "Medium", "Large", "ExtraLarge", "Padding"]},
+    },
+}
+_OPEN_URL = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "url", "title"],
+    "properties": {
+        "type": {"const": "Action.OpenUrl"},
+        "url": {"type": "string", "pattern": "^https?://[^\\s]+$"},
+        "title": {"type": "string", "minLength": 1},
+    },
+}
+ADAPTIVE_CARD_MESSAGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "attachments"],
+    "properties": {
+        "type": {"const": "message"},
+        "attachments": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["contentType", "content"],
+                "properties": {
+                    "contentType": {"const": "application/vnd.microsoft.card.adaptive"},
+                    "contentUrl": {"type": "null"},
+                    "content": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["type", "version", "body"],
+                        "properties": {
+                            "$schema": {"const": "http://adaptivecards.io/schemas/adaptive-card.json"},
+                            "type": {"const": "AdaptiveCard"},
+                            "version": {"const": "1.4"},
+                            "body": {"type": "array", "minItems": 1, "items": _TEXT_BLOCK},
+                            "actions": {"type": "array", "minItems": 1, "maxItems": 6, "items": _OPEN_URL},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def adaptive_card(message: dict[str, Any]) -> dict[str, Any]:
+    """The card of a Teams webhook message, once the message is checked against the schema above."""
+    jsonschema.validate(message, ADAPTIVE_CARD_MESSAGE)
+    card: dict[str, Any] = message["attachments"][0]["content"]
+    return card
+
+
+def card_texts(card: dict[str, Any]) -> list[str]:
+    return [block["text"] for block in card["body"]]
 
 
 def uid(prefix: str = "") -> str:

@@ -30,7 +30,9 @@ from tests.notifications.conftest import SERVICE_OVERRIDES
 from tests.notifications.support import (
     Sink,
     Webhooks,
+    adaptive_card,
     at,
+    card_texts,
     delivery,
     eventually,
     form_pair,
@@ -158,8 +160,8 @@ async def test_permanent_failures_are_recorded_and_emitted(
     assert "550" in got["email"]["last_error"]
     assert (got["chat"]["status"], got["chat"]["attempts"]) == ("failed", 1)
     assert "400" in got["chat"]["last_error"]
-    card = hooks.received[path][0]
-    assert card["@type"] == "MessageCard" and card["title"].startswith("You have been matched")
+    card = adaptive_card(hooks.received[path][0])
+    assert card["body"][0]["text"].startswith("You have been matched")
     for r in got.values():
         [(kind, body)] = await notification_events(svc.runtime.pool, r["id"])
         assert kind == "failed" and body["permanent"] is True and body["cohort_id"] == p.cohort_id
@@ -171,6 +173,47 @@ async def test_permanent_failures_are_recorded_and_emitted(
     ).json()
     assert {d["channel"] for d in log} == {"email", "chat"}
     assert all(d["to_address"].endswith("/…") for d in log if d["channel"] == "chat")  # webhook URL redacted
+
+
+async def test_a_teams_webhook_receives_an_adaptive_card_message(
+    svc: RunningService, sink: Sink, hooks: Webhooks, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
+    """What the real webhook server receives for a Teams recipient is a Teams message with one
+    Adaptive Card: the e-mail's subject as its title, the text in TextBlocks, the link as a button."""
+    clock.set(at(2025, 6, 3, 11))
+    path = f"/teams-{uid()}"
+    mentor, mentee = ref("Aiko Tanaka"), ref("Lena Vogel")
+    r = await svc.client.put(
+        "/me/preferences",
+        headers=auth("participant", sub=mentor.employee_id),
+        json={"channels": ["email", "chat"], "chat_webhook_url": hooks.url(path), "chat_format": "teams"},
+    )
+    assert r.status_code == 200, r.text
+    p, _ = await form_pair(svc, mentor, mentee, formed_at=at(2025, 6, 3))
+    await dispatcher.drain()
+    [message] = hooks.received[path]
+    assert message["type"] == "message"
+    [attachment] = message["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = adaptive_card(message)  # and the whole message against the closed schema in support.py
+    assert (card["type"], card["version"]) == ("AdaptiveCard", "1.4")
+    [mail] = sink.messages(str(mentor.email))
+    title, *paragraphs = card["body"]
+    assert title["text"] == mail["Subject"] == "You have been matched with Lena Vogel"
+    assert (title["weight"], title["size"], title["wrap"]) == ("Bolder", "Large", True)
+    assert "Hello Aiko Tanaka," in card_texts(card) and all(b["wrap"] for b in paragraphs)
+    assert any(t.startswith("- ") and "\r- " in t for t in card_texts(card))  # the list, one item a line
+    [button] = card["actions"]
+    assert button["type"] == "Action.OpenUrl" and button["title"] == "Open your mentoring space"
+    assert button["url"] == f"https://bridge.test/pairs/{p.pair_id}"
+    assert button["url"] in mail.get_body(("plain",)).get_content()  # the link the e-mail has
+    assert not any("https://" in t for t in card_texts(card))
+    [row] = await rows(
+        svc,
+        "SELECT status FROM deliveries WHERE recipient_id = $1 AND channel = 'chat'",
+        mentor.participant_id,
+    )
+    assert row["status"] == "sent"
 
 
 async def test_the_same_event_twice_gives_one_notification(

@@ -1,8 +1,10 @@
-"""Pure tests: every template in every locale, no English left in translations, times in the
+"""Pure tests: every template in every locale, no English left in translations, an attachment
+claimed only by the e-mail that carries it (chat and the inbox point to the e-mail), times in the
 recipient's zone and locale across a DST change, and quiet hours / local-time rules across DST."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -11,8 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge_notifications.domain.rendering import render
+from bridge_notifications.domain import planning
+from bridge_notifications.domain.recipients import Prefs
+from bridge_notifications.domain.rendering import InviteNote, render
+from bridge_notifications.domain.routing import ROUTES, Notify
 from bridge_notifications.domain.timing import in_quiet_hours, next_allowed, next_local_time, week_start, zone
+from bridge_shared.contracts import sessions as s
 from tests.notifications.support import at
 
 TEMPLATES = Path(__file__).parents[2] / "services/notifications/src/bridge_notifications/templates"
@@ -63,6 +69,21 @@ ENGLISH = re.compile(
 )
 
 
+INVITE_NOTES: tuple[InviteNote | None, ...] = ("attached", "by_email", None)
+# How each locale says "attached" and "by e-mail" in the session messages.
+ATTACHED = {"en": "attach", "de": "angehängt", "fr": "joint", "es": "adjunt", "ja": "添付"}
+BY_EMAIL = {
+    "en": "by e-mail",
+    "de": "per E-Mail",
+    "fr": "par e-mail",
+    "es": "por correo electrónico",
+    "ja": "メール",
+}
+INVITE_KINDS = sorted(
+    {a.kind for actions in ROUTES.values() for a in actions if isinstance(a, Notify) and a.attach_invite}
+)
+
+
 def test_every_kind_has_a_template_in_every_locale() -> None:
     assert len(KINDS) == 13
     for loc in LOCALES:
@@ -75,14 +96,61 @@ def test_every_kind_has_a_template_in_every_locale() -> None:
 def test_renders_subject_text_and_html_without_english_in_translations(
     kind: str, loc: str, role: str
 ) -> None:
-    for reason in ("inactive", "cadence_slipping", "one_directional"):
-        r = render(kind, loc, "Europe/Paris", {**CTX, "role": role, "reason": reason})
+    for reason, note in itertools.product(("inactive", "cadence_slipping", "one_directional"), INVITE_NOTES):
+        r = render(kind, loc, "Europe/Paris", {**CTX, "role": role, "reason": reason}, invite_note=note)
         assert r.subject and "\n" not in r.subject
         assert "https://x.test/p" in r.text and 'href="https://x.test/p"' in r.html
         assert r.html.startswith("<!doctype html>") and f'lang="{loc}"' in r.html
         if loc != "en":
             stripped = re.sub(r"https?://\S+|Aiko Tanaka|Lena Vogel", "", f"{r.subject}\n{r.text}")
             assert not ENGLISH.search(stripped), (kind, loc, ENGLISH.search(stripped))
+
+
+@pytest.mark.parametrize("loc", LOCALES)
+def test_only_an_email_with_the_invite_says_it_is_attached_in_every_locale(loc: str) -> None:
+    """Chat and the inbox cannot carry the .ics: they say it comes by e-mail (when the person's
+    e-mail carries it) or nothing; no other notification mentions an attachment at all."""
+    assert INVITE_KINDS == ["session_cancelled", "session_rescheduled", "session_scheduled"]
+    for kind in INVITE_KINDS:
+        attached, by_email, silent = (
+            render(kind, loc, "UTC", CTX, invite_note=note).text for note in INVITE_NOTES
+        )
+        assert ATTACHED[loc] in attached.lower() and BY_EMAIL[loc] not in attached, (kind, attached)
+        assert ATTACHED[loc] not in by_email.lower() and BY_EMAIL[loc] in by_email, (kind, by_email)
+        assert ATTACHED[loc] not in silent.lower() and BY_EMAIL[loc] not in silent, (kind, silent)
+    for kind in KINDS:
+        assert ATTACHED[loc] not in render(kind, loc, "UTC", CTX).text.lower(), kind
+
+
+def _prefs(channels: tuple[str, ...], locale: str = "en") -> Prefs:
+    return Prefs(
+        channels=channels,
+        quiet_start=None,
+        quiet_end=None,
+        digest="immediate",
+        locale=locale,
+        timezone="UTC",
+        chat_webhook_url="https://hooks.slack.com/services/T/B/x",
+        chat_format="teams",
+    )
+
+
+def test_what_each_channel_says_about_the_invite_follows_what_it_carries() -> None:
+    notify = next(a for a in ROUTES[s.SessionScheduledV1.event_type] if isinstance(a, Notify))
+    ics = ({"filename": "invite.ics", "content_type": "text/calendar", "content_b64": "QkVHSU4="},)
+    ctx = {**CTX, "invite_note": "ignored: the render's own argument wins"}
+    both = planning.render_contents(notify, _prefs(("email", "chat", "inbox")), ctx, ics)
+    assert "is attached" in both.email.text and "is attached" not in both.elsewhere.body_text
+    assert "sent to you by e-mail" in both.elsewhere.body_text
+    # No e-mail for this person: chat and the inbox say nothing about an invite.
+    no_email = planning.render_contents(notify, _prefs(("chat", "inbox")), ctx, ics)
+    assert "invitation" not in no_email.elsewhere.body_text
+    # Nothing attached (an invite sealed under someone erased): nobody is told there is one.
+    nothing = planning.render_contents(notify, _prefs(("email", "chat", "inbox")), ctx, ())
+    assert nothing.email is nothing.elsewhere and "invitation" not in nothing.email.text
+    assert planning.invite_notes(ics, ("email", "chat")) == ("attached", "by_email")
+    assert planning.invite_notes(ics, ("chat",)) == ("attached", None)
+    assert planning.invite_notes((), ("email", "chat")) == (None, None)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,10 @@ from tests.notifications.support import (
     DAY,
     HOUR,
     Sink,
+    Webhooks,
+    adaptive_card,
     at,
+    card_texts,
     explanation,
     form_pair,
     invite,
@@ -166,6 +169,75 @@ async def test_session_scheduled_rescheduled_cancelled_with_ics_and_reminders(
     clock.set(at(2025, 3, 19, 10))
     await dispatcher.drain()
     assert len([x for x in sink.messages(str(p.mentor.email)) if x["Subject"].startswith("Reminder")]) == 1
+
+
+async def test_session_scheduled_chat_and_inbox_do_not_claim_the_invite_that_only_the_email_carries(
+    svc: RunningService, sink: Sink, hooks: Webhooks, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
+    """The mentor gets e-mail (with the .ics), Teams chat and the inbox: chat and inbox say the
+    invite comes by e-mail. The mentee (German) has chosen Slack and the inbox, no e-mail: nothing
+    of theirs mentions an invite, since none reaches them."""
+    clock.set(at(2025, 3, 4, 9))
+    mentor = ref("Aiko Tanaka", locale="en", tz="Asia/Tokyo")
+    mentee = ref("Lena Vogel", locale="de", tz="Europe/Berlin")
+    teams, slack = f"/teams-{uid()}", f"/slack-{uid()}"
+    for who, channels, path, fmt in (
+        (mentor, ["email", "chat", "inbox"], teams, "teams"),
+        (mentee, ["chat", "inbox"], slack, "slack"),
+    ):
+        r = await svc.client.put(
+            "/me/preferences",
+            headers=auth("participant", sub=who.employee_id),
+            json={"channels": channels, "chat_webhook_url": hooks.url(path), "chat_format": fmt},
+        )
+        assert r.status_code == 200, r.text
+    p, _ = await form_pair(svc, mentor, mentee)
+    sched = session_scheduled(p, at(2025, 3, 10, 10), location="Room 4")
+    await processed(svc, await publish(svc, sched))
+    await dispatcher.drain()
+    space = f"https://bridge.test/relationships/{sched.relationship_id}"
+
+    # E-mail: the invite is attached, and the text says so.
+    [mail] = [x for x in sink.messages(str(mentor.email)) if x["Subject"].startswith("Session with")]
+    [ics] = list(mail.iter_attachments())
+    assert ics.get_content_type() == "text/calendar" and "BEGIN:VCALENDAR" in ics.get_content()
+    assert "The calendar invitation is attached." in mail.get_body(("plain",)).get_content()
+
+    # Teams: an Adaptive Card that points to the e-mail, with the mentoring space as a button.
+    [card] = [adaptive_card(m) for m in hooks.received[teams] if "Session with" in str(m)]
+    assert card["body"][0]["text"] == mail["Subject"]
+    texts = "\n".join(card_texts(card))
+    assert "attach" not in texts.lower() and "The calendar invitation is sent to you by e-mail." in texts
+    assert {"type": "Action.OpenUrl", "title": "Open your mentoring space", "url": space} in card["actions"]
+
+    # Slack, in German, for someone without e-mail: no attachment, and no e-mail to point to.
+    [text] = [m["text"] for m in hooks.received[slack] if m["text"].startswith("*Treffen mit")]
+    assert "angehängt" not in text and "E-Mail" not in text and "Kalendereinladung" not in text
+    assert f"Ihren Mentoring-Bereich öffnen: {space}" in text
+    assert sink.messages(str(mentee.email)) == []
+
+    # The inbox says what the chat says.
+    for who, claim in ((mentor, "sent to you by e-mail"), (mentee, None)):
+        inbox = (
+            await svc.client.get("/me/notifications", headers=auth("participant", sub=who.employee_id))
+        ).json()
+        [item] = [i for i in inbox if i["kind"] == "session_scheduled"]
+        body = item["body"].lower()
+        assert "attach" not in body and "angehängt" not in body and item["link"] == space
+        assert (claim in body) if claim else ("e-mail" not in body)
+    stored = await rows(
+        svc,
+        "SELECT recipient_id, channel, attachments FROM deliveries "
+        "WHERE cohort_id = $1 AND kind = 'session_scheduled'",
+        p.cohort_id,
+    )
+    assert sorted(
+        (r["recipient_id"] == mentor.participant_id, r["channel"], len(r["attachments"])) for r in stored
+    ) == [
+        (False, "chat", 0),
+        (True, "chat", 0),
+        (True, "email", 1),
+    ]
 
 
 async def test_at_risk_nudges_then_escalates_to_hr_unless_resolved(

@@ -1,4 +1,5 @@
-"""Chat over Slack- and Teams-compatible incoming webhooks (HTTP POST of a JSON payload).
+"""Chat over Slack- and Teams-compatible incoming webhooks (HTTP POST of a JSON payload: Slack
+mrkdwn text, or a Teams message with an Adaptive Card; built in `domain/chat_messages.py`).
 
 2xx is success; 408, 429 and 5xx (and network errors) are transient; any other 4xx is permanent
 (the webhook was removed or the payload refused), so it is recorded, not retried.
@@ -6,32 +7,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from bridge_notifications.adapters.errors import PermanentDeliveryError, TransientDeliveryError
+from bridge_notifications.domain.chat_messages import payload_for
 from bridge_notifications.domain.webhook_policy import webhook_refusal
-
-
-# Any (here and below): JSON bodies as the webhook APIs define them.
-def slack_payload(subject: str, text: str) -> dict[str, Any]:
-    return {"text": f"*{subject}*\n\n{text}"}
-
-
-def teams_payload(subject: str, text: str) -> dict[str, Any]:
-    """Office 365 connector MessageCard (accepted by Teams incoming webhooks and Workflows)."""
-    return {
-        "@type": "MessageCard",
-        "@context": "https://schema.org/extensions",
-        "summary": subject,
-        "title": subject,
-        "text": text.replace("\n", "\n\n"),
-    }
-
-
-def payload_for(fmt: str | None, subject: str, text: str) -> dict[str, Any]:
-    return teams_payload(subject, text) if fmt == "teams" else slack_payload(subject, text)
 
 
 class ChatChannel:

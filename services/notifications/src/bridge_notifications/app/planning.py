@@ -20,7 +20,7 @@ from bridge_notifications.domain.planning import (
 )
 from bridge_notifications.domain.privacy import is_erased_ref
 from bridge_notifications.domain.recipients import Person, Prefs, hr_prefs, person_from_ref
-from bridge_notifications.domain.rendering import Context, render
+from bridge_notifications.domain.rendering import Context
 from bridge_notifications.domain.routing import Cancel, Notify, RouteContext, RoutedPayload
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import matching as m
@@ -135,7 +135,7 @@ class Planner:
         return created
 
     async def _store(self, conn: Conn, step: _Step, who: Person, prefs: Prefs, context: Context) -> int:
-        content = render(step.action.kind, prefs.locale, prefs.timezone, context)
+        attachments = planning.invite_attachments(step.action, step.payload)
         planned = planning.plan_for(
             settings=self.settings,
             event_id=step.event_id,
@@ -143,9 +143,9 @@ class Planner:
             action=step.action,
             who=who,
             prefs=prefs,
-            content=content,
+            content=planning.render_contents(step.action, prefs, context, attachments),
             context=context,
-            attachments=planning.invite_attachments(step.action, step.payload),
+            attachments=attachments,
             due=step.due,
             group=step.group_key,
         )

@@ -1,8 +1,8 @@
 """Pure planning: what one routed event means for one recipient, given their effective preferences.
 
 The use case (`app/planning.py`) looks people and preferences up and stores the result; everything
-decided here (links, due times, channels, digest and quiet-hours holds, dedup keys, attachments) is
-a function of its inputs.
+decided here (links, due times, channels, digest and quiet-hours holds, dedup keys, attachments,
+what each channel's text says about them) is a function of its inputs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime, time
 
 from bridge_notifications.domain.privacy import unless_erased
 from bridge_notifications.domain.recipients import Person, Prefs
-from bridge_notifications.domain.rendering import Context, Rendered
+from bridge_notifications.domain.rendering import Context, InviteNote, Rendered, render
 from bridge_notifications.domain.routing import Notify, RouteContext, RoutedPayload
 from bridge_notifications.domain.timing import next_allowed, next_local_time, zone
 from bridge_notifications.settings import NotificationsSettings
@@ -169,6 +169,45 @@ def invite_attachments(action: Notify, payload: RoutedPayload) -> tuple[Context,
     )
 
 
+def chosen_channels(action: Notify, prefs: Prefs) -> tuple[str, ...]:
+    """The channels both the rule and the recipient allow, in the rule's order."""
+    return tuple(c for c in action.channels if c in prefs.channels)
+
+
+def invite_notes(
+    attachments: tuple[Context, ...], channels: tuple[str, ...]
+) -> tuple[InviteNote | None, InviteNote | None]:
+    """What the e-mail, and what chat and the inbox, may say about the calendar invite. Only an
+    e-mail carries attachments, so only it says "attached", and only when there is one (an invite
+    that opened as erased is not attached); chat and the inbox point to the e-mail when this person
+    gets it, and say nothing otherwise."""
+    if not attachments:
+        return None, None
+    return "attached", "by_email" if "email" in channels else None
+
+
+@dataclass(frozen=True, slots=True)
+class Contents:
+    """One notification for one recipient, as e-mailed and as shown in chat and the inbox; the two
+    differ only in what they say about the calendar invite."""
+
+    email: Rendered
+    elsewhere: Rendered
+
+
+def render_contents(
+    action: Notify, prefs: Prefs, context: Context, attachments: tuple[Context, ...]
+) -> Contents:
+    """Renders once, or twice when the e-mail carries an invite that the other channels cannot."""
+    email_note, elsewhere_note = invite_notes(attachments, chosen_channels(action, prefs))
+
+    def rendered(note: InviteNote | None) -> Rendered:
+        return render(action.kind, prefs.locale, prefs.timezone, context, invite_note=note)
+
+    email = rendered(email_note)
+    return Contents(email, email if elsewhere_note == email_note else rendered(elsewhere_note))
+
+
 def plan_for(
     *,
     settings: NotificationsSettings,
@@ -177,7 +216,7 @@ def plan_for(
     action: Notify,
     who: Person,
     prefs: Prefs,
-    content: Rendered,
+    content: Contents,
     context: Context,
     attachments: tuple[Context, ...],
     due: datetime,
@@ -187,7 +226,7 @@ def plan_for(
     the rule and the recipient allow; email/chat held for the daily digest or past quiet hours."""
     out: list[Planned] = []
     tz = zone(prefs.timezone)
-    for channel in (c for c in action.channels if c in prefs.channels):
+    for channel in chosen_channels(action, prefs):
         key = dedup_key(source_key, who.recipient_id, channel)
         if channel == "inbox":
             if who.employee_id:
@@ -198,8 +237,8 @@ def plan_for(
                         recipient_id=who.recipient_id,
                         cohort_id=who.cohort_id,
                         kind=action.kind,
-                        subject=content.subject,
-                        body=content.body_text,
+                        subject=content.elsewhere.subject,
+                        body=content.elsewhere.body_text,
                         link=primary_link(action.kind, context),
                         group_key=group,
                         visible_at=due,
@@ -226,9 +265,9 @@ def plan_for(
                 channel=channel,
                 kind=action.kind,
                 to_address=who.email if email else str(prefs.chat_webhook_url),
-                subject=content.subject,
-                body_text=content.text if email else content.body_text,
-                body_html=content.html if email else None,
+                subject=content.email.subject,
+                body_text=content.email.text if email else content.elsewhere.body_text,
+                body_html=content.email.html if email else None,
                 attachments=attachments if email else (),
                 due_at=send_at,
                 status=status,

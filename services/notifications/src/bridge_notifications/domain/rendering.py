@@ -8,6 +8,10 @@ Dates and times are formatted with Babel in the recipient's locale and time zone
 Counted words follow the locale's CLDR plural rules through Babel: `plural(n, one="# day",
 other="# days")` picks the form for `n` ("one", "few", "many", ... falling back to "other") and puts
 the number, formatted for the locale, where `#` is.
+
+What a session message says about its calendar invite is `invite_note`, given by the caller for each
+channel, because only e-mail can carry the .ics: "attached" (this e-mail carries it), "by_email" (a
+chat message or inbox item whose recipient gets it in their e-mail), or None (say nothing about it).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import format_date, format_time, get_timezone_name
@@ -29,6 +33,7 @@ from bridge_notifications.domain.timing import zone
 
 # A template context (Any: open-ended; each template reads its own event's fields).
 Context = dict[str, Any]
+InviteNote = Literal["attached", "by_email"]
 
 
 def _env(html: bool) -> Environment:
@@ -131,9 +136,12 @@ def _tidy(text: str) -> str:
     return text.strip()
 
 
-def render(kind: str, locale: str, timezone: str, context: Context) -> Rendered:
+def render(
+    kind: str, locale: str, timezone: str, context: Context, *, invite_note: InviteNote | None = None
+) -> Rendered:
+    """`invite_note` defaults to None so that no message claims an attachment unless told it has one."""
     loc = normalise_locale(locale)
-    base = {**context, **formatters(loc, timezone), "locale": loc}
+    base = {**context, **formatters(loc, timezone), "locale": loc, "invite_note": invite_note}
 
     text_tmpl = _TEXT.get_template(f"{loc}/{kind}.j2")
     text_common = _TEXT.get_template(f"{loc}/_common.j2")
