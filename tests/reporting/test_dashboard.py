@@ -126,3 +126,37 @@ def _js_str(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+async def test_dashboard_shows_names_not_ids(reporting: RunningService, served: str) -> None:
+    """The at-risk table names the pair's two people and the cohort; the ids stay on the row (data
+    attributes, tooltip) for whoever needs them. The scope line names the cohort too."""
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail("Chromium is not installed: the dashboard test needs the Debian 'chromium' package")
+    sc = await published_scenario(reporting)
+    cohort_name = f"Cohort {sc.prefix}"
+    async with Browser(chromium) as browser:
+        await browser.goto(f"{served}/dashboard?cohort_id={sc.cohort_id}&token={token('hr_admin')}")
+        await browser.wait_for(
+            "window.bridgeDashboard && (window.bridgeDashboard.ready || window.bridgeDashboard.error)"
+        )
+        assert await browser.evaluate("window.bridgeDashboard.error") is None
+        table = await browser.evaluate(
+            "[...document.querySelectorAll('#atrisk tbody tr')].map((tr) => ({"
+            "cells: [...tr.cells].map((td) => td.textContent), pair: tr.dataset.pairId,"
+            "cohort: tr.dataset.cohortId}))"
+        )
+        assert table == [
+            {
+                "cells": ["Person M2", "Person L3", cohort_name, "APAC", "inactive", "2026-03-22", "0"],
+                "pair": sc.pairs["C"],
+                "cohort": sc.cohort_id,
+            }
+        ]
+        headings = await browser.evaluate(
+            "[...document.querySelectorAll('#atrisk th')].map((t) => t.textContent)"
+        )
+        assert headings == ["Mentor", "Mentee", "Cohort", "Region", "Reasons", "Since", "Sessions"]
+        status = await browser.evaluate("document.getElementById('status').textContent")
+        assert status.startswith(f"Scope: {cohort_name} · ") and sc.cohort_id not in status

@@ -90,7 +90,8 @@ async def test_figures_from_a_realistic_cohort(reporting: RunningService) -> Non
     assert [e["occurred_at"] for e in tl["events"]] == sorted(e["occurred_at"] for e in tl["events"])
 
     summary = (await reporting.client.get(f"/cohorts/{sc.cohort_id}/summary", headers=HR)).json()
-    assert (summary["participants"], summary["mentors"], summary["pairs_active"]) == (7, 4, 2)
+    assert (summary["participants"], summary["mentors"], summary["pairs_active"]) == (8, 5, 2)
+    assert summary["kpis"] == body["kpis"] and summary["match_rate"] == 0.75
 
 
 async def test_any_cross_topic_order_and_duplicates_converge(reporting: RunningService) -> None:

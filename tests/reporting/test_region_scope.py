@@ -34,14 +34,16 @@ async def test_cross_region_pair_counts_in_each_of_its_regions(reporting: Runnin
         r = await reporting.client.get("/reports/breakdown", params={**q, "by": "region"}, headers=hr)
         assert r.status_code == 200, r.text
         assert [row["group"] for row in r.json()["rows"]] == [region]
-    # The cohort summary counts their regions only (pair C in both).
+    # The cohort summary is their overview of the cohort: their regions only (pair C in both).
     summary = {}
     for name, hr in (("emea", EMEA_HR), ("apac", APAC_HR)):
         r = await reporting.client.get(f"/cohorts/{c}/summary", headers=hr)
         assert r.status_code == 200, r.text
         b = r.json()
+        assert b["kpis"] == (await overview(reporting, c, headers=hr))["kpis"]
         summary[name] = (b["participants"], b["pairs_active"], b["matched_participants"])
-    assert summary == {"emea": (4, 2, 3), "apac": (3, 1, 1)}
+    # Enrolled (withdrawn W1 included), active pairs, matched (B's people too: they were in a pair).
+    assert summary == {"emea": (4, 2, 3), "apac": (4, 1, 3)}
     assert (await reporting.client.get(f"/cohorts/{c}/summary", headers=AMER_HR)).status_code == 404
     # The pair row and its timeline: visible to both regions' HR, not to a third.
     for hr in (EMEA_HR, APAC_HR, SERVICE):

@@ -24,7 +24,10 @@ class Kpis(BaseModel):
     proposed: int = Field(description="enrolled participants who were in a proposal or a pair")
     matched: int = Field(description="enrolled participants who are (or were) in a pair")
     met: int = Field(description="enrolled participants in a pair that has held a session")
-    match_rate: float | None = Field(description="matched / enrolled")
+    match_rate: float | None = Field(
+        description="matched / enrolled: the share of enrolled participants who are or were in a formed "
+        "pair (null when none enrolled); the same definition in every report"
+    )
     pairs_formed: int
     pairs_active: int = Field(description="formed, not closed or dissolved (at-risk ones included)")
     pairs_at_risk: int = Field(description="active pairs with at least one open risk signal")
@@ -73,12 +76,19 @@ class Filters(BaseModel):
 
 class Overview(BaseModel):
     filters: Filters
+    cohort_name: str | None = Field(
+        None, description="the name of filters.cohort_id's cohort (null: no cohort chosen, or not known)"
+    )
     kpis: Kpis
     funnel: list[FunnelStage]
 
 
 class BreakdownRow(Kpis):
-    group: str
+    group: str = Field(description="the group's key: a region, department, band or cohort id, or (unknown)")
+    label: str = Field(
+        description="what to show for the group: the cohort's name for a cohort (its id until the cohort "
+        "is known), else the key"
+    )
 
 
 class Breakdown(BaseModel):
@@ -103,11 +113,36 @@ class TimelineEntry(BaseModel):
 class Timeline(BaseModel):
     pair_id: str
     cohort_id: str
+    cohort_name: str | None = None
     region: str | None
     mentor_name: str | None
     mentee_name: str | None
     status: str
     events: list[TimelineEntry]
+
+
+def _same_as(field: str) -> dict[str, Any]:
+    return {
+        "description": f"the same figure as kpis.{field} (kept for callers of the first slice)",
+        "json_schema_extra": {"deprecated": True},
+    }
+
+
+class CohortSummary(BaseModel):
+    # A cohort's header and its figures, as /cohorts/{id}/summary publishes them (no docstring: it
+    # would change the OpenAPI document). kpis and funnel are /reports/overview?cohort_id=<id> in the
+    # caller's scope, computed by the same code; the flat fields are the same figures again.
+    cohort_id: str
+    name: str
+    regions: list[str]
+    kpis: Kpis = Field(description="the figures of /reports/overview for this cohort, in your scope")
+    funnel: list[FunnelStage]
+    participants: int = Field(**_same_as("enrolled"))
+    mentors: int = Field(**_same_as("mentors"))
+    mentees: int = Field(**_same_as("mentees"))
+    pairs_active: int = Field(**_same_as("pairs_active"))
+    matched_participants: int = Field(**_same_as("matched"))
+    match_rate: float | None = Field(**_same_as("match_rate"))
 
 
 def filters_of(scope: Scope) -> Filters:

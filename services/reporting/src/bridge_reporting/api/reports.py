@@ -42,6 +42,7 @@ async def overview(
     result = await reports.overview(rt.pool, scope)
     return Overview(
         filters=filters_of(scope),
+        cohort_name=result.cohort_name,
         kpis=Kpis(**result.kpis),
         funnel=[FunnelStage(stage=stage, count=n) for stage, n in result.funnel],
     )
@@ -55,7 +56,9 @@ async def breakdown(
 ) -> Breakdown:
     groups = await reports.breakdown(rt.pool, scope, by)
     return Breakdown(
-        filters=filters_of(scope), by=by, rows=[BreakdownRow(group=g, **k) for g, k in groups.items()]
+        filters=filters_of(scope),
+        by=by,
+        rows=[BreakdownRow(group=g.group, label=g.label, **g.figures) for g in groups],
     )
 
 
@@ -86,6 +89,7 @@ async def pair_timeline(
     return Timeline(
         pair_id=tl.pair_id,
         cohort_id=tl.cohort_id,
+        cohort_name=tl.cohort_name,
         region=tl.region,
         mentor_name=tl.mentor_name,
         mentee_name=tl.mentee_name,

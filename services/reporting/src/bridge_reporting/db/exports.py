@@ -41,8 +41,9 @@ PAIRS_SQL = """
 PARTICIPANTS_SQL = """
     SELECT p.participant_id, p.cohort_id, p.employee_id, p.role, p.region, p.department,
            p.seniority_level, p.band, p.enrolled_at, p.withdrawn_at,
-           EXISTS (SELECT 1 FROM rm_pairs x WHERE x.mentor_id = p.participant_id)
-           OR EXISTS (SELECT 1 FROM rm_pairs x WHERE x.mentee_id = p.participant_id) AS matched
+           EXISTS (SELECT 1 FROM rm_pairs x WHERE x.mentor_id = p.participant_id AND x.formed_at IS NOT NULL)
+           OR EXISTS (SELECT 1 FROM rm_pairs x
+                      WHERE x.mentee_id = p.participant_id AND x.formed_at IS NOT NULL) AS matched
     FROM rm_participants p WHERE {where} ORDER BY p.cohort_id, p.participant_id"""
 
 SESSIONS_SQL = """

@@ -27,8 +27,8 @@ from bridge_reporting.domain.scope import Dimension, Scope
 PARTICIPANTS_SQL = """
     WITH held AS (SELECT DISTINCT pair_id FROM rm_sessions WHERE held_at IS NOT NULL {and_cohort}),
     pp AS (SELECT pid, bool_or(h.pair_id IS NOT NULL) AS met FROM (
-              SELECT mentor_id AS pid, pair_id FROM rm_pairs {where_cohort}
-              UNION ALL SELECT mentee_id, pair_id FROM rm_pairs {where_cohort}) x
+              SELECT mentor_id AS pid, pair_id FROM rm_pairs WHERE formed_at IS NOT NULL {and_cohort}
+              UNION ALL SELECT mentee_id, pair_id FROM rm_pairs WHERE formed_at IS NOT NULL {and_cohort}) x
            LEFT JOIN held h USING (pair_id) GROUP BY pid),
     prop AS (SELECT mentor_id AS pid FROM rm_proposals {where_cohort}
              UNION SELECT mentee_id FROM rm_proposals {where_cohort})

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bridge_reporting.domain.kpis import UNKNOWN
 from bridge_reporting.domain.scope import Dimension, Scope
 
 
@@ -84,8 +85,8 @@ class Attribution:
             picks = " ".join(
                 f"WHEN {r} = ANY({marker}::text[]) THEN {r}" for r in (self.region, *self.also_in)
             )
-            return f"COALESCE(CASE {picks} END, '(unknown)')"
-        return f"COALESCE({getattr(self, by)}, '(unknown)')"
+            return f"COALESCE(CASE {picks} END, '{UNKNOWN}')"
+        return f"COALESCE({getattr(self, by)}, '{UNKNOWN}')"
 
     def where(
         self, q: Params, scope: Scope, *, at: str | None, extra: Sequence[str] = (), cohort: str | None = None

@@ -1,5 +1,5 @@
 """Pairs: the at-risk list, one pair's header and its timeline (rm_pairs, rm_risk_events,
-rm_sessions, rm_timeline)."""
+rm_sessions, rm_timeline; rm_cohorts for the cohort's name)."""
 
 from __future__ import annotations
 
@@ -36,11 +36,12 @@ class TimelineRow:
 
 AT_RISK_SQL = """
     WITH open_risk AS ({open_risks})
-    SELECT pr.pair_id, pr.cohort_id, pr.relationship_id, pr.region, pr.department, pr.band,
-           pr.mentor_name, pr.mentee_name, pr.formed_at, r.reasons, r.risks,
+    SELECT pr.pair_id, pr.cohort_id, c.name AS cohort_name, pr.relationship_id, pr.region,
+           pr.department, pr.band, pr.mentor_name, pr.mentee_name, pr.formed_at, r.reasons, r.risks,
            (SELECT max(held_at) FROM rm_sessions s WHERE s.pair_id = pr.pair_id) AS last_session_at,
            (SELECT count(held_at) FROM rm_sessions s WHERE s.pair_id = pr.pair_id) AS sessions_held
     FROM rm_pairs pr JOIN open_risk r USING (pair_id)
+    LEFT JOIN rm_cohorts c ON c.cohort_id = pr.cohort_id
     WHERE {where}
     ORDER BY (SELECT min((x->>'since')::timestamptz) FROM jsonb_array_elements(r.risks) x), pr.pair_id
     LIMIT {limit}"""

@@ -50,6 +50,11 @@ RATE_FIELDS = (
 KPI_FIELDS = COUNT_FIELDS + RATE_FIELDS
 FUNNEL_STAGES = ("enrolled", "proposed", "matched", "met")
 
+UNKNOWN = "(unknown)"
+"""The group of rows whose person (or pair) has no known value for the dimension."""
+MEMBER_FIELDS = ("enrolled", "pairs_formed")
+"""What a group's members are: the participants and the pairs attributed to it."""
+
 
 def count(raw: Raw, name: str) -> int:
     return int(raw.get(name) or 0)
@@ -84,6 +89,22 @@ def finish(raw: Raw) -> Figures:
     k["average_rating"] = rounded(raw.get("average_rating"))
     k["nps"] = nps(c["promoters"], c["detractors"], c["nps_responses"])
     return k
+
+
+def members(raw: Raw) -> int:
+    """Participants and pairs attributed to a group (what makes it a group of the programme)."""
+    return sum(count(raw, f) for f in MEMBER_FIELDS)
+
+
+def published_groups(groups: Mapping[str, Raw]) -> dict[str, Raw]:
+    """The groups a breakdown shows: a group with something counted in it, and the `(unknown)`
+    group only when it has members. Rows that name no participant (a notification to HR, who are
+    not enrolled) fall into `(unknown)` without making it a group: they count in the overview only."""
+    return {
+        g: raw
+        for g, raw in groups.items()
+        if (members(raw) > 0 if g == UNKNOWN else any(count(raw, f) > 0 for f in COUNT_FIELDS))
+    }
 
 
 def funnel(k: Figures) -> list[tuple[str, int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Risk(BaseModel):
@@ -22,12 +22,13 @@ class AtRiskPair(BaseModel):
 
     pair_id: str
     cohort_id: str
+    cohort_name: str | None = Field(description="the cohort's name (null until cohort.created is seen)")
     relationship_id: str | None
     region: str | None
     department: str | None
     band: str | None
-    mentor_name: str | None
-    mentee_name: str | None
+    mentor_name: str | None = Field(description="the mentor's display name, as at pair.formed")
+    mentee_name: str | None = Field(description="the mentee's display name, as at pair.formed")
     formed_at: datetime | None
     reasons: list[str]
     risks: list[Risk]

@@ -73,22 +73,28 @@
     }
   }
 
+  // A pair is shown by its two people's display names and its cohort by its name (ids stay in the
+  // row's data attributes and tooltip); an id is shown only while the name is not known yet.
   function renderAtRisk(pairs) {
     const body = document.querySelector("#atrisk tbody");
     body.replaceChildren();
     if (!pairs.length) {
       const tr = document.createElement("tr"); const td = document.createElement("td");
-      td.colSpan = 8; td.textContent = "No pair is at risk."; tr.append(td); body.append(tr); return;
+      td.colSpan = 7; td.textContent = "No pair is at risk."; tr.append(td); body.append(tr); return;
     }
     for (const p of pairs) {
       const tr = document.createElement("tr");
       tr.dataset.pairId = p.pair_id;
+      tr.dataset.cohortId = p.cohort_id;
+      tr.title = `pair ${p.pair_id} · cohort ${p.cohort_id}`;
       const since = p.risks.map((r) => r.since).sort()[0];
-      const cells = [p.pair_id, p.cohort_id, p.region || "?", p.mentor_name || "?", p.mentee_name || "?", null,
+      const unnamed = !p.mentor_name && !p.mentee_name;
+      const cells = [unnamed ? `pair ${p.pair_id}` : p.mentor_name || "?", unnamed ? "" : p.mentee_name || "?",
+                     p.cohort_name || p.cohort_id, p.region || "?", null,
                      since ? since.slice(0, 10) : "", String(p.sessions_held)];
       cells.forEach((text, i) => {
         const td = document.createElement("td");
-        if (i === 5) {
+        if (i === 4) {
           for (const r of p.risks) {
             const span = document.createElement("span"); span.className = "reason";
             span.textContent = r.reason; span.title = r.detail || ""; td.append(span);
@@ -124,13 +130,13 @@
     const rows = regions.rows;
     chart("balance", {
       type: "bar",
-      data: { labels: rows.map((r) => r.group),
+      data: { labels: rows.map((r) => r.label || r.group),
               datasets: [{ label: "balance index", data: rows.map((r) => r.balance_index), backgroundColor: "#7c3aed" }] },
       options: { scales: { y: { min: 0, max: 1 } }, plugins: { legend: { display: false } } },
     });
     chart("satisfaction", {
       type: "bar",
-      data: { labels: rows.map((r) => r.group),
+      data: { labels: rows.map((r) => r.label || r.group),
               datasets: [{ label: "average rating (1–5)", data: rows.map((r) => r.average_rating), backgroundColor: "#0ea5e9", yAxisID: "y" },
                          { label: "NPS (−100…100)", data: rows.map((r) => r.nps), backgroundColor: "#f43f5e", yAxisID: "y1" }] },
       options: { scales: { y: { min: 0, max: 5, position: "left" }, y1: { min: -100, max: 100, position: "right", grid: { drawOnChartArea: false } } } },
@@ -159,7 +165,8 @@
       document.getElementById("content").hidden = false;
       renderCharts(overview, weekly, regions);
       const scope = overview.filters.regions ? overview.filters.regions.join(", ") : "all regions";
-      status.textContent = `Scope: ${overview.filters.cohort_id || "all cohorts"} · ${scope} · updated ${new Date().toLocaleTimeString()}`;
+      const cohort = overview.filters.cohort_id ? overview.cohort_name || overview.filters.cohort_id : "all cohorts";
+      status.textContent = `Scope: ${cohort} · ${scope} · updated ${new Date().toLocaleTimeString()}`;
       state.ready = true;
     } catch (err) {
       state.error = String(err.message || err);
