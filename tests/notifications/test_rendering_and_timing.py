@@ -47,6 +47,7 @@ CTX = dict(
     days=7,
     end_date=date(2025, 6, 30),
     days_left=14,
+    changed=["attendee", "timezone"],
     survey_url="https://x.test/s",
     survey_due=date(2025, 7, 14),
     items=[{"subject": "Z-1"}, {"subject": "Z-2"}],
@@ -85,7 +86,7 @@ INVITE_KINDS = sorted(
 
 
 def test_every_kind_has_a_template_in_every_locale() -> None:
-    assert len(KINDS) == 13
+    assert len(KINDS) == 14
     for loc in LOCALES:
         assert sorted(p.stem for p in (TEMPLATES / loc).glob("*.j2")) == sorted([*KINDS, "_common"]), loc
 
@@ -110,7 +111,12 @@ def test_renders_subject_text_and_html_without_english_in_translations(
 def test_only_an_email_with_the_invite_says_it_is_attached_in_every_locale(loc: str) -> None:
     """Chat and the inbox cannot carry the .ics: they say it comes by e-mail (when the person's
     e-mail carries it) or nothing; no other notification mentions an attachment at all."""
-    assert INVITE_KINDS == ["session_cancelled", "session_rescheduled", "session_scheduled"]
+    assert INVITE_KINDS == [
+        "session_cancelled",
+        "session_invite_updated",
+        "session_rescheduled",
+        "session_scheduled",
+    ]
     for kind in INVITE_KINDS:
         attached, by_email, silent = (
             render(kind, loc, "UTC", CTX, invite_note=note).text for note in INVITE_NOTES

@@ -125,6 +125,17 @@ class Dispatcher:
         allowed = next_allowed(now, zone(prefs.timezone), prefs.quiet_start, prefs.quiet_end)
         return allowed if allowed > now else None
 
+    async def _current_address(self, row: DeliveryRow) -> str:
+        """A participant's e-mail address as the directory has it now: a message planned before the
+        person's address changed (a reminder, a held digest, an invite) goes to the new one."""
+        if row.employee_id is None:
+            return row.to_address
+        async with connection(self.pool) as conn:
+            who = await directory.person(conn, row.recipient_id)
+        if who is None or not who.email or is_erased_email(who.email):
+            return row.to_address
+        return who.email
+
     def _unsubscribe_url(self, row: DeliveryRow) -> str | None:
         """Participants' e-mails only (an HR contact's alerts are part of running the programme)."""
         if row.employee_id is None or self._unsubscribe_key is None:
@@ -140,7 +151,7 @@ class Dispatcher:
             await self.email.send(
                 build_message(
                     sender=self.settings.mail_from,
-                    to=row.to_address,
+                    to=await self._current_address(row),
                     subject=row.subject,
                     text=row.body_text,
                     html=row.body_html,

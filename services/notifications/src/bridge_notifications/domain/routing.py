@@ -94,6 +94,9 @@ ROUTES: dict[str, tuple[Action, ...]] = {
         Notify("session_rescheduled", "pair", digestible=False, attach_invite=True),
         _reminder(),
     ),
+    s.SessionInviteUpdatedV1.event_type: (
+        Notify("session_invite_updated", "pair", digestible=False, attach_invite=True),
+    ),
     s.SessionCancelledV1.event_type: (
         Cancel(REMINDER),
         Notify("session_cancelled", "pair", digestible=False, attach_invite=True),
@@ -137,6 +140,7 @@ RoutedPayload: TypeAlias = (
     | s.SessionScheduledV1
     | s.SessionRescheduledV1
     | s.SessionCancelledV1
+    | s.SessionInviteUpdatedV1
     | s.PairAtRiskV1
     | s.PairRiskResolvedV1
     | s.RelationshipEndingSoonV1
@@ -148,6 +152,7 @@ ROUTED_PAYLOADS = (
     s.SessionScheduledV1,
     s.SessionRescheduledV1,
     s.SessionCancelledV1,
+    s.SessionInviteUpdatedV1,
     s.PairAtRiskV1,
     s.PairRiskResolvedV1,
     s.RelationshipEndingSoonV1,
