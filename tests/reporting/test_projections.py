@@ -143,3 +143,39 @@ async def test_regional_hr_sees_only_their_regions(reporting: RunningService) ->
     # Participants cannot read reports at all.
     r = await reporting.client.get("/reports/overview", headers=auth("participant", sub="E1"))
     assert r.status_code == 403
+
+
+async def test_a_proposal_cancelled_by_a_withdrawal_is_not_a_decline(reporting: RunningService) -> None:
+    """matching.match.cancelled (issue 16): the proposal is stamped cancelled, never declined."""
+    from bridge_shared.contracts import matching as m
+    from bridge_shared.events.envelope import build_event
+    from bridge_shared.messaging.sources import owner_source
+    from tests.reporting.conftest import eventually
+
+    sc = scenario.build()
+    proposed = next(p for p, _, _ in sc.payloads if isinstance(p, m.MatchProposedV1))
+    cancelled = m.MatchCancelledV1(
+        proposal_id=f"{sc.prefix}-prop-cancelled",
+        cohort_id=sc.cohort_id,
+        mentor_id=proposed.mentor.participant_id,
+        mentee_id=proposed.mentee.participant_id,
+        left_participant_id=proposed.mentor.participant_id,
+        cause="withdrawn",
+        cancelled_at=scenario.day(-1),
+    )
+    again = proposed.model_copy(update={"proposal_id": cancelled.proposal_id})
+    events = [build_event(p, source=owner_source(p.topic), time=scenario.day(-2)) for p in (again, cancelled)]
+    await publish(reporting, sc.events + events)
+    await converged(reporting, sc.cohort_id)
+
+    async def row() -> Any:
+        async with reporting.runtime.pool.acquire() as conn:
+            r = await conn.fetchrow(
+                "SELECT proposed_at, declined_at, cancelled_at FROM rm_proposals WHERE proposal_id = $1",
+                cancelled.proposal_id,
+            )
+            return r if r is not None and r["cancelled_at"] is not None else None
+
+    got = await eventually(row, what="the cancelled proposal's row")
+    assert got["cancelled_at"] == scenario.day(-1) and got["declined_at"] is None
+    assert got["proposed_at"] == scenario.day(-2)

@@ -224,7 +224,7 @@ async def person_rows(conn: Conn, ids: list[str]) -> dict[str, list[dict[str, An
             conn,
             """SELECT proposal_id, cohort_id,
                       CASE WHEN mentor_id = ANY($1::text[]) THEN 'mentor' ELSE 'mentee' END AS role,
-                      proposed_at, accepted_at, declined_at, expired_at
+                      proposed_at, accepted_at, declined_at, expired_at, cancelled_at
                FROM rm_proposals WHERE mentor_id = ANY($1::text[]) OR mentee_id = ANY($1::text[])
                ORDER BY proposed_at, proposal_id""",
             ids,

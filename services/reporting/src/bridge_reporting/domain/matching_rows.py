@@ -19,7 +19,11 @@ def _profile(prefix: str, ref: m.ParticipantRef) -> Row:
     }
 
 
-def _proposal(p: m.MatchAcceptedV1 | m.MatchDeclinedV1 | m.MatchExpiredV1, column: str, at: datetime) -> Rows:
+def _proposal(
+    p: m.MatchAcceptedV1 | m.MatchDeclinedV1 | m.MatchExpiredV1 | m.MatchCancelledV1,
+    column: str,
+    at: datetime,
+) -> Rows:
     return [(t.PROPOSALS, {"proposal_id": p.proposal_id, "cohort_id": p.cohort_id, column: at})]
 
 
@@ -84,6 +88,8 @@ def matching_rows(eid: str, at: datetime, p: EventPayload) -> Rows:
         return _proposal(p, "declined_at", at)
     if isinstance(p, m.MatchExpiredV1):
         return _proposal(p, "expired_at", p.expired_at or at)
+    if isinstance(p, m.MatchCancelledV1):
+        return _proposal(p, "cancelled_at", p.cancelled_at)
     if isinstance(p, m.PairFormedV1):
         return [
             (

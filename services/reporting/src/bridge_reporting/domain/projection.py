@@ -29,6 +29,7 @@ HANDLED: tuple[type[EventPayload], ...] = (
     m.MatchAcceptedV1,
     m.MatchDeclinedV1,
     m.MatchExpiredV1,
+    m.MatchCancelledV1,
     m.PairFormedV1,
     m.PairDissolvedV1,
     s.RelationshipStartedV1,

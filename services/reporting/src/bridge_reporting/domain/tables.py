@@ -76,7 +76,7 @@ PROPOSALS = Table(
         *keep("proposal_id", "cohort_id", "mentor_id", "mentee_id"),
         *stamps("min", "proposed_at"),
         *stamps("max", "accepted_at"),
-        *stamps("min", "declined_at", "expired_at"),
+        *stamps("min", "declined_at", "expired_at", "cancelled_at"),
     ),
 )
 
