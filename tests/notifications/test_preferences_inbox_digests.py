@@ -148,7 +148,42 @@ async def test_weekly_hr_digest_once_per_week_per_cohort(
     )
     created = m.CohortCreatedV1(cohort_id=cohort, name="Promo Automne", regions=["EMEA"], hr_contact_email=hr)
     await processed(svc, await publish(svc, created))
-    await form_pair(svc, cohort_id=cohort, formed_at=clock.now())
+    p, _ = await form_pair(svc, cohort_id=cohort, formed_at=clock.now())
+    await dispatcher.drain()
+    # The week's programme health, from sessions' events: one session held (two topics taught by
+    # the reverse mentor, one by the leader), one pulse rating of 4, one pair at risk.
+    rid = uid("rel-")
+    ids = dict(relationship_id=rid, pair_id=p.pair_id, cohort_id=cohort)
+    people = dict(mentor_id=p.mentor.participant_id, mentee_id=p.mentee.participant_id)
+    topics = [
+        s.TopicCovered(topic=t, direction=d)  # type: ignore[arg-type]
+        for t, d in (("a", "mentor_to_mentee"), ("b", "mentor_to_mentee"), ("c", "mentee_to_mentor"))
+    ]
+    sid = uid("sess-")
+    held = s.SessionHeldV1(
+        **ids,
+        **people,
+        session_id=sid,
+        held_at=at(2025, 9, 4, 9),
+        actual_duration_minutes=45,
+        topics=topics,
+        action_items=0,
+    )
+    pulse = s.FeedbackSubmittedV1(
+        **ids,
+        feedback_id=uid("fb-"),
+        kind="pulse",
+        by_participant_id=p.mentee.participant_id,
+        by_side="mentee",
+        session_id=sid,
+        rating=4,
+        submitted_at=at(2025, 9, 4, 12),
+    )
+    risk = s.PairAtRiskV1(
+        **ids, **people, reason="cadence_slipping", detail="x", detected_at=at(2025, 9, 5, 9)
+    )
+    for evt in (held, pulse, risk):
+        await processed(svc, await publish(svc, evt))
     await dispatcher.drain()
     clock.set(at(2025, 9, 8, 6, 30))  # Monday 08:30 in Paris
     for _ in range(2):
@@ -156,8 +191,13 @@ async def test_weekly_hr_digest_once_per_week_per_cohort(
             await digests.weekly_hr_digest(conn, clock.now(), svc.settings)  # type: ignore[arg-type]
     await dispatcher.drain()
     [report] = sink.messages(hr)
-    assert report["Subject"] == "Bilan hebdomadaire des notifications pour Promo Automne"
-    assert "Distribuées : 2" in report.get_body(("plain",)).get_content()
+    assert report["Subject"] == "Bilan hebdomadaire du programme Promo Automne"
+    body = report.get_body(("plain",)).get_content()
+    assert "Séances tenues : 1 (1 binôme s\u2019est réuni)" in body
+    assert "Équilibre des échanges : 0,67" in body  # 2 * min(2, 1) / 3, in French notation
+    assert "Note des séances : 4 sur 5 (1 note)" in body
+    assert "Binômes en difficulté : 1 (dont 1 nouveau cette semaine)" in body
+    assert "Distribuées : " in body
 
 
 async def test_inbox_api_lists_counts_and_marks_read(

@@ -535,11 +535,16 @@ async def test_retention_deletes_old_delivery_logs_and_inbox_items_in_bounded_ba
         svc.runtime.pool, "test.retention", lambda c, _: apply_retention(c, now, settings)
     )
     assert await left() == (["pending"], ["unread_new"])
-    assert counts == {"deliveries": 0, "read_inbox_items": 1, "unread_inbox_items": 1}
+    assert counts == {"deliveries": 0, "read_inbox_items": 1, "unread_inbox_items": 1, "health_facts": 0}
     _, counts = await run_once(
         svc.runtime.pool, "test.retention", lambda c, _: apply_retention(c, now, settings)
     )
-    assert counts == {"deliveries": 0, "read_inbox_items": 0, "unread_inbox_items": 0}, "idempotent"
+    assert counts == {
+        "deliveries": 0,
+        "read_inbox_items": 0,
+        "unread_inbox_items": 0,
+        "health_facts": 0,
+    }, "idempotent"
 
 
 def test_retention_settings_are_bounded() -> None:

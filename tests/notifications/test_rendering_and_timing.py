@@ -48,6 +48,23 @@ CTX = dict(
     end_date=date(2025, 6, 30),
     days_left=14,
     changed=["attendee", "timezone"],
+    sessions_held=7,
+    pairs_meeting=5,
+    balance=0.67,
+    pulse_average=4.2,
+    pulses=6,
+    new_risks=1,
+    at_risk_pairs=2,
+    closed=0,
+    dashboard_url="https://x.test/dash",
+    declines=3,
+    actor_name="Lena Vogel",
+    agreement_url="https://x.test/ag",
+    pulse_url="https://x.test/pulse",
+    cohort_url="https://x.test/c",
+    held_at=at(2025, 3, 30, 8),
+    expired_at=at(2025, 3, 30, 8),
+    closed_at=at(2025, 3, 30, 8),
     survey_url="https://x.test/s",
     survey_due=date(2025, 7, 14),
     items=[{"subject": "Z-1"}, {"subject": "Z-2"}],
@@ -86,7 +103,7 @@ INVITE_KINDS = sorted(
 
 
 def test_every_kind_has_a_template_in_every_locale() -> None:
-    assert len(KINDS) == 14
+    assert len(KINDS) == 21
     for loc in LOCALES:
         assert sorted(p.stem for p in (TEMPLATES / loc).glob("*.j2")) == sorted([*KINDS, "_common"]), loc
 

@@ -355,6 +355,14 @@ async def test_routing_table_is_served_and_covers_every_routed_event(svc: Runnin
         "closing_survey",
         "daily_digest",
         "weekly_digest",
+        "session_invite_updated",
+        "agreement_to_confirm",
+        "agreement_reminder",
+        "pulse_request",
+        "hr_match_declined",
+        "hr_repeated_declines",
+        "hr_match_expired",
+        "hr_pair_closed_early",
     }
     assert (await svc.client.get("/routing", headers=auth("participant"))).status_code == 403
 

@@ -62,6 +62,11 @@ class NotificationsSettings(ServiceSettings):
     # -- routing defaults (HR overrides per cohort, participants per person) ---------------------
     default_channels: list[ChannelName] = ["email", "inbox"]
     reminder_hours_before: float = 24.0
+    # The partner is reminded once of an agreement draft still awaiting their confirmation this long
+    # after it was drafted (cancelled when it is confirmed or drafted again).
+    agreement_reminder_days: float = Field(default=3.0, gt=0, le=60)
+    # HR hears when a participant has declined this many proposals in a cohort (once, at that count).
+    repeated_decline_threshold: int = Field(default=3, ge=2, le=100)
     escalate_after_days: int = 7
     digest_local_hour: int = 8
     weekly_digest_weekday: int = 0  # Monday

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from bridge_notifications.app.recipients import effective_prefs, hr_contact
-from bridge_notifications.db import deliveries, directory
+from bridge_notifications.db import deliveries, directory, health
 from bridge_notifications.db.deliveries import DeliveryRow
 from bridge_notifications.domain import digests
 from bridge_notifications.domain.rendering import render
@@ -75,7 +75,8 @@ async def weekly_hr_digest(conn: Conn, now: datetime, settings: NotificationsSet
         if await deliveries.exists(conn, key):
             continue
         figures = await deliveries.week_figures(conn, c.cohort_id, week.start, week.end)
-        ctx = digests.weekly_context(settings, c.cohort_id, hr, week, figures)
+        programme = await health.week(conn, c.cohort_id, week.start, week.end)
+        ctx = digests.weekly_context(settings, c.cohort_id, hr, week, figures, programme)
         content = render("weekly_digest", hr.locale, hr.timezone, ctx)
         if await deliveries.create(
             conn,

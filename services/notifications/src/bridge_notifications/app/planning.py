@@ -35,23 +35,29 @@ class Planner:
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
 
-    async def _erased(self, conn: Conn, payload: RoutedPayload) -> set[str]:
+    async def _ids(self, conn: Conn, payload: RoutedPayload) -> tuple[str, str] | None:
+        """(mentor id, mentee id) of the event's pair: from the event, or, for events that name only
+        the proposal or the pair (agreements, declines), from what match.proposed / pair.formed said."""
+        if isinstance(payload, m.MatchProposedV1 | m.PairFormedV1):
+            ref = payload.proposal_id if isinstance(payload, m.MatchProposedV1) else payload.pair_id
+            ids = (payload.mentor.participant_id, payload.mentee.participant_id)
+            await directory.record_pairing(conn, ref, payload.cohort_id, *ids)
+            return ids
+        mentor_id, mentee_id = getattr(payload, "mentor_id", None), getattr(payload, "mentee_id", None)
+        if mentor_id and mentee_id:
+            return str(mentor_id), str(mentee_id)
+        named = getattr(payload, "proposal_id", None) or getattr(payload, "pair_id", None)
+        return await directory.pairing(conn, str(named)) if named else None
+
+    async def _erased(self, conn: Conn, payload: RoutedPayload, ids: tuple[str, str]) -> set[str]:
         """The pair's participants who are erased: described by placeholders in the event (their key
         was destroyed), or known as erased here or in the key vault."""
+        erased: set[str] = set()
         if isinstance(payload, m.MatchProposedV1 | m.PairFormedV1):
-            refs = (payload.mentor, payload.mentee)
-            erased = {r.participant_id for r in refs if is_erased_ref(r)}
-            pids = [r.participant_id for r in refs]
-        else:
-            erased = set()
-            pids = [
-                str(p)
-                for p in (getattr(payload, "mentor_id", None), getattr(payload, "mentee_id", None))
-                if p
-            ]
-        return erased | await privacy.erased_among(conn, pids)
+            erased = {r.participant_id for r in (payload.mentor, payload.mentee) if is_erased_ref(r)}
+        return erased | await privacy.erased_among(conn, list(ids))
 
-    async def _pair(self, conn: Conn, payload: RoutedPayload) -> tuple[Person, Person]:
+    async def _pair(self, conn: Conn, payload: RoutedPayload, ids: tuple[str, str]) -> tuple[Person, Person]:
         if isinstance(payload, m.MatchProposedV1 | m.PairFormedV1):
             for ref in (payload.mentor, payload.mentee):
                 await directory.upsert_recipient(conn, ref, payload.cohort_id)
@@ -60,8 +66,8 @@ class Planner:
                 person_from_ref(payload.mentee, payload.cohort_id),
             )
         found = []
-        for pid in (getattr(payload, "mentor_id", None), getattr(payload, "mentee_id", None)):
-            p = await directory.person(conn, str(pid))
+        for pid in ids:
+            p = await directory.person(conn, pid)
             if p is None:
                 raise UnknownRecipient(f"participant {pid} is not in the recipient directory yet")
             found.append(p)
@@ -81,7 +87,15 @@ class Planner:
         ctx = RouteContext(
             reminder_before=timedelta(hours=self.settings.reminder_hours_before),
             escalate_after=timedelta(days=escalate_days or self.settings.escalate_after_days),
+            agreement_reminder=timedelta(days=self.settings.agreement_reminder_days),
+            now=now,
         )
+        ids = await self._ids(conn, payload) if any(isinstance(a, Notify) for a in actions) else None
+        declines = 0
+        if isinstance(payload, m.MatchDeclinedV1):
+            declines = await directory.record_decline(
+                conn, payload.proposal_id, cohort_id, payload.participant_id, now
+            )
         pair: tuple[Person, Person] | None = None
         created = 0
         first_notify = True
@@ -97,6 +111,13 @@ class Planner:
                 continue
             if action.only_if is not None and not action.only_if(payload):
                 continue
+            if action.on_repeated_decline and declines != self.settings.repeated_decline_threshold:
+                continue
+            if ids is None:
+                log.warning(
+                    "%s of %s %s not sent: its pair is not known here", action.kind, event_type, event_id
+                )
+                continue
             source_key = event_id if first_notify else f"{event_id}#{action.kind}"
             first_notify = False
             due = planning.due_at(action, payload, ctx, now)
@@ -104,7 +125,7 @@ class Planner:
                 continue
             group_key = routing.group_name(action.group, payload) if action.group else None
             if erased is None:
-                erased = await self._erased(conn, payload)
+                erased = await self._erased(conn, payload, ids)
             if erased:
                 # Never to an erased person, and never to anyone else about them (docs/privacy.md).
                 log.info(
@@ -116,9 +137,12 @@ class Planner:
                 )
                 continue
             if pair is None:
-                pair = await self._pair(conn, payload)
+                pair = await self._pair(conn, payload, ids)
             mentor, mentee = pair
-            base = pair_context(self.settings, payload, mentor, mentee, ctx)
+            base = {
+                **pair_context(self.settings, payload, mentor, mentee, ctx),
+                "declines": declines,
+            }
             step = _Step(event_id, source_key, action, payload, due, group_key, now)
             if action.to == "hr":
                 hr, hr_defaults = await hr_contact(conn, cohort_id, self.settings)
@@ -129,6 +153,8 @@ class Planner:
                 created += await self._store(conn, step, hr, hr_prefs(hr_defaults, hr), context)
                 continue
             for me, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
+                if action.to == "partner" and me.recipient_id == getattr(payload, "by_participant_id", None):
+                    continue  # the one who acted is not prompted
                 prefs = await effective_prefs(conn, me, self.settings)
                 context = participant_context(self.settings, base, payload, me, partner, role, prefs)
                 created += await self._store(conn, step, me, prefs, context)

@@ -60,6 +60,7 @@ async def erase(conn: Conn, outbox: Outbox, request: ErasureRequestedV1, now: da
         "inbox_items": await db.delete_inbox_items(conn, who),
         "preferences": await db.delete_preferences(conn, who),
         "recipients": await db.delete_recipients(conn, who),
+        "pairings_and_declines": await db.delete_pairings_and_declines(conn, who),
         "hr_contacts": await db.clear_hr_contact(conn, who.emails),
     }
     await db.tombstone(conn, who.participant_ids, request.erasure_id, now)

@@ -5,7 +5,9 @@ off over a few runs (the job repeats at once while a batch came back full). Idem
 - delivery log: e-mail/chat deliveries that are done (sent, failed, cancelled, digested), deleted
   `retention_delivery_log_days` (180) after they were last updated;
 - inbox items that were read, deleted `retention_read_inbox_days` (365) after they were read;
-- inbox items never read, deleted `retention_unread_inbox_days` (730) after they became visible.
+- inbox items never read, deleted `retention_unread_inbox_days` (730) after they became visible;
+- programme health facts (ids, counts, ratings: HR's weekly digest), deleted
+  `retention_delivery_log_days` (180) after the fact.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from bridge_notifications.app import health
 from bridge_notifications.db import retention
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.db.connection import Conn
@@ -29,6 +32,9 @@ async def apply_retention(conn: Conn, now: datetime, settings: NotificationsSett
         ),
         "read_inbox_items": await retention.delete_read_inbox_items(
             conn, before=now - timedelta(days=settings.retention_read_inbox_days), limit=limit
+        ),
+        "health_facts": await health.forget_before(
+            conn, now - timedelta(days=settings.retention_delivery_log_days), limit
         ),
         "unread_inbox_items": await retention.delete_unread_inbox_items(
             conn, before=now - timedelta(days=settings.retention_unread_inbox_days), limit=limit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bridge_notifications.domain.recipients import Cohort, Person
 from bridge_shared.contracts.matching import ParticipantRef
 from bridge_shared.db.connection import Conn
@@ -129,3 +131,42 @@ async def cohort(conn: Conn, cohort_id: str) -> Cohort | None:
 async def cohorts_with_hr_contact(conn: Conn) -> list[Cohort]:
     rows = await conn.fetch(f"{_COHORT} WHERE hr_contact_email IS NOT NULL")
     return [Cohort(r["cohort_id"], r["name"], r["hr_contact_email"], tuple(r["regions"])) for r in rows]
+
+
+async def record_pairing(conn: Conn, ref_id: str, cohort_id: str, mentor_id: str, mentee_id: str) -> None:
+    """Who is in a proposal or pair (ids only), for events that name only the proposal or pair."""
+    await conn.execute(
+        """INSERT INTO pairings (ref_id, cohort_id, mentor_id, mentee_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (ref_id) DO NOTHING""",
+        ref_id,
+        cohort_id,
+        mentor_id,
+        mentee_id,
+    )
+
+
+async def pairing(conn: Conn, ref_id: str) -> tuple[str, str] | None:
+    """(mentor id, mentee id) of a proposal or pair, if known."""
+    r = await conn.fetchrow("SELECT mentor_id, mentee_id FROM pairings WHERE ref_id = $1", ref_id)
+    return None if r is None else (r["mentor_id"], r["mentee_id"])
+
+
+async def record_decline(
+    conn: Conn, proposal_id: str, cohort_id: str, participant_id: str, at: datetime
+) -> int:
+    """Records one declined proposal (once) and returns how many the participant has declined in the
+    cohort so far."""
+    await conn.execute(
+        """INSERT INTO declines (proposal_id, cohort_id, participant_id, declined_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (proposal_id) DO NOTHING""",
+        proposal_id,
+        cohort_id,
+        participant_id,
+        at,
+    )
+    n: int = await conn.fetchval(
+        "SELECT count(*) FROM declines WHERE participant_id = $1 AND cohort_id = $2",
+        participant_id,
+        cohort_id,
+    )
+    return n

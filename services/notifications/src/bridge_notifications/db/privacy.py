@@ -298,3 +298,15 @@ async def export_deliveries(conn: Conn, who: Identity) -> list[dict[str, Any]]:
         who.employee_ids,
     )
     return [_plain(r) for r in rows]
+
+
+async def delete_pairings_and_declines(conn: Conn, who: Identity) -> int:
+    """The ids-only rows naming the person: their proposals and pairs, and their declines."""
+    pairings: str = await conn.execute(
+        "DELETE FROM pairings WHERE mentor_id = ANY($1::text[]) OR mentee_id = ANY($1::text[])",
+        who.participant_ids,
+    )
+    declines: str = await conn.execute(
+        "DELETE FROM declines WHERE participant_id = ANY($1::text[])", who.participant_ids
+    )
+    return affected(pairings) + affected(declines)

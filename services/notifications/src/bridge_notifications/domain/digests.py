@@ -24,6 +24,27 @@ class WeekFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthFigures:
+    """One cohort's programme health over a week (from sessions' events)."""
+
+    sessions_held: int
+    pairs_meeting: int
+    topics_m2e: int
+    topics_e2m: int
+    pulse_average: float | None
+    pulses: int
+    new_risks: int
+    at_risk_pairs: int  # at the end of the week
+    closed: int
+
+    @property
+    def balance(self) -> float | None:
+        """The balance index sessions and reporting use: 2 * min(a, b) / (a + b) over the week's topics."""
+        total = self.topics_m2e + self.topics_e2m
+        return None if total == 0 else 2 * min(self.topics_m2e, self.topics_e2m) / total
+
+
+@dataclass(frozen=True, slots=True)
 class Week:
     start: datetime
     end: datetime
@@ -48,11 +69,26 @@ def daily_context(settings: NotificationsSettings, who: Person, subjects: list[s
 
 
 def weekly_context(
-    settings: NotificationsSettings, cohort_id: str, hr: Person, week: Week, figures: WeekFigures
+    settings: NotificationsSettings,
+    cohort_id: str,
+    hr: Person,
+    week: Week,
+    figures: WeekFigures,
+    health: HealthFigures,
 ) -> Context:
     app = settings.app_base_url.rstrip("/")
+    balance = health.balance
     return {
         "cohort_name": hr.display_name,
+        "sessions_held": health.sessions_held,
+        "pairs_meeting": health.pairs_meeting,
+        "balance": None if balance is None else round(balance, 2),
+        "pulse_average": None if health.pulse_average is None else round(health.pulse_average, 1),
+        "pulses": health.pulses,
+        "new_risks": health.new_risks,
+        "at_risk_pairs": health.at_risk_pairs,
+        "closed": health.closed,
+        "dashboard_url": f"{app}/hr/cohorts/{cohort_id}/dashboard",
         "period_start": week.start,
         "period_end": week.end,
         "sent": figures.sent,

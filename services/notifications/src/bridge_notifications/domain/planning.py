@@ -86,6 +86,11 @@ def links(settings: NotificationsSettings, payload: RoutedPayload) -> Context:
         out["decline_url"] = f"{app}/proposals/{payload.proposal_id}?response=decline"
     if rid:
         out["survey_url"] = f"{app}/relationships/{rid}/closing-survey"
+        out["agreement_url"] = f"{app}/relationships/{rid}/agreement"
+    sid = getattr(payload, "session_id", None)
+    if rid and sid:
+        out["pulse_url"] = f"{app}/relationships/{rid}/sessions/{sid}/pulse"
+    out["cohort_url"] = f"{app}/hr/cohorts/{payload.cohort_id}"
     return out
 
 
@@ -94,6 +99,10 @@ def primary_link(kind: str, ctx: Context) -> str | None:
         return str(ctx.get("accept_url"))
     if kind == "closing_survey":
         return str(ctx.get("survey_url"))
+    if kind in ("agreement_to_confirm", "agreement_reminder"):
+        return str(ctx.get("agreement_url"))
+    if kind == "pulse_request":
+        return str(ctx.get("pulse_url"))
     url = ctx.get("relationship_url")
     return str(url) if url is not None else None
 
@@ -118,9 +127,18 @@ def pair_context(
         **links(settings, payload),
         "mentor_name": mentor.display_name,
         "mentee_name": mentee.display_name,
+        # Who acted (declined a proposal, drafted an agreement): one of the two, by participant id.
+        "actor_name": _actor_name(payload, mentor, mentee),
         "days": ctx.escalate_after.days,
         "survey_due": getattr(payload, "closing_survey_due", None),
     }
+
+
+def _actor_name(payload: RoutedPayload, mentor: Person, mentee: Person) -> str | None:
+    actor = getattr(payload, "participant_id", None) or getattr(payload, "by_participant_id", None)
+    return {mentor.recipient_id: mentor.display_name, mentee.recipient_id: mentee.display_name}.get(
+        str(actor) if actor else ""
+    )
 
 
 def hr_context(settings: NotificationsSettings, base: Context, hr: Person, cohort_id: str) -> Context:

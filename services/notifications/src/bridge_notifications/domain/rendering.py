@@ -103,7 +103,10 @@ def formatters(locale: str, timezone: str) -> dict[str, Callable[..., str]]:
         text = forms.get(rules(n), forms["other"])
         return text.replace("#", format_decimal(n, locale=locale))
 
-    return {"dt": dt, "time": time_only, "day": day, "plural": plural}
+    def num(value: float) -> str:
+        return format_decimal(value, locale=locale)
+
+    return {"dt": dt, "time": time_only, "day": day, "plural": plural, "num": num}
 
 
 def _link_text(url: str, label: str) -> str:

@@ -4,7 +4,8 @@ This is the one place that says who hears about what. Each inbound event type ma
 actions, applied in order:
 
 - `Notify(kind, to, ...)`: render template `templates/<locale>/<kind>.j2` for each recipient in `to`
-  ("pair" = mentor and mentee, "hr" = the cohort's HR contact) on the rule's channels, intersected
+  ("pair" = mentor and mentee, "partner" = the one of the two who did not act (`by_participant_id`),
+  "hr" = the cohort's HR contact) on the rule's channels, intersected
   with the recipient's preferred channels. `at` moves the notification to a later instant (a reminder
   24 h before a session, an escalation N days after detection); `group` names it so a later event
   can cancel it. `digestible` rules go into the daily digest for people who chose one; time-bound
@@ -27,7 +28,7 @@ from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
 from bridge_shared.events.registry import EventPayload
 
-Recipients = Literal["pair", "hr"]
+Recipients = Literal["pair", "partner", "hr"]
 ALL_CHANNELS: tuple[str, ...] = ("email", "chat", "inbox")
 
 
@@ -44,6 +45,8 @@ class Timing:
 class RouteContext:
     reminder_before: timedelta
     escalate_after: timedelta
+    agreement_reminder: timedelta
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Notify:
     attach_invite: bool = False
     only_if: Callable[[Any], bool] | None = None  # Any: as for Timing.at
     skip_if_late: bool = False  # a reminder whose time has passed is dropped, not sent late
+    # Only when this decline brings the participant's declines in the cohort to the threshold.
+    on_repeated_decline: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,13 @@ AFTER_DETECTION = Timing(
     "escalate_after_days after the risk was detected", lambda p, ctx: p.detected_at + ctx.escalate_after
 )
 
+AFTER_DRAFT = Timing(
+    "agreement_reminder_days after the draft", lambda p, ctx: ctx.now + ctx.agreement_reminder
+)
+
 REMINDER = "reminder:{relationship_id}:{session_id}"
+AGREEMENT = "agreement:{relationship_id}"
+HR_ALERT = ("email", "chat")
 ESCALATION = "escalation:{relationship_id}:{reason}"
 
 
@@ -82,8 +93,26 @@ def _reminder(kind: str = "session_reminder") -> Notify:
     return Notify(kind, "pair", at=BEFORE_SESSION, group=REMINDER, digestible=False, skip_if_late=True)
 
 
+def _awaiting_confirmation() -> tuple[Action, ...]:
+    """A draft (or a new version of a pending one) replaces the previous prompt's reminder."""
+    return (
+        Cancel(AGREEMENT),
+        Notify("agreement_to_confirm", "partner", digestible=False),
+        Notify("agreement_reminder", "partner", at=AFTER_DRAFT, group=AGREEMENT, digestible=False),
+    )
+
+
 ROUTES: dict[str, tuple[Action, ...]] = {
     m.MatchProposedV1.event_type: (Notify("match_proposed", "pair", digestible=False),),
+    m.MatchDeclinedV1.event_type: (
+        Notify("hr_match_declined", "hr", channels=HR_ALERT),
+        Notify("hr_repeated_declines", "hr", channels=HR_ALERT, on_repeated_decline=True),
+    ),
+    m.MatchExpiredV1.event_type: (Notify("hr_match_expired", "hr", channels=HR_ALERT),),
+    s.AgreementDraftedV1.event_type: _awaiting_confirmation(),
+    s.AgreementAmendedV1.event_type: _awaiting_confirmation(),
+    s.AgreementConfirmedV1.event_type: (Cancel(AGREEMENT),),
+    s.SessionHeldV1.event_type: (Notify("pulse_request", "pair"),),
     m.PairFormedV1.event_type: (Notify("pair_formed", "pair"),),
     s.SessionScheduledV1.event_type: (
         Notify("session_scheduled", "pair", digestible=False, attach_invite=True),
@@ -118,7 +147,9 @@ ROUTES: dict[str, tuple[Action, ...]] = {
     s.PairClosedV1.event_type: (
         Cancel("reminder:{relationship_id}:", prefix=True),
         Cancel("escalation:{relationship_id}:", prefix=True),
+        Cancel(AGREEMENT),
         Notify("closing_survey", "pair", digestible=False),
+        Notify("hr_pair_closed_early", "hr", channels=HR_ALERT, only_if=lambda p: p.outcome == "ended_early"),
     ),
 }
 
@@ -126,6 +157,8 @@ ROUTES: dict[str, tuple[Action, ...]] = {
 # v2 since the privacy upgrade, and the history from before it is v1.
 V2_OF: dict[str, type[EventPayload]] = {
     m.MatchProposedV1.event_type: m.MatchProposedV2,
+    m.MatchDeclinedV1.event_type: m.MatchDeclinedV2,
+    s.SessionHeldV1.event_type: s.SessionHeldV2,
     m.PairFormedV1.event_type: m.PairFormedV2,
     s.SessionScheduledV1.event_type: s.SessionScheduledV2,
     s.SessionRescheduledV1.event_type: s.SessionRescheduledV2,
@@ -136,6 +169,12 @@ ROUTES.update({v2.event_type: ROUTES[v1] for v1, v2 in V2_OF.items()})
 
 RoutedPayload: TypeAlias = (
     m.MatchProposedV1
+    | m.MatchDeclinedV1
+    | m.MatchExpiredV1
+    | s.AgreementDraftedV1
+    | s.AgreementAmendedV1
+    | s.AgreementConfirmedV1
+    | s.SessionHeldV1
     | m.PairFormedV1
     | s.SessionScheduledV1
     | s.SessionRescheduledV1
@@ -148,6 +187,12 @@ RoutedPayload: TypeAlias = (
 )
 ROUTED_PAYLOADS = (
     m.MatchProposedV1,
+    m.MatchDeclinedV1,
+    m.MatchExpiredV1,
+    s.AgreementDraftedV1,
+    s.AgreementAmendedV1,
+    s.AgreementConfirmedV1,
+    s.SessionHeldV1,
     m.PairFormedV1,
     s.SessionScheduledV1,
     s.SessionRescheduledV1,
@@ -158,6 +203,8 @@ ROUTED_PAYLOADS = (
     s.RelationshipEndingSoonV1,
     s.PairClosedV1,
     m.MatchProposedV2,
+    m.MatchDeclinedV2,
+    s.SessionHeldV2,
     m.PairFormedV2,
     s.SessionScheduledV2,
     s.SessionRescheduledV2,
