@@ -116,8 +116,8 @@ def test_the_demo_finds_a_platform_on_other_ports_and_speaks_to_hr(
     assert f"from {run_dir / 'platform.json'}" in out
     assert "8. Reporting: 10 participants" in out
     # Scores with their scale (German decimal comma), the scale explained once.
-    assert re.search(r"score \d+,\d out of 9 \(\d+\s%", out), out
-    assert "How to read a score" in out and "out of 9" in out
+    assert re.search(r"score \d+,\d out of 10 \(\d+\s%", out), out
+    assert "How to read a score" in out and "out of 10" in out
     # Dates in the reader's locale and zone, not ISO timestamps.
     assert "programme 1. Februar 2027 to 30. Juli 2027" in out
     assert re.search(r"to be answered by \d+\. \w+ 20\d\d, \d\d:\d\d \(Europe/Berlin\)", out), out

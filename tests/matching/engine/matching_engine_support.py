@@ -26,6 +26,17 @@ def person(pid: str, role: str = "mentor", seniority: int = 1, **kw: object) -> 
     return Participant(pid, role, seniority, **base)  # type: ignore[arg-type]
 
 
+MEETINGS = ("in_person", "video", "either")
+
+
+def meeting_compatible(a: Participant, b: Participant) -> bool:
+    """The definition: the same preference, or one of the two does not mind ("either")."""
+    return a.meeting_preference == b.meeting_preference or "either" in (
+        a.meeting_preference,
+        b.meeting_preference,
+    )
+
+
 def ref_score(mentor: Participant, mentee: Participant, policy: MatchingPolicy) -> float:
     """Score straight from the definition, independent of the vectorised code."""
 
@@ -41,6 +52,7 @@ def ref_score(mentor: Participant, mentee: Participant, policy: MatchingPolicy) 
         + w.availability * min(hours / policy.overlap_target_hours, 1.0)
         + w.cross_department * (mentor.department != mentee.department)
         + w.requested_partner * requested
+        + w.meeting_preference * meeting_compatible(mentor, mentee)
     )
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from matching_engine_support import ZONES, assert_valid, brute_force_best, person
+from matching_engine_support import MEETINGS, ZONES, assert_valid, brute_force_best, person
 
-from bridge_matching.domain.engine import AvailabilityWindow, MatchingPolicy, Participant, run_matching
+from bridge_matching.domain.engine import (
+    AvailabilityWindow,
+    MatchingPolicy,
+    Participant,
+    Weights,
+    run_matching,
+)
 
 
 @st.composite
@@ -50,6 +56,7 @@ def populations(draw: st.DrawFn, max_size: int) -> list[Participant]:
                 capacity=draw(st.integers(0, 3)),
                 blocked_partner_ids=draw(st.sets(st.sampled_from(ids), max_size=1)),
                 requested_partner_ids=draw(st.sets(st.sampled_from(ids), max_size=1)),
+                meeting_preference=draw(st.sampled_from(MEETINGS)),
             )
         )
     return people
@@ -58,6 +65,9 @@ def populations(draw: st.DrawFn, max_size: int) -> list[Participant]:
 @st.composite
 def policies(draw: st.DrawFn) -> MatchingPolicy:
     return MatchingPolicy(
+        weights=draw(
+            st.sampled_from([Weights(), Weights(meeting_preference=0.0), Weights(meeting_preference=3.0)])
+        ),
         min_overlap_hours=draw(st.sampled_from([0.5, 1.0, 2.0])),
         region_mode=draw(st.sampled_from(["same_region", "cross_region", "any"])),
         max_mentees_per_mentor=draw(st.integers(1, 3)),

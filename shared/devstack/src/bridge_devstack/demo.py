@@ -49,6 +49,7 @@ CRITERIA = {
     "availability": "shared working hours",
     "cross_department": "different departments",
     "requested_partner": "a partner they asked for",
+    "meeting_preference": "compatible meeting preferences (in person, video, or either)",
 }
 
 

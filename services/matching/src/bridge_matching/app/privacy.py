@@ -25,6 +25,7 @@ from typing import Any
 from bridge_matching.app import proposals as proposal_steps
 from bridge_matching.app.pairs import dissolve_in
 from bridge_matching.app.runtime import MatchingRuntime
+from bridge_matching.app.state import suggestion_cache
 from bridge_matching.db import cohorts, pairs, privacy, proposals
 from bridge_matching.db.records import Conn
 from bridge_matching.domain.events import (
@@ -180,6 +181,10 @@ async def request_erasure(
         row = await privacy.get_erasure(conn, row.id)
         if row is None:
             raise LookupError("the erasure row vanished in its own transaction")
+    for cohort_id in {p.cohort_id for p in people}:
+        # The suggestions' in-memory index still holds the person's profile (never served: the
+        # cohort changed); drop it now rather than at the cohort's next suggestion.
+        suggestion_cache(rt).forget(cohort_id)
     log.info("erasure %s: matching erased %s", row.id, erased)
     return ErasureView(row, []), True
 

@@ -20,9 +20,12 @@ from bridge_matching.domain.engine import (
     Participant,
     ScoreBreakdown,
     Suggestion,
+    SuggestionCache,
+    SuggestionInputs,
     pair_violations,
+    prepare_suggestions,
     run_matching,
-    suggest,
+    suggest_prepared,
 )
 from bridge_matching.domain.engine.explain import DEFAULT_LOCALE, breakdown_of, explain_pair, explaining
 from bridge_matching.domain.engine.index import PopulationIndex
@@ -57,6 +60,7 @@ def to_engine(row: ParticipantRow) -> Participant:
         requested_partner_ids=frozenset(row.requested_partners),
         blocked_partner_ids=frozenset(row.blocked_partners),
         display_name=row.display_name,
+        meeting_preference=row.meeting_preference,  # type: ignore[arg-type]  # stored from ParticipantIn's Literal; the engine checks it
     )
 
 
@@ -67,6 +71,7 @@ def breakdown_dict(b: ScoreBreakdown) -> dict[str, float]:
         "availability": b.availability,
         "cross_department": b.cross_department,
         "requested_partner": b.requested_partner,
+        "meeting_preference": b.meeting_preference,
         "overlap_hours": b.overlap_hours,
         "total": b.total,
     }
@@ -232,19 +237,28 @@ def run_stats(result: MatchResult, kept: int) -> dict[str, Any]:  # Any: a JSON 
     }
 
 
-def suggestions(state: CohortState, employee_id: str, k: int) -> list[Suggestion]:
-    """Explained for the participant who asks (self-service): in their own stored locale."""
+def suggestion_inputs(state: CohortState) -> SuggestionInputs:
+    """What the cohort's suggestion index is built from (everything but who is taken right now)."""
+    return SuggestionInputs.of(
+        state.people,
+        state.policy,
+        history=state.history,
+        excluded_pairs=state.excluded,
+        org_chart=state.manager_of(),
+    )
+
+
+def suggestions(
+    state: CohortState, employee_id: str, k: int, *, cache: SuggestionCache | None = None
+) -> list[Suggestion]:
+    """Explained for the participant who asks (self-service): in their own stored locale.
+
+    With ``cache`` the cohort's index is reused while the loaded data it is built from is unchanged
+    (see engine/suggestion_cache.py); who is taken (``state.occupied``) is applied on every call."""
     with explaining(state.by_emp[employee_id].locale, state.cohort.skill_taxonomy):
-        return suggest(
-            employee_id,
-            state.people,
-            state.policy,
-            k,
-            current_pairs=state.occupied,
-            history=state.history,
-            excluded_pairs=state.excluded,
-            org_chart=state.manager_of(),
-        )
+        inputs = suggestion_inputs(state)
+        prepared = prepare_suggestions(inputs) if cache is None else cache.prepared(state.cohort.id, inputs)
+        return suggest_prepared(prepared, employee_id, k, current_pairs=state.occupied)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,13 @@ class WeightsIn(BaseModel):
     availability: float = Field(1.0, ge=0, le=100)
     cross_department: float = Field(1.0, ge=0, le=100)
     requested_partner: float = Field(2.0, ge=0, le=100)
+    meeting_preference: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="soft: earned when the two meeting preferences are compatible (the same, or one "
+        "says either); in_person with video earns nothing, and is never ruled out",
+    )
 
 
 class RegionCap(BaseModel):

@@ -5,13 +5,24 @@ Entry points: :func:`run_matching` and :func:`suggest`.
 
 from .chains import ancestors, management_chains
 from .constraints import pair_violations
-from .engine import PreparedCohort, prepare, run_matching, suggest, warm_up
+from .engine import (
+    PreparedCohort,
+    SuggestionIndex,
+    SuggestionInputs,
+    prepare,
+    prepare_suggestions,
+    run_matching,
+    suggest,
+    suggest_prepared,
+    warm_up,
+)
 from .lp import QuotaInfeasibleError
 from .model import (
     AvailabilityWindow,
     MatchedPair,
     MatchResult,
     MatchStats,
+    MeetingPreference,
     Pair,
     PairLike,
     Participant,
@@ -21,6 +32,7 @@ from .model import (
     UnmatchedParticipant,
 )
 from .policy import MatchingPolicy, RegionMode, Weights
+from .suggestion_cache import SuggestionCache
 
 __all__ = [
     "AvailabilityWindow",
@@ -28,6 +40,7 @@ __all__ = [
     "MatchStats",
     "MatchedPair",
     "MatchingPolicy",
+    "MeetingPreference",
     "Pair",
     "PairLike",
     "Participant",
@@ -37,13 +50,18 @@ __all__ = [
     "Role",
     "ScoreBreakdown",
     "Suggestion",
+    "SuggestionCache",
+    "SuggestionIndex",
+    "SuggestionInputs",
     "UnmatchedParticipant",
     "Weights",
     "ancestors",
     "management_chains",
     "pair_violations",
     "prepare",
+    "prepare_suggestions",
     "run_matching",
     "suggest",
+    "suggest_prepared",
     "warm_up",
 ]

@@ -31,7 +31,7 @@ from .model import (
 from .policy import MatchingPolicy
 from .pricing import Pricer
 from .quotas import binding_quotas, build_quotas
-from .scoring import SCORE_SCALE, feasible, score
+from .scoring import SCORE_SCALE, Scores, feasible, score
 from .solver import solve_certified
 
 Idx = npt.NDArray[np.intp]
@@ -294,6 +294,58 @@ def _kept_pairs(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class SuggestionInputs:
+    """Everything a cohort's suggestion index is built from, in a canonical order (people by id,
+    pairs and the org chart sorted), so that equal data gives equal inputs whatever order it was
+    loaded in. ``version`` is their hash, computed once: a cheap first test before the exact
+    comparison (``SuggestionCache`` reuses an index only for *equal* inputs)."""
+
+    participants: tuple[Participant, ...]
+    policy: MatchingPolicy
+    history: tuple[tuple[str, str], ...]
+    excluded_pairs: tuple[tuple[str, str], ...]
+    org_chart: tuple[tuple[str, str | None], ...]
+    version: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        participants: Iterable[Participant],
+        policy: MatchingPolicy,
+        *,
+        history: Iterable[PairLike] = (),
+        excluded_pairs: Iterable[PairLike] = (),
+        org_chart: Mapping[str, str | None] | None = None,
+    ) -> SuggestionInputs:
+        people = tuple(sorted(participants, key=lambda p: p.id))
+        hist = tuple(sorted(pair_ids(x) for x in history))
+        excl = tuple(sorted(pair_ids(x) for x in excluded_pairs))
+        chart = tuple(sorted((org_chart or {}).items(), key=lambda kv: kv[0]))
+        return cls(people, policy, hist, excl, chart, hash((people, policy, hist, excl, chart)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SuggestionIndex:
+    """A cohort prepared for suggestions: its index, built once per version of its data. Who is
+    taken right now (accepted pairs, open proposals) is not part of it: ``suggest_prepared`` reads
+    that on every call, so occupancy changes never need a rebuild."""
+
+    index: PopulationIndex
+    inputs: SuggestionInputs
+
+
+def prepare_suggestions(inputs: SuggestionInputs) -> SuggestionIndex:
+    index = PopulationIndex(
+        inputs.participants,
+        inputs.policy,
+        history=inputs.history,
+        excluded_pairs=inputs.excluded_pairs,
+        org_chart=dict(inputs.org_chart),
+    )
+    return SuggestionIndex(index, inputs)
+
+
 def suggest(
     participant_id: str,
     participants: Iterable[Participant],
@@ -308,11 +360,20 @@ def suggest(
     """Top-k compatible partners for one participant (self-service programmes).
 
     Scans the whole population for this one person (O(N), vectorised); partners
-    whose capacity is used up by ``current_pairs`` are skipped.
+    whose capacity is used up by ``current_pairs`` are skipped. Builds the cohort's index for this
+    call; ``SuggestionCache`` + ``suggest_prepared`` reuse one across calls.
     """
-    index = PopulationIndex(
+    inputs = SuggestionInputs.of(
         participants, policy, history=history, excluded_pairs=excluded_pairs, org_chart=org_chart
     )
+    return suggest_prepared(prepare_suggestions(inputs), participant_id, k, current_pairs=current_pairs)
+
+
+def suggest_prepared(
+    prepared: SuggestionIndex, participant_id: str, k: int = 5, *, current_pairs: Iterable[PairLike] = ()
+) -> list[Suggestion]:
+    """:func:`suggest` on a prepared cohort: ``current_pairs`` (who is taken now) are read here."""
+    index = prepared.index
     p = index.pos.get(participant_id)
     if p is None:
         raise KeyError(participant_id)
@@ -327,32 +388,34 @@ def suggest(
     mentor_free = (index.mentor_capacity - used_m > 0) & (used_e == 0)
     mentee_free = index.can_mentee & (used_e == 0) & (used_m == 0)
     everyone = np.arange(index.n, dtype=np.intp)
-    mine = np.full(index.n, p, dtype=np.intp)
-    options: list[tuple[int, str, Suggestion]] = []
-    for as_role, m, e, partners in (
-        ("mentor", everyone, mine, everyone[mentor_free]),
-        ("mentee", mine, everyone, everyone[mentee_free]),
-    ):
-        mm, ee = (
-            (partners, mine[: partners.size]) if as_role == "mentor" else (mine[: partners.size], partners)
-        )
+    # (-units, partner id, partner's role, mentor, mentee, scores, column): ranked first, and only
+    # the k best are explained.
+    options: list[tuple[int, str, str, int, int, Scores, int]] = []
+    for as_role, partners in (("mentor", everyone[mentor_free]), ("mentee", everyone[mentee_free])):
+        mine = np.full(partners.size, p, dtype=np.intp)
+        mm, ee = (partners, mine) if as_role == "mentor" else (mine, partners)
         ok = feasible(index, mm, ee)
         mm, ee, partners = mm[ok], ee[ok], partners[ok]
         sc = score(index, mm, ee)
         units = sc.cost_units()
-        for j in range(partners.size):
-            bd = breakdown_of(sc.components[:, j], float(sc.total[j]), int(sc.overlap_minutes[j]))
-            sugg = Suggestion(
-                index.people[int(partners[j])].id,
+        for j, (u, partner, m, e) in enumerate(
+            zip(units.tolist(), partners.tolist(), mm.tolist(), ee.tolist(), strict=True)
+        ):
+            options.append((-u, index.people[partner].id, as_role, m, e, sc, j))
+    options.sort(key=lambda t: (t[0], t[1], t[2]))
+    out: list[Suggestion] = []
+    for _, partner_id, as_role, m, e, sc, j in options[:k]:
+        bd = breakdown_of(sc.components[:, j], float(sc.total[j]), int(sc.overlap_minutes[j]))
+        out.append(
+            Suggestion(
+                partner_id,
                 as_role,  # type: ignore[arg-type]  # "mentor" or "mentee" from the loop above; mypy widens it to str
                 bd.total,
                 bd,
-                explain_pair(index, int(mm[j]), int(ee[j]), bd),
+                explain_pair(index, m, e, bd),
             )
-            options.append((-int(units[j]), sugg.partner_id, sugg))
-        del m, e
-    options.sort(key=lambda t: (t[0], t[1], t[2].as_role))
-    return [t[2] for t in options[:k]]
+        )
+    return out
 
 
 def warm_up() -> None:

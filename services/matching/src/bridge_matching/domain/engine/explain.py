@@ -153,10 +153,28 @@ def _short_names(mentor: Participant, mentee: Participant) -> tuple[str, str]:
     return mentor.name, mentee.name
 
 
+_MEETING_WORDS = {"in_person": "in person", "video": "by video"}
+
+
+def _meeting_phrase(mentor: Participant, mentee: Participant, m_short: str, e_short: str) -> str | None:
+    """How the two would rather meet, when at least one of them says (None when neither minds)."""
+    a, b = mentor.meeting_preference, mentee.meeting_preference
+    if a == "either" and b == "either":
+        return None
+    if a == b:
+        return f"both prefer to meet {_MEETING_WORDS[a]}"
+    if b == "either":
+        return f"{m_short} prefers to meet {_MEETING_WORDS[a]}, {e_short} does not mind"
+    if a == "either":
+        return f"{e_short} prefers to meet {_MEETING_WORDS[b]}, {m_short} does not mind"
+    return f"different meeting preferences ({m_short} {_MEETING_WORDS[a]} / {e_short} {_MEETING_WORDS[b]})"
+
+
 def describe_pair(
     mentor: Participant, mentee: Participant, overlap_minutes: float, wording: Wording | None = None
 ) -> str:
-    """Who mentors whom on what, what flows back, languages, time together, departments, requests."""
+    """Who mentors whom on what, what flows back, languages, time together, departments, how they would
+    rather meet (when one of them says), requests."""
     w = wording or Wording.of()
     m_short, e_short = _short_names(mentor, mentee)
     parts: list[str] = []
@@ -180,6 +198,9 @@ def describe_pair(
         parts.append(f"different departments ({mentor.department} / {mentee.department})")
     else:
         parts.append(f"same department ({mentor.department})")
+    meeting = _meeting_phrase(mentor, mentee, m_short, e_short)
+    if meeting is not None:
+        parts.append(meeting)
     if mentee.id in mentor.requested_partner_ids and mentor.id in mentee.requested_partner_ids:
         parts.append("requested each other")
     elif mentee.id in mentor.requested_partner_ids:
@@ -218,6 +239,7 @@ def breakdown_from_values(c: list[float], total: float, overlap_minutes: int) ->
         availability=round(c[2], 6),
         cross_department=round(c[3], 6),
         requested_partner=round(c[4], 6),
+        meeting_preference=round(c[5], 6),
         total=round(total, 6),
         overlap_hours=round(overlap_minutes / 60.0, 2),
     )

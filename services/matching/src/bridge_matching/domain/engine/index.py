@@ -19,6 +19,10 @@ I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 BoolA = npt.NDArray[np.bool_]
 
+# A meeting preference as the set of ways a person will meet: two preferences are compatible when
+# the sets intersect (the same way, or one of them says "either").
+MEETING_BITS = {"in_person": 1, "video": 2, "either": 3}
+
 
 def _codes(values: Sequence[str]) -> tuple[npt.NDArray[np.int32], list[str]]:
     vocab = sorted(set(values))
@@ -87,6 +91,7 @@ class PopulationIndex:
         self.share_bits = _set_bits(share, self.skills)
         self.learn_bits = _set_bits(learn, self.skills)
         self.learn_count: I64 = np.array([len(s) for s in learn], dtype=np.int64)
+        self.meeting: I64 = np.array([MEETING_BITS[p.meeting_preference] for p in people], dtype=np.int64)
         weeks = policy.programme_weeks()  # minimum weekly overlap over these weeks
         self.avail = encode_programme([p.availability for p in people], [p.time_zone for p in people], weeks)
         self._build_chains(org_chart)

@@ -11,9 +11,12 @@ a result.
 
 Bound used for a pair (mentor m, mentee e), every term exact or an upper bound:
     w0 * |share_m & learn_e| / |learn_e| + w1 * |share_e & learn_m| / |learn_m|
-    + w2 * min(overlap_one_week / target, 1) + w3 * [different departments] + unit
+    + w2 * min(overlap_one_week / target, 1) + w3 * [different departments]
+    + w5 * [meeting preferences compatible] + unit
 where the overlap in one week of the programme bounds the minimum over all its
 weeks. A pair with less than the minimum overlap in that week is infeasible.
+The requested-partner bonus (w4) is left out: requested pairs are always priced
+(``pricing.Pricer``). ``w`` is ``Weights.as_tuple()``, in ``scoring.COMPONENTS`` order.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def _scan_one(
     share_weight: np.ndarray,
     dept: np.ndarray,
     region: np.ndarray,
+    meet: np.ndarray,
     region_mode: int,
     avail: np.ndarray,
     slot: float,
@@ -67,6 +71,7 @@ def _scan_one(
     lang_ord: np.ndarray,
     dept_ord: np.ndarray,
     region_ord: np.ndarray,
+    meet_ord: np.ndarray,
     avail_ord: np.ndarray,
     acc: np.ndarray,
     out: np.ndarray,
@@ -104,11 +109,14 @@ def _scan_one(
             col = learn_cols[k]
             for j in range(upto):
                 acc[j] += back_weight[j] * float(_popcount(col[j] & offered))
-    skill_floor = floor - w[2] - w[3]
+    # The most the terms after the skills can add: availability, department, meeting preference.
+    rest = w[2] + w[3] + w[5]
+    skill_floor = floor - rest
     lang_e = lang[e]
     avail_e = avail[e]
     dept_e = dept[e]
     region_e = region[e]
+    meet_e = meet[e]
     found = 0
     for j in range(upto):
         v = acc[j]
@@ -127,6 +135,8 @@ def _scan_one(
             continue
         if dept_ord[j] != dept_e:
             v += w[3]
+        if meet_ord[j] & meet_e:  # compatible meeting preferences (index.MEETING_BITS)
+            v += w[5]
         if v + w[2] <= floor:
             continue
         ov = np.uint64(0)
@@ -146,11 +156,11 @@ def _scan_one(
                 found += 1
                 if found == cap:
                     floor = heap[0]
-                    skill_floor = floor - w[2] - w[3]
+                    skill_floor = floor - rest
             else:
                 _heap_replace(heap, out, cap, v, mentors[j])
                 floor = heap[0]
-                skill_floor = floor - w[2] - w[3]
+                skill_floor = floor - rest
     if cap > 0:
         raised[at] = floor
     return found
@@ -209,6 +219,7 @@ def scan(
     share_weight: np.ndarray,
     dept: np.ndarray,
     region: np.ndarray,
+    meet: np.ndarray,
     region_mode: int,
     avail: np.ndarray,
     slot: float,
@@ -218,6 +229,7 @@ def scan(
     lang_ord: np.ndarray,
     dept_ord: np.ndarray,
     region_ord: np.ndarray,
+    meet_ord: np.ndarray,
     avail_ord: np.ndarray,
     cap: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -241,8 +253,9 @@ def scan(
         for i in range(c * step, min(k, (c + 1) * step)):
             counts[i] = _scan_one(
                 mentees[i], floors[i], upto[i], mentors, share_cols, learn_cols, back_weight, lang, share,
-                learn, share_weight, dept, region, region_mode, avail, slot, min_minutes, target_minutes,
-                w, lang_ord, dept_ord, region_ord, avail_ord, acc, rows[i], cap, heap, raised, i,
+                learn, share_weight, dept, region, meet, region_mode, avail, slot, min_minutes,
+                target_minutes, w, lang_ord, dept_ord, region_ord, meet_ord, avail_ord, acc, rows[i], cap,
+                heap, raised, i,
             )  # fmt: skip
     starts = np.zeros(k + 1, dtype=np.int64)
     for i in range(k):
@@ -258,8 +271,8 @@ def scan(
             else:
                 _scan_one(
                     mentees[i], floors[i], upto[i], mentors, share_cols, learn_cols, back_weight, lang,
-                    share, learn, share_weight, dept, region, region_mode, avail, slot, min_minutes,
-                    target_minutes, w, lang_ord, dept_ord, region_ord, avail_ord, acc,
+                    share, learn, share_weight, dept, region, meet, region_mode, avail, slot, min_minutes,
+                    target_minutes, w, lang_ord, dept_ord, region_ord, meet_ord, avail_ord, acc,
                     out_m[starts[i] : starts[i + 1]], 0, acc, raised, i,
                 )  # fmt: skip
             out_e[starts[i] : starts[i + 1]] = mentees[i]

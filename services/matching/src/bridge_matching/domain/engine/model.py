@@ -12,6 +12,9 @@ from typing import Literal
 
 Role = Literal["mentor", "mentee", "either"]
 PairOrigin = Literal["matched", "pinned", "fixed"]
+# How a participant would rather meet: "either" does not mind (the profile's values).
+MeetingPreference = Literal["in_person", "video", "either"]
+MEETING_PREFERENCES: tuple[MeetingPreference, ...] = ("in_person", "video", "either")
 
 
 def _hhmm_to_minutes(value: str) -> int:
@@ -72,6 +75,8 @@ class Participant:
     requested_partner_ids: frozenset[str] = frozenset()
     blocked_partner_ids: frozenset[str] = frozenset()
     display_name: str | None = None  # only used in explanations
+    # Soft criterion (``Weights.meeting_preference``): compatible when equal or either says "either".
+    meeting_preference: MeetingPreference = "either"
 
     def __post_init__(self) -> None:
         # Accept any iterable from callers but store immutable sets/tuples.
@@ -86,6 +91,8 @@ class Participant:
             raise ValueError(f"unknown role {self.role!r}")
         if self.capacity < 0:
             raise ValueError("capacity must be >= 0")
+        if self.meeting_preference not in MEETING_PREFERENCES:
+            raise ValueError(f"unknown meeting preference {self.meeting_preference!r}")
 
     @property
     def name(self) -> str:
@@ -117,6 +124,7 @@ class ScoreBreakdown:
     availability: float
     cross_department: float
     requested_partner: float
+    meeting_preference: float  # 1 when the two meeting preferences are compatible, else 0
     total: float
     overlap_hours: float
 

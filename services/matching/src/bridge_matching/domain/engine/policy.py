@@ -26,18 +26,23 @@ class Weights:
     availability: float = 1.0
     cross_department: float = 1.0
     requested_partner: float = 2.0
+    # Soft, never a hard rule: earned by a pair whose meeting preferences are compatible (the same,
+    # or at least one of the two says "either"); in person with video earns nothing.
+    meeting_preference: float = 1.0
 
     def __post_init__(self) -> None:
         if min(self.as_tuple()) < 0:
             raise ValueError("weights must be >= 0")
 
-    def as_tuple(self) -> tuple[float, float, float, float, float]:
+    def as_tuple(self) -> tuple[float, float, float, float, float, float]:
+        """The weights in the order of ``scoring.Scores.components`` (and of the pricing kernel's ``w``)."""
         return (
             self.skills_mentor_to_mentee,
             self.skills_mentee_to_mentor,
             self.availability,
             self.cross_department,
             self.requested_partner,
+            self.meeting_preference,
         )
 
 

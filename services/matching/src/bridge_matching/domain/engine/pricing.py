@@ -126,6 +126,7 @@ class Pricer:
         self.lang_ord = np.ascontiguousarray(index.lang_bits[ordered])
         self.dept_ord = index.department[ordered].astype(np.int64)
         self.region_ord = index.region[ordered].astype(np.int64)
+        self.meet_ord = index.meeting[ordered].astype(np.int64)
         self.avail_ord = np.ascontiguousarray(self.avail_bits[ordered])
         self.min_minutes = float(policy.min_overlap_hours * 60.0)
         self.target_minutes = float(policy.overlap_target_hours * 60.0)
@@ -162,34 +163,8 @@ class Pricer:
         what the best pair left out can weigh)."""
         if mentees.size == 0:
             return
-        index = self.index
         kernel_floors = floors - UNIT - SAFETY  # bounds leave out the tie-break unit
-        cand_m, cand_e, raised = kernels.scan(
-            mentees.astype(np.int64),
-            kernel_floors,
-            self.upto[mentees],
-            self.mentors_by_seniority,
-            self.share_cols,
-            self.learn_cols,
-            self.back_weight,
-            index.lang_bits,
-            index.share_bits,
-            index.learn_bits,
-            self.share_weight,
-            index.department.astype(np.int64),
-            index.region.astype(np.int64),
-            self.region_mode,
-            self.avail_bits,
-            self.slot,
-            self.min_minutes - SAFETY,
-            self.target_minutes,
-            self.w,
-            self.lang_ord,
-            self.dept_ord,
-            self.region_ord,
-            self.avail_ord,
-            cap,
-        )
+        cand_m, cand_e, raised = self.bound_scan(mentees, kernel_floors, cap=cap)
         self.scans += 1
         self.scanned_pairs += int(self.upto[mentees].sum())
         floor_of = np.full(self.n, np.inf)
@@ -215,6 +190,42 @@ class Pricer:
         self.pool_e = np.concatenate([self.pool_e[old], e])
         self.pool_units = np.concatenate([self.pool_units[old], units])
         self.floor[mentees] = floor_of[mentees]
+
+    def bound_scan(self, mentees: Idx, kernel_floors: F64, *, cap: int = 0) -> tuple[I64, I64, F64]:
+        """The compiled scan (``kernels.scan``) over the whole cohort for ``mentees``: every
+        (mentor, mentee) pair whose score *bound* (without the tie-break unit and the requested
+        bonus) is above the mentee's floor, and per mentee the floor the pairs a cap left out are
+        under. The bound is never below the exact score of a feasible pair without its requested
+        bonus: what keeps the pricing exhaustive, hence the certificate."""
+        index = self.index
+        return kernels.scan(
+            mentees.astype(np.int64),
+            kernel_floors,
+            self.upto[mentees],
+            self.mentors_by_seniority,
+            self.share_cols,
+            self.learn_cols,
+            self.back_weight,
+            index.lang_bits,
+            index.share_bits,
+            index.learn_bits,
+            self.share_weight,
+            index.department.astype(np.int64),
+            index.region.astype(np.int64),
+            index.meeting,
+            self.region_mode,
+            self.avail_bits,
+            self.slot,
+            self.min_minutes - SAFETY,
+            self.target_minutes,
+            self.w,
+            self.lang_ord,
+            self.dept_ord,
+            self.region_ord,
+            self.meet_ord,
+            self.avail_ord,
+            cap,
+        )
 
     def initial_columns(self, per_mentee: int, per_mentor: int) -> tuple[Idx, Idx, I64]:
         """A first set of columns before any price is known: a capped scan of every mentee (the

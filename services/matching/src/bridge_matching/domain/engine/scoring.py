@@ -2,6 +2,10 @@
 
 Every function takes parallel arrays ``mentors[k]``/``mentees[k]`` of population
 positions, so work is proportional to the number of *candidate* pairs, never N x M.
+
+The score of a pair is ``Weights.as_tuple() @ components``, one component per soft criterion,
+each in [0, 1] (``COMPONENTS``, in that order). The pricing kernel (``kernels.py``) prunes with an
+upper bound of this sum: a criterion added here must be added to that bound too.
 """
 
 from __future__ import annotations
@@ -21,6 +25,16 @@ F64 = npt.NDArray[np.float64]
 # Integer cost scale for the solver: scores are rounded to 1e-6.
 SCORE_SCALE = 1_000_000
 _SCORE_CHUNK = 1 << 16
+
+# The soft criteria, in the order of ``Scores.components`` and ``Weights.as_tuple()``.
+COMPONENTS = (
+    "skills_mentor_to_mentee",
+    "skills_mentee_to_mentor",
+    "availability",
+    "cross_department",
+    "requested_partner",
+    "meeting_preference",
+)
 
 # Hard constraints in the order used to explain why someone stays unmatched.
 CHECK_ORDER = (
@@ -120,7 +134,7 @@ def feasible_with_overlap(
 
 @dataclass(frozen=True, slots=True)
 class Scores:
-    components: F64  # shape (5, E), each in [0, 1]
+    components: F64  # shape (len(COMPONENTS), E), each in [0, 1]
     total: F64  # shape (E,)
     overlap_minutes: npt.NDArray[np.int64]
 
@@ -150,7 +164,7 @@ def score(index: PopulationIndex, m: Idx, e: Idx, overlap: npt.NDArray[np.int64]
     w = np.array(policy.weights.as_tuple(), dtype=np.float64)
     if overlap is None:
         overlap = index.avail.overlap_minutes(m, e)
-    comps = np.empty((5, m.size), dtype=np.float64)
+    comps = np.empty((len(COMPONENTS), m.size), dtype=np.float64)
     # Element-wise work in cache-sized chunks (no edge-sized temporaries); the
     # weighted sum stays one product over all edges.
     for lo in range(0, m.size, _SCORE_CHUNK):
@@ -160,6 +174,8 @@ def score(index: PopulationIndex, m: Idx, e: Idx, overlap: npt.NDArray[np.int64]
         comps[1, lo:hi] = _coverage(index.share_bits, index.learn_bits, index.learn_count, ec, mc)
         np.minimum(overlap[lo:hi] / (policy.overlap_target_hours * 60.0), 1.0, out=comps[2, lo:hi])
         comps[3, lo:hi] = index.department[mc] != index.department[ec]
+        # Compatible meeting preferences: the two sets of ways to meet intersect (index.MEETING_BITS).
+        comps[5, lo:hi] = (index.meeting[mc] & index.meeting[ec]) != 0
     comps[4] = index.contains(index.requested, m, e)
     total = w @ comps
     return Scores(comps, total, overlap)
