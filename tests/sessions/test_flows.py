@@ -356,10 +356,13 @@ async def test_surveys_and_early_closure(svc: RunningService, bus: Bus, clock: F
     clock.set(START)
     pair = await form_pair(svc)
     survey = {"satisfaction": 5, "recommend_score": 9, "learned": "AI tooling", "taught": "Board dynamics"}
-    assert (
-        await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor, json=survey)
-    ).status_code == 409, "not before the agreement is in force"
-    await _agree(svc, pair)
+    early = await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor, json=survey)
+    assert early.status_code == 409, "not before the midpoint (of the start and planned end here)"
+    assert "opens on 2025-06-16" in early.json()["detail"]
+    await _agree(svc, pair)  # 2025-03-03 to 2025-09-01: the midpoint is 2025-06-02
+    early = await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor, json=survey)
+    assert early.status_code == 409 and early.json()["opens_on"] == "2025-06-02"
+    clock.set(datetime(2025, 6, 2, 8, tzinfo=UTC))
     r = await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor, json=survey)
     assert r.status_code == 201 and r.json()["recommend_score"] == 9
     assert (
@@ -374,10 +377,10 @@ async def test_surveys_and_early_closure(svc: RunningService, bus: Bus, clock: F
         )
     ).status_code == 422
 
-    clock.set(datetime(2025, 3, 20, 12, tzinfo=UTC))
+    clock.set(datetime(2025, 6, 20, 12, tzinfo=UTC))
     future = (
         await svc.client.post(
-            f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-04-01T09:00:00Z"}
+            f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-07-01T09:00:00Z"}
         )
     ).json()
     r = await svc.client.post(
@@ -386,7 +389,7 @@ async def test_surveys_and_early_closure(svc: RunningService, bus: Bus, clock: F
     assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["outcome"] == "ended_early"
     assert (
         await svc.client.post(
-            f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-04-02T09:00:00Z"}
+            f"{pair.base}/sessions", headers=pair.as_mentor, json={"starts_at": "2025-07-02T09:00:00Z"}
         )
     ).status_code == 409
     r = await svc.client.post(f"{pair.base}/surveys/closing", headers=pair.as_mentee, json=survey)

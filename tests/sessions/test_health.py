@@ -20,6 +20,7 @@ from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import FrozenClock
 from tests.service_harness import RunningService
 from tests.sessions.conftest import (
+    AGREEMENT,
     START,
     Bus,
     Pair,
@@ -32,6 +33,9 @@ from tests.sessions.conftest import (
 pytestmark = pytest.mark.integration
 AT_RISK = "sessions.pair.at_risk.v1"
 RESOLVED = "sessions.pair.risk_resolved.v1"
+ENDING_SOON = "sessions.relationship.ending_soon.v1"
+SURVEY_OPENED = "sessions.survey.opened.v1"
+SURVEY = {"satisfaction": 4, "recommend_score": 8, "learned": "Prompting", "taught": "Reading a P&L"}
 
 
 async def tick(svc: RunningService, clock: FrozenClock, at: datetime) -> TickResult:
@@ -275,3 +279,144 @@ async def test_holding_a_session_resolves_the_inactivity_risk_at_once_without_a_
     resolved = await bus.wait(pair.id, RESOLVED)
     assert resolved[0].reason == "inactive"
     assert resolved[0].resolved_at == START + timedelta(days=23)
+
+
+async def amend(svc: RunningService, pair: Pair, **changes: object) -> None:
+    """The next version of the agreement, drafted by the mentee and confirmed by the mentor."""
+    r = await svc.client.post(f"{pair.base}/agreement", json={**AGREEMENT, **changes}, headers=pair.as_mentee)
+    assert r.status_code == 201, r.text
+    version = r.json()["version"]
+    r = await svc.client.post(f"{pair.base}/agreement/versions/{version}/confirm", headers=pair.as_mentor)
+    assert r.status_code == 200 and r.json()["active"]["version"] == version, r.text
+
+
+async def test_midpoint_survey_opens_at_the_midpoint_announced_once(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    clock.set(START)
+    pair = await form_pair(svc)
+    # 2025-03-03 to 2025-09-01 is 182 days: the midpoint is 2025-06-02
+    await activate_agreement(svc, pair, start_date="2025-03-03", end_date="2025-09-01", cadence_days=60)
+    clock.set(datetime(2025, 6, 1, 23, 59, tzinfo=UTC))
+    early = await svc.client.post(f"{pair.base}/surveys/midpoint", headers=pair.as_mentor, json=SURVEY)
+    assert early.status_code == 409
+    assert early.headers["content-type"].startswith("application/problem+json")
+    problem = early.json()
+    assert problem["title"] == "Survey not open" and problem["opens_on"] == "2025-06-02"
+    assert "opens on 2025-06-02 (00:00 UTC)" in problem["detail"], problem
+    assert "between 2025-03-03 and 2025-09-01 (the agreement in force)" in problem["detail"], problem
+
+    quiet = await tick(svc, clock, datetime(2025, 6, 1, 23, 59, tzinfo=UTC))
+    assert (pair.id, "midpoint_survey") not in quiet.signalled
+    opened = await tick(svc, clock, datetime(2025, 6, 2, 0, 5, tzinfo=UTC))
+    assert (pair.id, "midpoint_survey") in opened.signalled
+    for at in (datetime(2025, 6, 2, 0, 10), datetime(2025, 6, 3), datetime(2025, 7, 1)):
+        later = await tick(svc, clock, at.replace(tzinfo=UTC))
+        assert (pair.id, "midpoint_survey") not in later.signalled
+
+    event = (await bus.wait(pair.id, SURVEY_OPENED))[0]
+    assert event.kind == "midpoint" and event.opened_at == datetime(2025, 6, 2, 0, 5, tzinfo=UTC)
+    assert event.due == date(2025, 6, 16), "14 days after it opened, before the end date"
+    assert event.survey_path == f"{pair.base}/surveys/midpoint"
+    assert (event.mentor_id, event.mentee_id) == (pair.mentor.participant_id, pair.mentee.participant_id)
+    assert event.pair_id == pair.rel["pair_id"] and event.cohort_id == pair.rel["cohort_id"]
+
+    clock.set(datetime(2025, 7, 1, 9, tzinfo=UTC))
+    r = await svc.client.post(event.survey_path, headers=pair.as_mentor, json=SURVEY)
+    assert r.status_code == 201, r.text
+    # Announced open, it stays open even when an amendment moves the midpoint past today.
+    await amend(svc, pair, start_date="2025-06-01", end_date="2026-05-31")
+    r = await svc.client.post(event.survey_path, headers=pair.as_mentee, json=SURVEY)
+    assert r.status_code == 201, r.text
+    rel = (await svc.client.get(pair.base, headers=pair.as_mentor)).json()
+    assert "midpoint_survey" not in rel["open_risks"]
+    health = (await svc.client.get(f"{pair.base}/health", headers=pair.as_mentor)).json()
+    assert "midpoint_survey" not in health["open_risks"]
+    assert [s["reason"] for s in health["signals"]].count("midpoint_survey") == 1
+
+    await tick(svc, clock, datetime(2025, 7, 2, tzinfo=UTC))
+    # A later, different event on the same key: once it is on the bus, all before it are too.
+    await close_and_drain(svc, bus, pair)
+    assert len(bus.of(pair.id, SURVEY_OPENED)) == 1
+    kinds = [e.kind for e in await bus.wait(pair.id, "sessions.feedback.submitted.v1", 2)]
+    assert kinds == ["midpoint", "midpoint"]
+
+
+async def test_midpoint_survey_without_an_agreement_uses_the_start_and_planned_end(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    clock.set(START)
+    planned = await form_pair(svc, programme_end=date(2025, 5, 3))  # 2025-03-03 + 61 // 2 = 2025-04-02
+    open_ended = await form_pair(svc, programme_end=None)
+    clock.set(datetime(2025, 4, 1, 12, tzinfo=UTC))
+    r = await svc.client.post(f"{planned.base}/surveys/midpoint", headers=planned.as_mentee, json=SURVEY)
+    assert r.status_code == 409 and r.json()["opens_on"] == "2025-04-02"
+    assert "(the start and the planned end)" in r.json()["detail"]
+    r = await svc.client.post(
+        f"{open_ended.base}/surveys/midpoint", headers=open_ended.as_mentee, json=SURVEY
+    )
+    assert r.status_code == 409 and "no agreement in force and no planned end date" in r.json()["detail"]
+    assert "opens_on" not in r.json()
+
+    result = await tick(svc, clock, datetime(2025, 4, 2, 0, 1, tzinfo=UTC))
+    assert (planned.id, "midpoint_survey") in result.signalled
+    assert (open_ended.id, "midpoint_survey") not in result.signalled
+    event = (await bus.wait(planned.id, SURVEY_OPENED))[0]
+    assert event.due == date(2025, 4, 16)
+    clock.set(datetime(2025, 4, 2, 8, tzinfo=UTC))
+    r = await svc.client.post(f"{planned.base}/surveys/midpoint", headers=planned.as_mentee, json=SURVEY)
+    assert r.status_code == 201, r.text
+    far = await tick(svc, clock, datetime(2025, 4, 30, tzinfo=UTC))
+    assert (open_ended.id, "midpoint_survey") not in far.signalled, "no end: it never opens by itself"
+    await close_and_drain(svc, bus, planned)
+    await close_and_drain(svc, bus, open_ended)
+    assert len(bus.of(planned.id, SURVEY_OPENED)) == 1
+    assert bus.of(open_ended.id, SURVEY_OPENED) == []
+    r = await svc.client.post(f"{planned.base}/surveys/midpoint", headers=planned.as_mentor, json=SURVEY)
+    assert r.status_code == 409 and "closed when the relationship ended" in r.json()["detail"]
+
+
+async def test_ending_soon_fires_again_when_an_amendment_moves_the_end_date(
+    svc: RunningService, bus: Bus, clock: FrozenClock
+) -> None:
+    """`signalled` announced 2025-09-01 before its end moved; `moved` had its end moved before that
+    date was due: neither hears of 2025-09-01 again, both hear of 2025-11-03 once."""
+    clock.set(START)
+    signalled, moved = await form_pair(svc), await form_pair(svc)
+    for pair in (signalled, moved):
+        await activate_agreement(svc, pair, end_date="2025-09-01", cadence_days=60)
+    clock.set(datetime(2025, 8, 1, 9, tzinfo=UTC))
+    await amend(svc, moved, end_date="2025-11-03")
+
+    first = await tick(svc, clock, datetime(2025, 8, 18, 1, tzinfo=UTC))  # 14 days before 2025-09-01
+    assert (signalled.id, "ending_soon") in first.signalled
+    assert (moved.id, "ending_soon") not in first.signalled, "not for an end date no longer in force"
+    assert (await bus.wait(signalled.id, ENDING_SOON))[0].end_date == date(2025, 9, 1)
+    clock.set(datetime(2025, 8, 20, 9, tzinfo=UTC))
+    await amend(svc, signalled, end_date="2025-11-03")
+
+    for at in (datetime(2025, 8, 21), datetime(2025, 8, 31), datetime(2025, 9, 1), datetime(2025, 9, 2, 1)):
+        quiet = await tick(svc, clock, at.replace(tzinfo=UTC))
+        assert not {(signalled.id, "ending_soon"), (moved.id, "ending_soon")} & set(quiet.signalled)
+        assert not {signalled.id, moved.id} & set(quiet.closed), "the old end date has gone"
+    quiet = await tick(svc, clock, datetime(2025, 10, 19, 23, tzinfo=UTC))  # 15 days left
+    assert not {(signalled.id, "ending_soon"), (moved.id, "ending_soon")} & set(quiet.signalled)
+    again = await tick(svc, clock, datetime(2025, 10, 20, 1, tzinfo=UTC))
+    assert {(signalled.id, "ending_soon"), (moved.id, "ending_soon")} <= set(again.signalled)
+    for at in (datetime(2025, 10, 20, 2), datetime(2025, 10, 25), datetime(2025, 11, 3, 23)):
+        later = await tick(svc, clock, at.replace(tzinfo=UTC))
+        assert not {(signalled.id, "ending_soon"), (moved.id, "ending_soon")} & set(later.signalled)
+
+    for pair in (signalled, moved):
+        await close_and_drain(svc, bus, pair)
+    assert [(e.end_date, e.days_left) for e in bus.of(signalled.id, ENDING_SOON)] == [
+        (date(2025, 9, 1), 14),
+        (date(2025, 11, 3), 14),
+    ]
+    assert [(e.end_date, e.days_left) for e in bus.of(moved.id, ENDING_SOON)] == [(date(2025, 11, 3), 14)]
+    rows = await svc.runtime.pool.fetch(
+        "SELECT end_date FROM health_signals WHERE relationship_id = $1 AND reason = 'ending_soon' "
+        "ORDER BY detected_at",
+        signalled.rel["id"],
+    )
+    assert [r["end_date"] for r in rows] == [date(2025, 9, 1), date(2025, 11, 3)]

@@ -139,6 +139,7 @@ async def _story(svc: RunningService, admin_dsn: str, clock: FrozenClock) -> Sto
     o_name, o_mail, o_emp = mentor.display_name, str(mentor.email), mentor.employee_id
     agreement = {
         **AGREEMENT,
+        "start_date": "2024-09-02",  # half-way through by 2025-03-03, so the mid-point survey is open
         "mentor": {
             "learning_goals": [f"How {mentee.display_name} runs the board"],
             "success_metrics": ["Pitch to execs"],

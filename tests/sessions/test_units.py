@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bridge_sessions.domain.balance import balance_index, direction_counts
 from bridge_sessions.domain.health import Inputs, Policy, assess
 from bridge_sessions.domain.ical import Attendee, InviteData, build_ics
+from bridge_sessions.domain.surveys import midpoint_due, programme_span, start_plus_half, survey_path
 from bridge_sessions.domain.timefmt import LocalTimeError, local_to_utc, render_local
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -74,6 +75,44 @@ def test_assess_each_condition() -> None:
     assert ending.ending_soon is not None and ending.days_left == 14
     assert assess(Inputs(now=NOW, started_at=NOW, end_date=date(2025, 5, 31)), p).due_to_complete
     assert not assess(Inputs(now=NOW, started_at=NOW, end_date=date(2025, 6, 1)), p).due_to_complete
+
+
+def test_midpoint_of_the_agreement_else_of_the_start_and_planned_end() -> None:
+    assert start_plus_half(date(2025, 3, 3), date(2025, 9, 1)) == date(2025, 6, 2)  # 182 days
+    assert start_plus_half(date(2025, 3, 1), date(2025, 3, 4)) == date(2025, 3, 2), "rounded down"
+    formed = datetime(2025, 3, 3, 23, 30, tzinfo=UTC)
+    span = programme_span(
+        agreement_start=date(2025, 4, 1), agreement_end=date(2025, 6, 1), started_at=formed, planned_end=None
+    )
+    assert span is not None and span.source == "agreement" and span.midpoint == date(2025, 5, 1)
+    fallback = programme_span(
+        agreement_start=None, agreement_end=None, started_at=formed, planned_end=date(2025, 5, 3)
+    )
+    assert (
+        fallback is not None and fallback.source == "relationship" and fallback.midpoint == date(2025, 4, 2)
+    )
+    assert (
+        programme_span(agreement_start=None, agreement_end=None, started_at=formed, planned_end=None) is None
+    )
+    assert midpoint_due(date(2025, 6, 2), date(2025, 9, 1), 14) == date(2025, 6, 16)
+    assert midpoint_due(date(2025, 8, 25), date(2025, 9, 1), 14) == date(2025, 9, 1), "at the latest the end"
+    assert survey_path("r-1", "midpoint") == "/relationships/r-1/surveys/midpoint"
+
+
+def test_assess_opens_the_midpoint_survey_from_the_midpoint_day() -> None:
+    p = Policy()
+    agreed = {
+        "agreement_start": date(2025, 3, 3),
+        "agreement_end": date(2025, 9, 1),
+        "end_date": date(2025, 9, 1),
+    }
+    day_before = assess(Inputs(now=datetime(2025, 6, 1, 23, 59, tzinfo=UTC), started_at=NOW, **agreed), p)
+    assert day_before.midpoint_survey is None and day_before.survey_due is None
+    on_the_day = assess(Inputs(now=datetime(2025, 6, 2, tzinfo=UTC), started_at=NOW, **agreed), p)
+    assert on_the_day.midpoint_survey is not None and on_the_day.survey_due == date(2025, 6, 16)
+    assert "open since 2025-06-02" in on_the_day.midpoint_survey.detail
+    without_end = assess(Inputs(now=NOW, started_at=NOW - timedelta(days=400)), p)
+    assert without_end.midpoint_survey is None
 
 
 def test_local_to_utc_handles_gaps_and_folds() -> None:

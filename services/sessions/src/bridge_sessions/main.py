@@ -36,6 +36,7 @@ PUBLISHES: tuple[type[EventPayload], ...] = (
     contracts.PairAtRiskV1,
     contracts.PairRiskResolvedV1,
     contracts.RelationshipEndingSoonV1,
+    contracts.SurveyOpenedV1,
     contracts.PairClosedV2,
     SessionsErasureCompletedV1,
     SessionsExportPartV1,

@@ -28,6 +28,9 @@ class SessionsSettings(ServiceSettings):
     balance_threshold: float = Field(0.3, ge=0, le=1, description="one_directional below this index")
     ending_soon_days: int = Field(14, ge=1, description="relationship.ending_soon this many days before")
     closing_survey_days: int = Field(14, ge=1, description="closing survey due this long after closure")
+    midpoint_survey_days: int = Field(
+        14, ge=1, description="mid-point survey due this long after it opens (at the latest the end date)"
+    )
 
     # Calendar invites
     invite_organizer_email: str = "sessions@bridge.example"

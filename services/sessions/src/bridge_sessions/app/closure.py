@@ -17,6 +17,7 @@ from bridge_sessions.db import sessions as sessions_db
 from bridge_sessions.domain.invites import invite_for
 from bridge_sessions.domain.refs import relationship_fields, session_fields, subject
 from bridge_sessions.domain.rows import RelationshipRow
+from bridge_sessions.domain.surveys import survey_path
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts.sessions import PairClosedV2, PairRiskResolvedV1, SessionCancelledV2
 from bridge_shared.outbox.writer import Outbox
@@ -25,7 +26,7 @@ Outcome = Literal["completed", "ended_early"]
 
 
 def closing_survey_path(relationship_id: UUID) -> str:
-    return f"/relationships/{relationship_id}/surveys/closing"
+    return survey_path(relationship_id, "closing")
 
 
 async def close_relationship(

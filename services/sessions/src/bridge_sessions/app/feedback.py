@@ -1,31 +1,36 @@
 """Feedback: a 1-5 pulse after each held session, and a mid-point and a closing survey per side
 (satisfaction 1-5, likelihood to recommend 0-10 for NPS, what they learned, what they taught).
 
-The mid-point survey opens once the agreement is in force; the closing survey once the relationship
-is within `ending_soon_days` of its end or has closed. Participants read their own feedback; HR reads
-all feedback of relationships it can see."""
+The mid-point survey opens at the midpoint of the agreement in force (or, without one, of the
+relationship's start and planned end; domain/surveys.py), 00:00 UTC, and stays open until the
+relationship closes; once the health job has announced it (com.bridge.sessions.survey.opened.v1) it
+stays open even if an amendment moves the midpoint later. Before then a submission is refused (409,
+saying when it opens). The closing survey opens once the relationship is within `ending_soon_days`
+of its end or has closed. Participants read their own feedback; HR reads all feedback of
+relationships it can see."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from bridge_sessions.app.access import load_access, participant_access
 from bridge_sessions.app.sessions import find
+from bridge_sessions.db import Conn
+from bridge_sessions.db import agreements as agreements_db
 from bridge_sessions.db import feedback as feedback_db
+from bridge_sessions.db import health as health_db
 from bridge_sessions.domain.refs import relationship_fields, subject
 from bridge_sessions.domain.rows import FeedbackRow, RelationshipRow
+from bridge_sessions.domain.surveys import SurveyKind, programme_span
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.sessions import FeedbackSubmittedV1
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
 from bridge_shared.runtime import Runtime
-
-SurveyKind = Literal["midpoint", "closing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +99,38 @@ async def pulse(
     return Pulse(fid, session_id, rating, now)
 
 
-def _survey_open(kind: SurveyKind, rel: RelationshipRow, now: datetime, ending_soon_days: int) -> None:
-    if kind == "midpoint" and rel.status != "active":
-        raise Problem(
-            409,
-            "Survey not open",
-            "The mid-point survey opens once the agreement is in force "
-            "and closes when the relationship ends.",
+def _not_open(detail: str, *, opens_on: date | None = None) -> Problem:
+    if opens_on is None:
+        return Problem(409, "Survey not open", detail)
+    return Problem(409, "Survey not open", detail, opens_on=opens_on.isoformat())
+
+
+async def _midpoint_open(conn: Conn, rel: RelationshipRow, now: datetime) -> None:
+    if rel.status == "closed":
+        raise _not_open("The mid-point survey closed when the relationship ended.")
+    if await health_db.midpoint_survey_opened(conn, rel.id):
+        return  # announced open: it stays open, wherever an amendment has moved the midpoint since
+    agreement = await agreements_db.in_force(conn, rel.id)
+    span = programme_span(
+        agreement_start=agreement.start_date if agreement else None,
+        agreement_end=agreement.end_date if agreement else None,
+        started_at=rel.started_at,
+        planned_end=rel.planned_end,
+    )
+    if span is None:
+        raise _not_open(
+            "The mid-point survey opens at the midpoint of the agreement in force; this relationship "
+            "has no agreement in force and no planned end date yet."
         )
-    if kind == "closing" and rel.status != "closed":
+    if now.date() < span.midpoint:
+        raise _not_open(
+            f"The mid-point survey opens on {span.midpoint} (00:00 UTC), {span.describe()}.",
+            opens_on=span.midpoint,
+        )
+
+
+def _closing_open(rel: RelationshipRow, now: datetime, ending_soon_days: int) -> None:
+    if rel.status != "closed":
         end = rel.planned_end
         if end is None or now.date() < end - timedelta(days=ending_soon_days):
             raise Problem(
@@ -118,7 +146,10 @@ async def submit_survey(
     now, fid = rt.clock.now(), uuid.uuid4()
     async with transaction(rt.pool) as conn:
         acc, side = await participant_access(conn, relationship_id, principal, open_only=False)
-        _survey_open(kind, acc.rel, now, rt.settings.ending_soon_days)
+        if kind == "midpoint":
+            await _midpoint_open(conn, acc.rel, now)
+        else:
+            _closing_open(acc.rel, now, rt.settings.ending_soon_days)
         row = await feedback_db.insert_survey(
             conn,
             feedback_id=fid,

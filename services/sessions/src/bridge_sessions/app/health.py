@@ -1,9 +1,11 @@
 """Relationship health: the periodic assessment (signal each condition once when it starts, resolve
-it when it ends, close relationships whose end date has passed) and the health report of one
-relationship.
+it when it ends, announce the notices: the mid-point survey opening once per relationship and
+ending_soon once per end date, close relationships whose end date has passed) and the health report
+of one relationship.
 
-The job runs under `run_once` (transaction-level advisory lock per tick), and the unique open row
-per (relationship, reason) in `health_signals` makes a signal happen once even if two ticks overlap
+The job runs under `run_once` (transaction-level advisory lock per tick), and the unique rows in
+`health_signals` (open risk per relationship and reason; midpoint_survey per relationship;
+ending_soon per relationship and end date) make a signal happen once even if two ticks overlap
 without the lock, or a tick is repeated after a restart: the INSERT ... ON CONFLICT DO NOTHING
 that signals is the same statement that records.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from bridge_sessions.app.access import load_access
@@ -24,9 +26,15 @@ from bridge_sessions.domain.balance import balance_index, direction_counts
 from bridge_sessions.domain.health import Inputs, Policy, assess
 from bridge_sessions.domain.refs import relationship_fields, subject
 from bridge_sessions.domain.rows import HealthStatsRow, SignalRow
+from bridge_sessions.domain.surveys import survey_path
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal
-from bridge_shared.contracts.sessions import PairAtRiskV1, PairRiskResolvedV1, RelationshipEndingSoonV1
+from bridge_shared.contracts.sessions import (
+    PairAtRiskV1,
+    PairRiskResolvedV1,
+    RelationshipEndingSoonV1,
+    SurveyOpenedV1,
+)
 from bridge_shared.db.connection import connection
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.outbox.writer import Outbox
@@ -54,6 +62,7 @@ def policy_for(settings: SessionsSettings, cohort_threshold: int | None) -> Poli
         balance_min_sessions=settings.balance_min_sessions,
         balance_threshold=settings.balance_threshold,
         ending_soon_days=settings.ending_soon_days,
+        midpoint_survey_days=settings.midpoint_survey_days,
     )
 
 
@@ -64,6 +73,7 @@ def inputs_for(row: HealthStatsRow, now: datetime) -> Inputs:
         started_at=row.started_at,
         last_held_at=row.last_held_at,
         agreement_start=row.agreement_start,
+        agreement_end=row.agreement_end,
         cadence_days=row.cadence_days,
         held_since_agreement_start=row.held_since_start,
         end_date=row.agreement_end or row.planned_end,
@@ -99,7 +109,7 @@ async def health_tick(
                 result.closed.append(str(row.id))
             continue
         for reason in RISKS:
-            cond, was_open = found.risks.get(reason), (row.id, reason) in known
+            cond, was_open = found.risks.get(reason), (row.id, reason) in known.open_risks
             if cond is not None and not was_open:
                 event: EventPayload = PairAtRiskV1(
                     **relationship_fields(row),
@@ -120,16 +130,29 @@ async def health_tick(
                     subject=subject(row),
                 )
                 result.resolved.append((str(row.id), reason))
-        soon = found.ending_soon
-        if soon is not None and (row.id, "ending_soon") not in known:
+        survey = found.midpoint_survey
+        if survey is not None and row.id not in known.midpoint_survey:
+            event = SurveyOpenedV1(
+                **relationship_fields(row),
+                mentor_id=row.mentor_id,
+                mentee_id=row.mentee_id,
+                kind="midpoint",
+                opened_at=now,
+                due=found.survey_due,
+                survey_path=survey_path(row.id, "midpoint"),
+            )
+            if await _signal(conn, outbox, row, "midpoint_survey", survey.detail, now, event):
+                result.signalled.append((str(row.id), "midpoint_survey"))
+        soon, end_date = found.ending_soon, row.agreement_end or row.planned_end
+        if soon is not None and end_date is not None and (row.id, end_date) not in known.ending_soon:
             event = RelationshipEndingSoonV1(
                 **relationship_fields(row),
-                end_date=row.agreement_end or row.planned_end,
+                end_date=end_date,
                 mentor_id=row.mentor_id,
                 mentee_id=row.mentee_id,
                 days_left=found.days_left,
             )
-            if await _signal(conn, outbox, row, "ending_soon", soon.detail, now, event):
+            if await _signal(conn, outbox, row, "ending_soon", soon.detail, now, event, end_date=end_date):
                 result.signalled.append((str(row.id), "ending_soon"))
     if result.signalled or result.resolved or result.closed:
         log.info(
@@ -149,9 +172,11 @@ async def _signal(
     detail: str,
     now: datetime,
     event: EventPayload,
+    *,
+    end_date: date | None = None,
 ) -> bool:
     """Records the condition and publishes `event`, unless its row exists already (then neither)."""
-    if not await health_db.open_signal(conn, row.id, reason, detail, now):
+    if not await health_db.open_signal(conn, row.id, reason, detail, now, end_date=end_date):
         return False
     await outbox.add(conn, event, subject=subject(row))
     return True
@@ -197,7 +222,7 @@ async def report(rt: Runtime[SessionsSettings], relationship_id: UUID, principal
     a, b = direction_counts(t for s in held[:window] for t in s.topics)
     return HealthReport(
         relationship_id=relationship_id,
-        open_risks=sorted(s.reason for s in signals if s.resolved_at is None and s.reason != "ending_soon"),
+        open_risks=sorted(s.reason for s in signals if s.resolved_at is None and s.reason in RISKS),
         signals=signals,
         sessions_held=len(held),
         last_held_at=held[0].held_at if held else None,

@@ -60,6 +60,14 @@ async def get(conn: Conn, relationship_id: UUID, version: int) -> AgreementRow |
     return None if row is None else AgreementRow(**row)
 
 
+async def in_force(conn: Conn, relationship_id: UUID) -> AgreementRow | None:
+    """The active version, if any."""
+    row = await conn.fetchrow(
+        "SELECT * FROM agreements WHERE relationship_id = $1 AND status = 'active'", relationship_id
+    )
+    return None if row is None else AgreementRow(**row)
+
+
 async def version_in(conn: Conn, relationship_id: UUID, status: str) -> int | None:
     """The version in `status` ('active' or 'draft'; at most one of each)."""
     version: int | None = await conn.fetchval(

@@ -1,9 +1,11 @@
-"""health_signals (one open row per relationship and reason; ending_soon once ever) and the figures
-the health assessment reads."""
+"""health_signals (one open row per relationship and reason for the risks; the notices, never
+resolved: ending_soon once per relationship and end date, midpoint_survey once per relationship) and
+the figures the health assessment reads."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from uuid import UUID
 
 from bridge_sessions.db import Conn
@@ -37,28 +39,71 @@ async def stats(conn: Conn, now: datetime, window: int, only: UUID | None) -> li
     return [HealthStatsRow(**r) for r in rows]
 
 
-async def signalled(conn: Conn, only: UUID | None) -> set[tuple[UUID, str]]:
-    """(relationship, reason) of open signals, and of every ending_soon ever signalled."""
+# Signals that announce rather than warn: never resolved, never an open risk.
+NOTICES = ("ending_soon", "midpoint_survey")
+
+
+@dataclass(frozen=True, slots=True)
+class Signalled:
+    """What has been signalled already: open risks as (relationship, reason), every end date an
+    ending_soon announced, and the relationships whose mid-point survey was announced."""
+
+    open_risks: set[tuple[UUID, str]] = field(default_factory=set)
+    ending_soon: set[tuple[UUID, date]] = field(default_factory=set)
+    midpoint_survey: set[UUID] = field(default_factory=set)
+
+
+async def signalled(conn: Conn, only: UUID | None) -> Signalled:
+    """Open risks, and every notice ever signalled, of every relationship (or just `only`)."""
     rows = await conn.fetch(
-        "SELECT relationship_id, reason FROM health_signals "
-        "WHERE (resolved_at IS NULL OR reason = 'ending_soon') "
+        "SELECT relationship_id, reason, end_date FROM health_signals "
+        "WHERE (resolved_at IS NULL OR reason = ANY($2::text[])) "
         "AND ($1::uuid IS NULL OR relationship_id = $1)",
         only,
+        list(NOTICES),
     )
-    return {(r["relationship_id"], r["reason"]) for r in rows}
+    out = Signalled()
+    for r in rows:
+        if r["reason"] == "ending_soon":
+            out.ending_soon.add((r["relationship_id"], r["end_date"]))
+        elif r["reason"] == "midpoint_survey":
+            out.midpoint_survey.add(r["relationship_id"])
+        else:
+            out.open_risks.add((r["relationship_id"], r["reason"]))
+    return out
 
 
-async def open_signal(conn: Conn, relationship_id: UUID, reason: str, detail: str, now: datetime) -> bool:
-    """False when it is open already (or, for ending_soon, was ever signalled): the unique row decides."""
+async def open_signal(
+    conn: Conn,
+    relationship_id: UUID,
+    reason: str,
+    detail: str,
+    now: datetime,
+    *,
+    end_date: date | None = None,
+) -> bool:
+    """False when it is open already (ending_soon: was ever signalled for this `end_date`;
+    midpoint_survey: was ever signalled): the unique row decides (migrations 0002 and 0006)."""
     inserted = await conn.fetchval(
-        """INSERT INTO health_signals (relationship_id, reason, detail, detected_at)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id""",
+        """INSERT INTO health_signals (relationship_id, reason, detail, detected_at, end_date)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id""",
         relationship_id,
         reason,
         detail,
         now,
+        end_date,
     )
     return inserted is not None
+
+
+async def midpoint_survey_opened(conn: Conn, relationship_id: UUID) -> bool:
+    """Whether the relationship's mid-point survey has been announced (then it stays open)."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM health_signals "
+        "WHERE relationship_id = $1 AND reason = 'midpoint_survey')",
+        relationship_id,
+    )
+    return found
 
 
 async def resolve(conn: Conn, relationship_id: UUID, reason: str, now: datetime) -> bool:
@@ -73,12 +118,14 @@ async def resolve(conn: Conn, relationship_id: UUID, reason: str, now: datetime)
 
 
 async def resolve_open_risks(conn: Conn, relationship_id: UUID, now: datetime) -> list[str]:
-    """Resolves every open risk (not ending_soon) of the relationship; returns their reasons."""
+    """Resolves every open risk (not the notices) of the relationship; returns their reasons."""
     rows = await conn.fetch(
         """UPDATE health_signals SET resolved_at = $2
-           WHERE relationship_id = $1 AND resolved_at IS NULL AND reason <> 'ending_soon' RETURNING reason""",
+           WHERE relationship_id = $1 AND resolved_at IS NULL AND reason <> ALL($3::text[])
+           RETURNING reason""",
         relationship_id,
         now,
+        list(NOTICES),
     )
     return [r["reason"] for r in rows]
 

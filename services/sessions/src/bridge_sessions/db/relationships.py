@@ -37,7 +37,7 @@ _VIEW = """
 SELECT r.*, a.version AS agreement_version,
        coalesce((SELECT array_agg(h.reason ORDER BY h.reason) FROM health_signals h
                   WHERE h.relationship_id = r.id AND h.resolved_at IS NULL
-                    AND h.reason <> 'ending_soon'), '{}') AS open_risks
+                    AND h.reason NOT IN ('ending_soon', 'midpoint_survey')), '{}') AS open_risks
 FROM relationships r
 LEFT JOIN agreements a ON a.relationship_id = r.id AND a.status = 'active'
 """

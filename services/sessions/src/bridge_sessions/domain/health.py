@@ -6,7 +6,11 @@
   start date; slipping when expected - held_since_start > cadence_slack_sessions. metric = behind.
 - one_directional: balance index (see domain.balance) over the last `balance_window_sessions` held
   sessions below `balance_threshold`, judged once at least `balance_min_sessions` are held.
-- ending_soon: the effective end date is within `ending_soon_days` (signalled once, never resolved).
+- midpoint_survey: today (UTC) is on or after the midpoint of the programme (domain.surveys: the
+  agreement in force, else the relationship's start and planned end); announced once per
+  relationship, never resolved. `survey_due` = `midpoint_survey_days` later, at the latest the end date.
+- ending_soon: the effective end date is within `ending_soon_days` (signalled once per end date,
+  never resolved: an amendment that moves the end date is announced again for the new date).
 - due_to_complete: the end date has passed (UTC): the scheduler completes the relationship.
 """
 
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bridge_sessions.domain.balance import balance_index, dominant_direction
+from bridge_sessions.domain.surveys import midpoint_due, programme_span
 
 DAY = 86400.0
 
@@ -28,6 +33,7 @@ class Policy:
     balance_min_sessions: int = 3
     balance_threshold: float = 0.3
     ending_soon_days: int = 14
+    midpoint_survey_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -36,9 +42,10 @@ class Inputs:
     started_at: datetime
     last_held_at: datetime | None = None
     agreement_start: date | None = None
+    agreement_end: date | None = None
     cadence_days: int | None = None
     held_since_agreement_start: int = 0
-    end_date: date | None = None
+    end_date: date | None = None  # effective: the agreement's in force, else the planned end
     recent_held_sessions: int = 0
     recent_mentor_to_mentee: int = 0
     recent_mentee_to_mentor: int = 0
@@ -55,6 +62,8 @@ class Assessment:
     risks: dict[str, Condition] = field(default_factory=dict)
     ending_soon: Condition | None = None
     days_left: int | None = None
+    midpoint_survey: Condition | None = None
+    survey_due: date | None = None
     due_to_complete: bool = False
 
 
@@ -93,10 +102,31 @@ def assess(i: Inputs, p: Policy) -> Assessment:
                 round(idx, 4),
             )
 
+    survey: Condition | None = None
+    survey_due: date | None = None
+    span = programme_span(
+        agreement_start=i.agreement_start,
+        agreement_end=i.agreement_end,
+        started_at=i.started_at,
+        planned_end=i.end_date,
+    )
+    if span is not None and today >= span.midpoint:
+        survey_due = midpoint_due(today, span.end, p.midpoint_survey_days)
+        survey = Condition(
+            f"mid-point survey open since {span.midpoint}, {span.describe()}; answers due {survey_due}",
+            float((today - span.midpoint).days),
+        )
+
     ending: Condition | None = None
     days_left: int | None = None
     if i.end_date is not None:
         days_left = (i.end_date - today).days
         if days_left <= p.ending_soon_days:
             ending = Condition(f"ends on {i.end_date} ({days_left} days left)", float(days_left))
-    return Assessment(risks=risks, ending_soon=ending, days_left=days_left)
+    return Assessment(
+        risks=risks,
+        ending_soon=ending,
+        days_left=days_left,
+        midpoint_survey=survey,
+        survey_due=survey_due,
+    )

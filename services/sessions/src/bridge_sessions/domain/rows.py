@@ -217,3 +217,4 @@ class SignalRow:
     detail: str
     detected_at: datetime
     resolved_at: datetime | None
+    end_date: date | None = None  # the end date an ending_soon announced (migration 0006)

@@ -217,6 +217,30 @@ class RelationshipEndingSoonV1(RelationshipEvent):
     days_left: int | None = None
 
 
+@event("sessions.survey.opened", version=1, topic=T, key="relationship_id")
+class SurveyOpenedV1(RelationshipEvent):
+    """A survey opened for both participants to answer: announced once per relationship.
+
+    Today the only kind is the mid-point survey: it opens at the midpoint of the agreement in force
+    (start_date + (end_date - start_date) / 2, whole days rounded down, from 00:00 UTC) or, without
+    one, of the relationship's start and planned end. Nothing personal: ids, dates and a path."""
+
+    mentor_id: Identifier
+    mentee_id: Identifier
+    kind: Literal["midpoint"]
+    opened_at: datetime = Field(description="when the survey was announced open (at or after the midpoint)")
+    due: date | None = Field(
+        default=None,
+        description="when answers are due: `midpoint_survey_days` (14) after the day it opened, or the "
+        "relationship's end date if that comes first; answers are still accepted afterwards, until the "
+        "relationship closes",
+    )
+    survey_path: str = Field(
+        description="API path where each participant submits the survey (POST, relative to the sessions "
+        "service), to link from the request"
+    )
+
+
 @event("sessions.pair.closed", version=1, topic=T, key="relationship_id")
 class PairClosedV1(RelationshipEvent):
     outcome: Literal["completed", "ended_early"]
