@@ -222,10 +222,11 @@ async def _programme(c: httpx.AsyncClient, urls: dict[str, str], hr: dict[str, s
         json={
             "mentor": plan,
             "mentee": {**plan, "offers": f"{mentee['display_name']} shares strategy"},
-            "cadence_days": 14,
+            "cadence_days": 90,
             "meeting_mode": "video",
-            "start_date": today.isoformat(),
-            "end_date": (today + timedelta(days=120)).isoformat(),
+            # Past its midpoint, so the mid-point survey (answered below) is open.
+            "start_date": (today - timedelta(days=60)).isoformat(),
+            "end_date": (today + timedelta(days=60)).isoformat(),
         },
     )
     assert r.status_code == 201, r.text

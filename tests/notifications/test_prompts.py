@@ -40,7 +40,8 @@ async def test_the_partner_confirms_a_draft_and_is_reminded_once_unless_it_is_co
     inbox = (
         await svc.client.get("/me/notifications", headers=auth("participant", sub=mentor.employee_id))
     ).json()
-    assert inbox[0]["kind"] == "agreement_to_confirm" and inbox[0]["link"].endswith(f"/{rid}/agreement")
+    [item] = [i for i in inbox if i["kind"] == "agreement_to_confirm"]  # beside pair_formed, same instant
+    assert item["link"].endswith(f"/{rid}/agreement")
 
     # Three days on, still unconfirmed: one reminder, to the partner only.
     clock.set(at(2025, 5, 8, 9, 1))
@@ -179,3 +180,32 @@ async def test_hr_hears_of_declines_expiries_early_closes_and_repeated_declines(
         svc, "SELECT kind FROM deliveries WHERE source_event_id LIKE $1 AND kind LIKE 'hr_%'", f"{completed}%"
     )
     assert hr_rows == [], "a completed relationship is not an alert"
+
+
+async def test_the_mid_point_survey_invitation_goes_to_both_once(
+    svc: RunningService, sink: Sink, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
+    clock.set(at(2025, 6, 2, 0, 5))
+    mentor, mentee = ref("Aiko Tanaka", tz="Asia/Tokyo", locale="ja"), ref("Lena Vogel", locale="es")
+    p, _ = await form_pair(svc, mentor, mentee, formed_at=at(2025, 3, 3))
+    rid = uid("rel-")
+    opened = s.SurveyOpenedV1(
+        relationship_id=rid,
+        pair_id=p.pair_id,
+        cohort_id=p.cohort_id,
+        mentor_id=mentor.participant_id,
+        mentee_id=mentee.participant_id,
+        kind="midpoint",
+        opened_at=clock.now(),
+        due=at(2025, 6, 16).date(),
+        survey_path=f"/relationships/{rid}/surveys/midpoint",
+    )
+    eid = await publish(svc, opened)
+    await processed(svc, eid)
+    await processed(svc, await publish(svc, opened, event_id=eid))
+    await dispatcher.drain()
+    link = f"https://bridge.test/relationships/{rid}/surveys/midpoint"
+    ja = [t for t in _texts(sink, str(mentor.email)) if link in t[1]]
+    es = [t for t in _texts(sink, str(mentee.email)) if link in t[1]]
+    assert len(ja) == 1 and ja[0][0].startswith("折り返し地点") and "2025年6月16日" in ja[0][1]
+    assert len(es) == 1 and es[0][0].startswith("A mitad de camino") and "16 de junio de 2025" in es[0][1]

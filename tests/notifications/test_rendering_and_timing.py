@@ -62,6 +62,8 @@ CTX = dict(
     agreement_url="https://x.test/ag",
     pulse_url="https://x.test/pulse",
     cohort_url="https://x.test/c",
+    midpoint_survey_url="https://x.test/mid",
+    due=date(2025, 7, 14),
     held_at=at(2025, 3, 30, 8),
     expired_at=at(2025, 3, 30, 8),
     closed_at=at(2025, 3, 30, 8),
@@ -103,7 +105,7 @@ INVITE_KINDS = sorted(
 
 
 def test_every_kind_has_a_template_in_every_locale() -> None:
-    assert len(KINDS) == 21
+    assert len(KINDS) == 22
     for loc in LOCALES:
         assert sorted(p.stem for p in (TEMPLATES / loc).glob("*.j2")) == sorted([*KINDS, "_common"]), loc
 

@@ -363,6 +363,7 @@ async def test_routing_table_is_served_and_covers_every_routed_event(svc: Runnin
         "hr_repeated_declines",
         "hr_match_expired",
         "hr_pair_closed_early",
+        "midpoint_survey",
     }
     assert (await svc.client.get("/routing", headers=auth("participant"))).status_code == 403
 

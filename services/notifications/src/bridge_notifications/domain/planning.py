@@ -87,6 +87,7 @@ def links(settings: NotificationsSettings, payload: RoutedPayload) -> Context:
     if rid:
         out["survey_url"] = f"{app}/relationships/{rid}/closing-survey"
         out["agreement_url"] = f"{app}/relationships/{rid}/agreement"
+        out["midpoint_survey_url"] = f"{app}/relationships/{rid}/surveys/midpoint"
     sid = getattr(payload, "session_id", None)
     if rid and sid:
         out["pulse_url"] = f"{app}/relationships/{rid}/sessions/{sid}/pulse"
@@ -103,6 +104,8 @@ def primary_link(kind: str, ctx: Context) -> str | None:
         return str(ctx.get("agreement_url"))
     if kind == "pulse_request":
         return str(ctx.get("pulse_url"))
+    if kind == "midpoint_survey":
+        return str(ctx.get("midpoint_survey_url"))
     url = ctx.get("relationship_url")
     return str(url) if url is not None else None
 

@@ -144,6 +144,7 @@ ROUTES: dict[str, tuple[Action, ...]] = {
     ),
     s.PairRiskResolvedV1.event_type: (Cancel(ESCALATION),),
     s.RelationshipEndingSoonV1.event_type: (Notify("ending_soon", "pair"),),
+    s.SurveyOpenedV1.event_type: (Notify("midpoint_survey", "pair", only_if=lambda p: p.kind == "midpoint"),),
     s.PairClosedV1.event_type: (
         Cancel("reminder:{relationship_id}:", prefix=True),
         Cancel("escalation:{relationship_id}:", prefix=True),
@@ -183,6 +184,7 @@ RoutedPayload: TypeAlias = (
     | s.PairAtRiskV1
     | s.PairRiskResolvedV1
     | s.RelationshipEndingSoonV1
+    | s.SurveyOpenedV1
     | s.PairClosedV1
 )
 ROUTED_PAYLOADS = (
@@ -201,6 +203,7 @@ ROUTED_PAYLOADS = (
     s.PairAtRiskV1,
     s.PairRiskResolvedV1,
     s.RelationshipEndingSoonV1,
+    s.SurveyOpenedV1,
     s.PairClosedV1,
     m.MatchProposedV2,
     m.MatchDeclinedV2,

@@ -1,0 +1,270 @@
+"""Issue 16, Done when: one pair walked from proposal to its end across the four service processes
+(real PostgreSQL, real Kafka, the real SMTP sink): every prompt of the walk arrives exactly once, to
+the right people, in each recipient's language and with times in their own time zone.
+
+The reverse mentor reads Japanese in Tokyo, the senior leader German in Berlin. The walk: HR runs and
+publishes matching (match_proposed to both) -> both accept (pair_formed) -> the leader drafts the
+agreement (agreement_to_confirm to the mentor only) -> the mentor confirms (the reminder is withdrawn)
+-> the mentor schedules a session (session_scheduled to both, with the .ics) -> the leader logs an
+earlier session (pulse_request to both; the health check after it opens the mid-point survey and
+sees the end coming: midpoint_survey and ending_soon to both) -> the mentor ends the relationship early (the session still to
+come is cancelled: session_cancelled to both; closing_survey to both; hr_pair_closed_early to HR) ->
+matching frees the pair."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from bridge_devstack.demo import participant_headers
+from bridge_devstack.platform import Platform, SmtpSink
+from bridge_notifications.domain.rendering import formatters
+
+pytestmark = pytest.mark.e2e
+
+
+async def _eventually(probe: Any, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def _person(
+    emp: str, name: str, role: str, level: int, region: str, tz: str, locale: str, **kw: Any
+) -> dict[str, Any]:
+    return {
+        "employee_id": emp,
+        "display_name": name,
+        "email": f"{emp.lower()}@bridge.example",
+        "role": role,
+        "seniority_level": level,
+        "department": kw.get("department", "Digital"),
+        "region": region,
+        "timezone": tz,
+        "languages": ["en"],
+        "locale": locale,
+        "availability": [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)],
+        "skills_to_share": kw["share"],
+        "skills_to_learn": kw["learn"],
+    }
+
+
+async def _ok(r: Any, status: int | tuple[int, ...] = (200, 201)) -> Any:
+    response = await r
+    allowed = (status,) if isinstance(status, int) else status
+    assert response.status_code in allowed, response.text
+    return response.json()
+
+
+async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_language_and_zone(
+    platform: Platform, smtp_sink: SmtpSink, hr_token: str
+) -> None:
+    m, se, no = (platform.url(s) for s in ("matching", "sessions", "notifications"))
+    tag = uuid.uuid4().hex[:6].upper()
+    hr_mail = f"hr-{tag.lower()}@bridge.example"
+    mentor = _person(
+        f"LM{tag}",
+        "Yuki Sato",
+        "mentor",
+        3,
+        "APAC",
+        "Asia/Tokyo",
+        "ja",
+        share=["generative ai"],
+        learn=["strategy"],
+    )
+    leader = _person(
+        f"LL{tag}",
+        "Margarethe Keller",
+        "mentee",
+        11,
+        "EMEA",
+        "Europe/Berlin",
+        "de",
+        share=["strategy"],
+        learn=["generative ai"],
+        department="Finance",
+    )
+    hr = {"Authorization": f"Bearer {hr_token}"}
+    as_mentor, as_leader = (
+        participant_headers(mentor["employee_id"]),
+        participant_headers(leader["employee_id"]),
+    )
+    async with httpx.AsyncClient(timeout=30, headers=hr) as c:
+        cohort = await _ok(
+            c.post(
+                f"{m}/cohorts",
+                json={
+                    "name": f"Lifecycle {tag}",
+                    "regions": ["EMEA", "APAC"],
+                    "hr_contact_email": hr_mail,
+                    "enrolment_opens": "2027-01-04",
+                    "enrolment_closes": "2027-01-22",
+                    "matching_date": "2027-01-25",
+                    "programme_start": "2027-02-01",
+                    "programme_end": "2027-07-30",
+                },
+            )
+        )
+        cid = cohort["id"]
+        await _ok(c.post(f"{m}/cohorts/{cid}/phase", json={"to_phase": "enrolling"}))
+        for p in (mentor, leader):
+            await _ok(c.post(f"{m}/cohorts/{cid}/participants", json=p))
+        await _ok(c.post(f"{m}/cohorts/{cid}/phase", json={"to_phase": "matching"}))
+        run = await _ok(c.post(f"{m}/cohorts/{cid}/matching-runs", params={"wait": "true"}), (201, 202))
+        async with asyncio.timeout(120):
+            while run["status"] in ("queued", "running"):
+                await asyncio.sleep(0.25)
+                run = await _ok(c.get(f"{m}/matching-runs/{run['id']}"))
+        assert run["status"] == "draft" and len(run["pairs"]) == 1, run
+        await _ok(c.post(f"{m}/matching-runs/{run['id']}/publish"))
+        [proposal] = await _ok(c.get(f"{m}/cohorts/{cid}/proposals"))
+        for who in (as_mentor, as_leader):
+            await _ok(c.post(f"{m}/proposals/{proposal['id']}/accept", headers=who))
+
+        async def relationship() -> Any:
+            rels = (await c.get(f"{se}/relationships", params={"cohort_id": cid})).json()
+            return rels[0] if rels else None
+
+        rel = await _eventually(relationship, "sessions to open the relationship")
+        base = f"{se}/relationships/{rel['id']}"
+        today = datetime.now(UTC).date()
+        agreement = {
+            "mentor": {"learning_goals": ["Board strategy"], "success_metrics": ["Pitch to the board"]},
+            "mentee": {"learning_goals": ["Generative AI"], "success_metrics": ["One AI workflow"]},
+            "cadence_days": 90,
+            "meeting_mode": "video",
+            # Started 60 days ago, ends in 10: past its midpoint and within ending_soon's 14 days,
+            # so the health check run after the logged session announces both.
+            "start_date": (today - timedelta(days=60)).isoformat(),
+            "end_date": (today + timedelta(days=10)).isoformat(),
+        }
+        draft = await _ok(c.post(f"{base}/agreement", json=agreement, headers=as_leader))
+        await _ok(c.post(f"{base}/agreement/versions/{draft['version']}/confirm", headers=as_mentor))
+        starts = (datetime.now(UTC) + timedelta(days=3)).replace(hour=7, minute=0, second=0, microsecond=0)
+        await _ok(
+            c.post(
+                f"{base}/sessions",
+                json={"starts_at": starts.isoformat(), "duration_minutes": 45},
+                headers=as_mentor,
+            )
+        )
+        earlier = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        await _ok(
+            c.post(
+                f"{base}/sessions/log",
+                json={
+                    "starts_at": earlier.isoformat(),
+                    "actual_duration_minutes": 50,
+                    "topics": [
+                        {"topic": "prompting", "direction": "mentor_to_mentee"},
+                        {"topic": "board politics", "direction": "mentee_to_mentor"},
+                    ],
+                },
+                headers=as_leader,
+            )
+        )
+        await _ok(c.post(f"{base}/close", json={"reason": "new role abroad"}, headers=as_mentor))
+
+        # Every prompt of the walk, once per recipient and channel, sent (e-mail) -- nothing else.
+        want = {
+            ("match_proposed", mentor["employee_id"]),
+            ("match_proposed", leader["employee_id"]),
+            ("pair_formed", mentor["employee_id"]),
+            ("pair_formed", leader["employee_id"]),
+            ("agreement_to_confirm", mentor["employee_id"]),
+            ("session_scheduled", mentor["employee_id"]),
+            ("session_scheduled", leader["employee_id"]),
+            ("pulse_request", mentor["employee_id"]),
+            ("pulse_request", leader["employee_id"]),
+            ("midpoint_survey", mentor["employee_id"]),
+            ("midpoint_survey", leader["employee_id"]),
+            ("ending_soon", mentor["employee_id"]),
+            ("ending_soon", leader["employee_id"]),
+            # Closing early cancels the session still to come: METHOD:CANCEL to both.
+            ("session_cancelled", mentor["employee_id"]),
+            ("session_cancelled", leader["employee_id"]),
+            ("closing_survey", mentor["employee_id"]),
+            ("closing_survey", leader["employee_id"]),
+            ("hr_pair_closed_early", "hr"),
+        }
+        people = {p["id"]: p["employee_id"] for p in (await c.get(f"{m}/cohorts/{cid}/participants")).json()}
+
+        async def delivered() -> list[dict[str, Any]] | None:
+            rows = (await c.get(f"{no}/deliveries", params={"cohort_id": cid, "limit": 500})).json()
+            mail = [r for r in rows if r["channel"] == "email" and r["status"] == "sent"]
+            got = {(r["kind"], people.get(r["recipient_id"], "hr")) for r in mail}
+            return mail if want <= got else None
+
+        mail = await _eventually(delivered, "every prompt of the walk to be e-mailed")
+        counts = Counter((r["kind"], people.get(r["recipient_id"], "hr")) for r in mail)
+        assert {k: n for k, n in counts.items() if k in want and n != 1} == {}, counts
+        assert set(counts) == want, f"unexpected: {set(counts) - want}"
+        assert not [
+            r
+            for r in mail
+            if r["kind"] == "agreement_to_confirm" and r["recipient_id"] != proposal["mentor_id"]
+        ]
+        rows = (await c.get(f"{no}/deliveries", params={"cohort_id": cid, "limit": 500})).json()
+        reminders = [r for r in rows if r["kind"] == "agreement_reminder"]
+        assert reminders and {r["status"] for r in reminders} == {"cancelled"}, (
+            "confirmed: reminder withdrawn"
+        )
+        assert {r["kind"] for r in rows if r["status"] == "pending"} <= {"session_reminder"}
+
+        # In the recipient's language and zone, as the SMTP sink received them (each once).
+        sink = (await c.get(f"{smtp_sink.web_url}/messages")).json()
+        by_kind = {r["kind"]: r for r in mail if people.get(r["recipient_id"]) == mentor["employee_id"]}
+        by_kind_leader = {
+            r["kind"]: r for r in mail if people.get(r["recipient_id"]) == leader["employee_id"]
+        }
+        for kind in (
+            "match_proposed",
+            "pair_formed",
+            "session_scheduled",
+            "pulse_request",
+            "midpoint_survey",
+            "ending_soon",
+            "closing_survey",
+        ):
+            for row, who in ((by_kind[kind], mentor), (by_kind_leader[kind], leader)):
+                assert row["locale"] == who["locale"]
+                received = [x for x in sink if x["to"] == who["email"] and x["subject"] == row["subject"]]
+                assert len(received) == 1, (kind, who["locale"], row["subject"])
+        assert any("\u3000" <= ch <= "\u9fff" for ch in by_kind["pair_formed"]["subject"]), "Japanese"
+        scheduled_ja = next(
+            x
+            for x in sink
+            if x["to"] == mentor["email"] and x["subject"] == by_kind["session_scheduled"]["subject"]
+        )
+        scheduled_de = next(
+            x
+            for x in sink
+            if x["to"] == leader["email"] and x["subject"] == by_kind_leader["session_scheduled"]["subject"]
+        )
+        assert formatters("ja", "Asia/Tokyo")["dt"](starts) in scheduled_ja["text"]
+        assert formatters("de", "Europe/Berlin")["dt"](starts) in scheduled_de["text"]
+        assert any(a["filename"].endswith(".ics") for a in scheduled_ja["attachments"])
+        [hr_alert] = [x for x in sink if x["to"] == hr_mail]
+        assert "Yuki Sato" in hr_alert["subject"] and "new role abroad" in hr_alert["text"]
+
+        # The end of the relationship freed the pair in matching.
+        async def ended() -> Any:
+            pairs = (await c.get(f"{m}/cohorts/{cid}/pairs", params={"status": "all"})).json()
+            return pairs if pairs and pairs[0]["status"] == "ended" else None
+
+        [pair] = await _eventually(ended, "matching to end the pair")
+        assert pair["ended_outcome"] == "ended_early"
+    _ = date
