@@ -14,7 +14,6 @@ matching frees the pair."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -26,19 +25,9 @@ import pytest
 from bridge_devstack.demo import participant_headers
 from bridge_devstack.platform import Platform, SmtpSink
 from bridge_notifications.domain.rendering import formatters
+from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-async def _eventually(probe: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def _person(
@@ -138,7 +127,7 @@ async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_l
             rels = (await c.get(f"{se}/relationships", params={"cohort_id": cid})).json()
             return rels[0] if rels else None
 
-        rel = await _eventually(relationship, "sessions to open the relationship")
+        rel = await eventually(relationship, "sessions to open the relationship")
         base = f"{se}/relationships/{rel['id']}"
         today = datetime.now(UTC).date()
         agreement = {
@@ -208,7 +197,7 @@ async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_l
             got = {(r["kind"], people.get(r["recipient_id"], "hr")) for r in mail}
             return mail if want <= got else None
 
-        mail = await _eventually(delivered, "every prompt of the walk to be e-mailed")
+        mail = await eventually(delivered, "every prompt of the walk to be e-mailed")
         counts = Counter((r["kind"], people.get(r["recipient_id"], "hr")) for r in mail)
         assert {k: n for k, n in counts.items() if k in want and n != 1} == {}, counts
         assert set(counts) == want, f"unexpected: {set(counts) - want}"
@@ -265,6 +254,6 @@ async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_l
             pairs = (await c.get(f"{m}/cohorts/{cid}/pairs", params={"status": "all"})).json()
             return pairs if pairs and pairs[0]["status"] == "ended" else None
 
-        [pair] = await _eventually(ended, "matching to end the pair")
+        [pair] = await eventually(ended, "matching to end the pair")
         assert pair["ended_outcome"] == "ended_early"
     _ = date

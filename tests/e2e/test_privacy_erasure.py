@@ -15,9 +15,7 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -34,24 +32,13 @@ from bridge_devstack.infra import Infra
 from bridge_devstack.platform import Platform
 from bridge_shared.events.envelope import EnvelopeError, open_event_payload, parse_attributes
 from bridge_shared.privacy.vault import KeyVault
+from tests.e2e.waiting import eventually
 from tests.shared import privacy_scan
 
 pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 TAG = uuid.uuid4().hex[:8]
-
-
-async def _eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    value = None
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(0.3)
 
 
 def _person(template_id: str, role: str, tag: str) -> dict[str, Any]:
@@ -212,7 +199,7 @@ async def _programme(c: httpx.AsyncClient, urls: dict[str, str], hr: dict[str, s
         rels = (await c.get(f"{s}/relationships", params={"cohort_id": cid}, headers=hr)).json()
         return rels[0] if rels else None
 
-    rel = await _eventually(relationship, "the pair's relationship in sessions")
+    rel = await eventually(relationship, "the pair's relationship in sessions")
     rid = rel["id"]
     today = datetime.now(UTC).date()
     plan = {"learning_goals": ["AI for finance"], "success_metrics": ["one prototype"]}
@@ -314,14 +301,14 @@ async def test_an_erased_person_is_nowhere_in_any_schema_or_topic_even_after_a_r
             mine = [d for d in log if d.get("recipient_id") == mentor_pid]
             return mine or None
 
-        await _eventually(mailed, "notifications to the mentor")
+        await eventually(mailed, "notifications to the mentor")
 
         async def reported() -> dict[str, Any] | None:
             r = await c.get(f"{urls['reporting']}/reports/overview", params={"cohort_id": cid}, headers=hr)
             kpis: dict[str, Any] = r.json()["kpis"] if r.is_success else {}
             return kpis if kpis.get("sessions_held", 0) >= 1 else None
 
-        before = await _eventually(reported, "reporting to count the held session")
+        before = await eventually(reported, "reporting to count the held session")
         present = await scan_database(infra.admin_dsn, needles)
         assert {h.split(".")[0] for h in present} >= {"matching", "sessions", "notifications"}, present
 
@@ -340,7 +327,7 @@ async def test_an_erased_person_is_nowhere_in_any_schema_or_topic_even_after_a_r
             body: dict[str, Any] = got.json()
             return body if body.get("status") == "complete" else None
 
-        document = await _eventually(exported, "the export to gather all four services")
+        document = await eventually(exported, "the export to gather all four services")
         assert set(document["services"]) == {"matching", "sessions", "notifications", "reporting"}
         text = json.dumps(document)
         assert mentor["display_name"] in text and mentor["email"] in text
@@ -368,7 +355,7 @@ async def test_an_erased_person_is_nowhere_in_any_schema_or_topic_even_after_a_r
             ).json()
             return body if body["status"] == "completed" else None
 
-        status = await _eventually(confirmed, "all four services to confirm the erasure", timeout=90)
+        status = await eventually(confirmed, "all four services to confirm the erasure", timeout=90)
         assert all(status["services"][svc] is not None for svc in urls), status
 
         hits = await scan_database(infra.admin_dsn, needles)
@@ -400,7 +387,7 @@ async def test_an_erased_person_is_nowhere_in_any_schema_or_topic_even_after_a_r
             ).json()
             return log if not [d for d in log if d["status"] in ("pending", "sending")] else None
 
-        await _eventually(delivered, "the cohort's notifications to be sent or cancelled")
+        await eventually(delivered, "the cohort's notifications to be sent or cancelled")
 
         # Then until every event is through: no service has an unpublished outbox row and none of
         # reporting's consumer groups lags (its /metrics, read from the broker), at one moment. A
@@ -411,12 +398,12 @@ async def test_an_erased_person_is_nowhere_in_any_schema_or_topic_even_after_a_r
             return all(p == 0 for p in pending) and lag == 0
 
         async def settled() -> dict[str, Any] | None:
-            await _eventually(drained, "every outbox to be published and reporting to catch up")
+            await eventually(drained, "every outbox to be published and reporting to catch up")
             first = await overview()
             await asyncio.sleep(1.0)
             return first if first == await overview() else None
 
-        after = await _eventually(settled, "reporting's figures to settle after the erasure")
+        after = await eventually(settled, "reporting's figures to settle after the erasure")
         rows_before = await notification_rows(infra.admin_dsn, cid)
         assert after.get("sessions_held") == before.get("sessions_held")
 

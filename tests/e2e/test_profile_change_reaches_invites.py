@@ -5,8 +5,6 @@ the sessions API shows the session in the new zone."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,19 +15,10 @@ import pytest
 
 from bridge_devstack.demo import run_demo
 from bridge_devstack.platform import Platform, SmtpSink
+from tests.e2e.waiting import eventually
 from tests.service_harness import auth
 
 pytestmark = pytest.mark.e2e
-
-
-async def _eventually(probe: Any, what: str, timeout: float = 45.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await probe()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_an_email_and_zone_change_mid_relationship_reaches_the_next_invite(
@@ -74,7 +63,7 @@ async def test_an_email_and_zone_change_mid_relationship_reaches_the_next_invite
             [ev] = icalendar.Calendar.from_ical(text).walk("VEVENT")
             return ev if int(ev["SEQUENCE"]) >= 1 else None
 
-        ev = await _eventually(reissued, "sessions to re-issue the invite")
+        ev = await eventually(reissued, "sessions to re-issue the invite")
         assert str(ev["UID"]) == uid and int(ev["SEQUENCE"]) == 1 and ev["DTSTART"].dt == starts
         attendees = {str(a) for a in ev["ATTENDEE"]}
         assert f"mailto:{new_email}" in attendees and f"mailto:{mentee['email']}" not in attendees
@@ -88,7 +77,7 @@ async def test_an_email_and_zone_change_mid_relationship_reaches_the_next_invite
             ]
             return got or None
 
-        [mail] = await _eventually(mail_to_new_address, "the updated invite at the new address")
+        [mail] = await eventually(mail_to_new_address, "the updated invite at the new address")
         assert any(a["content_type"] == "text/calendar" for a in mail["attachments"])
         assert mail["headers"].get("List-Unsubscribe", "").strip().startswith("<")
 

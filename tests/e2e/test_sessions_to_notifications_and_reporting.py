@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,19 +11,10 @@ import pytest
 
 from bridge_devstack.demo import run_demo
 from bridge_devstack.platform import Platform, SmtpSink
+from tests.e2e.waiting import eventually
 from tests.service_harness import auth
 
 pytestmark = pytest.mark.e2e
-
-
-async def _eventually(probe: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await probe()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_scheduling_and_holding_a_session_reaches_notifications_and_reporting(
@@ -45,6 +34,8 @@ async def test_scheduling_and_holding_a_session_reaches_notifications_and_report
         mentee = employee[rel["mentee_id"]]
         as_mentor = auth("participant", sub=mentor["employee_id"])
 
+        # The same demo people may have had invites in earlier tests: count only what this one sends.
+        before = {m["id"] for m in (await c.get(f"{smtp_sink.web_url}/messages")).json()}
         starts = (datetime.now(UTC) + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
         r = await c.post(
             f"{urls['sessions']}/relationships/{rel['id']}/sessions",
@@ -59,12 +50,13 @@ async def test_scheduling_and_holding_a_session_reaches_notifications_and_report
             got = [
                 m
                 for m in mails
-                if m["to"] in {mentor["email"], mentee["email"]}
+                if m["id"] not in before
+                and m["to"] in {mentor["email"], mentee["email"]}
                 and any(a["filename"].endswith(".ics") for a in m["attachments"])
             ]
             return got if len(got) == 2 else None
 
-        mails = await _eventually(invites, "both people to get the invite with the .ics attached")
+        mails = await eventually(invites, "both people to get the invite with the .ics attached")
         assert all(any(a["content_type"] == "text/calendar" for a in m["attachments"]) for m in mails)
 
         async def reminder() -> list[Any] | None:
@@ -78,7 +70,7 @@ async def test_scheduling_and_holding_a_session_reaches_notifications_and_report
             due = [d for d in log if "reminder" in d["kind"] and d["channel"] == "email"]
             return due if len(due) == 2 else None
 
-        for d in await _eventually(reminder, "a 24 h reminder for both people"):
+        for d in await eventually(reminder, "a 24 h reminder for both people"):
             due_at = datetime.fromisoformat(d["due_at"].replace("Z", "+00:00"))
             # No quiet hours are set for these people, so the reminder is due exactly a day before.
             assert due_at == starts - timedelta(hours=24)
@@ -107,6 +99,6 @@ async def test_scheduling_and_holding_a_session_reaches_notifications_and_report
             kpis: dict[str, Any] = r2.json()["kpis"] if r2.status_code == 200 else {}
             return kpis if kpis.get("sessions_held") == 1 else None
 
-        kpis = await _eventually(reported, "reporting to count the held session")
+        kpis = await eventually(reported, "reporting to count the held session")
         assert kpis["balance_index"] == 1.0
         assert session["local"]["mentor"]
