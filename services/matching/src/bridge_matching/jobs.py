@@ -10,27 +10,30 @@ import time
 from bridge_matching.app import imports, runs
 from bridge_matching.app.jobs import JobRunner, job_runner
 from bridge_matching.app.privacy import RETENTION_JOB, retention_job
-from bridge_matching.app.proposals import EXPIRY_JOB, expiry_job
+from bridge_matching.app.proposals import EXPIRY_JOB, expire_due
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.domain.engine import warm_up
-from bridge_shared.scheduling.singleton import periodic_worker, run_once, run_periodically
+from bridge_shared.scheduling.singleton import periodic_worker, run_once
 from bridge_shared.scheduling.worker import Worker
 
 log = logging.getLogger(__name__)
 
 
 async def expire_once(rt: MatchingRuntime) -> int:
-    """One tick of the expiry job (tests call this with a FrozenClock in the runtime)."""
-    ran, expired = await run_once(rt.pool, EXPIRY_JOB, expiry_job(rt.outbox), rt.clock)
-    return int(expired or 0) if ran else 0
+    """One tick of the expiry job (tests call this with a FrozenClock in the runtime); starts the
+    automatic rematch runs it queued."""
+    return await expire_due(rt)
 
 
 async def expiry_loop(rt: MatchingRuntime) -> None:
     interval = rt.settings.expiry_interval_seconds
     if interval > 0:
-        await run_periodically(
-            rt.pool, EXPIRY_JOB, expiry_job(rt.outbox), interval_seconds=interval, clock=rt.clock
-        )
+
+        async def tick() -> bool:
+            await expire_due(rt)
+            return False
+
+        await Worker(f"job {EXPIRY_JOB}", tick, poll_seconds=interval).run()
 
 
 async def retention_once(rt: MatchingRuntime) -> dict[str, int]:

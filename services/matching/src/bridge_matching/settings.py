@@ -35,6 +35,13 @@ class MatchingSettings(ServiceSettings):  # type: ignore[misc,unused-ignore]
     job_poll_seconds: float = 5.0
     # POST /cohorts/{id}/matching-runs?wait=true waits this long for the draft before answering 202.
     run_wait_seconds: float = 30.0
+    # A matching run whose snapshot read or draft write fails on a transient error (deadlock,
+    # serialization failure, lost connection, server restarting) is tried again, at most this many
+    # attempts in all, after a random exponential backoff: the n-th retry waits up to
+    # min(run_retry_backoff_max_seconds, run_retry_backoff_seconds * 2^(n-1)). Then it fails.
+    run_retry_attempts: int = Field(default=3, ge=1, le=10)
+    run_retry_backoff_seconds: float = Field(default=1.0, gt=0, le=60)
+    run_retry_backoff_max_seconds: float = Field(default=30.0, gt=0, le=600)
 
     # -- privacy (docs/privacy.md) ---------------------------------------------------------------
     # The key of the erasure ledger's keyed hash (HMAC-SHA256 of the employee id). Unset, a

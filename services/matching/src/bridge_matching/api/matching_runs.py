@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from bridge_matching.api.deps import get_runtime, hr_read, hr_write
 from bridge_matching.api.schemas import (
     DraftPairOut,
+    FailedAttemptOut,
     MatchingRunOut,
     PublishOut,
     SwapIn,
@@ -35,11 +36,14 @@ def run_out(view: runs.RunView) -> MatchingRunOut:
         id=run.id,
         cohort_id=run.cohort_id,
         status=run.status,
+        origin=run.origin,
+        reason=run.reason,
         pairs=[from_row(DraftPairOut, p) for p in view.pairs],
         unmatched=[UnmatchedOut.model_validate(u) for u in run.unmatched],
         stats=run.stats,
         error=run.error,
         attempts=run.attempts,
+        failed_attempts=[FailedAttemptOut.model_validate(a) for a in run.failed_attempts],
         created_at=run.created_at,
         finished_at=run.finished_at,
         published_at=run.published_at,

@@ -21,7 +21,7 @@ from bridge_matching.domain.profile import (
     ParticipantIn,
     Window,
 )
-from bridge_matching.domain.rows import RunStatus
+from bridge_matching.domain.rows import RunOrigin, RunStatus
 from bridge_shared.contracts.common import Locale, Role, TimeZoneName
 from bridge_shared.types import Identifier, MediumText, RegionCode, ShortText, Tag
 
@@ -170,15 +170,34 @@ class UnmatchedOut(BaseModel):
     reason: str
 
 
+class FailedAttemptOut(BaseModel):
+    attempt: int = Field(description="the run's attempt number that failed")
+    stage: Literal["snapshot", "solve", "write"] = Field(
+        description="reading the cohort, solving, or storing the draft"
+    )
+    error: str
+    transient: bool = Field(description="a transient error (retried with backoff until attempts ran out)")
+    at: datetime
+    retry_in_seconds: float | None = Field(
+        description="the backoff before the next attempt; null: the run failed"
+    )
+
+
 class MatchingRunOut(BaseModel):
     id: UUID
     cohort_id: UUID
     status: RunStatus
+    origin: RunOrigin = Field(
+        "hr",
+        description="hr: started by HR; auto_rematch: queued by a decline or an expiry (policy auto_rematch)",
+    )
+    reason: str | None = Field(None, description="why an automatic run was queued")
     pairs: list[DraftPairOut]
     unmatched: list[UnmatchedOut]
     stats: dict[str, Any]  # Any: the statistics document
     error: str | None = None
     attempts: int = 0
+    failed_attempts: list[FailedAttemptOut] = Field(default_factory=list)
     created_at: datetime
     finished_at: datetime | None = None
     published_at: datetime | None = None

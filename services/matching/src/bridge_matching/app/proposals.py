@@ -1,13 +1,17 @@
 """Proposals: created from a published draft or a participant's request; each side accepts or declines;
-overdue ones expire. The `*_in` steps run inside the caller's transaction and write their events there."""
+overdue ones expire. The `*_in` steps run inside the caller's transaction and write their events there.
+A decline or an expiry in a cohort with `auto_rematch` on queues its automatic run (app/rematch.py) in
+the same transaction."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bridge_matching.app import rematch
 from bridge_matching.app.access import is_self, regions_filter, sees_any, visible_cohort
 from bridge_matching.app.pairs import form_pair
 from bridge_matching.app.runtime import MatchingRuntime
@@ -28,6 +32,7 @@ from bridge_shared.errors import Problem
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.scheduling.clock import Clock
+from bridge_shared.scheduling.singleton import run_once
 
 EXPIRY_JOB = "matching.expire-proposals"
 SIDES: tuple[Side, ...] = ("mentor", "mentee")
@@ -123,24 +128,52 @@ async def cancel_in(
     )
 
 
-async def expire_due_in(conn: Conn, outbox: Outbox, now: datetime) -> int:
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """One expiry tick: how many proposals expired, and the automatic rematch runs it queued."""
+
+    count: int
+    queued: list[uuid.UUID] = field(default_factory=list)
+
+
+async def expire_due_in(conn: Conn, outbox: Outbox, now: datetime) -> Expired:
     """The expiry job's tick (inside its single-instance transaction): pending proposals past expires_at
-    become expired, once (the status guards), and match.expired is written for each."""
+    become expired, once (the status guards), and match.expired is written for each; each cohort with
+    `auto_rematch` on gets its automatic run queued in the same transaction."""
     rows = await proposals.expire_due(conn, now)
     events: list[tuple[EventPayload, str | None]] = [
         (match_expired(r, now), proposal_subject(r)) for r in rows
     ]
     await outbox.add_many(conn, events, time=now)
-    return len(rows)
+    by_cohort: dict[uuid.UUID, list[ProposalRow]] = {}
+    for r in rows:
+        by_cohort.setdefault(r.cohort_id, []).append(r)
+    queued = []
+    for cohort_id, expired in sorted(by_cohort.items()):
+        cohort = await cohorts.get(conn, cohort_id)
+        run = None if cohort is None else await rematch.queue_in(conn, cohort, "expired", expired, now)
+        if run is not None:
+            queued.append(run.id)
+    return Expired(len(rows), queued)
 
 
-def expiry_job(outbox: Outbox) -> Callable[[Conn, Clock], Awaitable[int]]:
+def expiry_job(outbox: Outbox) -> Callable[[Conn, Clock], Awaitable[Expired]]:
     """The expiry tick in the shape `bridge_shared.scheduling.singleton` runs (its lock, its transaction)."""
 
-    async def job(conn: Conn, clock: Clock) -> int:
+    async def job(conn: Conn, clock: Clock) -> Expired:
         return await expire_due_in(conn, outbox, clock.now())
 
     return job
+
+
+async def expire_due(rt: MatchingRuntime) -> int:
+    """One expiry tick on one instance (the others skip it), then the automatic runs it queued are
+    started here; the number of proposals that expired."""
+    ran, expired = await run_once(rt.pool, EXPIRY_JOB, expiry_job(rt.outbox), rt.clock)
+    if not ran or expired is None:
+        return 0
+    rematch.start(rt, expired.queued)
+    return expired.count
 
 
 async def list_for_cohort(
@@ -207,4 +240,9 @@ async def answer(
         answered = proposal.response(side)
         if answered is not None:
             raise Problem(409, "Already answered", f"You already {answered} this proposal.")
-        return await respond_in(conn, rt.outbox, cohort, proposal, side, accept, reason, now)
+        row = await respond_in(conn, rt.outbox, cohort, proposal, side, accept, reason, now)
+        # A decline frees both people: with auto_rematch on, their run is queued in this transaction.
+        run = await rematch.queue_in(conn, cohort, "declined", [row], now) if not accept else None
+    if run is not None:
+        rematch.start(rt, [run.id])
+    return row

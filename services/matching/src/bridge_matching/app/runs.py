@@ -15,9 +15,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bridge_matching.app import proposals as proposal_steps
 from bridge_matching.app.access import (
@@ -30,22 +31,27 @@ from bridge_matching.app.access import (
 )
 from bridge_matching.app.jobs import claim, heartbeat, job_runner, release
 from bridge_matching.app.privacy import erased_since_snapshot
+from bridge_matching.app.rematch import AUTO_REMATCH
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.app.state import load_state
 from bridge_matching.db import audit, cohorts, leases, participants, runs
+from bridge_matching.db.errors import is_transient
 from bridge_matching.db.leases import JobTable
 from bridge_matching.db.records import Conn
 from bridge_matching.domain import matching
 from bridge_matching.domain.engine import QuotaInfeasibleError
 from bridge_matching.domain.phases import MATCHING_PHASES
+from bridge_matching.domain.policy import auto_rematch_of
 from bridge_matching.domain.rows import CohortRow, DraftPairRow, NewDraftPair, NewProposal, RunRow
 from bridge_shared.auth.principal import Principal
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
+from bridge_shared.scheduling.worker import Backoff
 
 log = logging.getLogger(__name__)
 TABLE: JobTable = "matching_runs"
 FINISHED = ("draft", "failed")
+T = TypeVar("T")
 
 
 class RunFailed(Exception):
@@ -86,6 +92,15 @@ def _require_matching_phase(cohort: CohortRow) -> None:
         MATCHING_PHASES,
         "Matching not open",
         "Cohort is in phase {phase}; matching runs need matching or active.",
+    )
+
+
+def _active_meanwhile() -> Problem:
+    """Another run was queued at the same moment and has already finished: still a conflict."""
+    return Problem(
+        409,
+        "A matching run is already active",
+        "Another run of this cohort was queued at the same moment; try again when it has finished.",
     )
 
 
@@ -146,7 +161,11 @@ async def start(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID)
             raise Problem(
                 409, "Not enough participants", "A matching run needs at least two enrolled participants."
             )
-        return await runs.create(conn, cohort_id, principal.subject, rt.clock.now())
+        run = await runs.queue(conn, cohort_id, principal.subject, rt.clock.now())
+        if run is None:  # an automatic rematch queued one since the check (it does not lock the cohort)
+            await _refuse_if_active(conn, cohort_id)
+            raise _active_meanwhile()
+        return run
 
 
 async def list_for_cohort(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID) -> list[RunView]:
@@ -254,107 +273,230 @@ async def requeue(rt: MatchingRuntime, principal: Principal, run_id: uuid.UUID) 
         cohort, _run = await _draft(conn, principal, run_id)
         _require_matching_phase(cohort)
         await _refuse_if_active(conn, cohort.id)
-        await runs.requeue(conn, run_id, rt.clock.now())
+        if not await runs.requeue(conn, run_id, rt.clock.now()):  # an automatic run came first
+            await _refuse_if_active(conn, cohort.id)
+            raise _active_meanwhile()
         await audit.add(
             conn, cohort.id, principal.subject, "draft.resolve", None, {"run_id": str(run_id)}, rt.clock.now()
         )
 
 
+async def _publish_in(
+    conn: Conn,
+    rt: MatchingRuntime,
+    cohort: CohortRow,
+    run_id: uuid.UUID,
+    by: str,
+    now: datetime,
+    *,
+    automatic: bool = False,
+) -> int | list[dict[str, str]]:
+    """Every draft pair of the (locked) draft becomes a proposal, in the caller's transaction: the number
+    of proposals, or the conflicts (nothing written) when the draft is stale."""
+    drafts = await runs.draft_pairs(conn, run_id)
+    state = await load_state(conn, cohort)
+    conflicts = matching.stale_drafts(state, drafts)
+    if conflicts:
+        return conflicts
+    created = await proposal_steps.create_in(
+        conn,
+        rt.outbox,
+        cohort,
+        [NewProposal(d.mentor_id, d.mentee_id, d.score, d.breakdown, d.explanation) for d in drafts],
+        run_id=run_id,
+        source="matching_run",
+        requested_by=None,
+        ttl_hours=rt.settings.proposal_ttl_hours,
+        now=now,
+    )
+    await runs.mark_published(conn, run_id, by, now)
+    details: dict[str, Any] = {"run_id": str(run_id), "proposals": len(created)}  # Any: the audit document
+    if automatic:
+        details["automatic"] = True
+    await audit.add(conn, cohort.id, by, "run.publish", None, details, now)
+    return len(created)
+
+
 async def publish(rt: MatchingRuntime, principal: Principal, run_id: uuid.UUID) -> Published:
     """Every draft pair becomes a proposal (match.proposed, with its explanation and expiry)."""
-    ttl = rt.settings.proposal_ttl_hours
     async with transaction(rt.pool) as conn:
         cohort, _run = await _draft(conn, principal, run_id)
         _require_matching_phase(cohort)
-        drafts = await runs.draft_pairs(conn, run_id)
-        state = await load_state(conn, cohort)
-        conflicts = matching.stale_drafts(state, drafts)
-        if conflicts:
+        now = rt.clock.now()
+        published = await _publish_in(conn, rt, cohort, run_id, principal.subject, now)
+        if not isinstance(published, int):
             raise Problem(
                 409,
                 "Draft is stale",
                 "Proposals or withdrawals changed since this draft was solved; re-solve it, then publish.",
-                conflicts=conflicts,
+                conflicts=published,
             )
-        now = rt.clock.now()
-        created = await proposal_steps.create_in(
-            conn,
-            rt.outbox,
-            cohort,
-            [NewProposal(d.mentor_id, d.mentee_id, d.score, d.breakdown, d.explanation) for d in drafts],
-            run_id=run_id,
-            source="matching_run",
-            requested_by=None,
-            ttl_hours=ttl,
-            now=now,
-        )
-        await runs.mark_published(conn, run_id, principal.subject, now)
-        await audit.add(
-            conn,
-            cohort.id,
-            principal.subject,
-            "run.publish",
-            None,
-            {"run_id": str(run_id), "proposals": len(created)},
-            now,
-        )
-    return Published(run_id, len(created), now + timedelta(hours=ttl))
+    return Published(run_id, published, now + timedelta(hours=rt.settings.proposal_ttl_hours))
 
 
 # --- the job ----------------------------------------------------------------------------------------
 
 
+class _LeaseLost(Exception):
+    """Another instance took the run over while this one was backing off."""
+
+
+@dataclass(slots=True)
+class _Attempts:
+    """This instance's attempts at one run. A stage that touches the database (the snapshot read, the
+    draft write) and fails on a transient error (db/errors.py) is recorded on the run (`attempts`,
+    `failed_attempts`) and tried again after a random exponential backoff (tenacity's, through the
+    shared `Backoff`), until `run_retry_attempts` attempts were made; any other error, or the last
+    transient one, fails the run. The lease is renewed meanwhile (the heartbeat runs around it)."""
+
+    rt: MatchingRuntime
+    run_id: uuid.UUID
+    owner: str
+    made: int = 1  # the claim was the first
+    stage: str = "snapshot"
+
+    async def run(self, stage: str, work: Callable[[], Awaitable[T]]) -> T:
+        self.stage = stage
+        settings = self.rt.settings
+        backoff = Backoff(
+            initial=settings.run_retry_backoff_seconds, max=settings.run_retry_backoff_max_seconds
+        )
+        while True:
+            try:
+                return await work()
+            except Exception as exc:
+                if not is_transient(exc) or self.made >= settings.run_retry_attempts:
+                    raise
+                delay = backoff.delay(self.made)
+                log.warning(
+                    "matching run %s: attempt %d failed in %s on a transient error, retrying in %.2fs: %r",
+                    self.run_id,
+                    self.made,
+                    stage,
+                    delay,
+                    exc,
+                )
+                await self._record(stage, exc, delay)
+                await asyncio.sleep(delay)
+                self.made += 1
+
+    async def _record(self, stage: str, exc: Exception, delay: float) -> None:
+        try:
+            async with connection(self.rt.pool) as conn:
+                owned = await runs.record_failed_attempt(
+                    conn, self.run_id, self.owner, stage, _error_text(exc), self.rt.clock.now(), delay
+                )
+        except Exception as trouble:  # the database may still be away: retry anyway, unrecorded
+            if not is_transient(trouble):
+                raise
+            log.warning("matching run %s: could not record the failed attempt: %r", self.run_id, trouble)
+            return
+        if not owned:
+            raise _LeaseLost
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, RunFailed) else f"{type(exc).__name__}: {exc}"
+
+
 async def execute(rt: MatchingRuntime, run_id: uuid.UUID, owner: str) -> None:
-    """Claims, solves and stores one run; does nothing if another instance holds it or it is done."""
+    """Claims, solves and stores one run (transient failures retried); does nothing if another instance
+    holds it or it is done."""
     if not await claim(rt, TABLE, run_id, owner):
         return
+    attempts = _Attempts(rt, run_id, owner)
     try:
-        await _solve(rt, run_id, owner)
+        async with heartbeat(rt, TABLE, run_id, owner):
+            await _solve(rt, run_id, owner, attempts)
     except asyncio.CancelledError:  # shutting down: hand the run back so the next instance takes it now
         await asyncio.shield(release(rt, TABLE, run_id, owner))
         raise
+    except _LeaseLost:
+        log.warning("matching run %s was taken over by another instance while it backed off", run_id)
     except Exception as exc:
+        transient = is_transient(exc)
         if not isinstance(exc, RunFailed):
             log.exception("matching run %s failed", run_id)
-        error = str(exc) if isinstance(exc, RunFailed) else f"{type(exc).__name__}: {exc}"
+        error = _error_text(exc)
+        if transient:
+            tries = f"{attempts.made} attempt{'s' if attempts.made != 1 else ''}"
+            error += f" (a transient error; the run gave up after {tries})"
         async with connection(rt.pool) as conn:
-            await runs.fail(conn, run_id, owner, error, rt.clock.now())
-
-
-async def _solve(rt: MatchingRuntime, run_id: uuid.UUID, owner: str) -> None:
-    async with heartbeat(rt, TABLE, run_id, owner):
-        async with connection(rt.pool) as conn:
-            run = await runs.get(conn, run_id)
-            cohort = await cohorts.get(conn, run.cohort_id) if run else None
-            if run is None or cohort is None:
-                raise LookupError(f"matching run {run_id} or its cohort is missing")
-            state = await load_state(conn, cohort)
-            pinned, removed = matching.review_edits(
-                state, await runs.draft_pairs(conn, run_id, include_removed=True)
+            await runs.fail(
+                conn, run_id, owner, error, rt.clock.now(), stage=attempts.stage, transient=transient
             )
-        if len(state.rows) < 2:
-            raise RunFailed("A matching run needs at least two enrolled participants.")
-        try:
-            result = await asyncio.to_thread(matching.solve, state, pinned, removed)
-        except QuotaInfeasibleError as exc:
-            raise RunFailed(
-                f"The policy's quotas cannot be met: {exc}. Relax a quota or unpin pairs."
-            ) from exc
-        stats = matching.run_stats(result, kept=len(state.occupied))
-        unmatched = matching.unmatched_rows(state, result)
-        drafts = matching.draft_rows(state, result)
-    async with transaction(rt.pool) as conn:
-        # Lock order as in the review use cases: run rows first, then the cohort.
-        if not await leases.still_owned(conn, TABLE, run_id, owner):
-            log.warning("matching run %s was taken over by another instance; dropping this result", run_id)
-            return
-        await runs.lock_drafts(conn, cohort.id)
-        locked = await cohorts.get(conn, cohort.id, lock=True)
-        if locked is None or locked.phase not in MATCHING_PHASES:
-            phase = locked.phase if locked else None
-            raise RunFailed(f"Cohort moved to phase {phase!r} while the run was queued.")
-        if await erased_since_snapshot(conn, list(state.by_id)):
-            raise RunFailed("A participant was erased on request while the run solved; start a new run.")
-        now = rt.clock.now()
-        await runs.supersede_drafts(conn, cohort.id, now)
-        await runs.store_draft(conn, run_id, stats, unmatched, drafts, now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    run: RunRow
+    cohort: CohortRow
+    state: matching.CohortState
+    pinned: list[matching.EmpPair]
+    removed: list[matching.EmpPair]
+
+
+async def _snapshot(rt: MatchingRuntime, run_id: uuid.UUID) -> _Snapshot:
+    async with connection(rt.pool) as conn:
+        run = await runs.get(conn, run_id)
+        cohort = await cohorts.get(conn, run.cohort_id) if run else None
+        if run is None or cohort is None:
+            raise LookupError(f"matching run {run_id} or its cohort is missing")
+        state = await load_state(conn, cohort)
+        pinned, removed = matching.review_edits(
+            state, await runs.draft_pairs(conn, run_id, include_removed=True)
+        )
+    return _Snapshot(run, cohort, state, pinned, removed)
+
+
+async def _solve(rt: MatchingRuntime, run_id: uuid.UUID, owner: str, attempts: _Attempts) -> None:
+    snap = await attempts.run("snapshot", lambda: _snapshot(rt, run_id))
+    attempts.stage = "solve"
+    if len(snap.state.rows) < 2:
+        raise RunFailed("A matching run needs at least two enrolled participants.")
+    try:
+        result = await asyncio.to_thread(matching.solve, snap.state, snap.pinned, snap.removed)
+    except QuotaInfeasibleError as exc:
+        raise RunFailed(f"The policy's quotas cannot be met: {exc}. Relax a quota or unpin pairs.") from exc
+    stats = matching.run_stats(result, kept=len(snap.state.occupied))
+    unmatched = matching.unmatched_rows(snap.state, result)
+    drafts = matching.draft_rows(snap.state, result)
+
+    async def write() -> None:
+        async with transaction(rt.pool) as conn:
+            # Lock order as in the review use cases: run rows first, then the cohort.
+            if not await leases.still_owned(conn, TABLE, run_id, owner):
+                log.warning(
+                    "matching run %s was taken over by another instance; dropping this result", run_id
+                )
+                return
+            await runs.lock_drafts(conn, snap.cohort.id)
+            locked = await cohorts.get(conn, snap.cohort.id, lock=True)
+            if locked is None or locked.phase not in MATCHING_PHASES:
+                phase = locked.phase if locked else None
+                raise RunFailed(f"Cohort moved to phase {phase!r} while the run was queued.")
+            if await erased_since_snapshot(conn, list(snap.state.by_id)):
+                raise RunFailed("A participant was erased on request while the run solved; start a new run.")
+            now = rt.clock.now()
+            await runs.supersede_drafts(conn, snap.cohort.id, now)
+            await runs.store_draft(conn, run_id, stats, unmatched, drafts, now)
+            if snap.run.origin == "auto_rematch":
+                await _automatic_draft_in(conn, rt, locked, run_id, len(drafts), now)
+
+    await attempts.run("write", write)
+
+
+async def _automatic_draft_in(
+    conn: Conn, rt: MatchingRuntime, cohort: CohortRow, run_id: uuid.UUID, pairs: int, now: datetime
+) -> None:
+    """An automatic rematch's draft, just stored: published in the same transaction when the cohort's
+    policy (as it is now) says `auto_rematch_approval` none; otherwise left for HR to review."""
+    _, approval = auto_rematch_of(cohort.policy)
+    details: dict[str, Any] = {"run_id": str(run_id), "pairs": pairs, "approval": approval}  # Any: audit
+    if approval == "hr":
+        await audit.add(conn, cohort.id, AUTO_REMATCH, "run.auto_draft", None, details, now)
+        return
+    published = await _publish_in(conn, rt, cohort, run_id, AUTO_REMATCH, now, automatic=True)
+    if not isinstance(published, int):  # changed under the solve: left for HR (or the next event's run)
+        details["conflicts"] = published
+        await audit.add(conn, cohort.id, AUTO_REMATCH, "run.auto_publish_stale", None, details, now)

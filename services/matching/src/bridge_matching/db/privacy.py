@@ -237,8 +237,8 @@ TEXT_TABLES = (
     ),
     TextTable(
         "matching_runs",
-        ("error",),
-        ("stats", "unmatched"),
+        ("error", "reason"),
+        ("stats", "unmatched", "failed_attempts"),
         ("created_by", "published_by"),
         "cohort_id = ANY($1::uuid[])",
     ),

@@ -7,20 +7,46 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bridge_matching.db.records import Conn, as_rows, for_update, maybe_row, one_row, to_json
-from bridge_matching.domain.rows import DraftPairRow, NewDraftPair, RunRow, UnmatchedData
+import asyncpg
+
+from bridge_matching.db.records import Conn, as_rows, for_update, maybe_row, to_json
+from bridge_matching.domain.rows import DraftPairRow, NewDraftPair, RunOrigin, RunRow, UnmatchedData
 
 
 async def create(conn: Conn, cohort_id: uuid.UUID, created_by: str, now: datetime) -> RunRow:
-    return one_row(
+    """A queued run for a cohort that has no queued or running run (else LookupError). The use cases
+    queue with `queue`; this is kept for tools (bench/matching/end_to_end.py)."""
+    run = await queue(conn, cohort_id, created_by, now)
+    if run is None:
+        raise LookupError(f"cohort {cohort_id} already has a queued or running matching run")
+    return run
+
+
+async def queue(
+    conn: Conn,
+    cohort_id: uuid.UUID,
+    created_by: str,
+    now: datetime,
+    *,
+    origin: RunOrigin = "hr",
+    reason: str | None = None,
+) -> RunRow | None:
+    """A queued run, or None when the cohort already has a queued or running run (at most one: the
+    partial unique index; a concurrent insert waits for the other transaction, then does nothing)."""
+    return maybe_row(
         RunRow,
         await conn.fetchrow(
-            """INSERT INTO matching_runs (id, cohort_id, status, created_by, created_at, updated_at)
-           VALUES ($1, $2, 'queued', $3, $4, $4) RETURNING *""",
+            """INSERT INTO matching_runs (id, cohort_id, status, created_by, created_at, updated_at, origin,
+                                          reason)
+           VALUES ($1, $2, 'queued', $3, $4, $4, $5, $6)
+           ON CONFLICT (cohort_id) WHERE status IN ('queued', 'running') DO NOTHING
+           RETURNING *""",
             uuid.uuid4(),
             cohort_id,
             created_by,
             now,
+            origin,
+            reason,
         ),
     )
 
@@ -37,6 +63,23 @@ async def active(conn: Conn, cohort_id: uuid.UUID) -> RunRow | None:
         RunRow,
         await conn.fetchrow(
             "SELECT * FROM matching_runs WHERE cohort_id = $1 AND status IN ('queued', 'running')", cohort_id
+        ),
+    )
+
+
+async def draft_under_review(conn: Conn, cohort_id: uuid.UUID) -> RunRow | None:
+    """The cohort's open draft if HR is reviewing it: started by HR, or (an automatic one) with review
+    edits (a pinned, removed or swapped pair). An automatic rematch leaves such a draft alone."""
+    return maybe_row(
+        RunRow,
+        await conn.fetchrow(
+            """SELECT * FROM matching_runs r
+             WHERE r.cohort_id = $1 AND r.status = 'draft'
+               AND (r.origin <> 'auto_rematch'
+                    OR EXISTS (SELECT 1 FROM draft_pairs d
+                                WHERE d.run_id = r.id
+                                  AND (d.pinned OR d.removed OR d.origin = 'swapped')))""",
+            cohort_id,
         ),
     )
 
@@ -88,27 +131,75 @@ async def store_draft(
     await insert_draft_pairs(conn, run_id, drafts)
 
 
-async def fail(conn: Conn, run_id: uuid.UUID, owner: str, error: str, now: datetime) -> None:
-    """The run failed, if this owner still runs it."""
+async def record_failed_attempt(
+    conn: Conn,
+    run_id: uuid.UUID,
+    owner: str,
+    stage: str,
+    error: str,
+    now: datetime,
+    retry_in: float,
+) -> bool:
+    """A transient failure of this owner's current attempt, and the next attempt counted (`attempts`);
+    False when this owner no longer runs the run (its lease was taken over)."""
+    status = await conn.execute(
+        """UPDATE matching_runs
+              SET failed_attempts = failed_attempts || jsonb_build_array(jsonb_build_object(
+                      'attempt', attempts, 'stage', $3::text, 'error', $4::text, 'transient', true,
+                      'at', $5::timestamptz, 'retry_in_seconds', $6::float8)),
+                  attempts = attempts + 1, updated_at = $5
+            WHERE id = $1 AND lease_owner = $2 AND status = 'running'""",
+        run_id,
+        owner,
+        stage,
+        error,
+        now,
+        retry_in,
+    )
+    return status.endswith(" 1")
+
+
+async def fail(
+    conn: Conn,
+    run_id: uuid.UUID,
+    owner: str,
+    error: str,
+    now: datetime,
+    *,
+    stage: str,
+    transient: bool,
+) -> None:
+    """The run failed, if this owner still runs it; the last attempt is recorded with the error."""
     await conn.execute(
         """UPDATE matching_runs SET status = 'failed', error = $3, finished_at = $4, updated_at = $4,
-                  lease_owner = NULL, lease_expires_at = NULL
+                  lease_owner = NULL, lease_expires_at = NULL,
+                  failed_attempts = failed_attempts || jsonb_build_array(jsonb_build_object(
+                      'attempt', attempts, 'stage', $5::text, 'error', $3::text, 'transient', $6::bool,
+                      'at', $4::timestamptz, 'retry_in_seconds', NULL))
             WHERE id = $1 AND lease_owner = $2 AND status = 'running'""",
         run_id,
         owner,
         error,
         now,
+        stage,
+        transient,
     )
 
 
-async def requeue(conn: Conn, run_id: uuid.UUID, now: datetime) -> None:
-    """A draft goes back to the queue to be re-solved in place."""
-    await conn.execute(
-        "UPDATE matching_runs SET status = 'queued', error = NULL, finished_at = NULL, updated_at = $2 "
-        "WHERE id = $1",
-        run_id,
-        now,
-    )
+async def requeue(conn: Conn, run_id: uuid.UUID, now: datetime) -> bool:
+    """A draft goes back to the queue to be re-solved in place; False when another run of the cohort was
+    queued meanwhile (at most one queued or running run per cohort)."""
+    try:
+        async with conn.transaction():  # a savepoint: the caller's transaction stays usable
+            await conn.execute(
+                "UPDATE matching_runs SET status = 'queued', error = NULL, finished_at = NULL, "
+                "updated_at = $2 WHERE id = $1",
+                run_id,
+                now,
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
 
 
 async def mark_published(conn: Conn, run_id: uuid.UUID, by: str, now: datetime) -> None:

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bridge_matching.domain.engine import MatchingPolicy, Weights
 from bridge_shared.types import RegionCode
 
+# Who lets an automatic rematch's draft go out: nobody (published at once) or HR (it stays a draft).
+AutoRematchApproval = Literal["none", "hr"]
+
 
 class WeightsIn(BaseModel):
     """Relative weight of every soft criterion (0 switches a criterion off)."""
@@ -80,6 +83,21 @@ class PolicyIn(BaseModel):
         description="quota: mentors working in a region take at most this many mentees in all, per region",
     )
 
+    auto_rematch: bool = Field(
+        False,
+        description=(
+            "after a decline or an expiry in matching or active, queue a matching run for the cohort "
+            "(origin auto_rematch), unless a run is already queued or running"
+        ),
+    )
+    auto_rematch_approval: AutoRematchApproval = Field(
+        "hr",
+        description=(
+            "none: the automatic run's draft is published at once (match.proposed); "
+            "hr: it stays a draft for HR to review and publish"
+        ),
+    )
+
     @field_validator("region_mentor_caps")
     @classmethod
     def _one_cap_per_region(cls, v: list[RegionCap]) -> list[RegionCap]:
@@ -87,6 +105,12 @@ class PolicyIn(BaseModel):
         if len(set(regions)) != len(regions):
             raise ValueError("each region may have one cap")
         return v
+
+
+def auto_rematch_of(stored: dict[str, Any] | None) -> tuple[bool, AutoRematchApproval]:  # Any: stored JSON
+    """(auto_rematch, auto_rematch_approval) of a stored policy (rows stored before them read as off)."""
+    p = PolicyIn.model_validate(stored or {})
+    return p.auto_rematch, p.auto_rematch_approval
 
 
 def policy_event_document(p: PolicyIn) -> dict[str, Any]:  # Any: the event's JSON values

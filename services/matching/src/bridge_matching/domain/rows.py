@@ -7,7 +7,7 @@ report, the cohort's stored policy) it is `dict[str, Any]`, because those are do
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, TypedDict
 
@@ -15,12 +15,24 @@ from bridge_shared.contracts.common import Role
 
 Side = Literal["mentor", "mentee"]
 RunStatus = Literal["queued", "running", "draft", "failed", "published", "superseded"]
+RunOrigin = Literal["hr", "auto_rematch"]  # who started a run: HR, or a decline/expiry (auto_rematch)
 
 
 class WindowData(TypedDict):
     weekday: int
     start: str
     end: str
+
+
+class FailedAttemptData(TypedDict):
+    """One failed attempt of a matching run (matching_runs.failed_attempts)."""
+
+    attempt: int  # the run's attempt number (its `attempts` count when it failed)
+    stage: str  # snapshot (reading the cohort), solve, or write (storing the draft)
+    error: str  # the exception's type and message
+    transient: bool  # retried (with backoff) unless the attempts were used up
+    at: str  # ISO 8601
+    retry_in_seconds: float | None  # the backoff before the next attempt; None: the run failed
 
 
 class UnmatchedData(TypedDict):
@@ -115,6 +127,9 @@ class RunRow:
     attempts: int
     error: str | None
     finished_at: datetime | None
+    origin: RunOrigin = "hr"  # the column's CHECK allows exactly these
+    reason: str | None = None  # why an automatic run was queued (ids, never names)
+    failed_attempts: list[FailedAttemptData] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
