@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from bridge_matching.domain.engine import MatchingPolicy, Weights
 from bridge_shared.types import RegionCode
@@ -14,17 +14,29 @@ from bridge_shared.types import RegionCode
 AutoRematchApproval = Literal["none", "hr"]
 
 
+def _json_number(v: object) -> object:
+    """A JSON number only: lax pydantic would read true as 1 and "3" as 3 (422 instead)."""
+    if isinstance(v, bool | str):
+        raise ValueError("must be a number")
+    return v
+
+
+Num = Annotated[float, BeforeValidator(_json_number)]
+Int = Annotated[int, BeforeValidator(_json_number)]
+Share = Annotated[float, Field(ge=0, le=1), BeforeValidator(_json_number)]  # bounds first: in the schema
+
+
 class WeightsIn(BaseModel):
     """Relative weight of every soft criterion (0 switches a criterion off)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    skills_mentor_to_mentee: float = Field(3.0, ge=0, le=100)
-    skills_mentee_to_mentor: float = Field(2.0, ge=0, le=100)
-    availability: float = Field(1.0, ge=0, le=100)
-    cross_department: float = Field(1.0, ge=0, le=100)
-    requested_partner: float = Field(2.0, ge=0, le=100)
-    meeting_preference: float = Field(
+    skills_mentor_to_mentee: Num = Field(3.0, ge=0, le=100)
+    skills_mentee_to_mentor: Num = Field(2.0, ge=0, le=100)
+    availability: Num = Field(1.0, ge=0, le=100)
+    cross_department: Num = Field(1.0, ge=0, le=100)
+    requested_partner: Num = Field(2.0, ge=0, le=100)
+    meeting_preference: Num = Field(
         1.0,
         ge=0,
         le=100,
@@ -39,25 +51,25 @@ class RegionCap(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: RegionCode
-    max_mentees: int = Field(ge=0, le=1_000_000)
+    max_mentees: Int = Field(ge=0, le=1_000_000)
 
 
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weights: WeightsIn = Field(default_factory=WeightsIn)
-    min_overlap_hours: float = Field(1.0, ge=0, le=40, description="hard: weekly overlap needed")
-    overlap_target_hours: float = Field(4.0, gt=0, le=40, description="overlap at which the score saturates")
+    min_overlap_hours: Num = Field(1.0, ge=0, le=40, description="hard: weekly overlap needed")
+    overlap_target_hours: Num = Field(4.0, gt=0, le=40, description="overlap at which the score saturates")
     region_mode: Literal["same_region", "cross_region", "any"] = Field(
         "any", description="same_region only, cross_region only, or any"
     )
-    max_mentees_per_mentor: int = Field(3, ge=1, le=20)
-    management_exclusion_depth: int = Field(
+    max_mentees_per_mentor: Int = Field(3, ge=1, le=20)
+    management_exclusion_depth: Int = Field(
         2, ge=0, le=10, description="exclude pairs within this many management levels (0 = off)"
     )
     allow_repeat_partners: bool = False
-    candidates_per_mentee: int = Field(40, ge=5, le=500)
-    candidates_per_mentor: int = Field(10, ge=1, le=200)
+    candidates_per_mentee: Int = Field(40, ge=5, le=500)
+    candidates_per_mentor: Int = Field(10, ge=1, le=200)
     availability_mode: Literal["whole_programme", "typical_week"] = Field(
         "whole_programme",
         description=(
@@ -65,16 +77,12 @@ class PolicyIn(BaseModel):
             "(DST changes included); typical_week: the programme's first week only"
         ),
     )
-    min_cross_region_share: float | None = Field(
+    min_cross_region_share: Share | None = Field(
         None,
-        ge=0,
-        le=1,
         description="quota: at least this share of the pairs join two regions (0-1; null = off)",
     )
-    max_same_department_share: float | None = Field(
+    max_same_department_share: Share | None = Field(
         None,
-        ge=0,
-        le=1,
         description="quota: at most this share of the pairs inside one department (null = off)",
     )
     region_mentor_caps: list[RegionCap] = Field(
