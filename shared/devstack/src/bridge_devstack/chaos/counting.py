@@ -431,6 +431,8 @@ class Counter:
                 else:  # the pair id never became known: the pair itself is lost
                     want["pair_formed"].add((f"pair of proposal {proposal}", exp.email(pid)))
         for sid, plan in exp.sessions.items():
+            if plan.held:  # logged after it happened: no invite, no "scheduled" mail
+                continue
             for pid in self._pair_people(exp, plan.relationship_id):
                 want["session_scheduled"].add((sid, exp.email(pid)))
         seen: dict[str, list[tuple[tuple[str, str], str]]] = {k: [] for k in EMAIL_KINDS}
