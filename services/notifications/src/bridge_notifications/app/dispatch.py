@@ -37,6 +37,7 @@ from bridge_notifications.app.recipients import effective_prefs
 from bridge_notifications.db import deliveries, directory
 from bridge_notifications.db.deliveries import DeliveryRow
 from bridge_notifications.domain.privacy import scrub_reason
+from bridge_notifications.domain.recipients import Person, Prefs
 from bridge_notifications.domain.timing import next_allowed, zone
 from bridge_notifications.domain.unsubscribe import make_token
 from bridge_notifications.settings import NotificationsSettings
@@ -113,25 +114,28 @@ class Dispatcher:
                 break
         return total
 
-    async def _quiet_until(self, row: DeliveryRow) -> datetime | None:
-        if row.employee_id is None or row.held_reason == "daily_digest":
+    async def _recipient(self, row: DeliveryRow) -> tuple[Person, Prefs] | None:
+        """A participant's directory entry and preferences as they are now (one lookup per send):
+        quiet hours are checked against them, and e-mail goes to the address held now, so a message
+        planned before the person's address changed (a reminder, a held digest, an invite) reaches
+        the new one. None for HR contacts and unknown people."""
+        if row.employee_id is None:
             return None
         async with connection(self.pool) as conn:
             who = await directory.person(conn, row.recipient_id)
             if who is None:
                 return None
-            prefs = await effective_prefs(conn, who, self.settings)
+            return who, await effective_prefs(conn, who, self.settings)
+
+    def _quiet_until(self, row: DeliveryRow, prefs: Prefs | None) -> datetime | None:
+        if prefs is None or row.held_reason == "daily_digest":
+            return None
         now = self.clock.now()
         allowed = next_allowed(now, zone(prefs.timezone), prefs.quiet_start, prefs.quiet_end)
         return allowed if allowed > now else None
 
-    async def _current_address(self, row: DeliveryRow) -> str:
-        """A participant's e-mail address as the directory has it now: a message planned before the
-        person's address changed (a reminder, a held digest, an invite) goes to the new one."""
-        if row.employee_id is None:
-            return row.to_address
-        async with connection(self.pool) as conn:
-            who = await directory.person(conn, row.recipient_id)
+    @staticmethod
+    def _current_address(row: DeliveryRow, who: Person | None) -> str:
         if who is None or not who.email or is_erased_email(who.email):
             return row.to_address
         return who.email
@@ -143,7 +147,7 @@ class Dispatcher:
         token = make_token(self._unsubscribe_key, row.recipient_id)
         return f"{self.settings.unsubscribe_base_url.rstrip('/')}/{token}"
 
-    async def _send(self, row: DeliveryRow) -> None:
+    async def _send(self, row: DeliveryRow, who: Person | None) -> None:
         if is_erased_email(row.to_address) or row.to_address == ERASED_TEXT:
             raise PermanentDeliveryError("the recipient was erased")  # never sent (docs/privacy.md)
         await self.buckets.get(row.channel, _UNLIMITED).acquire()
@@ -151,7 +155,7 @@ class Dispatcher:
             await self.email.send(
                 build_message(
                     sender=self.settings.mail_from,
-                    to=await self._current_address(row),
+                    to=self._current_address(row, who),
                     subject=row.subject,
                     text=row.body_text,
                     html=row.body_html,
@@ -176,11 +180,12 @@ class Dispatcher:
             )
             return
         try:
-            quiet_until = await self._quiet_until(row)
+            recipient = await self._recipient(row)
+            quiet_until = self._quiet_until(row, recipient[1] if recipient else None)
             if quiet_until is not None:
                 await self._put_back(row, quiet_until, error=None, held_reason="quiet_hours")
                 return
-            await self._send(row)
+            await self._send(row, recipient[0] if recipient else None)
         except TransientDeliveryError as exc:
             if attempt < self.settings.dispatch_max_attempts:
                 delay = self.backoff.delay(attempt)
