@@ -18,10 +18,8 @@ What exists afterwards (all ids in `Seed.ids`):
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from tests.e2e import waiting
 from tests.service_harness import token
 
 T = TypeVar("T")
@@ -81,14 +80,10 @@ def _bearer(t: str) -> dict[str, str]:
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SeedError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.25)
+    try:
+        return await waiting.eventually(probe, what, timeout)
+    except AssertionError as exc:  # a seed that cannot finish is reported as such, not as a failed check
+        raise SeedError(str(exc)) from exc
 
 
 async def ok(response: Awaitable[httpx.Response], what: str) -> Any:  # Any: the JSON body
