@@ -61,10 +61,11 @@ async def test_an_email_and_zone_change_mid_relationship_reaches_the_next_invite
         async def reissued() -> icalendar.Event | None:
             text = (await c.get(ics_url, headers=as_mentor)).text
             [ev] = icalendar.Calendar.from_ical(text).walk("VEVENT")
-            return ev if int(ev["SEQUENCE"]) >= 1 else None
+            # (An update of another demo person, still in flight, may re-issue it first: wait for ours.)
+            return ev if f"mailto:{new_email}" in {str(a) for a in ev["ATTENDEE"]} else None
 
-        ev = await eventually(reissued, "sessions to re-issue the invite")
-        assert str(ev["UID"]) == uid and int(ev["SEQUENCE"]) == 1 and ev["DTSTART"].dt == starts
+        ev = await eventually(reissued, "sessions to re-issue the invite to the new address")
+        assert str(ev["UID"]) == uid and int(ev["SEQUENCE"]) >= 1 and ev["DTSTART"].dt == starts
         attendees = {str(a) for a in ev["ATTENDEE"]}
         assert f"mailto:{new_email}" in attendees and f"mailto:{mentee['email']}" not in attendees
 
@@ -92,4 +93,4 @@ async def test_an_email_and_zone_change_mid_relationship_reaches_the_next_invite
                 headers=auth("participant", sub=mentee["employee_id"]),
             )
         ).json()
-        assert shown["local"]["mentee"]["timezone"] == new_zone and shown["invite"]["sequence"] == 1
+        assert shown["local"]["mentee"]["timezone"] == new_zone and shown["invite"]["sequence"] >= 1
