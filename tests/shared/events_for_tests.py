@@ -24,8 +24,9 @@ class ThingHappened(EventPayload):
     note: str = ""
 
 
-# The consumer integration tests read their topic from the beginning with a new group each: on a
-# topic of their own they never wade through the thousands of records other tests put on THING_TOPIC.
+# The consumer integration tests use a new group each, started at the topic's end
+# (harness.start_group_at_end): on a topic of their own, they never wade through the thousands of
+# records other tests put on THING_TOPIC, nor through each other's.
 CONSUMER_TOPIC = f"bridge.test.consumer-{RUN}"
 
 

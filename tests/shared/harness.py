@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from faststream.kafka import KafkaBroker
 
 from bridge_shared.db.migrations import migrate
@@ -29,6 +30,7 @@ class Harness:
     pool: asyncpg.Pool
     broker: KafkaBroker
     outbox: Outbox
+    bootstrap: str
 
 
 @asynccontextmanager
@@ -45,7 +47,7 @@ async def harness(scratch: tuple[str, str], bootstrap: str, topics: list[str]) -
     await ensure_topics(bootstrap, [dead_letter_topic(schema)], partitions=1)
     broker = create_broker(bootstrap, service=schema)
     try:
-        yield Harness(schema, dsn, pool, broker, Outbox(schema=schema, source=f"/bridge/{schema}"))
+        yield Harness(schema, dsn, pool, broker, Outbox(schema=schema, source=f"/bridge/{schema}"), bootstrap)
     finally:
         await broker.stop()
         await pool.close()
@@ -81,3 +83,23 @@ async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 15
     finally:
         await consumer.stop()
     return out
+
+
+async def start_group_at_end(bootstrap: str, group_id: str, topic: str) -> None:
+    """Commits a new consumer group's offsets at the topic's current end, so that it reads only what
+    is published from now on. Tests sharing a topic then never wade through each other's records
+    (hundreds, on a busy CI run) before reaching their own."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in ends.items()})
+    finally:
+        await consumer.stop()

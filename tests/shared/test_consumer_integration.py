@@ -17,7 +17,14 @@ from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
 from tests.shared.events_for_tests import CONSUMER_TOPIC, ConsumedThingHappened
-from tests.shared.harness import Harness, broker_send, harness, make_relay, read_topic
+from tests.shared.harness import (
+    Harness,
+    broker_send,
+    harness,
+    make_relay,
+    read_topic,
+    start_group_at_end,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +40,7 @@ async def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
             await asyncio.sleep(0.05)
 
 
-def _consumer(
+async def _consumer(
     h: Harness,
     *,
     fail_on: set[int] | None = None,
@@ -65,6 +72,7 @@ def _consumer(
         if fail_on and event.payload.seq in fail_on and event.payload.thing_id.endswith("-retry"):
             raise ValueError(f"cannot handle seq {event.payload.seq}")
 
+    await start_group_at_end(h.bootstrap, consumer.group_id, CONSUMER_TOPIC)
     consumer.attach(h.broker)
     return consumer
 
@@ -79,7 +87,7 @@ async def test_redelivered_event_has_one_effect(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
     async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
-        _consumer(h)
+        await _consumer(h)
         await h.broker.start()
         prefix = f"{h.schema}-dup"
         eid = str(uuid.uuid4())
@@ -100,7 +108,7 @@ async def test_invalid_event_goes_to_dead_letter_with_reason_and_partition_moves
 ) -> None:
     async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         await ensure_topics(bootstrap_servers, [dead_letter_topic(h.schema)], partitions=1)
-        consumer = _consumer(h)
+        consumer = await _consumer(h)
         await h.broker.start()
         prefix = f"{h.schema}-bad"
         good = build_event(ConsumedThingHappened(thing_id=prefix, seq=1), source="/tests")
@@ -149,7 +157,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_effects(
     async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
         await ensure_topics(bootstrap_servers, [dead_letter_topic(h.schema)], partitions=1)
         calls: list[tuple[str, int]] = []
-        _consumer(h, fail_on={1}, calls=calls)
+        await _consumer(h, fail_on={1}, calls=calls)
         await h.broker.start()
         prefix = f"{h.schema}-retry"
         await _publish(h, ConsumedThingHappened(thing_id=prefix, seq=1))
@@ -176,7 +184,7 @@ async def test_batch_path_handles_many_events_per_transaction_and_dedupes(
     scratch_service: tuple[str, str], bootstrap_servers: str
 ) -> None:
     async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
-        _consumer(h, batch=True)
+        await _consumer(h, batch=True)
         await h.broker.start()
         prefix = f"{h.schema}-batch"
         ids = [str(uuid.uuid4()) for _ in range(200)]
@@ -240,7 +248,7 @@ async def test_consumer_span_continues_the_producers_trace_across_the_outbox(
     scratch_service: tuple[str, str], bootstrap_servers: str, span_exporter: InMemorySpanExporter
 ) -> None:
     async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
-        _consumer(h)
+        await _consumer(h)
         await h.broker.start()
         prefix = f"{h.schema}-trace"
         tracer = trace.get_tracer("tests")
@@ -307,6 +315,7 @@ async def test_database_outage_is_not_the_events_fault_it_is_retried_not_dead_le
                 event.payload.seq,
             )
 
+        await start_group_at_end(bootstrap_servers, consumer.group_id, CONSUMER_TOPIC)
         consumer.attach(h.broker)
         await h.broker.start()
         prefix = f"{h.schema}-outage"
@@ -349,6 +358,7 @@ async def test_a_handler_bug_in_query_arguments_is_dead_lettered_not_looped(
                     "INSERT INTO effects (event_id, seq) VALUES ($1, $2)", event.id, "not-an-int"
                 )
 
+        await start_group_at_end(bootstrap_servers, consumer.group_id, CONSUMER_TOPIC)
         consumer.attach(h.broker)
         await h.broker.start()
         await _publish(h, ConsumedThingHappened(thing_id=prefix, seq=1))
