@@ -260,3 +260,78 @@ class PairDissolvedV2(PairDissolvedV1):
     mentee_id: Identifier
     reason: Annotated[str, Personal(by=("mentor_id", "mentee_id"), erased=ERASED_TEXT)]
     dissolved_by: Annotated[Identifier, Personal(by=("mentor_id", "mentee_id"), erased=ERASED_ID)]
+    left_participant_id: Identifier | None = Field(
+        default=None,
+        description="Set when the pair ended because this one of the two left the company "
+        "(matching.person.left): nothing more is sent to them; their partner is told and offered a rematch.",
+    )
+
+
+# -- the company directory: joiners, movers, leavers (SCIM provisioning, HRIS delta files) -----------
+# Nothing personal travels: a person is an id; HR reads names in matching's API. Keyed by person id.
+
+DirectorySource = Literal["scim", "hris_file", "scheduler"]
+
+
+@event("matching.person.joined", version=1, topic=topics.MATCHING_PERSON, key="person_id")
+class PersonJoinedV1(EventPayload):
+    """A new employee in the company directory: available to the next cohort's enrolment, with the
+    fields HR owns (name, e-mail, title, manager, department, region) pre-filled."""
+
+    person_id: Identifier
+    department: str | None = Field(default=None, max_length=120)
+    region: Region | None = None
+    start_date: date | None = None
+    source: DirectorySource
+    joined_at: datetime
+
+
+MovedField = Literal["manager", "department", "region", "title", "email", "name", "locale", "timezone"]
+
+
+@event("matching.person.moved", version=1, topic=topics.MATCHING_PERSON, key="person_id")
+class PersonMovedV1(EventPayload):
+    """Fields HR owns changed (a new manager or department, say). The person's enrolments are updated
+    (each gets matching.participant.updated); when the change makes an active pair break the
+    management-chain rule, matching.pair.flagged follows for HR."""
+
+    person_id: Identifier
+    changed: list[MovedField] = Field(min_length=1, max_length=8)
+    department: str | None = Field(default=None, max_length=120)
+    previous_department: str | None = Field(default=None, max_length=120)
+    region: Region | None = None
+    participant_ids: list[Identifier] = Field(default_factory=list, max_length=1000)
+    source: DirectorySource
+    moved_at: datetime
+
+
+@event("matching.person.left", version=1, topic=topics.MATCHING_PERSON, key="person_id")
+class PersonLeftV1(EventPayload):
+    """Left the company (deactivated or deleted by the identity provider, or past the termination
+    date an HRIS file gave). In the same transaction every enrolment of theirs is withdrawn
+    ("left the company"): open proposals cancelled, formed pairs dissolved with
+    `left_participant_id`. No further notification goes to them."""
+
+    person_id: Identifier
+    participant_ids: list[Identifier] = Field(default_factory=list, max_length=1000)
+    cause: Literal["deactivated", "deleted", "terminated"]
+    left_on: date
+    source: DirectorySource
+    left_at: datetime
+
+
+@event("matching.pair.flagged", version=1, topic=topics.MATCHING_PAIR, key="pair_id")
+class PairFlaggedV1(EventPayload):
+    """An active pair breaks a hard rule after a person moved (the management-chain exclusion):
+    flagged to HR with the reason, never dissolved silently. HR decides (dissolve it through the
+    pairs API, or keep it)."""
+
+    pair_id: Identifier
+    cohort_id: Identifier
+    mentor_id: Identifier
+    mentee_id: Identifier
+    moved_person_id: Identifier
+    rule: Literal["management_chain"]
+    reason: str = Field(min_length=1, max_length=500, description="plain language, names no one")
+    hr_contact_email: EventEmail | None = None
+    flagged_at: datetime

@@ -350,3 +350,8 @@ class PairClosedV2(PairClosedV1):
     reason: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = None
     # Minimised: no consumer needs who closed it (an employee id); it stays in sessions.
     closed_by: SkipJsonSchema[Identifier | None] = Field(default=None, exclude=True)
+    left_participant_id: Identifier | None = Field(
+        default=None,
+        description="Set when the relationship ended because this one of the two left the company: "
+        "nothing more is sent to them (no closing survey); their partner is told and offered a rematch.",
+    )

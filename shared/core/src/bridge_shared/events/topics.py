@@ -33,6 +33,8 @@ MATCHING_COHORT = topic_name("matching", "cohort")
 MATCHING_PARTICIPANT = topic_name("matching", "participant")
 MATCHING_PROPOSAL = topic_name("matching", "proposal")
 MATCHING_PAIR = topic_name("matching", "pair")
+# The company directory (SCIM provisioning, HRIS delta files): joiners, movers and leavers.
+MATCHING_PERSON = topic_name("matching", "person")
 SESSIONS_RELATIONSHIP = topic_name("sessions", "relationship")
 NOTIFICATIONS_NOTIFICATION = topic_name("notifications", "notification")
 # Data-protection requests (matching coordinates) and each service's answers (docs/privacy.md).
@@ -52,6 +54,7 @@ ALL_EVENT_TOPICS = (
     MATCHING_PARTICIPANT,
     MATCHING_PROPOSAL,
     MATCHING_PAIR,
+    MATCHING_PERSON,
     SESSIONS_RELATIONSHIP,
     NOTIFICATIONS_NOTIFICATION,
     MATCHING_PRIVACY,
