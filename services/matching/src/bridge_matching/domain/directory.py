@@ -112,4 +112,5 @@ def change_of(before: DirectoryRecord | None, after: DirectoryRecord, today: dat
     moved = tuple(
         label for name, label in MOVED_FIELD_OF.items() if getattr(before, name) != getattr(after, name)
     )
-    return Change(joined=False, moved=moved if left_after is None else (), left=None if left_before else left_after)
+    left = None if left_before else left_after
+    return Change(joined=False, moved=moved if left_after is None else (), left=left)
