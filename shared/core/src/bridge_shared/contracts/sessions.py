@@ -299,6 +299,12 @@ class SessionCancelledV2(SessionCancelledV1):
     cancelled_by: SkipJsonSchema[Identifier | None] = Field(default=None, exclude=True)  # type: ignore[assignment]
     reason: Annotated[str | None, Personal(by=_BY_BOTH, erased=ERASED_TEXT)] = None
     invite: CalendarInviteV2
+    left_participant_id: Identifier | None = Field(
+        default=None,
+        description="Set when the session was cancelled because this one of the two left the company "
+        "(the relationship closed with pair.closed's left_participant_id): the cancellation goes to "
+        "the partner only; nothing more is sent to the one who left.",
+    )
 
 
 @event("sessions.session.invite_updated", version=1, topic=T, key="relationship_id")
