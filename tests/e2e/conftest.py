@@ -15,6 +15,10 @@ from bridge_devstack.up import dev_token
 from bridge_shared.db.provision import SERVICES
 from tests.e2e.otlp_capture import OtlpCapture
 
+# The identity provider's SCIM credential the platform under test is given (matching's
+# scim_bearer_token): a test secret, never a person's token.
+SCIM_TOKEN = "e2e-scim-" + "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
+
 
 @pytest.fixture(scope="session")
 def smtp_sink(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SmtpSink]:
@@ -53,6 +57,7 @@ async def platform(
             for svc in SERVICES
         },
     )
+    plat.extra_env["matching"]["BRIDGE_MATCHING_SCIM_BEARER_TOKEN"] = SCIM_TOKEN
     await plat.provision()
     plat.start()
     try:

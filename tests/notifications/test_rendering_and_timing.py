@@ -81,6 +81,12 @@ CTX = dict(
     failed_recipients=["q@x.test"],
     log_url="https://x.test/l",
     preferences_url="https://x.test/p",
+    new_partner_url="https://x.test/new-partner",
+    leaver_name="Lena Vogel",
+    leaver_role="mentee",
+    remaining_name="Aiko Tanaka",
+    rule="management_chain",
+    flagged_at=at(2025, 3, 30, 8),
 )
 ENGLISH = re.compile(
     r"\b(the|your|you|with|please|hello|meeting|reminder|manage|matched|goals|"
@@ -105,7 +111,7 @@ INVITE_KINDS = sorted(
 
 
 def test_every_kind_has_a_template_in_every_locale() -> None:
-    assert len(KINDS) == 22
+    assert len(KINDS) == 25
     for loc in LOCALES:
         assert sorted(p.stem for p in (TEMPLATES / loc).glob("*.j2")) == sorted([*KINDS, "_common"]), loc
 

@@ -364,6 +364,9 @@ async def test_routing_table_is_served_and_covers_every_routed_event(svc: Runnin
         "hr_match_expired",
         "hr_pair_closed_early",
         "midpoint_survey",
+        "partner_left",
+        "hr_participant_left",
+        "hr_pair_flagged",
     }
     assert (await svc.client.get("/routing", headers=auth("participant"))).status_code == 403
 

@@ -3,7 +3,9 @@ transaction, idempotent by dedup key.
 
 - daily digest: the email/chat notifications held for people who chose a daily digest are due at
   `digest_local_hour` in their own zone; one digest message per recipient and channel replaces them
-  (they are marked `digested`, pointing at the digest delivery).
+  (they are marked `digested`, pointing at the digest delivery). Someone who left the company gets
+  no digest: their held items are cancelled (planning holds none for them once they are known to
+  have left; this covers items held before).
 - weekly HR digest: once per week per cohort with an HR contact, at `weekly_digest_weekday` /
   `weekly_digest_local_hour` in HR's zone, a summary of the cohort's notifications of the past week.
 """
@@ -32,6 +34,11 @@ async def daily_digest(conn: Conn, now: datetime, settings: NotificationsSetting
     for (recipient_id, channel), items in groups.items():
         who = await directory.person(conn, recipient_id)
         if who is None:
+            continue
+        if who.left:  # left the company (issue 19): their held items are dropped, not digested
+            await deliveries.cancel_to(
+                conn, [recipient_id], now=now, reason="left the company (daily digest)"
+            )
             continue
         prefs = await effective_prefs(conn, who, settings)
         local_day = now.astimezone(zone(prefs.timezone)).date().isoformat()

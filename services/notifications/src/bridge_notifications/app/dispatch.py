@@ -11,6 +11,9 @@ let the lease expire and the message go out a second time. Only a crash of this 
 the hand-over and the write can still send a message twice (its Message-ID, derived from the dedup
 key, lets receivers drop the copy).
 
+A participant who left the company since the row was planned (issue 19) gets nothing: the row is
+cancelled at send time, with no notification event (nothing failed).
+
 Quiet hours are checked again at send time (preferences may have changed since the row was
 planned): a row that falls inside them is put back, unchanged in attempts, until they end.
 
@@ -181,6 +184,9 @@ class Dispatcher:
             return
         try:
             recipient = await self._recipient(row)
+            if recipient is not None and recipient[0].left:
+                await self._withhold(row, "not sent: the recipient left the company")
+                return
             quiet_until = self._quiet_until(row, recipient[1] if recipient else None)
             if quiet_until is not None:
                 await self._put_back(row, quiet_until, error=None, held_reason="quiet_hours")
@@ -226,6 +232,11 @@ class Dispatcher:
                 held_reason=held_reason,
                 refund_attempt=held_reason == "quiet_hours",
             )
+
+    async def _withhold(self, row: DeliveryRow, reason: str) -> None:
+        async with connection(self.pool) as conn:
+            if await deliveries.withhold(conn, row.id, row.attempts, reason, self.clock.now()):
+                log.info("delivery %s to %s withheld: left the company", row.id, row.recipient_id)
 
     async def _record_sent(self, row: DeliveryRow, now: datetime) -> None:
         async with transaction(self.pool) as conn:

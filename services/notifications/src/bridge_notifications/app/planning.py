@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bridge_notifications.app.directory import participants_left
 from bridge_notifications.app.recipients import effective_prefs, hr_contact
 from bridge_notifications.db import deliveries, directory, inbox, preferences, privacy
 from bridge_notifications.domain import planning, routing
@@ -24,6 +25,7 @@ from bridge_notifications.domain.rendering import Context
 from bridge_notifications.domain.routing import Cancel, Notify, RouteContext, RoutedPayload
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import matching as m
+from bridge_shared.contracts import sessions as s
 from bridge_shared.db.connection import Conn
 
 __all__ = ["Planner", "UnknownRecipient"]
@@ -57,6 +59,11 @@ class Planner:
             erased = {r.participant_id for r in (payload.mentor, payload.mentee) if is_erased_ref(r)}
         return erased | await privacy.erased_among(conn, list(ids))
 
+    @staticmethod
+    async def _left(conn: Conn, ids: tuple[str, str]) -> set[str]:
+        """The pair's participants who left the company: never recipients again (issue 19)."""
+        return await directory.left_among(conn, list(ids))
+
     async def _pair(self, conn: Conn, payload: RoutedPayload, ids: tuple[str, str]) -> tuple[Person, Person]:
         if isinstance(payload, m.MatchProposedV1 | m.PairFormedV1):
             for ref in (payload.mentor, payload.mentee):
@@ -78,6 +85,15 @@ class Planner:
     ) -> int:
         """Plans the notifications of one routed event; returns how many rows were created."""
         actions = routing.ROUTES.get(event_type, ())
+        leaver = (
+            payload.left_participant_id
+            if isinstance(payload, s.PairClosedV2 | s.SessionCancelledV2)
+            else None
+        )
+        if leaver is not None and routing.someone_left(payload):
+            # Whichever comes first, this (or the cancellation of a session of the closed relationship,
+            # which comes before it) or matching.person.left: from now on nothing reaches them.
+            await participants_left(conn, [leaver], left_on=None, now=now, why=f"{event_type} {event_id}")
         hr_email = getattr(payload, "hr_contact_email", None)
         cohort_id = payload.cohort_id
         if hr_email:
@@ -100,6 +116,7 @@ class Planner:
         created = 0
         first_notify = True
         erased: set[str] | None = None
+        left: set[str] = set()
         for action in actions:
             if isinstance(action, Cancel):
                 group = routing.group_name(action.group, payload)
@@ -126,6 +143,7 @@ class Planner:
             group_key = routing.group_name(action.group, payload) if action.group else None
             if erased is None:
                 erased = await self._erased(conn, payload, ids)
+                left = await self._left(conn, ids)
             if erased:
                 # Never to an erased person, and never to anyone else about them (docs/privacy.md).
                 log.info(
@@ -153,8 +171,21 @@ class Planner:
                 created += await self._store(conn, step, hr, hr_prefs(hr_defaults, hr), context)
                 continue
             for me, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
+                if me.recipient_id in left:
+                    log.info(
+                        "%s of %s %s not sent to %s: left the company",
+                        action.kind,
+                        event_type,
+                        event_id,
+                        me.recipient_id,
+                    )
+                    continue  # nothing of any kind, ever, to someone who left the company
                 if action.to == "partner" and me.recipient_id == getattr(payload, "by_participant_id", None):
                     continue  # the one who acted is not prompted
+                if action.to == "remaining" and me.recipient_id == getattr(
+                    payload, "left_participant_id", None
+                ):
+                    continue  # only the one who stayed
                 prefs = await effective_prefs(conn, me, self.settings)
                 context = participant_context(self.settings, base, payload, me, partner, role, prefs)
                 created += await self._store(conn, step, me, prefs, context)

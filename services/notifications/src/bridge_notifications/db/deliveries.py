@@ -175,6 +175,35 @@ async def cancel_group(conn: Conn, group: str, *, prefix: bool, now: datetime, r
     return affected(result)
 
 
+async def cancel_to(conn: Conn, recipient_ids: list[str], *, now: datetime, reason: str) -> int:
+    """Cancels every delivery to these recipients that is waiting (due later, or held for quiet hours
+    or a digest): they left the company (app/directory.participants_left). A row being sent right
+    now is stopped by the dispatcher's own look-up before it sends."""
+    result: str = await conn.execute(
+        """UPDATE deliveries SET status = 'cancelled', last_error = $3, updated_at = $2, lease_until = NULL,
+                  held_reason = 'left_company'
+           WHERE recipient_id = ANY($1::text[]) AND status IN ('pending', 'digest')""",
+        recipient_ids,
+        now,
+        reason,
+    )
+    return affected(result)
+
+
+async def withhold(conn: Conn, delivery_id: uuid.UUID, attempt: int, reason: str, now: datetime) -> bool:
+    """A leased row not sent after all, because its recipient left the company: cancelled (not
+    failed: nothing went wrong, and no notification event is written). Fenced like the outcomes."""
+    result: str = await conn.execute(
+        "UPDATE deliveries SET status = 'cancelled', lease_until = NULL, last_error = $3, updated_at = $4, "
+        "held_reason = 'left_company' WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+        delivery_id,
+        attempt,
+        reason,
+        now,
+    )
+    return affected(result) == 1
+
+
 async def lease_due(conn: Conn, *, now: datetime, limit: int, lease_seconds: float) -> list[DeliveryRow]:
     """Claims due rows for this instance; SKIP LOCKED keeps two instances off the same row, and the
     lease lets another instance take over a row whose sender died mid-send. `attempts` doubles as

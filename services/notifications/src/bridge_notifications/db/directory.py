@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from bridge_notifications.db import affected
 from bridge_notifications.domain.recipients import Cohort, Person
 from bridge_shared.contracts.matching import ParticipantRef
 from bridge_shared.db.connection import Conn
@@ -60,9 +61,12 @@ async def upsert_recipient(conn: Conn, ref: ParticipantRef, cohort_id: str) -> N
 
 
 async def person(conn: Conn, participant_id: str) -> Person | None:
+    """The participant as a recipient, with whether they left the company."""
     r = await conn.fetchrow(
-        "SELECT participant_id, employee_id, cohort_id, display_name, email, locale, timezone "
-        "FROM recipients WHERE participant_id = $1",
+        """SELECT r.participant_id, r.employee_id, r.cohort_id, r.display_name, r.email, r.locale,
+                  r.timezone, l.participant_id IS NOT NULL AS has_left
+           FROM recipients r LEFT JOIN left_participants l USING (participant_id)
+           WHERE r.participant_id = $1""",
         participant_id,
     )
     if r is None:
@@ -75,7 +79,44 @@ async def person(conn: Conn, participant_id: str) -> Person | None:
         r["email"],
         r["locale"],
         r["timezone"],
+        left=r["has_left"],
     )
+
+
+# -- leavers (issue 19) ----------------------------------------------------------------------------
+
+
+async def record_left(conn: Conn, participant_ids: list[str], *, left_on: date | None, at: datetime) -> int:
+    """Marks the participants as having left the company (ids and the date only; the first date
+    known stays) and deactivates their recipient rows, as a withdrawal does. Returns how many rows
+    were written (marked now, or given their date now)."""
+    result: str = await conn.execute(
+        """INSERT INTO left_participants (participant_id, left_on, recorded_at)
+           SELECT p, $2, $3 FROM unnest($1::text[]) AS p
+           ON CONFLICT (participant_id) DO UPDATE
+               SET left_on = coalesce(left_participants.left_on, EXCLUDED.left_on)
+             WHERE left_participants.left_on IS NULL AND EXCLUDED.left_on IS NOT NULL""",
+        participant_ids,
+        left_on,
+        at,
+    )
+    await conn.execute(
+        "UPDATE recipients SET active = false, updated_at = now() "
+        "WHERE participant_id = ANY($1::text[]) AND active",
+        participant_ids,
+    )
+    return affected(result)
+
+
+async def left_among(conn: Conn, participant_ids: list[str]) -> set[str]:
+    """Those of the participants who left the company."""
+    if not participant_ids:
+        return set()
+    rows = await conn.fetch(
+        "SELECT participant_id FROM left_participants WHERE participant_id = ANY($1::text[])",
+        participant_ids,
+    )
+    return {r[0] for r in rows}
 
 
 async def region_of(conn: Conn, participant_id: str) -> str | None:

@@ -59,6 +59,18 @@ async def withdraw_group(conn: Conn, group: str, *, prefix: bool, now: datetime)
     return affected(result)
 
 
+async def withdraw_for(conn: Conn, recipient_ids: list[str], *, now: datetime) -> int:
+    """Withdraws the items of these recipients that have not become visible yet (they left the
+    company: a reminder due later never shows up)."""
+    result: str = await conn.execute(
+        "UPDATE inbox_items SET withdrawn_at = $2 WHERE recipient_id = ANY($1::text[]) "
+        "AND withdrawn_at IS NULL AND visible_at > $2",
+        recipient_ids,
+        now,
+    )
+    return affected(result)
+
+
 # Visible to its owner: not withdrawn and due ($2 = now).
 _VISIBLE = "employee_id = $1 AND withdrawn_at IS NULL AND visible_at <= $2"
 

@@ -106,6 +106,8 @@ def primary_link(kind: str, ctx: Context) -> str | None:
         return str(ctx.get("pulse_url"))
     if kind == "midpoint_survey":
         return str(ctx.get("midpoint_survey_url"))
+    if kind == "partner_left":
+        return str(ctx.get("new_partner_url"))
     url = ctx.get("relationship_url")
     return str(url) if url is not None else None
 
@@ -134,7 +136,19 @@ def pair_context(
         "actor_name": _actor_name(payload, mentor, mentee),
         "days": ctx.escalate_after.days,
         "survey_due": getattr(payload, "closing_survey_due", None),
+        **_leaver(payload, mentor, mentee),
     }
+
+
+def _leaver(payload: RoutedPayload, mentor: Person, mentee: Person) -> Context:
+    """Who of the two left the company (pair.closed v2's `left_participant_id`) and who stayed."""
+    left = getattr(payload, "left_participant_id", None)
+    if left is None or left not in (mentor.recipient_id, mentee.recipient_id):
+        return {"leaver_name": None, "leaver_role": None, "remaining_name": None}
+    leaver, stayer, role = (
+        (mentor, mentee, "mentor") if left == mentor.recipient_id else (mentee, mentor, "mentee")
+    )
+    return {"leaver_name": leaver.display_name, "leaver_role": role, "remaining_name": stayer.display_name}
 
 
 def _actor_name(payload: RoutedPayload, mentor: Person, mentee: Person) -> str | None:
@@ -164,8 +178,12 @@ def participant_context(
     prefs: Prefs,
 ) -> Context:
     explanation = unless_erased(getattr(getattr(payload, "explanation", None), "summary", None))
+    app = settings.app_base_url.rstrip("/")
     return {
         **base,
+        # Where they choose a new partner: matching's suggestions for this enrolment, from which a
+        # request (POST /cohorts/{cohort}/participants/{id}/requests) is made.
+        "new_partner_url": f"{app}/cohorts/{payload.cohort_id}/participants/{me.recipient_id}/suggestions",
         "recipient_name": me.display_name,
         "partner_name": partner.display_name,
         "role": role,

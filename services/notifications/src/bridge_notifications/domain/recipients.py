@@ -23,6 +23,8 @@ class Person:
     email: str
     locale: str
     timezone: str
+    left: bool = False
+    """The participant left the company: nothing is sent to them any more (db/directory.person)."""
 
 
 @dataclass(frozen=True, slots=True)

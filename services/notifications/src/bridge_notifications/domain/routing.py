@@ -5,6 +5,7 @@ actions, applied in order:
 
 - `Notify(kind, to, ...)`: render template `templates/<locale>/<kind>.j2` for each recipient in `to`
   ("pair" = mentor and mentee, "partner" = the one of the two who did not act (`by_participant_id`),
+  "remaining" = the one of the two who stayed when the other left the company (`left_participant_id`),
   "hr" = the cohort's HR contact) on the rule's channels, intersected
   with the recipient's preferred channels. `at` moves the notification to a later instant (a reminder
   24 h before a session, an escalation N days after detection); `group` names it so a later event
@@ -12,6 +13,9 @@ actions, applied in order:
   ones (sessions, reminders, proposals) always go out individually.
 - `Cancel(group, prefix)`: withdraws not-yet-sent notifications of a group (reminders of a session
   that moved or was cancelled, an escalation whose risk was resolved, everything of a closed pair).
+
+Whoever left the company (matching.person.left, or named as `left_participant_id` by pair.closed) is
+never a recipient again, whatever the rule says (`app/planning.py`, and the dispatcher at send time).
 
 Scheduled, not event-driven (`app/digests.py`, run by `jobs/digests.py`): the participant's daily
 digest and HR's weekly digest per cohort (singleton periodic jobs).
@@ -28,7 +32,7 @@ from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
 from bridge_shared.events.registry import EventPayload
 
-Recipients = Literal["pair", "partner", "hr"]
+Recipients = Literal["pair", "partner", "remaining", "hr"]
 ALL_CHANNELS: tuple[str, ...] = ("email", "chat", "inbox")
 
 
@@ -89,6 +93,13 @@ HR_ALERT = ("email", "chat")
 ESCALATION = "escalation:{relationship_id}:{reason}"
 
 
+def someone_left(p: Any) -> bool:  # Any: a pair.closed or session.cancelled of either version
+    """The relationship ended because one of its two people left the company (pair.closed v2, and
+    the cancellations of its sessions to come: session.cancelled v2)."""
+    left = getattr(p, "left_participant_id", None)
+    return left is not None and left in (p.mentor_id, p.mentee_id)
+
+
 def _reminder(kind: str = "session_reminder") -> Notify:
     return Notify(kind, "pair", at=BEFORE_SESSION, group=REMINDER, digestible=False, skip_if_late=True)
 
@@ -128,7 +139,16 @@ ROUTES: dict[str, tuple[Action, ...]] = {
     ),
     s.SessionCancelledV1.event_type: (
         Cancel(REMINDER),
-        Notify("session_cancelled", "pair", digestible=False, attach_invite=True),
+        # Cancelled because the relationship closed when one of the two left the company: to the
+        # partner only.
+        Notify(
+            "session_cancelled",
+            "pair",
+            digestible=False,
+            attach_invite=True,
+            only_if=lambda p: not someone_left(p),
+        ),
+        Notify("session_cancelled", "remaining", digestible=False, attach_invite=True, only_if=someone_left),
     ),
     s.PairAtRiskV1.event_type: (
         Notify("at_risk_nudge", "pair", only_if=lambda p: p.reason != "one_directional"),
@@ -149,9 +169,19 @@ ROUTES: dict[str, tuple[Action, ...]] = {
         Cancel("reminder:{relationship_id}:", prefix=True),
         Cancel("escalation:{relationship_id}:", prefix=True),
         Cancel(AGREEMENT),
-        Notify("closing_survey", "pair", digestible=False),
-        Notify("hr_pair_closed_early", "hr", channels=HR_ALERT, only_if=lambda p: p.outcome == "ended_early"),
+        # Someone left the company: nothing to them; their partner is told instead of being sent the
+        # survey (partner_left links it), and HR gets the leaver's alert instead of the generic one.
+        Notify("closing_survey", "pair", digestible=False, only_if=lambda p: not someone_left(p)),
+        Notify(
+            "hr_pair_closed_early",
+            "hr",
+            channels=HR_ALERT,
+            only_if=lambda p: p.outcome == "ended_early" and not someone_left(p),
+        ),
+        Notify("partner_left", "remaining", digestible=False, only_if=someone_left),
+        Notify("hr_participant_left", "hr", channels=HR_ALERT, only_if=someone_left),
     ),
+    m.PairFlaggedV1.event_type: (Notify("hr_pair_flagged", "hr", channels=HR_ALERT),),
 }
 
 # The v2 of a type (personal fields sealed, docs/privacy.md) is routed like its v1: producers write
@@ -186,6 +216,7 @@ RoutedPayload: TypeAlias = (
     | s.RelationshipEndingSoonV1
     | s.SurveyOpenedV1
     | s.PairClosedV1
+    | m.PairFlaggedV1
 )
 ROUTED_PAYLOADS = (
     m.MatchProposedV1,
@@ -205,6 +236,7 @@ ROUTED_PAYLOADS = (
     s.RelationshipEndingSoonV1,
     s.SurveyOpenedV1,
     s.PairClosedV1,
+    m.PairFlaggedV1,
     m.MatchProposedV2,
     m.MatchDeclinedV2,
     s.SessionHeldV2,

@@ -9,16 +9,24 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bridge_reporting.domain.pairs import AtRiskPair, Risk
+from bridge_reporting.domain.pairs import AtRiskPair, FlaggedPair, Risk
 from bridge_reporting.domain.scope import Scope
 from bridge_reporting.domain.weekly import WeekRow
 
-__all__ = ["AtRiskPair", "Risk", "WeekRow"]  # defined in domain/, published as they are
+__all__ = ["AtRiskPair", "FlaggedPair", "Risk", "WeekRow"]  # defined in domain/, published as they are
 
 
 class Kpis(BaseModel):
     enrolled: int = Field(description="participants enrolled (withdrawn ones included)")
     withdrawn: int
+    leavers: int = Field(
+        description="enrolled participants who left the company (matching.person.left), whatever became "
+        "of their enrolment"
+    )
+    movers: int = Field(
+        description="enrolled participants whose HR-owned fields changed (matching.person.moved: a new "
+        "manager, department, region, ...)"
+    )
     mentors: int
     mentees: int
     proposed: int = Field(description="enrolled participants who were in a proposal or a pair")
@@ -31,7 +39,22 @@ class Kpis(BaseModel):
     pairs_formed: int
     pairs_active: int = Field(description="formed, not closed or dissolved (at-risk ones included)")
     pairs_at_risk: int = Field(description="active pairs with at least one open risk signal")
-    pairs_closed: int = Field(description="closed by sessions or dissolved by matching")
+    pairs_closed: int = Field(
+        description="closed by sessions or dissolved by matching: pairs_completed + pairs_ended_early + "
+        "pairs_left_company"
+    )
+    pairs_completed: int = Field(description="ended at their end date (outcome completed)")
+    pairs_ended_early: int = Field(
+        description="ended before their end date by a participant, HR or matching, for any reason but "
+        "someone leaving the company"
+    )
+    pairs_left_company: int = Field(
+        description="ended because one of the two left the company (outcome left_company)"
+    )
+    pairs_flagged: int = Field(
+        description="active pairs matching flagged for HR after a move broke a rule (management chain); "
+        "listed at /reports/flagged-pairs"
+    )
     relationships_started: int
     agreements_confirmed: int
     agreement_confirmation_rate: float | None = Field(

@@ -1,4 +1,5 @@
-"""Programme analytics for HR: overview, breakdowns, weekly series, at-risk pairs, timelines.
+"""Programme analytics for HR: overview, breakdowns, weekly series, at-risk and flagged pairs,
+timelines.
 
 Every endpoint takes the same filters (cohort_id, region, from, to) and applies the caller's
 regional scope: hr_regional tokens see only rows attributed to their regions, everywhere.
@@ -15,6 +16,7 @@ from bridge_reporting.api.models import (
     AtRiskPair,
     Breakdown,
     BreakdownRow,
+    FlaggedPair,
     FunnelStage,
     Kpis,
     Overview,
@@ -77,6 +79,17 @@ async def at_risk_pairs(
     rt: Runtime[ReportingSettings] = Depends(get_runtime),
 ) -> list[AtRiskPair]:
     return await reports.at_risk_pairs(rt.pool, scope, limit)
+
+
+@router.get("/flagged-pairs", response_model=list[FlaggedPair])
+async def flagged_pairs(
+    scope: Scope = Depends(filters),
+    limit: int = Query(500, ge=1, le=5000),
+    rt: Runtime[ReportingSettings] = Depends(get_runtime),
+) -> list[FlaggedPair]:
+    """Active pairs matching flagged after a person moved (they now break the management-chain rule),
+    newest flag first, with names beside ids: for HR to keep or dissolve each."""
+    return await reports.flagged_pairs(rt.pool, scope, limit)
 
 
 @router.get("/pairs/{pair_id}/timeline", response_model=Timeline, responses=problems(404))

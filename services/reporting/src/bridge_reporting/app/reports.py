@@ -1,4 +1,5 @@
-"""Programme analytics use cases: overview, breakdown, weekly series, at-risk pairs, timelines.
+"""Programme analytics use cases: overview, breakdown, weekly series, at-risk and flagged pairs,
+timelines.
 Each reads in one read-only transaction, so a report's queries agree with one another."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from bridge_reporting.app.read import read
 from bridge_reporting.db import cohorts, figures, pairs, weekly
 from bridge_reporting.db.pairs import TimelineRow
 from bridge_reporting.domain.kpis import Figures, finish, funnel, published_groups
-from bridge_reporting.domain.pairs import AtRiskPair
+from bridge_reporting.domain.pairs import AtRiskPair, FlaggedPair
 from bridge_reporting.domain.scope import DIMENSIONS, Dimension, Scope
 from bridge_reporting.domain.weekly import WeekRow, series
 from bridge_shared.auth.principal import Principal
@@ -89,6 +90,11 @@ async def weekly_series(pool: asyncpg.Pool, scope: Scope) -> list[WeekRow]:
 async def at_risk_pairs(pool: asyncpg.Pool, scope: Scope, limit: int) -> list[AtRiskPair]:
     async with read(pool) as conn:
         return await pairs.at_risk_pairs(conn, scope, limit)
+
+
+async def flagged_pairs(pool: asyncpg.Pool, scope: Scope, limit: int) -> list[FlaggedPair]:
+    async with read(pool) as conn:
+        return await pairs.flagged_pairs(conn, scope, limit)
 
 
 async def pair_timeline(pool: asyncpg.Pool, principal: Principal, pair_id: str) -> PairTimeline:

@@ -26,7 +26,9 @@ PAIRS_SQL = """
                 WHEN r.pair_id IS NOT NULL THEN 'at_risk' ELSE 'active' END AS status,
            array_to_string(r.reasons, ';') AS risk_reasons,
            pr.formed_at, pr.started_at, pr.agreement_confirmed_at,
-           COALESCE(pr.closed_at, pr.dissolved_at) AS closed_at, pr.outcome,
+           COALESCE(pr.closed_at, pr.dissolved_at) AS closed_at,
+           CASE WHEN pr.left_participant_id IS NOT NULL THEN 'left_company' ELSE pr.outcome END AS outcome,
+           pr.left_participant_id, pr.flagged_at, pr.flag_rule,
            COALESCE(ses.sessions_held, 0) AS sessions_held, ses.last_session_at,
            CASE WHEN COALESCE(ses.m2e, 0) + COALESCE(ses.e2m, 0) > 0
                 THEN round(2.0 * LEAST(ses.m2e, ses.e2m) / (ses.m2e + ses.e2m), 4) END AS balance_index,
@@ -41,6 +43,8 @@ PAIRS_SQL = """
 PARTICIPANTS_SQL = """
     SELECT p.participant_id, p.cohort_id, p.employee_id, p.role, p.region, p.department,
            p.seniority_level, p.band, p.enrolled_at, p.withdrawn_at,
+           (SELECT max(d.at) FROM rm_directory_changes d
+             WHERE d.participant_id = p.participant_id AND d.kind = 'left') AS left_company_at,
            EXISTS (SELECT 1 FROM rm_pairs x WHERE x.mentor_id = p.participant_id AND x.formed_at IS NOT NULL)
            OR EXISTS (SELECT 1 FROM rm_pairs x
                       WHERE x.mentee_id = p.participant_id AND x.formed_at IS NOT NULL) AS matched

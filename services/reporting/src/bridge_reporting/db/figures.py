@@ -31,10 +31,15 @@ PARTICIPANTS_SQL = """
               UNION ALL SELECT mentee_id, pair_id FROM rm_pairs WHERE formed_at IS NOT NULL {and_cohort}) x
            LEFT JOIN held h USING (pair_id) GROUP BY pid),
     prop AS (SELECT mentor_id AS pid FROM rm_proposals {where_cohort}
-             UNION SELECT mentee_id FROM rm_proposals {where_cohort})
+             UNION SELECT mentee_id FROM rm_proposals {where_cohort}),
+    dir AS (SELECT participant_id AS pid, bool_or(kind = 'left') AS left_company,
+                   bool_or(kind = 'moved') AS moved
+            FROM rm_directory_changes GROUP BY participant_id)
     SELECT {g} AS g,
            count(*) AS enrolled,
            count(*) FILTER (WHERE p.withdrawn_at IS NOT NULL) AS withdrawn,
+           count(*) FILTER (WHERE dir.left_company) AS leavers,
+           count(*) FILTER (WHERE dir.moved) AS movers,
            count(*) FILTER (WHERE p.role = 'mentor') AS mentors,
            count(*) FILTER (WHERE p.role = 'mentee') AS mentees,
            count(*) FILTER (WHERE prop.pid IS NOT NULL OR pp.pid IS NOT NULL) AS proposed,
@@ -43,7 +48,13 @@ PARTICIPANTS_SQL = """
     FROM rm_participants p
     LEFT JOIN pp ON pp.pid = p.participant_id
     LEFT JOIN prop ON prop.pid = p.participant_id
+    LEFT JOIN dir ON dir.pid = p.participant_id
     WHERE {where} GROUP BY 1"""
+
+ENDED = "(pr.closed_at IS NOT NULL OR pr.dissolved_at IS NOT NULL)"
+"""A pair that ended: closed by sessions or dissolved by matching. Its outcome is exactly one of
+left_company (one of the two left the company), completed, or ended early (anything else, a
+dissolution that sessions never closed included), so the three add up to pairs_closed."""
 
 PAIRS_SQL = """
     WITH open_risk AS ({open_risks})
@@ -52,7 +63,13 @@ PAIRS_SQL = """
            count(*) FILTER (WHERE pr.closed_at IS NULL AND pr.dissolved_at IS NULL) AS pairs_active,
            count(*) FILTER (WHERE pr.closed_at IS NULL AND pr.dissolved_at IS NULL
                             AND r.pair_id IS NOT NULL) AS pairs_at_risk,
-           count(*) FILTER (WHERE pr.closed_at IS NOT NULL OR pr.dissolved_at IS NOT NULL) AS pairs_closed,
+           count(*) FILTER (WHERE {ended}) AS pairs_closed,
+           count(*) FILTER (WHERE {ended} AND pr.left_participant_id IS NULL
+                            AND pr.outcome = 'completed') AS pairs_completed,
+           count(*) FILTER (WHERE {ended} AND pr.left_participant_id IS NULL
+                            AND pr.outcome IS DISTINCT FROM 'completed') AS pairs_ended_early,
+           count(*) FILTER (WHERE {ended} AND pr.left_participant_id IS NOT NULL) AS pairs_left_company,
+           count(*) FILTER (WHERE NOT ({ended}) AND pr.flagged_at IS NOT NULL) AS pairs_flagged,
            count(*) FILTER (WHERE pr.started_at IS NOT NULL) AS relationships_started,
            count(*) FILTER (WHERE pr.started_at IS NOT NULL
                             AND pr.agreement_confirmed_at IS NOT NULL) AS agreements_confirmed
@@ -102,7 +119,10 @@ def _participants(q: Params, scope: Scope, by: Dimension | None) -> str:
 def _pairs(q: Params, scope: Scope, by: Dimension | None) -> str:
     w = PAIR.where(q, scope, at="pr.formed_at", extra=["pr.formed_at IS NOT NULL"])
     return PAIRS_SQL.format(
-        open_risks=open_risks(q, cohort_id=scope.cohort_id), g=PAIR.group(by, q, scope), where=w
+        open_risks=open_risks(q, cohort_id=scope.cohort_id),
+        g=PAIR.group(by, q, scope),
+        where=w,
+        ended=ENDED,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from bridge_reporting.db.filters import PAIR, Params, open_risks
-from bridge_reporting.domain.pairs import AtRiskPair
+from bridge_reporting.domain.pairs import AtRiskPair, FlaggedPair
 from bridge_reporting.domain.scope import Scope
 
 
@@ -46,6 +46,17 @@ AT_RISK_SQL = """
     ORDER BY (SELECT min((x->>'since')::timestamptz) FROM jsonb_array_elements(r.risks) x), pr.pair_id
     LIMIT {limit}"""
 
+FLAGGED_SQL = """
+    SELECT pr.pair_id, pr.cohort_id, c.name AS cohort_name, pr.relationship_id, pr.region,
+           pr.department, pr.band, pr.mentor_id, pr.mentor_name, pr.mentee_id, pr.mentee_name,
+           pr.formed_at, pr.flagged_at, pr.flag_rule AS rule, pr.flag_reason AS reason,
+           (SELECT max(held_at) FROM rm_sessions s WHERE s.pair_id = pr.pair_id) AS last_session_at,
+           (SELECT count(held_at) FROM rm_sessions s WHERE s.pair_id = pr.pair_id) AS sessions_held
+    FROM rm_pairs pr LEFT JOIN rm_cohorts c ON c.cohort_id = pr.cohort_id
+    WHERE {where}
+    ORDER BY pr.flagged_at DESC, pr.pair_id
+    LIMIT {limit}"""
+
 PAIR_SQL = """
     SELECT pair_id, cohort_id, region, mentor_region, mentor_name, mentee_name,
            closed_at IS NOT NULL OR dissolved_at IS NOT NULL AS closed
@@ -61,6 +72,19 @@ async def at_risk_pairs(conn: asyncpg.Connection[Any], scope: Scope, limit: int)
     w = PAIR.where(q, scope, at=None, extra=["pr.closed_at IS NULL", "pr.dissolved_at IS NULL"])
     sql = AT_RISK_SQL.format(open_risks=open_risks(q, cohort_id=scope.cohort_id), where=w, limit=q(limit))
     return [AtRiskPair.model_validate(dict(rec)) for rec in await conn.fetch(sql, *q.args)]
+
+
+async def flagged_pairs(conn: asyncpg.Connection[Any], scope: Scope, limit: int) -> list[FlaggedPair]:
+    """Active pairs with a flag (newest flag first), in scope: either person's region (rule 5)."""
+    q = Params()
+    w = PAIR.where(
+        q,
+        scope,
+        at=None,
+        extra=["pr.flagged_at IS NOT NULL", "pr.closed_at IS NULL", "pr.dissolved_at IS NULL"],
+    )
+    sql = FLAGGED_SQL.format(where=w, limit=q(limit))
+    return [FlaggedPair.model_validate(dict(rec)) for rec in await conn.fetch(sql, *q.args)]
 
 
 async def pair(conn: asyncpg.Connection[Any], pair_id: str) -> PairRow | None:

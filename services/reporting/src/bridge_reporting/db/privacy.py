@@ -195,8 +195,9 @@ async def _rows(conn: Conn, sql: str, *args: Any) -> list[dict[str, Any]]:  # An
 async def person_rows(conn: Conn, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Everything the read models hold about these participants, by kind: their enrolments, their
     pairs (with the partner's display name, which they may see), proposals, sessions, goals and risk
-    signals of their pairs, the feedback they gave, notifications to them, and their pairs' timelines
-    (without feedback others gave). Datetimes as ISO 8601."""
+    signals of their pairs, the feedback they gave, the company directory's changes of them (left,
+    moved), notifications to them, and their pairs' timelines (without feedback others gave).
+    Datetimes as ISO 8601."""
     pairs_of = "SELECT pair_id FROM rm_pairs WHERE mentor_id = ANY($1::text[]) OR mentee_id = ANY($1::text[])"
     return {
         "enrolments": await _rows(
@@ -255,6 +256,12 @@ async def person_rows(conn: Conn, ids: list[str]) -> dict[str, list[dict[str, An
             conn,
             f"""SELECT pair_id, reason, signal, detail, at FROM rm_risk_events
                 WHERE pair_id IN ({pairs_of}) ORDER BY at, event_id""",
+            ids,
+        ),
+        "company_directory": await _rows(
+            conn,
+            """SELECT participant_id, kind, at, left_on, detail FROM rm_directory_changes
+               WHERE participant_id = ANY($1::text[]) ORDER BY at, event_id""",
             ids,
         ),
         "notifications": await _rows(

@@ -1,4 +1,5 @@
-"""Read-model rows from matching's events: cohorts, participants, proposals, pairs."""
+"""Read-model rows from matching's events: cohorts, participants, proposals, pairs, and the company
+directory's changes of enrolled people (leavers, movers)."""
 
 from __future__ import annotations
 
@@ -110,15 +111,62 @@ def matching_rows(eid: str, at: datetime, p: EventPayload) -> Rows:
             timeline(eid, p, p.formed_at, "Pair formed"),
         ]
     if isinstance(p, m.PairDissolvedV1):
+        dissolved: Row = {"pair_id": p.pair_id, "cohort_id": p.cohort_id, "dissolved_at": at}
+        left = p.left_participant_id if isinstance(p, m.PairDissolvedV2) else None
+        if left is not None:
+            dissolved["left_participant_id"] = left
+        return [
+            (t.PAIRS, dissolved),
+            timeline(
+                eid,
+                p,
+                at,
+                f"Pair dissolved: {p.reason}" + (" (one of the two left the company)" if left else ""),
+            ),
+        ]
+    if isinstance(p, m.PairFlaggedV1):
         return [
             (
                 t.PAIRS,
                 {
                     "pair_id": p.pair_id,
                     "cohort_id": p.cohort_id,
-                    "dissolved_at": at,
+                    "mentor_id": p.mentor_id,
+                    "mentee_id": p.mentee_id,
+                    "flagged_at": p.flagged_at,
+                    "flag_rule": p.rule,
+                    "flag_reason": p.reason,
                 },
             ),
-            timeline(eid, p, at, f"Pair dissolved: {p.reason}"),
+            timeline(eid, p, p.flagged_at, f"Pair flagged for HR ({p.rule}): {p.reason}"),
+        ]
+    if isinstance(p, m.PersonLeftV1):
+        return [
+            (
+                t.DIRECTORY_CHANGES,
+                {
+                    "event_id": eid,
+                    "participant_id": pid,
+                    "kind": "left",
+                    "at": p.left_at,
+                    "left_on": p.left_on,
+                    "detail": p.cause,
+                },
+            )
+            for pid in dict.fromkeys(p.participant_ids)
+        ]
+    if isinstance(p, m.PersonMovedV1):
+        return [
+            (
+                t.DIRECTORY_CHANGES,
+                {
+                    "event_id": eid,
+                    "participant_id": pid,
+                    "kind": "moved",
+                    "at": p.moved_at,
+                    "detail": ",".join(p.changed),
+                },
+            )
+            for pid in dict.fromkeys(p.participant_ids)
         ]
     return []

@@ -62,6 +62,10 @@ def export_summary(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
     given = rows.get("feedback_given", [])
     if given:
         out.append(f"{_n(len(given), 'feedback response')} given by you (ratings and scores only).")
+    changes = rows.get("company_directory", [])
+    if changes:
+        kinds = sorted({"left the company" if c.get("kind") == "left" else "moved" for c in changes})
+        out.append(f"{_n(len(changes), 'change')} from the company directory ({', '.join(kinds)}).")
     notes = rows.get("notifications", [])
     if notes:
         out.append(f"{_n(len(notes), 'notification')} to you recorded (channel, kind, outcome).")

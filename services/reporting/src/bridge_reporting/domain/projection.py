@@ -32,6 +32,10 @@ HANDLED: tuple[type[EventPayload], ...] = (
     m.MatchCancelledV1,
     m.PairFormedV1,
     m.PairDissolvedV1,
+    # The company directory (issue 19): flagged pairs, and leavers and movers among the enrolled.
+    m.PairFlaggedV1,
+    m.PersonLeftV1,
+    m.PersonMovedV1,
     s.RelationshipStartedV1,
     s.AgreementDraftedV1,
     s.AgreementConfirmedV1,

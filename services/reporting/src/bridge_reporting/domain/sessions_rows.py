@@ -95,13 +95,15 @@ def relationship_rows(eid: str, at: datetime, p: s.RelationshipEvent) -> Rows:
     if isinstance(p, s.RelationshipEndingSoonV1):
         return [timeline(eid, p, at, f"Relationship ending soon ({p.end_date})")]
     if isinstance(p, s.PairClosedV1):
+        left = p.left_participant_id if isinstance(p, s.PairClosedV2) else None
+        extra = {"left_participant_id": left} if left is not None else {}
         return [
-            _pair(p, closed_at=p.closed_at, outcome=p.outcome),
+            _pair(p, closed_at=p.closed_at, outcome=p.outcome, **extra),
             timeline(
                 eid,
                 p,
                 p.closed_at,
-                f"Pair closed ({p.outcome}) after {p.sessions_held} sessions"
+                f"Pair closed ({'left_company' if left else p.outcome}) after {p.sessions_held} sessions"
                 + (f": {p.reason}" if p.reason else ""),
             ),
         ]

@@ -91,6 +91,9 @@ PAIRS = Table(
         *keep("relationship_id"),
         *stamps("min", "started_at", "agreement_confirmed_at", "closed_at"),
         *keep("outcome"),
+        *keep("left_participant_id"),
+        *stamps("max", "flagged_at"),
+        *latest("flagged_at", "flag_rule", "flag_reason"),
     ),
 )
 
@@ -171,6 +174,18 @@ TIMELINE = Table(
     insert_only=True,
 )
 
+DIRECTORY_CHANGES = Table(
+    "rm_directory_changes",
+    ("event_id", "participant_id"),
+    (
+        *keep("event_id", "participant_id", "kind"),
+        *keep("at", pgtype=TS),
+        *keep("left_on", pgtype="date"),
+        *keep("detail"),
+    ),
+    insert_only=True,
+)
+
 PERSON_COLS = ("participant_id", "mentor_id", "mentee_id", "by_participant_id", "recipient_id")
 """Columns that hold a participant id (pseudonymous): what an erasure and its guard look for."""
 
@@ -185,4 +200,5 @@ ALL_TABLES: tuple[Table, ...] = (
     RISK_EVENTS,
     NOTIFICATIONS,
     TIMELINE,
+    DIRECTORY_CHANGES,
 )

@@ -117,7 +117,10 @@ def _field_exclusion(annotation: Any, names: frozenset[str]) -> Any:
 
 
 def timeline(
-    event_id: str, p: s.RelationshipEvent | m.PairFormedV1 | m.PairDissolvedV1, at: datetime, summary: str
+    event_id: str,
+    p: s.RelationshipEvent | m.PairFormedV1 | m.PairDissolvedV1 | m.PairFlaggedV1,
+    at: datetime,
+    summary: str,
 ) -> tuple[Table, Row]:
     name = type(p).event_type.removeprefix("com.bridge.").rsplit(".v", 1)[0]
     return t.TIMELINE, {

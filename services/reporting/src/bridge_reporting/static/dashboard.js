@@ -9,7 +9,10 @@
   const KPIS = [
     ["enrolled", "Enrolled", "int"], ["matched", "Matched", "int"], ["match_rate", "Match rate", "pct"],
     ["pairs_active", "Pairs active", "int"], ["pairs_at_risk", "Pairs at risk", "int"],
-    ["pairs_closed", "Pairs closed", "int"], ["sessions_held", "Sessions held", "int"],
+    ["pairs_closed", "Pairs closed", "int"], ["pairs_completed", "Completed", "int"],
+    ["pairs_ended_early", "Ended early", "int"], ["pairs_left_company", "Ended: someone left the company", "int"],
+    ["pairs_flagged", "Pairs flagged for review", "int"], ["leavers", "Leavers", "int"],
+    ["sessions_held", "Sessions held", "int"],
     ["median_days_between_sessions", "Median days between sessions", "num"],
     ["agreement_confirmation_rate", "Agreements confirmed", "pct"],
     ["goal_completion_rate", "Goal completion", "pct"], ["average_rating", "Average rating (1–5)", "num"],
@@ -106,6 +109,31 @@
     }
   }
 
+  // Pairs matching flagged after a move (they now break the management-chain rule): shown by the
+  // two people's names and the cohort's name like the at-risk table, ids in data attributes.
+  function renderFlagged(pairs) {
+    const body = document.querySelector("#flagged tbody");
+    body.replaceChildren();
+    if (!pairs.length) {
+      const tr = document.createElement("tr"); const td = document.createElement("td");
+      td.colSpan = 6; td.textContent = "No pair is flagged."; tr.append(td); body.append(tr); return;
+    }
+    for (const p of pairs) {
+      const tr = document.createElement("tr");
+      tr.dataset.pairId = p.pair_id;
+      tr.dataset.cohortId = p.cohort_id;
+      tr.title = `pair ${p.pair_id} · cohort ${p.cohort_id}`;
+      const unnamed = !p.mentor_name && !p.mentee_name;
+      const cells = [unnamed ? `pair ${p.pair_id}` : p.mentor_name || "?", unnamed ? "" : p.mentee_name || "?",
+                     p.cohort_name || p.cohort_id, p.region || "?", p.reason || p.rule,
+                     p.flagged_at ? p.flagged_at.slice(0, 10) : ""];
+      for (const text of cells) {
+        const td = document.createElement("td"); td.textContent = text; tr.append(td);
+      }
+      body.append(tr);
+    }
+  }
+
   const charts = [];
   function chart(id, config) {
     config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false }, config.options || {});
@@ -155,13 +183,15 @@
     status.textContent = "Loading…";
     try {
       const byRegion = new URLSearchParams(params); byRegion.set("by", "region");
-      const [overview, weekly, regions, atRisk] = await Promise.all([
+      const [overview, weekly, regions, atRisk, flagged] = await Promise.all([
         get("/reports/overview", params, tok), get("/reports/weekly", params, tok),
         get("/reports/breakdown", byRegion, tok), get("/reports/at-risk-pairs", params, tok),
+        get("/reports/flagged-pairs", params, tok),
       ]);
-      state.data = { overview, weekly, regions, atRisk };
+      state.data = { overview, weekly, regions, atRisk, flagged };
       renderKpis(overview.kpis);
       renderAtRisk(atRisk);
+      renderFlagged(flagged);
       document.getElementById("content").hidden = false;
       renderCharts(overview, weekly, regions);
       const scope = overview.filters.regions ? overview.filters.regions.join(", ") : "all regions";

@@ -43,6 +43,11 @@ class RelationshipOut(BaseModel):
     closed_at: datetime | None = None
     outcome: str | None = None
     close_reason: str | None = None
+    left_participant_id: str | None = Field(
+        None,
+        description="why it ended, when one of the two left the company: that person's participant id "
+        "(outcome is then ended_early, close_reason what matching gave)",
+    )
     my_side: Side | None = Field(None, description="the caller's side, when the caller is a participant")
 
 

@@ -1,7 +1,11 @@
 """Ending a relationship, however it ends: at its end date (health job), early by a participant or
 HR (API), or because matching dissolved the pair. One transaction (the caller's): the relationship
 is closed, future sessions are cancelled (invites with METHOD:CANCEL), a pending draft agreement is
-withdrawn, open risks are resolved, and pair.closed asks for the closing survey."""
+withdrawn, open risks are resolved, and pair.closed asks for the closing survey.
+
+When it ended because one of the two left the company (matching's pair.dissolved v2 with
+`left_participant_id`), the row keeps who left and pair.closed carries it on: notifications then
+sends nothing more to them and tells their partner instead."""
 
 from __future__ import annotations
 
@@ -39,10 +43,17 @@ async def close_relationship(
     reason: str | None,
     closed_by: str,
     now: datetime,
+    left_participant_id: str | None = None,
 ) -> RelationshipRow | None:
     """Returns the closed row, or None when it was already closed (idempotent)."""
     rel = await relationships_db.close(
-        conn, relationship_id, now=now, outcome=outcome, reason=reason, closed_by=closed_by
+        conn,
+        relationship_id,
+        now=now,
+        outcome=outcome,
+        reason=reason,
+        closed_by=closed_by,
+        left_participant_id=left_participant_id,
     )
     if rel is None:
         return None
@@ -55,6 +66,8 @@ async def close_relationship(
                 cancelled_by=closed_by,
                 reason="relationship closed",
                 invite=invite_for(rel, s, settings.invite_organizer_email),
+                # The one who left the company gets no cancellation: only the partner does.
+                left_participant_id=rel.left_participant_id,
             ),
             subject=subject(rel),
         )
@@ -79,6 +92,7 @@ async def close_relationship(
             hr_contact_email=rel.hr_contact_email,
             closing_survey_path=closing_survey_path(rel.id),
             closing_survey_due=(now + timedelta(days=settings.closing_survey_days)).date(),
+            left_participant_id=rel.left_participant_id,
         ),
         subject=subject(rel),
     )

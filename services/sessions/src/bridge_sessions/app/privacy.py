@@ -251,6 +251,9 @@ async def export_section(conn: Conn, participant_ids: Sequence[str]) -> dict[str
                 "outcome": rel.outcome,
                 "close_reason": rel.close_reason,
                 "closed_by": who(rel.closed_by),
+                "left_the_company": None
+                if rel.left_participant_id is None
+                else ("you" if rel.left_participant_id in ids else "partner"),
             }
         )
         for a in await agreements_db.all_versions(conn, rel.id):

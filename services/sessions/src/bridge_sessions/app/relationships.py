@@ -18,7 +18,7 @@ from bridge_sessions.domain.rows import RelationshipView, Side
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth import scope
 from bridge_shared.auth.principal import Principal, Role
-from bridge_shared.contracts.matching import PairDissolvedV1, PairFormedV1
+from bridge_shared.contracts.matching import PairDissolvedV1, PairDissolvedV2, PairFormedV1
 from bridge_shared.contracts.sessions import RelationshipStartedV1
 from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
@@ -151,7 +151,9 @@ def _new_relationship(p: PairFormedV1) -> NewRelationship:
 
 
 async def dissolve(rt: Runtime[SessionsSettings], conn: Conn, p: PairDissolvedV1) -> None:
-    """pair.dissolved (v1 or v2) -> the relationship ends early, in the consumer's transaction."""
+    """pair.dissolved (v1 or v2) -> the relationship ends early, in the consumer's transaction. A v2
+    that names `left_participant_id` (one of the two left the company) passes it on to pair.closed;
+    the reason stays what matching sent."""
     rid = await relationships_db.id_for_pair(conn, p.pair_id)
     if rid is None:
         # pair.formed and pair.dissolved share a topic and key, so formed always comes first.
@@ -166,4 +168,5 @@ async def dissolve(rt: Runtime[SessionsSettings], conn: Conn, p: PairDissolvedV1
         reason=p.reason,
         closed_by=p.dissolved_by,
         now=rt.clock.now(),
+        left_participant_id=p.left_participant_id if isinstance(p, PairDissolvedV2) else None,
     )

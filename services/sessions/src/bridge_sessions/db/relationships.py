@@ -125,17 +125,21 @@ async def close(
     outcome: str,
     reason: str | None,
     closed_by: str,
+    left_participant_id: str | None = None,
 ) -> RelationshipRow | None:
-    """The closed row, or None when it was closed already."""
+    """The closed row, or None when it was closed already. `left_participant_id` is kept only when it
+    is one of the two (a check constraint says so too)."""
     row = await conn.fetchrow(
         """UPDATE relationships SET status = 'closed', closed_at = $2, outcome = $3, close_reason = $4,
-                  closed_by = $5
+                  closed_by = $5,
+                  left_participant_id = CASE WHEN $6::text IN (mentor_id, mentee_id) THEN $6 END
            WHERE id = $1 AND status <> 'closed' RETURNING *""",
         relationship_id,
         now,
         outcome,
         reason,
         closed_by,
+        left_participant_id,
     )
     return None if row is None else RelationshipRow(**row)
 

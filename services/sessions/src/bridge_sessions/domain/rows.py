@@ -63,6 +63,8 @@ class RelationshipRow:
     mentor_region: str | None
     mentee_region: str | None
     anonymised_at: datetime | None
+    left_participant_id: str | None
+    """Who of the two left the company, when that ended the relationship (migration 0007)."""
 
     def region_of(self, side: Side) -> str | None:
         """The person's home region (None where it was never learnt: see migration 0003)."""
