@@ -228,6 +228,22 @@ MATRIX: dict[str, dict[str, Op]] = {
             body=lambda s: {"partner_id": s.pid["F2"]},
             note="S asks for F2 (S is at capacity: 409 is fine)",
         ),
+        # The company directory (issue 19). The seed holds no directory entry: the one-person routes
+        # name an id nobody has, so HR gets 404 and the role check comes first for the rest (the
+        # region rule on real entries: tests/matching/test_directory_api.py).
+        "GET /directory/people": Op(HR_LIST),
+        "GET /directory/people/{person_id}": Op(
+            cells(H, H, H, D, D, H), path={"person_id": "=00000000-0000-4000-8000-000000000019"}
+        ),
+        "POST /cohorts/{cohort_id}/participants/from-directory": Op(
+            cells(H, H, H, D, D, D),
+            WRITE,
+            body=lambda s: {
+                "person_id": "00000000-0000-4000-8000-000000000019",
+                "role": "mentee",
+                "languages": ["en"],
+            },
+        ),
         "POST /cohorts/{cohort_id}/imports": Op(
             HR_WRITE,
             WRITE,
@@ -383,6 +399,7 @@ MATRIX: dict[str, dict[str, Op]] = {
         "GET /reports/breakdown": Op(HR_LIST),
         "GET /reports/weekly": Op(HR_LIST),
         "GET /reports/at-risk-pairs": Op(HR_LIST),
+        "GET /reports/flagged-pairs": Op(HR_LIST),
         "GET /reports/pairs/{pair_id}/timeline": Op(HR_READ, note="P1's timeline: a shared record"),
         "GET /reports/exports/{dataset}.csv": Op(HR_LIST),
         "GET /reports/exports/{dataset}.xlsx": Op(HR_LIST),

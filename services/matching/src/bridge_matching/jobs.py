@@ -1,5 +1,5 @@
-"""Scheduled work, thin: the single-instance proposal-expiry and retention loops, and the job runner's
-start-up and its sweep for jobs nobody runs (the use cases are in app/)."""
+"""Scheduled work, thin: the single-instance proposal-expiry, retention and directory-leavers loops,
+and the job runner's start-up and its sweep for jobs nobody runs (the use cases are in app/)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 
-from bridge_matching.app import imports, runs
+from bridge_matching.app import directory, hris_sync, imports, runs
 from bridge_matching.app.jobs import JobRunner, job_runner
 from bridge_matching.app.privacy import RETENTION_JOB, retention_job
 from bridge_matching.app.proposals import EXPIRY_JOB, expire_due
@@ -54,6 +54,50 @@ async def retention_loop(rt: MatchingRuntime) -> None:
             interval_seconds=interval,
             clock=rt.clock,
             more=lambda counts: any(n >= batch for n in (counts or {}).values()),
+        ).run()
+
+
+async def hris_poll_once(rt: MatchingRuntime) -> hris_sync.PollResult | None:
+    """One poll of the HRIS inbox (tests call this with a FrozenClock in the runtime); None when
+    another instance is polling."""
+    ran, result = await run_once(rt.pool, hris_sync.HRIS_JOB, hris_sync.poll_job(rt), rt.clock)
+    return result if ran else None
+
+
+async def hris_loop(rt: MatchingRuntime) -> None:
+    """Every `hris_poll_seconds` (0: off) while `hris_inbox_dir` is set; again at once while files
+    remain."""
+    interval = rt.settings.hris_poll_seconds
+    if rt.settings.hris_inbox_dir is not None and interval > 0:
+        await periodic_worker(
+            rt.pool,
+            hris_sync.HRIS_JOB,
+            hris_sync.poll_job(rt),
+            interval_seconds=interval,
+            clock=rt.clock,
+            more=lambda result: result is not None and result.more,
+        ).run()
+
+
+async def leavers_once(rt: MatchingRuntime) -> int:
+    """One batch of the termination-date pass (tests call this with a FrozenClock in the runtime):
+    how many people left; 0 also when another instance holds the tick."""
+    ran, n = await run_once(rt.pool, directory.LEAVERS_JOB, directory.leavers_job(rt), rt.clock)
+    return (n or 0) if ran else 0
+
+
+async def leavers_loop(rt: MatchingRuntime) -> None:
+    """Every `directory_leavers_interval_seconds` (0: off); again at once while a batch came back full."""
+    interval = rt.settings.directory_leavers_interval_seconds
+    batch = rt.settings.directory_leavers_batch_size
+    if interval > 0:
+        await periodic_worker(
+            rt.pool,
+            directory.LEAVERS_JOB,
+            directory.leavers_job(rt),
+            interval_seconds=interval,
+            clock=rt.clock,
+            more=lambda n: (n or 0) >= batch,
         ).run()
 
 

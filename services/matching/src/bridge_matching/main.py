@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from bridge_matching import jobs
-from bridge_matching.api import cohorts, imports, matching_runs, pairs, participants, privacy, proposals
+from bridge_matching.api import (
+    cohorts,
+    directory,
+    hris_files,
+    imports,
+    matching_runs,
+    pairs,
+    participants,
+    privacy,
+    proposals,
+    scim,
+)
 from bridge_matching.handlers.privacy import privacy_consumer
 from bridge_matching.handlers.relationships import relationship_consumer
 from bridge_matching.settings import MatchingSettings
@@ -28,6 +39,10 @@ PUBLISHES = (
     contracts.MatchExpiredV1,
     contracts.PairFormedV2,
     contracts.PairDissolvedV2,
+    contracts.PairFlaggedV1,
+    contracts.PersonJoinedV1,
+    contracts.PersonMovedV1,
+    contracts.PersonLeftV1,
     privacy_contracts.ErasureRequestedV1,
     privacy_contracts.ExportRequestedV1,
 )
@@ -50,10 +65,21 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
                 proposals.router,
                 pairs.router,
                 privacy.router,
+                directory.router,
+                hris_files.router,
             ],
+            # SCIM 2.0 for the identity provider: its own bearer token, not a person's JWT.
+            public_routers=[scim.router],
             consumers=[privacy_consumer, relationship_consumer],
             publishes=PUBLISHES,
-            background=[jobs.expiry_loop, jobs.job_worker, jobs.retention_loop, jobs.warm_engine],
+            background=[
+                jobs.expiry_loop,
+                jobs.job_worker,
+                jobs.retention_loop,
+                jobs.leavers_loop,
+                jobs.warm_engine,
+                jobs.hris_loop,
+            ],
             on_startup=[jobs.create_job_runner],
             clock=clock or SystemClock(),
             # The HRIS CSV may be larger than a JSON body (http_max_body_bytes).

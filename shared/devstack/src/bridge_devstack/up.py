@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bridge_devstack import runfile
 from bridge_devstack.infra import start_infra
@@ -75,6 +77,34 @@ def jwt_env(jwt: dict[str, str]) -> dict[str, dict[str, str]]:
             if f"{prefix}{key.upper()}" not in os.environ
         }
     return out
+
+
+def directory_env(run_dir: Path) -> tuple[dict[str, str], str | None, Path | None]:
+    """matching's company-directory feeds for a local platform, unless the environment sets them: a
+    SCIM credential for an identity provider to try (a random one per run, kept in
+    `.run/scim-token`) and an HRIS inbox folder (`.run/hris-inbox`, polled every 10 s) to drop
+    delta files into. Returns matching's extra environment, the token and the folder (None where
+    the environment set its own)."""
+    env: dict[str, str] = {}
+    token: str | None = None
+    inbox: Path | None = None
+    if "BRIDGE_MATCHING_SCIM_BEARER_TOKEN" not in os.environ:
+        token = secrets.token_urlsafe(32)
+        token_file = run_dir / "scim-token"
+        token_file.write_text(token)
+        token_file.chmod(0o600)
+        env["BRIDGE_MATCHING_SCIM_BEARER_TOKEN"] = token
+    if "BRIDGE_MATCHING_HRIS_INBOX_DIR" not in os.environ:
+        inbox = run_dir / "hris-inbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        env["BRIDGE_MATCHING_HRIS_INBOX_DIR"] = str(inbox)
+        env.setdefault(
+            "BRIDGE_MATCHING_HRIS_POLL_SECONDS", os.environ.get("BRIDGE_MATCHING_HRIS_POLL_SECONDS", "10")
+        )
+        env.setdefault(
+            "BRIDGE_MATCHING_HRIS_STABLE_SECONDS", os.environ.get("BRIDGE_MATCHING_HRIS_STABLE_SECONDS", "5")
+        )
+    return env, token, inbox
 
 
 def environment_name() -> str:
@@ -175,8 +205,11 @@ async def main_async() -> None:
         runfile.remove(info.pid, run_file)
         infra.stop()
         raise
+    extra_env = jwt_env(jwt)
+    scim_env, scim_token, hris_inbox = directory_env(RUN_DIR.resolve())
+    extra_env["matching"].update(scim_env)
     platform = Platform(
-        infra.admin_dsn, infra.bootstrap_servers, RUN_DIR, ports=ports, smtp=smtp, extra_env=jwt_env(jwt)
+        infra.admin_dsn, infra.bootstrap_servers, RUN_DIR, ports=ports, smtp=smtp, extra_env=extra_env
     )
     info.kafka_bootstrap_servers = infra.bootstrap_servers
     info.database_url = infra.admin_dsn
@@ -202,6 +235,15 @@ async def main_async() -> None:
         lines.append(f"  {'dashboard':<14} {platform.url('reporting')}/dashboard")
         if sink:
             lines.append(f"  {'mail sink':<14} {sink.web_url}   (SMTP on 127.0.0.1:{SMTP_PORT})")
+        matching = platform.url("matching")
+        if scim_token:
+            lines.append(
+                f"  {'SCIM 2.0':<14} {matching}/scim/v2   (identity provider token in {RUN_DIR}/scim-token)"
+            )
+        if hris_inbox:
+            lines.append(
+                f"  {'HRIS inbox':<14} {hris_inbox}/   (drop delta CSVs; reports: {matching}/hris/files)"
+            )
         lines += [
             "",
             f"  logs: {RUN_DIR}/logs/",

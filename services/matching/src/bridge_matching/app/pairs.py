@@ -67,11 +67,20 @@ async def form_pair(
 
 
 async def dissolve_in(
-    conn: Conn, outbox: Outbox, pair: PairRow, reason: str, by: str, now: datetime
+    conn: Conn,
+    outbox: Outbox,
+    pair: PairRow,
+    reason: str,
+    by: str,
+    now: datetime,
+    *,
+    left_participant_id: uuid.UUID | None = None,
 ) -> PairRow:
-    """Inside the caller's transaction: the pair is dissolved and pair.dissolved written."""
+    """Inside the caller's transaction: the pair is dissolved and pair.dissolved written
+    (`left_participant_id`: the one of the two who left the company)."""
     row = await pairs.dissolve(conn, pair.id, reason, by, now)
-    await outbox.add(conn, pair_dissolved(row, reason, by), subject=pair_subject(row), time=now)
+    event = pair_dissolved(row, reason, by, left_participant_id=left_participant_id)
+    await outbox.add(conn, event, subject=pair_subject(row), time=now)
     return row
 
 

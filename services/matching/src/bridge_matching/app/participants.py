@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,9 +25,10 @@ from bridge_matching.app.pairs import dissolve_in
 from bridge_matching.app.privacy import refuse_if_erased
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.app.state import load_state, suggestion_cache
-from bridge_matching.db import cohorts, pairs, participants, proposals
+from bridge_matching.db import cohorts, directory, pairs, participants, proposals
 from bridge_matching.db.records import Conn
 from bridge_matching.domain import matching
+from bridge_matching.domain.directory import DirectoryRecord, DirectoryRow, differs, has_left, overlay
 from bridge_matching.domain.engine import Suggestion
 from bridge_matching.domain.events import participant_event, participant_subject, participant_withdrawn
 from bridge_matching.domain.phases import ENROLMENT_PHASES, MATCHING_PHASES, PROFILE_EDIT_PHASES
@@ -85,6 +86,27 @@ def _ensure_enrols_in_scope(principal: Principal, region: str) -> None:
         )
 
 
+def _from_directory(body: ParticipantIn, entry: DirectoryRow, today: date) -> ParticipantIn:
+    """The fields HR owns as the company directory has them (app/directory.py keeps them flowing into
+    enrolments after this); a person the directory says has left is not enrolled (409)."""
+    record = DirectoryRecord.model_validate(entry.record)
+    cause = entry.left_cause or has_left(record, today)
+    if cause is not None:
+        raise Problem(
+            409,
+            "Person left",
+            "The company directory says this person has left the company; they cannot be enrolled.",
+            left_cause=cause,
+        )
+    profile = body.model_dump()
+    if not differs(profile, record):
+        return body
+    try:
+        return ParticipantIn.model_validate(overlay(profile, record))
+    except ValidationError as exc:
+        raise invalid(_validation_errors(exc)) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Enrolled:
     cohort: CohortRow
@@ -99,6 +121,9 @@ async def enrol(
     async with transaction(rt.pool) as conn:
         cohort = await visible_cohort(conn, principal, cohort_id, lock=True)
         ensure_can_write(principal)
+        known = await directory.by_employee(conn, body.employee_id)
+        if known is not None:
+            body = _from_directory(body, known, rt.clock.now().date())
         _ensure_enrols_in_scope(principal, body.region)
         existing = await participants.by_employee(conn, cohort_id, body.employee_id)
         if existing is not None and not sees_participant(principal, existing):
@@ -193,13 +218,40 @@ async def update(
 
 
 async def _release_in(
-    conn: Conn, outbox: Outbox, participant: ParticipantRow, reason: str, by: str, now: datetime
+    conn: Conn,
+    outbox: Outbox,
+    participant: ParticipantRow,
+    reason: str,
+    by: str,
+    now: datetime,
+    *,
+    left_company: bool = False,
 ) -> None:
     """On withdrawal: open proposals are cancelled and formed pairs dissolved, freeing the partners."""
     for p in await proposals.pending_with(conn, participant.id):
         await proposal_steps.cancel_in(conn, outbox, p, participant.id, reason, now, cause="withdrawn")
+    left = participant.id if left_company else None
     for pair in await pairs.formed_with(conn, participant.id):
-        await dissolve_in(conn, outbox, pair, reason, by, now)
+        await dissolve_in(conn, outbox, pair, reason, by, now, left_participant_id=left)
+
+
+async def withdraw_in(
+    conn: Conn,
+    outbox: Outbox,
+    participant: ParticipantRow,
+    reason: str | None,
+    by: str,
+    now: datetime,
+    *,
+    left_company: bool = False,
+) -> ParticipantRow:
+    """The withdrawal itself, in the caller's transaction (the participant locked and enrolled):
+    participant.withdrawn, open proposals cancelled, formed pairs dissolved. `left_company`: the
+    person left the company (app/directory.py), so each pair.dissolved names them as the one who left."""
+    row = await participants.withdraw(conn, participant.id, reason, now)
+    await outbox.add(conn, participant_withdrawn(row, reason), subject=participant_subject(row), time=now)
+    await _release_in(conn, outbox, row, reason or "participant withdrew", by, now, left_company=left_company)
+    return row
 
 
 async def withdraw(
@@ -216,15 +268,7 @@ async def withdraw(
             ensure_can_write(principal)
         if row.status == "withdrawn":
             return cohort, row
-        now = rt.clock.now()
-        row = await participants.withdraw(conn, participant_id, reason, now)
-        await rt.outbox.add(
-            conn,
-            participant_withdrawn(row, reason),
-            subject=participant_subject(row),
-            time=now,
-        )
-        await _release_in(conn, rt.outbox, row, reason or "participant withdrew", principal.subject, now)
+        row = await withdraw_in(conn, rt.outbox, row, reason, principal.subject, rt.clock.now())
     return cohort, row
 
 

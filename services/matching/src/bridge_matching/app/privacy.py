@@ -9,6 +9,10 @@ across the services, and applies its own retention rules.
 - The other services answer on their privacy topics (handlers/privacy.py -> `record_answer`,
   `store_export_part`); an erasure is complete once all have answered.
 - Export: matching's section is computed at request time, the others' parts arrive as events.
+- The company directory (app/directory.py) is matching's too: an erasure deletes the person's entries
+  (and refuses to store them again), an export shows them, retention purges leavers' and deleted
+  entries and clears HRIS delivery reports. A person known only to the directory (never enrolled) is
+  erased or exported by matching alone: the other services know people only by participant ids.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from bridge_matching.app import proposals as proposal_steps
 from bridge_matching.app.pairs import dissolve_in
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.app.state import suggestion_cache
-from bridge_matching.db import cohorts, pairs, privacy, proposals
+from bridge_matching.db import cohorts, hris_files, pairs, privacy, proposals
+from bridge_matching.db import directory as directory_db
 from bridge_matching.db.records import Conn
+from bridge_matching.domain.directory import DirectoryRow
 from bridge_matching.domain.events import (
     erasure_requested,
     export_requested,
@@ -37,7 +43,9 @@ from bridge_matching.domain.events import (
 from bridge_matching.domain.privacy import (
     SERVICES,
     Identity,
+    directory_view,
     export_status,
+    identity_of,
     iso,
     jsonable,
     like_patterns,
@@ -46,6 +54,7 @@ from bridge_matching.domain.privacy import (
     subject_hash,
     summary_html,
 )
+from bridge_matching.domain.profile import id_key
 from bridge_matching.domain.rows import ErasureAnswerRow, ErasureRow, ExportRow, ParticipantRow
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.auth import scope
@@ -155,6 +164,11 @@ async def request_erasure(
     ensure_requester(principal)
     h = _hash(rt.settings, employee_id)
     async with transaction(rt.pool) as conn:
+        # One erasure at a time, against HRIS reports being written (db/privacy.lock_erasures); then
+        # the person, as the directory's writers lock them: a SCIM or HRIS write of them waits for
+        # the erasure and finds it in the ledger.
+        await privacy.lock_erasures(conn, rt.settings.db_schema)
+        await directory_db.lock_people(conn, rt.settings.db_schema, [id_key(employee_id)])
         existing = await privacy.erasure_by_hash(conn, h)
         people = [] if existing else await privacy.participants_of(conn, employee_id)
         if people:
@@ -163,11 +177,14 @@ async def request_erasure(
             for cohort_id in sorted({p.cohort_id for p in people}):
                 await cohorts.get(conn, cohort_id, lock=True)
             people = await privacy.participants_of(conn, employee_id, lock=True)
-        if not people:
+        entries = [] if existing else await directory_db.entries_of(conn, employee_id, lock=True)
+        if not people and not entries:
             # Someone may have erased them while we waited for their rows.
             existing = existing or await privacy.erasure_by_hash(conn, h)
             if existing is None:
-                raise Problem(404, "Person not found", "No participant has this employee id.")
+                raise Problem(
+                    404, "Person not found", "No participant or directory entry has this employee id."
+                )
             return ErasureView(existing, await privacy.answers(conn, [existing.id])), False
         now = rt.clock.now()
         row = await privacy.insert_erasure(
@@ -175,9 +192,13 @@ async def request_erasure(
         )
         if row is None:  # a concurrent request inserted it first
             raise Problem(409, "Erasure in progress", "Another request is erasing this person; ask again.")
-        erased = await erase_in(conn, rt.outbox, row, people, employee_id, now)
+        erased = await erase_in(conn, rt.outbox, row, people, employee_id, now, entries=entries)
         await privacy.delete_exports_of(conn, h)
         await privacy.record_matching_answer(conn, row.id, erased, now)
+        if not people:
+            # Known only to the directory: the other services know people by the participant ids of
+            # enrolments, so they hold nothing about them and are not asked.
+            await privacy.complete_alone(conn, row.id, now)
         row = await privacy.get_erasure(conn, row.id)
         if row is None:
             raise LookupError("the erasure row vanished in its own transaction")
@@ -196,18 +217,17 @@ async def erase_in(
     people: list[ParticipantRow],
     employee_id: str,
     now: datetime,
+    *,
+    entries: Sequence[DirectoryRow] = (),
 ) -> dict[str, int]:
     """In the caller's transaction: everything matching holds about the person is erased or
-    anonymised, the events written; returns counts by kind."""
+    anonymised, the events written; returns counts by kind. `entries`: their directory entries
+    (deleted ones too), deleted for good; the other entries no longer name them as manager."""
     counts: Counter[str] = Counter()
     ids = [p.id for p in people]
-    identity = Identity(
-        employee_ids=(employee_id,),
-        names=tuple(sorted({p.display_name for p in people})),
-        emails=tuple(sorted({p.email for p in people})),
-    )
+    identity = identity_of(employee_id, people, entries)
     # Keys first: every event written below seals the person's fields as erased.
-    counts["keys_destroyed"] = await VAULT.destroy(conn, [str(i) for i in ids])
+    counts["keys_destroyed"] = await VAULT.destroy(conn, [str(i) for i in ids]) if ids else 0
     for person in people:
         for proposal in await proposals.pending_with(conn, person.id):
             await proposal_steps.cancel_in(
@@ -224,17 +244,23 @@ async def erase_in(
     counts["draft_pairs_removed"] = await privacy.remove_from_drafts(conn, ids)
     counts["participants_anonymised"] = await privacy.anonymise(conn, ids, now)
     counts["references_removed"] = await privacy.forget_references(conn, identity.employee_ids, None)
+    # The directory: their entries go (a pair flag they raised keeps no mover), the flags of their
+    # pairs go (a flag's state hashes both people's employee ids), others' entries drop them as manager.
+    counts["pair_flags_deleted"] = await directory_db.delete_flags_of(conn, ids)
+    counts["directory_entries_deleted"] = await directory_db.erase(conn, [e.id for e in entries])
+    counts["directory_references_removed"] = await directory_db.forget_manager(conn, employee_id, now)
     # Where people knew them (their cohorts) every word of their name goes; elsewhere (an HR actor,
     # a stray mention) their full name, e-mail and employee id.
     counts["texts_redacted"] = await scrub_tables(conn, identity, sorted({p.cohort_id for p in people}))
     counts["texts_redacted"] += await scrub_tables(conn, identity.exact(), None)
     counts["hr_contacts_erased"] = await privacy.erase_hr_contact(conn, identity.emails)
-    await outbox.add(
-        conn,
-        erasure_requested(erasure.id, ids, [p.cohort_id for p in people], now),
-        subject=f"erasure/{erasure.id}",
-        time=now,
-    )
+    if ids:  # the other services know people only by these ids
+        await outbox.add(
+            conn,
+            erasure_requested(erasure.id, ids, [p.cohort_id for p in people], now),
+            subject=f"erasure/{erasure.id}",
+            time=now,
+        )
     return {k: counts[k] for k in sorted(counts)}
 
 
@@ -302,13 +328,17 @@ async def record_answer(rt: MatchingRuntime, conn: Conn, p: ErasureCompleted) ->
 # -- export ----------------------------------------------------------------------------------------
 
 
-async def _matching_section(conn: Conn, people: list[ParticipantRow], employee_id: str) -> dict[str, Any]:
+async def _matching_section(
+    conn: Conn, people: list[ParticipantRow], employee_id: str, entries: Sequence[DirectoryRow] = ()
+) -> dict[str, Any]:
     ids = [p.id for p in people]
     cohorts = sorted({p.cohort_id for p in people})
     enrolments = [dataclasses.asdict(p) for p in people]
     pair_rows = await privacy.pairs_of(conn, ids)
     proposal_rows = await privacy.proposals_of(conn, ids)
-    audit_rows = await privacy.audit_about(conn, cohorts, ids, employee_id)
+    # Audit entries name a person by participant id, employee id, or directory entry id (a leaver's).
+    audit_rows = await privacy.audit_about(conn, cohorts, [*ids, *(e.id for e in entries)], employee_id)
+    hris_rows = await hris_files.errors_about(conn, employee_id)
     formed = sum(1 for r in pair_rows if r["status"] == "formed")
     active = sum(1 for p in people if p.status == "enrolled")
     summary = [
@@ -316,6 +346,9 @@ async def _matching_section(conn: Conn, people: list[ParticipantRow], employee_i
         f"{len(pair_rows)} mentoring pair(s), {formed} of them active.",
         f"{len(proposal_rows)} match proposal(s).",
         f"{len(audit_rows)} HR audit entr{'y' if len(audit_rows) == 1 else 'ies'} about you.",
+        f"{len(entries)} company directory entr{'y' if len(entries) == 1 else 'ies'} about you "
+        "(what the identity provider and HR's HRIS files said).",
+        f"{len(hris_rows)} rejected row(s) of HRIS files naming you.",
     ]
     section = {
         "service": "matching",
@@ -323,6 +356,8 @@ async def _matching_section(conn: Conn, people: list[ParticipantRow], employee_i
         "pairs": pair_rows,
         "proposals": proposal_rows,
         "audit_entries": audit_rows,
+        "directory": [directory_view(e) for e in entries],
+        "hris_rejected_rows": hris_rows,
         "summary": summary,
     }
     out: dict[str, Any] = jsonable(section)
@@ -342,27 +377,34 @@ async def request_export(
     h = _hash(rt.settings, employee_id)
     async with transaction(rt.pool) as conn:
         people = await privacy.participants_of(conn, employee_id)
-        if not people:
+        entries = await directory_db.entries_of(conn, employee_id)
+        if not people and not entries:
             erased = await privacy.erasure_by_hash(conn, h)
             detail = (
                 f"This person was erased on request on {erased_on(erased)}; nothing is held about them."
                 if erased
-                else "No participant has this employee id."
+                else "No participant or directory entry has this employee id."
             )
             raise Problem(404, "Person not found", detail)
         now = rt.clock.now()
-        latest = people[-1]
+        # Who they are now: their latest enrolment, else their latest directory entry.
+        latest = (
+            (people[-1].display_name, people[-1].email)
+            if people
+            else (str(entries[-1].record.get("display_name")), str(entries[-1].record.get("email")))
+        )
         person = {
             "employee_id": employee_id,
-            "display_name": latest.display_name,
-            "email": latest.email,
+            "display_name": latest[0],
+            "email": latest[1],
             "participant_ids": [str(p.id) for p in people],
         }
-        section = await _matching_section(conn, people, employee_id)
+        section = await _matching_section(conn, people, employee_id, entries)
         row = await privacy.insert_export(conn, uuid.uuid4(), h, [p.id for p in people], person, section, now)
-        await rt.outbox.add(
-            conn, export_requested(row.id, row.participant_ids, now), subject=f"export/{row.id}", time=now
-        )
+        if people:  # the other services know people only by their participant ids
+            await rt.outbox.add(
+                conn, export_requested(row.id, row.participant_ids, now), subject=f"export/{row.id}", time=now
+            )
     return row
 
 
@@ -397,12 +439,18 @@ async def get_export(
     answered = sorted(
         s for s, chunks in by_service.items() if s in ANSWERING_SERVICES and len(chunks) >= expected[s]
     )
+    if not row.participant_ids:
+        # Known only to matching's directory: the other services were not asked (they know people
+        # by participant ids) and hold nothing about them.
+        answered = list(ANSWERING_SERVICES)
     if export_status(answered) != "complete":
         return {"export_id": str(row.id), "status": "pending", "answered": ["matching", *answered]}
     services: dict[str, Any] = {"matching": row.matching_section}
     for s in ANSWERING_SERVICES:
-        chunks = by_service[s]
-        services[s] = join_parts([chunks[i] for i in sorted(chunks)])
+        chunks = by_service.get(s, {})
+        services[s] = (
+            join_parts([chunks[i] for i in sorted(chunks)]) if chunks else {"service": s, "summary": []}
+        )
     return {
         "export_id": str(row.id),
         "generated_at": iso(max([row.requested_at, *(p.received_at for p in part_rows)])),
@@ -456,6 +504,20 @@ async def apply_retention(conn: Conn, settings: MatchingSettings, now: datetime)
         ),
         "exports_deleted": await privacy.delete_exports_before(
             conn, before(settings.retention_exports_days), batch
+        ),
+        # The company directory: leavers' entries, deleted entries, flags of pairs that ended, and
+        # HRIS delivery reports (their rows; the deliveries stay, so a file is still applied once).
+        "directory_leavers_purged": await directory_db.purge_leavers_before(
+            conn, before(settings.retention_directory_leavers_days), batch
+        ),
+        "directory_deleted_purged": await directory_db.purge_deleted_before(
+            conn, before(settings.retention_directory_deleted_days), batch
+        ),
+        "pair_flags_deleted": await directory_db.delete_flags_ended_before(
+            conn, before(settings.retention_directory_leavers_days), batch
+        ),
+        "hris_reports_cleared": await hris_files.clear_reports_before(
+            conn, before(settings.retention_hris_reports_days), batch, now
         ),
     }
     withdrawn = await privacy.withdrawn_before(conn, before(settings.retention_withdrawn_days), batch)

@@ -18,6 +18,7 @@ from bridge_matching.domain.rows import (
     ExportRow,
     ParticipantRow,
 )
+from bridge_shared.db.locks import advisory_key
 from bridge_shared.privacy.erased import ERASED_EMAIL, ERASED_NAME
 
 # -- the erasure ledger ---------------------------------------------------------------------------
@@ -128,6 +129,22 @@ async def complete_if_answered(
     return row is not None
 
 
+async def complete_alone(conn: Conn, erasure_id: uuid.UUID, now: datetime) -> None:
+    """An erasure of a person no other service knows (never enrolled: matching's directory alone held
+    them) is complete once matching has answered."""
+    await conn.execute(
+        "UPDATE erasures SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL", erasure_id, now
+    )
+
+
+async def lock_erasures(conn: Conn, schema: str, *, shared: bool = False) -> None:
+    """Until the transaction ends: an erasure holds this alone; writing an HRIS delivery's report
+    holds it shared. So a report is either written before an erasure (which then scrubs it) or
+    checks the ledger after it (and leaves the person out), never in between."""
+    fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await conn.execute(f"SELECT {fn}($1)", advisory_key("privacy-erasure", schema))
+
+
 # -- erasing a person from matching's tables --------------------------------------------------------
 
 
@@ -211,6 +228,9 @@ class TextTable:
     actors: tuple[str, ...]
     in_cohorts: str
     key: str = "id"
+    skip_locked: bool = False
+    """Rows another transaction holds are passed over rather than waited for (an HRIS delivery a
+    poll is writing: its report is scrubbed when it finishes, app/hris_sync.py)."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -249,6 +269,10 @@ TEXT_TABLES = (
     TextTable("cohorts", ("name",), (), ("created_by",), "id = ANY($1::uuid[])"),
     # An erasure has no cohort: only an erasure of everywhere (cohort ids None) looks at it.
     TextTable("erasures", (), (), ("requested_by",), "cardinality($1::uuid[]) < 0"),
+    # Nor has an HRIS delivery (the whole company's file): its rejected rows name people.
+    TextTable(
+        "hris_files", ("error",), ("report", "progress"), (), "cardinality($1::uuid[]) < 0", skip_locked=True
+    ),
 )
 
 
@@ -260,7 +284,8 @@ async def rows_naming(
     employee_ids: Sequence[str],
 ) -> list[dict[str, Any]]:  # Any: the columns' values
     """Rows of `table` (in `cohort_ids`, or anywhere when None) whose text or documents may contain
-    one of the ILIKE `patterns`, or whose actor is one of `employee_ids`; locked."""
+    one of the ILIKE `patterns`, or whose actor is one of `employee_ids`; locked (`skip_locked`: those
+    another transaction holds are left out)."""
     found = " OR ".join(
         [f"{c} ILIKE ANY($2::text[])" for c in table.texts]
         + [f"{c}::text ILIKE ANY($2::text[])" for c in table.documents]
@@ -271,7 +296,7 @@ async def rows_naming(
     scope = "cardinality($1::uuid[]) >= 0" if cohort_ids is None else table.in_cohorts
     sql = (
         f"SELECT {table.key}, {', '.join(table.columns)} FROM {table.name} "
-        f"WHERE ({scope}) AND ({found}) FOR UPDATE"
+        f"WHERE ({scope}) AND ({found}) FOR UPDATE{' SKIP LOCKED' if table.skip_locked else ''}"
     )
     rows = await conn.fetch(
         sql,
@@ -415,7 +440,8 @@ async def proposals_of(conn: Conn, participant_ids: Sequence[uuid.UUID]) -> list
 async def audit_about(
     conn: Conn, cohort_ids: Sequence[uuid.UUID], participant_ids: Sequence[uuid.UUID], employee_id: str
 ) -> list[dict[str, Any]]:
-    """Audit entries of the person's cohorts that name them (by participant id or employee id)."""
+    """Audit entries of the person's cohorts that name them (by participant id, directory entry id,
+    both in `participant_ids`, or employee id)."""
     needles = [f"%{p}%" for p in participant_ids] + [f"%{employee_id}%"]
     rows = await conn.fetch(
         """SELECT id, cohort_id, actor, action, reason, details, at FROM audit_log

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,10 +74,11 @@ class Parsed:
     delimiter: str = ","
 
 
-def detect_delimiter(header_line: str) -> str:
+def detect_delimiter(header_line: str, known: Collection[str] | None = None) -> str:
     """The delimiter (comma, semicolon or tab) that splits `header_line` into the most known column
-    names; with none known, the one that occurs most; a comma when there is nothing to tell."""
-    known = set(REQUIRED) | set(OPTIONAL)
+    names (`known`: the profile's columns unless given); with none known, the one that occurs most; a
+    comma when there is nothing to tell."""
+    known = set(REQUIRED) | set(OPTIONAL) if known is None else set(known)
 
     def score(d: str) -> tuple[int, int]:
         try:
@@ -131,6 +132,60 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) if parts else "(row)"
 
 
+def open_reader(
+    text: str, *, required: Sequence[str], known: Collection[str]
+) -> tuple[csv.DictReader[str], list[str], str]:
+    """The file's reader, its column names (stripped, lower case) and its delimiter: the format's
+    header rules, shared by the cohort import and the directory's HRIS delta files
+    (domain/hris_delta.py). FileError when there is no header or a required column is missing."""
+    text = text.removeprefix("\ufeff")
+    delimiter = detect_delimiter(text.split("\n", 1)[0].rstrip("\r"), known)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise FileError(f"line 1: {exc}") from exc
+    if header is None:
+        raise FileError("the file is empty: expected a header row")
+    names = [(n or "").strip().lower() for n in header]
+    missing = [c for c in required if c not in names]
+    if missing:
+        found = ", ".join(repr(n) for n in names if n) or "none"
+        raise FileError(
+            f"missing required column(s): {', '.join(missing)}. Reading the header as "
+            f"{DELIMITER_NAMES[delimiter]}-separated, the columns found were: {found}. "
+            "The delimiter may be a comma, a semicolon or a tab; required columns: "
+            f"{', '.join(required)}"
+        )
+    return reader, names, delimiter
+
+
+def read_rows(
+    reader: csv.DictReader[str], names: list[str], known: Collection[str]
+) -> Iterator[tuple[int, dict[str, str] | None]]:
+    """(line, the row's known columns by name) for each data row; None instead of the columns when
+    the row has more values than the header. `line` is the physical line of the row's end (quoted
+    newlines count). A row the csv module cannot read (a field over its 128 kB limit: no row is that
+    long) is a FileError naming its line."""
+    assert reader.fieldnames is not None
+    try:
+        for raw in reader:
+            if None in raw:
+                yield reader.line_num, None
+                continue
+            yield (
+                reader.line_num,
+                {
+                    name: raw.get(orig) or ""
+                    for orig, name in zip(reader.fieldnames, names, strict=True)
+                    if name in known
+                },
+            )
+    except csv.Error as exc:
+        # line_num counts the lines read in full; the one that failed is the next
+        raise FileError(f"line {reader.line_num + 1}: {exc}") from exc
+
+
 def parse_csv(
     text: str,
     *,
@@ -140,62 +195,31 @@ def parse_csv(
     progress_every: int = 5000,
 ) -> Parsed:
     """Validates every row; returns accepted profiles (with line numbers) and per-row errors."""
-    text = text.removeprefix("\ufeff")
-    delimiter = detect_delimiter(text.split("\n", 1)[0].rstrip("\r"))
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = reader.fieldnames
-    except csv.Error as exc:
-        raise FileError(f"line 1: {exc}") from exc
-    if header is None:
-        raise FileError("the file is empty: expected a header row")
-    names = [(n or "").strip().lower() for n in header]
-    missing = [c for c in REQUIRED if c not in names]
-    if missing:
-        found = ", ".join(repr(n) for n in names if n) or "none"
-        raise FileError(
-            f"missing required column(s): {', '.join(missing)}. Reading the header as "
-            f"{DELIMITER_NAMES[delimiter]}-separated, the columns found were: {found}. "
-            "The delimiter may be a comma, a semicolon or a tab; required columns: "
-            f"{', '.join(REQUIRED)}"
-        )
     known = set(REQUIRED) | set(OPTIONAL)
+    reader, names, delimiter = open_reader(text, required=REQUIRED, known=known)
     regions = set(cohort_regions)
     out = Parsed(delimiter=delimiter)
     first_line: dict[str, int] = {}
-    try:
-        _parse_rows(reader, names, known, regions, out, first_line, progress, progress_every)
-    except csv.Error as exc:  # e.g. a field over the csv module's 128 kB limit: no row is that long
-        # line_num counts the lines read in full; the one that failed is the next
-        raise FileError(f"line {reader.line_num + 1}: {exc}") from exc
+    _parse_rows(read_rows(reader, names, known), regions, out, first_line, progress, progress_every)
     _reject_management_cycles(out, existing_managers or {})
     return out
 
 
 def _parse_rows(
-    reader: csv.DictReader[str],
-    names: list[str],
-    known: set[str],
+    rows: Iterator[tuple[int, dict[str, str] | None]],
     regions: set[str],
     out: Parsed,
     first_line: dict[str, int],
     progress: Callable[[int], None] | None,
     progress_every: int,
 ) -> None:
-    assert reader.fieldnames is not None
-    for n, raw in enumerate(reader, start=1):
-        line = reader.line_num  # physical line of the row's end (quoted newlines count)
+    for n, (line, row) in enumerate(rows, start=1):
         out.total = n
         if progress is not None and n % progress_every == 0:
             progress(n)
-        if None in raw:
+        if row is None:
             out.rejected.append(RowError(line, "(row)", "more values than header columns"))
             continue
-        row = {
-            name: raw.get(orig) or ""
-            for orig, name in zip(reader.fieldnames, names, strict=True)
-            if name in known
-        }
         emp = row.get("employee_id", "").strip() or None
         data, errors = _row_to_dict(row)
         if errors:
@@ -220,19 +244,22 @@ def _parse_rows(
             continue
         key = id_key(profile.employee_id)
         if key in first_line:
-            out.rejected.append(
-                RowError(
-                    line,
-                    "employee_id",
-                    f"duplicate employee_id in this file (first on line {first_line[key]}; "
-                    "employee ids are compared case-insensitively)",
-                    emp,
-                )
-            )
+            out.rejected.append(duplicate(line, first_line[key], emp))
             continue
         first_line[key] = line
         out.accepted.append((line, profile))
         out.notes.extend(RowError(line, "languages", n, emp) for n in notes)
+
+
+def duplicate(line: int, first: int, employee_id: str | None) -> RowError:
+    """A later row of an employee id already in the file (the first row wins)."""
+    return RowError(
+        line,
+        "employee_id",
+        f"duplicate employee_id in this file (first on line {first}; "
+        "employee ids are compared case-insensitively)",
+        employee_id,
+    )
 
 
 def _language_notes(written: list[str]) -> list[str]:
@@ -250,14 +277,9 @@ def _language_notes(written: list[str]) -> list[str]:
     return notes
 
 
-def _reject_management_cycles(parsed: Parsed, existing: Mapping[str, str | None]) -> None:
-    """Resolves manager links over the whole file (plus stored participants); drops rows in a cycle."""
-
-    def key(e: str | None) -> str | None:
-        return None if e is None else id_key(e)
-
-    manager_of: dict[str, str | None] = {id_key(e): key(m) for e, m in existing.items()}
-    manager_of.update({id_key(p.employee_id): key(p.manager_employee_id) for _, p in parsed.accepted})
+def cycle_members(manager_of: Mapping[str, str | None]) -> set[str]:
+    """The keys (id_key) in a management cycle, given each person's manager key (None: no manager);
+    a manager not in the mapping ends the chain."""
     state: dict[str, int] = {}  # 1 = on the current path, 2 = resolved
     in_cycle: set[str] = set()
     for start in manager_of:
@@ -271,19 +293,27 @@ def _reject_management_cycles(parsed: Parsed, existing: Mapping[str, str | None]
             in_cycle.update(path[path.index(node) :])
         for node_id in path:
             state[node_id] = 2
+    return in_cycle
+
+
+CYCLE_MESSAGE = "management chain is a cycle (someone manages themself)"
+
+
+def _reject_management_cycles(parsed: Parsed, existing: Mapping[str, str | None]) -> None:
+    """Resolves manager links over the whole file (plus stored participants); drops rows in a cycle."""
+
+    def key(e: str | None) -> str | None:
+        return None if e is None else id_key(e)
+
+    manager_of: dict[str, str | None] = {id_key(e): key(m) for e, m in existing.items()}
+    manager_of.update({id_key(p.employee_id): key(p.manager_employee_id) for _, p in parsed.accepted})
+    in_cycle = cycle_members(manager_of)
     if not in_cycle:
         return
     keep = []
     for line, p in parsed.accepted:
         if id_key(p.employee_id) in in_cycle:
-            parsed.rejected.append(
-                RowError(
-                    line,
-                    "manager_employee_id",
-                    "management chain is a cycle (someone manages themself)",
-                    p.employee_id,
-                )
-            )
+            parsed.rejected.append(RowError(line, "manager_employee_id", CYCLE_MESSAGE, p.employee_id))
         else:
             keep.append((line, p))
     parsed.accepted = keep

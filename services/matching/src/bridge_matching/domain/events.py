@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Literal, cast
 
 from bridge_matching.domain.rows import CohortRow, PairRow, ParticipantRow, ProposalRow
 from bridge_shared.contracts.matching import (
     CohortCreatedV1,
+    DirectorySource,
     MatchCancelledV1,
     MatchDeclinedV2,
     MatchExpiredV1,
     MatchExplanationV2,
     MatchProposedV2,
+    MovedField,
     PairDissolvedV2,
+    PairFlaggedV1,
     PairFormedV2,
     ParticipantEnrolledV2,
     ParticipantRefV2,
     ParticipantUpdatedV2,
     ParticipantWithdrawnV2,
+    PersonJoinedV1,
+    PersonLeftV1,
+    PersonMovedV1,
 )
 from bridge_shared.contracts.privacy import ErasureRequestedV1, ExportRequestedV1
 
@@ -147,7 +153,10 @@ def pair_formed(
     )
 
 
-def pair_dissolved(pair: PairRow, reason: str, by: str) -> PairDissolvedV2:
+def pair_dissolved(
+    pair: PairRow, reason: str, by: str, *, left_participant_id: uuid.UUID | None = None
+) -> PairDissolvedV2:
+    """`left_participant_id`: the one of the two who left the company (matching.person.left)."""
     return PairDissolvedV2(
         pair_id=str(pair.id),
         cohort_id=str(pair.cohort_id),
@@ -155,6 +164,7 @@ def pair_dissolved(pair: PairRow, reason: str, by: str) -> PairDissolvedV2:
         dissolved_by=by,
         mentor_id=str(pair.mentor_id),
         mentee_id=str(pair.mentee_id),
+        left_participant_id=None if left_participant_id is None else str(left_participant_id),
     )
 
 
@@ -178,4 +188,101 @@ def export_requested(
 ) -> ExportRequestedV1:
     return ExportRequestedV1(
         export_id=str(export_id), participant_ids=[str(p) for p in participant_ids], requested_at=now
+    )
+
+
+# -- the company directory (domain/directory.py): nothing personal travels, a person is an id -------
+
+# The contracts bound departments more tightly than the directory does (120 against 200 characters);
+# the event carries the start of a longer one (HR reads it whole in the directory API).
+_EVENT_DEPARTMENT_MAX = 120
+_MAX_IDS = 1000
+
+
+def _department(value: str | None) -> str | None:
+    return None if value is None else value[:_EVENT_DEPARTMENT_MAX].rstrip()
+
+
+def _ids(ids: list[uuid.UUID]) -> list[str]:
+    return [str(i) for i in ids[:_MAX_IDS]]
+
+
+def person_subject(person_id: uuid.UUID) -> str:
+    return f"person/{person_id}"
+
+
+def person_joined(
+    person_id: uuid.UUID,
+    *,
+    department: str | None,
+    region: str | None,
+    start_date: date | None,
+    source: DirectorySource,
+    now: datetime,
+) -> PersonJoinedV1:
+    return PersonJoinedV1(
+        person_id=str(person_id),
+        department=_department(department),
+        region=region,
+        start_date=start_date,
+        source=source,
+        joined_at=now,
+    )
+
+
+def person_moved(
+    person_id: uuid.UUID,
+    *,
+    changed: Sequence[str],  # MOVED_FIELD_OF's values (domain/directory.py), the contract's MovedField
+    department: str | None,
+    previous_department: str | None,
+    region: str | None,
+    participant_ids: list[uuid.UUID],
+    source: DirectorySource,
+    now: datetime,
+) -> PersonMovedV1:
+    return PersonMovedV1(
+        person_id=str(person_id),
+        changed=[cast(MovedField, c) for c in changed],  # validated as MovedField by the contract
+        department=_department(department),
+        previous_department=_department(previous_department),
+        region=region,
+        participant_ids=_ids(participant_ids),
+        source=source,
+        moved_at=now,
+    )
+
+
+def person_left(
+    person_id: uuid.UUID,
+    *,
+    participant_ids: list[uuid.UUID],
+    cause: Literal["deactivated", "deleted", "terminated"],
+    left_on: date,
+    source: DirectorySource,
+    now: datetime,
+) -> PersonLeftV1:
+    return PersonLeftV1(
+        person_id=str(person_id),
+        participant_ids=_ids(participant_ids),
+        cause=cause,
+        left_on=left_on,
+        source=source,
+        left_at=now,
+    )
+
+
+def pair_flagged(
+    pair: PairRow, cohort: CohortRow, *, moved_person_id: uuid.UUID, reason: str, now: datetime
+) -> PairFlaggedV1:
+    return PairFlaggedV1(
+        pair_id=str(pair.id),
+        cohort_id=str(pair.cohort_id),
+        mentor_id=str(pair.mentor_id),
+        mentee_id=str(pair.mentee_id),
+        moved_person_id=str(moved_person_id),
+        rule="management_chain",
+        reason=reason,
+        hr_contact_email=cohort.hr_contact_email or None,
+        flagged_at=now,
     )

@@ -1,5 +1,6 @@
 """Privacy rules of matching that need no database (docs/privacy.md): the ledger's keyed hash, what an
-erased participant row becomes, scrubbing a person out of stored text, and an export's summary page."""
+erased participant row becomes, who a person is in matching's tables (enrolments and directory
+entries), scrubbing them out of stored text, and an export's directory entries and summary page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bridge_matching.domain.directory import DirectoryRow
+from bridge_matching.domain.rows import ParticipantRow
 from bridge_shared.contracts.privacy import ANSWERING_SERVICES
 from bridge_shared.privacy.erased import ERASED_EMAIL, ERASED_ID, ERASED_NAME
 from bridge_shared.privacy.redaction import needles_for, redact, redact_json
@@ -42,11 +45,13 @@ ANONYMOUS_PROFILE = {"display_name": ERASED_NAME, "email": ERASED_EMAIL}
 @dataclass(frozen=True, slots=True)
 class Identity:
     """What identifies a person in matching's tables: every spelling of their name and e-mail (one
-    per cohort enrolment) and their employee id."""
+    per cohort enrolment and directory entry), their employee id, and the identity provider's user
+    name and id for them (`others`, from their directory entry)."""
 
     employee_ids: tuple[str, ...]
     names: tuple[str, ...]
     emails: tuple[str, ...]
+    others: tuple[str, ...] = ()
     words: bool = True
     """Also each word of a name (a first name alone names the person): right where people know them
     (their cohorts); elsewhere only the full name, e-mail and id, so a common first name is not
@@ -55,8 +60,9 @@ class Identity:
     @property
     def needles(self) -> list[str]:
         if self.words:
-            return needles_for(*self.names, *self.emails, *self.employee_ids)
-        exact = {v.strip() for v in (*self.names, *self.emails, *self.employee_ids) if v and v.strip()}
+            return needles_for(*self.names, *self.emails, *self.employee_ids, *self.others)
+        values = (*self.names, *self.emails, *self.employee_ids, *self.others)
+        exact = {v.strip() for v in values if v and v.strip()}
         return sorted(exact, key=len, reverse=True)
 
     def exact(self) -> Identity:
@@ -64,6 +70,31 @@ class Identity:
 
     def is_actor(self, actor: str | None) -> bool:
         return actor is not None and actor.casefold() in {e.casefold() for e in self.employee_ids}
+
+
+def identity_of(
+    employee_id: str, people: Sequence[ParticipantRow], entries: Sequence[DirectoryRow]
+) -> Identity:
+    """The person's identity from their enrolments and their directory entries (deleted ones too)."""
+
+    def texts(key: str) -> set[str]:
+        return {v for e in entries if isinstance(v := e.record.get(key), str) and v}
+
+    # Given and family name together only: a first name alone is a word of a name (`Identity.words`).
+    given_family = {
+        f"{given} {family}"
+        for e in entries
+        if isinstance(given := e.record.get("given_name"), str)
+        and isinstance(family := e.record.get("family_name"), str)
+        and given
+        and family
+    }
+    return Identity(
+        employee_ids=(employee_id,),
+        names=tuple(sorted({p.display_name for p in people} | texts("display_name") | given_family)),
+        emails=tuple(sorted({p.email for p in people} | texts("email"))),
+        others=tuple(sorted(texts("user_name") | texts("external_id"))),
+    )
 
 
 def scrub(value: Any, identity: Identity) -> Any:  # Any: a text, a list of texts or a JSON document
@@ -91,6 +122,24 @@ def like_patterns(identity: Identity) -> list[str]:
 
 
 # -- export ---------------------------------------------------------------------------------------
+
+
+def directory_view(row: DirectoryRow) -> dict[str, Any]:  # Any: JSON values
+    """A directory entry as an export shows it: what the company said about the person (the record as
+    written) and the entry's state."""
+    status = "deleted" if row.deleted_at is not None else "left" if row.left_at is not None else "live"
+    return {
+        "id": str(row.id),
+        "status": status,
+        "record": row.record,
+        "left_at": iso(row.left_at),
+        "left_cause": row.left_cause,
+        "deleted_at": iso(row.deleted_at),
+        "source": row.source,
+        "version": row.version,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
 
 
 def export_status(answered: Sequence[str]) -> str:

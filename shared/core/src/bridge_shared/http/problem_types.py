@@ -205,6 +205,15 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "Do not enrol them again. If they want to take part again, ask your data protection officer.",
         ),
         _t(
+            "person-left",
+            "Person left",
+            409,
+            "The company directory (the identity provider or the HRIS) says this person has left the "
+            "company: deactivated, deleted, or past their termination date (`left_cause`).",
+            "Do not enrol them. If they are still with the company, have their directory entry corrected "
+            "at the source; they can be enrolled once it says they are active.",
+        ),
+        _t(
             "erasure-in-progress",
             "Erasure in progress",
             409,
