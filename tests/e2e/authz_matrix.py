@@ -235,6 +235,11 @@ MATRIX: dict[str, dict[str, Op]] = {
         "GET /directory/people/{person_id}": Op(
             cells(H, H, H, D, D, H), path={"person_id": "=00000000-0000-4000-8000-000000000019"}
         ),
+        # HRIS delta files: company-wide (they name people of every region): hr_admin and service only.
+        "GET /hris/files": Op(cells(A, D, D, D, D, A)),
+        "GET /hris/files/{file_id}": Op(
+            cells(H, D, D, D, D, H), path={"file_id": "=00000000-0000-4000-8000-000000000029"}
+        ),
         "POST /cohorts/{cohort_id}/participants/from-directory": Op(
             cells(H, H, H, D, D, D),
             WRITE,

@@ -120,11 +120,12 @@ async def test_known_consumed_channels() -> None:
     ]
     assert names["bridge.matching.cohort"] == ["com.bridge.matching.cohort.created.v1"]
     _, reporting = await _document("reporting")
-    # Six event topics (v1 and v2 of each family it projects), matching's privacy requests it answers,
-    # its own privacy answers, and its pipeline probe (sent and consumed back: one message).
-    assert len(reporting["channels"]) == 9
+    # Seven event topics (v1 and v2 of each family it projects; the directory's person topic since
+    # issue 19), matching's privacy requests it answers, its own privacy answers, and its pipeline
+    # probe (sent and consumed back: one message).
+    assert len(reporting["channels"]) == 10
     counts = sorted(len(ch["messages"]) for ch in reporting["channels"].values())
-    assert counts == [1, 2, 2, 2, 2, 4, 6, 7, 24]  # the proposal topic: + match.cancelled
+    assert counts == [1, 2, 2, 2, 2, 2, 5, 6, 7, 24], counts  # pair: + pair.flagged
 
 
 @pytest.mark.parametrize("service", sorted(APPS))
