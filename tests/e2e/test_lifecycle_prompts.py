@@ -13,7 +13,6 @@ matching frees the pair."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ import pytest
 from bridge_devstack.demo import participant_headers
 from bridge_devstack.platform import Platform, SmtpSink
 from bridge_notifications.domain.rendering import formatters
+from tests.e2e.one_pair import ok, one_pair
 from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -48,13 +48,6 @@ def _person(
         "skills_to_share": kw["share"],
         "skills_to_learn": kw["learn"],
     }
-
-
-async def _ok(r: Any, status: int | tuple[int, ...] = (200, 201)) -> Any:
-    response = await r
-    allowed = (status,) if isinstance(status, int) else status
-    assert response.status_code in allowed, response.text
-    return response.json()
 
 
 async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_language_and_zone(
@@ -92,42 +85,16 @@ async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_l
         participant_headers(leader["employee_id"]),
     )
     async with httpx.AsyncClient(timeout=30, headers=hr) as c:
-        cohort = await _ok(
-            c.post(
-                f"{m}/cohorts",
-                json={
-                    "name": f"Lifecycle {tag}",
-                    "regions": ["EMEA", "APAC"],
-                    "hr_contact_email": hr_mail,
-                    "enrolment_opens": "2027-01-04",
-                    "enrolment_closes": "2027-01-22",
-                    "matching_date": "2027-01-25",
-                    "programme_start": "2027-02-01",
-                    "programme_end": "2027-07-30",
-                },
-            )
+        pair = await one_pair(
+            c,
+            {"matching": m, "sessions": se},
+            (mentor, leader),
+            (as_mentor, as_leader),
+            name=f"Lifecycle {tag}",
+            regions=["EMEA", "APAC"],
+            hr_contact_email=hr_mail,
         )
-        cid = cohort["id"]
-        await _ok(c.post(f"{m}/cohorts/{cid}/phase", json={"to_phase": "enrolling"}))
-        for p in (mentor, leader):
-            await _ok(c.post(f"{m}/cohorts/{cid}/participants", json=p))
-        await _ok(c.post(f"{m}/cohorts/{cid}/phase", json={"to_phase": "matching"}))
-        run = await _ok(c.post(f"{m}/cohorts/{cid}/matching-runs", params={"wait": "true"}), (201, 202))
-        async with asyncio.timeout(120):
-            while run["status"] in ("queued", "running"):
-                await asyncio.sleep(0.25)
-                run = await _ok(c.get(f"{m}/matching-runs/{run['id']}"))
-        assert run["status"] == "draft" and len(run["pairs"]) == 1, run
-        await _ok(c.post(f"{m}/matching-runs/{run['id']}/publish"))
-        [proposal] = await _ok(c.get(f"{m}/cohorts/{cid}/proposals"))
-        for who in (as_mentor, as_leader):
-            await _ok(c.post(f"{m}/proposals/{proposal['id']}/accept", headers=who))
-
-        async def relationship() -> Any:
-            rels = (await c.get(f"{se}/relationships", params={"cohort_id": cid})).json()
-            return rels[0] if rels else None
-
-        rel = await eventually(relationship, "sessions to open the relationship")
+        cid, proposal, rel = pair.cohort_id, pair.proposal, pair.relationship
         base = f"{se}/relationships/{rel['id']}"
         today = datetime.now(UTC).date()
         agreement = {
@@ -140,10 +107,10 @@ async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_l
             "start_date": (today - timedelta(days=60)).isoformat(),
             "end_date": (today + timedelta(days=10)).isoformat(),
         }
-        draft = await _ok(c.post(f"{base}/agreement", json=agreement, headers=as_leader))
-        await _ok(c.post(f"{base}/agreement/versions/{draft['version']}/confirm", headers=as_mentor))
+        draft = await ok(c.post(f"{base}/agreement", json=agreement, headers=as_leader))
+        await ok(c.post(f"{base}/agreement/versions/{draft['version']}/confirm", headers=as_mentor))
         starts = (datetime.now(UTC) + timedelta(days=3)).replace(hour=7, minute=0, second=0, microsecond=0)
-        await _ok(
+        await ok(
             c.post(
                 f"{base}/sessions",
                 json={"starts_at": starts.isoformat(), "duration_minutes": 45},
@@ -151,7 +118,7 @@ async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_l
             )
         )
         earlier = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
-        await _ok(
+        await ok(
             c.post(
                 f"{base}/sessions/log",
                 json={
@@ -165,7 +132,7 @@ async def test_one_pair_from_proposal_to_its_end_gets_every_prompt_once_in_its_l
                 headers=as_leader,
             )
         )
-        await _ok(c.post(f"{base}/close", json={"reason": "new role abroad"}, headers=as_mentor))
+        await ok(c.post(f"{base}/close", json={"reason": "new role abroad"}, headers=as_mentor))
 
         # Every prompt of the walk, once per recipient and channel, sent (e-mail) -- nothing else.
         want = {

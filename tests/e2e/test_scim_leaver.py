@@ -6,7 +6,6 @@ more: not the session's cancellation, not its reminder, not the closing survey."
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from bridge_devstack.demo import participant_headers
 from bridge_devstack.platform import Platform, SmtpSink
 from tests.e2e.conftest import SCIM_TOKEN
+from tests.e2e.one_pair import ok, one_pair
 from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -59,13 +59,6 @@ def _scim_user(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _ok(r: Any, status: int | tuple[int, ...] = (200, 201)) -> Any:
-    response = await r
-    allowed = (status,) if isinstance(status, int) else status
-    assert response.status_code in allowed, response.text
-    return response.json()
-
-
 async def test_a_scim_deactivation_ends_the_pair_tells_the_partner_and_hr_and_nothing_reaches_the_leaver(
     platform: Platform, smtp_sink: SmtpSink, hr_token: str
 ) -> None:
@@ -103,10 +96,10 @@ async def test_a_scim_deactivation_ends_the_pair_tells_the_partner_and_hr_and_no
         # The identity provider provisions both people into the company directory.
         scim_ids = {}
         for p in (leaver, partner):
-            user = await _ok(c.post(f"{m}/scim/v2/Users", json=_scim_user(p), headers=scim), 201)
+            user = await ok(c.post(f"{m}/scim/v2/Users", json=_scim_user(p), headers=scim), 201)
             scim_ids[p["employee_id"]] = user["id"]
         [found] = (
-            await _ok(
+            await ok(
                 c.get(
                     f"{m}/scim/v2/Users",
                     params={"filter": f'userName eq "{leaver["email"]}"'},
@@ -116,46 +109,20 @@ async def test_a_scim_deactivation_ends_the_pair_tells_the_partner_and_hr_and_no
         )["Resources"]
         assert found["id"] == scim_ids[leaver["employee_id"]] and found["active"] is True
 
-        # HR runs a cohort with them: one pair, a confirmed agreement, a session in three days.
-        cohort = await _ok(
-            c.post(
-                f"{m}/cohorts",
-                json={
-                    "name": f"Leavers {tag}",
-                    "regions": ["EMEA"],
-                    "hr_contact_email": hr_mail,
-                    "enrolment_opens": "2027-01-04",
-                    "enrolment_closes": "2027-01-22",
-                    "matching_date": "2027-01-25",
-                    "programme_start": "2027-02-01",
-                    "programme_end": "2027-07-30",
-                },
-            )
+        # HR runs a cohort with them: one pair and a session in three days.
+        pair = await one_pair(
+            c,
+            {"matching": m, "sessions": se},
+            (leaver, partner),
+            (as_leaver, as_partner),
+            name=f"Leavers {tag}",
+            regions=["EMEA"],
+            hr_contact_email=hr_mail,
         )
-        cid = cohort["id"]
-        await _ok(c.post(f"{m}/cohorts/{cid}/phase", json={"to_phase": "enrolling"}))
-        for p in (leaver, partner):
-            await _ok(c.post(f"{m}/cohorts/{cid}/participants", json=p))
-        await _ok(c.post(f"{m}/cohorts/{cid}/phase", json={"to_phase": "matching"}))
-        run = await _ok(c.post(f"{m}/cohorts/{cid}/matching-runs", params={"wait": "true"}), (201, 202))
-        async with asyncio.timeout(120):
-            while run["status"] in ("queued", "running"):
-                await asyncio.sleep(0.25)
-                run = await _ok(c.get(f"{m}/matching-runs/{run['id']}"))
-        assert run["status"] == "draft" and len(run["pairs"]) == 1, run
-        await _ok(c.post(f"{m}/matching-runs/{run['id']}/publish"))
-        [proposal] = await _ok(c.get(f"{m}/cohorts/{cid}/proposals"))
-        for who in (as_leaver, as_partner):
-            await _ok(c.post(f"{m}/proposals/{proposal['id']}/accept", headers=who))
-
-        async def relationship() -> Any:
-            rels = (await c.get(f"{se}/relationships", params={"cohort_id": cid})).json()
-            return rels[0] if rels else None
-
-        rel = await eventually(relationship, "sessions to open the relationship")
+        cid, rel = pair.cohort_id, pair.relationship
         base = f"{se}/relationships/{rel['id']}"
         starts = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
-        await _ok(
+        await ok(
             c.post(
                 f"{base}/sessions",
                 json={"starts_at": starts.isoformat(), "duration_minutes": 45},
