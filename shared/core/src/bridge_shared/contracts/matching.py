@@ -40,6 +40,13 @@ class ParticipantRef(BaseModel):
     locale: Locale = "en"
 
 
+ProgrammeFormat = Literal["pairs", "circles"]
+
+
+def _pairs_only() -> list[ProgrammeFormat]:
+    return ["pairs"]
+
+
 @event("matching.cohort.created", version=1, topic=topics.MATCHING_COHORT, key="cohort_id")
 class CohortCreatedV1(EventPayload):
     cohort_id: Identifier
@@ -54,6 +61,12 @@ class CohortCreatedV1(EventPayload):
     matching_date: date | None = None
     phase: str = "draft"
     skill_taxonomy: list[str] = Field(default_factory=list)
+    formats: list[ProgrammeFormat] = Field(
+        default_factory=_pairs_only,
+        min_length=1,
+        max_length=2,
+        description="what the cohort runs: one-to-one pairs, mentoring circles, or both",
+    )
 
 
 @event("matching.cohort.phase_changed", version=1, topic=topics.MATCHING_COHORT, key="cohort_id")

@@ -35,6 +35,9 @@ MATCHING_PROPOSAL = topic_name("matching", "proposal")
 MATCHING_PAIR = topic_name("matching", "pair")
 # The company directory (SCIM provisioning, HRIS delta files): joiners, movers and leavers.
 MATCHING_PERSON = topic_name("matching", "person")
+# Mentoring circles: matching forms them, sessions runs them (contracts/circles.py).
+MATCHING_CIRCLE = topic_name("matching", "circle")
+SESSIONS_CIRCLE = topic_name("sessions", "circle")
 SESSIONS_RELATIONSHIP = topic_name("sessions", "relationship")
 NOTIFICATIONS_NOTIFICATION = topic_name("notifications", "notification")
 # Data-protection requests (matching coordinates) and each service's answers (docs/privacy.md).
@@ -55,7 +58,9 @@ ALL_EVENT_TOPICS = (
     MATCHING_PROPOSAL,
     MATCHING_PAIR,
     MATCHING_PERSON,
+    MATCHING_CIRCLE,
     SESSIONS_RELATIONSHIP,
+    SESSIONS_CIRCLE,
     NOTIFICATIONS_NOTIFICATION,
     MATCHING_PRIVACY,
     *PRIVACY_ANSWER_TOPICS,
