@@ -26,8 +26,8 @@ def test_csv_columns_are_the_ones_documented() -> None:
     )  # fmt: skip
     assert OPTIONAL == (
         "manager_employee_id", "locale", "availability", "skills_to_share", "skills_to_learn",
-        "meeting_preference", "capacity", "requested_partners", "blocked_partners",
+        "meeting_preference", "capacity", "requested_partners", "blocked_partners", "facilitator_eligible",
     )  # fmt: skip
     assert sorted(SELF_EDITABLE) == sorted(set(PROFILE_FIELDS) - {
-        "email", "seniority_level", "department", "manager_employee_id", "region",
+        "email", "seniority_level", "department", "manager_employee_id", "region", "facilitator_eligible",
     })  # fmt: skip

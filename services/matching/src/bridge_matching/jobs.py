@@ -1,5 +1,6 @@
-"""Scheduled work, thin: the single-instance proposal-expiry, retention and directory-leavers loops,
-and the job runner's start-up and its sweep for jobs nobody runs (the use cases are in app/)."""
+"""Scheduled work, thin: the single-instance proposal-expiry, circle-invitation expiry, retention and
+directory-leavers loops, and the job runner's start-up and its sweep for jobs nobody runs (the use
+cases are in app/)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import logging
 import time
 
-from bridge_matching.app import directory, hris_sync, imports, runs
+from bridge_matching.app import circles, directory, hris_sync, imports, runs
 from bridge_matching.app.jobs import JobRunner, job_runner
 from bridge_matching.app.privacy import RETENTION_JOB, retention_job
 from bridge_matching.app.proposals import EXPIRY_JOB, expire_due
@@ -34,6 +35,24 @@ async def expiry_loop(rt: MatchingRuntime) -> None:
             return False
 
         await Worker(f"job {EXPIRY_JOB}", tick, poll_seconds=interval).run()
+
+
+async def circle_expiry_once(rt: MatchingRuntime) -> int:
+    """One tick of the circle-invitation expiry (tests call this with a FrozenClock in the runtime):
+    how many invitations expired."""
+    return await circles.expire_due(rt)
+
+
+async def circle_expiry_loop(rt: MatchingRuntime) -> None:
+    """Every `expiry_interval_seconds` (0: off), as the proposal expiry."""
+    interval = rt.settings.expiry_interval_seconds
+    if interval > 0:
+
+        async def tick() -> bool:
+            await circles.expire_due(rt)
+            return False
+
+        await Worker(f"job {circles.EXPIRY_JOB}", tick, poll_seconds=interval).run()
 
 
 async def retention_once(rt: MatchingRuntime) -> dict[str, int]:

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from bridge_matching import jobs
 from bridge_matching.api import (
+    circles,
     cohorts,
     directory,
     hris_files,
@@ -20,6 +21,7 @@ from bridge_matching.api import (
 from bridge_matching.handlers.privacy import privacy_consumer
 from bridge_matching.handlers.relationships import relationship_consumer
 from bridge_matching.settings import MatchingSettings
+from bridge_shared.contracts import circles as circle_contracts
 from bridge_shared.contracts import matching as contracts
 from bridge_shared.contracts import privacy as privacy_contracts
 from bridge_shared.scheduling.clock import Clock, SystemClock
@@ -43,6 +45,11 @@ PUBLISHES = (
     contracts.PersonJoinedV1,
     contracts.PersonMovedV1,
     contracts.PersonLeftV1,
+    circle_contracts.CircleProposedV1,
+    circle_contracts.CircleMemberRespondedV1,
+    circle_contracts.CircleRefilledV1,
+    circle_contracts.CircleFormedV1,
+    circle_contracts.CircleDissolvedV1,
     privacy_contracts.ErasureRequestedV1,
     privacy_contracts.ExportRequestedV1,
 )
@@ -55,7 +62,7 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
             settings=settings,
             title="Bridge matching",
             description="Cohorts, participant profiles, HRIS imports, optimal constrained mentor pairing, "
-            "review and the proposal loop.",
+            "review and the proposal loop; mentoring circles.",
             migrations_package="bridge_matching.db.migrations",
             routers=[
                 cohorts.router,
@@ -67,6 +74,7 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
                 privacy.router,
                 directory.router,
                 hris_files.router,
+                circles.router,
             ],
             # SCIM 2.0 for the identity provider: its own bearer token, not a person's JWT.
             public_routers=[scim.router],
@@ -74,6 +82,7 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
             publishes=PUBLISHES,
             background=[
                 jobs.expiry_loop,
+                jobs.circle_expiry_loop,
                 jobs.job_worker,
                 jobs.retention_loop,
                 jobs.leavers_loop,

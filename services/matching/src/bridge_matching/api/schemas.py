@@ -47,6 +47,7 @@ class CohortOut(BaseModel):
     inactivity_threshold_days: int = 21
     skill_taxonomy: list[str] = Field(default_factory=list)
     policy: PolicyIn = Field(default_factory=PolicyIn)
+    formats: list[str] = Field(default_factory=lambda: ["pairs"], description="pairs, circles or both")
     id: UUID
     phase: Phase
     phase_changed_at: datetime
@@ -84,6 +85,7 @@ class ParticipantPatch(BaseModel):
     capacity: int | None = Field(default=None, ge=1, le=10)
     requested_partners: list[Identifier] | None = Field(default=None, max_length=MAX_REQUESTED)
     blocked_partners: list[Identifier] | None = Field(default=None, max_length=MAX_BLOCKED)
+    facilitator_eligible: bool | None = None
 
 
 class SkillTag(BaseModel):
@@ -116,6 +118,7 @@ class ParticipantOut(BaseModel):
     capacity: int
     requested_partners: list[str]
     blocked_partners: list[str]
+    facilitator_eligible: bool = False
     id: UUID
     cohort_id: UUID
     status: Literal["enrolled", "withdrawn"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bridge_matching.app import circles as circle_steps
 from bridge_matching.app import proposals as proposal_steps
 from bridge_matching.app.access import (
     HR_WRITE,
@@ -227,12 +228,17 @@ async def _release_in(
     *,
     left_company: bool = False,
 ) -> None:
-    """On withdrawal: open proposals are cancelled and formed pairs dissolved, freeing the partners."""
+    """On withdrawal: open proposals are cancelled and formed pairs dissolved, freeing the partners;
+    their place in a circle is freed (app/circles.release_in: refilled, or the circle goes on smaller,
+    or is dissolved)."""
     for p in await proposals.pending_with(conn, participant.id):
         await proposal_steps.cancel_in(conn, outbox, p, participant.id, reason, now, cause="withdrawn")
     left = participant.id if left_company else None
     for pair in await pairs.formed_with(conn, participant.id):
         await dissolve_in(conn, outbox, pair, reason, by, now, left_participant_id=left)
+    await circle_steps.release_in(
+        conn, outbox, participant, now, cause="left_company" if left_company else "withdrawn"
+    )
 
 
 async def withdraw_in(

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bridge_matching.app import circles as circle_steps
 from bridge_matching.app import proposals as proposal_steps
 from bridge_matching.app.pairs import dissolve_in
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.app.state import suggestion_cache
+from bridge_matching.db import circles as circles_db
 from bridge_matching.db import cohorts, hris_files, pairs, privacy, proposals
 from bridge_matching.db import directory as directory_db
 from bridge_matching.db.records import Conn
@@ -237,11 +239,14 @@ async def erase_in(
         for pair in await pairs.formed_with(conn, person.id):
             await dissolve_in(conn, outbox, pair, ERASURE_REASON, ERASURE_ACTOR, now)
             counts["pairs_dissolved"] += 1
+        # Their place in a proposed circle is freed (refilled), their membership of a formed one ends.
+        counts["circles_left"] += await circle_steps.release_in(conn, outbox, person, now, cause="erased")
         if person.status == "enrolled":
             await outbox.add(
                 conn, participant_withdrawn(person, None), subject=participant_subject(person), time=now
             )
     counts["draft_pairs_removed"] = await privacy.remove_from_drafts(conn, ids)
+    counts["draft_circle_places_removed"] = await circles_db.remove_from_drafts(conn, ids)
     counts["participants_anonymised"] = await privacy.anonymise(conn, ids, now)
     counts["references_removed"] = await privacy.forget_references(conn, identity.employee_ids, None)
     # The directory: their entries go (a pair flag they raised keeps no mover), the flags of their
@@ -269,7 +274,7 @@ async def scrub_tables(conn: Conn, identity: Identity, cohort_ids: Sequence[uuid
     everywhere); returns how many rows changed."""
     changed = 0
     patterns = like_patterns(identity)
-    for table in privacy.TEXT_TABLES:
+    for table in (*privacy.TEXT_TABLES, *circles_db.TEXT_TABLES):
         for row in await privacy.rows_naming(conn, table, cohort_ids, patterns, identity.employee_ids):
             values: dict[str, Any] = {}  # Any: the columns' new values
             for c in (*table.texts, *table.documents):
@@ -335,6 +340,7 @@ async def _matching_section(
     cohorts = sorted({p.cohort_id for p in people})
     enrolments = [dataclasses.asdict(p) for p in people]
     pair_rows = await privacy.pairs_of(conn, ids)
+    circle_rows = await circles_db.of_participants(conn, ids)
     proposal_rows = await privacy.proposals_of(conn, ids)
     # Audit entries name a person by participant id, employee id, or directory entry id (a leaver's).
     audit_rows = await privacy.audit_about(conn, cohorts, [*ids, *(e.id for e in entries)], employee_id)
@@ -345,6 +351,7 @@ async def _matching_section(
         f"Enrolled in {len(people)} cohort(s); {active} still active.",
         f"{len(pair_rows)} mentoring pair(s), {formed} of them active.",
         f"{len(proposal_rows)} match proposal(s).",
+        f"Invited to {len(circle_rows)} mentoring circle(s).",
         f"{len(audit_rows)} HR audit entr{'y' if len(audit_rows) == 1 else 'ies'} about you.",
         f"{len(entries)} company directory entr{'y' if len(entries) == 1 else 'ies'} about you "
         "(what the identity provider and HR's HRIS files said).",
@@ -355,6 +362,7 @@ async def _matching_section(
         "enrolments": enrolments,
         "pairs": pair_rows,
         "proposals": proposal_rows,
+        "circles": circle_rows,
         "audit_entries": audit_rows,
         "directory": [directory_view(e) for e in entries],
         "hris_rejected_rows": hris_rows,

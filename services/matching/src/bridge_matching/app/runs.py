@@ -155,6 +155,14 @@ async def start(rt: MatchingRuntime, principal: Principal, cohort_id: uuid.UUID)
     it is done). One queued or running run per cohort."""
     async with transaction(rt.pool) as conn:
         cohort = await managed_cohort(conn, principal, cohort_id, lock=True)
+        if "pairs" not in cohort.formats:
+            raise Problem(
+                409,
+                "Pairs not offered",
+                "This cohort runs circles only; pair matching needs a cohort whose formats include pairs "
+                "(circles are formed with POST /cohorts/{id}/circle-runs).",
+                formats=list(cohort.formats),
+            )
         _require_matching_phase(cohort)
         await _refuse_if_active(conn, cohort_id)
         if len(await participants.enrolled(conn, cohort_id)) < 2:

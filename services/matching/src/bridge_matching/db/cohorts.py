@@ -18,8 +18,9 @@ async def insert(conn: Conn, body: CohortIn, created_by: str, now: datetime) -> 
         await conn.fetchrow(
             """INSERT INTO cohorts (id, name, regions, hr_contact_email, enrolment_opens, enrolment_closes,
                                 matching_date, programme_start, programme_end, inactivity_threshold_days,
-                                created_by, skill_taxonomy, policy, created_at, updated_at, phase_changed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14) RETURNING *""",
+                                created_by, skill_taxonomy, policy, created_at, updated_at, phase_changed_at,
+                                formats)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $15) RETURNING *""",
             uuid.uuid4(),
             body.name,
             body.regions,
@@ -34,6 +35,7 @@ async def insert(conn: Conn, body: CohortIn, created_by: str, now: datetime) -> 
             body.skill_taxonomy,
             body.policy.model_dump(),
             now,
+            list(body.formats),
         ),
     )
 

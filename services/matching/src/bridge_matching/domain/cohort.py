@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from bridge_matching.domain.policy import PolicyIn
+from bridge_matching.domain.policy import DEFAULT_FORMATS, FORMATS, Format, PolicyIn, clean_formats
 from bridge_matching.domain.profile import clean_tags
 from bridge_shared.types import RegionCode, ShortText, Tag
 
@@ -34,8 +34,15 @@ class CohortIn(BaseModel):
         description="the cohort's skills; anything else is a free tag",
     )
     policy: PolicyIn = Field(default_factory=PolicyIn)
+    formats: list[Format] = Field(
+        default_factory=lambda: list(DEFAULT_FORMATS),
+        min_length=1,
+        max_length=len(FORMATS),
+        description="what the cohort runs: one-to-one pairs, mentoring circles, or both",
+    )
 
     _tags = field_validator("skill_taxonomy")(clean_tags)
+    _formats = field_validator("formats")(clean_formats)
 
     @field_validator("regions")
     @classmethod

@@ -7,7 +7,19 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
-from bridge_matching.domain.rows import CohortRow, PairRow, ParticipantRow, ProposalRow
+from bridge_matching.domain.policy import FORMATS
+from bridge_matching.domain.rows import CircleRow, CohortRow, PairRow, ParticipantRow, ProposalRow, SlotData
+from bridge_shared.contracts.circles import (
+    CircleDissolvedV1,
+    CircleExplanation,
+    CircleFormedV1,
+    CircleMember,
+    CircleMemberRespondedV1,
+    CircleProposedV1,
+    CircleRefilledV1,
+    Generation,
+    WeeklySlot,
+)
 from bridge_shared.contracts.matching import (
     CohortCreatedV1,
     DirectorySource,
@@ -89,6 +101,7 @@ def cohort_created(row: CohortRow) -> CohortCreatedV1:
         matching_date=row.matching_date,
         phase=row.phase,
         skill_taxonomy=row.skill_taxonomy,
+        formats=[f for f in FORMATS if f in row.formats],
     )
 
 
@@ -285,4 +298,145 @@ def pair_flagged(
         reason=reason,
         hr_contact_email=cohort.hr_contact_email or None,
         flagged_at=now,
+    )
+
+
+# -- mentoring circles (issue 15): personal fields sealed under each member's keys by the contracts ---
+
+_SUMMARY_MAX = 4000
+_CIRCLE_TEXT_MAX = 1000
+
+
+def circle_subject(circle: CircleRow) -> str:
+    return f"cohort/{circle.cohort_id}/circle/{circle.id}"
+
+
+def circle_member(row: ParticipantRow, generation: Generation) -> CircleMember:
+    """One member as the other services address and report on them (`generation` under the cohort's
+    policy: app/circles.py classifies)."""
+    return CircleMember(
+        participant_id=str(row.id),
+        employee_id=row.employee_id,
+        display_name=row.display_name,
+        email=row.email,
+        region=row.region,
+        department=_department(row.department) or row.department,
+        seniority_level=row.seniority_level,
+        generation=generation,
+        timezone=row.timezone,
+        locale=row.locale,
+    )
+
+
+def weekly_slot(slot: SlotData | None) -> WeeklySlot | None:
+    if slot is None:
+        return None
+    return WeeklySlot(
+        weekday=slot["weekday"],
+        start_minute=slot["start_minute"],
+        duration_minutes=max(15, min(slot["duration_minutes"], 24 * 60)),
+    )
+
+
+def circle_explanation(circle: CircleRow) -> CircleExplanation:
+    summary = circle.explanation
+    if len(summary) > _SUMMARY_MAX:
+        summary = summary[: _SUMMARY_MAX - 1].rstrip() + "…"
+    return CircleExplanation(score=circle.score, breakdown=dict(circle.breakdown), summary=summary)
+
+
+def _reason(text: str | None) -> str | None:
+    return None if text is None else text[:_CIRCLE_TEXT_MAX]
+
+
+def _circle_language(circle: CircleRow) -> str:
+    if circle.language is None:  # publishing refuses a circle without one (app/circles.py)
+        raise ValueError(f"circle {circle.id} has no common language")
+    return circle.language
+
+
+def _facilitator(circle: CircleRow) -> str:
+    if circle.facilitator_id is None:  # publishing refuses a circle without one (app/circles.py)
+        raise ValueError(f"circle {circle.id} has no facilitator")
+    return str(circle.facilitator_id)
+
+
+def circle_proposed(circle: CircleRow, members: Sequence[CircleMember]) -> CircleProposedV1:
+    if circle.expires_at is None:
+        raise ValueError(f"circle {circle.id} was published without an expiry")
+    return CircleProposedV1(
+        circle_id=str(circle.id),
+        cohort_id=str(circle.cohort_id),
+        run_id=None if circle.run_id is None else str(circle.run_id),
+        member_ids=[m.participant_id for m in members],
+        members=list(members),
+        facilitator_id=_facilitator(circle),
+        language=_circle_language(circle),
+        weekly_slot=weekly_slot(circle.weekly_slot),
+        explanation=circle_explanation(circle),
+        expires_at=circle.expires_at,
+    )
+
+
+def circle_member_responded(
+    circle: CircleRow, participant_id: uuid.UUID, *, accepted: bool, reason: str | None, now: datetime
+) -> CircleMemberRespondedV1:
+    return CircleMemberRespondedV1(
+        circle_id=str(circle.id),
+        cohort_id=str(circle.cohort_id),
+        participant_id=str(participant_id),
+        response="accepted" if accepted else "declined",
+        reason=_reason(reason),
+        responded_at=now,
+    )
+
+
+def circle_refilled(
+    circle: CircleRow,
+    *,
+    left_participant_id: uuid.UUID,
+    added: CircleMember | None,
+    member_ids: Sequence[uuid.UUID],
+) -> CircleRefilledV1:
+    """`added` None: nobody fits (or the circle is formed: it is never refilled); it goes on smaller."""
+    if circle.expires_at is None:
+        raise ValueError(f"circle {circle.id} has no expiry")
+    return CircleRefilledV1(
+        circle_id=str(circle.id),
+        cohort_id=str(circle.cohort_id),
+        left_participant_id=str(left_participant_id),
+        added=added,
+        member_ids=[str(m) for m in member_ids],
+        facilitator_id=_facilitator(circle),
+        expires_at=circle.expires_at,
+    )
+
+
+def circle_formed(
+    circle: CircleRow, cohort: CohortRow, members: Sequence[CircleMember], now: datetime
+) -> CircleFormedV1:
+    return CircleFormedV1(
+        circle_id=str(circle.id),
+        cohort_id=str(circle.cohort_id),
+        member_ids=[m.participant_id for m in members],
+        members=list(members),
+        facilitator_id=_facilitator(circle),
+        language=_circle_language(circle),
+        weekly_slot=weekly_slot(circle.weekly_slot),
+        explanation=circle_explanation(circle),
+        formed_at=now,
+        programme_end=cohort.programme_end,
+        hr_contact_email=cohort.hr_contact_email or None,
+    )
+
+
+def circle_dissolved(
+    circle: CircleRow, member_ids: Sequence[uuid.UUID], reason: str, now: datetime
+) -> CircleDissolvedV1:
+    return CircleDissolvedV1(
+        circle_id=str(circle.id),
+        cohort_id=str(circle.cohort_id),
+        member_ids=[str(m) for m in member_ids],
+        reason=reason[:_CIRCLE_TEXT_MAX],
+        dissolved_at=now,
     )

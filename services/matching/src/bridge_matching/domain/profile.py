@@ -113,6 +113,9 @@ class ParticipantIn(BaseModel):
     capacity: int = Field(default=1, ge=1, le=10)
     requested_partners: list[Identifier] = Field(default_factory=list, max_length=MAX_REQUESTED)
     blocked_partners: list[Identifier] = Field(default_factory=list, max_length=MAX_BLOCKED)
+    facilitator_eligible: bool = Field(
+        False, description="may facilitate a mentoring circle (managed by HR; the CSV's optional column)"
+    )
 
     # Items are checked (bounded, no control characters, not blank) before they are cleaned.
     # Languages are checked one by one (an unknown code is an error at `languages.<i>`) and stored as
@@ -172,7 +175,9 @@ LIST_FIELDS: tuple[str, ...] = tuple(
 )
 
 # What a participant may change about themself; the rest comes from HR / the HRIS.
-HR_MANAGED = frozenset({"email", "seniority_level", "department", "manager_employee_id", "region"})
+HR_MANAGED = frozenset(
+    {"email", "seniority_level", "department", "manager_employee_id", "region", "facilitator_eligible"}
+)
 SELF_EDITABLE = frozenset(PROFILE_FIELDS) - HR_MANAGED
 
 

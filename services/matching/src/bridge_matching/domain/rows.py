@@ -61,6 +61,7 @@ class CohortRow:
     updated_at: datetime
     skill_taxonomy: list[str]
     phase_changed_at: datetime
+    formats: list[str] = field(default_factory=lambda: ["pairs"])  # pairs, circles (migration 0011)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class ParticipantRow:
     updated_at: datetime
     withdrawn_at: datetime | None
     withdrawn_reason: str | None
+    facilitator_eligible: bool = False  # HR marks who may facilitate a circle (migration 0011)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,3 +282,108 @@ class ExportPartRow:
     chunks: int
     data: dict[str, Any]  # Any: one part of a service's export section
     received_at: datetime
+
+
+# -- mentoring circles (issue 15; migration 0011) ----------------------------------------------------
+
+CircleRunStatus = Literal["draft", "published", "superseded"]
+CircleStatus = Literal["draft", "proposed", "formed", "dissolved"]
+# draft (in a draft circle), invited -> accepted | declined | expired, left (withdrew, left the company,
+# erased), released (the circle was dissolved). Invited and accepted members are the circle's live ones.
+MemberStatus = Literal["draft", "invited", "accepted", "declined", "expired", "left", "released"]
+MemberOrigin = Literal["engine", "hr", "refill"]
+LIVE_MEMBER: tuple[MemberStatus, ...] = ("invited", "accepted")
+
+
+class LeftOutData(TypedDict):
+    """Someone a circle draft does not place, with the plain-language reason."""
+
+    participant_id: str
+    employee_id: str
+    reason_code: str
+    reason: str
+
+
+class SlotData(TypedDict):
+    """A weekly slot every member is free: UTC weekday (0 = Monday) and minutes."""
+
+    weekday: int
+    start_minute: int
+    duration_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class CircleRunRow:
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    status: CircleRunStatus  # the column's CHECK allows exactly these
+    version: int  # grows with every review edit and re-solve
+    stats: dict[str, Any]  # Any: the run's statistics document
+    left_out: list[LeftOutData]
+    removed: list[uuid.UUID]  # people HR took out of the draft (a re-solve leaves them out)
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    published_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CircleRow:
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    run_id: uuid.UUID | None
+    status: CircleStatus  # the column's CHECK allows exactly these
+    facilitator_id: uuid.UUID | None
+    facilitator_by_hr: bool  # HR named the facilitator (who need not be facilitator-eligible)
+    language: str | None
+    weekly_slot: SlotData | None
+    score: float
+    breakdown: dict[str, float]
+    explanation: str
+    violations: list[str]  # hard rules a draft circle breaks after a forced edit
+    pinned: bool
+    origin: str  # engine | edited
+    invite_ttl_hours: int | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    proposed_at: datetime | None
+    formed_at: datetime | None
+    dissolved_at: datetime | None
+    dissolved_reason: str | None
+    dissolved_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CircleMemberRow:
+    circle_id: uuid.UUID
+    participant_id: uuid.UUID
+    status: MemberStatus  # the column's CHECK allows exactly these
+    origin: MemberOrigin
+    invited_at: datetime | None
+    responded_at: datetime | None
+    decline_reason: str | None
+    left_at: datetime | None
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_MEMBER
+
+
+@dataclass(frozen=True, slots=True)
+class NewCircle:
+    """A circle to store (a draft from the engine or HR's review): members by participant id."""
+
+    member_ids: list[uuid.UUID]
+    facilitator_id: uuid.UUID | None
+    language: str | None
+    weekly_slot: SlotData | None
+    score: float
+    breakdown: dict[str, float]
+    explanation: str
+    violations: list[str] = field(default_factory=list)
+    pinned: bool = False
+    origin: str = "engine"
+    facilitator_by_hr: bool = False
+    member_origins: dict[uuid.UUID, MemberOrigin] = field(default_factory=dict)  # default: engine

@@ -187,6 +187,9 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
                 ("matching-run", "Matching run"),
                 ("import", "Import"),
                 ("relationship", "Relationship"),
+                ("circle", "Circle"),
+                ("circle-run", "Circle run"),
+                ("draft-circle", "Draft circle"),
                 ("session", "Session"),
                 ("goal", "Goal"),
                 ("agreement-version", "Agreement version"),
@@ -355,6 +358,82 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             409,
             "The mentoring relationship has ended; it takes no more sessions, goals or notes.",
             "Nothing to do; the relationship's history stays readable.",
+        ),
+        _t(
+            "circle-closed",
+            "Circle closed",
+            409,
+            "The mentoring circle has ended; it takes no more sessions or agreement changes.",
+            "Nothing to do; the circle's history stays readable.",
+        ),
+        # Forming mentoring circles (matching).
+        _t(
+            "pairs-not-offered",
+            "Pairs not offered",
+            409,
+            "The cohort runs mentoring circles only (`formats` says what it runs): no pair matching runs.",
+            "Form circles with POST /cohorts/{id}/circle-runs, or create a cohort whose formats include "
+            "pairs.",
+        ),
+        _t(
+            "circles-not-offered",
+            "Circles not offered",
+            409,
+            "The cohort's formats do not include mentoring circles (`formats` says what it runs).",
+            "Run circles in a cohort created with circles among its formats.",
+        ),
+        _t(
+            "already-in-that-circle",
+            "Already in that circle",
+            409,
+            "The participant is already a member of the circle the edit names.",
+            _REFRESH,
+        ),
+        _t(
+            "edit-breaks-hard-constraints",
+            "Edit breaks hard constraints",
+            409,
+            "The review edit would break a hard rule for circles (`violations`: circle id -> the rules "
+            "it would break: size, juniors, seniors, language, slot, management, blocked, facilitator).",
+            "Choose another edit, or send force=true to make it anyway: the circle then shows its "
+            "violations, and the audit log records them.",
+        ),
+        _t(
+            "draft-changed-meanwhile",
+            "Draft changed meanwhile",
+            409,
+            "The circle draft was edited, published or superseded while it was being re-solved.",
+            "Read the draft again, then re-solve it if it still needs it.",
+        ),
+        _t(
+            "circle-without-facilitator",
+            "Circle without facilitator",
+            409,
+            "Some circles of the draft have nobody who may facilitate them (`circle_ids`).",
+            "Pin each of them with a facilitator (any member HR names), or mark members "
+            "facilitator-eligible and re-solve.",
+        ),
+        _t(
+            "nothing-to-publish",
+            "Nothing to publish",
+            409,
+            "The draft has no circles.",
+            "Enrol more participants or relax the circle policy, then start a new run.",
+        ),
+        _t(
+            "circle-not-open",
+            "Circle not open",
+            409,
+            "The circle no longer waits for answers: it was formed or dissolved, or you are no longer "
+            "invited to it (`circle_status`, `member_status`).",
+            _REFRESH,
+        ),
+        _t(
+            "invitation-expired",
+            "Invitation expired",
+            409,
+            "The invitation to the circle was not answered before its deadline.",
+            "Ask HR whether another circle has a place.",
         ),
         _t(
             "session-not-scheduled",
