@@ -32,6 +32,30 @@ class SessionsSettings(ServiceSettings):
         14, ge=1, description="mid-point survey due this long after it opens (at the latest the end date)"
     )
 
+    # Circle health (the circle health job runs with the relationship health job's switch and interval;
+    # inactivity uses the cohort's inactivity threshold, else default_inactivity_threshold_days)
+    circle_attendance_window_sessions: int = Field(
+        2, ge=1, le=50, description="falling_attendance judged over the last N held circle sessions"
+    )
+    circle_attendance_threshold: float = Field(
+        0.6, ge=0, le=1, description="falling_attendance when the attendance rate is below this"
+    )
+    circle_dominance_window_sessions: int = Field(
+        4, ge=1, le=50, description="dominant_voice judged over the last N held circle sessions"
+    )
+    circle_dominance_min_contributions: int = Field(
+        6, ge=1, description="judge dominant_voice only from this many ideas and topics taught"
+    )
+    circle_dominance_threshold: float = Field(
+        0.5, gt=0, le=1, description="dominant_voice when one member brings more than this share"
+    )
+    circle_escalate_after_days: int = Field(
+        7,
+        ge=1,
+        le=90,
+        description="circle.at_risk escalate_at: the facilitator first, HR this many days later",
+    )
+
     # Calendar invites
     invite_organizer_email: str = "sessions@bridge.example"
     invite_uid_domain: str = "bridge.example"

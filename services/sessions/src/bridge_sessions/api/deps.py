@@ -1,5 +1,5 @@
 """What every sessions router depends on: the runtime typed with the sessions settings, and the
-request's relationship and caller."""
+request's relationship (or circle) and caller."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import Depends
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.dependencies import authenticate
 from bridge_shared.auth.principal import Principal
+from bridge_shared.http.params import PathIdentifier
 from bridge_shared.runtime import Runtime, runtime_dependency
 
 Rt: TypeAlias = Runtime[SessionsSettings]
@@ -31,3 +32,18 @@ def on_relationship(
     relationship_id: UUID, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
 ) -> OnRelationship:
     return OnRelationship(rt, relationship_id, principal)
+
+
+@dataclass(frozen=True, slots=True)
+class OnCircle:
+    """A request about one circle (path `circle_id`: matching's circle id) by an authenticated caller."""
+
+    rt: Rt
+    circle_id: str
+    principal: Principal
+
+
+def on_circle(
+    circle_id: PathIdentifier, principal: Principal = Depends(authenticate), rt: Rt = Depends(get_runtime)
+) -> OnCircle:
+    return OnCircle(rt, circle_id, principal)

@@ -7,7 +7,9 @@ removed by a periodic job (jobs/retention.py) in bounded batches, on one instanc
   it was submitted; ratings and scores stay for the programme's figures;
 - closed relationships: anonymised `retention_closed_relationships_days` (1095) after closing, as an
   erasure of both people would (`privacy.scrub`, no events): names, e-mails and employee ids become
-  placeholders, their notes, feedback text and goal words go, other texts are redacted.
+  placeholders, their notes, feedback text and goal words go, other texts are redacted;
+- closed circles: anonymised after the same `retention_closed_relationships_days`, as an erasure of
+  every member would (`privacy.scrub_circles`, no events).
 
 Every step only touches rows it has not done yet, so a run is safe to repeat.
 """
@@ -18,8 +20,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bridge_sessions.app.privacy import scrub
+from bridge_sessions.app.privacy import scrub, scrub_circles
 from bridge_sessions.db import Conn
+from bridge_sessions.db import circle_privacy as circle_privacy_db
 from bridge_sessions.db import privacy as privacy_db
 from bridge_sessions.settings import SessionsSettings
 from bridge_shared.runtime import Runtime
@@ -38,6 +41,7 @@ class RetentionResult:
     relationships: int
     more: bool
     """A batch was full: run again at once."""
+    circles: int = 0
 
 
 async def apply_retention(conn: Conn, clock: Clock, settings: SessionsSettings) -> RetentionResult:
@@ -59,16 +63,28 @@ async def apply_retention(conn: Conn, clock: Clock, settings: SessionsSettings) 
     for rel in old:
         await scrub(conn, [rel], [rel.mentor_id, rel.mentee_id])
         await privacy_db.mark_anonymised(conn, rel.id, now)
+    old_circles = await circle_privacy_db.closed_to_anonymise(
+        conn, now - timedelta(days=settings.retention_closed_relationships_days), limit
+    )
+    for circle in old_circles:
+        await scrub_circles(conn, [circle], [m.participant_id for m in circle.members], now)
+        await circle_privacy_db.mark_anonymised(conn, circle.id, now)
     result = RetentionResult(
-        private, shared, feedback, len(old), more=limit in (private, shared, feedback, len(old))
+        private,
+        shared,
+        feedback,
+        len(old),
+        more=limit in (private, shared, feedback, len(old), len(old_circles)),
+        circles=len(old_circles),
     )
     log.info(
         "retention: %d private notes deleted, %d sessions' shared notes removed, %d feedback texts "
-        "removed, %d closed relationships anonymised",
+        "removed, %d closed relationships and %d closed circles anonymised",
         result.private_notes,
         result.shared_notes,
         result.feedback_texts,
         result.relationships,
+        result.circles,
     )
     return result
 

@@ -151,8 +151,8 @@ async def _scheduled(conn: Conn, acc: Access, session_id: UUID) -> SessionRow:
     return s
 
 
-def _future(starts_at: datetime, now: datetime) -> None:
-    """Refuses a start that is not in the future (422, with the field)."""
+def future_start(starts_at: datetime, now: datetime) -> None:
+    """Refuses a start that is not in the future (422, with the field); circle sessions too."""
     if starts_at <= now:
         message = (
             f"the start {starts_at.isoformat()} is not in the future (now {now.isoformat()}); "
@@ -175,7 +175,7 @@ async def schedule(
     sid = uuid.uuid4()
 
     async def change(conn: Conn, acc: Access, now: datetime) -> tuple[SessionRow, EventPayload]:
-        _future(starts_at, now)
+        future_start(starts_at, now)
         s = await sessions_db.insert(
             conn,
             session_id=sid,
@@ -213,7 +213,7 @@ async def reschedule(
 
     async def change(conn: Conn, acc: Access, now: datetime) -> tuple[SessionRow, EventPayload]:
         old = await _scheduled(conn, acc, session_id)
-        _future(starts_at, now)
+        future_start(starts_at, now)
         s = await sessions_db.reschedule(
             conn,
             session_id,

@@ -15,7 +15,7 @@ from bridge_sessions.domain.rows import RelationshipRow
 from bridge_shared.privacy.erased import ERASED_EMAIL, ERASED_ID, ERASED_NAME, ERASED_TEXT
 
 
-def _count(status: str) -> int:
+def count(status: str) -> int:
     """Rows affected, from a command status such as 'UPDATE 3' or 'DELETE 1'."""
     return int(status.split()[-1])
 
@@ -56,7 +56,7 @@ async def anonymise_people(conn: Conn, relationship_ids: list[UUID], participant
         ERASED_EMAIL,
         ERASED_ID,
     )
-    return _count(status)
+    return count(status)
 
 
 async def delete_private_notes(conn: Conn, relationship_ids: list[UUID], author_ids: Sequence[str]) -> int:
@@ -67,7 +67,7 @@ async def delete_private_notes(conn: Conn, relationship_ids: list[UUID], author_
         relationship_ids,
         list(author_ids),
     )
-    return _count(status)
+    return count(status)
 
 
 async def delete_shared_notes(conn: Conn, relationship_ids: list[UUID], author_ids: Sequence[str]) -> int:
@@ -78,7 +78,7 @@ async def delete_shared_notes(conn: Conn, relationship_ids: list[UUID], author_i
         relationship_ids,
         list(author_ids),
     )
-    return _count(status)
+    return count(status)
 
 
 async def clear_feedback_text(
@@ -92,7 +92,7 @@ async def clear_feedback_text(
         relationship_ids,
         list(participant_ids),
     )
-    return _count(status)
+    return count(status)
 
 
 async def erase_goals(conn: Conn, relationship_ids: list[UUID], participant_ids: Sequence[str]) -> int:
@@ -115,7 +115,7 @@ async def erase_goals(conn: Conn, relationship_ids: list[UUID], participant_ids:
         list(participant_ids),
         ERASED_TEXT,
     )
-    return _count(status)
+    return count(status)
 
 
 _ACTORS = (
@@ -137,7 +137,7 @@ async def replace_actor_ids(conn: Conn, relationship_ids: list[UUID], employee_i
             list(employee_ids),
             ERASED_ID,
         )
-        total += _count(status)
+        total += count(status)
     return total
 
 
@@ -150,7 +150,7 @@ async def delete_published_outbox(conn: Conn, keys: Sequence[str]) -> int:
              AND (published_at IS NOT NULL OR discarded_at IS NOT NULL)""",
         list(keys),
     )
-    return _count(status)
+    return count(status)
 
 
 # -- erasure: every stored text of the relationships, for redaction ----------------------------
@@ -158,8 +158,8 @@ async def delete_published_outbox(conn: Conn, keys: Sequence[str]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TextTable:
-    """A table holding text about a relationship: its key, its text and jsonb columns, and which of
-    its rows belong to the relationships `$1`."""
+    """A table holding text about a relationship (or a circle: db/circle_privacy.py): its key, its
+    text and jsonb columns, and which of its rows belong to the relationships (circles) `$1`."""
 
     name: str
     key: tuple[str, ...]
@@ -218,9 +218,11 @@ class TextRow:
     """Column -> value: str (text columns) or the decoded jsonb value."""
 
 
-async def texts(conn: Conn, table: TextTable, relationship_ids: list[UUID]) -> list[TextRow]:
+async def texts(conn: Conn, table: TextTable, owner_ids: Sequence[UUID] | Sequence[str]) -> list[TextRow]:
+    """The rows of `table` that belong to the relationships (or, for circle tables, the circles)
+    `owner_ids`."""
     columns = ", ".join((*table.key, *table.text, *table.json))
-    rows = await conn.fetch(f"SELECT {columns} FROM {table.name} WHERE {table.rows_of}", relationship_ids)
+    rows = await conn.fetch(f"SELECT {columns} FROM {table.name} WHERE {table.rows_of}", list(owner_ids))
     return [
         TextRow(
             table,
@@ -283,7 +285,7 @@ async def expire_private_notes(conn: Conn, closed_before: datetime, limit: int) 
         closed_before,
         limit,
     )
-    return _count(status)
+    return count(status)
 
 
 async def expire_shared_notes(conn: Conn, closed_before: datetime, limit: int) -> int:
@@ -299,7 +301,7 @@ async def expire_shared_notes(conn: Conn, closed_before: datetime, limit: int) -
         closed_before,
         limit,
     )
-    return _count(status)
+    return count(status)
 
 
 async def expire_feedback_text(conn: Conn, submitted_before: datetime, limit: int) -> int:
@@ -315,7 +317,7 @@ async def expire_feedback_text(conn: Conn, submitted_before: datetime, limit: in
         submitted_before,
         limit,
     )
-    return _count(status)
+    return count(status)
 
 
 async def closed_to_anonymise(conn: Conn, closed_before: datetime, limit: int) -> list[RelationshipRow]:

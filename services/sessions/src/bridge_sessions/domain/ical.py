@@ -43,6 +43,11 @@ def session_uid(session_id: str, domain: str) -> str:
     return f"session-{session_id}@{domain}"
 
 
+def circle_session_uid(session_id: str, domain: str) -> str:
+    """A circle's group session: one invite to every member, one UID for its life."""
+    return f"circle-session-{session_id}@{domain}"
+
+
 def build_ics(data: InviteData) -> str:
     method: Literal["REQUEST", "CANCEL"] = "CANCEL" if data.cancelled else "REQUEST"
     cal = Calendar()

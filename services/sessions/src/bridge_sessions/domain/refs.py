@@ -1,9 +1,11 @@
-"""What every event about a relationship (or one of its sessions) carries, and its outbox subject."""
+"""What every event about a relationship or a circle (or one of their sessions) carries, and its
+outbox subject."""
 
 from __future__ import annotations
 
 from typing import TypedDict
 
+from bridge_sessions.domain.circle_rows import CircleRecord, CircleRow, CircleSessionRow
 from bridge_sessions.domain.rows import RelationshipRow, SessionRow
 
 
@@ -38,3 +40,33 @@ def session_fields(rel: RelationshipRow, session: SessionRow) -> SessionFields:
 
 def subject(rel: RelationshipRow) -> str:
     return f"relationship/{rel.id}"
+
+
+class CircleFields(TypedDict):
+    circle_id: str
+    cohort_id: str
+
+
+class CircleSessionFields(CircleFields):
+    session_id: str
+    member_ids: list[str]
+    facilitator_id: str
+    member_timezones: dict[str, str]
+
+
+def circle_fields(circle: CircleRecord) -> CircleFields:
+    return {"circle_id": circle.id, "cohort_id": circle.cohort_id}
+
+
+def circle_session_fields(circle: CircleRow, session: CircleSessionRow) -> CircleSessionFields:
+    return {
+        **circle_fields(circle),
+        "session_id": str(session.id),
+        "member_ids": circle.member_ids,
+        "facilitator_id": circle.facilitator_id,
+        "member_timezones": circle.member_timezones,
+    }
+
+
+def circle_subject(circle: CircleRecord) -> str:
+    return f"circle/{circle.id}"
