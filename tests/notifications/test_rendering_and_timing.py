@@ -87,6 +87,24 @@ CTX = dict(
     remaining_name="Aiko Tanaka",
     rule="management_chain",
     flagged_at=at(2025, 3, 30, 8),
+    # Mentoring circles (issue 15).
+    circle_url="https://x.test/circle",
+    session_url="https://x.test/cs",
+    activity_url="https://x.test/act",
+    hr_circle_url="https://x.test/hrc",
+    member_count=3,
+    member_names=["Aiko Tanaka", "Lena Vogel", "Noor Haddad"],
+    other_names=["Lena Vogel", "Noor Haddad"],
+    facilitator_name="Noor Haddad",
+    newcomer_name="Lena Vogel",
+    language="de",
+    slot_starts=at(2025, 3, 31, 8),
+    slot_ends=at(2025, 3, 31, 9),
+    escalate_at=at(2025, 4, 7, 8),
+    circle_reason="dominant_voice",
+    activity_id="promote-a-product",
+    cadence_days=14,
+    outcome="completed",
 )
 ENGLISH = re.compile(
     r"\b(the|your|you|with|please|hello|meeting|reminder|manage|matched|goals|"
@@ -111,7 +129,7 @@ INVITE_KINDS = sorted(
 
 
 def test_every_kind_has_a_template_in_every_locale() -> None:
-    assert len(KINDS) == 25
+    assert len(KINDS) == 40
     for loc in LOCALES:
         assert sorted(p.stem for p in (TEMPLATES / loc).glob("*.j2")) == sorted([*KINDS, "_common"]), loc
 
@@ -137,6 +155,9 @@ def test_only_an_email_with_the_invite_says_it_is_attached_in_every_locale(loc: 
     """Chat and the inbox cannot carry the .ics: they say it comes by e-mail (when the person's
     e-mail carries it) or nothing; no other notification mentions an attachment at all."""
     assert INVITE_KINDS == [
+        "circle_session_cancelled",
+        "circle_session_rescheduled",
+        "circle_session_scheduled",
         "session_cancelled",
         "session_invite_updated",
         "session_rescheduled",

@@ -367,6 +367,22 @@ async def test_routing_table_is_served_and_covers_every_routed_event(svc: Runnin
         "partner_left",
         "hr_participant_left",
         "hr_pair_flagged",
+        # Mentoring circles (issue 15; test_circles_notifications.py).
+        "circle_proposed",
+        "circle_refilled",
+        "circle_member_changed",
+        "circle_formed",
+        "circle_dissolved",
+        "circle_agreement_to_confirm",
+        "circle_agreement_reminder",
+        "circle_session_scheduled",
+        "circle_session_reminder",
+        "circle_session_rescheduled",
+        "circle_session_cancelled",
+        "circle_activity_prompt",
+        "circle_health_nudge",
+        "circle_escalation",
+        "circle_closed",
     }
     assert (await svc.client.get("/routing", headers=auth("participant"))).status_code == 403
 

@@ -68,6 +68,9 @@ class NotificationsSettings(ServiceSettings):
     # HR hears when a participant has declined this many proposals in a cohort (once, at that count).
     repeated_decline_threshold: int = Field(default=3, ge=2, le=100)
     escalate_after_days: int = 7
+    # A circle's facilitator is prompted to prepare the session's activity this long before it starts
+    # (at once when the session is closer than that); withdrawn when the session moves or is cancelled.
+    activity_prompt_hours_before: float = Field(default=48.0, gt=0, le=24 * 14)
     digest_local_hour: int = 8
     weekly_digest_weekday: int = 0  # Monday
     weekly_digest_local_hour: int = 8

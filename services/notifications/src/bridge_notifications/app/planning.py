@@ -1,28 +1,29 @@
 """Applies the routing table to one inbound event: resolves recipients, preferences and timing,
 renders, and stores deliveries (email/chat) and inbox items, all in the consumer's transaction.
-What to plan is decided by `domain/planning.py`; this module looks things up and stores them."""
+What to plan is decided by `domain/planning.py`; this module looks things up and stores them.
+A pair's events are planned here, a circle's by `app/circle_planning.py` (the same storing path:
+preferences, quiet hours, digests and leavers apply alike)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bridge_notifications.app.circle_planning import CirclePlanner
 from bridge_notifications.app.directory import participants_left
 from bridge_notifications.app.recipients import effective_prefs, hr_contact
-from bridge_notifications.db import deliveries, directory, inbox, preferences, privacy
+from bridge_notifications.app.storing import Step, cancel, store
+from bridge_notifications.db import directory, preferences, privacy
 from bridge_notifications.domain import planning, routing
 from bridge_notifications.domain.planning import (
-    PlannedDelivery,
     UnknownRecipient,
     hr_context,
     pair_context,
     participant_context,
 )
 from bridge_notifications.domain.privacy import is_erased_ref
-from bridge_notifications.domain.recipients import Person, Prefs, hr_prefs, person_from_ref
-from bridge_notifications.domain.rendering import Context
-from bridge_notifications.domain.routing import Cancel, Notify, RouteContext, RoutedPayload
+from bridge_notifications.domain.recipients import Person, hr_prefs, person_from_ref
+from bridge_notifications.domain.routing import Cancel, Notify, PairPayload, RouteContext, RoutedPayload
 from bridge_notifications.settings import NotificationsSettings
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
@@ -36,8 +37,9 @@ log = logging.getLogger(__name__)
 class Planner:
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
+        self.circles = CirclePlanner(settings)
 
-    async def _ids(self, conn: Conn, payload: RoutedPayload) -> tuple[str, str] | None:
+    async def _ids(self, conn: Conn, payload: PairPayload) -> tuple[str, str] | None:
         """(mentor id, mentee id) of the event's pair: from the event, or, for events that name only
         the proposal or the pair (agreements, declines), from what match.proposed / pair.formed said."""
         if isinstance(payload, m.MatchProposedV1 | m.PairFormedV1):
@@ -51,7 +53,7 @@ class Planner:
         named = getattr(payload, "proposal_id", None) or getattr(payload, "pair_id", None)
         return await directory.pairing(conn, str(named)) if named else None
 
-    async def _erased(self, conn: Conn, payload: RoutedPayload, ids: tuple[str, str]) -> set[str]:
+    async def _erased(self, conn: Conn, payload: PairPayload, ids: tuple[str, str]) -> set[str]:
         """The pair's participants who are erased: described by placeholders in the event (their key
         was destroyed), or known as erased here or in the key vault."""
         erased: set[str] = set()
@@ -64,7 +66,7 @@ class Planner:
         """The pair's participants who left the company: never recipients again (issue 19)."""
         return await directory.left_among(conn, list(ids))
 
-    async def _pair(self, conn: Conn, payload: RoutedPayload, ids: tuple[str, str]) -> tuple[Person, Person]:
+    async def _pair(self, conn: Conn, payload: PairPayload, ids: tuple[str, str]) -> tuple[Person, Person]:
         if isinstance(payload, m.MatchProposedV1 | m.PairFormedV1):
             for ref in (payload.mentor, payload.mentee):
                 await directory.upsert_recipient(conn, ref, payload.cohort_id)
@@ -105,7 +107,10 @@ class Planner:
             escalate_after=timedelta(days=escalate_days or self.settings.escalate_after_days),
             agreement_reminder=timedelta(days=self.settings.agreement_reminder_days),
             now=now,
+            activity_prompt_before=timedelta(hours=self.settings.activity_prompt_hours_before),
         )
+        if isinstance(payload, routing.CIRCLE_PAYLOADS):
+            return await self.circles.apply(conn, event_id, event_type, payload, actions, ctx)
         ids = await self._ids(conn, payload) if any(isinstance(a, Notify) for a in actions) else None
         declines = 0
         if isinstance(payload, m.MatchDeclinedV1):
@@ -119,12 +124,7 @@ class Planner:
         left: set[str] = set()
         for action in actions:
             if isinstance(action, Cancel):
-                group = routing.group_name(action.group, payload)
-                n = await deliveries.cancel_group(
-                    conn, group, prefix=action.prefix, now=now, reason=f"cancelled by {event_type} {event_id}"
-                )
-                n += await inbox.withdraw_group(conn, group, prefix=action.prefix, now=now)
-                log.info("cancelled %d pending notifications of %s", n, group)
+                await cancel(conn, action, payload, event_type=event_type, event_id=event_id, now=now)
                 continue
             if action.only_if is not None and not action.only_if(payload):
                 continue
@@ -161,14 +161,14 @@ class Planner:
                 **pair_context(self.settings, payload, mentor, mentee, ctx),
                 "declines": declines,
             }
-            step = _Step(event_id, source_key, action, payload, due, group_key, now)
+            step = Step(event_id, source_key, action, payload, due, group_key, now)
             if action.to == "hr":
                 hr, hr_defaults = await hr_contact(conn, cohort_id, self.settings)
                 if hr is None:
                     log.warning("no HR contact known for cohort %s; %s not sent", cohort_id, action.kind)
                     continue
                 context = hr_context(self.settings, base, hr, cohort_id)
-                created += await self._store(conn, step, hr, hr_prefs(hr_defaults, hr), context)
+                created += await store(conn, self.settings, step, hr, hr_prefs(hr_defaults, hr), context)
                 continue
             for me, partner, role in ((mentor, mentee, "mentor"), (mentee, mentor, "mentee")):
                 if me.recipient_id in left:
@@ -188,41 +188,5 @@ class Planner:
                     continue  # only the one who stayed
                 prefs = await effective_prefs(conn, me, self.settings)
                 context = participant_context(self.settings, base, payload, me, partner, role, prefs)
-                created += await self._store(conn, step, me, prefs, context)
+                created += await store(conn, self.settings, step, me, prefs, context)
         return created
-
-    async def _store(self, conn: Conn, step: _Step, who: Person, prefs: Prefs, context: Context) -> int:
-        attachments = planning.invite_attachments(step.action, step.payload)
-        planned = planning.plan_for(
-            settings=self.settings,
-            event_id=step.event_id,
-            source_key=step.source_key,
-            action=step.action,
-            who=who,
-            prefs=prefs,
-            content=planning.render_contents(step.action, prefs, context, attachments),
-            context=context,
-            attachments=attachments,
-            due=step.due,
-            group=step.group_key,
-        )
-        created = 0
-        for item in planned:
-            if isinstance(item, PlannedDelivery):
-                created += await deliveries.add_planned(conn, item, now=step.now) is not None
-            else:
-                created += await inbox.add(conn, item, now=step.now)
-        return created
-
-
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One Notify action of one event, as far as it is the same for every recipient."""
-
-    event_id: str
-    source_key: str
-    action: Notify
-    payload: RoutedPayload
-    due: datetime
-    group_key: str | None
-    now: datetime

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from bridge_notifications.db import affected
 from bridge_notifications.domain.recipients import Cohort, Person
+from bridge_shared.contracts.circles import CircleMember
 from bridge_shared.contracts.matching import ParticipantRef
 from bridge_shared.db.connection import Conn
 
@@ -40,8 +41,8 @@ async def withdraw(conn: Conn, participant_id: str) -> None:
     )
 
 
-async def upsert_recipient(conn: Conn, ref: ParticipantRef, cohort_id: str) -> None:
-    """A participant named in a match or pair event (leaves `active` as it is)."""
+async def upsert_recipient(conn: Conn, ref: ParticipantRef | CircleMember, cohort_id: str) -> None:
+    """A participant named in a match, pair or circle event (leaves `active` as it is)."""
     await conn.execute(
         f"""INSERT INTO recipients (participant_id, employee_id, cohort_id, display_name, email, locale,
                                     timezone, region)

@@ -11,12 +11,14 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from bridge_notifications.domain import circles
 from bridge_notifications.domain.privacy import unless_erased
 from bridge_notifications.domain.recipients import Person, Prefs
 from bridge_notifications.domain.rendering import Context, InviteNote, Rendered, render
 from bridge_notifications.domain.routing import Notify, RouteContext, RoutedPayload
 from bridge_notifications.domain.timing import next_allowed, next_local_time, zone
 from bridge_notifications.settings import NotificationsSettings
+from bridge_shared.contracts import circles as c
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
 
@@ -96,6 +98,8 @@ def links(settings: NotificationsSettings, payload: RoutedPayload) -> Context:
 
 
 def primary_link(kind: str, ctx: Context) -> str | None:
+    if kind.startswith("circle_"):
+        return circles.primary_link(kind, ctx)
     if kind == "match_proposed":
         return str(ctx.get("accept_url"))
     if kind == "closing_survey":
@@ -113,12 +117,15 @@ def primary_link(kind: str, ctx: Context) -> str | None:
 
 
 def due_at(action: Notify, payload: RoutedPayload, ctx: RouteContext, now: datetime) -> datetime | None:
-    """When the notification is due; None when it is a reminder whose time has passed (dropped)."""
+    """When the notification is due; None when it is a reminder whose time has passed, or one that
+    would not be due before its `until` (dropped)."""
     due = action.at.at(payload, ctx) if action.at else now
     if due <= now:
         if action.skip_if_late:
             return None
         due = now
+    if action.until is not None and due >= action.until.at(payload, ctx):
+        return None
     return due
 
 
@@ -194,7 +201,8 @@ def participant_context(
 
 def invite_attachments(action: Notify, payload: RoutedPayload) -> tuple[Context, ...]:
     invite = getattr(payload, "invite", None)
-    if not (action.attach_invite and isinstance(invite, s.CalendarInvite)):
+    # A circle's group session has one invite naming every member: each member's e-mail carries it.
+    if not (action.attach_invite and isinstance(invite, s.CalendarInvite | c.CircleInvite)):
         return ()
     if unless_erased(invite.ics) is None:  # sealed under someone erased: nothing to attach
         return ()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from bridge_shared.contracts.circles import CircleMember
 from bridge_shared.contracts.matching import ParticipantRef
 from bridge_shared.privacy.erased import ERASED_NAME, ERASED_TEXT, is_erased_email
 from bridge_shared.privacy.redaction import redact, redact_json
@@ -21,8 +22,9 @@ EMAIL = re.compile(
 ADDRESS_SHOWN = "<address>"
 
 
-def is_erased_ref(ref: ParticipantRef) -> bool:
-    """A participant as an event describes them, opened after their key was destroyed."""
+def is_erased_ref(ref: ParticipantRef | CircleMember) -> bool:
+    """A participant as an event describes them (a pair's person, a circle's member), opened after
+    their key was destroyed."""
     return is_erased_email(ref.email) or ref.display_name == ERASED_NAME
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from bridge_notifications.settings import NotificationsSettings
+from bridge_shared.contracts.circles import CircleMember
 from bridge_shared.contracts.matching import ParticipantRef
 
 SUPPORTED_LOCALES = ("en", "de", "fr", "es", "ja")
@@ -92,7 +93,7 @@ def normalise_locale(locale: str | None) -> str:
     return base if base in SUPPORTED_LOCALES else "en"
 
 
-def person_from_ref(ref: ParticipantRef, cohort_id: str) -> Person:
+def person_from_ref(ref: ParticipantRef | CircleMember, cohort_id: str) -> Person:
     return Person(
         ref.participant_id,
         ref.employee_id,

@@ -4,7 +4,9 @@
 in a light structure (paragraphs separated by blank lines, "- " list items, `link(url, label)`),
 rendered twice: as plain text, and with autoescaping into the HTML part. `templates/<locale>/_common.j2`
 holds the locale's shared words (footer, role and reason names), exposed to templates as `t.<block>`.
-Dates and times are formatted with Babel in the recipient's locale and time zone (`dt`, `day`).
+Dates and times are formatted with Babel in the recipient's locale and time zone (`dt`, `day`,
+`time`, `weekday`: the day of the week as it falls in their zone); a language code is named in the
+recipient's language (`language_name("de")` is "German", "Deutsch", "allemand", ...).
 Counted words follow the locale's CLDR plural rules through Babel: `plural(n, one="# day",
 other="# days")` picks the form for `n` ("one", "few", "many", ... falling back to "other") and puts
 the number, formatted for the locale, where `#` is.
@@ -106,7 +108,24 @@ def formatters(locale: str, timezone: str) -> dict[str, Callable[..., str]]:
     def num(value: float) -> str:
         return format_decimal(value, locale=locale)
 
-    return {"dt": dt, "time": time_only, "day": day, "plural": plural, "num": num}
+    def weekday(value: datetime) -> str:
+        return format_date(value.astimezone(tz), "EEEE", locale=locale)
+
+    names = Locale.parse(locale).languages
+
+    def language_name(code: str) -> str:
+        base = code.replace("_", "-").split("-")[0].lower()
+        return str(names.get(base, code))
+
+    return {
+        "dt": dt,
+        "time": time_only,
+        "day": day,
+        "plural": plural,
+        "num": num,
+        "weekday": weekday,
+        "language_name": language_name,
+    }
 
 
 def _link_text(url: str, label: str) -> str:

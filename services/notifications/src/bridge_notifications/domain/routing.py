@@ -6,7 +6,9 @@ actions, applied in order:
 - `Notify(kind, to, ...)`: render template `templates/<locale>/<kind>.j2` for each recipient in `to`
   ("pair" = mentor and mentee, "partner" = the one of the two who did not act (`by_participant_id`),
   "remaining" = the one of the two who stayed when the other left the company (`left_participant_id`),
-  "hr" = the cohort's HR contact) on the rule's channels, intersected
+  "hr" = the cohort's HR contact; for mentoring circles: "members" = every member (`member_ids`),
+  "others" = every member but the one who acted (`drafted_by`), "facilitator" = the circle's
+  facilitator (`facilitator_id`), "newcomer" = the member a refill added) on the rule's channels, intersected
   with the recipient's preferred channels. `at` moves the notification to a later instant (a reminder
   24 h before a session, an escalation N days after detection); `group` names it so a later event
   can cancel it. `digestible` rules go into the daily digest for people who chose one; time-bound
@@ -15,7 +17,13 @@ actions, applied in order:
   that moved or was cancelled, an escalation whose risk was resolved, everything of a closed pair).
 
 Whoever left the company (matching.person.left, or named as `left_participant_id` by pair.closed) is
-never a recipient again, whatever the rule says (`app/planning.py`, and the dispatcher at send time).
+never a recipient again, whatever the rule says (`app/planning.py`, `app/circle_planning.py`, and the
+dispatcher at send time).
+
+Mentoring circles (issue 15) have rules of their own below (`CIRCLE_ROUTES`); every group of a circle
+starts with `circle:<circle id>:`, so its closure or dissolution withdraws them all. Not routed:
+circle.member_responded (a refill or the formed circle says what follows), circle.started (the members
+heard at formation), circle_session.held (a group session has no pulse request).
 
 Scheduled, not event-driven (`app/digests.py`, run by `jobs/digests.py`): the participant's daily
 digest and HR's weekly digest per cohort (singleton periodic jobs).
@@ -28,11 +36,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeAlias
 
+from bridge_shared.contracts import circles as c
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import sessions as s
 from bridge_shared.events.registry import EventPayload
 
-Recipients = Literal["pair", "partner", "remaining", "hr"]
+PairRecipients = Literal["pair", "partner", "remaining"]
+CircleRecipients = Literal["members", "others", "facilitator", "newcomer"]
+Recipients = Literal[PairRecipients, CircleRecipients, "hr"]
 ALL_CHANNELS: tuple[str, ...] = ("email", "chat", "inbox")
 
 
@@ -51,6 +62,7 @@ class RouteContext:
     escalate_after: timedelta
     agreement_reminder: timedelta
     now: datetime
+    activity_prompt_before: timedelta = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,9 @@ class Notify:
     attach_invite: bool = False
     only_if: Callable[[Any], bool] | None = None  # Any: as for Timing.at
     skip_if_late: bool = False  # a reminder whose time has passed is dropped, not sent late
+    # Dropped when it would not be due before this instant (a prompt to prepare a session that has
+    # already started); otherwise a prompt whose time has passed goes out at once.
+    until: Timing | None = None
     # Only when this decline brings the participant's declines in the cohort to the threshold.
     on_repeated_decline: bool = False
 
@@ -184,6 +199,93 @@ ROUTES: dict[str, tuple[Action, ...]] = {
     m.PairFlaggedV1.event_type: (Notify("hr_pair_flagged", "hr", channels=HR_ALERT),),
 }
 
+# -- mentoring circles (issue 15): matching forms them, sessions runs them -----------------------------
+# Every group of a circle starts with `circle:<circle id>:`, so its end cancels them all at once.
+CIRCLE_REMINDER = "circle:{circle_id}:session:{session_id}"
+CIRCLE_AGREEMENT = "circle:{circle_id}:agreement"
+CIRCLE_ESCALATION = "circle:{circle_id}:escalation:{reason}"
+CIRCLE_ALL = "circle:{circle_id}:"
+
+BEFORE_ACTIVITY = Timing(
+    "activity_prompt_hours_before the session starts (at once when that has passed)",
+    lambda p, ctx: p.starts_at - ctx.activity_prompt_before,
+)
+SESSION_START = Timing("the session starts", lambda p, ctx: p.starts_at)
+AT_ESCALATION = Timing("escalate_at of the circle.at_risk event", lambda p, ctx: p.escalate_at)
+
+
+def _circle_session(kind: str) -> tuple[Action, ...]:
+    """A group session's message to every member with the one calendar invite (e-mail only can carry
+    it), then its reminder to every member and the facilitator's activity prompt, both in the
+    session's group so a move or a cancellation withdraws them."""
+    return (
+        Notify(kind, "members", digestible=False, attach_invite=True),
+        Notify(
+            "circle_session_reminder",
+            "members",
+            at=BEFORE_SESSION,
+            group=CIRCLE_REMINDER,
+            digestible=False,
+            skip_if_late=True,
+        ),
+        Notify(
+            "circle_activity_prompt",
+            "facilitator",
+            at=BEFORE_ACTIVITY,
+            group=CIRCLE_REMINDER,
+            digestible=False,
+            until=SESSION_START,
+        ),
+    )
+
+
+def _circle_ended(kind: str) -> tuple[Action, ...]:
+    return (Cancel(CIRCLE_ALL, prefix=True), Notify(kind, "members"))
+
+
+CIRCLE_ROUTES: dict[str, tuple[Action, ...]] = {
+    c.CircleProposedV1.event_type: (Notify("circle_proposed", "members", digestible=False),),
+    c.CircleRefilledV1.event_type: (
+        # The newcomer is invited as the first members were; the facilitator hears who joins (or
+        # that the circle goes on smaller). Members who already accepted are told when it forms.
+        Notify("circle_refilled", "newcomer", digestible=False, only_if=lambda p: p.added is not None),
+        Notify("circle_member_changed", "facilitator"),
+    ),
+    c.CircleFormedV1.event_type: (Notify("circle_formed", "members"),),
+    c.CircleDissolvedV1.event_type: _circle_ended("circle_dissolved"),
+    c.CircleAgreementDraftedV1.event_type: (
+        Cancel(CIRCLE_AGREEMENT),
+        Notify("circle_agreement_to_confirm", "others", digestible=False),
+        Notify(
+            "circle_agreement_reminder", "others", at=AFTER_DRAFT, group=CIRCLE_AGREEMENT, digestible=False
+        ),
+    ),
+    c.CircleAgreementConfirmedV1.event_type: (Cancel(CIRCLE_AGREEMENT),),
+    c.CircleSessionScheduledV1.event_type: _circle_session("circle_session_scheduled"),
+    c.CircleSessionRescheduledV1.event_type: (
+        Cancel(CIRCLE_REMINDER),
+        *_circle_session("circle_session_rescheduled"),
+    ),
+    c.CircleSessionCancelledV1.event_type: (
+        Cancel(CIRCLE_REMINDER),
+        Notify("circle_session_cancelled", "members", digestible=False, attach_invite=True),
+    ),
+    c.CircleAtRiskV1.event_type: (
+        Notify("circle_health_nudge", "facilitator", digestible=False),
+        Notify(
+            "circle_escalation",
+            "hr",
+            channels=HR_ALERT,
+            at=AT_ESCALATION,
+            group=CIRCLE_ESCALATION,
+            digestible=False,
+        ),
+    ),
+    c.CircleRiskResolvedV1.event_type: (Cancel(CIRCLE_ESCALATION),),
+    c.CircleClosedV1.event_type: _circle_ended("circle_closed"),
+}
+ROUTES.update(CIRCLE_ROUTES)
+
 # The v2 of a type (personal fields sealed, docs/privacy.md) is routed like its v1: producers write
 # v2 since the privacy upgrade, and the history from before it is v1.
 V2_OF: dict[str, type[EventPayload]] = {
@@ -198,7 +300,7 @@ V2_OF: dict[str, type[EventPayload]] = {
 }
 ROUTES.update({v2.event_type: ROUTES[v1] for v1, v2 in V2_OF.items()})
 
-RoutedPayload: TypeAlias = (
+PairPayload: TypeAlias = (
     m.MatchProposedV1
     | m.MatchDeclinedV1
     | m.MatchExpiredV1
@@ -217,6 +319,35 @@ RoutedPayload: TypeAlias = (
     | s.SurveyOpenedV1
     | s.PairClosedV1
     | m.PairFlaggedV1
+)
+CirclePayload: TypeAlias = (
+    c.CircleProposedV1
+    | c.CircleRefilledV1
+    | c.CircleFormedV1
+    | c.CircleDissolvedV1
+    | c.CircleAgreementDraftedV1
+    | c.CircleAgreementConfirmedV1
+    | c.CircleSessionScheduledV1
+    | c.CircleSessionRescheduledV1
+    | c.CircleSessionCancelledV1
+    | c.CircleAtRiskV1
+    | c.CircleRiskResolvedV1
+    | c.CircleClosedV1
+)
+RoutedPayload: TypeAlias = PairPayload | CirclePayload
+CIRCLE_PAYLOADS = (
+    c.CircleProposedV1,
+    c.CircleRefilledV1,
+    c.CircleFormedV1,
+    c.CircleDissolvedV1,
+    c.CircleAgreementDraftedV1,
+    c.CircleAgreementConfirmedV1,
+    c.CircleSessionScheduledV1,
+    c.CircleSessionRescheduledV1,
+    c.CircleSessionCancelledV1,
+    c.CircleAtRiskV1,
+    c.CircleRiskResolvedV1,
+    c.CircleClosedV1,
 )
 ROUTED_PAYLOADS = (
     m.MatchProposedV1,
@@ -245,6 +376,7 @@ ROUTED_PAYLOADS = (
     s.SessionRescheduledV2,
     s.SessionCancelledV2,
     s.PairClosedV2,
+    *CIRCLE_PAYLOADS,
 )
 assert {p.event_type for p in ROUTED_PAYLOADS} == set(ROUTES)
 

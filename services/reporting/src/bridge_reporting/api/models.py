@@ -83,6 +83,43 @@ class Kpis(BaseModel):
     notifications_sent: int
     notifications_failed: int = Field(description="notifications whose last outcome is a failure")
     notifications_failed_permanent: int
+    # Mentoring circles (issue 15): attributed to their members as at circle.formed (README).
+    circles_formed: int = Field(
+        description="circles every member accepted; by region/department/band: circles with a member there"
+    )
+    circles_active: int = Field(description="formed circles not closed or dissolved")
+    circles_closed: int = Field(description="formed circles closed by sessions or dissolved by matching")
+    circle_memberships: int = Field(
+        description="members of formed circles (a person in two circles counts twice)"
+    )
+    circle_sessions_held: int = Field(description="group sessions held")
+    circle_attendance_expected: int = Field(
+        description="members of held group sessions, summed over sessions"
+    )
+    circle_attended: int = Field(description="members who attended held group sessions, summed over sessions")
+    circle_attendance_rate: float | None = Field(
+        description="circle_attended / circle_attendance_expected: attended / members over held sessions"
+    )
+    learning_flows: int = Field(
+        description="learning flows recorded in held group sessions (who taught what to whom); by "
+        "region/department/band: attributed to the member who learned"
+    )
+    learning_junior_to_senior: int = Field(description="flows from a junior member to a senior one")
+    learning_senior_to_junior: int = Field(description="flows from a senior member to a junior one")
+    learning_other: int = Field(
+        description="flows within one generation or with a member counted as neither junior nor senior"
+    )
+    learning_share_junior_to_senior: float | None = Field(
+        description="learning_junior_to_senior / learning_flows (null without flows)"
+    )
+    learning_share_senior_to_junior: float | None = Field(
+        description="learning_senior_to_junior / learning_flows (null without flows)"
+    )
+    learning_share_other: float | None = Field(description="learning_other / learning_flows")
+    cross_generation_exchange_index: float | None = Field(
+        description="2 * min(j2s, s2j) / (j2s + s2j) over junior->senior and senior->junior flows: "
+        "1 = learning flows both ways equally, 0 = one way only; null when no flow crossed generations"
+    )
 
 
 class FunnelStage(BaseModel):

@@ -1,14 +1,15 @@
-"""The export datasets (pairs, participants, sessions): one query each, read through a
+"""The export datasets (pairs, participants, sessions, circles): one query each, read through a
 server-side cursor so an export of any size streams in constant memory."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
 
-from bridge_reporting.db.filters import PAIR, PARTICIPANT, Params, open_risks, pair_attributed
+from bridge_reporting.db.filters import PAIR, PARTICIPANT, Params, open_risks, pair_attributed, where
 from bridge_reporting.domain.scope import Dataset, Scope
 
 PAIRS_SQL = """
@@ -62,6 +63,49 @@ SESSIONS_SQL = """
     WHERE {where} ORDER BY s.cohort_id, s.pair_id, COALESCE(s.held_at, s.starts_at), s.session_id"""
 
 
+# One row per circle that was proposed or formed: its make-up by generation, where its members come
+# from, its life, its group sessions' attendance and its learning flows by direction (ids only).
+CIRCLES_SQL = """
+    WITH mem AS (SELECT circle_id, count(*) AS members,
+                        count(*) FILTER (WHERE generation = 'junior') AS juniors,
+                        count(*) FILTER (WHERE generation = 'senior') AS seniors,
+                        array_agg(DISTINCT region ORDER BY region) AS regions,
+                        array_agg(DISTINCT department ORDER BY department) AS departments
+                 FROM rm_circle_members GROUP BY circle_id),
+    ses AS (SELECT circle_id, count(held_at) AS sessions_held, max(held_at) AS last_session_at,
+                   sum(members) AS expected, sum(attended) AS attended,
+                   count(cancelled_at) FILTER (WHERE held_at IS NULL
+                       AND cancelled_at >= COALESCE(scheduled_at, cancelled_at)) AS sessions_cancelled,
+                   sum(ideas) AS ideas
+            FROM rm_circle_sessions GROUP BY circle_id),
+    fl AS (SELECT circle_id, count(*) AS flows,
+                  count(*) FILTER (WHERE direction = 'junior_to_senior') AS j2s,
+                  count(*) FILTER (WHERE direction = 'senior_to_junior') AS s2j,
+                  count(*) FILTER (WHERE direction = 'other') AS other
+           FROM rm_circle_learning GROUP BY circle_id)
+    SELECT ci.circle_id, ci.cohort_id, ci.facilitator_id,
+           CASE WHEN ci.closed_at IS NOT NULL THEN 'closed' WHEN ci.dissolved_at IS NOT NULL THEN 'dissolved'
+                WHEN ci.formed_at IS NOT NULL THEN 'active' ELSE 'proposed' END AS status,
+           COALESCE(mem.members, ci.member_count) AS members, mem.juniors, mem.seniors,
+           array_to_string(mem.regions, ';') AS regions, array_to_string(mem.departments, ';') AS departments,
+           ci.proposed_at, ci.formed_at, ci.started_at, COALESCE(ci.closed_at, ci.dissolved_at) AS closed_at,
+           CASE WHEN ci.dissolved_at IS NOT NULL AND ci.closed_at IS NULL THEN 'dissolved' ELSE ci.outcome END
+               AS outcome,
+           COALESCE(ses.sessions_held, 0) AS sessions_held, COALESCE(ses.sessions_cancelled, 0)
+               AS sessions_cancelled, ses.last_session_at,
+           CASE WHEN ses.expected > 0 THEN round(1.0 * ses.attended / ses.expected, 4) END AS attendance_rate,
+           COALESCE(ses.ideas, 0) AS ideas,
+           COALESCE(fl.flows, 0) AS learning_flows, COALESCE(fl.j2s, 0) AS learning_junior_to_senior,
+           COALESCE(fl.s2j, 0) AS learning_senior_to_junior, COALESCE(fl.other, 0) AS learning_other,
+           CASE WHEN COALESCE(fl.j2s, 0) + COALESCE(fl.s2j, 0) > 0
+                THEN round(2.0 * LEAST(fl.j2s, fl.s2j) / (fl.j2s + fl.s2j), 4) END
+               AS cross_generation_exchange_index
+    FROM rm_circles ci
+    LEFT JOIN mem USING (circle_id) LEFT JOIN ses USING (circle_id) LEFT JOIN fl USING (circle_id)
+    WHERE {where}
+    ORDER BY ci.cohort_id, ci.circle_id"""
+
+
 def _pairs(q: Params, scope: Scope) -> str:
     w = PAIR.where(q, scope, at="pr.formed_at")
     return PAIRS_SQL.format(open_risks=open_risks(q, cohort_id=scope.cohort_id), where=w)
@@ -77,10 +121,30 @@ def _sessions(q: Params, scope: Scope) -> str:
     return SESSIONS_SQL.format(where=w)
 
 
+def _circles(q: Params, scope: Scope) -> str:
+    """A circle is in a regional scope when one of its members is (the one region rule)."""
+    conds = [
+        where(
+            q,
+            replace(scope, regions=None),
+            region="NULL",
+            cohort="ci.cohort_id",
+            at="COALESCE(ci.formed_at, ci.proposed_at)",
+        )
+    ]
+    if scope.regions is not None:
+        conds.append(
+            "EXISTS (SELECT 1 FROM rm_circle_members x WHERE x.circle_id = ci.circle_id "
+            f"AND x.region = ANY({q(list(scope.regions))}::text[]))"
+        )
+    return CIRCLES_SQL.format(where=" AND ".join(conds))
+
+
 QUERIES: dict[str, Callable[[Params, Scope], str]] = {
     "pairs": _pairs,
     "participants": _participants,
     "sessions": _sessions,
+    "circles": _circles,
 }
 
 # An export row is genuinely dynamic: the dataset's columns, each of its own type.

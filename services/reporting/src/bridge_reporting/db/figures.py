@@ -1,5 +1,6 @@
 """Raw programme figures for one scope, overall or per group: one query per family of rows
-(participants, pairs, sessions, goals, feedback, notifications), merged per group."""
+(participants, pairs, sessions, goals, feedback, notifications, and mentoring circles: circles,
+their sessions' attendance, their learning flows), merged per group."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bridge_reporting.db.filters import (
     RESPONDENT,
     SESSION_FIGURES,
     Params,
+    circle_member,
     open_risks,
     pair_attributed,
 )
@@ -105,6 +107,37 @@ NOTIFICATIONS_SQL = """
     WHERE {where} GROUP BY 1"""
 
 
+CIRCLES_SQL = """
+    SELECT {g} AS g,
+           count(DISTINCT ci.circle_id) AS circles_formed,
+           count(DISTINCT ci.circle_id) FILTER (WHERE ci.closed_at IS NULL AND ci.dissolved_at IS NULL)
+               AS circles_active,
+           count(DISTINCT ci.circle_id) FILTER (WHERE ci.closed_at IS NOT NULL OR ci.dissolved_at IS NOT NULL)
+               AS circles_closed,
+           count(*) AS circle_memberships
+    FROM rm_circles ci JOIN rm_circle_members cm USING (circle_id)
+    WHERE {where} GROUP BY 1"""
+
+CIRCLE_ATTENDANCE_SQL = """
+    SELECT {g} AS g,
+           count(DISTINCT a.session_id) AS circle_sessions_held,
+           count(*) AS circle_attendance_expected,
+           count(*) FILTER (WHERE a.attended) AS circle_attended
+    FROM rm_circle_attendance a
+    LEFT JOIN rm_circle_members cm ON cm.circle_id = a.circle_id AND cm.participant_id = a.participant_id
+    WHERE {where} GROUP BY 1"""
+
+CIRCLE_LEARNING_SQL = """
+    SELECT {g} AS g,
+           count(*) AS learning_flows,
+           count(*) FILTER (WHERE l.direction = 'junior_to_senior') AS learning_junior_to_senior,
+           count(*) FILTER (WHERE l.direction = 'senior_to_junior') AS learning_senior_to_junior,
+           count(*) FILTER (WHERE l.direction = 'other') AS learning_other
+    FROM rm_circle_learning l
+    LEFT JOIN rm_circle_members cm ON cm.circle_id = l.circle_id AND cm.participant_id = l.to_id
+    WHERE {where} GROUP BY 1"""
+
+
 def _participants(q: Params, scope: Scope, by: Dimension | None) -> str:
     where_cohort = "" if scope.cohort_id is None else f"WHERE cohort_id = {q(scope.cohort_id)}"
     w = PARTICIPANT.where(q, scope, at="p.enrolled_at", extra=["p.enrolled_at IS NOT NULL"])
@@ -152,6 +185,22 @@ def _notifications(q: Params, scope: Scope, by: Dimension | None) -> str:
     return NOTIFICATIONS_SQL.format(g=RECIPIENT.group(by), recipient=RECIPIENT_JOIN, where=w)
 
 
+def _circles(q: Params, scope: Scope, by: Dimension | None) -> str:
+    attr = circle_member("ci.cohort_id")
+    w = attr.where(q, scope, at="ci.formed_at", extra=["ci.formed_at IS NOT NULL"])
+    return CIRCLES_SQL.format(g=attr.group(by), where=w)
+
+
+def _circle_attendance(q: Params, scope: Scope, by: Dimension | None) -> str:
+    attr = circle_member("a.cohort_id")
+    return CIRCLE_ATTENDANCE_SQL.format(g=attr.group(by), where=attr.where(q, scope, at="a.held_at"))
+
+
+def _circle_learning(q: Params, scope: Scope, by: Dimension | None) -> str:
+    attr = circle_member("l.cohort_id")
+    return CIRCLE_LEARNING_SQL.format(g=attr.group(by), where=attr.where(q, scope, at="l.held_at"))
+
+
 FAMILIES: tuple[Callable[[Params, Scope, Dimension | None], str], ...] = (
     _participants,
     _pairs,
@@ -159,6 +208,9 @@ FAMILIES: tuple[Callable[[Params, Scope, Dimension | None], str], ...] = (
     _goals,
     _feedback,
     _notifications,
+    _circles,
+    _circle_attendance,
+    _circle_learning,
 )
 
 

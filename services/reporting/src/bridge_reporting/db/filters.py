@@ -6,10 +6,15 @@ Attribution (documented in the README):
 - pair figures (pairs, agreements, sessions, balance, goals) use the pair's region, department and
   band, which are the mentee's (the senior leader being reverse-mentored), as at pair.formed;
 - feedback figures (rating, NPS) use the respondent's side of the pair;
-- notification figures use the recipient (a participant id or employee id) when it is known.
-Regional HR see rows whose attributed region is one of theirs; rows with no known region are
-visible to global HR only. A pair's rows are in scope when either person's region is (the one region
-rule, docs/access.md: a cross-region pair counts in each of its regions' scope); grouped by region,
+- notification figures use the recipient (a participant id or employee id) when it is known;
+- mentoring circles' figures use their members (as at circle.formed): a circle counts in the group
+  of each of its members (a circle of three regions is active in each), its members and attendance
+  in the member's own group, and a learning flow in the group of the member who learned (as a pair's
+  figures are the mentee's: the one reverse-mentored).
+Regional HR see rows whose attributed region is one of theirs (a circle's: its members in their
+regions); rows with no known region are visible to global HR only. A pair's rows are in scope when
+either person's region is (the one region rule, docs/access.md: a cross-region pair counts in each of
+its regions' scope); grouped by region,
 they count under the pair's attributed (mentee's) region, or, when regions are in scope, under
 whichever of its two regions is in scope.
 
@@ -111,6 +116,12 @@ RESPONDENT = Attribution(
     cohort="f.cohort_id",
 )
 RECIPIENT = Attribution("rp.region", "rp.department", "rp.band", "nt.cohort_id")
+
+
+def circle_member(cohort: str) -> Attribution:
+    """Rows of a circle grouped by one of its members (rm_circle_members cm: a circle's members, an
+    attendance's member, a flow's learner), and by their own cohort column."""
+    return Attribution("cm.region", "cm.department", "cm.band", cohort)
 
 
 def pair_attributed(cohort: str) -> Attribution:

@@ -196,7 +196,8 @@ async def person_rows(conn: Conn, ids: list[str]) -> dict[str, list[dict[str, An
     """Everything the read models hold about these participants, by kind: their enrolments, their
     pairs (with the partner's display name, which they may see), proposals, sessions, goals and risk
     signals of their pairs, the feedback they gave, the company directory's changes of them (left,
-    moved), notifications to them, and their pairs' timelines (without feedback others gave).
+    moved), notifications to them, their mentoring circles (attendance) and the learning flows they
+    taught or learned in, and their pairs' timelines (without feedback others gave).
     Datetimes as ISO 8601."""
     pairs_of = "SELECT pair_id FROM rm_pairs WHERE mentor_id = ANY($1::text[]) OR mentee_id = ANY($1::text[])"
     return {
@@ -269,6 +270,31 @@ async def person_rows(conn: Conn, ids: list[str]) -> dict[str, list[dict[str, An
             """SELECT notification_id, cohort_id, channel, kind, sent_at, failed_at, permanent
                FROM rm_notifications WHERE recipient_id = ANY($1::text[])
                ORDER BY COALESCE(sent_at, failed_at), notification_id""",
+            ids,
+        ),
+        # Mentoring circles (issue 15): their memberships and attendance, and the learning flows
+        # they taught or learned in (the direction only: not the other member).
+        "circles": await _rows(
+            conn,
+            """SELECT cm.circle_id, cm.cohort_id, cm.generation, cm.band, cm.facilitator, cm.joined_at,
+                      ci.started_at, COALESCE(ci.closed_at, ci.dissolved_at) AS closed_at, ci.outcome,
+                      count(a.session_id) AS sessions_held, count(a.session_id) FILTER (WHERE a.attended)
+                          AS sessions_attended
+               FROM rm_circle_members cm LEFT JOIN rm_circles ci USING (circle_id)
+               LEFT JOIN rm_circle_attendance a
+                   ON a.circle_id = cm.circle_id AND a.participant_id = cm.participant_id
+               WHERE cm.participant_id = ANY($1::text[])
+               GROUP BY cm.circle_id, cm.participant_id, ci.circle_id
+               ORDER BY cm.joined_at, cm.circle_id""",
+            ids,
+        ),
+        "circle_learning": await _rows(
+            conn,
+            """SELECT session_id, circle_id,
+                      CASE WHEN from_id = ANY($1::text[]) THEN 'taught' ELSE 'learned' END AS role,
+                      direction, held_at
+               FROM rm_circle_learning WHERE from_id = ANY($1::text[]) OR to_id = ANY($1::text[])
+               ORDER BY held_at, session_id, seq""",
             ids,
         ),
         "timeline": await _rows(

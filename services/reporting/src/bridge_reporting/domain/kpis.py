@@ -43,6 +43,18 @@ COUNT_FIELDS = (
     "notifications_sent",
     "notifications_failed",
     "notifications_failed_permanent",
+    # Mentoring circles (issue 15).
+    "circles_formed",
+    "circles_active",
+    "circles_closed",
+    "circle_memberships",
+    "circle_sessions_held",
+    "circle_attendance_expected",
+    "circle_attended",
+    "learning_flows",
+    "learning_junior_to_senior",
+    "learning_senior_to_junior",
+    "learning_other",
 )
 RATE_FIELDS = (
     "match_rate",
@@ -52,14 +64,19 @@ RATE_FIELDS = (
     "goal_completion_rate",
     "average_rating",
     "nps",
+    "circle_attendance_rate",
+    "learning_share_junior_to_senior",
+    "learning_share_senior_to_junior",
+    "learning_share_other",
+    "cross_generation_exchange_index",
 )
 KPI_FIELDS = COUNT_FIELDS + RATE_FIELDS
 FUNNEL_STAGES = ("enrolled", "proposed", "matched", "met")
 
 UNKNOWN = "(unknown)"
 """The group of rows whose person (or pair) has no known value for the dimension."""
-MEMBER_FIELDS = ("enrolled", "pairs_formed")
-"""What a group's members are: the participants and the pairs attributed to it."""
+MEMBER_FIELDS = ("enrolled", "pairs_formed", "circle_memberships")
+"""What a group's members are: the participants, the pairs and the circle members attributed to it."""
 
 
 def count(raw: Raw, name: str) -> int:
@@ -94,11 +111,22 @@ def finish(raw: Raw) -> Figures:
     k["goal_completion_rate"] = ratio(c["goals_achieved"], c["goals_set"])
     k["average_rating"] = rounded(raw.get("average_rating"))
     k["nps"] = nps(c["promoters"], c["detractors"], c["nps_responses"])
+    k["circle_attendance_rate"] = ratio(c["circle_attended"], c["circle_attendance_expected"])
+    flows = c["learning_flows"]
+    k["learning_share_junior_to_senior"] = ratio(c["learning_junior_to_senior"], flows)
+    k["learning_share_senior_to_junior"] = ratio(c["learning_senior_to_junior"], flows)
+    k["learning_share_other"] = ratio(c["learning_other"], flows)
+    # The balance index's formula over the two cross-generation directions: 1 = as much learning
+    # went junior -> senior as senior -> junior, 0 = only one way; null when none crossed generations.
+    k["cross_generation_exchange_index"] = balance_index(
+        c["learning_junior_to_senior"], c["learning_senior_to_junior"]
+    )
     return k
 
 
 def members(raw: Raw) -> int:
-    """Participants and pairs attributed to a group (what makes it a group of the programme)."""
+    """Participants, pairs and circle members attributed to a group (what makes it a group of the
+    programme)."""
     return sum(count(raw, f) for f in MEMBER_FIELDS)
 
 

@@ -66,6 +66,23 @@ def export_summary(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
     if changes:
         kinds = sorted({"left the company" if c.get("kind") == "left" else "moved" for c in changes})
         out.append(f"{_n(len(changes), 'change')} from the company directory ({', '.join(kinds)}).")
+    circles = rows.get("circles", [])
+    if circles:
+        held = sum(int(c.get("sessions_held") or 0) for c in circles)
+        attended = sum(int(c.get("sessions_attended") or 0) for c in circles)
+        led = sum(1 for c in circles if c.get("facilitator"))
+        out.append(
+            f"{_n(len(circles), 'mentoring circle')}"
+            + (f" ({led} as facilitator)" if led else "")
+            + f"; {attended} of {_n(held, 'group session')} attended."
+        )
+    flows = rows.get("circle_learning", [])
+    if flows:
+        taught = sum(1 for f in flows if f.get("role") == "taught")
+        out.append(
+            f"{_n(len(flows), 'learning flow')} recorded with you in circles ({taught} taught, "
+            f"{len(flows) - taught} learned; directions only)."
+        )
     notes = rows.get("notifications", [])
     if notes:
         out.append(f"{_n(len(notes), 'notification')} to you recorded (channel, kind, outcome).")

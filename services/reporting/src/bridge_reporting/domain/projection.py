@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bridge_reporting.domain import circle_rows
 from bridge_reporting.domain.matching_rows import matching_rows
 from bridge_reporting.domain.notification_rows import notification_rows
 from bridge_reporting.domain.sessions_rows import relationship_rows
 from bridge_reporting.domain.timeline import Rows
 from bridge_reporting.domain.upsert import BatchWriter
+from bridge_shared.contracts import circles as c
 from bridge_shared.contracts import matching as m
 from bridge_shared.contracts import notifications as n
 from bridge_shared.contracts import sessions as s
@@ -71,6 +73,8 @@ HANDLED: tuple[type[EventPayload], ...] = (
     s.GoalSetV2,
     s.GoalAbandonedV2,
     s.PairClosedV2,
+    # Mentoring circles (issue 15): sealed from their first version.
+    *circle_rows.HANDLED,
 )
 HANDLED_TYPES = frozenset(p.event_type for p in HANDLED)
 
@@ -82,6 +86,8 @@ def rows_for(event: InboundEvent) -> Rows:
         return relationship_rows(event.id, event.attributes.time, p)
     if isinstance(p, n.NotificationSentV1 | n.NotificationFailedV1):
         return notification_rows(p)
+    if isinstance(p, c.CircleEvent):
+        return circle_rows.circle_rows(event.id, event.attributes.time, p)
     return matching_rows(event.id, event.attributes.time, p)
 
 

@@ -27,4 +27,4 @@ class Scope:
         return Scope(self.cohort_id, self.regions)
 
 
-Dataset = Literal["pairs", "participants", "sessions"]  # what can be exported
+Dataset = Literal["pairs", "participants", "sessions", "circles"]  # what can be exported

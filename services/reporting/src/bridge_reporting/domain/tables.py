@@ -186,7 +186,87 @@ DIRECTORY_CHANGES = Table(
     insert_only=True,
 )
 
-PERSON_COLS = ("participant_id", "mentor_id", "mentee_id", "by_participant_id", "recipient_id")
+# -- mentoring circles (issue 15): ids, attributes and counts only (no names, no words) ---------------
+
+COHORT_REF = keep("cohort_id")
+
+CIRCLES = Table(
+    "rm_circles",
+    ("circle_id",),
+    (
+        *keep("circle_id"),
+        *COHORT_REF,
+        *keep("facilitator_id"),
+        Col("member_count", INT),
+        *stamps("min", "proposed_at", "formed_at", "started_at", "closed_at", "dissolved_at"),
+        *keep("outcome"),
+    ),
+)
+
+CIRCLE_MEMBERS = Table(
+    "rm_circle_members",
+    ("circle_id", "participant_id"),
+    (
+        *keep("circle_id", "participant_id"),
+        *COHORT_REF,
+        *keep("region", "department", "band", "generation"),
+        Col("seniority_level", INT),
+        Col("facilitator", "boolean"),
+        *stamps("min", "joined_at"),
+    ),
+)
+
+CIRCLE_SESSIONS = Table(
+    "rm_circle_sessions",
+    ("session_id",),
+    (
+        *keep("session_id", "circle_id"),
+        *COHORT_REF,
+        *stamps("latest:scheduled_at", "starts_at"),
+        *stamps("max", "scheduled_at", "cancelled_at"),
+        *stamps("min", "held_at"),
+        *keep("activity_id"),
+        *keep("members", "attended", "ideas", "learning_flows", pgtype=INT),
+        Col("exchange_index", "float8"),
+    ),
+)
+
+CIRCLE_ATTENDANCE = Table(
+    "rm_circle_attendance",
+    ("session_id", "participant_id"),
+    (
+        *keep("session_id", "participant_id", "circle_id"),
+        *COHORT_REF,
+        Col("attended", "boolean"),
+        *keep("held_at", pgtype=TS),
+    ),
+    insert_only=True,
+)
+
+CIRCLE_LEARNING = Table(
+    "rm_circle_learning",
+    ("session_id", "seq"),
+    (
+        *keep("session_id"),
+        Col("seq", INT),
+        *keep("circle_id"),
+        *COHORT_REF,
+        *keep("from_id", "to_id", "from_generation", "to_generation", "direction"),
+        *keep("held_at", pgtype=TS),
+    ),
+    insert_only=True,
+)
+
+PERSON_COLS = (
+    "participant_id",
+    "mentor_id",
+    "mentee_id",
+    "by_participant_id",
+    "recipient_id",
+    "facilitator_id",
+    "from_id",
+    "to_id",
+)
 """Columns that hold a participant id (pseudonymous): what an erasure and its guard look for."""
 
 ALL_TABLES: tuple[Table, ...] = (
@@ -201,4 +281,9 @@ ALL_TABLES: tuple[Table, ...] = (
     NOTIFICATIONS,
     TIMELINE,
     DIRECTORY_CHANGES,
+    CIRCLES,
+    CIRCLE_MEMBERS,
+    CIRCLE_SESSIONS,
+    CIRCLE_ATTENDANCE,
+    CIRCLE_LEARNING,
 )

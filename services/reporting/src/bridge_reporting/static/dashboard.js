@@ -20,6 +20,15 @@
     ["notifications_failed", "Failed notifications", "int"],
   ];
 
+  // Mentoring circles (issue 15): tiles of their own, and a small table by region below them.
+  const CIRCLE_KPIS = [
+    ["circles_active", "Circles active", "int"], ["circle_memberships", "Circle members", "int"],
+    ["circle_sessions_held", "Group sessions held", "int"], ["circle_attendance_rate", "Attendance", "pct"],
+    ["learning_share_junior_to_senior", "Learning junior → senior", "pct"],
+    ["learning_share_senior_to_junior", "Learning senior → junior", "pct"],
+    ["cross_generation_exchange_index", "Cross-generation exchange", "num"],
+  ];
+
   function fmt(value, kind) {
     if (value === null || value === undefined) return "—";
     if (kind === "pct") return (value * 100).toFixed(1) + "%";
@@ -61,10 +70,10 @@
     return r.json();
   }
 
-  function renderKpis(k) {
-    const box = document.getElementById("kpis");
+  function renderKpis(k, boxId = "kpis", list = KPIS) {
+    const box = document.getElementById(boxId);
     box.replaceChildren();
-    for (const [key, label, kind] of KPIS) {
+    for (const [key, label, kind] of list) {
       const div = document.createElement("div");
       div.className = "kpi";
       div.dataset.kpi = key;
@@ -73,6 +82,30 @@
       v.dataset.raw = k[key] === null ? "" : String(k[key]);
       div.append(l, v);
       box.append(div);
+    }
+  }
+
+  // One row per region (the breakdown's groups): a circle counts in each region it has members in,
+  // a learning flow in the learner's region (the API's attribution).
+  function renderCircles(regions) {
+    const body = document.querySelector("#circles tbody");
+    body.replaceChildren();
+    const rows = regions.rows.filter((r) => r.circles_formed > 0 || r.circle_sessions_held > 0);
+    if (!rows.length) {
+      const tr = document.createElement("tr"); const td = document.createElement("td");
+      td.colSpan = 9; td.textContent = "No mentoring circle in this scope."; tr.append(td); body.append(tr); return;
+    }
+    for (const r of rows) {
+      const tr = document.createElement("tr");
+      tr.dataset.group = r.group;
+      const cells = [r.label || r.group, fmt(r.circles_active, "int"), fmt(r.circle_memberships, "int"),
+                     fmt(r.circle_sessions_held, "int"), fmt(r.circle_attendance_rate, "pct"),
+                     fmt(r.learning_share_junior_to_senior, "pct"), fmt(r.learning_share_senior_to_junior, "pct"),
+                     fmt(r.learning_share_other, "pct"), fmt(r.cross_generation_exchange_index, "num")];
+      for (const text of cells) {
+        const td = document.createElement("td"); td.textContent = text; tr.append(td);
+      }
+      body.append(tr);
     }
   }
 
@@ -190,6 +223,8 @@
       ]);
       state.data = { overview, weekly, regions, atRisk, flagged };
       renderKpis(overview.kpis);
+      renderKpis(overview.kpis, "circle-kpis", CIRCLE_KPIS);
+      renderCircles(regions);
       renderAtRisk(atRisk);
       renderFlagged(flagged);
       document.getElementById("content").hidden = false;
