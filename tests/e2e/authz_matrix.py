@@ -6,8 +6,10 @@ Callers
 - hr_admin   an hr_admin token
 - hr_in      hr_regional for APAC: the region of every record the matrix targets
 - hr_out     hr_regional for AMER: no record the matrix targets is in its scope
-- self       the participant the path's record belongs to / one of the pair (S unless noted)
-- other      a participant of the same cohort who is not in that record (O, paired with someone else)
+- self       the participant the path's record belongs to / one of the pair (S unless noted; on a
+             circle a member of C1: CM, or CF where only the facilitator acts)
+- other      a participant of the same cohort who is not in that record (O, paired with someone else;
+             on a circle CO, a member of the other circle C2)
 - service    a service token (read-only, global)
 - anon       no token
 
@@ -26,7 +28,13 @@ Readings chosen where the rule leaves room (each the one that best protects pers
 - The delivery log (`/deliveries*`) and `/routing` are HR tools: participants get 403 even for
   entries addressed to them (they read their inbox and preferences instead).
 - Matching-run review (pin, unpin, remove, swap, resolve, publish) is "running/publishing
-  matching": a cohort-wide change (rule 4), so every region of the cohort must be in scope.
+  matching": a cohort-wide change (rule 4), so every region of the cohort must be in scope. The same
+  for circle runs and their review (move, swap, remove a member, pin, unpin, resolve, publish).
+- A circle is a shared record like a pair (rule 3): its members and HR who sees one of its members
+  read it; a participant outside it gets 404. Answering its invitation and acting in it (the circle
+  agreement, scheduling, rescheduling, cancelling) are a member's side (HR gets 403); picking the
+  activity and recording a held or logged session are the facilitator's (another member gets 403).
+  Dissolving one is an HR change of that record (as for a pair).
 - Lists and aggregates are never 404 for a role that may call them: out-of-scope rows are omitted
   (hr_out gets 200 with none of the targets' rows; `test_out_of_scope_rows_are_omitted_and_partners_redacted` checks some).
 - service may GET everything (like hr_admin) and nothing else, except the personal data of an export (`GET /privacy/exports/...`: 403), which only the privacy officer and global HR read.
@@ -44,6 +52,7 @@ from tests.e2e.authz_seed import (
     SECRET_WEBHOOK,
     Seed,
     agreement_body,
+    circle_agreement_body,
     cohort_body,
     csv_of,
     future,
@@ -122,6 +131,7 @@ DEFAULT_FILLS: dict[str, dict[str, Fill]] = {
         "proposal_id": "proposal_id",
         "erasure_id": "erasure_id",
         "export_id": "export_id",
+        "circle_id": "circle_id",
     },
     "sessions": {
         "relationship_id": "relationship_id",
@@ -129,6 +139,7 @@ DEFAULT_FILLS: dict[str, dict[str, Fill]] = {
         "version": "version",
         "goal_id": "goal_id",
         "kind": "=midpoint",
+        "circle_id": "circle_id",
     },
     "notifications": {
         "cohort_id": "cohort_id",
@@ -189,6 +200,47 @@ def _defaults_body(_: Seed) -> dict[str, Any]:
 
 def _override_pair(s: Seed) -> dict[str, Any]:
     return {"mentor_id": s.pid["F1"], "mentee_id": s.pid["F2"], "reason": "authz matrix override"}
+
+
+# Circles (issue 15): cohort C and its circle run; C1 the target circle, C2 the other one.
+_C = {"cohort_id": "circle_cohort_id"}
+_CR = {"run_id": "circle_run_id"}
+_CS = {"session_id": "circle_session_id"}
+_CV = {"version": "circle_version"}
+
+
+def _c1(
+    expect: Mapping[str, str],
+    stage: int = READ,
+    *,
+    facilitator: bool = False,
+    path: Mapping[str, Fill] | None = None,
+    body: Body | None = None,
+    note: str = "",
+) -> Op:
+    """An operation on circle C1 (or of its cohort C): self is CM, a member (CF, its facilitator, with
+    `facilitator`); other is CO, a member of C2."""
+    return Op(
+        expect,
+        stage,
+        path=path or {},
+        body=body,
+        self_person="CF" if facilitator else "CM",
+        other_person="CO",
+        note=note,
+    )
+
+
+def _circle_held_body(s: Seed) -> dict[str, Any]:
+    return {
+        "attended_ids": [s.pid["CF"], s.pid["CM"]],
+        "ideas": [{"participant_id": s.pid["CM"], "text": "a targeted social ad"}],
+        "learning": [{"from_id": s.pid["CM"], "to_id": s.pid["CF"], "topic": "short-form video"}],
+    }
+
+
+def _circle_logged_body(s: Seed) -> dict[str, Any]:
+    return {"starts_at": future(-1), **_circle_held_body(s)}
 
 
 MATRIX: dict[str, dict[str, Op]] = {
@@ -293,6 +345,67 @@ MATRIX: dict[str, dict[str, Op]] = {
             note="dissolves P2 (O's pair), not the target pair",
         ),
         "GET /cohorts/{cohort_id}/audit": Op(HR_READ),
+        # Circles (issue 15). The run is published: every review edit's 409 is fine.
+        "POST /cohorts/{cohort_id}/circle-runs": Op(
+            HR_WRITE, LAST, path=_C, note="cohort-wide; a new draft (409 with too few free people is fine)"
+        ),
+        "GET /cohorts/{cohort_id}/circle-runs": Op(HR_READ, path=_C),
+        "GET /circle-runs/{run_id}": Op(HR_READ, path=_CR),
+        "POST /circle-runs/{run_id}/move": Op(
+            HR_WRITE,
+            WRITE,
+            path=_CR,
+            body=lambda s: {"participant_id": s.pid["CM"], "to_circle_id": s.ids["circle2_id"]},
+            note="cohort-wide; published run: 409 is fine",
+        ),
+        "POST /circle-runs/{run_id}/swap": Op(
+            HR_WRITE,
+            WRITE,
+            path=_CR,
+            body=lambda s: {"participant_a": s.pid["CM"], "participant_b": s.pid["CO"]},
+            note="cohort-wide; published run: 409 is fine",
+        ),
+        "DELETE /circle-runs/{run_id}/circles/{circle_id}/members/{participant_id}": Op(
+            HR_WRITE,
+            WRITE,
+            path={**_CR, "participant_id": "pid:CM"},
+            note="cohort-wide; published run: 409 is fine",
+        ),
+        "POST /circle-runs/{run_id}/circles/{circle_id}/pin": Op(
+            HR_WRITE, WRITE, path=_CR, note="cohort-wide; published run: 409 is fine"
+        ),
+        "DELETE /circle-runs/{run_id}/circles/{circle_id}/pin": Op(
+            HR_WRITE, WRITE, path=_CR, note="cohort-wide; published run: 409 is fine"
+        ),
+        "POST /circle-runs/{run_id}/resolve": Op(
+            HR_WRITE, WRITE, path=_CR, note="cohort-wide; published run: 409 is fine"
+        ),
+        "POST /circle-runs/{run_id}/publish": Op(
+            HR_WRITE, WRITE, path=_CR, note="cohort-wide; already published: 409 is fine"
+        ),
+        "GET /cohorts/{cohort_id}/circles": _c1(
+            cells(A, A, H, A, A, A),
+            path=_C,
+            note="HR the circles with a member in scope; a participant of C their own (a cohort that is "
+            "not visible is 404, as for pairs)",
+        ),
+        "GET /circles/{circle_id}": _c1(PERSON_READ, note="a shared record: CM is a member"),
+        "POST /circles/{circle_id}/accept": _c1(
+            SIDE_WRITE, WRITE, note="already accepted (formed): 409 is fine"
+        ),
+        "POST /circles/{circle_id}/decline": _c1(
+            SIDE_WRITE,
+            LAST,
+            body=lambda s: {"reason": "authz"},
+            note="formed: 409 is fine",
+        ),
+        "POST /circles/{circle_id}/dissolve": Op(
+            HR_WRITE,
+            LAST,
+            path={"circle_id": "circle2_id"},
+            body=lambda s: {"reason": "authz matrix"},
+            note="dissolves C2, not the target circle",
+        ),
         # Privacy: a person in every cohort, so a global act (hr_admin or privacy_officer, no regional HR).
         "POST /privacy/erasures": Op(
             PRIVACY_WRITE,
@@ -371,6 +484,55 @@ MATRIX: dict[str, dict[str, Op]] = {
             SIDE_WRITE, WRITE, body=_survey, note="midpoint; 409 before it opens is fine"
         ),
         "GET /relationships/{relationship_id}/feedback": Op(PERSON_READ),
+        # Circles (issue 15): C1, opened from matching's circle.formed.
+        "GET /circles": Op(EVERYONE, note="filtered: HR by region, a participant their own circles"),
+        "GET /circles/{circle_id}": _c1(PERSON_READ),
+        "GET /circles/{circle_id}/health": _c1(PERSON_READ),
+        "GET /circles/{circle_id}/agreement": _c1(PERSON_READ),
+        "POST /circles/{circle_id}/agreement": _c1(
+            SIDE_WRITE,
+            WRITE,
+            body=lambda s: circle_agreement_body(),
+            note="any member drafts an amendment",
+        ),
+        "POST /circles/{circle_id}/agreement/versions/{version}/confirm": _c1(
+            SIDE_WRITE, WRITE, path=_CV, note="version 1 is in force, not pending: 409 is fine"
+        ),
+        "GET /circles/{circle_id}/sessions": _c1(PERSON_READ),
+        "GET /circles/{circle_id}/sessions/{session_id}": _c1(PERSON_READ, path=_CS),
+        "GET /circles/{circle_id}/sessions/{session_id}/invite.ics": _c1(PERSON_READ, path=_CS),
+        "POST /circles/{circle_id}/sessions": _c1(
+            SIDE_WRITE,
+            WRITE,
+            body=lambda s: {"starts_at": future(5), "duration_minutes": 60},
+            note="any member schedules",
+        ),
+        "POST /circles/{circle_id}/sessions/log": _c1(
+            SIDE_WRITE, WRITE, body=_circle_logged_body, facilitator=True, note="the facilitator only"
+        ),
+        "PATCH /circles/{circle_id}/sessions/{session_id}": _c1(
+            SIDE_WRITE,
+            WRITE,
+            path=_CS,
+            body=lambda s: {"activity_id": s.ids["activity_id"]},
+            facilitator=True,
+            note="the facilitator picks the activity",
+        ),
+        "POST /circles/{circle_id}/sessions/{session_id}/reschedule": _c1(
+            SIDE_WRITE, WRITE, path=_CS, body=lambda s: {"starts_at": future(4)}
+        ),
+        "POST /circles/{circle_id}/sessions/{session_id}/held": _c1(
+            SIDE_WRITE,
+            WRITE,
+            path=_CS,
+            body=_circle_held_body,
+            facilitator=True,
+            note="the facilitator only; a future session: 409 is fine",
+        ),
+        "POST /circles/{circle_id}/sessions/{session_id}/cancel": _c1(
+            SIDE_WRITE, LAST, path=_CS, body=lambda s: {"reason": "authz"}
+        ),
+        "GET /activities": Op(EVERYONE, note="the activity library: no personal data"),
     },
     "notifications": {
         "GET /deliveries": Op(HR_LIST),
@@ -415,7 +577,9 @@ MATRIX: dict[str, dict[str, Op]] = {
 @dataclass(frozen=True)
 class Cell:
     """One extra cell outside the main grid: the mixed EMEA+APAC cohort M and its cross-region pair
-    (ME in EMEA mentors MA in APAC). Callers here: hr_in = APAC, hr_out = AMER, hr_emea = EMEA."""
+    (ME in EMEA mentors MA in APAC); the cross-region circle of cohort CX (EMEA+APAC); a member of
+    circle C1 who does not facilitate it. Callers here: hr_in = APAC, hr_out = AMER, hr_emea = EMEA,
+    circle_member = CM. (The test labels every one "[cohort M: ...]"; `why` says when it is not M.)"""
 
     service: str
     operation: str
@@ -595,6 +759,67 @@ MIXED: list[Cell] = [
         A,
         {"pair_id": "mixed_pair_id"},
         why="a cross-region pair counts in each of its regions",
+    ),
+]
+
+
+_C1S = {"session_id": "circle_session_id"}
+_CX = {"circle_id": "mixed_circle_id"}
+_CXC = {"cohort_id": "mixed_circle_cohort_id"}
+_NOT_M = "(circle C1, not M)"
+_CROSS = "(circle cohort CX, not M)"
+MIXED += [
+    Cell("matching", "GET /circles/{circle_id}", "hr_in", A, _CX, why=f"{_CROSS} two members are APAC"),
+    Cell("matching", "GET /circles/{circle_id}", "hr_emea", A, _CX, why=f"{_CROSS} one member is EMEA"),
+    Cell("matching", "GET /circles/{circle_id}", "hr_out", H, _CX, why=f"{_CROSS} no member is AMER"),
+    Cell(
+        "matching", "GET /cohorts/{cohort_id}/circles", "hr_emea", A, _CXC, why=f"{_CROSS} one of its regions"
+    ),
+    Cell("matching", "GET /cohorts/{cohort_id}/circles", "hr_out", H, _CXC, why=f"{_CROSS} not visible"),
+    Cell(
+        "matching",
+        "POST /cohorts/{cohort_id}/circle-runs",
+        "hr_in",
+        D,
+        _CXC,
+        why=f"{_CROSS} cohort-wide: EMEA is not in scope",
+    ),
+    Cell("sessions", "GET /circles/{circle_id}", "hr_in", A, _CX, why=f"{_CROSS} two members are APAC"),
+    Cell("sessions", "GET /circles/{circle_id}", "hr_emea", A, _CX, why=f"{_CROSS} one member is EMEA"),
+    Cell("sessions", "GET /circles/{circle_id}", "hr_out", H, _CX, why=f"{_CROSS} no member is AMER"),
+    Cell(
+        "sessions",
+        "GET /circles/{circle_id}/health",
+        "hr_out",
+        H,
+        _CX,
+        why=f"{_CROSS} no member is AMER",
+    ),
+    Cell(
+        "sessions",
+        "PATCH /circles/{circle_id}/sessions/{session_id}",
+        "circle_member",
+        D,
+        _C1S,
+        body=lambda s: {"activity_id": s.ids["activity_id"]},
+        why=f"{_NOT_M} a member who does not facilitate it",
+    ),
+    Cell(
+        "sessions",
+        "POST /circles/{circle_id}/sessions/{session_id}/held",
+        "circle_member",
+        D,
+        _C1S,
+        body=_circle_held_body,
+        why=f"{_NOT_M} a member who does not facilitate it",
+    ),
+    Cell(
+        "sessions",
+        "POST /circles/{circle_id}/sessions/log",
+        "circle_member",
+        D,
+        body=_circle_logged_body,
+        why=f"{_NOT_M} a member who does not facilitate it",
     ),
 ]
 

@@ -14,6 +14,15 @@ What exists afterwards (all ids in `Seed.ids`):
   override (pair PM, relationship RM): the cross-region case.
 - privacy (matching): Z (enrolled in M) erased (`erasure_id`); an export of S requested by HR
   (`export_id`) and one by S themself (`my_export_id`).
+- cohort C, APAC only, formats circles, in phase `matching`: three juniors and three seniors (the
+  seniors facilitator-eligible) formed by a circle run (`circle_run_id`, published) into two circles
+  of three, every member accepted: C1 (`circle_id`; CF facilitates it, CM is a member who does not)
+  and C2 (`circle2_id`; CO is one of its members, the "other" of the circle routes).
+- cohort CX, EMEA+APAC, formats circles: one formed circle (`mixed_circle_id`) of an EMEA senior
+  and two APAC juniors: the cross-region case for circles.
+- sessions: the three circles open; C1 with an agreement in force (`circle_version`, drafted by CF, confirmed by the
+  others) and a group session scheduled by CM (`circle_session_id`); `activity_id` is one of the
+  activity library's.
 """
 
 from __future__ import annotations
@@ -64,6 +73,8 @@ class Seed:
                 return _bearer(token("hr_regional", sub="authz-hr-amer", regions=(OUT_REGION,)))
             case "hr_emea":
                 return _bearer(token("hr_regional", sub="authz-hr-emea", regions=(OTHER_REGION,)))
+            case "circle_member":  # a member of circle C1 who does not facilitate it
+                return _bearer(token("participant", sub=self.emp["CM"]))
             case "self":
                 return _bearer(token("participant", sub=self.emp[self_person]))
             case "other":
@@ -140,6 +151,34 @@ def agreement_body() -> dict[str, Any]:
         "meeting_mode": "video",
         "start_date": today.isoformat(),
         "end_date": (today + timedelta(days=120)).isoformat(),
+    }
+
+
+# Circles of exactly three, at least one junior (seniority <= 4) and one senior (>= 8) in each: the
+# six people of cohort C make exactly two circles.
+CIRCLE_POLICY = {
+    "circle_min_size": 3,
+    "circle_max_size": 3,
+    "circle_min_juniors": 1,
+    "circle_min_seniors": 1,
+    "circle_junior_max_level": 4,
+    "circle_senior_min_level": 8,
+    "circle_min_common_minutes": 60,
+}
+
+
+def circle_person(emp: str, senior: bool, dept: str) -> dict[str, Any]:
+    """One of cohort C: a junior (level 3) or a senior (level 11, facilitator-eligible)."""
+    body = profile(emp, "mentee" if senior else "mentor", IN_REGION, "Asia/Singapore", dept)
+    return {**body, "facilitator_eligible": senior}
+
+
+def circle_agreement_body() -> dict[str, Any]:
+    return {
+        "shared_goals": ["promote an everyday product"],
+        "cadence_days": 14,
+        "rules_of_engagement": "every generation speaks",
+        "end_date": (date.today() + timedelta(days=120)).isoformat(),
     }
 
 
@@ -255,6 +294,83 @@ async def seed(urls: dict[str, str]) -> Seed:
         )
         s.ids["mixed_pair_id"] = pm["id"]
 
+        # -- cohort C (APAC, circles): two circles of three -------------------------------------
+        cc = await ok(
+            hr.post(
+                f"{m}/cohorts",
+                json={
+                    **cohort_body(f"Authz C {tag}", [IN_REGION]),
+                    "formats": ["circles"],
+                    "policy": CIRCLE_POLICY,
+                },
+            ),
+            "C",
+        )
+        c = s.ids["circle_cohort_id"] = cc["id"]
+        await ok(hr.post(f"{m}/cohorts/{c}/phase", json={"to_phase": "enrolling"}), "C enrolling")
+        circle_people = {
+            f"AZ{tag}-C{kind}{i}": circle_person(f"AZ{tag}-C{kind}{i}", kind == "S", dept)
+            for i, dept in enumerate(("Engineering", "Sales", "Finance"))
+            for kind in ("J", "S")
+        }
+        c_pid: dict[str, str] = {}
+        for emp, body in circle_people.items():
+            c_pid[emp] = (await ok(hr.post(f"{m}/cohorts/{c}/participants", json=body), "enrol C"))["id"]
+        await ok(hr.post(f"{m}/cohorts/{c}/phase", json={"to_phase": "matching"}), "C matching")
+        crun = await ok(hr.post(f"{m}/cohorts/{c}/circle-runs"), "circle run")
+        if len(crun["circles"]) != 2:
+            raise SeedError(f"expected a draft of 2 circles, got {crun}")
+        s.ids["circle_run_id"] = crun["id"]
+        c1, c2 = crun["circles"]
+        s.ids["circle_id"], s.ids["circle2_id"] = c1["id"], c2["id"]
+        for key, member in (
+            ("CF", next(x for x in c1["members"] if x["facilitator"])),
+            ("CM", next(x for x in c1["members"] if not x["facilitator"])),
+            ("CO", c2["members"][0]),
+        ):
+            emp = member["employee_id"]
+            s.emp[key], s.pid[key], s.email[key] = emp, c_pid[emp], circle_people[emp]["email"]
+        await ok(hr.post(f"{m}/circle-runs/{crun['id']}/publish"), "publish circles")
+        for circle in (c1, c2):
+            for member in circle["members"]:
+                member_auth = _bearer(token("participant", sub=member["employee_id"]))
+                await ok(hr.post(f"{m}/circles/{circle['id']}/accept", headers=member_auth), "accept circle")
+        formed = await ok(hr.get(f"{m}/cohorts/{c}/circles", params={"status": "formed"}), "circles")
+        if {x["id"] for x in formed} != {c1["id"], c2["id"]}:
+            raise SeedError(f"expected both circles formed, got {formed}")
+
+        # -- cohort CX (EMEA + APAC, circles): one cross-region circle ------------------------------
+        cx = await ok(
+            hr.post(
+                f"{m}/cohorts",
+                json={
+                    **cohort_body(f"Authz CX {tag}", [OTHER_REGION, IN_REGION]),
+                    "formats": ["circles"],
+                    "policy": CIRCLE_POLICY,
+                },
+            ),
+            "CX",
+        )
+        x = s.ids["mixed_circle_cohort_id"] = cx["id"]
+        await ok(hr.post(f"{m}/cohorts/{x}/phase", json={"to_phase": "enrolling"}), "CX enrolling")
+        for emp, senior, region, tz in (
+            (f"AZ{tag}-XS", True, OTHER_REGION, "Europe/Berlin"),
+            (f"AZ{tag}-XJ0", False, IN_REGION, "Asia/Singapore"),
+            (f"AZ{tag}-XJ1", False, IN_REGION, "Asia/Singapore"),
+        ):
+            body = {**circle_person(emp, senior, "Sales"), "region": region, "timezone": tz}
+            await ok(hr.post(f"{m}/cohorts/{x}/participants", json=body), "enrol CX")
+        await ok(hr.post(f"{m}/cohorts/{x}/phase", json={"to_phase": "matching"}), "CX matching")
+        xrun = await ok(hr.post(f"{m}/cohorts/{x}/circle-runs"), "CX circle run")
+        if len(xrun["circles"]) != 1:
+            raise SeedError(f"expected a draft of 1 circle in CX, got {xrun}")
+        [xc] = xrun["circles"]
+        s.ids["mixed_circle_id"] = xc["id"]
+        await ok(hr.post(f"{m}/circle-runs/{xrun['id']}/publish"), "publish CX")
+        for member in xc["members"]:
+            member_auth = _bearer(token("participant", sub=member["employee_id"]))
+            await ok(hr.post(f"{m}/circles/{xc['id']}/accept", headers=member_auth), "accept CX")
+
         # -- sessions --------------------------------------------------------------------------
         async def relationships() -> list[dict[str, Any]] | None:
             found: list[dict[str, Any]] = []
@@ -293,6 +409,44 @@ async def seed(urls: dict[str, str]) -> Seed:
             "goal",
         )
         s.ids["goal_id"] = goal["id"]
+
+        # Circle C1: opened from circle.formed; an agreement in force and a group session.
+        cid1 = s.ids["circle_id"]
+
+        async def circles_open() -> bool:
+            ids = (cid1, s.ids["circle2_id"], s.ids["mixed_circle_id"])
+            got = [await hr.get(f"{se}/circles/{i}") for i in ids]
+            return all(r.status_code == 200 for r in got)
+
+        await eventually(circles_open, "sessions to open the three circles")
+        cdraft = await ok(
+            hr.post(f"{se}/circles/{cid1}/agreement", json=circle_agreement_body(), headers=as_person("CF")),
+            "draft the circle agreement",
+        )
+        s.ids["circle_version"] = str(cdraft["version"])
+        for member in c1["members"]:
+            if member["employee_id"] == s.emp["CF"]:
+                continue
+            member_auth = _bearer(token("participant", sub=member["employee_id"]))
+            await ok(
+                hr.post(
+                    f"{se}/circles/{cid1}/agreement/versions/{cdraft['version']}/confirm", headers=member_auth
+                ),
+                "confirm the circle agreement",
+            )
+        view = await ok(hr.get(f"{se}/circles/{cid1}/agreement"), "the circle agreement")
+        if view["active"] is None:
+            raise SeedError(f"expected the circle agreement in force, got {view}")
+        csession = await ok(
+            hr.post(
+                f"{se}/circles/{cid1}/sessions",
+                json={"starts_at": future(3), "duration_minutes": 60},
+                headers=as_person("CM"),
+            ),
+            "schedule a circle session",
+        )
+        s.ids["circle_session_id"] = csession["id"]
+        s.ids["activity_id"] = (await ok(hr.get(f"{se}/activities"), "activities"))[0]["id"]
 
         # -- notifications ---------------------------------------------------------------------
         async def delivery_to(key: str, cohort: str) -> str | None:

@@ -120,12 +120,13 @@ async def test_known_consumed_channels() -> None:
     ]
     assert names["bridge.matching.cohort"] == ["com.bridge.matching.cohort.created.v1"]
     _, reporting = await _document("reporting")
-    # Seven event topics (v1 and v2 of each family it projects; the directory's person topic since
-    # issue 19), matching's privacy requests it answers, its own privacy answers, and its pipeline
-    # probe (sent and consumed back: one message).
-    assert len(reporting["channels"]) == 10
+    # Nine event topics (v1 and v2 of each family it projects; the directory's person topic since
+    # issue 19; matching's and sessions' circle topics since issue 15), matching's privacy requests it
+    # answers, its own privacy answers, and its pipeline probe (sent and consumed back: one message).
+    assert len(reporting["channels"]) == 12
     counts = sorted(len(ch["messages"]) for ch in reporting["channels"].values())
-    assert counts == [1, 2, 2, 2, 2, 2, 5, 6, 7, 24], counts  # pair: + pair.flagged
+    # pair: + pair.flagged; circles: 3 from matching, 6 from sessions
+    assert counts == [1, 2, 2, 2, 2, 2, 3, 5, 6, 6, 7, 24], counts
 
 
 @pytest.mark.parametrize("service", sorted(APPS))

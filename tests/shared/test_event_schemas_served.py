@@ -36,7 +36,7 @@ APPS: dict[str, tuple[Callable[..., FastAPI], Any]] = {
     "reporting": (reporting_app, ReportingSettings),
 }
 # Each count includes the service's pipeline probe (bridge_shared.contracts.probe).
-PUBLISHING = {"matching": 20, "sessions": 22, "notifications": 5, "reporting": 3}
+PUBLISHING = {"matching": 25, "sessions": 32, "notifications": 5, "reporting": 3}
 
 
 async def _get(app: FastAPI, path: str) -> httpx.Response:
