@@ -94,7 +94,8 @@ async def bench(admin_dsn: str, rows: int, repeats: int) -> None:
             """CREATE TABLE raw_copy (employee_id text, role text, display_name text, email text,
                seniority_level integer, department text, manager_employee_id text, region text, languages text[],
                timezone text, locale text, availability text, skills_to_share text[], skills_to_learn text[],
-               meeting_preference text, capacity integer, requested_partners text[], blocked_partners text[])"""
+               meeting_preference text, capacity integer, requested_partners text[], blocked_partners text[],
+               facilitator_eligible boolean)"""
         )
     t = time.perf_counter()
     text = to_csv(hris_rows(rows))
