@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from bridge_sessions.api.session_models import InviteOut, When
+from bridge_sessions.api.session_models import InviteOut, When, invite_out
 from bridge_sessions.app.circle_sessions import CircleSessionView, HeldReport
 from bridge_sessions.domain import activities
 from bridge_sessions.domain.circle_outcome import Outcome
@@ -170,14 +170,7 @@ def to_out(v: CircleSessionView) -> CircleSessionOut:
             for m in c.active_members
             if m.participant_id not in v.hidden  # rule 3: no time zone of a member outside the scope
         },
-        invite=None
-        if s.logged
-        else InviteOut(
-            uid=s.ical_uid,
-            sequence=s.ical_sequence,
-            method="CANCEL" if s.status == "cancelled" else "REQUEST",
-            url=f"/circles/{c.id}/sessions/{s.id}/invite.ics",
-        ),
+        invite=invite_out(s, f"/circles/{c.id}/sessions/{s.id}/invite.ics"),
         logged=s.logged,
         scheduled_by=s.scheduled_by,
         cancelled_by=s.cancelled_by,

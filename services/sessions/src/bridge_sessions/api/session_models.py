@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
@@ -129,6 +129,32 @@ class InviteOut(BaseModel):
     url: str
 
 
+class _Invited(Protocol):
+    """A pair's or a circle's session, as far as its invite goes."""
+
+    @property
+    def logged(self) -> bool: ...
+    @property
+    def ical_uid(self) -> str: ...
+    @property
+    def ical_sequence(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+def invite_out(s: _Invited, url: str) -> InviteOut | None:
+    """The session's invite as it stands (`url`: its invite.ics); none for a logged session, which
+    was never scheduled and so never sent one."""
+    if s.logged:
+        return None
+    return InviteOut(
+        uid=s.ical_uid,
+        sequence=s.ical_sequence,
+        method="CANCEL" if s.status == "cancelled" else "REQUEST",
+        url=url,
+    )
+
+
 # As stored: the input rules (TopicIn, ActionItem) apply on the way in, not to rows written before them.
 class TopicOut(BaseModel):
     topic: str
@@ -179,14 +205,7 @@ def to_out(v: SessionView) -> SessionOut:
             for side in SIDES
             if side not in v.hidden  # rule 3: no time zone of a person outside the caller's scope
         },
-        invite=None
-        if s.logged
-        else InviteOut(
-            uid=s.ical_uid,
-            sequence=s.ical_sequence,
-            method="CANCEL" if s.status == "cancelled" else "REQUEST",
-            url=f"/relationships/{rel.id}/sessions/{s.id}/invite.ics",
-        ),
+        invite=invite_out(s, f"/relationships/{rel.id}/sessions/{s.id}/invite.ics"),
         logged=s.logged,
         scheduled_by=s.scheduled_by,
         cancelled_by=s.cancelled_by,

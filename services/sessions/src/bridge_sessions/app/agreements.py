@@ -12,11 +12,18 @@ never started, or moved, onto an end that has already passed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeAlias
 from uuid import UUID
 
 from bridge_sessions.app.access import Access, load_access, participant_access
+from bridge_sessions.app.agreement_versions import (
+    AgreementVersions,
+    awaiting_confirmation,
+    confirmable_end,
+    draftable_end,
+    versions_of,
+)
 from bridge_sessions.db import Conn
 from bridge_sessions.db import agreements as agreements_db
 from bridge_sessions.db import relationships as relationships_db
@@ -28,24 +35,13 @@ from bridge_sessions.settings import SessionsSettings
 from bridge_shared.auth.principal import Principal
 from bridge_shared.contracts.sessions import AgreementAmendedV1, AgreementConfirmedV1, AgreementDraftedV1
 from bridge_shared.db.connection import connection, transaction
-from bridge_shared.errors import Problem
 from bridge_shared.runtime import Runtime
 
-
-@dataclass(frozen=True, slots=True)
-class Versions:
-    active: AgreementRow | None
-    pending: AgreementRow | None
-    history: list[AgreementRow]
+Versions: TypeAlias = AgreementVersions[AgreementRow]
 
 
 async def _versions(conn: Conn, relationship_id: UUID) -> Versions:
-    rows = await agreements_db.all_versions(conn, relationship_id)
-    return Versions(
-        active=next((a for a in rows if a.status == "active"), None),
-        pending=next((a for a in rows if a.status == "draft"), None),
-        history=rows,
-    )
+    return versions_of(await agreements_db.all_versions(conn, relationship_id))
 
 
 async def versions(rt: Runtime[SessionsSettings], relationship_id: UUID, principal: Principal) -> Versions:
@@ -74,9 +70,7 @@ async def draft(
     async with transaction(rt.pool) as conn:
         acc, side = await participant_access(conn, relationship_id, principal, for_update=True)
         refusal = _end_in_future(acc.rel, terms.end_date, now)
-        if refusal is not None:
-            errors = [{"field": "end_date", "message": refusal}]
-            raise Problem(422, "End date in the past", refusal, errors=errors)
+        draftable_end(refusal)
         content = Draft(
             terms,
             drafted_by=principal.subject,
@@ -111,22 +105,9 @@ async def confirm(
     now = rt.clock.now()
     async with transaction(rt.pool) as conn:
         acc, side = await participant_access(conn, relationship_id, principal, for_update=True)
-        row = await agreements_db.get(conn, relationship_id, version)
-        if row is None:
-            raise Problem(404, "Agreement version not found")
-        if row.status != "draft":
-            raise Problem(
-                409,
-                "Not awaiting confirmation",
-                f"Version {version} is {row.status}; only the pending version can be confirmed.",
-            )
+        row = awaiting_confirmation(await agreements_db.get(conn, relationship_id, version), version)
         refusal = _end_in_future(acc.rel, row.end_date, now)
-        if refusal is not None:
-            raise Problem(
-                409,
-                "End date has passed",
-                f"Version {version} cannot be confirmed: {refusal}. Draft it again with a later end date.",
-            )
+        confirmable_end(version, refusal)
         if not row.confirmed_by(side):
             row = await agreements_db.confirm(conn, relationship_id, version, side, now)
             if row.confirmed_by_both:

@@ -14,9 +14,16 @@ version is drafted and again when it is confirmed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeAlias
 
+from bridge_sessions.app.agreement_versions import (
+    AgreementVersions,
+    awaiting_confirmation,
+    confirmable_end,
+    draftable_end,
+    versions_of,
+)
 from bridge_sessions.app.circle_access import CircleAccess, load_circle_access, member_access
 from bridge_sessions.db import Conn
 from bridge_sessions.db import circle_agreements as agreements_db
@@ -31,21 +38,11 @@ from bridge_shared.db.connection import connection, transaction
 from bridge_shared.errors import Problem
 from bridge_shared.runtime import Runtime
 
-
-@dataclass(frozen=True, slots=True)
-class CircleVersions:
-    active: CircleAgreementRow | None
-    pending: CircleAgreementRow | None
-    history: list[CircleAgreementRow]
+CircleVersions: TypeAlias = AgreementVersions[CircleAgreementRow]
 
 
 async def _versions(conn: Conn, circle_id: str) -> CircleVersions:
-    rows = await agreements_db.all_versions(conn, circle_id)
-    return CircleVersions(
-        active=next((a for a in rows if a.status == "active"), None),
-        pending=next((a for a in rows if a.status == "draft"), None),
-        history=rows,
-    )
+    return versions_of(await agreements_db.all_versions(conn, circle_id))
 
 
 async def versions(rt: Runtime[SessionsSettings], circle_id: str, principal: Principal) -> CircleVersions:
@@ -89,9 +86,7 @@ async def draft(
     async with transaction(rt.pool) as conn:
         acc = await member_access(conn, circle_id, principal, for_update=True)
         refusal = _end_in_future(acc.circle, terms.end_date, now)
-        if refusal is not None:
-            errors = [{"field": "end_date", "message": refusal}]
-            raise Problem(422, "End date in the past", refusal, errors=errors)
+        draftable_end(refusal)
         _personal_goals(acc.circle, personal_goals)
         pending = await agreements_db.version_in(conn, circle_id, "draft")
         row = await agreements_db.write_draft(
@@ -132,22 +127,9 @@ async def confirm(
     now = rt.clock.now()
     async with transaction(rt.pool) as conn:
         acc = await member_access(conn, circle_id, principal, for_update=True)
-        row = await agreements_db.get(conn, circle_id, version)
-        if row is None:
-            raise Problem(404, "Agreement version not found")
-        if row.status != "draft":
-            raise Problem(
-                409,
-                "Not awaiting confirmation",
-                f"Version {version} is {row.status}; only the pending version can be confirmed.",
-            )
+        row = awaiting_confirmation(await agreements_db.get(conn, circle_id, version), version)
         refusal = _end_in_future(acc.circle, row.end_date, now)
-        if refusal is not None:
-            raise Problem(
-                409,
-                "End date has passed",
-                f"Version {version} cannot be confirmed: {refusal}. Draft it again with a later end date.",
-            )
+        confirmable_end(version, refusal)
         already = row.confirmed_by(acc.participant_id)
         if not already or personal_goal is not None:
             row = await agreements_db.confirm(

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from bridge_sessions.app.circle_access import CircleAccess, load_circle_access, member_access
 from bridge_sessions.app.circle_health import circle_health_tick
-from bridge_sessions.app.sessions import future_start
+from bridge_sessions.app.session_checks import found, future_start, past_start, started, still_scheduled
 from bridge_sessions.db import Conn
 from bridge_sessions.db import circle_sessions as sessions_db
 from bridge_sessions.domain.circle_outcome import Outcome, activity_errors, outcome_errors, recorded
@@ -75,10 +75,7 @@ async def _detail(conn: Conn, s: CircleSessionRow) -> CircleSessionDetail:
 
 
 async def find(conn: Conn, acc: CircleAccess, session_id: UUID, *, lock: bool = False) -> CircleSessionRow:
-    s = await sessions_db.get(conn, acc.circle.id, session_id, lock=lock)
-    if s is None:
-        raise Problem(404, "Session not found")
-    return s
+    return found(await sessions_db.get(conn, acc.circle.id, session_id, lock=lock))
 
 
 def _check_activity(activity_id: str | None) -> None:
@@ -147,10 +144,7 @@ async def _change(
 
 async def _scheduled(conn: Conn, acc: CircleAccess, session_id: UUID) -> CircleSessionRow:
     """The session, locked; 409 unless it is still scheduled."""
-    s = await find(conn, acc, session_id, lock=True)
-    if s.status != "scheduled":
-        raise Problem(409, "Session not scheduled", f"This session is {s.status}.")
-    return s
+    return still_scheduled(await find(conn, acc, session_id, lock=True))
 
 
 async def schedule(
@@ -274,8 +268,7 @@ def _outcome_ok(circle: CircleRow, report: HeldReport) -> None:
 async def _mark_held(
     conn: Conn, acc: CircleAccess, s: CircleSessionRow, report: HeldReport, held_at: datetime, now: datetime
 ) -> tuple[CircleSessionRow, EventPayload]:
-    if held_at > now:
-        raise Problem(409, "Session not yet held", "A session can be recorded as held once it has started.")
+    started(held_at, now)
     attendance, ideas, learning = recorded(acc.circle, report.outcome)
     s = await sessions_db.mark_held(
         conn,
@@ -335,11 +328,7 @@ async def log_held(
         _check_activity(report.activity_id[0])
 
     async def change(conn: Conn, acc: CircleAccess, now: datetime) -> tuple[CircleSessionRow, EventPayload]:
-        if starts_at > now:
-            message = f"the start {starts_at.isoformat()} is in the future; schedule it instead"
-            raise Problem(
-                422, "Start time in the future", message, errors=[{"field": "starts_at", "message": message}]
-            )
+        past_start(starts_at, now)
         _outcome_ok(acc.circle, report)
         s = await sessions_db.insert(
             conn,

@@ -22,6 +22,7 @@ from uuid import UUID
 
 from bridge_sessions.app.access import Access, load_access, participant_access
 from bridge_sessions.app.health import health_tick
+from bridge_sessions.app.session_checks import found, future_start, past_start, started, still_scheduled
 from bridge_sessions.db import Conn
 from bridge_sessions.db import notes as notes_db
 from bridge_sessions.db import sessions as sessions_db
@@ -76,10 +77,7 @@ async def view_of(conn: Conn, acc: Access, s: SessionRow) -> SessionView:
 
 
 async def find(conn: Conn, acc: Access, session_id: UUID, *, lock: bool = False) -> SessionRow:
-    s = await sessions_db.get(conn, acc.rel.id, session_id, lock=lock)
-    if s is None:
-        raise Problem(404, "Session not found")
-    return s
+    return found(await sessions_db.get(conn, acc.rel.id, session_id, lock=lock))
 
 
 # -- reads -------------------------------------------------------------------------------------
@@ -145,22 +143,7 @@ async def _change(
 
 async def _scheduled(conn: Conn, acc: Access, session_id: UUID) -> SessionRow:
     """The session, locked; 409 unless it is still scheduled."""
-    s = await find(conn, acc, session_id, lock=True)
-    if s.status != "scheduled":
-        raise Problem(409, "Session not scheduled", f"This session is {s.status}.")
-    return s
-
-
-def future_start(starts_at: datetime, now: datetime) -> None:
-    """Refuses a start that is not in the future (422, with the field); circle sessions too."""
-    if starts_at <= now:
-        message = (
-            f"the start {starts_at.isoformat()} is not in the future (now {now.isoformat()}); "
-            "to record a session that already happened, log it (POST .../sessions/log)"
-        )
-        raise Problem(
-            422, "Start time in the past", message, errors=[{"field": "starts_at", "message": message}]
-        )
+    return still_scheduled(await find(conn, acc, session_id, lock=True))
 
 
 async def schedule(
@@ -268,8 +251,7 @@ def _held_event(acc: Access, s: SessionRow, report: HeldReport) -> SessionHeldV2
 async def _mark_held(
     conn: Conn, session_id: UUID, principal: Principal, report: HeldReport, held_at: datetime, now: datetime
 ) -> SessionRow:
-    if held_at > now:
-        raise Problem(409, "Session not yet held", "A session can be recorded as held once it has started.")
+    started(held_at, now)
     held = Held(
         held_at=held_at,
         actual_duration_minutes=report.actual_duration_minutes,
@@ -323,11 +305,7 @@ async def log_held(
     sid = uuid.uuid4()
 
     async def change(conn: Conn, acc: Access, now: datetime) -> tuple[SessionRow, EventPayload]:
-        if starts_at > now:
-            message = f"the start {starts_at.isoformat()} is in the future; schedule it instead"
-            raise Problem(
-                422, "Start time in the future", message, errors=[{"field": "starts_at", "message": message}]
-            )
+        past_start(starts_at, now)
         await sessions_db.insert(
             conn,
             session_id=sid,

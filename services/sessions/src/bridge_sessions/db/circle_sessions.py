@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from bridge_sessions.db import Conn
+from bridge_sessions.db import session_changes as changes
 from bridge_sessions.domain.circle_rows import CircleSessionDetail, CircleSessionRow, IdeaData, LearningData
 
 
@@ -20,11 +21,7 @@ def _row(record: asyncpg.Record | None) -> CircleSessionRow:
 
 
 async def get(conn: Conn, circle_id: str, session_id: UUID, *, lock: bool = False) -> CircleSessionRow | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM circle_sessions WHERE id = $1 AND circle_id = $2" + (" FOR UPDATE" if lock else ""),
-        session_id,
-        circle_id,
-    )
+    row = await changes.get(conn, "circle_sessions", circle_id, session_id, lock=lock)
     return None if row is None else CircleSessionRow(**row)
 
 
@@ -64,10 +61,7 @@ async def details(conn: Conn, sessions: Sequence[CircleSessionRow]) -> list[Circ
 
 
 async def for_circle(conn: Conn, circle_id: str) -> list[CircleSessionRow]:
-    rows = await conn.fetch(
-        "SELECT * FROM circle_sessions WHERE circle_id = $1 ORDER BY starts_at, id", circle_id
-    )
-    return [CircleSessionRow(**r) for r in rows]
+    return [CircleSessionRow(**r) for r in await changes.for_owner(conn, "circle_sessions", circle_id)]
 
 
 async def insert(
@@ -116,17 +110,14 @@ async def reschedule(
 ) -> CircleSessionRow:
     """`duration_minutes` None keeps it; `location` None keeps it, `(value,)` sets it (even to null)."""
     return _row(
-        await conn.fetchrow(
-            """UPDATE circle_sessions SET starts_at = $2, duration_minutes = coalesce($3, duration_minutes),
-                      location = CASE WHEN $4 THEN $5 ELSE location END, ical_sequence = ical_sequence + 1,
-                      updated_at = $6
-               WHERE id = $1 RETURNING *""",
+        await changes.reschedule(
+            conn,
+            "circle_sessions",
             session_id,
-            starts_at,
-            duration_minutes,
-            location is not None,
-            location[0] if location is not None else None,
-            now,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            location=location,
+            now=now,
         )
     )
 
@@ -144,28 +135,13 @@ async def set_activity(conn: Conn, session_id: UUID, activity_id: str | None) ->
 async def cancel(
     conn: Conn, session_id: UUID, *, by: str, reason: str | None, now: datetime
 ) -> CircleSessionRow:
-    return _row(
-        await conn.fetchrow(
-            """UPDATE circle_sessions SET status = 'cancelled', cancelled_by = $2, cancel_reason = $3,
-                      cancelled_at = $4, ical_sequence = ical_sequence + 1, updated_at = $4
-               WHERE id = $1 RETURNING *""",
-            session_id,
-            by,
-            reason,
-            now,
-        )
-    )
+    return _row(await changes.cancel(conn, "circle_sessions", session_id, by=by, reason=reason, now=now))
 
 
 async def cancel_upcoming(conn: Conn, circle_id: str, *, by: str, now: datetime) -> list[CircleSessionRow]:
     """Cancels the circle's sessions still to come (it has closed)."""
-    rows = await conn.fetch(
-        """UPDATE circle_sessions SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3,
-                  cancel_reason = 'circle closed', ical_sequence = ical_sequence + 1, updated_at = $3
-           WHERE circle_id = $1 AND status = 'scheduled' AND starts_at > $3 RETURNING *""",
-        circle_id,
-        by,
-        now,
+    rows = await changes.cancel_upcoming(
+        conn, "circle_sessions", circle_id, by=by, reason="circle closed", now=now
     )
     return sorted((CircleSessionRow(**r) for r in rows), key=lambda s: (s.starts_at, s.id))
 
@@ -228,10 +204,7 @@ async def mark_held(
 
 
 async def count_held(conn: Conn, circle_id: str) -> int:
-    held: int = await conn.fetchval(
-        "SELECT count(*) FROM circle_sessions WHERE circle_id = $1 AND status = 'held'", circle_id
-    )
-    return held
+    return await changes.count_held(conn, "circle_sessions", circle_id)
 
 
 async def learning_generations(conn: Conn, circle_id: str) -> list[dict[str, str]]:

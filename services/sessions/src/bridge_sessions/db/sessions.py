@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from bridge_sessions.db import Conn
+from bridge_sessions.db import session_changes as changes
 from bridge_sessions.domain.rows import ActionItemData, HeldTopicsRow, SessionRow, Topic
 
 
@@ -29,20 +30,13 @@ def _row(record: asyncpg.Record | None) -> SessionRow:
 
 
 async def for_relationship(conn: Conn, relationship_id: UUID) -> list[SessionRow]:
-    rows = await conn.fetch(
-        "SELECT * FROM sessions WHERE relationship_id = $1 ORDER BY starts_at, id", relationship_id
-    )
-    return [SessionRow(**r) for r in rows]
+    return [SessionRow(**r) for r in await changes.for_owner(conn, "sessions", relationship_id)]
 
 
 async def get(
     conn: Conn, relationship_id: UUID, session_id: UUID, *, lock: bool = False
 ) -> SessionRow | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM sessions WHERE id = $1 AND relationship_id = $2" + (" FOR UPDATE" if lock else ""),
-        session_id,
-        relationship_id,
-    )
+    row = await changes.get(conn, "sessions", relationship_id, session_id, lock=lock)
     return None if row is None else SessionRow(**row)
 
 
@@ -90,44 +84,26 @@ async def reschedule(
 ) -> SessionRow:
     """`duration_minutes` None keeps it; `location` None keeps it, `(value,)` sets it (even to null)."""
     return _row(
-        await conn.fetchrow(
-            """UPDATE sessions SET starts_at = $2, duration_minutes = coalesce($3, duration_minutes),
-                      location = CASE WHEN $4 THEN $5 ELSE location END, ical_sequence = ical_sequence + 1,
-                      updated_at = $6
-               WHERE id = $1 RETURNING *""",
+        await changes.reschedule(
+            conn,
+            "sessions",
             session_id,
-            starts_at,
-            duration_minutes,
-            location is not None,
-            location[0] if location is not None else None,
-            now,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            location=location,
+            now=now,
         )
     )
 
 
 async def cancel(conn: Conn, session_id: UUID, *, by: str, reason: str | None, now: datetime) -> SessionRow:
-    return _row(
-        await conn.fetchrow(
-            """UPDATE sessions SET status = 'cancelled', cancelled_by = $2, cancel_reason = $3,
-                      cancelled_at = $4, ical_sequence = ical_sequence + 1, updated_at = $4
-               WHERE id = $1 RETURNING *""",
-            session_id,
-            by,
-            reason,
-            now,
-        )
-    )
+    return _row(await changes.cancel(conn, "sessions", session_id, by=by, reason=reason, now=now))
 
 
 async def cancel_upcoming(conn: Conn, relationship_id: UUID, *, by: str, now: datetime) -> list[SessionRow]:
     """Cancels the relationship's sessions still to come (it has closed)."""
-    rows = await conn.fetch(
-        """UPDATE sessions SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3,
-                  cancel_reason = 'relationship closed', ical_sequence = ical_sequence + 1, updated_at = $3
-           WHERE relationship_id = $1 AND status = 'scheduled' AND starts_at > $3 RETURNING *""",
-        relationship_id,
-        by,
-        now,
+    rows = await changes.cancel_upcoming(
+        conn, "sessions", relationship_id, by=by, reason="relationship closed", now=now
     )
     return [SessionRow(**r) for r in rows]
 
@@ -165,10 +141,7 @@ async def set_shared_notes(conn: Conn, session_id: UUID, body: str, author_id: s
 
 
 async def count_held(conn: Conn, relationship_id: UUID) -> int:
-    held: int = await conn.fetchval(
-        "SELECT count(*) FROM sessions WHERE relationship_id = $1 AND status = 'held'", relationship_id
-    )
-    return held
+    return await changes.count_held(conn, "sessions", relationship_id)
 
 
 async def held_topics(conn: Conn, relationship_id: UUID) -> list[HeldTopicsRow]:

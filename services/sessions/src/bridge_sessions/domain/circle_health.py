@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bridge_sessions.domain.circle_rows import AttendanceRow, CircleRisk
-from bridge_sessions.domain.health import DAY, Condition
+from bridge_sessions.domain.health import Condition, inactivity
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,11 @@ def assess_circle(i: CircleInputs, p: CirclePolicy) -> CircleAssessment:
         return CircleAssessment(due_to_complete=True)
     risks: dict[CircleRisk, Condition] = {}
 
-    since = i.last_held_at or i.started_at
-    idle_days = (i.now - since).total_seconds() / DAY
-    if idle_days >= p.inactivity_threshold_days:
-        what = "the last held session" if i.last_held_at else "the circle started, with none held"
-        risks["inactive"] = Condition(
-            f"{int(idle_days)} days since {what} (threshold {p.inactivity_threshold_days} days)",
-            round(idle_days, 2),
-        )
+    idle = inactivity(
+        i.now, i.last_held_at, i.started_at, p.inactivity_threshold_days, "the circle started, with none held"
+    )
+    if idle is not None:
+        risks["inactive"] = idle
 
     window = list(i.recent_attendance[: p.attendance_window_sessions])
     if len(window) >= p.attendance_window_sessions:

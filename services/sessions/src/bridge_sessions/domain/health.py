@@ -67,20 +67,35 @@ class Assessment:
     due_to_complete: bool = False
 
 
+def inactivity(
+    now: datetime, last_held_at: datetime | None, started_at: datetime, threshold_days: int, unheld: str
+) -> Condition | None:
+    """The `inactive` condition of a pair or a circle: `threshold_days` or more since the last held
+    session, or since it started (`unheld` says when) if none has been held. metric = days."""
+    idle_days = (now - (last_held_at or started_at)).total_seconds() / DAY
+    if idle_days < threshold_days:
+        return None
+    what = "the last held session" if last_held_at else unheld
+    return Condition(
+        f"{int(idle_days)} days since {what} (threshold {threshold_days} days)", round(idle_days, 2)
+    )
+
+
 def assess(i: Inputs, p: Policy) -> Assessment:
     today = i.now.date()
     if i.end_date is not None and today > i.end_date:
         return Assessment(due_to_complete=True)
     risks: dict[str, Condition] = {}
 
-    since = i.last_held_at or i.started_at
-    idle_days = (i.now - since).total_seconds() / DAY
-    if idle_days >= p.inactivity_threshold_days:
-        what = "the last held session" if i.last_held_at else "the pair was formed, with none held"
-        risks["inactive"] = Condition(
-            f"{int(idle_days)} days since {what} (threshold {p.inactivity_threshold_days} days)",
-            round(idle_days, 2),
-        )
+    idle = inactivity(
+        i.now,
+        i.last_held_at,
+        i.started_at,
+        p.inactivity_threshold_days,
+        "the pair was formed, with none held",
+    )
+    if idle is not None:
+        risks["inactive"] = idle
 
     if i.cadence_days and i.agreement_start is not None and today >= i.agreement_start:
         expected = (today - i.agreement_start).days // i.cadence_days
