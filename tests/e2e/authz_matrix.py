@@ -418,6 +418,7 @@ MATRIX: dict[str, dict[str, Op]] = {
         "POST /privacy/exports": Op(PRIVACY_WRITE, WRITE, body=lambda s: {"employee_id": s.emp["S"]}),
         "GET /privacy/exports/{export_id}": Op(PRIVACY_WRITE, note="personal data: service may not read it"),
         "GET /privacy/exports/{export_id}/summary": Op(PRIVACY_WRITE, note="pending: 409 is fine"),
+        "GET /me/enrolments": Op(ME),
         "POST /me/privacy/exports": Op(ME, WRITE),
         "GET /me/privacy/exports/{export_id}": Op(MY_ITEM, path={"export_id": "my_export_id"}),
         "GET /me/privacy/exports/{export_id}/summary": Op(

@@ -67,6 +67,7 @@ def create_app(settings: MatchingSettings | None = None, *, clock: Clock | None 
             routers=[
                 cohorts.router,
                 participants.router,
+                participants.me_router,
                 imports.router,
                 matching_runs.router,
                 proposals.router,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from bridge_matching.api.deps import anyone, get_runtime, hr_read, hr_write
 from bridge_matching.api.schemas import (
+    MyEnrolmentOut,
     ParticipantIn,
     ParticipantOut,
     ParticipantPatch,
@@ -21,11 +22,35 @@ from bridge_matching.api.schemas import (
 from bridge_matching.app import participants
 from bridge_matching.app.runtime import MatchingRuntime
 from bridge_matching.domain.matching import breakdown_dict
-from bridge_shared.auth.principal import Principal
+from bridge_shared.auth.dependencies import require
+from bridge_shared.auth.principal import Principal, Role
 from bridge_shared.http.openapi import problems
 from bridge_shared.http.params import Offset
 
 router = APIRouter(prefix="/cohorts/{cohort_id}/participants", tags=["participants"])
+me_router = APIRouter(prefix="/me", tags=["participants"])
+
+
+@me_router.get("/enrolments", response_model=list[MyEnrolmentOut])
+async def my_enrolments(
+    limit: int = Query(100, ge=1, le=500),
+    principal: Principal = Depends(require(Role.PARTICIPANT)),
+    rt: MatchingRuntime = Depends(get_runtime),
+) -> list[MyEnrolmentOut]:
+    """The caller's own enrolments in every cohort (their token's employee id), newest first: where
+    a participant finds their profile, whichever cohort they are in."""
+    return [
+        MyEnrolmentOut(
+            cohort_id=cohort.id,
+            cohort_name=cohort.name,
+            cohort_phase=cohort.phase,
+            formats=cohort.formats,
+            programme_start=cohort.programme_start,
+            programme_end=cohort.programme_end,
+            participant=participant_out(row, cohort.skill_taxonomy),
+        )
+        for cohort, row in await participants.mine(rt, principal, limit)
+    ]
 
 
 @router.post(

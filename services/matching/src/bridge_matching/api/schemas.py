@@ -344,6 +344,18 @@ def from_row(model: type[M], row: DataclassInstance) -> M:
     return model.model_validate(dataclasses.asdict(row))
 
 
+class MyEnrolmentOut(BaseModel):
+    """One of the caller's own enrolments, with the cohort it is in."""
+
+    cohort_id: UUID
+    cohort_name: str
+    cohort_phase: str
+    formats: list[str]
+    programme_start: date | None
+    programme_end: date | None
+    participant: ParticipantOut
+
+
 def participant_out(row: DataclassInstance, taxonomy: list[str]) -> ParticipantOut:
     """The profile with its skills marked as the cohort's taxonomy or free tags."""
     data = dataclasses.asdict(row)

@@ -165,6 +165,16 @@ async def get(
         return await participant_in_view(conn, principal, cohort_id, participant_id)
 
 
+async def mine(
+    rt: MatchingRuntime, principal: Principal, limit: int
+) -> list[tuple[CohortRow, ParticipantRow]]:
+    """The caller's own enrolments (their token's employee id), each with its cohort, newest first."""
+    async with connection(rt.pool) as conn:
+        rows = await participants.of_employee(conn, principal.subject, limit)
+        found = {cid: await cohorts.get(conn, cid) for cid in {r.cohort_id for r in rows}}
+    return [(cohort, row) for row in rows if (cohort := found[row.cohort_id]) is not None]
+
+
 def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     return [
         {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"], "type": e["type"]}

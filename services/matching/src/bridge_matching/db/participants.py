@@ -95,6 +95,18 @@ async def by_employee(conn: Conn, cohort_id: uuid.UUID, employee_id: str) -> Par
     )
 
 
+async def of_employee(conn: Conn, employee_id: str, limit: int) -> list[ParticipantRow]:
+    """Every enrolment of this employee id (compared case-insensitively, migration 0012's index),
+    the newest first."""
+    rows = await conn.fetch(
+        """SELECT * FROM participants WHERE lower(employee_id) = lower($1)
+           ORDER BY created_at DESC, id LIMIT $2""",
+        employee_id,
+        limit,
+    )
+    return as_rows(ParticipantRow, rows)
+
+
 async def withdraw(
     conn: Conn, participant_id: uuid.UUID, reason: str | None, now: datetime
 ) -> ParticipantRow:
