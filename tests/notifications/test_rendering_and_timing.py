@@ -303,3 +303,14 @@ def test_next_local_time_and_week_start_across_dst() -> None:
     # Monday 08:00 Berlin: the week of 31 March starts in summer time.
     assert week_start(at(2025, 4, 2, 12), BERLIN, 0, time(8)) == at(2025, 3, 31, 6)
     assert week_start(at(2025, 3, 31, 5), BERLIN, 0, time(8)) == at(2025, 3, 24, 7)
+
+
+def test_a_participants_preferences_link_follows_the_web_app_unless_set() -> None:
+    """preferences_base_url unset: the web app's page (<app_base_url>/preferences/<recipient id>)."""
+    from bridge_notifications.settings import NotificationsSettings
+
+    default = NotificationsSettings(environment="test", app_base_url="https://bridge.example.com/")
+    assert default.preferences_base_url is None
+    assert default.preferences_url("p-1") == "https://bridge.example.com/preferences/p-1"
+    own = NotificationsSettings(environment="test", preferences_base_url="https://prefs.example.com/p/")
+    assert own.preferences_url("p-1") == "https://prefs.example.com/p/p-1"

@@ -51,8 +51,10 @@ class NotificationsSettings(ServiceSettings):
     chat_webhook_require_https: bool = True
 
     # -- links in messages ----------------------------------------------------------------------
-    preferences_base_url: str = "http://127.0.0.1:8003/preferences"
     app_base_url: str = "http://127.0.0.1:8080"
+    # Where a participant's e-mail footer sends them to change their notification preferences
+    # (<preferences_base_url>/<recipient id>); None = the web app's page, app_base_url + "/preferences".
+    preferences_base_url: str | None = None
     # One-click unsubscribe (RFC 8058): every participant e-mail carries List-Unsubscribe pointing at
     # <unsubscribe_base_url>/<token>; the token is signed with unsubscribe_secret (>= 32 bytes), or,
     # unset, with a key derived from jwt_secret. With neither, e-mails go out without the header.
@@ -100,6 +102,11 @@ class NotificationsSettings(ServiceSettings):
     retention_unread_inbox_days: int = Field(default=730, ge=1, le=3650)
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
     retention_interval_seconds: float = Field(default=86400.0, gt=0)  # daily; repeats at once while behind
+
+    def preferences_url(self, recipient_id: str) -> str:
+        """The link to a participant's notification preferences (see `preferences_base_url`)."""
+        base = self.preferences_base_url or f"{self.app_base_url.rstrip('/')}/preferences"
+        return f"{base.rstrip('/')}/{recipient_id}"
 
     def unsubscribe_key(self) -> bytes | None:
         """The key unsubscribe tokens are signed with (see `unsubscribe_secret`)."""

@@ -175,5 +175,5 @@ def member_context(
         "role": "facilitator" if me.recipient_id == people.facilitator_id else "member",
         "other_names": people.names(besides=me.recipient_id),
         "explanation": unless_erased(summary) if prefs.locale == "en" else None,
-        "preferences_url": f"{settings.preferences_base_url.rstrip('/')}/{me.recipient_id}",
+        "preferences_url": settings.preferences_url(me.recipient_id),
     }

@@ -64,7 +64,7 @@ def daily_context(settings: NotificationsSettings, who: Person, subjects: list[s
         "recipient_name": who.display_name,
         "items": [{"subject": s} for s in subjects],
         "inbox_url": f"{settings.app_base_url.rstrip('/')}/inbox",
-        "preferences_url": f"{settings.preferences_base_url.rstrip('/')}/{who.recipient_id}",
+        "preferences_url": settings.preferences_url(who.recipient_id),
     }
 
 

@@ -195,7 +195,7 @@ def participant_context(
         "partner_name": partner.display_name,
         "role": role,
         "explanation": explanation if prefs.locale == "en" else None,
-        "preferences_url": f"{settings.preferences_base_url.rstrip('/')}/{me.recipient_id}",
+        "preferences_url": settings.preferences_url(me.recipient_id),
     }
 
 
