@@ -29,6 +29,7 @@ COPY services/matching/pyproject.toml services/matching/
 COPY services/sessions/pyproject.toml services/sessions/
 COPY services/notifications/pyproject.toml services/notifications/
 COPY services/reporting/pyproject.toml services/reporting/
+COPY web/pyproject.toml web/
 RUN uv sync --frozen --no-dev --no-install-workspace --package bridge-${SERVICE}
 
 # Then the code: the shared package and this one service, installed non-editable into the venv.

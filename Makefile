@@ -15,7 +15,7 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: help install deps up demo test test-fast lint typecheck schemas contract-check bench bench-pipeline chaos chaos-short chaos-ci token clean
 
 help:
-	@echo "make up      start the whole platform locally (embedded PostgreSQL, Apache Kafka, SMTP sink, 4 services)"
+	@echo "make up      start the whole platform locally (embedded PostgreSQL, Apache Kafka, SMTP sink, 4 services, the web app on :8080)"
 	@echo "make demo    walk a small cohort through the platform started by 'make up'"
 	@echo "make test    run the full test suite (unit, integration, end-to-end)"
 	@echo "make lint    ruff + mypy + import contracts;  make bench  benchmarks (make bench-pipeline: the event pipeline);  make token  a dev JWT"
@@ -25,7 +25,7 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard services/*/pyproject.toml shared/*/pyproject.toml)
+.venv/.synced: $(UV) uv.lock pyproject.toml web/pyproject.toml $(wildcard services/*/pyproject.toml shared/*/pyproject.toml)
 	$(UV) sync --frozen --all-packages
 	@touch $@
 
@@ -50,8 +50,8 @@ test-fast: install
 
 lint: install
 	$(UV) run ruff check .
-	$(UV) run ruff format --check shared services tests bench
-	$(UV) run mypy shared/core/src shared/devstack/src services/matching/src services/sessions/src services/notifications/src services/reporting/src
+	$(UV) run ruff format --check shared services web tests bench
+	$(UV) run mypy shared/core/src shared/devstack/src services/matching/src services/sessions/src services/notifications/src services/reporting/src web/src
 	$(UV) run lint-imports --no-cache
 
 schemas: install

@@ -4,8 +4,8 @@
 # (tests/service_harness.py), and advisory locks are keyed by schema. Two runs share the servers:
 #   - everything but tests/e2e in BRIDGE_TEST_JOBS pytest-xdist workers (default 3: most of a test's
 #     time is spent waiting on sockets, not on the CPU), each test file whole on one worker;
-#   - tests/e2e in one process beside them: its platform runs the four services under their real
-#     names and roles, so two of them must never run at once.
+#   - tests/e2e and tests/web in one process beside them: their platform (one, shared) runs the four
+#     services under their real names and roles, so two of them must never run at once.
 # Arguments go to pytest; paths among them choose what runs (e.g. tests/sessions, or -m "not e2e").
 # DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS, when both are set, point the run at existing servers.
 set -uo pipefail
@@ -37,8 +37,8 @@ unit=()
 e2e=()
 for path in "${paths[@]}"; do
   case "${path%/}" in
-    tests) unit+=(tests --ignore=tests/e2e); e2e+=(tests/e2e) ;;
-    tests/e2e | tests/e2e/*) e2e+=("$path") ;;
+    tests) unit+=(tests --ignore=tests/e2e --ignore=tests/web); e2e+=(tests/e2e tests/web) ;;
+    tests/e2e | tests/e2e/* | tests/web | tests/web/*) e2e+=("$path") ;;
     *) unit+=("$path") ;;
   esac
 done
@@ -58,7 +58,7 @@ fi
 if [ -n "$e2e_pid" ]; then
   wait "$e2e_pid"
   e2e_rc=$?
-  echo "== tests/e2e (one process, beside the workers)"
+  echo "== tests/e2e and tests/web (one process, beside the workers)"
   cat "$logs/e2e.log"
   [ $e2e_rc -eq 0 ] || [ $e2e_rc -eq 5 ] || rc=1
 fi

@@ -108,3 +108,7 @@ async def scratch_service(admin_dsn: str) -> AsyncIterator[tuple[str, str]]:
 
 def unique_topic(prefix: str = "test") -> str:
     return f"bridge.{prefix}.{uuid.uuid4().hex[:12]}"
+
+
+# The platform as separate processes (tests/e2e, tests/web): registered here, once for the whole run.
+from tests.platform_fixtures import hr, hr_token, otlp, platform, smtp_sink  # noqa: E402, F401

@@ -79,6 +79,13 @@ def setting_env_names(service: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def web_setting_env_names() -> frozenset[str]:
+    """Every environment variable name the web app's settings read (BRIDGE_WEB_*)."""
+    from bridge_web.settings import WebSettings
+
+    return frozenset(f"BRIDGE_WEB_{name}".upper() for name in WebSettings.model_fields)
+
+
 def default_http_port(service: str) -> int:
     port = settings_class(service).model_fields["http_port"].default
     assert isinstance(port, int)
@@ -751,6 +758,11 @@ def deployment_env_problems(docs: Iterable[tuple[Path, dict[str, Any]]], *, requ
         for container in pod_spec(doc).get("containers", []):
             svc = container.get("name")
             owner = f"{path.relative_to(ROOT)} {doc['metadata']['name']}/{svc}"
+            if svc == "web":  # the web app: no database, no Kafka, its own settings (BRIDGE_WEB_*)
+                names = container_env_names(container, configmaps)
+                problems += env_name_problems(owner, names, web_setting_env_names())
+                problems += reference_problems(owner, container, configmaps)
+                continue
             if svc not in SERVICES:
                 problems.append(f"{owner}: container is not named after a Bridge service")
                 continue
@@ -980,7 +992,7 @@ def test_kustomize_build_renders_valid_deployments(target: Path) -> None:
         if not is_monitoring(d)
         for c in pod_spec(d)["containers"]
     }
-    assert rendered_services == set(SERVICES)
+    assert rendered_services == {*SERVICES, "web"}
     components = yaml.safe_load((target / "kustomization.yaml").read_text()).get("components", [])
     if any((target / c).resolve() == OTEL_COMPONENT for c in components):
         configmaps = configmap_keys(docs)
@@ -988,6 +1000,8 @@ def test_kustomize_build_renders_valid_deployments(target: Path) -> None:
             if is_monitoring(d):
                 continue
             for c in pod_spec(d)["containers"]:
+                if c["name"] == "web":
+                    continue  # the web app sends no traces of its own
                 assert f"{env_prefix(c['name'])}OTEL_EXPORTER_OTLP_ENDPOINT" in container_env_names(
                     c, configmaps
                 )

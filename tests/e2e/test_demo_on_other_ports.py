@@ -27,7 +27,7 @@ from bridge_shared.settings import SERVICE_PORTS
 
 pytestmark = pytest.mark.e2e
 
-DEFAULT_PORTS = {*SERVICE_PORTS.values(), 54329, 9092, 9093, 1025, 8025}
+DEFAULT_PORTS = {*SERVICE_PORTS.values(), 54329, 9092, 9093, 1025, 8025, 8080}
 # What the demo must not be handed: everything that could tell it where the platform is, but the run dir.
 _LOCATING = re.compile(r"^(BRIDGE_DEMO_.*|BRIDGE_.*_HTTP_PORT|BRIDGE_UP_.*|BRIDGE_JWT_.*)$")
 _EXTERNAL_INFRA = (
@@ -39,7 +39,7 @@ _EXTERNAL_INFRA = (
 
 
 def _ports() -> dict[str, int]:
-    names = [f"BRIDGE_{s.upper()}_HTTP_PORT" for s in SERVICE_PORTS] + [
+    names = [f"BRIDGE_{s.upper()}_HTTP_PORT" for s in (*SERVICE_PORTS, "web")] + [
         "BRIDGE_UP_PG_PORT",
         "BRIDGE_UP_KAFKA_PORT",
         "BRIDGE_UP_KAFKA_CONTROLLER_PORT",
@@ -123,6 +123,10 @@ def test_the_demo_finds_a_platform_on_other_ports_and_speaks_to_hr(
     assert re.search(r"to be answered by \d+\. \w+ 20\d\d, \d\d:\d\d \(Europe/Berlin\)", out), out
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", out), "no raw ISO timestamps"
     assert "Why these pairs differ" not in out, "the first run on a fresh platform has nothing to explain"
+    # It ends with the web app's address (found through the run file too), which answers there.
+    web_url = f"http://127.0.0.1:{ports['BRIDGE_WEB_HTTP_PORT']}"
+    assert f"Try it in the web app: {web_url}" in out.strip().splitlines()[-3]
+    assert httpx.get(f"{web_url}/signin").status_code == 200
 
     # A second run: different pairs, and the demo says why.
     again = _tool("bridge_devstack.demo", run_dir, "--locale", "en_GB", "--timezone", "UTC")

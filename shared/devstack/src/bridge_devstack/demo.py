@@ -35,6 +35,7 @@ from babel.numbers import format_decimal, format_percent
 
 from bridge_devstack import runfile
 from bridge_devstack.demo_cohort import COHORT, PARTICIPANTS
+from bridge_devstack.platform import WEB_PORT
 from bridge_devstack.up import dev_token
 from bridge_shared.auth.tokens import mint_token
 from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, SERVICE_PORTS
@@ -72,6 +73,7 @@ class Target:
     starting: bool = False  # the run file says bridge-up is still starting: worth waiting for
     run_file: Path | None = None
     notes: list[str] = field(default_factory=list)
+    web_url: str = f"http://127.0.0.1:{WEB_PORT}"
 
 
 def locate(env: dict[str, str] | None = None) -> Target:
@@ -119,6 +121,14 @@ def locate(env: dict[str, str] | None = None) -> Target:
         token_file = Path(info.dev_token_file) if info.dev_token_file else None
         if token_file is not None and token_file.exists():
             token = token_file.read_text(encoding="utf-8").strip()
+    if env.get("BRIDGE_DEMO_WEB_URL"):
+        web_url = env["BRIDGE_DEMO_WEB_URL"].rstrip("/")
+    elif env.get("BRIDGE_WEB_HTTP_PORT"):
+        web_url = f"http://127.0.0.1:{int(env['BRIDGE_WEB_HTTP_PORT'])}"
+    elif info is not None and isinstance(info.extra.get("web_url"), str):
+        web_url = info.extra["web_url"]
+    else:
+        web_url = f"http://127.0.0.1:{WEB_PORT}"
     return Target(
         urls=urls,
         sources=sources,
@@ -127,7 +137,28 @@ def locate(env: dict[str, str] | None = None) -> Target:
         token=token or dev_token(jwt),
         starting=info is not None and info.status != "ready",
         run_file=path if info is not None else None,
+        web_url=web_url,
     )
+
+
+def web_app_lines(web_url: str, result: dict[str, Any] | None) -> list[str]:
+    """How to try what the demo did in the web app (the last lines `make demo` prints)."""
+    people = {p["employee_id"]: p["display_name"] for p in PARTICIPANTS}
+    someone = next(
+        (
+            f"{people.get(str(p.get('mentor_employee_id')), p.get('mentor_employee_id'))} "
+            f"({p.get('mentor_employee_id')})"
+            for p in (result or {}).get("pairs") or []
+            if isinstance(p, dict) and p.get("mentor_employee_id")
+        ),
+        f"{PARTICIPANTS[0]['display_name']} ({PARTICIPANTS[0]['employee_id']})",
+    )
+    return [
+        "",
+        f"Try it in the web app: {web_url}",
+        "  Development sign-in: choose 'global HR admin' to follow the cohort, its pairs and dashboard,",
+        f"  or a demo person, e.g. {someone}, to see their relationship, agreement and sessions.",
+    ]
 
 
 def unreachable_message(target: Target, pending: list[str], waited: float) -> str:
@@ -491,9 +522,10 @@ def main(argv: list[str] | None = None) -> None:
         pending = await wait_until_ready(target.urls, timeout=timeout)
         if pending:
             raise PlatformNotFound(unreachable_message(target, pending, timeout))
-        await run_demo(
+        result = await run_demo(
             target.urls, mail_url=target.mail_url, token=target.token, jwt=target.jwt, reader=reader
         )
+        print("\n".join(web_app_lines(target.web_url, result)), flush=True)
 
     try:
         asyncio.run(demo())

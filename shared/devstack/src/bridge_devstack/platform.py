@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -16,6 +17,10 @@ import httpx
 from bridge_devstack.ports import wait_for_port
 from bridge_shared.db.provision import SERVICES, provision
 from bridge_shared.settings import SERVICE_PORTS
+
+WEB = "web"
+"""The web app's name among the platform's processes."""
+WEB_PORT = 8080
 
 
 @dataclass
@@ -80,8 +85,15 @@ class Platform:
     replication_factor: int | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     dsns: dict[str, str] = field(default_factory=dict)
+    # The web app (bridge_web) beside the services: its port, when it runs. notifications' e-mail
+    # links (app_base_url) then point at it.
+    web_port: int | None = None
 
     def url(self, service: str) -> str:
+        if service == WEB:
+            if self.web_port is None:
+                raise KeyError("the web app is not part of this platform (web_port is None)")
+            return f"http://127.0.0.1:{self.web_port}"
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def log_path(self, service: str) -> Path:
@@ -117,9 +129,55 @@ class Platform:
             env[f"{prefix}KAFKA_TOPIC_REPLICATION_FACTOR"] = str(self.replication_factor)
         if svc == "notifications":
             env.update({f"{prefix}{k.upper()}": v for k, v in self.smtp.items()})
-            env.setdefault(f"{prefix}PREFERENCES_BASE_URL", f"{self.url('notifications')}/preferences")
+            if self.web_port is not None:
+                # Every link in every e-mail lands on the web app (preferences: <app>/preferences).
+                env.setdefault(f"{prefix}APP_BASE_URL", self.url(WEB))
         env.update(self.extra_env.get(svc, {}))
         return env
+
+    def web_env(self, jwt: dict[str, str] | None = None) -> dict[str, str]:
+        """The web app's environment: the services' URLs, its port, development sign-in with the
+        platform's JWT settings (`jwt`: secret, issuer, audience) and the demo cohort's people."""
+        from bridge_devstack.demo_cohort import PARTICIPANTS
+
+        assert self.web_port is not None
+        env = dict(os.environ)
+        env.update({f"BRIDGE_WEB_{svc.upper()}_URL": self.url(svc) for svc in SERVICE_PORTS})
+        env.update(
+            {
+                "BRIDGE_WEB_HTTP_HOST": "127.0.0.1",
+                "BRIDGE_WEB_HTTP_PORT": str(self.web_port),
+                "BRIDGE_WEB_DEV_PEOPLE": json.dumps(
+                    [
+                        {
+                            "employee_id": p["employee_id"],
+                            "name": p["display_name"],
+                            "region": p["region"],
+                            "locale": p.get("locale"),
+                        }
+                        for p in PARTICIPANTS
+                    ]
+                ),
+            }
+        )
+        env.setdefault("BRIDGE_WEB_PUBLIC_BASE_URL", self.url(WEB))
+        if not any(env.get(n) for n in ("BRIDGE_WEB_ENVIRONMENT", "BRIDGE_ENVIRONMENT", "ENVIRONMENT")):
+            env["BRIDGE_WEB_ENVIRONMENT"] = "development"
+        for key, value in (jwt or {}).items():
+            env.setdefault(f"BRIDGE_WEB_JWT_{key.upper()}", value)
+        env.update(self.extra_env.get(WEB, {}))
+        return env
+
+    def start_web(self, jwt: dict[str, str] | None = None) -> None:
+        """Starts the web app (`python -m bridge_web`); `wait_ready` then waits for it too."""
+        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+        self.procs[WEB] = subprocess.Popen(
+            [sys.executable, "-m", "bridge_web"],
+            env=self.web_env(jwt),
+            stdout=self.log_path(WEB).open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def start(self, services: tuple[str, ...] = SERVICES) -> None:
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from bridge_devstack import runfile
 from bridge_devstack.infra import start_infra
 from bridge_devstack.kafka import KafkaUnavailable
-from bridge_devstack.platform import Platform, SmtpSink
+from bridge_devstack.platform import WEB, WEB_PORT, Platform, SmtpSink
 from bridge_devstack.ports import port_open
 from bridge_shared.auth.tokens import mint_token
 from bridge_shared.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, SERVICE_PORTS
@@ -37,6 +37,7 @@ KAFKA_PORT = int(os.environ.get("BRIDGE_UP_KAFKA_PORT", "9092"))
 KAFKA_CONTROLLER_PORT = int(os.environ.get("BRIDGE_UP_KAFKA_CONTROLLER_PORT", "9093"))
 SMTP_PORT = int(os.environ.get("BRIDGE_UP_SMTP_PORT", "1025"))
 MAIL_UI_PORT = int(os.environ.get("BRIDGE_UP_MAIL_UI_PORT", "8025"))
+WEB_HTTP_PORT = int(os.environ.get("BRIDGE_WEB_HTTP_PORT", str(WEB_PORT)))
 
 
 def dev_token(jwt: dict[str, str] | None = None) -> str:
@@ -137,6 +138,7 @@ def busy_ports() -> list[str]:
         (int(os.environ.get(f"BRIDGE_{svc.upper()}_HTTP_PORT", port)), f"BRIDGE_{svc.upper()}_HTTP_PORT")
         for svc, port in SERVICE_PORTS.items()
     ]
+    wanted.append((WEB_HTTP_PORT, "BRIDGE_WEB_HTTP_PORT"))
     if "DATABASE_URL" not in os.environ:
         wanted.append((PG_PORT, "BRIDGE_UP_PG_PORT"))
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
@@ -181,6 +183,7 @@ async def main_async() -> None:
         jwt=jwt,
         dev_token_file=str(token_file),
         logs=str(RUN_DIR.resolve() / "logs"),
+        extra={"web_url": f"http://127.0.0.1:{WEB_HTTP_PORT}"},
     )
     runfile.write(info, run_file)
     print("Starting infrastructure ...", flush=True)
@@ -209,7 +212,13 @@ async def main_async() -> None:
     scim_env, scim_token, hris_inbox = directory_env(RUN_DIR.resolve())
     extra_env["matching"].update(scim_env)
     platform = Platform(
-        infra.admin_dsn, infra.bootstrap_servers, RUN_DIR, ports=ports, smtp=smtp, extra_env=extra_env
+        infra.admin_dsn,
+        infra.bootstrap_servers,
+        RUN_DIR,
+        ports=ports,
+        smtp=smtp,
+        extra_env=extra_env,
+        web_port=WEB_HTTP_PORT,
     )
     info.kafka_bootstrap_servers = infra.bootstrap_servers
     info.database_url = infra.admin_dsn
@@ -221,6 +230,7 @@ async def main_async() -> None:
         runfile.write(info, run_file)
         await platform.provision()
         platform.start()
+        platform.start_web(jwt)
         print(f"  {infra.description}", flush=True)
         await platform.wait_ready()
         token = dev_token(jwt)
@@ -229,6 +239,9 @@ async def main_async() -> None:
         info.status = "ready"
         runfile.write(info, run_file)
         lines = ["", f"Bridge is up (ready in {time.monotonic() - started:.1f} s).", ""]
+        lines.append(
+            f"  {'web app':<14} {platform.url(WEB)}   (development sign-in: choose HR or a demo person)"
+        )
         for svc in ("matching", "sessions", "notifications", "reporting"):
             url = platform.url(svc)
             lines.append(f"  {svc:<14} {url}   docs {url}/docs   events {url}/asyncapi")

@@ -1,0 +1,1 @@
+"""Bridge web app: server-rendered pages for HR and participants."""

@@ -1,0 +1,149 @@
+"""Mentoring circles for HR: form draft circles, review and publish them, and the page of one circle
+(linked from the circle e-mails HR gets)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from bridge_web.api.deps import (
+    CurrentUser,
+    csrf_protect,
+    get_backend,
+    request_locale,
+    request_timezone,
+    require_hr,
+)
+from bridge_web.api.hr_common import HrRoute, base_context, redirect, refuse_or_raise, said
+from bridge_web.api.rendering import render
+from bridge_web.app import hr as use
+from bridge_web.app.backend import Backend, BackendProblem
+from bridge_web.domain import hr
+from bridge_web.domain.i18n import N_
+
+router = APIRouter(route_class=HrRoute)
+
+
+def _circles_url(cohort_id: str) -> str:
+    return f"/hr/cohorts/{cohort_id}/circles"
+
+
+def _labels() -> dict[str, object]:
+    return {
+        "circle_labels": hr.CIRCLE_STATUS_LABELS,
+        "generation_labels": hr.GENERATION_LABELS,
+        "member_labels": hr.MEMBER_STATUS_LABELS,
+    }
+
+
+@router.get("/cohorts/{cohort_id}/circles")
+async def circles_page(
+    cohort_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_hr),
+    b: Backend = Depends(get_backend),
+) -> Response:
+    cohort = await use.get_cohort(b, cohort_id)
+    draft = None
+    published: list[dict[str, object]] = []
+    if "circles" in cohort.get("formats", []):
+        runs = await use.circle_runs(b, cohort_id)
+        drafts = [r for r in runs if r.get("status") == "draft"]
+        draft = max(drafts, key=lambda r: str(r.get("created_at", ""))) if drafts else None
+        published = await use.circles(b, cohort_id)
+    return render(
+        request,
+        "hr/circles.html",
+        {**base_context(), **_labels(), "cohort": cohort, "draft": draft, "circles": published},
+    )
+
+
+@router.post("/cohorts/{cohort_id}/circles/start", dependencies=[Depends(csrf_protect)])
+async def start_circles(
+    cohort_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_hr),
+    b: Backend = Depends(get_backend),
+) -> Response:
+    try:
+        await use.start_circle_run(b, cohort_id)
+    except BackendProblem as problem:
+        return await refuse_or_raise(request, problem, N_("No circles were formed."), _circles_url(cohort_id))
+    said(request, N_("Draft circles are ready for review."))
+    return redirect(_circles_url(cohort_id))
+
+
+async def _run_of_cohort(b: Backend, cohort_id: str, run_id: str) -> None:
+    runs = await use.circle_runs(b, cohort_id)
+    if not any(str(r.get("id")) == run_id for r in runs):
+        raise BackendProblem(404, "Not found", "This circle run belongs to another cohort.")
+
+
+@router.post("/cohorts/{cohort_id}/circles/runs/{run_id}/resolve", dependencies=[Depends(csrf_protect)])
+async def resolve_circles(
+    cohort_id: str,
+    run_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_hr),
+    b: Backend = Depends(get_backend),
+) -> Response:
+    await _run_of_cohort(b, cohort_id, run_id)
+    try:
+        await use.resolve_circles(b, run_id)
+    except BackendProblem as problem:
+        return await refuse_or_raise(
+            request, problem, N_("The circles were not re-solved."), _circles_url(cohort_id)
+        )
+    said(request, N_("The circles were re-solved."))
+    return redirect(_circles_url(cohort_id))
+
+
+@router.post("/cohorts/{cohort_id}/circles/runs/{run_id}/publish", dependencies=[Depends(csrf_protect)])
+async def publish_circles(
+    cohort_id: str,
+    run_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_hr),
+    b: Backend = Depends(get_backend),
+) -> Response:
+    await _run_of_cohort(b, cohort_id, run_id)
+    try:
+        await use.publish_circles(b, run_id)
+    except BackendProblem as problem:
+        return await refuse_or_raise(
+            request, problem, N_("The circles were not published."), _circles_url(cohort_id)
+        )
+    said(request, N_("The circles are published: every member is invited."))
+    return redirect(_circles_url(cohort_id))
+
+
+@router.get("/cohorts/{cohort_id}/circles/{circle_id}")
+async def circle_page(
+    cohort_id: str,
+    circle_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_hr),
+    b: Backend = Depends(get_backend),
+) -> Response:
+    cohort = await use.get_cohort(b, cohort_id)
+    circle = await use.circle(b, circle_id)
+    if str(circle.get("cohort_id")) != cohort_id:
+        raise BackendProblem(404, "Not found", "This circle belongs to another cohort.")
+    locale = request_locale(request)
+    slot = hr.slot_text(
+        circle.get("weekly_slot"), locale=locale, tz=request_timezone(request), today=datetime.now(UTC).date()
+    )
+    return render(
+        request,
+        "hr/circle.html",
+        {
+            **base_context(),
+            **_labels(),
+            "cohort": cohort,
+            "circle": circle,
+            "slot": slot,
+            "language_name": lambda code: hr.language_name(code, locale),
+        },
+    )
