@@ -4,7 +4,9 @@ Discovery, a JWKS with an RSA key, /authorize (authorisation code bound to the c
 redirect_uri, the PKCE S256 challenge and the nonce; it signs in `provider.user` without a login
 form), /token (client authentication, the code used once, the redirect_uri and the PKCE verifier
 checked), RS256 id_token (iss, aud = client id, sub, nonce) and access token (iss, aud = the API
-audience, sub, roles, regions, name), /userinfo and an end_session endpoint. Test knobs:
+audience, sub, roles, regions, name), /userinfo and an end_session endpoint (RP-initiated logout: an
+`id_token_hint` must be an id_token this provider signed for the `client_id` sent; whose session
+ended is kept in `ended_subjects`). Test knobs:
 `wrong_nonce` makes the next id_token carry another nonce.
 """
 
@@ -65,6 +67,7 @@ class OidcProvider:
     grants: dict[str, _Grant] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     end_session_calls: list[dict[str, str]] = field(default_factory=list)
+    ended_subjects: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -233,6 +236,25 @@ class OidcProvider:
     async def logout(self, request: Request) -> Response:
         params = dict(request.query_params)
         self.end_session_calls.append(params)
+        hint = params.get("id_token_hint")
+        if hint is not None:
+            try:  # an expired id_token is a valid hint (OpenID Connect RP-Initiated Logout 1.0)
+                claims = jwt.decode(
+                    hint,
+                    self.key.public_key(),
+                    algorithms=["RS256"],
+                    issuer=self.issuer,
+                    options={"verify_aud": False, "verify_exp": False},
+                )
+            except jwt.PyJWTError:
+                return JSONResponse(
+                    {"error": "invalid_request", "error_description": "bad id_token_hint"}, 400
+                )
+            if params.get("client_id") and claims.get("aud") != params["client_id"]:
+                return JSONResponse(
+                    {"error": "invalid_request", "error_description": "id_token_hint of another client"}, 400
+                )
+            self.ended_subjects.append(str(claims["sub"]))
         target = params.get("post_logout_redirect_uri")
         if target:
             return RedirectResponse(target, 302)

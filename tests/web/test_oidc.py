@@ -239,6 +239,11 @@ def test_sign_out_clears_the_session_and_ends_the_identity_providers(
     assert len(provider.end_session_calls) == calls + 1
     ended = provider.end_session_calls[-1]
     assert ended["client_id"] == CLIENT_ID and ended["post_logout_redirect_uri"] == f"{web.url}/signed-out"
+    # The id_token the provider issued at sign-in goes back as the hint; the provider verified it.
+    assert ended["id_token_hint"] and provider.ended_subjects[-1] == HR_EMEA["sub"]
+    forged = ended["id_token_hint"][:-4] + ("AAAA" if not ended["id_token_hint"].endswith("AAAA") else "BBBB")
+    refused = browser.get(f"{provider.issuer}/logout", params={**ended, "id_token_hint": forged})
+    assert refused.status_code == 400 and "bad id_token_hint" in refused.text
     assert "user" not in web.session(browser)
     assert browser.get(f"{web.url}/account", follow_redirects=False).status_code == 303
 

@@ -63,3 +63,17 @@ def test_every_marked_string_is_translated(locale: str) -> None:
             wrong.append(f"{where}: {msgid!r} -> {translated!r}")
     assert not missing, f"{len(missing)} string(s) without a {locale} translation:\n" + "\n".join(missing)
     assert not wrong, f"{locale} translations whose placeholders differ:\n" + "\n".join(wrong)
+
+
+def test_each_area_reads_its_own_words_first() -> None:
+    """The same English word can need different words for HR's pages and the participants' (Spanish
+    gender, "To" as recipient or as "until"): each area's catalogue wins on its own pages."""
+    from bridge_web.domain.i18n import load_catalogues
+
+    catalogues = load_catalogues(LOCALE_DIR)
+    hr, participant = (catalogues.get("es", area).gettext for area in ("hr", "participant"))
+    assert hr("Accepted") == "Aceptado" and participant("Accepted") == "Aceptada"
+    ja_hr, ja_participant = (catalogues.get("ja", area).gettext for area in ("hr", "participant"))
+    assert ja_hr("To") != ja_participant("To")
+    # Words only one catalogue has are found from the other area too.
+    assert catalogues.get("de", "hr").gettext("Language of your messages") != "Language of your messages"

@@ -127,14 +127,18 @@ async def dev_signin(
 @router.post("/signout", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def signout(request: Request) -> Response:
     settings = get_settings(request)
-    was_oidc = (request.session.get("user") or {}).get("via") == "oidc"
+    user = request.session.get("user") or {}
+    was_oidc = user.get("via") == "oidc"
+    id_token = user.get("id_token")
     locale = request.session.get("locale")
     request.session.clear()
     if locale:
         request.session["locale"] = locale
     client = _oidc(request)
     if was_oidc and client is not None:
-        end_session = await client.end_session_url(f"{settings.base_url}/signed-out")
+        end_session = await client.end_session_url(
+            f"{settings.base_url}/signed-out", id_token if isinstance(id_token, str) else None
+        )
         if end_session:
             return RedirectResponse(end_session, status_code=303)
     return RedirectResponse("/signed-out", status_code=303)

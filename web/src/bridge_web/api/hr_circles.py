@@ -75,12 +75,6 @@ async def start_circles(
     return redirect(_circles_url(cohort_id))
 
 
-async def _run_of_cohort(b: Backend, cohort_id: str, run_id: str) -> None:
-    runs = await use.circle_runs(b, cohort_id)
-    if not any(str(r.get("id")) == run_id for r in runs):
-        raise BackendProblem(404, "Not found", "This circle run belongs to another cohort.")
-
-
 @router.post("/cohorts/{cohort_id}/circles/runs/{run_id}/resolve", dependencies=[Depends(csrf_protect)])
 async def resolve_circles(
     cohort_id: str,
@@ -89,7 +83,7 @@ async def resolve_circles(
     user: CurrentUser = Depends(require_hr),
     b: Backend = Depends(get_backend),
 ) -> Response:
-    await _run_of_cohort(b, cohort_id, run_id)
+    await use.circle_run_of_cohort(b, cohort_id, run_id)
     try:
         await use.resolve_circles(b, run_id)
     except BackendProblem as problem:
@@ -108,7 +102,7 @@ async def publish_circles(
     user: CurrentUser = Depends(require_hr),
     b: Backend = Depends(get_backend),
 ) -> Response:
-    await _run_of_cohort(b, cohort_id, run_id)
+    await use.circle_run_of_cohort(b, cohort_id, run_id)
     try:
         await use.publish_circles(b, run_id)
     except BackendProblem as problem:
@@ -116,6 +110,87 @@ async def publish_circles(
             request, problem, N_("The circles were not published."), _circles_url(cohort_id)
         )
     said(request, N_("The circles are published: every member is invited."))
+    return redirect(_circles_url(cohort_id))
+
+
+async def _form_text(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post("/cohorts/{cohort_id}/circles/runs/{run_id}/move", dependencies=[Depends(csrf_protect)])
+async def move_member(
+    cohort_id: str,
+    run_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_hr),
+    b: Backend = Depends(get_backend),
+) -> Response:
+    """Moves a member of a draft circle (or someone left out) into another draft circle; with `force`
+    even when the circles then break a hard rule (they show it)."""
+    await use.circle_run_of_cohort(b, cohort_id, run_id)
+    form = await _form_text(request)
+    try:
+        await use.move_circle_member(
+            b,
+            run_id,
+            form.get("participant_id", ""),
+            form.get("to_circle_id", ""),
+            force=bool(form.get("force")),
+        )
+    except BackendProblem as problem:
+        return await refuse_or_raise(request, problem, N_("Nobody was moved."), _circles_url(cohort_id))
+    said(request, N_("The member was moved."))
+    return redirect(_circles_url(cohort_id))
+
+
+@router.post(
+    "/cohorts/{cohort_id}/circles/runs/{run_id}/circles/{circle_id}/members/{participant_id}/remove",
+    dependencies=[Depends(csrf_protect)],
+)
+async def remove_member(
+    cohort_id: str,
+    run_id: str,
+    circle_id: str,
+    participant_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_hr),
+    b: Backend = Depends(get_backend),
+) -> Response:
+    """Takes a member out of a draft circle: they stay out of this draft and its re-solves until HR
+    moves them back into a circle."""
+    await use.circle_run_of_cohort(b, cohort_id, run_id)
+    form = await _form_text(request)
+    try:
+        await use.remove_circle_member(b, run_id, circle_id, participant_id, force=bool(form.get("force")))
+    except BackendProblem as problem:
+        return await refuse_or_raise(request, problem, N_("Nobody was removed."), _circles_url(cohort_id))
+    said(request, N_("The member was taken out of the draft; re-solving leaves them out."))
+    return redirect(_circles_url(cohort_id))
+
+
+@router.post(
+    "/cohorts/{cohort_id}/circles/runs/{run_id}/circles/{circle_id}/pin",
+    dependencies=[Depends(csrf_protect)],
+)
+async def pin_circle(
+    cohort_id: str,
+    run_id: str,
+    circle_id: str,
+    request: Request,
+    user: CurrentUser = Depends(require_hr),
+    b: Backend = Depends(get_backend),
+) -> Response:
+    """Pins a draft circle (a re-solve keeps its members together), or unpins it (`pinned=false`)."""
+    await use.circle_run_of_cohort(b, cohort_id, run_id)
+    pinned = (await _form_text(request)).get("pinned", "true") != "false"
+    try:
+        await use.set_circle_pin(b, run_id, circle_id, pinned)
+    except BackendProblem as problem:
+        return await refuse_or_raise(
+            request, problem, N_("The circle was not changed."), _circles_url(cohort_id)
+        )
+    said(request, N_("The circle is pinned.") if pinned else N_("The circle is no longer pinned."))
     return redirect(_circles_url(cohort_id))
 
 

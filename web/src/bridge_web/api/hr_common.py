@@ -38,7 +38,7 @@ def problem_page(request: Request, problem: BackendProblem) -> Response:
     """A localised page for a service's refusal (403, 404) or failure, with the service's words."""
     gettext = translations(request).gettext
     heading, message = PROBLEM_PAGES.get(problem.status, OTHER_PROBLEM)
-    status = problem.status if problem.status in PROBLEM_PAGES or problem.status < 500 else 502
+    status = problem.status if problem.status < 500 or problem.status == 503 else 502
     return render(
         request,
         "hr/problem.html",

@@ -7,7 +7,8 @@ from datetime import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from bridge_web.api.deps import CurrentUser, csrf_protect, get_backend, request_locale, require_hr
 from bridge_web.api.hr_common import HrRoute, base_context, redirect, said
@@ -74,18 +75,15 @@ async def export(
     if dataset not in use.EXPORT_DATASETS or extension not in use.EXPORT_FORMATS:
         raise BackendProblem(404, "Not found", "There is no such export.")
     await use.get_cohort(b, cohort_id)  # 404 for a cohort outside the caller's regions
-    answer = await b.stream(
+    download = await b.stream(
         "reporting", f"/reports/exports/{dataset}.{extension}", params={"cohort_id": cohort_id}
     )
-    headers = {
-        "Content-Disposition": answer.headers.get(
-            "content-disposition", f'attachment; filename="bridge-{dataset}.{extension}"'
-        )
-    }
-    return Response(
-        answer.content,
-        media_type=answer.headers.get("content-type", "application/octet-stream"),
-        headers=headers,
+    disposition = download.content_disposition or f'attachment; filename="bridge-{dataset}.{extension}"'
+    return StreamingResponse(
+        download.chunks(),
+        media_type=download.media_type,
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+        background=BackgroundTask(download.aclose),
     )
 
 

@@ -138,7 +138,9 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(BackendProblem)
     async def _backend(request: Request, exc: BackendProblem) -> Response:
-        status = exc.status if exc.status in (403, 404, 409) else (502 if exc.status >= 500 else 400)
+        status = (
+            exc.status if exc.status in (403, 404, 409, 502, 503) else (502 if exc.status >= 500 else 400)
+        )
         return error_page(request, status, detail=exc.detail or exc.title)
 
     @app.exception_handler(StarletteHTTPException)

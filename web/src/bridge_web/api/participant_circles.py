@@ -1,10 +1,13 @@
 """A mentoring circle, as a member sees it: the invitation (accept or decline), the circle, its
-agreement (draft, confirm), its sessions (schedule, move, cancel) and a session's activity."""
+agreement (draft, confirm), its sessions (schedule, move, cancel), a session's activity, and the
+facilitator's record of a held session (attendance, the activity's ideas, who taught what to whom),
+for a scheduled session once it has started or for one that happened without being scheduled."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -191,7 +194,7 @@ async def _agreement_page(
         form = {
             "shared_goals": "\n".join((current or {}).get("shared_goals") or []),
             "cadence_days": str((current or {}).get("cadence_days") or 14),
-            "rules_of_engagement": "\n".join((current or {}).get("rules_of_engagement") or []),
+            "rules_of_engagement": str((current or {}).get("rules_of_engagement") or ""),
             "end_date": str((current or {}).get("end_date") or ""),
             **{f"goal_{pid}": str(goal) for pid, goal in goals.items()},
         }
@@ -238,7 +241,8 @@ async def draft_circle_agreement(
             if (form.get(f"goal_{pid}") or "").strip()
         ],
         "cadence_days": d.parse_int(form.get("cadence_days")) or form.get("cadence_days"),
-        "rules_of_engagement": d.lines(form.get("rules_of_engagement")),
+        # sessions keeps a circle's ground rules as one text (a pair's are a list).
+        "rules_of_engagement": d.optional_text(form.get("rules_of_engagement")),
         "end_date": (form.get("end_date") or "").strip() or None,
     }
     try:
@@ -277,6 +281,179 @@ async def confirm_circle_agreement(
     return done(request, f"/circles/{cid}/agreement", N_("You confirmed the agreement."))
 
 
+# -- the facilitator's record of a held session ---------------------------------------------------
+
+HeldMode = Literal["held", "log"]
+_HELD_ALIASES = {
+    "attended_ids": "attended",
+    "ideas_participant_id": "ideas",
+    "ideas_text": "ideas",
+    "ideas": "ideas",
+    "learning_from_id": "learning",
+    "learning_to_id": "learning",
+    "learning_topic": "learning",
+    "learning": "learning",
+    "local_start": "starts_at",
+    "timezone": "starts_at",
+}
+MIN_LEARNING_ROWS = 4
+MAX_LEARNING_ROWS = 20
+
+
+def learning_rows(member_count: int) -> int:
+    """How many "who taught what to whom" rows the form offers: one per member, at least four."""
+    return max(MIN_LEARNING_ROWS, min(member_count, MAX_LEARNING_ROWS))
+
+
+def held_form_defaults(
+    members: Sequence[Mapping[str, Any]], session: Mapping[str, Any] | None
+) -> dict[str, str]:
+    """A fresh record: everyone present (the facilitator unticks who stayed away), the session's
+    activity, no ideas and no learning yet."""
+    activity = (session or {}).get("activity") or {}
+    form = {f"attended_{m['participant_id']}": "yes" for m in members}
+    form["activity_id"] = str(activity.get("id") or "")
+    return form
+
+
+def held_fields(form: Mapping[str, str], member_ids: Sequence[str], rows: int) -> dict[str, Any]:
+    """The held fields of sessions' record (`attended_ids`, `activity_id`, `ideas`, `learning`) from
+    the form: a box per member for attendance and one for the ideas they brought (one a line), and
+    rows of who taught whom what; a row left wholly empty is ignored, a half-filled one is sent as it
+    is so that sessions names what is missing."""
+    ideas = [
+        {"participant_id": pid, "text": text}
+        for pid in member_ids
+        for text in d.lines(form.get(f"ideas_{pid}"))
+    ]
+    learning: list[dict[str, str]] = []
+    for row in range(rows):
+        taught = (form.get(f"learning_{row}_from") or "").strip()
+        learnt = (form.get(f"learning_{row}_to") or "").strip()
+        topic = " ".join((form.get(f"learning_{row}_topic") or "").split())
+        if taught or learnt or topic:
+            learning.append({"from_id": taught, "to_id": learnt, "topic": topic})
+    return {
+        "attended_ids": [pid for pid in member_ids if form.get(f"attended_{pid}")],
+        "activity_id": (form.get("activity_id") or "").strip() or None,
+        "ideas": ideas,
+        "learning": learning,
+    }
+
+
+async def _held_page(
+    request: Request,
+    backend: Backend,
+    cid: str,
+    sid: str | None,
+    values: dict[str, str] | None,
+    problem: BackendProblem | None,
+) -> Response:
+    circle = await uc.circle(backend, cid)
+    if circle is None:
+        return see_other(f"/circles/{cid}/invitation")
+    members = circle.get("members") or []
+    session = await uc.circle_session(backend, cid, sid) if sid else None
+    zone = zone_of(request)
+    form = values
+    if form is None:
+        form = held_form_defaults(members, session)
+        if session is None:
+            form["duration_minutes"] = "60"
+    mode: HeldMode = "held" if session is not None else "log"
+    return render(
+        request,
+        "participant/circle_held.html",
+        {
+            "circle": circle,
+            "session": session,
+            "mode": mode,
+            "action": f"/circles/{cid}/sessions/{sid}/held" if sid else f"/circles/{cid}/sessions/log",
+            "can_record": bool(circle.get("i_facilitate"))
+            and (session is None or d.session_needs_record(session, datetime.now(UTC))),
+            "zone": zone,
+            "form": form,
+            "rows": learning_rows(len(members)),
+            "member_options": [("", "—")] + [(m["participant_id"], m["display_name"]) for m in members],
+            "activities": await uc.activities(backend, request_locale(request)),
+            "status_labels": d.STATUS_LABELS,
+            **problem_context(problem, _HELD_ALIASES),
+        },
+        status_code=problem.status if problem else 200,
+    )
+
+
+@router.get("/circles/{cid}/sessions/log", response_class=HTMLResponse)
+async def log_circle_session_page(
+    request: Request,
+    cid: str,
+    user: CurrentUser = Depends(require_user),
+    backend: Backend = Depends(get_backend),
+) -> Response:
+    """The facilitator records a session that happened without being scheduled."""
+    return await _held_page(request, backend, cid, None, None, None)
+
+
+@router.post("/circles/{cid}/sessions/log", response_class=HTMLResponse, dependencies=[Depends(csrf_protect)])
+async def log_circle_session(
+    request: Request,
+    cid: str,
+    user: CurrentUser = Depends(require_user),
+    backend: Backend = Depends(get_backend),
+) -> Response:
+    form = await form_of(request)
+    circle = await uc.circle(backend, cid)
+    members = [str(m["participant_id"]) for m in (circle or {}).get("members") or []]
+    body = {
+        **_when(form, zone_of(request)),
+        "duration_minutes": d.parse_int(form.get("duration_minutes")) or form.get("duration_minutes"),
+        "location": d.optional_text(form.get("location")),
+        **held_fields(form, members, learning_rows(len(members))),
+    }
+    try:
+        logged = await uc.circle_post(backend, cid, "/sessions/log", body)
+    except BackendProblem as problem:
+        if problem.status in _FORM_ERRORS:
+            return await _held_page(request, backend, cid, None, form, problem)
+        raise
+    return done(request, f"/circles/{cid}/sessions/{logged['id']}", N_("The session is recorded as held."))
+
+
+@router.get("/circles/{cid}/sessions/{sid}/held", response_class=HTMLResponse)
+async def record_held_page(
+    request: Request,
+    cid: str,
+    sid: str,
+    user: CurrentUser = Depends(require_user),
+    backend: Backend = Depends(get_backend),
+) -> Response:
+    """The facilitator records a scheduled session as held, once it has started."""
+    return await _held_page(request, backend, cid, sid, None, None)
+
+
+@router.post(
+    "/circles/{cid}/sessions/{sid}/held", response_class=HTMLResponse, dependencies=[Depends(csrf_protect)]
+)
+async def record_held(
+    request: Request,
+    cid: str,
+    sid: str,
+    user: CurrentUser = Depends(require_user),
+    backend: Backend = Depends(get_backend),
+) -> Response:
+    form = await form_of(request)
+    circle = await uc.circle(backend, cid)
+    members = [str(m["participant_id"]) for m in (circle or {}).get("members") or []]
+    body = held_fields(form, members, learning_rows(len(members)))
+    try:
+        await uc.circle_post(backend, cid, f"/sessions/{sid}/held", body)
+    except BackendProblem as problem:
+        if problem.status in _FORM_ERRORS:
+            return await _held_page(request, backend, cid, sid, form, problem)
+        raise
+    return done(request, f"/circles/{cid}/sessions/{sid}", N_("The session is recorded as held."))
+
+
 # -- sessions and activities --------------------------------------------------------------------
 
 
@@ -311,6 +488,8 @@ async def _session_page(
                 "location": str(session.get("location") or ""),
             },
             "can_change": session.get("status") == "scheduled",
+            "can_record": bool(circle.get("i_facilitate"))
+            and d.session_needs_record(session, datetime.now(UTC)),
             "status_labels": d.STATUS_LABELS,
             **problem_context(problem, {"local_start": "starts_at", "timezone": "starts_at"}),
         },

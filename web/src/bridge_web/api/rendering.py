@@ -114,7 +114,8 @@ templates = _environment()
 def translations(request: Request) -> NullTranslations:
     """This request's translations, for Python code: `translations(request).gettext(N_text)`."""
     catalogues: Catalogues = request.app.state.catalogues
-    return catalogues.get(request_locale(request))
+    area = "hr" if request.url.path == "/hr" or request.url.path.startswith("/hr/") else "participant"
+    return catalogues.get(request_locale(request), area)
 
 
 def gettext_for(request: Request) -> Callable[[str], str]:

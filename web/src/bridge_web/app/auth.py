@@ -51,6 +51,7 @@ class SignedIn:
     access_token: str
     expires_at: int
     via: str  # "oidc" or "development"
+    id_token: str | None = None  # the IdP's, kept for sign-out's id_token_hint
 
     def to_session(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class SignedIn:
             "token": self.access_token,
             "exp": self.expires_at,
             "via": self.via,
+            **({"id_token": self.id_token} if self.id_token else {}),
         }
 
 
@@ -263,6 +265,7 @@ class OidcClient:
             access_token=access_token,
             expires_at=int(access_claims["exp"]),
             via="oidc",
+            id_token=id_token,
         )
         return signed_in, safe_next(str(pending.get("next") or "/"))
 
@@ -293,13 +296,19 @@ class OidcClient:
             raise SignInFailed("The id_token was issued to another client (azp).")
         return claims
 
-    async def end_session_url(self, post_logout_redirect: str) -> str | None:
-        """The identity provider's sign-out address, when it publishes one."""
+    async def end_session_url(
+        self, post_logout_redirect: str, id_token_hint: str | None = None
+    ) -> str | None:
+        """The identity provider's sign-out address, when it publishes one (RP-initiated logout: the
+        id_token it issued as `id_token_hint`, so it knows whose session to end without asking)."""
         try:
             endpoint = (await self.metadata()).get("end_session_endpoint")
         except SignInFailed:
             return None
         if not isinstance(endpoint, str):
             return None
-        query = urlencode({"client_id": self.client_id, "post_logout_redirect_uri": post_logout_redirect})
+        params = {"client_id": self.client_id, "post_logout_redirect_uri": post_logout_redirect}
+        if id_token_hint:
+            params["id_token_hint"] = id_token_hint
+        query = urlencode(params)
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"

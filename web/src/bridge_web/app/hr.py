@@ -227,6 +227,48 @@ async def start_circle_run(b: Backend, cohort_id: str) -> dict[str, Any]:
     return run
 
 
+async def circle_run(b: Backend, run_id: str) -> dict[str, Any]:
+    run: dict[str, Any] = await b.get("matching", f"/circle-runs/{run_id}")
+    return run
+
+
+async def circle_run_of_cohort(b: Backend, cohort_id: str, run_id: str) -> dict[str, Any]:
+    """The circle run, refused as not found when it belongs to another cohort than the page's."""
+    run = await circle_run(b, run_id)
+    if str(run.get("cohort_id")) != cohort_id:
+        raise BackendProblem(404, "Not found", "This circle run belongs to another cohort.", [])
+    return run
+
+
+async def move_circle_member(
+    b: Backend, run_id: str, participant_id: str, to_circle_id: str, *, force: bool
+) -> dict[str, Any]:
+    """A member of a draft circle (or someone left out) into another draft circle."""
+    run: dict[str, Any] = await b.post(
+        "matching",
+        f"/circle-runs/{run_id}/move",
+        json={"participant_id": participant_id, "to_circle_id": to_circle_id, "force": force},
+    )
+    return run
+
+
+async def remove_circle_member(
+    b: Backend, run_id: str, circle_id: str, participant_id: str, *, force: bool
+) -> dict[str, Any]:
+    run: dict[str, Any] = await b.delete(
+        "matching",
+        f"/circle-runs/{run_id}/circles/{circle_id}/members/{participant_id}",
+        params={"force": "true"} if force else None,
+    )
+    return run
+
+
+async def set_circle_pin(b: Backend, run_id: str, circle_id: str, pinned: bool) -> dict[str, Any]:
+    path = f"/circle-runs/{run_id}/circles/{circle_id}/pin"
+    run: dict[str, Any] = await (b.post("matching", path) if pinned else b.delete("matching", path))
+    return run
+
+
 async def resolve_circles(b: Backend, run_id: str) -> None:
     await b.post("matching", f"/circle-runs/{run_id}/resolve")
 

@@ -66,21 +66,34 @@ def negotiate(accept_language: str | None) -> str | None:
     return min(choices)[2] if choices else None
 
 
+AREAS = ("participant", "hr")
+"""Where a page belongs: the participant pages (and the shared ones) or HR's (`/hr/...`). The same
+English text can need different words in each (a proposal "Accepted" vs a circle's, "To" as the
+recipient or as "until"), so each area reads every catalogue with its own .po last: its own
+translation wins, the others fill in what it lacks."""
+
+
 @dataclass(frozen=True)
 class Catalogues:
-    """Each locale's merged translations."""
+    """Each (locale, area)'s merged translations."""
 
-    translations: dict[str, NullTranslations]
+    translations: dict[tuple[str, str], NullTranslations]
 
-    def get(self, locale: str) -> NullTranslations:
-        return self.translations.get(locale) or self.translations[DEFAULT_LOCALE]
+    def get(self, locale: str, area: str = "participant") -> NullTranslations:
+        return (
+            self.translations.get((locale, area))
+            or self.translations.get((locale, "participant"))
+            or self.translations[(DEFAULT_LOCALE, "participant")]
+        )
 
 
-def read_catalogue(locale: str, directory: Path = LOCALE_DIR) -> Catalog:
-    """Every .po of `locale` merged (files in name order; a later file's translation wins)."""
+def read_catalogue(locale: str, directory: Path = LOCALE_DIR, area: str | None = None) -> Catalog:
+    """Every .po of `locale` merged: files in name order, the `area`'s own (`<area>.po`) last; a later
+    file's translation wins."""
     merged = Catalog(locale=locale, domain="messages")
     folder = directory / locale / "LC_MESSAGES"
-    for path in sorted(folder.glob("*.po")) if folder.is_dir() else []:
+    paths = sorted(folder.glob("*.po"), key=lambda f: (f.stem == area, f.name)) if folder.is_dir() else []
+    for path in paths:
         with path.open("rb") as fh:
             catalogue = read_po(fh, locale=locale)
         for message in catalogue:
@@ -89,15 +102,18 @@ def read_catalogue(locale: str, directory: Path = LOCALE_DIR) -> Catalog:
             if message.string and (
                 not isinstance(message.string, tuple) or all(message.string)
             ):  # untranslated entries fall back to the source text
+                if message.id in merged:  # Catalog's own merge would keep the earlier string
+                    del merged[message.id]
                 merged[message.id] = message
     return merged
 
 
 def load_catalogues(directory: Path = LOCALE_DIR) -> Catalogues:
-    translations: dict[str, NullTranslations] = {}
+    translations: dict[tuple[str, str], NullTranslations] = {}
     for locale in LOCALES:
-        buffer = io.BytesIO()
-        write_mo(buffer, read_catalogue(locale, directory))
-        buffer.seek(0)
-        translations[locale] = Translations(fp=buffer)
+        for area in AREAS:
+            buffer = io.BytesIO()
+            write_mo(buffer, read_catalogue(locale, directory, area))
+            buffer.seek(0)
+            translations[(locale, area)] = Translations(fp=buffer)
     return Catalogues(translations)
