@@ -1,6 +1,7 @@
 """The web app's shell in real headless Chromium against the platform: development sign-in as HR and
 as a participant, the home page, the language switcher (ja, de), a signed-out deep link that comes
-back after sign-in, the error page, no axe-core violations, and no horizontal scroll at phone width."""
+back after sign-in, the error page, no axe-core violations, no horizontal scroll at phone width, and
+the keyboard alone (skip link, sign-in, visible focus)."""
 
 from __future__ import annotations
 
@@ -126,3 +127,40 @@ async def test_phone_width_has_no_horizontal_scroll(
         await screenshot(page, "home-hr-phone")
     finally:
         await context.close()
+
+
+async def _tab_to(page: Page, selector: str, limit: int = 60) -> None:
+    """Presses Tab until the element matching `selector` has the focus (keyboard only)."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if await page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        ):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+async def test_the_keyboard_alone_signs_in_and_every_focus_is_visible(page: Page) -> None:
+    """No mouse: the skip link comes first and moves to the content; Tab reaches the sign-in form,
+    Enter submits it; every control Tab reaches on the home page shows where the focus is."""
+    await page.goto("/signin")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skip-link"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "main"
+    await _tab_to(page, "input[name=employee_id]")
+    await page.keyboard.type("E2001")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("h1")).to_contain_text("Welcome")
+    seen = 0
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        style = await page.evaluate(
+            """() => { const e = document.activeElement; if (!e || e === document.body) return null;
+                 const s = getComputedStyle(e); return [e.tagName, s.outlineStyle, s.outlineWidth]; }"""
+        )
+        if style is None:
+            continue
+        seen += 1
+        assert style[1] != "none" and style[2] != "0px", f"{style[0]} has no visible focus: {style}"
+    assert seen >= 5, "Tab reached the page's controls"
