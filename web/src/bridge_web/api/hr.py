@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from bridge_web.api import hr_circles, hr_matching, hr_reports
 from bridge_web.api.deps import CurrentUser, csrf_protect, get_backend, require_hr
-from bridge_web.api.hr_common import HrRoute, base_context, redirect, refuse_or_raise, said
+from bridge_web.api.hr_common import HrRoute, act, base_context, redirect, said
 from bridge_web.api.rendering import render, translations
 from bridge_web.app import hr as use
 from bridge_web.app.backend import Backend, BackendProblem, FieldError
@@ -144,12 +144,13 @@ async def change_phase(
     form = await request.form()
     to_phase = str(form.get("to_phase", ""))
     back = f"/hr/cohorts/{cohort_id}"
-    try:
-        await use.change_phase(b, cohort_id, to_phase)
-    except BackendProblem as problem:
-        return await refuse_or_raise(request, problem, N_("The phase was not changed."), back)
-    said(request, N_("The cohort moved to its next phase."))
-    return redirect(back)
+    return await act(
+        request,
+        use.change_phase(b, cohort_id, to_phase),
+        refused=N_("The phase was not changed."),
+        done=N_("The cohort moved to its next phase."),
+        back=back,
+    )
 
 
 # The HRIS import

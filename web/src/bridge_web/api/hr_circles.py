@@ -16,7 +16,7 @@ from bridge_web.api.deps import (
     request_timezone,
     require_hr,
 )
-from bridge_web.api.hr_common import HrRoute, base_context, redirect, refuse_or_raise, said
+from bridge_web.api.hr_common import HrRoute, act, base_context, redirect, refuse_or_raise, said
 from bridge_web.api.rendering import render
 from bridge_web.app import hr as use
 from bridge_web.app.backend import Backend, BackendProblem
@@ -67,12 +67,13 @@ async def start_circles(
     user: CurrentUser = Depends(require_hr),
     b: Backend = Depends(get_backend),
 ) -> Response:
-    try:
-        await use.start_circle_run(b, cohort_id)
-    except BackendProblem as problem:
-        return await refuse_or_raise(request, problem, N_("No circles were formed."), _circles_url(cohort_id))
-    said(request, N_("Draft circles are ready for review."))
-    return redirect(_circles_url(cohort_id))
+    return await act(
+        request,
+        use.start_circle_run(b, cohort_id),
+        refused=N_("No circles were formed."),
+        done=N_("Draft circles are ready for review."),
+        back=_circles_url(cohort_id),
+    )
 
 
 @router.post("/cohorts/{cohort_id}/circles/runs/{run_id}/resolve", dependencies=[Depends(csrf_protect)])
@@ -84,14 +85,13 @@ async def resolve_circles(
     b: Backend = Depends(get_backend),
 ) -> Response:
     await use.circle_run_of_cohort(b, cohort_id, run_id)
-    try:
-        await use.resolve_circles(b, run_id)
-    except BackendProblem as problem:
-        return await refuse_or_raise(
-            request, problem, N_("The circles were not re-solved."), _circles_url(cohort_id)
-        )
-    said(request, N_("The circles were re-solved."))
-    return redirect(_circles_url(cohort_id))
+    return await act(
+        request,
+        use.resolve_circles(b, run_id),
+        refused=N_("The circles were not re-solved."),
+        done=N_("The circles were re-solved."),
+        back=_circles_url(cohort_id),
+    )
 
 
 @router.post("/cohorts/{cohort_id}/circles/runs/{run_id}/publish", dependencies=[Depends(csrf_protect)])
@@ -103,14 +103,13 @@ async def publish_circles(
     b: Backend = Depends(get_backend),
 ) -> Response:
     await use.circle_run_of_cohort(b, cohort_id, run_id)
-    try:
-        await use.publish_circles(b, run_id)
-    except BackendProblem as problem:
-        return await refuse_or_raise(
-            request, problem, N_("The circles were not published."), _circles_url(cohort_id)
-        )
-    said(request, N_("The circles are published: every member is invited."))
-    return redirect(_circles_url(cohort_id))
+    return await act(
+        request,
+        use.publish_circles(b, run_id),
+        refused=N_("The circles were not published."),
+        done=N_("The circles are published: every member is invited."),
+        back=_circles_url(cohort_id),
+    )
 
 
 async def _form_text(request: Request) -> dict[str, str]:
@@ -130,18 +129,19 @@ async def move_member(
     even when the circles then break a hard rule (they show it)."""
     await use.circle_run_of_cohort(b, cohort_id, run_id)
     form = await _form_text(request)
-    try:
-        await use.move_circle_member(
+    return await act(
+        request,
+        use.move_circle_member(
             b,
             run_id,
             form.get("participant_id", ""),
             form.get("to_circle_id", ""),
             force=bool(form.get("force")),
-        )
-    except BackendProblem as problem:
-        return await refuse_or_raise(request, problem, N_("Nobody was moved."), _circles_url(cohort_id))
-    said(request, N_("The member was moved."))
-    return redirect(_circles_url(cohort_id))
+        ),
+        refused=N_("Nobody was moved."),
+        done=N_("The member was moved."),
+        back=_circles_url(cohort_id),
+    )
 
 
 @router.post(
@@ -161,12 +161,13 @@ async def remove_member(
     moves them back into a circle."""
     await use.circle_run_of_cohort(b, cohort_id, run_id)
     form = await _form_text(request)
-    try:
-        await use.remove_circle_member(b, run_id, circle_id, participant_id, force=bool(form.get("force")))
-    except BackendProblem as problem:
-        return await refuse_or_raise(request, problem, N_("Nobody was removed."), _circles_url(cohort_id))
-    said(request, N_("The member was taken out of the draft; re-solving leaves them out."))
-    return redirect(_circles_url(cohort_id))
+    return await act(
+        request,
+        use.remove_circle_member(b, run_id, circle_id, participant_id, force=bool(form.get("force"))),
+        refused=N_("Nobody was removed."),
+        done=N_("The member was taken out of the draft; re-solving leaves them out."),
+        back=_circles_url(cohort_id),
+    )
 
 
 @router.post(

@@ -3,7 +3,7 @@ and flash messages, and the labels every HR template uses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
@@ -82,6 +82,26 @@ async def refuse_or_raise(request: Request, problem: BackendProblem, lead: str, 
         refused(request, problem, lead)
         return redirect(back)
     raise problem
+
+
+async def act(
+    request: Request,
+    action: Awaitable[object],
+    *,
+    refused: str,
+    done: str,
+    back: str,
+    then: str | None = None,
+) -> Response:
+    """One HR action from a form: on success the `done` message and a redirect to `then` (default
+    `back`); a refusal (409, 422) goes back to `back` with `refused` and the service's reason; 403 and
+    404 become the problem page."""
+    try:
+        await action
+    except BackendProblem as problem:
+        return await refuse_or_raise(request, problem, refused, back)
+    said(request, done)
+    return redirect(then or back)
 
 
 def base_context() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from bridge_web.api.deps import CurrentUser, csrf_protect, get_backend, require_hr
-from bridge_web.api.hr_common import HrRoute, base_context, redirect, refuse_or_raise, said
+from bridge_web.api.hr_common import HrRoute, act, base_context, redirect, refuse_or_raise, said
 from bridge_web.api.rendering import render
 from bridge_web.app import hr as use
 from bridge_web.app.backend import Backend, BackendProblem
@@ -60,14 +60,13 @@ async def start_run(
     user: CurrentUser = Depends(require_hr),
     b: Backend = Depends(get_backend),
 ) -> Response:
-    try:
-        await use.start_run(b, cohort_id)
-    except BackendProblem as problem:
-        return await refuse_or_raise(
-            request, problem, N_("Matching did not start."), _matching_url(cohort_id)
-        )
-    said(request, N_("Matching started."))
-    return redirect(_matching_url(cohort_id))
+    return await act(
+        request,
+        use.start_run(b, cohort_id),
+        refused=N_("Matching did not start."),
+        done=N_("Matching started."),
+        back=_matching_url(cohort_id),
+    )
 
 
 @router.post(
@@ -106,14 +105,13 @@ async def remove_pair(
     b: Backend = Depends(get_backend),
 ) -> Response:
     await use.run_of_cohort(b, cohort_id, run_id)
-    try:
-        await use.remove_pair(b, run_id, pair_id)
-    except BackendProblem as problem:
-        return await refuse_or_raise(
-            request, problem, N_("The pair was not removed."), _matching_url(cohort_id)
-        )
-    said(request, N_("The pair was removed from the draft; a re-solve will not propose it again."))
-    return redirect(_matching_url(cohort_id))
+    return await act(
+        request,
+        use.remove_pair(b, run_id, pair_id),
+        refused=N_("The pair was not removed."),
+        done=N_("The pair was removed from the draft; a re-solve will not propose it again."),
+        back=_matching_url(cohort_id),
+    )
 
 
 @router.post("/cohorts/{cohort_id}/matching/{run_id}/swap", dependencies=[Depends(csrf_protect)])
@@ -127,14 +125,13 @@ async def swap_pairs(
     form = await request.form()
     pair_a, pair_b = str(form.get("pair_a", "")), str(form.get("pair_b", ""))
     await use.run_of_cohort(b, cohort_id, run_id)
-    try:
-        await use.swap(b, run_id, pair_a, pair_b)
-    except BackendProblem as problem:
-        return await refuse_or_raise(
-            request, problem, N_("The mentees were not swapped."), _matching_url(cohort_id)
-        )
-    said(request, N_("The mentees were swapped; both new pairs are pinned."))
-    return redirect(_matching_url(cohort_id))
+    return await act(
+        request,
+        use.swap(b, run_id, pair_a, pair_b),
+        refused=N_("The mentees were not swapped."),
+        done=N_("The mentees were swapped; both new pairs are pinned."),
+        back=_matching_url(cohort_id),
+    )
 
 
 @router.post("/cohorts/{cohort_id}/matching/{run_id}/resolve", dependencies=[Depends(csrf_protect)])
@@ -146,14 +143,13 @@ async def resolve(
     b: Backend = Depends(get_backend),
 ) -> Response:
     await use.run_of_cohort(b, cohort_id, run_id)
-    try:
-        await use.resolve(b, run_id)
-    except BackendProblem as problem:
-        return await refuse_or_raise(
-            request, problem, N_("The draft was not re-solved."), _matching_url(cohort_id)
-        )
-    said(request, N_("Re-solving the draft."))
-    return redirect(_matching_url(cohort_id))
+    return await act(
+        request,
+        use.resolve(b, run_id),
+        refused=N_("The draft was not re-solved."),
+        done=N_("Re-solving the draft."),
+        back=_matching_url(cohort_id),
+    )
 
 
 @router.post("/cohorts/{cohort_id}/matching/{run_id}/publish", dependencies=[Depends(csrf_protect)])
@@ -165,14 +161,14 @@ async def publish(
     b: Backend = Depends(get_backend),
 ) -> Response:
     await use.run_of_cohort(b, cohort_id, run_id)
-    try:
-        await use.publish(b, run_id)
-    except BackendProblem as problem:
-        return await refuse_or_raise(
-            request, problem, N_("The draft was not published."), _matching_url(cohort_id)
-        )
-    said(request, N_("The draft is published: every pair has its proposal."))
-    return redirect(f"/hr/cohorts/{cohort_id}/proposals")
+    return await act(
+        request,
+        use.publish(b, run_id),
+        refused=N_("The draft was not published."),
+        done=N_("The draft is published: every pair has its proposal."),
+        back=_matching_url(cohort_id),
+        then=f"/hr/cohorts/{cohort_id}/proposals",
+    )
 
 
 @router.get("/cohorts/{cohort_id}/proposals")
