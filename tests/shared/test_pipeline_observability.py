@@ -97,22 +97,36 @@ async def test_a_probe_that_never_arrives_is_counted_lost_once(sessions: Running
         await conn.execute(
             "INSERT INTO pipeline_probes (probe_id, instance, sent_at) VALUES ('lost-1', 'gone', now() - interval '1 minute')"
         )
-    samples = await eventually(
-        sessions, "the lost probe", lambda s: (value(s, "bridge_probe_lost_total") or 0) >= 1
-    )
-    assert value(samples, "bridge_probe_lost_total") == 1
-    # Later ticks do not count it again, while fresh probes keep arriving.
-    before = value(samples, "bridge_probe_round_trip_seconds_count") or 0
-    samples = await eventually(
-        sessions,
-        "more probes after the lost one",
-        lambda s: (value(s, "bridge_probe_round_trip_seconds_count") or 0) >= before + 3,
-    )
-    assert value(samples, "bridge_probe_lost_total") == 1
+
+    async def lost_rows() -> int:
+        async with sessions.runtime.pool.acquire() as conn:
+            return int(await conn.fetchval("SELECT count(*) FROM pipeline_probes WHERE lost_at IS NOT NULL"))
+
+    async def counted_once() -> Samples:
+        """The counter against the rows marked lost, read before and after it: each lost probe is
+        counted once, never again. (On a starved machine the service's own probes may miss their
+        5 s too, and are rightly counted: so the counter is compared with the rows, not with 1.)"""
+        low = await lost_rows()
+        samples = await eventually(sessions, "a scrape", lambda s: True)
+        high = await lost_rows()
+        counted = value(samples, "bridge_probe_lost_total") or 0
+        assert low <= counted <= high, (low, counted, high)
+        return samples
+
+    await eventually(sessions, "the lost probe", lambda s: (value(s, "bridge_probe_lost_total") or 0) >= 1)
+    samples = await counted_once()
     async with sessions.runtime.pool.acquire() as conn:
         assert await conn.fetchval(
             "SELECT lost_at IS NOT NULL FROM pipeline_probes WHERE probe_id = 'lost-1'"
         )
+    # Later ticks do not count it again, while fresh probes keep arriving.
+    before = value(samples, "bridge_probe_round_trip_seconds_count") or 0
+    await eventually(
+        sessions,
+        "more probes after the lost one",
+        lambda s: (value(s, "bridge_probe_round_trip_seconds_count") or 0) >= before + 3,
+    )
+    await counted_once()
 
 
 async def test_consumer_lag_counts_records_a_paused_consumer_has_not_committed(
