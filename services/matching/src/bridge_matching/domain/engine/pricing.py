@@ -28,6 +28,7 @@ pool (when feasible), whatever their weight.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,7 +52,10 @@ SAFETY = 1e-7
 # A mentee is scanned for pairs down to this far below its current price, so that
 # the next rounds (whose prices move a little) are served from the pool.
 MARGIN = 0.02
-EXACT_CHUNK = 1 << 20
+EXACT_CHUNK = 1 << 18
+# Threads for the exact checks of a scan's survivors: numpy releases the GIL in the array work,
+# so two slices run at once on two cores (the compiled scan before them is parallel already).
+EXACT_THREADS = 2
 # Pairs a mentee's capped scans keep: the first (before any price is known) keeps 64, the
 # second 256; later scans are uncapped, as are the exhaustive ones.
 SCAN_CAPS = (64, 256)
@@ -157,6 +161,12 @@ class Pricer:
         m, e = m[ok], e[ok]
         return m, e, score(self.index, m, e, minutes).cost_units()
 
+    def _exact_above(self, m: Idx, e: Idx, floor_of: F64) -> tuple[Idx, Idx, I64]:
+        """The feasible pairs among (m, e) whose exact weight beats their mentee's floor."""
+        pm, pe, pu = self._exact(m, e)
+        above = pu / SCORE_SCALE > floor_of[pe]
+        return pm[above], pe[above], pu[above]
+
     def scan(self, mentees: Idx, floors: F64, *, cap: int = 0) -> None:
         """Replace the pool of ``mentees`` by every feasible pair with weight > floor (with
         ``cap > 0``: at most the ``cap`` with the highest bounds per mentee, the floor rising to
@@ -170,16 +180,22 @@ class Pricer:
         floor_of = np.full(self.n, np.inf)
         # A pair the cap left out has a bound <= raised, so a weight <= raised + UNIT.
         floor_of[mentees] = np.where(raised > kernel_floors, raised + UNIT + SAFETY, floors)
-        # Exact checks in slices: scoring keeps five float columns per pair, and a first scan
-        # can let tens of millions of pairs through its bounds.
-        parts: list[tuple[Idx, Idx, I64]] = []
-        for lo in range(0, cand_m.size, EXACT_CHUNK):
-            pm, pe, pu = self._exact(
-                cand_m[lo : lo + EXACT_CHUNK].astype(np.intp), cand_e[lo : lo + EXACT_CHUNK].astype(np.intp)
+        # Exact checks in slices, two at a time: scoring keeps five float columns per pair, and a
+        # first scan can let tens of millions of pairs through its bounds.
+        slices = [
+            (
+                cand_m[lo : lo + EXACT_CHUNK].astype(np.intp, copy=False),
+                cand_e[lo : lo + EXACT_CHUNK].astype(np.intp, copy=False),
             )
-            above = pu / SCORE_SCALE > floor_of[pe]
-            parts.append((pm[above], pe[above], pu[above]))
-        del cand_m, cand_e
+            for lo in range(0, cand_m.size, EXACT_CHUNK)
+        ]
+        if len(slices) > 1:
+            # ``map`` keeps the slices in order, so the pool is the same as a plain loop's.
+            with ThreadPoolExecutor(EXACT_THREADS) as threads:
+                parts = list(threads.map(lambda me: self._exact_above(me[0], me[1], floor_of), slices))
+        else:
+            parts = [self._exact_above(sm, se, floor_of) for sm, se in slices]
+        del cand_m, cand_e, slices
         m = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
         e = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
         units = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
