@@ -625,15 +625,16 @@ def test_certificate_holds_against_a_mip_of_every_pair_on_medium_cohorts(
 
 
 # A mentee's first scans keep only its SCAN_CAPS best pairs (by bound) and bound the rest
-# (``Priced.unseen``). Cohorts this small never reach the real caps (64, 256); with caps of 1 or 2
-# they bind for almost every mentee, so the bound, the exhaustive last round and the rescans run.
+# (``Priced.unseen``). Cohorts this small never reach the real caps (64, 256, 1024); with caps of
+# 1, 2 and 3 (three levels, as in production) they bind for almost every mentee, so the bound, the
+# exhaustive last round and the rescans at every level run.
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(kind=st.sampled_from(SMALL_KINDS), seed=st.integers(0, 2**32 - 1))
 def test_certificate_holds_when_the_pool_cap_binds_on_small_cohorts(kind: str, seed: int) -> None:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pricing, "SCAN_CAPS", (1, 2))
+        mp.setattr(pricing, "SCAN_CAPS", (1, 2, 3))
         test_certificate_holds_against_brute_force_on_small_cohorts.hypothesis.inner_test(kind, seed)  # type: ignore[attr-defined]
 
 
@@ -642,7 +643,7 @@ def test_certificate_holds_when_the_pool_cap_binds_on_medium_cohorts(
     n: int, either_share: float, seed: int
 ) -> None:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pricing, "SCAN_CAPS", (2, 4))
+        mp.setattr(pricing, "SCAN_CAPS", (2, 4, 8))
         test_certificate_holds_against_a_mip_of_every_pair_on_medium_cohorts.hypothesis.inner_test(  # type: ignore[attr-defined]
             n, either_share, seed
         )
