@@ -44,6 +44,21 @@ def test_round_trip_through_kafka_headers() -> None:
     assert attrs.id == evt.id
 
 
+def test_extension_headers_are_ignored_and_the_kafka_content_type_header_wins() -> None:
+    evt = build_event(ThingHappened(thing_id="t-3", seq=1), source="/x")
+    raw = [(k, v.encode()) for k, v in evt.headers.items()]
+    raw += [("ce_somethingelse", b"\xff"), ("traceparent", b"00-abc"), ("ce_datacontenttype", b"text/plain")]
+    raw.append(("content-type", b"application/json"))
+    attrs = parse_attributes(raw)
+    assert attrs.datacontenttype == "application/json"
+    assert attrs.dataschema == evt.headers["ce_dataschema"]
+    assert decode_payload(attrs, evt.value) == ThingHappened(thing_id="t-3", seq=1)
+    # Without the Kafka header, the attribute header is what there is (and it is refused).
+    only_ce = [(k, v) for k, v in raw if k != "content-type"]
+    with pytest.raises(EnvelopeError, match="unsupported datacontenttype 'text/plain'"):
+        decode_payload(parse_attributes(only_ce), evt.value)
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [

@@ -91,6 +91,15 @@ def test_an_altered_or_plain_personal_field_is_refused() -> None:
     data["mentor"]["display_name"]["by"] = ["e"]  # another person's key
     with pytest.raises(EnvelopeError, match="does not open"):
         decode_payload(attrs, json.dumps(data).encode(), keys)
+    for blob in ("not base64 at all!", "é" * 40, "", "AAAA"):  # broken, non-ASCII, empty, too short
+        data = json.loads(event.value)
+        data["mentor"]["display_name"]["sealed"] = blob
+        with pytest.raises(EnvelopeError, match="does not open"):
+            decode_payload(attrs, json.dumps(data).encode(), keys)
+    data = json.loads(event.value)
+    data["mentor"]["display_name"]["by"] = ["m", "m"]  # the same person twice is not what was sealed
+    with pytest.raises(EnvelopeError, match="does not open"):
+        decode_payload(attrs, json.dumps(data).encode(), keys)
 
 
 def _plain_personal(model: type[BaseModel], prefix: str = "") -> list[str]:

@@ -158,22 +158,28 @@ _TYPE_SHAPE = re.compile(r"^[a-z0-9]+(\.[a-z0-9_-]+)+$")
 _ATTRIBUTES = frozenset(f.name for f in fields(CloudEventAttributes))
 
 
+_HEADER_ATTRIBUTE = {f"{_CE}{name}": name for name in _ATTRIBUTES}
+"""The headers that carry a CloudEvents attribute of `CloudEventAttributes`; other `ce_` headers are
+extensions (classification, partition key), which handlers read from the record if they need them."""
+
+
 def parse_attributes(headers: Mapping[str, Any] | list[tuple[str, bytes]]) -> CloudEventAttributes:
-    attrs: dict[str, str] = {}
+    known: dict[str, str] = {}
     content_type: str | None = None
     for k, v in headers.items() if isinstance(headers, Mapping) else headers:
-        if k.startswith(_CE) or k == "content-type":
-            text = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v)
-            if k == "content-type":
-                content_type = text
-            else:
-                attrs[k[3:]] = text
+        name = _HEADER_ATTRIBUTE.get(k)
+        if name is None and k != "content-type":
+            continue
+        text = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v)
+        if name is None:
+            content_type = text
+        else:
+            known[name] = text
     if content_type is not None:
-        attrs["datacontenttype"] = content_type
-    missing = {"id", "source", "type", "specversion", "time"} - attrs.keys()
+        known["datacontenttype"] = content_type  # the Kafka binding's header wins over ce_datacontenttype
+    missing = {"id", "source", "type", "specversion", "time"} - known.keys()
     if missing:
         raise EnvelopeError(f"missing CloudEvents attributes: {', '.join(sorted(missing))}")
-    known = {k: v for k, v in attrs.items() if k in _ATTRIBUTES}
     quick = _well_formed(known)
     if quick is not None:
         return quick

@@ -17,6 +17,7 @@ another owner (a test's own `bridge.test.*`) is not checked.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bridge_shared.events.topics import ALL_EVENT_TOPICS
 
@@ -46,9 +47,11 @@ def owner_source(topic: str, prefix: str = "") -> str:
     return service_source(owner)
 
 
+@lru_cache(maxsize=1024)
 def unexpected_source(topic: str, source: str, prefix: str = "") -> str | None:
     """Why an event with `source` may not be on `topic`, or None when it may (or the topic is not
-    a Bridge service's)."""
+    a Bridge service's). Cached: every record is asked about, and a cluster has few (topic, source)
+    pairs (the cache is bounded, so odd sources cannot grow it)."""
     owner = topic_owner(topic, prefix)
     if owner is None:
         return None

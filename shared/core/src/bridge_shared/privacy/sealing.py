@@ -12,6 +12,7 @@ the field's `erased` value instead.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import types
@@ -37,6 +38,7 @@ from bridge_shared.privacy.classification import (
 
 KEY_BYTES = 32
 _INFO = b"bridge-sealed-v1"
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 Keys = Mapping[str, bytes | None]
 """A person's key by participant id; None when the person was erased."""
 
@@ -192,6 +194,7 @@ def _derive(keys: tuple[bytes, ...], subjects: tuple[str, ...]) -> AESGCM:
     return AESGCM(material)
 
 
+@lru_cache(maxsize=4096)
 def _aad(subjects: tuple[str, ...]) -> bytes:
     return _INFO + b"|" + "|".join(subjects).encode()
 
@@ -212,18 +215,21 @@ def open_value(sealed: Any, keys: Keys, personal: Personal) -> Any:
     """The plain value, or `personal.erased` when a key is destroyed (or the value was erased)."""
     if not (isinstance(sealed, dict) and isinstance(sealed.get("by"), list) and "sealed" in sealed):
         raise SealingError("a personal field must be sealed ({'by': [...], 'sealed': ...})")
-    by = tuple(sorted(str(s) for s in sealed["by"]))
+    people = sealed["by"]
+    by = (str(people[0]),) if len(people) == 1 else tuple(sorted(str(s) for s in people))
     blob = sealed["sealed"]
-    material = [keys.get(s) for s in by]
-    if blob is None or not by or any(k is None for k in material):
+    material = tuple(keys.get(s) for s in by)
+    if blob is None or not by or None in material:
         return personal.erased
     if not isinstance(blob, str):
         raise SealingError("'sealed' must be a base64url string or null")
     try:
-        raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-        box = _derive(tuple(k for k in material if k is not None), by)
-        return json.loads(box.decrypt(raw[:12], raw[12:], _aad(by)))
-    except (InvalidTag, ValueError) as exc:
+        # base64url without padding, as seal_value writes it (binascii directly: this runs for every
+        # personal field of every event a consumer reads)
+        raw = binascii.a2b_base64((blob + "=" * (-len(blob) % 4)).encode("ascii").translate(_FROM_URLSAFE))
+        box = _derive(material, by)  # every key present: checked above
+        return json.loads(box.decrypt(raw[:12], raw[12:], _aad(by)).decode("utf-8"))
+    except (InvalidTag, ValueError, binascii.Error) as exc:
         raise SealingError("a sealed field does not open with its people's keys (altered?)") from exc
 
 
