@@ -9,6 +9,8 @@ produces `--events` synthetic programme events (bench/reporting/events.py), then
   raw  — plain AIOKafkaConsumer reading every event topic from offset 0 to the end (no decoding);
   rebuild — `bridge_reporting.app.rebuild.rebuild()`: read + decode + set-based projection into shadow
            tables + atomic swap.
+  decode floor — the rebuild's own reader alone: reading and decoding every event (sealed fields
+           opened), no folding and no writes. No write-side work can make the rebuild faster than this.
 With --live, also the service's own batch consumer path: a fresh reporting service (new consumer
 group, inbox and schema) replays the topics from the start; timed until its inbox holds every event.
 Prints medians.
@@ -30,9 +32,38 @@ import asyncpg
 from common import end_total, infra, median, produce, raw_consume, reporting_settings, wait_stored
 from events import Sealer, programme
 
-from bridge_reporting.app.rebuild import rebuild
+from bridge_reporting.app.projections import TOPICS
+from bridge_reporting.app.rebuild import RebuildResult, _Reader, rebuild
+from bridge_reporting.db import shadow
+from bridge_reporting.settings import ReportingSettings
+from bridge_shared.db.connection import as_connection
+from bridge_shared.events.topics import MATCHING_PRIVACY
+from bridge_shared.privacy.sealing import Keys
 from bridge_shared.privacy.vault import TABLE as VAULT_TABLE
-from bridge_shared.privacy.vault import create_vault
+from bridge_shared.privacy.vault import VAULT, create_vault
+
+
+async def decode_floor(settings: ReportingSettings, batch_size: int) -> tuple[int, float]:
+    """(records, seconds) for the rebuild's reader alone: read and decode every event, write nothing."""
+    pool = await shadow.key_pool(settings)
+
+    async def keys_for(subjects: set[str]) -> Keys:
+        async with pool.acquire() as kc:
+            return await VAULT.keys_for_opening(as_connection(kc), subjects)
+
+    result = RebuildResult(generation="floor")
+    prefix = settings.kafka_topic_prefix
+    topics = [prefix + t for t in (*TOPICS, MATCHING_PRIVACY)]
+    reader = _Reader(settings.kafka_bootstrap_servers, topics, result, keys_for, settings, prefix)
+    t0 = time.perf_counter()
+    try:
+        await reader.start()
+        async for _events in reader.batches(await reader.end_offsets(), batch_size):
+            pass
+    finally:
+        await reader.stop()
+        await pool.close()
+    return result.records, time.perf_counter() - t0
 
 
 async def live_replay(inf, expected: int, timeout: float) -> float:  # type: ignore[no-untyped-def]
@@ -101,15 +132,18 @@ async def main() -> None:
                 flush=True,
             )
             settings = await reporting_settings(inf)
-            raw_rates, rebuild_rates, rebuild_secs = [], [], []
+            raw_rates, rebuild_rates, rebuild_secs, floor_rates = [], [], [], []
             for i in range(args.repeats):
                 got, t = await raw_consume(inf.bootstrap_servers)
                 raw_rates.append(got / t)
+                decoded, t_floor = await decode_floor(settings, args.batch_size)
+                floor_rates.append(decoded / t_floor)
                 res = await rebuild(settings, batch_size=args.batch_size)
                 rebuild_rates.append(res.records / res.seconds)
                 rebuild_secs.append(res.seconds)
                 print(
                     f"  repeat {i + 1}: raw consume {got} in {t:.1f}s ({got / t:.0f}/s); "
+                    f"decode floor {decoded / t_floor:.0f}/s; "
                     f"rebuild {res.records} in {res.seconds:.1f}s ({res.events_per_second:.0f}/s, "
                     f"swap {res.swap_seconds * 1000:.0f} ms); rows {sum(res.rows.values())}",
                     flush=True,
@@ -122,6 +156,7 @@ async def main() -> None:
                 "rebuild_events_per_s_median": round(median(rebuild_rates)),
                 "rebuild_seconds_median": round(median(rebuild_secs), 1),
                 "rebuild_vs_raw": round(median(rebuild_rates) / median(raw_rates), 3),
+                "decode_floor_events_per_s_median": round(median(floor_rates)),
             }
             if args.live:
                 secs = await live_replay(inf, stored, timeout=3600)
