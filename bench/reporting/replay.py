@@ -3,12 +3,14 @@
     .tools/bin/uv run python bench/reporting/replay.py --events 100000 --repeats 3
     .tools/bin/uv run python bench/reporting/replay.py --events 1000000 --repeats 1 --live
     .tools/bin/uv run python bench/reporting/replay.py --events 50000 --repeats 3 --sealed
+    .tools/bin/uv run python bench/reporting/replay.py --events 200000 --repeats 3 --workers 2
 
 Starts its own embedded PostgreSQL + Apache Kafka (or uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS),
 produces `--events` synthetic programme events (bench/reporting/events.py), then per repeat:
   raw  — plain AIOKafkaConsumer reading every event topic from offset 0 to the end (no decoding);
   rebuild — `bridge_reporting.app.rebuild.rebuild()`: read + decode + set-based projection into shadow
            tables + atomic swap.
+  rebuild with --workers N — the same, reading and decoding in N worker processes (bench `--workers`).
   decode floor — the rebuild's own reader alone: reading and decoding every event (sealed fields
            opened), no folding and no writes. No write-side work can make the rebuild faster than this.
 With --live, also the service's own batch consumer path: a fresh reporting service (new consumer
@@ -105,6 +107,12 @@ async def main() -> None:
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="also time the rebuild with this many reading and decoding worker processes (> 1)",
+    )
     ap.add_argument("--live", action="store_true", help="also time the live batch consumer's replay")
     ap.add_argument("--json", type=Path, help="write the results here too")
     ap.add_argument(
@@ -132,7 +140,7 @@ async def main() -> None:
                 flush=True,
             )
             settings = await reporting_settings(inf)
-            raw_rates, rebuild_rates, rebuild_secs, floor_rates = [], [], [], []
+            raw_rates, rebuild_rates, rebuild_secs, floor_rates, worker_rates = [], [], [], [], []
             for i in range(args.repeats):
                 got, t = await raw_consume(inf.bootstrap_servers)
                 raw_rates.append(got / t)
@@ -148,6 +156,14 @@ async def main() -> None:
                     f"swap {res.swap_seconds * 1000:.0f} ms); rows {sum(res.rows.values())}",
                     flush=True,
                 )
+                if args.workers > 1:
+                    par = await rebuild(settings, batch_size=args.batch_size, workers=args.workers)
+                    worker_rates.append(par.events_per_second)
+                    print(
+                        f"    with {args.workers} workers: {par.records} in {par.seconds:.1f}s "
+                        f"({par.events_per_second:.0f}/s); rows {sum(par.rows.values())}",
+                        flush=True,
+                    )
             result = {
                 "sealed": args.sealed,
                 "events_produced": n,
@@ -158,6 +174,10 @@ async def main() -> None:
                 "rebuild_vs_raw": round(median(rebuild_rates) / median(raw_rates), 3),
                 "decode_floor_events_per_s_median": round(median(floor_rates)),
             }
+            if worker_rates:
+                result["workers"] = args.workers
+                result["rebuild_workers_events_per_s_median"] = round(median(worker_rates))
+                result["rebuild_workers_seconds_per_million"] = round(1e6 / median(worker_rates), 1)
             if args.live:
                 secs = await live_replay(inf, stored, timeout=3600)
                 result["live_batch_replay_seconds"] = round(secs, 1)

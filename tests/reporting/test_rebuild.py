@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import sys
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 
-from bridge_reporting.app.rebuild import rebuild
+from bridge_reporting.app.rebuild import (
+    RebuildResult,
+    _next_message,
+    _replay_in_workers,
+    plan_shares,
+    rebuild,
+)
 from bridge_reporting.domain.tables import ALL_TABLES
 from tests.reporting import scenario
 from tests.reporting.conftest import converged, publish, published_scenario
@@ -39,9 +47,11 @@ async def settled(svc: RunningService) -> dict[str, list[tuple[Any, ...]]]:
     pytest.fail("live read models kept changing")
 
 
-async def test_rebuilt_state_equals_live_state(reporting: RunningService) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_rebuilt_state_equals_live_state(reporting: RunningService, workers: str) -> None:
     """Also: a whole scenario forged by a source that owns no topic (the live consumer dead-letters it) stays
-    out of the rebuilt read models, as it stays out of the live ones."""
+    out of the rebuilt read models, as it stays out of the live ones. With two workers, two processes
+    read and decode a share of the partitions each while the job writes."""
     sc = await published_scenario(reporting)
     forged = scenario.build(forged_source="/bridge/attacker")
     await publish(reporting, forged.events)
@@ -64,6 +74,8 @@ async def test_rebuilt_state_equals_live_state(reporting: RunningService) -> Non
         "bridge_reporting.jobs.rebuild",
         "--batch-size",
         "200",
+        "--workers",
+        workers,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -71,6 +83,7 @@ async def test_rebuilt_state_equals_live_state(reporting: RunningService) -> Non
     out, _ = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, out.decode()
     assert f"rebuilt {len(ALL_TABLES)} read models".encode() in out, out.decode()
+    assert (b"read by 2 worker processes" in out) == (workers == "2"), out.decode()
 
     rebuilt = await snapshot(reporting)
     assert not any(forged.prefix in repr(rows) for rows in rebuilt.values())
@@ -106,10 +119,38 @@ async def test_events_during_a_rebuild_are_not_lost(reporting: RunningService) -
         await asyncio.sleep(0.3)
         await publish(reporting, second.events[half:])
 
-    result, _ = await asyncio.gather(rebuild(reporting.settings, batch_size=100), trickle())
-    assert result.events > 0
+    result, _ = await asyncio.gather(rebuild(reporting.settings, batch_size=100, workers=2), trickle())
+    assert result.events > 0 and result.workers == 2
     await converged(reporting, second.cohort_id)
     await converged(reporting, first.cohort_id)
     live = await settled(reporting)
     await rebuild(reporting.settings)
     assert await snapshot(reporting) == live
+
+
+def test_partitions_are_shared_out_by_their_record_counts() -> None:
+    tp = [TopicPartition("t", p) for p in range(5)]
+    sizes = {tp[0]: 100, tp[1]: 60, tp[2]: 50, tp[3]: 0, tp[4]: 10}
+    shares = plan_shares(sizes, 2)
+    assert shares == [[tp[0], tp[4]], [tp[1], tp[2]]]  # 110 records each; the empty one is left out
+    assert plan_shares(sizes, 1) == [[tp[0], tp[1], tp[2], tp[4]]]
+    assert len(plan_shares(sizes, 8)) == 4  # never more shares than partitions with records
+    assert plan_shares({tp[3]: 0}, 2) == []
+
+
+async def test_a_worker_that_fails_or_dies_fails_the_rebuild(reporting: RunningService) -> None:
+    """A worker's error comes back with its traceback; a worker gone without a word is noticed."""
+    unreachable = reporting.settings.model_copy(
+        update={"database_url": "postgresql://nobody:nothing@127.0.0.1:9/none"}
+    )
+    plan = [{TopicPartition("t", 0): 1}]
+    async with reporting.runtime.pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="rebuild worker 0 failed") as failed:
+            await _replay_in_workers(conn, unreachable, "__rtest", plan, 10, RebuildResult("t"), set(), None)
+    assert "Traceback" in str(failed.value) and "Connect" in str(failed.value)
+    ctx = multiprocessing.get_context("spawn")
+    dying = ctx.Process(target=sys.exit, args=(3,), daemon=True)
+    dying.start()
+    with pytest.raises(RuntimeError, match=r"rebuild worker 0 exited \(3\) before finishing"):
+        await _next_message(ctx.Queue(), [dying], {0})
+    dying.join(30)

@@ -14,6 +14,7 @@ from bridge_reporting.app import privacy
 from bridge_reporting.db import upsert
 from bridge_reporting.domain.projection import fold
 from bridge_reporting.domain.tables import PERSON_COLS
+from bridge_reporting.domain.upsert import BatchWriter
 from bridge_shared.db.connection import Conn
 from bridge_shared.events.envelope import InboundEvent
 from bridge_shared.events.topics import ALL_EVENT_TOPICS, MATCHING_PRIVACY, PRIVACY_ANSWER_TOPICS
@@ -34,6 +35,12 @@ class OnApplied:
 
     def __call__(self, applied: int) -> None:
         self.callback(applied)
+
+
+async def write_folded(conn: Conn, batch: BatchWriter, suffix: str = "") -> int:
+    """Writes rows already folded elsewhere (a parallel rebuild's worker process), unguarded: the
+    rebuild re-applies every erasure before its swap."""
+    return await upsert.write(conn, batch, suffix)
 
 
 async def apply_events(

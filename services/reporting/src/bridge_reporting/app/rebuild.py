@@ -22,9 +22,13 @@ tables. Every projection is idempotent and order-independent, so events applied 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
+import queue as queues
 import time
-from collections.abc import AsyncIterator, Callable
+import traceback
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +44,9 @@ from tenacity import (
 )
 
 from bridge_reporting.app import privacy, retention
-from bridge_reporting.app.projections import TOPICS, apply_events
+from bridge_reporting.app.projections import TOPICS, apply_events, write_folded
 from bridge_reporting.db import shadow
-from bridge_reporting.domain.projection import HANDLED_TYPES
+from bridge_reporting.domain.projection import HANDLED_TYPES, fold
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.contracts.privacy import ErasureRequestedV1
 from bridge_shared.db.connection import as_connection
@@ -81,6 +85,7 @@ class RebuildResult:
     seconds: float = 0.0
     swap_seconds: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
+    workers: int = 0  # worker processes that read and decoded (0: this process did)
 
     @property
     def events_per_second(self) -> float:
@@ -128,14 +133,18 @@ class _Reader:
         self.partitions: list[TopicPartition] = []
         self.result = result
 
-    async def start(self) -> None:
+    async def start(self, only: Sequence[TopicPartition] | None = None) -> None:
+        """Assigns every partition of the topics (or `only` these) and seeks to their beginning."""
         await self.consumer.start()
-        # A group-less consumer's own metadata only covers topics it was assigned, so read the
-        # partitions from a full metadata fetch (consumer.topics() does not keep what it fetched).
-        cluster = await self.consumer._client.fetch_all_metadata()
-        for topic in self.topics:
-            for p in sorted(cluster.partitions_for_topic(topic) or ()):
-                self.partitions.append(TopicPartition(topic, p))
+        if only is not None:
+            self.partitions = list(only)
+        else:
+            # A group-less consumer's own metadata only covers topics it was assigned, so read the
+            # partitions from a full metadata fetch (consumer.topics() does not keep what it fetched).
+            cluster = await self.consumer._client.fetch_all_metadata()
+            for topic in self.topics:
+                for p in sorted(cluster.partitions_for_topic(topic) or ()):
+                    self.partitions.append(TopicPartition(topic, p))
         if self.partitions:
             self.consumer.assign(self.partitions)
             await self.consumer.seek_to_beginning(*self.partitions)
@@ -148,6 +157,12 @@ class _Reader:
             return {}
         ends: dict[TopicPartition, int] = await self.consumer.end_offsets(self.partitions)
         return ends
+
+    async def beginning_offsets(self) -> dict[TopicPartition, int]:
+        if not self.partitions:
+            return {}
+        firsts: dict[TopicPartition, int] = await self.consumer.beginning_offsets(self.partitions)
+        return firsts
 
     async def positions(self) -> dict[TopicPartition, int]:
         return {tp: await self.consumer.position(tp) for tp in self.partitions}
@@ -235,6 +250,166 @@ class _Reader:
             yield buf
 
 
+# -- a rebuild in several processes --------------------------------------------------------------
+#
+# Decoding is what bounds a rebuild (bench/reporting: the reader alone runs at well under twice the
+# rebuild's rate), and it is CPU work the GIL keeps on one core. With `workers` > 1, worker processes
+# each read a share of the partitions up to the watermarks, decode and fold them, and hand the folded
+# rows to this process, which writes them into the shadow set in its own transactions: one writer, so
+# the workers never contend for the same rows (a pair's rows come from several topics). The
+# projections are idempotent and order-independent, so the interleaving does not matter.
+
+
+@dataclass
+class _WorkerDone:
+    records: int
+    skipped: int
+    invalid: int
+    erased: set[str]
+
+
+def plan_shares(sizes: dict[TopicPartition, int], workers: int) -> list[list[TopicPartition]]:
+    """Partitions with records, split into at most `workers` shares of about equal record counts
+    (largest first, each to the share with the fewest records so far)."""
+    shares: list[list[TopicPartition]] = [[] for _ in range(max(1, workers))]
+    loads = [0] * len(shares)
+    for tp in sorted((tp for tp, n in sizes.items() if n > 0), key=lambda tp: (-sizes[tp], tp)):
+        k = loads.index(min(loads))
+        shares[k].append(tp)
+        loads[k] += sizes[tp]
+    return [share for share in shares if share]
+
+
+def _vault_keys(pool: asyncpg.Pool) -> KeySource:
+    async def keys_for(subjects: set[str]) -> Keys:
+        async with pool.acquire() as kc:
+            return await VAULT.keys_for_opening(as_connection(kc), subjects)
+
+    return keys_for
+
+
+async def _read_share(
+    settings: ReportingSettings,
+    until: dict[TopicPartition, int],
+    batch_size: int,
+    hand_over: Callable[[tuple[Any, ...]], None],
+) -> _WorkerDone:
+    """A worker's part: read and fold its partitions up to `until`, handing over each folded batch."""
+    result = RebuildResult(generation="worker")
+    keys_pool = await shadow.key_pool(settings)
+    reader = _Reader(
+        settings.kafka_bootstrap_servers,
+        [],
+        result,
+        _vault_keys(keys_pool),
+        security=settings,
+        topic_prefix=settings.kafka_topic_prefix,
+    )
+    try:
+        await reader.start(only=list(until))
+        async for events in reader.batches(until, batch_size):
+            # In a thread: while the writer is behind (the queue is full), fetching goes on.
+            await asyncio.to_thread(hand_over, ("rows", fold(events), len(events)))
+    finally:
+        await reader.stop()
+        await keys_pool.close()
+    return _WorkerDone(result.records, result.skipped, result.invalid, reader.erased)
+
+
+def _worker_main(
+    settings: ReportingSettings,
+    until: dict[TopicPartition, int],
+    batch_size: int,
+    out: Any,  # Any: a multiprocessing queue (its type is not public)
+    k: int,
+) -> None:
+    """A worker process's entry point; whatever happens, the parent hears of it on `out`."""
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s rebuild worker {k}: %(message)s"
+    )
+    try:
+        done = asyncio.run(_read_share(settings, until, batch_size, out.put))
+    except BaseException as exc:  # reported to the parent, which fails the rebuild
+        out.put(("error", k, "".join(traceback.format_exception(exc))))
+        return
+    out.put(("done", k, done))
+
+
+async def _next_message(
+    inbox: Any, procs: Sequence[multiprocessing.process.BaseProcess], waiting: set[int]
+) -> tuple[Any, ...]:
+    """The next worker message; raises when a worker still owing its result has died without one."""
+    while True:
+        try:
+            msg: tuple[Any, ...] = await asyncio.to_thread(inbox.get, True, 0.5)
+            return msg
+        except queues.Empty:
+            dead = [k for k in waiting if procs[k].exitcode is not None]
+            if dead:
+                try:  # a worker's last message is in the pipe before it exits
+                    late: tuple[Any, ...] = inbox.get_nowait()
+                    return late
+                except queues.Empty:
+                    pass
+                k = dead[0]
+                code = procs[k].exitcode
+                raise RuntimeError(f"rebuild worker {k} exited ({code}) before finishing") from None
+
+
+async def _replay_in_workers(
+    conn: asyncpg.Connection[Any],
+    settings: ReportingSettings,
+    suffix: str,
+    plan: list[dict[TopicPartition, int]],
+    batch_size: int,
+    result: RebuildResult,
+    erased: set[str],
+    progress: Callable[[RebuildResult], None] | None,
+) -> None:
+    """Runs one worker process per share of `plan` and writes what they fold into the shadow set."""
+    ctx = multiprocessing.get_context("spawn")  # no fork: this process holds sockets and an event loop
+    inbox = ctx.Queue(maxsize=2 * len(plan))  # bounded: a worker waits while the writer is behind
+    procs = [
+        ctx.Process(
+            target=_worker_main,
+            args=(settings, until, batch_size, inbox, k),
+            name=f"bridge-reporting-rebuild-{k}",
+            daemon=True,
+        )
+        for k, until in enumerate(plan)
+    ]
+    for proc in procs:
+        proc.start()
+    waiting = set(range(len(procs)))
+    try:
+        while waiting:
+            msg = await _next_message(inbox, procs, waiting)
+            if msg[0] == "rows":
+                _, batch, n = msg
+                async with conn.transaction():
+                    await write_folded(conn, batch, suffix)
+                result.events += n
+                if progress is not None:
+                    progress(result)
+            elif msg[0] == "done":
+                _, k, done = msg
+                waiting.discard(k)
+                result.records += done.records
+                result.skipped += done.skipped
+                result.invalid += done.invalid
+                erased |= done.erased
+            else:
+                _, k, error = msg
+                raise RuntimeError(f"rebuild worker {k} failed:\n{error}")
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(timeout=30)
+        inbox.close()
+        inbox.cancel_join_thread()
+
+
 async def _swap(
     conn: asyncpg.Connection[Any],
     reader: _Reader,
@@ -276,22 +451,21 @@ async def rebuild(
     lock_timeout: str = "10s",
     progress: Callable[[RebuildResult], None] | None = None,
     clock: Clock | None = None,
+    workers: int = 1,
 ) -> RebuildResult:
+    """Rebuilds every read model (the module's docstring says how). `workers` > 1 reads and decodes
+    in that many processes, each a share of the partitions, while this one writes."""
     suffix = f"__r{time.time_ns() // 1_000_000}"
     result = RebuildResult(generation=suffix)
     t0 = time.perf_counter()
     conn = await shadow.connect(settings)
     keys_pool = await shadow.key_pool(settings)
 
-    async def keys_for(subjects: set[str]) -> Keys:
-        async with keys_pool.acquire() as kc:
-            return await VAULT.keys_for_opening(as_connection(kc), subjects)
-
     reader = _Reader(
         settings.kafka_bootstrap_servers,
         [settings.kafka_topic_prefix + t for t in (*TOPICS, MATCHING_PRIVACY)],
         result,
-        keys_for,
+        _vault_keys(keys_pool),
         security=settings,
         topic_prefix=settings.kafka_topic_prefix,
     )
@@ -303,12 +477,23 @@ async def rebuild(
             await shadow.create(conn, suffix)
             await reader.start()
             first = await reader.end_offsets()
-            async for events in reader.batches(first, batch_size):
-                async with conn.transaction():
-                    await apply_events(conn, events, suffix, guard=False)
-                result.events += len(events)
-                if progress is not None:
-                    progress(result)
+            begin = await reader.beginning_offsets()
+            shares = plan_shares({tp: first[tp] - begin.get(tp, 0) for tp in first}, workers)
+            if len(shares) > 1:
+                # This reader reads on from the watermarks, in the catch-up under the lock.
+                reader.rewind(first)
+                plan = [{tp: first[tp] for tp in share} for share in shares]
+                result.workers = len(plan)
+                await _replay_in_workers(
+                    conn, settings, suffix, plan, batch_size, result, reader.erased, progress
+                )
+            else:
+                async for events in reader.batches(first, batch_size):
+                    async with conn.transaction():
+                        await apply_events(conn, events, suffix, guard=False)
+                    result.events += len(events)
+                    if progress is not None:
+                        progress(result)
             await shadow.analyze(conn, suffix)  # before the swap: the lock is not held meanwhile
             t_swap = time.perf_counter()
             try:

@@ -1,6 +1,6 @@
 """The rebuild's trigger, from the command line (the `bridge-reporting-rebuild` script):
 
-    python -m bridge_reporting.jobs.rebuild [--batch-size N] [--lock-timeout 10s]
+    python -m bridge_reporting.jobs.rebuild [--batch-size N] [--lock-timeout 10s] [--workers N]
 
 Rebuilds every read model by replaying the event topics into shadow tables, then swaps them in
 atomically while the live consumer keeps running (see `bridge_reporting.app.rebuild`).
@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=5000, help="events per transaction")
     parser.add_argument("--lock-timeout", default="10s", help="how long the swap waits for the live tables")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that read and decode the topics, each a share of the partitions (this one "
+        "writes); more than one pays off with a core free for each",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = ReportingSettings()
@@ -33,12 +40,19 @@ def main(argv: list[str] | None = None) -> None:
             log.info("rebuild: %d events applied", r.events)
 
     result = asyncio.run(
-        rebuild(settings, batch_size=args.batch_size, lock_timeout=args.lock_timeout, progress=progress)
+        rebuild(
+            settings,
+            batch_size=args.batch_size,
+            lock_timeout=args.lock_timeout,
+            progress=progress,
+            workers=args.workers,
+        )
     )
+    readers = f"; read by {result.workers} worker processes" if result.workers else ""
     print(
         f"rebuilt {len(result.rows)} read models from {result.records} records "
         f"({result.events} applied, {result.skipped} of other types, {result.invalid} invalid, "
-        f"{result.caught_up} caught up under lock) in {result.seconds:.1f}s "
+        f"{result.caught_up} caught up under lock{readers}) in {result.seconds:.1f}s "
         f"({result.events_per_second:.0f} records/s; swap {result.swap_seconds * 1000:.0f} ms)"
     )
     for name, n in result.rows.items():
