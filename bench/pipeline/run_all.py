@@ -41,6 +41,11 @@ BENCHES = [
         ["reporting/replay.py", "--events", "5000", "--repeats", "1", "--live", "--workers", "2"],
     ),
     Bench(
+        "reporting_rebuild_1m",
+        ["reporting/replay.py", "--events", "1000000", "--repeats", "1", "--workers", "2"],
+        ["reporting/replay.py", "--events", "5000", "--repeats", "1", "--workers", "2"],
+    ),
+    Bench(
         "outbox",
         ["outbox/run.py", "--events", "20000", "--repeats", "3"],
         ["outbox/run.py", "--events", "2000", "--repeats", "1"],
@@ -103,18 +108,28 @@ def rows(results: dict[str, dict[str, Any] | None]) -> list[tuple[str, str, str,
             how = f"{r['workers']} worker processes"
             fig = r["rebuild_workers_events_per_s_median"]
             throughput(f"reporting rebuild, {how}", fig, raw, 50_000)
-        million = 1_000_000 / fig
-        met = "yes" if million < 60 else "no"
-        out.append(
-            (
-                f"reporting rebuild of 1M events ({how}, from the rate)",
-                f"{million:.0f} s",
-                "-",
-                "-",
-                "< 60 s",
-                met,
+        big = results.get("reporting_rebuild_1m")
+        if big and "rebuild_workers_events_per_s_median" in big:
+            # Measured whole: the rebuild of 1M events with the workers, one run.
+            events = big["events_stored"]
+            secs = events / big["rebuild_workers_events_per_s_median"]
+            work = f"reporting rebuild of {events:,} events ({big['workers']} worker processes, one run)"
+            raw_1m = f"{events / big['raw_consume_events_per_s_median']:.1f} s (read)"
+            met = "yes" if secs < 60 and events >= 1_000_000 else "no"
+            out.append((work, f"{secs:.1f} s", raw_1m, "-", "< 60 s for 1M", met))
+        else:
+            million = 1_000_000 / fig
+            met = "yes" if million < 60 else "no"
+            out.append(
+                (
+                    f"reporting rebuild of 1M events ({how}, from the rate)",
+                    f"{million:.0f} s",
+                    "-",
+                    "-",
+                    "< 60 s",
+                    met,
+                )
             )
-        )
         if "decode_floor_events_per_s_median" in r:
             # Not a target: the rebuild's reading and decoding alone, the ceiling of write-side work.
             floor = r["decode_floor_events_per_s_median"]
