@@ -6,7 +6,9 @@
    consumer (no group), and applies the events with the same set-based projection code as the
    live consumer, `batch_size` events per transaction. Sealed (v2) fields are opened with the
    people's keys from the key vault, fetched once per fetched batch for the people not seen yet;
-   an erased person's fields open as the erased placeholders.
+   an erased person's fields open as the erased placeholders. With `workers` > 1, worker processes
+   do the reading, decoding and folding, each for a share of the partitions, and this process writes
+   what they fold (see "a rebuild in several processes" below).
    Then the shadow tables are analysed (the planner's statistics; bulk-filled tables have none).
 3. In one transaction: locks the live tables (the live consumer's next batch waits), catches up
    the shadow tables to the high watermarks taken under the lock, re-applies every erasure (the
