@@ -19,6 +19,7 @@ from bridge_reporting.app.rebuild import (
     rebuild,
 )
 from bridge_reporting.domain.tables import ALL_TABLES
+from bridge_reporting.jobs import rebuild as rebuild_job
 from tests.reporting import scenario
 from tests.reporting.conftest import converged, publish, published_scenario
 from tests.service_harness import RunningService
@@ -154,3 +155,11 @@ async def test_a_worker_that_fails_or_dies_fails_the_rebuild(reporting: RunningS
     with pytest.raises(RuntimeError, match=r"rebuild worker 0 exited \(3\) before finishing"):
         await _next_message(ctx.Queue(), [dying], {0})
     dying.join(30)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "33", "two"])
+def test_the_worker_count_is_bounded(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        rebuild_job.main(["--workers", value])
+    assert exited.value.code == 2
+    assert "--workers" in capsys.readouterr().err

@@ -35,6 +35,21 @@ more workers than cores gains nothing. On 2 cores 2 workers took a 1M-event rebu
 Under a CPU quota (a Kubernetes limit) that the CPU set does not show, pass `--workers` to match it."""
 
 
+MAX_WORKERS = 32
+
+
+def _workers(text: str) -> int:
+    """`--workers`: 1 to MAX_WORKERS (each worker is a process with its own broker and database
+    connections)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= n <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}, not {n}")
+    return n
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -43,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lock-timeout", default="10s", help="how long the swap waits for the live tables")
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=DEFAULT_WORKERS,
         help="processes that read and decode the topics, each a share of the partitions, while this "
         "one writes; 1 does it all in this process (default: the cores, at most 4: %(default)s)",
