@@ -32,6 +32,7 @@ from bridge_shared.events.asyncapi import asyncapi_html, service_document
 from bridge_shared.events.registry import EventPayload
 from bridge_shared.events.schema_routes import schema_base_url, schema_router
 from bridge_shared.events.topics import dead_letter_topic, prefixed
+from bridge_shared.gc_tuning import tune_gc
 from bridge_shared.http.docs import install_docs
 from bridge_shared.http.guard import GuardLimits, RequestGuard
 from bridge_shared.http.metrics_server import MetricsServer
@@ -266,6 +267,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
                 tasks.append(asyncio.create_task(prober.run(), name="pipeline-probe"))
             for bg in definition.background:
                 tasks.append(asyncio.create_task(bg(runtime), name=getattr(bg, "__name__", "background")))
+            tune_gc(settings.gc_young_threshold)
             log.info("%s ready on %s", settings.service_name, settings.base_url)
             yield
         finally:

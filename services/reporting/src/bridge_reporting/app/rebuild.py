@@ -61,6 +61,7 @@ from bridge_shared.events.envelope import (
     parse_attributes,
 )
 from bridge_shared.events.topics import MATCHING_PRIVACY
+from bridge_shared.gc_tuning import tune_gc
 from bridge_shared.messaging.broker import bootstrap_list
 from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import KafkaSecuritySettings
@@ -329,6 +330,7 @@ def _worker_main(
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s %(levelname)s rebuild worker {k}: %(message)s"
     )
+    tune_gc(settings.gc_young_threshold)
     try:
         done = asyncio.run(_read_share(settings, until, batch_size, out.put))
     except BaseException as exc:  # reported to the parent, which fails the rebuild
@@ -457,6 +459,7 @@ async def rebuild(
 ) -> RebuildResult:
     """Rebuilds every read model (the module's docstring says how). `workers` > 1 reads and decodes
     in that many processes, each a share of the partitions, while this one writes."""
+    tune_gc(settings.gc_young_threshold)  # as a running service has it (bridge_shared.gc_tuning)
     suffix = f"__r{time.time_ns() // 1_000_000}"
     result = RebuildResult(generation=suffix)
     t0 = time.perf_counter()
