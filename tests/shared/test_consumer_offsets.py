@@ -176,3 +176,30 @@ async def test_an_outage_commits_what_is_done_and_rewinds_once_to_the_first_reco
     await consumer._deliver(kafka, [_rec(0, 1), _rec(0, 2), _rec(1, 1)], work)
     assert kafka.commits == [{P0: 2, P1: 2}]
     assert kafka.seeks == [(P0, 2)]
+
+
+def _record(offset: int) -> ConsumerRecord[bytes, bytes]:
+    headers = [("correlation_id", f"c{offset}".encode()), ("ce_id", f"e{offset}".encode())]
+    return ConsumerRecord(TOPIC, 0, offset, 1_700_000_000_000 + offset, 0, b"k", b"{}", None, 1, 2, headers)  # type: ignore[arg-type]  # aiokafka's record generics
+
+
+async def test_a_large_batch_reaches_the_handler_whole_with_trace_links_from_its_last_records() -> None:
+    """FastStream's parser turns each record it is given into a header dict, baggage and a trace
+    link; the consumer gives it only the last TRACE_LINKS_PER_BATCH (OpenTelemetry keeps a span's last
+    128 links anyway), and the handler still reads every record."""
+    from faststream.kafka.message import KafkaMessage
+    from faststream.kafka.parser import AioKafkaBatchParser
+
+    from bridge_shared.messaging.consumer import TRACE_LINKS_PER_BATCH, _batch_parser
+
+    default = AioKafkaBatchParser(msg_class=KafkaMessage, regex=None).parse_batch
+    records = tuple(_record(o) for o in range(500))
+    msg = await _batch_parser(records, default)
+    assert msg.raw_message == records
+    assert [h["correlation_id"] for h in msg.batch_headers] == [f"c{o}" for o in range(372, 500)]
+    assert len(msg.batch_headers) == TRACE_LINKS_PER_BATCH
+    assert msg.message_id == f"0-499-{records[0].timestamp}"
+    small = records[:10]
+    msg = await _batch_parser(small, default)
+    assert msg.raw_message == small
+    assert len(msg.batch_headers) == 10
