@@ -49,6 +49,7 @@ from bridge_matching.settings import MatchingSettings
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.db.provision import provision
+from bridge_shared.gc_tuning import tune_gc
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import SystemClock
@@ -62,6 +63,7 @@ async def bench(admin_dsn: str, size: int, repeats: int) -> dict[str, Any]:
         await migrate(conn, name, "bridge_matching.db.migrations")
     clock = SystemClock()
     settings = MatchingSettings(environment="development", database_url=dsn, db_schema=name)
+    tune_gc(settings.gc_young_threshold)  # as the service's process has it once started
     # The run job uses the pool, the outbox, the clock and the settings; the broker is never started.
     rt: MatchingRuntime = Runtime(
         settings=settings,

@@ -27,6 +27,7 @@ from bridge_shared.contracts.matching import CohortPhaseChangedV1
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.db.provision import provision
+from bridge_shared.gc_tuning import tune_gc
 from bridge_shared.messaging.broker import create_broker, ensure_topics
 from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import KafkaClientSettings
@@ -107,6 +108,7 @@ async def raw_once(bootstrap: str, n: int, keys: int) -> float:
 
 
 async def main_async(n: int, repeats: int, keys: int) -> None:
+    tune_gc()  # raw and relay alike, as a service's process has it once started
     with tempfile.TemporaryDirectory() as tmp:
         infra = start_infra(Path(tmp), fast=True, kafka_quick_start=False)
         try:

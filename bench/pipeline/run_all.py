@@ -145,7 +145,10 @@ def rows(results: dict[str, dict[str, Any] | None]) -> list[tuple[str, str, str,
             )
         if "live_batch_replay_events_per_s" in r:
             throughput(
-                "reporting live path (batch consumer)", r["live_batch_replay_events_per_s"], raw, 20_000
+                "reporting live path (batch consumer, steady state)",
+                r["live_batch_replay_events_per_s"],
+                raw,
+                20_000,
             )
     o = results.get("outbox")
     if o:

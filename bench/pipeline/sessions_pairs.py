@@ -45,6 +45,7 @@ from bridge_sessions.settings import SessionsSettings
 from bridge_shared.contracts import matching as m
 from bridge_shared.db.provision import provision
 from bridge_shared.events.envelope import OutgoingEvent, build_event
+from bridge_shared.gc_tuning import tune_gc
 from bridge_shared.messaging.sources import owner_source
 
 FORMED = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -129,6 +130,7 @@ async def main() -> None:
     ap.add_argument("--v1", action="store_true", help="the unsealed v1 type instead of v2")
     ap.add_argument("--timeout", type=float, default=900.0)
     args = ap.parse_args()
+    tune_gc()  # raw and sessions alike, as the service's process has it once started
     with tempfile.TemporaryDirectory() as tmp:
         inf = infra(Path(tmp))
         try:

@@ -43,6 +43,7 @@ from bridge_reporting.db import shadow
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.db.connection import as_connection
 from bridge_shared.events.topics import MATCHING_PRIVACY
+from bridge_shared.gc_tuning import tune_gc
 from bridge_shared.privacy.sealing import Keys
 from bridge_shared.privacy.vault import TABLE as VAULT_TABLE
 from bridge_shared.privacy.vault import VAULT, create_vault
@@ -154,6 +155,7 @@ async def main() -> None:
                 flush=True,
             )
             settings = await reporting_settings(inf)
+            tune_gc(settings.gc_young_threshold)  # every path measured below as the service's process has it
             raw_rates, rebuild_rates, rebuild_secs, floor_rates, worker_rates = [], [], [], [], []
             for i in range(args.repeats):
                 got, t = await raw_consume(inf.bootstrap_servers)
