@@ -81,7 +81,7 @@ async def live_replay(inf, expected: int, timeout: float) -> tuple[float, float]
 
     from bridge_reporting.main import create_app
 
-    settings = await reporting_settings(inf, consumer_batch_max_records=2000, db_pool_max=4)
+    settings = await reporting_settings(inf, db_pool_max=4)  # the consumer's defaults otherwise
     app = create_app(settings)
     t0 = time.perf_counter()
     first: float | None = None

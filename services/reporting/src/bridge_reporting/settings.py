@@ -13,6 +13,9 @@ class ReportingSettings(ServiceSettings):
     http_port: int = 8004
     db_schema: str = "reporting"
     database_url: str = "postgresql://bridge_reporting:bridge_reporting@127.0.0.1:5432/bridge"
+    # Read models see bursts (a draft of 50k pairs, a replay): larger batches than the shared 500
+    # spread each transaction's and offset commit's fixed cost over more events (bench/reporting).
+    consumer_batch_max_records: int = Field(2000, ge=1, le=20_000)
 
     # Retention (app/retention.py, README "Retention").
     retention_timeline_days: int = Field(
