@@ -13,6 +13,9 @@ class SessionsSettings(ServiceSettings):
     http_port: int = 8002
     db_schema: str = "sessions"
     database_url: str = "postgresql://bridge_sessions:bridge_sessions@127.0.0.1:5432/bridge"
+    # pair.formed comes in bursts (HR publishes a draft of thousands of pairs at once): larger batches
+    # than the shared 500 spread each transaction's and offset commit's cost over more events.
+    consumer_batch_max_records: int = Field(2000, ge=1, le=20_000)
 
     # Relationship health scheduler
     health_check_enabled: bool = True
