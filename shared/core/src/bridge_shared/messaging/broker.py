@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
 from bridge_shared.messaging.client_security import client_kwargs, faststream_security
+from bridge_shared.messaging.partitioner import default_partitioner
 from bridge_shared.messaging.security import KafkaSecuritySettings
 from bridge_shared.observability.tracing import tracer_provider
 
@@ -43,6 +44,7 @@ def create_broker(
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
+        partitioner=default_partitioner,  # Kafka's rule, hashed in half the time (messaging/partitioner.py)
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider()), *middlewares],
         description=f"Bridge {service} service events",
         logger=logging.getLogger(f"bridge.{service}.broker"),
