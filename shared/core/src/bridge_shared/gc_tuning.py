@@ -3,7 +3,7 @@
 CPython's cyclic collector runs a young collection after every 700 net container allocations and,
 every so often, a full one that walks every tracked object in the process. A consumer that decodes
 a batch of 500-2,000 events allocates hundreds of thousands of short-lived objects (pydantic models,
-dicts, rows), so with the defaults it spends a third of its time in collections that find little:
+dicts, rows), so with the defaults it spends a quarter or more of its time in collections that find little:
 sessions' pair.formed path ran about 1.4x faster, and reporting's live path about 1.3x, with the
 young threshold at 50,000 (bench/pipeline, 2026-12-01). Reference counting still frees almost
 everything at once; only reference cycles wait longer, a few megabytes at most.

@@ -140,7 +140,7 @@ class ServiceSettings(KafkaSecuritySettings):
     # freshness.py measures the latency side.
     consumer_batch_poll_ms: int = Field(default=10, ge=1, le=500)
     # Net object allocations between the garbage collector's young collections (bridge_shared.
-    # gc_tuning; CPython's default is 700, which costs a consumer a third of its time on bursts).
+    # gc_tuning; CPython's default is 700, which costs a consumer a quarter or more of its time on bursts).
     gc_young_threshold: int = Field(default=50_000, ge=700, le=1_000_000)
 
     # --- HTTP limits and hardening (bridge_shared.http.guard; docs/security-http.md) ---
