@@ -67,8 +67,6 @@ async def test_a_started_service_runs_with_its_threshold(admin_dsn: str, bootstr
         SessionsSettings,
         admin_dsn=admin_dsn,
         bootstrap_servers=bootstrap_servers,
-        health_check_enabled=False,
-        retention_enabled=False,
         gc_young_threshold=12_345,
     ):
         assert gc.get_threshold() == (12_345, 10, 10)
