@@ -3,10 +3,11 @@
 CPython's cyclic collector runs a young collection after every 700 net container allocations and,
 every so often, a full one that walks every tracked object in the process. A consumer that decodes
 a batch of 500-2,000 events allocates hundreds of thousands of short-lived objects (pydantic models,
-dicts, rows), so with the defaults it spends a quarter or more of its time in collections that find little:
-sessions' pair.formed path ran about 1.4x faster, and reporting's live path about 1.3x, with the
-young threshold at 50,000 (bench/pipeline, 2026-12-01). Reference counting still frees almost
-everything at once; only reference cycles wait longer, a few megabytes at most.
+dicts, rows), so with the defaults it spends a quarter or more of its time in collections that
+find little: in ad-hoc runs of the bench/pipeline scripts on 2026-12-01, sessions' pair.formed path
+ran about 1.4x faster, and reporting's live path about 1.3x, with the young threshold at 50,000.
+Reference counting still frees almost everything at once; only objects in reference cycles wait
+longer (until up to 50,000 more container objects have been allocated net).
 
 `tune_gc` is called once start-up is over: it also freezes what start-up allocated (modules,
 routers, schemas), so full collections no longer walk those objects at all. It freezes once per
