@@ -38,7 +38,9 @@ def test_what_is_alive_at_start_up_is_frozen_once_per_process() -> None:
     assert frozen > 0
     kept = [[i] for i in range(1000)]  # tracked containers created after the first call
     gc_tuning.tune_gc(60_000)
-    assert gc.get_freeze_count() == frozen  # not frozen again: a test process starts many apps
+    # Not frozen again (a test process starts many apps): the 1,000 new lists are not added. The
+    # count can only fall meanwhile, as frozen objects are freed by reference counting.
+    assert gc.get_freeze_count() <= frozen
     assert gc.get_threshold()[0] == 60_000
     assert len(kept) == 1000
 
