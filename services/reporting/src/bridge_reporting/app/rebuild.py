@@ -178,7 +178,7 @@ class _Reader:
         """The record's attributes when it is an event to decode (counted either way)."""
         self.result.records += 1
         try:
-            attrs = parse_attributes(list(rec.headers or ()))
+            attrs = parse_attributes(rec.headers or ())
             if attrs.type not in HANDLED_TYPES and attrs.type != ERASURE_TYPE:
                 self.result.skipped += 1
                 return None

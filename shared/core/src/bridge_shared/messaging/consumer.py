@@ -439,7 +439,7 @@ class EventConsumer:
 
     def _prepare(self, rec: Record) -> tuple[CloudEventAttributes, PreparedPayload] | None:
         """Decoding's first half: headers, the source and type rules, the parsed body."""
-        attrs = parse_attributes(list(rec.headers or ()))
+        attrs = parse_attributes(rec.headers or ())
         wrong_source = unexpected_source(rec.topic, attrs.source, self.topic_prefix)
         if wrong_source is not None:
             raise UnexpectedSource(f"{wrong_source} (event {attrs.id}, type {attrs.type})")
