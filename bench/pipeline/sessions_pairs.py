@@ -9,6 +9,10 @@ fields sealed under each person's key, the keys put in the key vault first; `--v
 type), then `--repeats` times each (raw first):
 
   raw      plain AIOKafkaConsumer reading the topic from offset 0 to the end, no decoding: the floor;
+  decode   reading and decoding the same records, sealed fields opened (keys cached after the key
+           vault's first answer), writing nothing: the shared envelope code every consumer decodes
+           with, run by the reporting rebuild's reader (bench/reporting/replay.py). The ceiling of
+           this path in one process if PostgreSQL, the inbox and the relay cost nothing;
   sessions a fresh sessions service (its own schema, so its own consumer group and inbox; default
            settings, in this process with its lifespan) consuming the topic from the start: decoding
            (sealed fields opened with keys from the vault), the inbox claim, the relationship rows
@@ -36,9 +40,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reporting"))
 
-from common import SECURITY, infra, produce, raw_consume, wait_stored
+from common import SECURITY, infra, produce, raw_consume, reporting_settings, wait_stored
 from events import EXPL, Sealer
-from replay import store_keys
+from replay import decode_floor, store_keys
 
 from bridge_sessions.main import create_app
 from bridge_sessions.settings import SessionsSettings
@@ -152,6 +156,12 @@ async def main() -> None:
                 got, t = await raw_consume(inf.bootstrap_servers)
                 raw_rates.append(got / t)
                 print(f"  raw {i + 1}: {got} records in {t:.2f}s ({got / t:,.0f}/s)", flush=True)
+            floor_rates: list[float] = []
+            reader_settings = await reporting_settings(inf)
+            for i in range(args.repeats):
+                decoded, t = await decode_floor(reader_settings, 5000)
+                floor_rates.append(decoded / t)
+                print(f"  decode {i + 1}: {decoded} records in {t:.2f}s ({decoded / t:,.0f}/s)", flush=True)
             for i in range(args.repeats):
                 steady, from_ready = await sessions_run(inf.admin_dsn, inf.bootstrap_servers, n, args.timeout)
                 steady_rates.append(n / steady)
@@ -162,12 +172,14 @@ async def main() -> None:
                     flush=True,
                 )
             raw = statistics.median(raw_rates)
+            floor = statistics.median(floor_rates)
             steady_med = statistics.median(steady_rates)
             ready_med = statistics.median(ready_rates)
             print(f"\n{n:,} pair.formed, medians of {args.repeats} (same run, same broker):\n")
             print("| path | events/s | x raw |")
             print("|---|---|---|")
             print(f"| raw aiokafka consume | {raw:,.0f} | 1 |")
+            print(f"| reading and decoding alone, no database | {floor:,.0f} | {floor / raw:.3f} |")
             print(f"| sessions pair.formed, steady state | {steady_med:,.0f} | {steady_med / raw:.3f} |")
             print(f"| sessions pair.formed, from ready | {ready_med:,.0f} | {ready_med / raw:.3f} |")
             figures: dict[str, Any] = {
@@ -176,6 +188,7 @@ async def main() -> None:
                 "sealed": not args.v1,
                 "repeats": args.repeats,
                 "raw_events_per_s_median": round(raw),
+                "decode_floor_events_per_s_median": round(floor),
                 "sessions_steady_events_per_s_median": round(steady_med),
                 "sessions_from_ready_events_per_s_median": round(ready_med),
                 "sessions_vs_raw": round(steady_med / raw, 4),

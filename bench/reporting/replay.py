@@ -13,6 +13,12 @@ produces `--events` synthetic programme events (bench/reporting/events.py), then
   rebuild with --workers N — the same, reading and decoding in N worker processes (bench `--workers`).
   decode floor — the rebuild's own reader alone: reading and decoding every event (sealed fields
            opened), no folding and no writes. No write-side work can make the rebuild faster than this.
+  decode and fold, no database — the same reader, each batch also folded into its rows as the rebuild
+           and the live consumer fold it: the ceiling of both, in one process, if PostgreSQL cost
+           nothing (the live consumer also claims its inbox rows and commits offsets).
+  workers, no database (with --workers N) — the rebuild's N worker processes reading, decoding and
+           folding their shares and handing the rows over to this process, which writes nothing: the
+           ceiling of the rebuild with N workers if PostgreSQL cost nothing.
 With --live, also the service's own batch consumer path, `--repeats` times: a fresh reporting service
 (new consumer group, inbox and schema) replays the topics from the start until its inbox holds every
 event; the figure is its steady state, from its first inbox row to the last (start-up and the
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -38,8 +45,16 @@ from common import end_total, infra, median, produce, raw_consume, reporting_set
 from events import Sealer, programme
 
 from bridge_reporting.app.projections import TOPICS
-from bridge_reporting.app.rebuild import RebuildResult, _Reader, rebuild
+from bridge_reporting.app.rebuild import (
+    RebuildResult,
+    _next_message,
+    _Reader,
+    _worker_main,
+    plan_shares,
+    rebuild,
+)
 from bridge_reporting.db import shadow
+from bridge_reporting.domain.projection import fold
 from bridge_reporting.settings import ReportingSettings
 from bridge_shared.db.connection import as_connection
 from bridge_shared.events.topics import MATCHING_PRIVACY
@@ -49,8 +64,12 @@ from bridge_shared.privacy.vault import TABLE as VAULT_TABLE
 from bridge_shared.privacy.vault import VAULT, create_vault
 
 
-async def decode_floor(settings: ReportingSettings, batch_size: int) -> tuple[int, float]:
-    """(records, seconds) for the rebuild's reader alone: read and decode every event, write nothing."""
+async def decode_floor(
+    settings: ReportingSettings, batch_size: int, *, folding: bool = False
+) -> tuple[int, float]:
+    """(records, seconds) for the rebuild's reader alone: read and decode every event, write nothing.
+    With `folding`, each batch is also folded into rows (domain/projection.fold), as the rebuild and
+    the live consumer fold it: their ceiling in one process if PostgreSQL cost nothing."""
     pool = await shadow.key_pool(settings)
 
     async def keys_for(subjects: set[str]) -> Keys:
@@ -64,12 +83,55 @@ async def decode_floor(settings: ReportingSettings, batch_size: int) -> tuple[in
     t0 = time.perf_counter()
     try:
         await reader.start()
-        async for _events in reader.batches(await reader.end_offsets(), batch_size):
-            pass
+        async for events in reader.batches(await reader.end_offsets(), batch_size):
+            if folding:
+                fold(events)
     finally:
         await reader.stop()
         await pool.close()
     return result.records, time.perf_counter() - t0
+
+
+async def workers_floor(settings: ReportingSettings, batch_size: int, workers: int) -> tuple[int, float]:
+    """(records, seconds) for the rebuild's worker processes alone: each reads, decodes and folds its
+    share of the partitions and hands the folded rows over, as in a rebuild with `workers`, but this
+    process only receives them and writes nothing: that rebuild's ceiling if PostgreSQL cost nothing."""
+    ctx = multiprocessing.get_context("spawn")
+    result = RebuildResult(generation="floor")
+    prefix = settings.kafka_topic_prefix
+    topics = [prefix + t for t in (*TOPICS, MATCHING_PRIVACY)]
+    reader = _Reader(settings.kafka_bootstrap_servers, topics, result, _no_keys, settings, prefix)
+    t0 = time.perf_counter()
+    try:
+        await reader.start()
+        ends, begins = await reader.end_offsets(), await reader.beginning_offsets()
+    finally:
+        await reader.stop()
+    shares = plan_shares({tp: ends[tp] - begins.get(tp, 0) for tp in ends}, workers)
+    inbox = ctx.Queue(maxsize=2 * len(shares))
+    procs = [
+        ctx.Process(target=_worker_main, args=(settings, {tp: ends[tp] for tp in share}, batch_size, inbox, k))
+        for k, share in enumerate(shares)
+    ]
+    for proc in procs:
+        proc.start()
+    records, waiting = 0, set(range(len(procs)))
+    try:
+        while waiting:
+            msg = await _next_message(inbox, procs, waiting)
+            if msg[0] == "done":
+                waiting.discard(msg[1])
+                records += msg[2].records
+            elif msg[0] == "error":
+                raise RuntimeError(f"worker {msg[1]} failed:\n{msg[2]}")
+    finally:
+        for proc in procs:
+            proc.join(timeout=30)
+    return records, time.perf_counter() - t0
+
+
+async def _no_keys(subjects: set[str]) -> Keys:
+    raise AssertionError("the parent reads offsets only")
 
 
 async def live_replay(inf, expected: int, timeout: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -159,22 +221,34 @@ async def main() -> None:
             settings = await reporting_settings(inf)
             tune_gc(settings.gc_young_threshold)  # every path measured below as the service's process has it
             raw_rates, rebuild_rates, rebuild_secs, floor_rates, worker_rates = [], [], [], [], []
+            fold_rates: list[float] = []
+            worker_floor_rates: list[float] = []
             for i in range(args.repeats):
                 got, t = await raw_consume(inf.bootstrap_servers)
                 raw_rates.append(got / t)
                 decoded, t_floor = await decode_floor(settings, args.batch_size)
                 floor_rates.append(decoded / t_floor)
+                folded, t_fold = await decode_floor(settings, args.batch_size, folding=True)
+                fold_rates.append(folded / t_fold)
                 res = await rebuild(settings, batch_size=args.batch_size)
                 rebuild_rates.append(res.records / res.seconds)
                 rebuild_secs.append(res.seconds)
                 print(
                     f"  repeat {i + 1}: raw consume {got} in {t:.1f}s ({got / t:.0f}/s); "
                     f"decode floor {decoded / t_floor:.0f}/s; "
+                    f"decode and fold, no database {folded / t_fold:.0f}/s; "
                     f"rebuild {res.records} in {res.seconds:.1f}s ({res.events_per_second:.0f}/s, "
                     f"swap {res.swap_seconds * 1000:.0f} ms); rows {sum(res.rows.values())}",
                     flush=True,
                 )
                 if args.workers > 1:
+                    got_w, t_w = await workers_floor(settings, args.batch_size, args.workers)
+                    worker_floor_rates.append(got_w / t_w)
+                    print(
+                        f"    {args.workers} workers reading, decoding and folding, no database: "
+                        f"{got_w / t_w:.0f}/s",
+                        flush=True,
+                    )
                     par = await rebuild(settings, batch_size=args.batch_size, workers=args.workers)
                     worker_rates.append(par.events_per_second)
                     print(
@@ -191,10 +265,12 @@ async def main() -> None:
                 "rebuild_seconds_median": round(median(rebuild_secs), 1),
                 "rebuild_vs_raw": round(median(rebuild_rates) / median(raw_rates), 3),
                 "decode_floor_events_per_s_median": round(median(floor_rates)),
+                "decode_fold_floor_events_per_s_median": round(median(fold_rates)),
             }
             if worker_rates:
                 result["workers"] = args.workers
                 result["rebuild_workers_events_per_s_median"] = round(median(worker_rates))
+                result["workers_floor_events_per_s_median"] = round(median(worker_floor_rates))
                 result["rebuild_workers_seconds_per_million"] = round(1e6 / median(worker_rates), 1)
             if args.live:
                 steady_rates: list[float] = []

@@ -57,8 +57,10 @@ from bridge_shared.events.envelope import (
     EnvelopeError,
     InboundEvent,
     KeySource,
-    open_event_payload,
+    PreparedPayload,
+    finish_payload,
     parse_attributes,
+    prepare_payload,
 )
 from bridge_shared.events.topics import MATCHING_PRIVACY
 from bridge_shared.gc_tuning import tune_gc
@@ -96,14 +98,6 @@ class RebuildResult:
 
 
 ERASURE_TYPE = ErasureRequestedV1.event_type
-
-
-class _NeedKeys(Exception):
-    """Raised while decoding when a person's key is not cached yet (the record is deferred)."""
-
-    def __init__(self, subjects: set[str]) -> None:
-        super().__init__(f"{len(subjects)} keys")
-        self.subjects = subjects
 
 
 class _Reader:
@@ -189,18 +183,24 @@ class _Reader:
             return None
         return attrs
 
-    async def _known_keys(self, subjects: set[str]) -> Keys:
-        """Keys from the rebuild's own cache; a miss defers the record to the batch's one look-up."""
-        missing = {s for s in subjects if s not in self.keys}  # not `- keys()`: that copies every key
-        if missing:
-            raise _NeedKeys(missing)
-        return {s: self.keys[s] for s in subjects}
+    def _prepare(
+        self, rec: ConsumerRecord[bytes, bytes]
+    ) -> tuple[CloudEventAttributes, PreparedPayload] | None:
+        """Decoding's first half (attributes, body, the people its sealed fields need); None for a
+        record not to apply (counted)."""
+        if (attrs := self._accept(rec)) is None:
+            return None
+        try:
+            return attrs, prepare_payload(attrs, rec.value)
+        except EnvelopeError:
+            self.result.invalid += 1
+            return None
 
-    async def _open(
-        self, attrs: CloudEventAttributes, rec: ConsumerRecord[bytes, bytes]
+    def _finish(
+        self, rec: ConsumerRecord[bytes, bytes], attrs: CloudEventAttributes, prepared: PreparedPayload
     ) -> InboundEvent | None:
         try:
-            payload = await open_event_payload(attrs, rec.value, self._known_keys)
+            payload = finish_payload(prepared, self.keys)
         except EnvelopeError:
             self.result.invalid += 1
             return None
@@ -211,25 +211,22 @@ class _Reader:
         return InboundEvent(attrs, payload, rec.topic, rec.partition, rec.offset, key)
 
     async def _decode_many(self, records: list[ConsumerRecord[bytes, bytes]]) -> list[InboundEvent]:
-        """Decodes records, opening sealed fields. Keys not cached yet are fetched from the key
-        vault once for the whole list (records needing them are decoded after that look-up)."""
-        out: list[InboundEvent | None] = []
-        deferred: list[tuple[int, CloudEventAttributes, ConsumerRecord[bytes, bytes]]] = []
+        """Decodes records, opening sealed fields, in two passes as the live consumer decodes a batch:
+        the keys of people not seen yet in this rebuild are fetched from the key vault once for the
+        whole list, between them (an erased or unknown person's key reads as None: their fields
+        open as the erased placeholders)."""
+        heads: list[tuple[ConsumerRecord[bytes, bytes], CloudEventAttributes, PreparedPayload]] = []
         need: set[str] = set()
+        keys = self.keys
         for rec in records:
-            if (attrs := self._accept(rec)) is None:
+            if (head := self._prepare(rec)) is None:
                 continue
-            try:
-                out.append(await self._open(attrs, rec))
-            except _NeedKeys as miss:
-                need |= miss.subjects
-                deferred.append((len(out), attrs, rec))
-                out.append(None)
+            heads.append((rec, *head))
+            need.update(s for s in head[1].subjects if s not in keys)
         if need:
-            self.keys.update(await self.keys_for(need))
-            for i, attrs, rec in deferred:
-                out[i] = await self._open(attrs, rec)
-        return [ev for ev in out if ev is not None]
+            fetched = await self.keys_for(need)
+            keys.update({s: fetched.get(s) for s in need})
+        return [ev for rec, attrs, prepared in heads if (ev := self._finish(rec, attrs, prepared))]
 
     async def batches(
         self, until: dict[TopicPartition, int], batch_size: int
