@@ -95,10 +95,18 @@ def rows(results: dict[str, dict[str, Any] | None]) -> list[tuple[str, str, str,
         met = "yes" if fig >= floor else "no"
         out.append((work, rate(fig), rate(raw), f"{fig / raw:.3f}", f">= {floor:,.0f} ev/s", met))
 
+    def ceiling(work: str, figures: dict[str, Any], raw: float, key: str = "decode_floor") -> None:
+        """Not a target: a path's work without PostgreSQL, the ceiling of what the database side of
+        it can reach however cheap that side gets."""
+        fig = figures[f"{key}_events_per_s_median"]
+        out.append((work, rate(fig), rate(raw), f"{fig / raw:.3f}", "-", "-"))
+
     s = results.get("sessions_pairs")
     if s:
         fig, raw = s["sessions_steady_events_per_s_median"], s["raw_events_per_s_median"]
         throughput("sessions pair.formed into PostgreSQL, exactly once", fig, raw, 20_000)
+        if "decode_floor_events_per_s_median" in s:
+            ceiling("(sessions: reading and decoding pair.formed alone, no database)", s, raw)
     r = results.get("reporting_replay")
     if r:
         fig, raw = r["rebuild_events_per_s_median"], r["raw_consume_events_per_s_median"]
@@ -131,17 +139,20 @@ def rows(results: dict[str, dict[str, Any] | None]) -> list[tuple[str, str, str,
                 )
             )
         if "decode_floor_events_per_s_median" in r:
-            # Not a target: the rebuild's reading and decoding alone, the ceiling of write-side work.
-            floor = r["decode_floor_events_per_s_median"]
-            out.append(
-                (
-                    "(rebuild: reading and decoding alone)",
-                    rate(floor),
-                    rate(raw),
-                    f"{floor / raw:.3f}",
-                    "-",
-                    "-",
-                )
+            ceiling("(rebuild: reading and decoding alone, one process)", r, raw)
+        if "decode_fold_floor_events_per_s_median" in r:
+            ceiling(
+                "(rebuild and live path: reading, decoding and folding, one process, no database)",
+                r,
+                raw,
+                "decode_fold_floor",
+            )
+        if "workers_floor_events_per_s_median" in r:
+            ceiling(
+                f"(rebuild: {r['workers']} worker processes reading, decoding and folding, no database)",
+                r,
+                raw,
+                "workers_floor",
             )
         if "live_batch_replay_events_per_s" in r:
             throughput(

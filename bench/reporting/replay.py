@@ -110,7 +110,9 @@ async def workers_floor(settings: ReportingSettings, batch_size: int, workers: i
     shares = plan_shares({tp: ends[tp] - begins.get(tp, 0) for tp in ends}, workers)
     inbox = ctx.Queue(maxsize=2 * len(shares))
     procs = [
-        ctx.Process(target=_worker_main, args=(settings, {tp: ends[tp] for tp in share}, batch_size, inbox, k))
+        ctx.Process(
+            target=_worker_main, args=(settings, {tp: ends[tp] for tp in share}, batch_size, inbox, k)
+        )
         for k, share in enumerate(shares)
     ]
     for proc in procs:
