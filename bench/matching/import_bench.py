@@ -13,6 +13,10 @@ Each repeat, in the same run and on the same database:
   re-import       the same file again into that cohort (idempotent: nothing changes, no events).
   raw COPY        `copy_records_to_table` of the already-parsed rows into a plain table with the same
                   columns (no validation, no upsert, no events): the floor for moving the bytes.
+  in memory       the import's own work without PostgreSQL: parsing and validating the file
+                  (`parse_csv`) and building each row's sealed enrolled event (`participant_event`,
+                  `build_event` with every person's key at hand), as the import does them; nothing
+                  written. The ceiling of the service import however cheap its database side gets.
 Reports medians and ends with one JSON line of the figures.
 """
 
@@ -39,16 +43,19 @@ from population import generate
 
 from bridge_matching.app.imports import execute as run_import
 from bridge_matching.app.runtime import MatchingRuntime
-from bridge_matching.db import import_jobs
+from bridge_matching.db import import_jobs, participants
 from bridge_matching.db.participants import STAGING_COLUMNS as _STAGING_COLS
 from bridge_matching.db.participants import staging_record as _record
 from bridge_matching.domain.csv_import import parse_csv, to_csv
+from bridge_matching.domain.events import participant_event, participant_subject
 from bridge_matching.settings import MatchingSettings
 from bridge_shared.db.migrations import migrate
 from bridge_shared.db.pool import create_pool
 from bridge_shared.db.provision import provision
+from bridge_shared.events.envelope import build_event
 from bridge_shared.gc_tuning import tune_gc
 from bridge_shared.outbox.writer import Outbox
+from bridge_shared.privacy.sealing import new_key
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import SystemClock
 
@@ -113,7 +120,12 @@ async def bench(admin_dsn: str, rows: int, repeats: int) -> None:
     rt: MatchingRuntime = Runtime(
         settings=settings, broker=KafkaBroker(), outbox=outbox, _pool=pool, clock=clock
     )
-    results: dict[str, list[float]] = {"service import": [], "re-import (no changes)": [], "raw COPY": []}
+    results: dict[str, list[float]] = {
+        "service import": [],
+        "re-import (no changes)": [],
+        "raw COPY": [],
+        "in memory (parse, validate, build events)": [],
+    }
     for i in range(repeats):
         cohort_id = uuid.uuid4()
         await pool.execute(
@@ -146,6 +158,27 @@ async def bench(admin_dsn: str, rows: int, repeats: int) -> None:
             await conn.copy_records_to_table("raw_copy", records=records, columns=list(_STAGING_COLS))
             results["raw COPY"].append(time.perf_counter() - t)
         print(f"  repeat {i + 1} raw COPY: {results['raw COPY'][-1]:.2f}s", flush=True)
+        async with pool.acquire() as conn:
+            stored = await participants.enrolled(conn, cohort_id)
+        keys = {str(row.id): new_key() for row in stored}
+        t = time.perf_counter()
+        in_memory = parse_csv(text, cohort_regions=["EMEA", "AMER", "APAC"])
+        built = [
+            build_event(
+                participant_event(row, inserted=True, trusted=True),
+                source=outbox.source,
+                subject=participant_subject(row),
+                time=clock.now(),
+                keys=keys,
+            )
+            for row in stored
+        ]
+        results["in memory (parse, validate, build events)"].append(time.perf_counter() - t)
+        assert len(in_memory.accepted) == len(built) == rows, (len(in_memory.accepted), len(built))
+        print(
+            f"  repeat {i + 1} in memory: {results['in memory (parse, validate, build events)'][-1]:.2f}s",
+            flush=True,
+        )
         await pool.execute("DELETE FROM outbox")  # no relay here; keep the table from growing between repeats
     raw = statistics.median(results["raw COPY"])
     print(f"\n{rows:,} rows, medians of {repeats} (same run, same database):\n")
