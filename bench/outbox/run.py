@@ -33,7 +33,7 @@ from bridge_shared.messaging.client_security import client_kwargs
 from bridge_shared.messaging.security import KafkaClientSettings
 from bridge_shared.observability.metrics import ServiceMetrics
 from bridge_shared.outbox.relay import OutboxRelay
-from bridge_shared.outbox.sender import outbox_sender
+from bridge_shared.outbox.sender import outbox_sender, send_now
 from bridge_shared.outbox.writer import Outbox
 
 # Kafka security from the BRIDGE_KAFKA_* environment (PLAINTEXT when unset; docs/security-kafka.md).
@@ -70,7 +70,13 @@ async def relay_once(admin_dsn: str, bootstrap: str, n: int, keys: int, batch_si
     await broker.start()
 
     relay = OutboxRelay(
-        dsn=dsn, pool=pool, schema=name, send=outbox_sender(broker), batch_size=batch_size, metrics=metrics
+        dsn=dsn,
+        pool=pool,
+        schema=name,
+        send=outbox_sender(broker),
+        send_now=send_now(broker),
+        batch_size=batch_size,
+        metrics=metrics,
     )
     async with relay.leadership():  # lock + lease once, as the running relay holds them
         started = time.perf_counter()

@@ -14,10 +14,12 @@ import asyncpg
 import pytest
 from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
 
 from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.outbox.pruning import prune_once, run_pruner
 from bridge_shared.outbox.relay import PIPELINED_BATCHES, OutboxRelay, PendingRow
+from bridge_shared.outbox.sender import send_now
 from bridge_shared.outbox.writer import EventTooLarge, Outbox
 from tests.shared.events_for_tests import THING_TOPIC, ThingHappened
 from tests.shared.harness import Harness, broker_send, harness, make_relay
@@ -275,6 +277,36 @@ async def test_one_drain_publishes_full_batches_back_to_back_sending_each_row_on
         records = await read_all(bootstrap_servers, THING_TOPIC, set(keys))
         assert len(records) == n and len(set(event_ids(records))) == n
         assert seqs_by_key(records) == {k: [i for i in range(n) if keys[i % 5] == k] for k in keys}
+
+
+async def test_waves_do_not_wait_out_the_producers_linger(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    """Each wave (one row per key) waits for its acks before the next: with `send_now` the producer
+    sends a wave's records at once instead of when its batches' linger runs out. Here the producer
+    lingers 20 s, so three waves that waited it out would take a minute; the drain takes less than
+    one linger, and the key's rows go out in order."""
+    async with harness(scratch_service, bootstrap_servers, [THING_TOPIC]) as h:
+        lingering = KafkaBroker(bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=20_000)
+        await lingering.start()
+        try:
+            key = f"{h.schema}-w"
+            async with h.pool.acquire() as conn, conn.transaction():
+                await h.outbox.add_many(conn, [(ThingHappened(thing_id=key, seq=i), None) for i in range(3)])
+            relay = make_relay(
+                h,
+                broker_send(lingering),
+                send_now=send_now(lingering),
+                send_timeout_seconds=40,
+                lease_seconds=60,
+            )
+            async with relay.leadership(), asyncio.timeout(15):  # a third of the three waves' lingers
+                assert await relay.drain_once() == 3
+        finally:
+            await lingering.stop()
+        assert await _unpublished(h) == 0
+        records = await read_all(bootstrap_servers, THING_TOPIC, {key})
+        assert seqs_by_key(records) == {key: [0, 1, 2]}
 
 
 async def test_a_send_acked_after_the_timeout_is_not_resent_and_is_recorded_when_it_lands(

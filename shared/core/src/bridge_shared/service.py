@@ -50,7 +50,7 @@ from bridge_shared.observability.tracing import configure_tracing
 from bridge_shared.outbox.monitor import pool_outbox_status
 from bridge_shared.outbox.pruning import run_pruner
 from bridge_shared.outbox.relay import OutboxRelay
-from bridge_shared.outbox.sender import outbox_sender
+from bridge_shared.outbox.sender import outbox_sender, send_now
 from bridge_shared.outbox.writer import Outbox
 from bridge_shared.runtime import Runtime
 from bridge_shared.scheduling.clock import Clock, SystemClock
@@ -241,6 +241,7 @@ def build_app(definition: ServiceDefinition[S]) -> FastAPI:
                 pool=runtime.pool,
                 schema=settings.db_schema,
                 send=send,
+                send_now=send_now(broker),
                 batch_size=settings.outbox_batch_size,
                 idle_poll_seconds=settings.outbox_idle_poll_seconds,
                 send_timeout_seconds=settings.outbox_send_timeout_seconds,

@@ -275,7 +275,11 @@ class OutboxRelay:
         max_attempts: int = 5,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         metrics: ServiceMetrics | None = None,
+        send_now: Callable[[], None] | None = None,
     ) -> None:
+        """`send_now`: called once a wave's rows are all handed to `send`, so the transport sends what
+        it holds at once instead of waiting out its linger (the wave waits for those acks next);
+        outbox/sender.send_now for the service's producer."""
         if lease_seconds <= send_timeout_seconds:
             raise ValueError("lease_seconds must be longer than send_timeout_seconds")
         self.dsn = dsn
@@ -289,6 +293,7 @@ class OutboxRelay:
         self.max_attempts = max_attempts
         self.max_event_bytes = max_event_bytes
         self.metrics = metrics
+        self.send_now = send_now
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -661,6 +666,8 @@ class OutboxRelay:
             if current is not None:
                 self._send_failed(current, exc, outcomes, blocked)
         if sent:
+            if self.send_now is not None:
+                self.send_now()
             await asyncio.wait([f for _, f in sent], timeout=max(deadline - time.monotonic(), 0))
         published: dict[str, int] = {}
         for row, fut in sent:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -63,6 +63,36 @@ async def replace_producer(broker: KafkaBroker) -> None:
         AIOKafkaProducer(**broker._connection_kwargs),
         serializer=broker.config.broker_config.fd_config._serializer,
     )
+
+
+def send_now(broker: KafkaBroker) -> Callable[[], None]:
+    """Makes the producer send the records it holds at once instead of when their batches' linger
+    (5 ms) runs out: the relay calls it when a wave's rows are all handed over, then waits for
+    their acks, so each wave (one row per key) no longer waits out the linger first.
+
+    aiokafka has no public call for this (its `flush()` only waits, linger included). This does
+    what its own `flush_for_commit()` does without waiting: it closes the accumulator's open
+    batches (a closed batch is ready at once; a new send starts a new batch) and wakes its sender
+    task. Guarded: should those internals change, it does nothing and the batches linger as before
+    (tests/shared/test_outbox_relay_correctness.py notices)."""
+
+    def flush() -> None:
+        producer = _aiokafka_producer(broker)
+        accumulator = getattr(producer, "_message_accumulator", None)
+        batches = getattr(accumulator, "_batches", None)
+        waiter = getattr(accumulator, "_waiter_future", None)
+        if not isinstance(batches, dict) or not isinstance(waiter, asyncio.Future):
+            return
+        for queue in batches.values():
+            for batch in queue:
+                builder = getattr(batch, "_builder", None)
+                close = getattr(builder, "close", None)
+                if close is not None:
+                    close()
+        if not waiter.done():
+            waiter.set_result(None)
+
+    return flush
 
 
 def outbox_sender(broker: KafkaBroker, topic_prefix: str = "") -> SendFn:
