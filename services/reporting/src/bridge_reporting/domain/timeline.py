@@ -116,19 +116,24 @@ def _field_exclusion(annotation: Any, names: frozenset[str]) -> Any:
     return None
 
 
+@cache
+def _entry_type(event_type: str) -> str:
+    """`matching.pair.formed` for `com.bridge.matching.pair.formed.v2`."""
+    return event_type.removeprefix("com.bridge.").rsplit(".v", 1)[0]
+
+
 def timeline(
     event_id: str,
     p: s.RelationshipEvent | m.PairFormedV1 | m.PairDissolvedV1 | m.PairFlaggedV1,
     at: datetime,
     summary: str,
 ) -> tuple[Table, Row]:
-    name = type(p).event_type.removeprefix("com.bridge.").rsplit(".v", 1)[0]
     return t.TIMELINE, {
         "event_id": event_id,
         "pair_id": p.pair_id,
         "cohort_id": p.cohort_id,
         "occurred_at": at,
-        "event_type": name,
+        "event_type": _entry_type(type(p).event_type),
         "summary": summary,
         "detail": minimised(p),
     }

@@ -16,8 +16,9 @@ single ``INSERT ... ON CONFLICT``); `db/upsert.py` then writes it with one
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 
@@ -26,10 +27,12 @@ class Col:
     name: str
     pgtype: str = "text"
     merge: str = "keep"
+    version_col: str | None = field(init=False, repr=False, compare=False)
+    """For `latest:<col>`, `<col>`; else None (worked out once: the fold asks for every merge)."""
 
-    @property
-    def version_col(self) -> str | None:
-        return self.merge.split(":", 1)[1] if self.merge.startswith("latest:") else None
+    def __post_init__(self) -> None:
+        version = self.merge.split(":", 1)[1] if self.merge.startswith("latest:") else None
+        object.__setattr__(self, "version_col", version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +42,12 @@ class Table:
     cols: tuple[Col, ...]
     insert_only: bool = False
     by_name: dict[str, Col] = field(init=False, repr=False, compare=False)
+    key_of: Callable[[Row], Any] = field(init=False, repr=False, compare=False)
+    """A row's key (its value for a one-column key, a tuple otherwise), in C."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {c.name: c for c in self.cols})
+        object.__setattr__(self, "key_of", itemgetter(*self.key))
 
 
 # A row is genuinely dynamic: each event carries a different subset of a table's columns (the
@@ -93,7 +99,7 @@ class BatchWriter:
 
     def add(self, table: Table, row: Row) -> None:
         self._tables[table.name] = table
-        key = tuple(row[k] for k in table.key)
+        key = table.key_of(row)
         bucket = self._rows[table.name]
         bucket[key] = merge_rows(table, bucket[key], row) if key in bucket else row
 
