@@ -52,6 +52,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
@@ -182,7 +183,13 @@ async def _batch_parser(
 
 
 def _tp(rec: Record) -> TopicPartition:
-    return TopicPartition(rec.topic, rec.partition)
+    return _topic_partition(rec.topic, rec.partition)
+
+
+@lru_cache(maxsize=4096)
+def _topic_partition(topic: str, partition: int) -> TopicPartition:
+    """One TopicPartition per partition (asked for several times per record)."""
+    return TopicPartition(topic, partition)
 
 
 class Progress:
@@ -193,11 +200,18 @@ class Progress:
         for rec in records:
             self._offsets.setdefault(_tp(rec), []).append(rec.offset)
         self._done: set[tuple[TopicPartition, int]] = set()
+        self._all_done = False
 
     def done(self, rec: Record) -> None:
         self._done.add((_tp(rec), rec.offset))
 
+    def all_done(self) -> None:
+        """Every record of the delivery is done (a batch that took effect whole)."""
+        self._all_done = True
+
     def _first_undone(self, tp: TopicPartition) -> int | None:
+        if self._all_done:
+            return None
         return next((o for o in self._offsets[tp] if (tp, o) not in self._done), None)
 
     def committable(self) -> dict[TopicPartition, int]:
@@ -695,6 +709,7 @@ class EventConsumer:
     # -- batches ------------------------------------------------------------------------------
 
     async def process_batch(self, records: list[Record], progress: Progress | None = None) -> None:
+        """Applies a delivery's records as one batch; `progress` tracks exactly these records."""
         # FastStream's batch span links to its records' producer traces (the last 128, as OpenTelemetry
         # keeps); we add the group name.
         trace.get_current_span().set_attribute("messaging.consumer.group.name", self.group_id)
@@ -718,8 +733,9 @@ class EventConsumer:
         else:
             for event in fresh:
                 self._log_handled(event)
-            for rec, _ in decoded:
-                progress.done(rec)
+            # The decoded records took effect; the others were done (skipped or dead-lettered) in
+            # decoding: the whole delivery is done.
+            progress.all_done()
             return
         for rec, event in decoded:
             await self._handle_with_retries(rec, event)
