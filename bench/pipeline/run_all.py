@@ -31,6 +31,11 @@ class Bench:
 
 BENCHES = [
     Bench(
+        "decode_costs",
+        ["pipeline/decode_costs.py", "--events", "20000", "--repeats", "5"],
+        ["pipeline/decode_costs.py", "--events", "2000", "--repeats", "1"],
+    ),
+    Bench(
         "sessions_pairs",
         ["pipeline/sessions_pairs.py", "--events", "20000", "--repeats", "3"],
         ["pipeline/sessions_pairs.py", "--events", "2000", "--repeats", "1"],
@@ -101,6 +106,36 @@ def rows(results: dict[str, dict[str, Any] | None]) -> list[tuple[str, str, str,
         fig = figures[f"{key}_events_per_s_median"]
         out.append((work, rate(fig), rate(raw), f"{fig / raw:.3f}", "-", "-"))
 
+    d = results.get("decode_costs")
+    if d:
+        # Not targets: the per-event work itself, in memory on one core, everything else free.
+        for work, key, raw_key in (
+            (
+                "(sessions: decoding a sealed pair.formed in memory, one core)",
+                "sessions_decode",
+                "sessions_raw_parse",
+            ),
+            (
+                "(reporting: decoding and folding in memory, one core)",
+                "reporting_decode_fold",
+                "reporting_raw_parse",
+            ),
+        ):
+            us = (
+                d[f"{key}_us"]
+                if key != "reporting_decode_fold"
+                else d["reporting_decode_us"] + d["reporting_fold_us"]
+            )
+            out.append(
+                (
+                    work,
+                    f"{us:.1f} us/event = {1e6 / us:,.0f} ev/s",
+                    f"{d[f'{raw_key}_us']:.1f} us (JSON parse)",
+                    f"{us / d[f'{raw_key}_us']:.1f}x",
+                    "-",
+                    "-",
+                )
+            )
     s = results.get("sessions_pairs")
     if s:
         fig, raw = s["sessions_steady_events_per_s_median"], s["raw_events_per_s_median"]

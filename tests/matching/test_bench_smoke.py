@@ -37,7 +37,12 @@ def _run(script: Path, admin_dsn: str, *args: str) -> tuple[str, dict[str, Any]]
 def test_import_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> None:
     out, figures = _run(BENCH, admin_dsn, "--rows", "300", "--repeats", "1")
     assert figures["bench"] == "matching_import" and figures["rows"] == 300
-    for path in ("service import", "re-import (no changes)", "raw COPY"):
+    for path in (
+        "service import",
+        "re-import (no changes)",
+        "raw COPY",
+        "in memory (parse, validate, build events)",
+    ):
         assert figures[path]["median_s"] > 0, figures
     assert "inserted 300" in out  # every row went in on the first import
 
@@ -47,3 +52,12 @@ def test_end_to_end_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -
     assert figures["bench"] == "matching_end_to_end" and figures["size"] == 300
     assert figures["draft_pairs"] > 0, figures
     assert figures["end_to_end_s_median"] > 0 and figures["engine_s_median"] > 0, figures
+
+
+def test_the_decode_costs_benchmark_runs_and_ends_with_its_json_line(admin_dsn: str) -> None:
+    """bench/pipeline/decode_costs.py (in memory: the database is not used)."""
+    script = BENCH.parents[1] / "pipeline" / "decode_costs.py"
+    _, figures = _run(script, admin_dsn, "--events", "300", "--repeats", "1")
+    assert figures["bench"] == "pipeline_decode_costs" and figures["events"] == 300
+    for key in ("sessions_decode_us", "reporting_decode_us", "reporting_fold_us", "sessions_raw_parse_us"):
+        assert figures[key] > 0, figures
