@@ -12,7 +12,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from bridge_shared.events.envelope import InboundEvent, build_event
+from bridge_shared.events.envelope import InboundEvent, build_event, decode_payload, parse_attributes
 from bridge_shared.events.topics import dead_letter_topic
 from bridge_shared.messaging.broker import ensure_topics
 from bridge_shared.messaging.consumer import EventConsumer
@@ -373,3 +373,60 @@ async def test_a_handler_bug_in_query_arguments_is_dead_lettered_not_looped(
         hd = {k: v.decode() for k, v in letters[0].headers}
         assert hd["dlq_error_class"] == "DataError"
         assert hd["dlq_attempts"] == "2"
+
+
+async def test_a_batch_rolled_back_to_break_a_deadlock_runs_again_whole(
+    scratch_service: tuple[str, str], bootstrap_servers: str
+) -> None:
+    """Two consumers' batches update the same two rows in opposite orders (as notifications'
+    directory and routing consumers both upsert a pair's people). PostgreSQL breaks the deadlock by
+    rolling one transaction back; that batch runs again whole and takes effect once, instead of
+    falling back to one event at a time."""
+    async with harness(scratch_service, bootstrap_servers, [CONSUMER_TOPIC]) as h:
+        async with h.pool.acquire() as conn:
+            await conn.execute("CREATE TABLE hot (k text PRIMARY KEY, n int NOT NULL)")
+            await conn.execute("INSERT INTO hot VALUES ('x', 0), ('y', 0)")
+        both_hold_one = asyncio.Event()
+        holding = [0]
+        runs: list[str] = []
+
+        def consumer(order: tuple[str, str]) -> EventConsumer:
+            c = EventConsumer(
+                service=h.schema,
+                name=f"c{uuid.uuid4().hex[:6]}",
+                topics=[CONSUMER_TOPIC],
+                pool=lambda: h.pool,
+                max_attempts=3,
+                backoff_initial=0.01,
+                backoff_max=0.05,
+                batch=True,
+            )
+
+            @c.on_batch
+            async def apply(conn: asyncpg.Connection[Any], events: list[InboundEvent]) -> None:
+                runs.append(order[0])
+                await conn.execute("UPDATE hot SET n = n + $2 WHERE k = $1", order[0], len(events))
+                holding[0] += 1
+                if holding[0] >= 2:
+                    both_hold_one.set()
+                await both_hold_one.wait()  # the first run of each holds one row; a rerun goes on
+                await conn.execute("UPDATE hot SET n = n + $2 WHERE k = $1", order[1], len(events))
+
+            return c
+
+        def events(tag: str) -> list[InboundEvent]:
+            out = []
+            for i in range(3):
+                evt = build_event(ConsumedThingHappened(thing_id=f"{tag}{i}", seq=i), source="/tests")
+                attrs = parse_attributes(evt.headers)
+                out.append(InboundEvent(attrs, decode_payload(attrs, evt.value), evt.topic, 0, i, evt.key))
+            return out
+
+        a, b = consumer(("x", "y")), consumer(("y", "x"))
+        async with asyncio.timeout(30):
+            applied = await asyncio.gather(a._apply_batch(events("a")), b._apply_batch(events("b")))
+        assert [len(fresh) for fresh in applied] == [3, 3]
+        assert len(runs) == 3  # one of the two transactions ran twice
+        async with h.pool.acquire() as conn:
+            counts = dict(await conn.fetch("SELECT k, n FROM hot"))
+        assert counts == {"x": 6, "y": 6}  # each batch's effect once

@@ -66,8 +66,11 @@ from faststream.message import AckStatus
 from opentelemetry import trace
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
     retry_if_not_exception_type,
     stop_after_attempt,
+    wait_random,
     wait_random_exponential,
 )
 
@@ -160,6 +163,10 @@ class InfrastructureUnavailable(Exception):
 async def _raw_body(msg: Any) -> Any:
     return msg.body
 
+
+BATCH_TRANSACTION_ATTEMPTS = 4
+"""How often a batch's transaction runs when PostgreSQL rolls it back to break a deadlock or a
+serialization conflict, before the batch is applied one event at a time."""
 
 TRACE_LINKS_PER_BATCH = 128
 """The records of a batch whose headers FastStream reads for the batch span's links and baggage."""
@@ -720,12 +727,7 @@ class EventConsumer:
         if not decoded:
             return
         try:
-            async with self._pool().acquire() as conn, conn.transaction():
-                fresh = await claim_many(as_connection(conn), self.inbox_name, [e for _, e in decoded])
-                if self._batch_handler is not None:
-                    await self._batch_handler(as_connection(conn), fresh)
-                else:
-                    await self._apply_in_order(as_connection(conn), fresh)
+            fresh = await self._apply_batch([e for _, e in decoded])
         except Exception as exc:
             if is_infrastructure_error(exc):
                 await self._pause_for_infrastructure(exc)
@@ -740,6 +742,39 @@ class EventConsumer:
         for rec, event in decoded:
             await self._handle_with_retries(rec, event)
             progress.done(rec)
+
+    async def _apply_batch(self, events: list[InboundEvent]) -> list[InboundEvent]:
+        """The batch's inbox claim and effects in one transaction; the events it applied (not seen
+        before). A transaction PostgreSQL rolled back to break a deadlock or a serialization
+        conflict (two consumers' batches upserting the same rows in different orders) is run again,
+        whole, up to BATCH_TRANSACTION_ATTEMPTS times, as PostgreSQL asks of its victims, before
+        the batch falls back to one event at a time."""
+        fresh: list[InboundEvent] = []
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(BATCH_TRANSACTION_ATTEMPTS),
+            wait=wait_random(0.02, 0.2),  # apart from the transaction that won
+            retry=retry_if_exception_type(asyncpg.TransactionRollbackError),
+            before_sleep=self._log_batch_rollback,
+            reraise=True,
+        ):
+            with attempt:
+                async with self._pool().acquire() as conn, conn.transaction():
+                    fresh = await claim_many(as_connection(conn), self.inbox_name, events)
+                    if self._batch_handler is not None:
+                        await self._batch_handler(as_connection(conn), fresh)
+                    else:
+                        await self._apply_in_order(as_connection(conn), fresh)
+        return fresh
+
+    def _log_batch_rollback(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        log.warning(
+            "%s: batch transaction rolled back (%s); running it again (attempt %d of %d)",
+            self.group_id,
+            type(error).__name__,
+            state.attempt_number + 1,
+            BATCH_TRANSACTION_ATTEMPTS,
+        )
 
     async def _apply_in_order(self, conn: asyncpg.Connection[Any], events: list[InboundEvent]) -> None:
         """The batch's events in order: a run of consecutive events of a type with a set-based
