@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 
+from bridge_shared.messaging import consumer as consumer_module
 from bridge_shared.messaging.consumer import EventConsumer, InfrastructureUnavailable, Progress
 
 TOPIC = "bridge.test.offsets"
@@ -89,6 +90,33 @@ async def test_a_commit_refused_after_a_rebalance_is_logged_not_raised_and_not_r
     kafka.fail_commit = None
     await consumer._deliver(kafka, [_rec(0, 3)], work)
     assert kafka.commits == [{P0: 4}]
+
+
+async def test_a_commit_that_never_returns_is_given_up_and_the_consumer_goes_on(monkeypatch: Any) -> None:
+    """A commit caught by the broker's death can wait on the group coordinator for good: the
+    consumer gives up on it after COMMIT_TIMEOUT_SECONDS (the records are read again, the inbox
+    absorbs them) instead of never consuming again."""
+    monkeypatch.setattr(consumer_module, "COMMIT_TIMEOUT_SECONDS", 0.2)
+    consumer = _consumer()
+    kafka = FakeKafka({P0})
+    never = asyncio.Event()
+
+    async def stuck(offsets: Any = None) -> None:
+        await never.wait()
+
+    kafka.commit = stuck  # type: ignore[method-assign]
+    handled: list[int] = []
+
+    async def work(records: list[Any], progress: Progress) -> None:
+        for rec in records:
+            handled.append(rec.offset)
+            progress.done(rec)
+
+    async with asyncio.timeout(5):
+        await consumer._deliver(kafka, [_rec(0, 1)], work)
+        await consumer._deliver(kafka, [_rec(0, 2)], work)
+    assert handled == [1, 2]
+    assert consumer.rebalances.commit_failures == 2
 
 
 async def test_records_of_partitions_no_longer_assigned_or_arriving_during_a_revocation_are_left() -> None:

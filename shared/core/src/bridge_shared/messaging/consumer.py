@@ -164,6 +164,9 @@ async def _raw_body(msg: Any) -> Any:
     return msg.body
 
 
+COMMIT_TIMEOUT_SECONDS = 30.0
+"""How long an offset commit may take before the consumer gives up on it and goes on."""
+
 BATCH_TRANSACTION_ATTEMPTS = 4
 """How often a batch's transaction runs when PostgreSQL rolls it back to break a deadlock or a
 serialization conflict, before the batch is applied one event at a time."""
@@ -602,11 +605,15 @@ class EventConsumer:
         if not offsets:
             return
         try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:
+            # Bounded: a commit caught by the broker's death can wait on the group coordinator for
+            # good (make chaos saw one stall a consumer for minutes); uncommitted offsets only
+            # mean the records are read again, and the inbox absorbs them.
+            async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
+                await consumer.commit(offsets)
+        except (KafkaError, TimeoutError) as exc:
             self.rebalances.commit_failures += 1
             log.warning(
-                "%s: offset commit failed (%s); the records will be read again, without effect",
+                "%s: offset commit failed (%r); the records will be read again, without effect",
                 self.group_id,
                 exc,
             )
