@@ -49,6 +49,7 @@ from bridge_reporting.app.rebuild import (
     RebuildResult,
     _next_message,
     _Reader,
+    _vault_keys,
     _worker_main,
     plan_shares,
     rebuild,
@@ -56,12 +57,19 @@ from bridge_reporting.app.rebuild import (
 from bridge_reporting.db import shadow
 from bridge_reporting.domain.projection import fold
 from bridge_reporting.settings import ReportingSettings
-from bridge_shared.db.connection import as_connection
+from bridge_shared.events.envelope import KeySource
 from bridge_shared.events.topics import MATCHING_PRIVACY
 from bridge_shared.gc_tuning import tune_gc
 from bridge_shared.privacy.sealing import Keys
 from bridge_shared.privacy.vault import TABLE as VAULT_TABLE
-from bridge_shared.privacy.vault import VAULT, create_vault
+from bridge_shared.privacy.vault import create_vault
+
+
+def _every_topic(settings: ReportingSettings, result: RebuildResult, keys_for: KeySource) -> _Reader:
+    """The rebuild's reader over every topic it replays."""
+    prefix = settings.kafka_topic_prefix
+    topics = [prefix + t for t in (*TOPICS, MATCHING_PRIVACY)]
+    return _Reader(settings.kafka_bootstrap_servers, topics, result, keys_for, settings, prefix)
 
 
 async def decode_floor(
@@ -71,15 +79,8 @@ async def decode_floor(
     With `folding`, each batch is also folded into rows (domain/projection.fold), as the rebuild and
     the live consumer fold it: their ceiling in one process if PostgreSQL cost nothing."""
     pool = await shadow.key_pool(settings)
-
-    async def keys_for(subjects: set[str]) -> Keys:
-        async with pool.acquire() as kc:
-            return await VAULT.keys_for_opening(as_connection(kc), subjects)
-
     result = RebuildResult(generation="floor")
-    prefix = settings.kafka_topic_prefix
-    topics = [prefix + t for t in (*TOPICS, MATCHING_PRIVACY)]
-    reader = _Reader(settings.kafka_bootstrap_servers, topics, result, keys_for, settings, prefix)
+    reader = _every_topic(settings, result, _vault_keys(pool))
     t0 = time.perf_counter()
     try:
         await reader.start()
@@ -97,10 +98,7 @@ async def workers_floor(settings: ReportingSettings, batch_size: int, workers: i
     share of the partitions and hands the folded rows over, as in a rebuild with `workers`, but this
     process only receives them and writes nothing: that rebuild's ceiling if PostgreSQL cost nothing."""
     ctx = multiprocessing.get_context("spawn")
-    result = RebuildResult(generation="floor")
-    prefix = settings.kafka_topic_prefix
-    topics = [prefix + t for t in (*TOPICS, MATCHING_PRIVACY)]
-    reader = _Reader(settings.kafka_bootstrap_servers, topics, result, _no_keys, settings, prefix)
+    reader = _every_topic(settings, RebuildResult(generation="floor"), _no_keys)
     t0 = time.perf_counter()
     try:
         await reader.start()
